@@ -1,0 +1,1 @@
+"""ghTrader adapters layer (see ARCHITECTURE.md)."""

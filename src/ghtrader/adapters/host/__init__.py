@@ -1,0 +1,1 @@
+"""Adapters that read the host: clock, resources, build information."""

@@ -1,0 +1,1 @@
+"""ghTrader application layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,39 @@
+"""Ports describing the host the server runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    path: str
+    used_bytes: int
+    free_bytes: int
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class HostSnapshot:
+    cpu_percent: float
+    cpu_count: int
+    memory_used_bytes: int
+    memory_total_bytes: int
+    disks: tuple[DiskUsage, ...]
+    gpu: str  # nvidia-smi summary, or a diagnostic saying why there is none
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    backend: str
+    reachable: bool
+    detail: str  # server version when reachable, the reason when not
+
+
+class HostProbe(Protocol):
+    def snapshot(self) -> HostSnapshot: ...
+
+
+class StoreProbe(Protocol):
+    def health(self) -> StoreHealth: ...

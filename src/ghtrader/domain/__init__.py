@@ -1,0 +1,1 @@
+"""ghTrader domain layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""ghTrader interfaces layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""gRPC server: servicers translate messages and call use cases; interceptors guard them."""

@@ -1,0 +1,1 @@
+"""Servicers: translate protobuf messages to use-case calls and back, nothing more."""

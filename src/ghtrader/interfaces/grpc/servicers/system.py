@@ -1,0 +1,50 @@
+"""SystemService."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from ghtrader.application.system import SystemStatus
+from ghtrader.interfaces.grpc.server import ServiceRegistration
+from ghtrader.v1 import system_pb2, system_pb2_grpc
+
+
+class SystemServicer(system_pb2_grpc.SystemServiceServicer):
+    def __init__(self, get_status: Callable[[], SystemStatus]) -> None:
+        self._get_status = get_status
+
+    def GetStatus(
+        self, request: system_pb2.GetStatusRequest, context: grpc.ServicerContext
+    ) -> system_pb2.GetStatusResponse:
+        s = self._get_status()
+        return system_pb2.GetStatusResponse(
+            version=s.version,
+            git_commit=s.git_commit,
+            uptime_seconds=s.uptime_seconds,
+            server_time_ns=s.server_time_ns,
+            store=system_pb2.StoreStatus(
+                backend=s.store.backend, reachable=s.store.reachable, detail=s.store.detail
+            ),
+            cpu_percent=s.host.cpu_percent,
+            cpu_count=s.host.cpu_count,
+            memory_used_bytes=s.host.memory_used_bytes,
+            memory_total_bytes=s.host.memory_total_bytes,
+            disks=[
+                system_pb2.DiskUsage(
+                    path=d.path, used_bytes=d.used_bytes, free_bytes=d.free_bytes, total_bytes=d.total_bytes
+                )
+                for d in s.host.disks
+            ],
+            gpu=s.host.gpu,
+            provider=s.provider,
+        )
+
+
+def system_service(get_status: Callable[[], SystemStatus]) -> ServiceRegistration:
+    servicer = SystemServicer(get_status)
+    return ServiceRegistration(
+        service_name=system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
+        register=lambda server: system_pb2_grpc.add_SystemServiceServicer_to_server(servicer, server),
+    )

@@ -1,0 +1,148 @@
+"""Settings: every knob of ghTrader, read from the environment and dotenv files.
+
+Precedence, highest first: process environment, ``runs/control/accounts.env`` (broker variables
+``TQ_*`` only), ``.env``, the defaults below. Every field is documented in ``env.example``.
+Secrets are ``SecretStr``: their values never appear in ``repr``, logs or API answers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ENV_FILE = Path(".env")
+DEFAULT_ACCOUNTS_FILE = Path("runs/control/accounts.env")
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration (prefix ``GHTRADER_`` unless an alias says otherwise)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GHTRADER_",
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # Files on disk
+    data_dir: Path = Path("data")
+    runs_dir: Path = Path("runs")
+    artifacts_dir: Path = Path("artifacts")
+    log_level: str = "INFO"
+
+    # gRPC server
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    grpc_max_workers: int = Field(8, ge=1, le=256)
+    api_token: SecretStr | None = None
+
+    # Tick store
+    store: Literal["postgres", "questdb"] = "postgres"
+    postgres_url: SecretStr | None = None  # empty: the embedded server under data_dir/postgres
+    questdb_host: str = "127.0.0.1"
+    questdb_http_port: int = 9000
+    questdb_pg_port: int = 8812
+    questdb_user: str = "admin"
+    questdb_password: SecretStr = SecretStr("quest")
+    questdb_database: str = "qdb"
+
+    # Data provider
+    provider: Literal["synthetic", "csv", "tqsdk"] = "synthetic"
+    csv_dir: Path = Path("data/csv")
+    synthetic_seed: int = 7
+    synthetic_signal_strength: float = Field(1.0, ge=0.0)
+    tqsdk_user: str = Field("", validation_alias=AliasChoices("TQSDK_USER", "tqsdk_user"))
+    tqsdk_password: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password")
+    )
+    tq_account_profiles: str = ""  # comma-separated profile names, e.g. "main,alt"
+
+    @field_validator("api_token", "postgres_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def profile_names(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.tq_account_profiles.split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class BrokerAccount:
+    """One broker profile: ``TQ_BROKER_ID[_P]``, ``TQ_ACCOUNT_ID[_P]``, ``TQ_ACCOUNT_PASSWORD[_P]``."""
+
+    profile: str  # "default" for the unsuffixed variables
+    broker_id: str
+    account_id: SecretStr
+    password: SecretStr
+
+    @property
+    def masked_account_id(self) -> str:
+        return mask_identifier(self.account_id.get_secret_value())
+
+
+def mask_identifier(value: str) -> str:
+    """Keep at most the first two and last two characters: ``12345678`` -> ``12****78``."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return f"{value[:2]}{'*' * (len(value) - 4)}{value[-2:]}"
+
+
+def _broker_variables(
+    env_file: Path, accounts_file: Path, environ: Mapping[str, str]
+) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path, broker_only in ((env_file, False), (accounts_file, True)):
+        if path.is_file():
+            for key, value in dotenv_values(path).items():
+                if value is not None and (not broker_only or key.startswith("TQ_")):
+                    merged[key] = value
+    merged.update({k: v for k, v in environ.items() if k.startswith("TQ_")})
+    return merged
+
+
+def load_broker_accounts(
+    settings: Settings,
+    *,
+    env_file: Path = DEFAULT_ENV_FILE,
+    accounts_file: Path = DEFAULT_ACCOUNTS_FILE,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[BrokerAccount, ...]:
+    """Broker profiles: the unsuffixed default (when set) plus each of ``tq_account_profiles``."""
+    env = _broker_variables(env_file, accounts_file, os.environ if environ is None else environ)
+    accounts: list[BrokerAccount] = []
+    for profile in ("default", *settings.profile_names):
+        suffix = "" if profile == "default" else f"_{profile.upper()}"
+        broker = env.get(f"TQ_BROKER_ID{suffix}", "")
+        account = env.get(f"TQ_ACCOUNT_ID{suffix}", "")
+        if profile == "default" and not (broker or account):
+            continue
+        if not (broker and account):
+            raise ValueError(
+                f"broker profile '{profile}' is incomplete: set TQ_BROKER_ID{suffix} and "
+                f"TQ_ACCOUNT_ID{suffix} (and TQ_ACCOUNT_PASSWORD{suffix}) in "
+                f"{accounts_file} or .env"
+            )
+        accounts.append(
+            BrokerAccount(
+                profile=profile,
+                broker_id=broker,
+                account_id=SecretStr(account),
+                password=SecretStr(env.get(f"TQ_ACCOUNT_PASSWORD{suffix}", "")),
+            )
+        )
+    return tuple(accounts)
+
+
+def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:
+    """Settings from the environment and ``env_file`` (``None``: environment only)."""
+    return Settings(_env_file=env_file if env_file is not None and env_file.is_file() else None)  # type: ignore[call-arg]

@@ -1,0 +1,105 @@
+"""Settings: precedence, secrets, broker profiles, and env.example coverage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from ghtrader.settings import Settings, load_broker_accounts, load_settings, mask_identifier
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith(("GHTRADER_", "TQ_", "TQSDK_")):
+            monkeypatch.delenv(key)
+
+
+def test_defaults_bind_loopback_and_use_embedded_store(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "missing.env")
+    assert s.grpc_host == "127.0.0.1"
+    assert s.grpc_port == 50051
+    assert s.store == "postgres"
+    assert s.provider == "synthetic"
+    assert s.api_token is None
+    assert s.postgres_url is None
+
+
+def test_env_file_then_process_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / ".env"
+    env.write_text("GHTRADER_GRPC_PORT=6000\nGHTRADER_STORE=questdb\nTQSDK_USER=alice\n")
+    monkeypatch.setenv("GHTRADER_GRPC_PORT", "7000")
+    s = load_settings(env)
+    assert s.grpc_port == 7000  # process env wins
+    assert s.store == "questdb"
+    assert s.tqsdk_user == "alice"
+
+
+def test_invalid_value_names_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GHTRADER_STORE", "mysql")
+    with pytest.raises(Exception, match="store"):
+        load_settings(None)
+
+
+def test_secrets_never_appear_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GHTRADER_API_TOKEN", "tok-very-secret")
+    monkeypatch.setenv("TQSDK_PASSWORD", "pw-very-secret")
+    s = load_settings(None)
+    text = repr(s) + str(s) + s.model_dump_json()
+    assert "tok-very-secret" not in text and "pw-very-secret" not in text
+    assert isinstance(s.api_token, SecretStr)
+    assert s.api_token.get_secret_value() == "tok-very-secret"
+
+
+def test_accounts_env_overrides_broker_variables_only(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("TQ_BROKER_ID=old\nTQ_ACCOUNT_ID=11110000\nTQ_ACCOUNT_PASSWORD=a\n")
+    accounts = tmp_path / "accounts.env"
+    accounts.write_text(
+        "TQ_BROKER_ID=newbroker\nTQ_ACCOUNT_ID=12345678\nTQ_ACCOUNT_PASSWORD=b\n"
+        "TQ_BROKER_ID_ALT=alt\nTQ_ACCOUNT_ID_ALT=99990000\nTQ_ACCOUNT_PASSWORD_ALT=c\n"
+        "GHTRADER_GRPC_PORT=1\n"
+    )
+    s = Settings(tq_account_profiles="alt", _env_file=None)  # type: ignore[call-arg]
+    got = load_broker_accounts(s, env_file=env, accounts_file=accounts, environ={})
+    assert [a.profile for a in got] == ["default", "alt"]
+    assert got[0].broker_id == "newbroker"
+    assert got[0].masked_account_id == "12****78"
+    assert got[1].password.get_secret_value() == "c"
+    assert "12345678" not in repr(got)
+
+
+def test_incomplete_profile_is_a_clear_error(tmp_path: Path) -> None:
+    s = Settings(tq_account_profiles="alt", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="TQ_BROKER_ID_ALT"):
+        load_broker_accounts(s, env_file=tmp_path / "x", accounts_file=tmp_path / "y", environ={})
+
+
+def test_mask_identifier() -> None:
+    assert mask_identifier("1234") == "****"
+    assert mask_identifier("123456") == "12**56"
+
+
+def test_env_example_documents_every_setting() -> None:
+    text = (ROOT / "env.example").read_text()
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        env_names = (
+            [c for c in alias.choices if isinstance(c, str) and c.isupper()]
+            if alias is not None
+            else [f"GHTRADER_{name.upper()}"]
+        )
+        assert any(n in documented for n in env_names), f"{env_names} missing from env.example"
+    # each setting line is preceded by a comment saying what it means
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^[A-Z][A-Z0-9_]+=", line) and not line.startswith("TQ_"):
+            assert lines[i - 1].startswith("#"), f"no explanation above {line}"

@@ -1,0 +1,24 @@
+"""compute_labels: one call gives every label column of a config."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ghtrader.domain.labels import LabelConfig, compute_labels, direction_labels, fill_labels, label_names
+
+
+def test_compute_labels_combines_direction_and_fill(random_book) -> None:
+    rng = np.random.default_rng(3)
+    n = 120
+    ticks = random_book(rng, n, 10.0)
+    day = np.repeat(np.array(["2024-06-03", "2024-06-04"], dtype="datetime64[D]"), [60, 60])
+    seg = np.repeat([4, 5], [60, 60])
+    cfg = LabelConfig(direction_horizons=(2, 9), k=2.0, fill_horizons=(3, 12), fill_expire_at_day_end=False)
+    out = compute_labels(ticks, day, seg, 10.0, cfg)
+    assert tuple(out) == label_names(cfg)
+    assert all(v.shape == (n,) and v.dtype == np.float64 for v in out.values())
+    direction = direction_labels(ticks["bid_price1"], ticks["ask_price1"], seg, (2, 9), 10.0, 2.0)
+    fills = fill_labels(ticks, day, seg, 10.0, (3, 12), expire_at_day_end=False)
+    for name, col in {**direction, **fills}.items():
+        np.testing.assert_array_equal(out[name], col, err_msg=name)
+    assert len(label_names(LabelConfig())) == 6 + 4 * (4 + 4)

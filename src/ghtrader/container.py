@@ -8,19 +8,38 @@ connections and the gRPC server start when an entry point first asks for them
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 
 from dependency_injector import containers, providers
 
 import ghtrader
+from ghtrader.adapters.csv import CsvDataProvider
+from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
+from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.host.build_info import git_commit
 from ghtrader.adapters.host.clock import SystemClock
 from ghtrader.adapters.host.resources import PsutilHostProbe
+from ghtrader.adapters.http.fetch import text_fetcher
+from ghtrader.adapters.synthetic import SyntheticDataProvider
+from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
+from ghtrader.application.audit import AuditStore
+from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
+from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
+from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.stores import StoreBundle
+from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.system import GetSystemStatus
+from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
+from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.settings import Settings
+
+_BEIJING = timezone(timedelta(hours=8))
 
 
 def _postgres_stores(settings: Settings) -> Iterator[StoreBundle]:
@@ -53,6 +72,43 @@ def _questdb_stores(settings: Settings) -> Iterator[StoreBundle]:
         close()
 
 
+def _beijing_today(clock: Clock) -> date:
+    return datetime.fromtimestamp(clock.now_ns() / 1e9, tz=_BEIJING).date()
+
+
+def _calendar_source(settings: Settings) -> CachedHolidayCalendarSource:
+    return CachedHolidayCalendarSource(
+        settings.data_dir / "calendar" / "holidays.json",
+        text_fetcher(settings.holiday_url) if settings.holiday_url else None,
+        logging.getLogger("ghtrader.calendar"),
+    )
+
+
+def _synthetic_provider(settings: Settings, calendar: TradingCalendar, clock: Clock) -> SyntheticDataProvider:
+    config = SyntheticMarketConfig(
+        seed=settings.synthetic_seed,
+        anchor_date=settings.synthetic_anchor_date,
+        signal_strength=settings.synthetic_signal_strength,
+    )
+    return SyntheticDataProvider(SyntheticMarket(config, calendar), calendar, today=lambda: _beijing_today(clock))
+
+
+def _tqsdk_config(settings: Settings) -> TqSdkConfig:
+    return TqSdkConfig(user=settings.tqsdk_user, password=settings.tqsdk_password)
+
+
+class _NoLiveFeed:
+    """LiveFeed for providers without a live stream: a clear refusal instead of silence."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+
+    def run(self, symbols, on_ticks, should_stop) -> None:  # type: ignore[no-untyped-def]
+        raise FailedPrecondition(
+            f"live recording needs GHTRADER_PROVIDER=tqsdk (the {self._provider} provider has no live feed)"
+        )
+
+
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:
     return ServerOptions(
         host=settings.grpc_host if host is None else host,
@@ -78,6 +134,83 @@ class Container(containers.DeclarativeContainer):
     )
     store_probe = providers.Callable(lambda bundle: bundle.extras["probe"], stores)
 
+    ticks_store = providers.Callable(lambda bundle: bundle.ticks, stores)
+    index_store = providers.Callable(lambda bundle: bundle.index, stores)
+    schema_manager = providers.Callable(lambda bundle: bundle.schema, stores)
+
+    calendar_source = providers.Singleton(_calendar_source, settings)
+    calendar = providers.Singleton(lambda source: source.load(), calendar_source)
+    reports = providers.Singleton(JsonFileReportSink, providers.Callable(lambda s: s.runs_dir, settings))
+
+    data_provider = providers.Selector(
+        providers.Callable(lambda s: s.provider, settings),
+        synthetic=providers.Singleton(_synthetic_provider, settings, calendar, clock),
+        csv=providers.Singleton(
+            CsvDataProvider,
+            providers.Callable(lambda s: s.csv_dir, settings),
+            calendar,
+            today=providers.Callable(lambda c: (lambda: _beijing_today(c)), clock),
+        ),
+        tqsdk=providers.Singleton(
+            TqSdkDataProvider,
+            providers.Callable(_tqsdk_config, settings),
+            calendar,
+            providers.Callable(lambda s: s.data_dir / "tqsdk_downloads", settings),
+            clock=clock,
+        ),
+    )
+    live_feed = providers.Selector(
+        providers.Callable(lambda s: s.provider, settings),
+        synthetic=providers.Singleton(_NoLiveFeed, "synthetic"),
+        csv=providers.Singleton(_NoLiveFeed, "csv"),
+        tqsdk=providers.Singleton(TqSdkLiveFeed, providers.Callable(_tqsdk_config, settings)),
+    )
+
+    download_ticks = providers.Singleton(
+        DownloadTicks, provider=data_provider, ticks=ticks_store, index=index_store,
+        calendar=calendar_source, clock=clock, reports=reports,
+    )
+    download_contract_range = providers.Singleton(
+        DownloadContractRange, download=download_ticks, provider=data_provider,
+        calendar=calendar_source, clock=clock, reports=reports,
+    )
+    update_contracts = providers.Singleton(
+        UpdateContracts, download=download_ticks, provider=data_provider, index=index_store,
+        calendar=calendar_source, clock=clock, reports=reports,
+    )
+    record_ticks = providers.Singleton(
+        RecordTicks, feed=live_feed, ticks=ticks_store, index=index_store, calendar=calendar_source, clock=clock,
+    )
+    verify_coverage = providers.Singleton(
+        VerifyCoverage, provider=data_provider, index=index_store, calendar=calendar_source, clock=clock, reports=reports,
+    )
+    fill_missing = providers.Singleton(
+        FillMissing, download=download_ticks, verify=verify_coverage, provider=data_provider,
+        ticks=ticks_store, index=index_store, calendar=calendar_source, clock=clock, reports=reports,
+    )
+    bootstrap_index = providers.Singleton(
+        BootstrapIndex, ticks=ticks_store, index=index_store, clock=clock, reports=reports,
+    )
+    contract_status = providers.Singleton(
+        ContractStatus, provider=data_provider, index=index_store, calendar=calendar_source, clock=clock,
+    )
+    audit_store = providers.Singleton(
+        AuditStore, ticks=ticks_store, index=index_store, schema=schema_manager, clock=clock,
+        calendar=calendar_source, reports=reports,
+    )
+    data_use_cases = providers.Factory(
+        DataUseCases,
+        download=download_ticks.provider,
+        download_contract_range=download_contract_range.provider,
+        update=update_contracts.provider,
+        record=record_ticks.provider,
+        verify=verify_coverage.provider,
+        fill_missing=fill_missing.provider,
+        bootstrap_index=bootstrap_index.provider,
+        audit=audit_store.provider,
+        contract_status=contract_status.provider,
+    )
+
     get_system_status = providers.Singleton(
         GetSystemStatus,
         clock=clock,
@@ -90,6 +223,7 @@ class Container(containers.DeclarativeContainer):
 
     grpc_services = providers.List(
         providers.Callable(system_service, get_system_status),
+        providers.Callable(data_service, data_use_cases),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(

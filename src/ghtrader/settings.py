@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -59,7 +60,9 @@ class Settings(BaseSettings):
     provider: Literal["synthetic", "csv", "tqsdk"] = "synthetic"
     csv_dir: Path = Path("data/csv")
     synthetic_seed: int = 7
-    synthetic_signal_strength: float = Field(1.0, ge=0.0)
+    synthetic_signal_strength: float = Field(0.1, ge=0.0)
+    synthetic_anchor_date: date = date(2018, 1, 2)
+    holiday_url: str = ""  # empty: the cached/bundled list only (no network)
     tqsdk_user: str = Field("", validation_alias=AliasChoices("TQSDK_USER", "tqsdk_user"))
     tqsdk_password: SecretStr = Field(
         SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password")

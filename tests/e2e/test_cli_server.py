@@ -43,7 +43,7 @@ def _cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 
 
 def _wait_ready(env: dict[str, str], port: int, proc: subprocess.Popen[str], token: str | None = None) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     args = ["--port", str(port), "--timeout", "5", "--json"] + (["--token", token] if token else [])
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -52,7 +52,7 @@ def _wait_ready(env: dict[str, str], port: int, proc: subprocess.Popen[str], tok
         if result.returncode in (0, 1):
             return
         time.sleep(0.5)
-    raise AssertionError("server did not become ready in 60 s")
+    raise AssertionError("server did not become ready in 180 s")
 
 
 @pytest.fixture

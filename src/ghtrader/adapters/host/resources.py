@@ -46,6 +46,7 @@ class PsutilHostProbe:
         self._gpu_ttl_s = gpu_ttl_s
         self._gpu: tuple[float, str] | None = None
         self._lock = threading.Lock()
+        psutil.cpu_percent(interval=None)  # prime: the first reading is always 0
 
     def _gpu_summary(self) -> str:
         with self._lock:

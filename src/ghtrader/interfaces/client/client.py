@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TypeVar
 
 import grpc
 
-from ghtrader.interfaces.client.views import DiskView, StatusView
-from ghtrader.v1 import system_pb2, system_pb2_grpc
+from ghtrader.interfaces.client.views import (
+    ContractStatusView,
+    DiskView,
+    ProgressView,
+    RunResultView,
+    StatusView,
+    VarietyStatusView,
+)
+from ghtrader.v1 import data_pb2, data_pb2_grpc, runs_pb2, system_pb2, system_pb2_grpc
+
+ProgressHandler = Callable[[ProgressView], None]
+
+
+def _ignore(_: ProgressView) -> None:
+    return None
 
 T = TypeVar("T")
 
@@ -43,6 +57,7 @@ class GhTraderClient:
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = grpc.insecure_channel(target)
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
+        self._data = data_pb2_grpc.DataServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -55,17 +70,71 @@ class GhTraderClient:
     def close(self) -> None:
         self._channel.close()
 
+    def _translate(self, exc: grpc.RpcError) -> Exception:
+        code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+        details = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
+        if code == grpc.StatusCode.UNAVAILABLE and "connect" in details.lower():
+            return ServerUnavailableError(self.target, details)
+        return ApiError(code.name, details)
+
     def _call(self, fn: Callable[..., T], request: object, timeout_s: float | None = None) -> T:
         try:
             return fn(request, timeout=timeout_s or self._timeout_s, metadata=self._metadata)
         except grpc.RpcError as exc:
-            code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in (details or "").lower():
-                raise ServerUnavailableError(self.target, details or "connection failed") from None
-            if code == grpc.StatusCode.UNAVAILABLE and "connect" in (details or "").lower():
-                raise ServerUnavailableError(self.target, details or "connection failed") from None
-            raise ApiError(code.name, details or "") from None
+            raise self._translate(exc) from None
+
+    def _run(self, fn: Callable[..., Iterable[runs_pb2.RunEvent]], request: object, on_progress: ProgressHandler) -> RunResultView:
+        """Consume a RunEvent stream: progress to ``on_progress``, return the final result."""
+        try:
+            # Long runs have no deadline: they stream progress and the caller may cancel.
+            for event in fn(request, metadata=self._metadata):
+                if event.HasField("progress"):
+                    p = event.progress
+                    on_progress(ProgressView(p.done, p.total, p.message, p.percent))
+                elif event.HasField("result"):
+                    r = event.result
+                    return RunResultView(r.ok, r.summary, r.report_path, json.loads(r.result_json or "{}"))
+        except grpc.RpcError as exc:
+            raise self._translate(exc) from None
+        raise ApiError("INTERNAL", "the server closed the stream without a result")
+
+    # --- data system -----------------------------------------------------------------
+    def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int = 0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.DownloadRequest(symbol=symbol, start_day=start_day, end_day=end_day, chunk_days=chunk_days, force=force)
+        return self._run(self._data.Download, req, on_progress)
+
+    def download_contract_range(self, variety: str, first_contract: str, last_contract: str, *, start_day: str = "", end_day: str = "", chunk_days: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.DownloadContractRangeRequest(variety=variety, first_contract=first_contract, last_contract=last_contract, start_day=start_day, end_day=end_day, chunk_days=chunk_days)
+        return self._run(self._data.DownloadContractRange, req, on_progress)
+
+    def update(self, variety: str, *, recent_expiry_days: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.Update, data_pb2.UpdateRequest(variety=variety, recent_expiry_days=recent_expiry_days), on_progress)
+
+    def record(self, symbols: Sequence[str], *, duration_s: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.Record, data_pb2.RecordRequest(symbols=list(symbols), duration_s=duration_s), on_progress)
+
+    def verify(self, variety: str = "", symbols: Sequence[str] = (), *, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.Verify, data_pb2.VerifyRequest(variety=variety, symbols=list(symbols)), on_progress)
+
+    def fill_missing(self, variety: str, *, mode: str = "normal", on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.FillMissing, data_pb2.FillMissingRequest(variety=variety, mode=mode), on_progress)
+
+    def bootstrap_index(self, symbols: Sequence[str] = (), *, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.BootstrapIndex, data_pb2.BootstrapIndexRequest(symbols=list(symbols)), on_progress)
+
+    def audit(self, symbols: Sequence[str] = (), *, sample_days: int = 0, seed: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._data.Audit, data_pb2.AuditRequest(symbols=list(symbols), sample_days=sample_days, seed=seed), on_progress)
+
+    def contract_status(self, variety: str) -> VarietyStatusView:
+        r = self._call(self._data.GetContractStatus, data_pb2.GetContractStatusRequest(variety=variety))
+        return VarietyStatusView(
+            variety=r.variety,
+            contracts=tuple(
+                ContractStatusView(c.symbol, c.status, c.expected_days, c.present_days, c.no_data_days, c.missing_days, c.first_present_day, c.last_present_day)
+                for c in r.contracts
+            ),
+            counts=dict(r.counts),
+        )
 
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())

@@ -33,3 +33,46 @@ class StatusView:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    done: int
+    total: int
+    message: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class RunResultView:
+    """The end of a long-running call: ``ok`` false means it finished but found problems."""
+
+    ok: bool
+    summary: str
+    report_path: str
+    result: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContractStatusView:
+    symbol: str
+    status: str
+    expected_days: int
+    present_days: int
+    no_data_days: int
+    missing_days: int
+    first_present_day: str
+    last_present_day: str
+
+
+@dataclass(frozen=True)
+class VarietyStatusView:
+    variety: str
+    contracts: tuple[ContractStatusView, ...]
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

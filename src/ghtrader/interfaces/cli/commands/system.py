@@ -22,7 +22,7 @@ def format_status(s: StatusView) -> str:
     ]
     for d in s.disks:
         lines.append(
-            f"  disk {d.path:<8} {human_bytes(d.free_bytes)} free of {human_bytes(d.total_bytes)}"
+            f"  disk {d.path:<9}{human_bytes(d.free_bytes)} free of {human_bytes(d.total_bytes)}"
         )
     lines.append(f"  gpu           {s.gpu}")
     return "\n".join(lines)

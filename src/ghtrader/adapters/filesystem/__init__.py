@@ -1,0 +1,1 @@
+"""Filesystem adapters: JSON reports, local caches."""

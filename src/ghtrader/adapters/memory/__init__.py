@@ -1,0 +1,45 @@
+"""In-memory stores with real behaviour: fakes for use-case tests, and a backend of the
+contract suite. ``open_memory_stores()`` returns a ready StoreBundle.
+
+``bundle.extras``: ``"schedule"`` (InMemoryScheduleStore), ``"datasets"``
+(InMemoryDatasetStore) and ``"online"`` (InMemoryOnlineFeatureStore).
+"""
+
+from __future__ import annotations
+
+from ghtrader.adapters.memory.dataset_store import InMemoryDatasetStore
+from ghtrader.adapters.memory.index_store import InMemoryIndexStore
+from ghtrader.adapters.memory.online_store import InMemoryOnlineFeatureStore
+from ghtrader.adapters.memory.schedule_store import InMemoryScheduleStore
+from ghtrader.adapters.memory.schema import MEMORY_TABLES, InMemorySchemaManager
+from ghtrader.adapters.memory.tick_store import InMemoryTickStore
+from ghtrader.application.ports.stores import StoreBundle
+
+__all__ = [
+    "MEMORY_TABLES",
+    "InMemoryDatasetStore",
+    "InMemoryIndexStore",
+    "InMemoryOnlineFeatureStore",
+    "InMemoryScheduleStore",
+    "InMemorySchemaManager",
+    "InMemoryTickStore",
+    "open_memory_stores",
+]
+
+
+def open_memory_stores(*, ensure_schema: bool = True) -> StoreBundle:
+    """A fresh, empty in-memory StoreBundle (schema already ensured unless asked not to)."""
+    schema = InMemorySchemaManager()
+    if ensure_schema:
+        schema.ensure_schema()
+    return StoreBundle(
+        backend="memory",
+        ticks=InMemoryTickStore(),
+        index=InMemoryIndexStore(),
+        schema=schema,
+        extras={
+            "schedule": InMemoryScheduleStore(),
+            "datasets": InMemoryDatasetStore(),
+            "online": InMemoryOnlineFeatureStore(),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Unit tests of the ingest, coverage, recorder and audit use cases."""

@@ -30,12 +30,14 @@ from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.stores import StoreBundle
+from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
+from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.settings import Settings
 
@@ -211,6 +213,11 @@ class Container(containers.DeclarativeContainer):
         contract_status=contract_status.provider,
     )
 
+    run_pipeline = providers.Singleton(
+        RunPipeline, download=download_ticks, verify=verify_coverage, audit=audit_store,
+        provider=data_provider, ticks=ticks_store, calendar=calendar_source, clock=clock,
+    )
+
     get_system_status = providers.Singleton(
         GetSystemStatus,
         clock=clock,
@@ -224,6 +231,7 @@ class Container(containers.DeclarativeContainer):
     grpc_services = providers.List(
         providers.Callable(system_service, get_system_status),
         providers.Callable(data_service, data_use_cases),
+        providers.Callable(pipeline_service, run_pipeline.provider),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(

@@ -106,6 +106,14 @@ def _is_indexed(index: IndexStore, symbol: str, indexed: set[str]) -> bool:
     return symbol in indexed or bool(index.no_data_days(symbol, RAW))
 
 
+def _clip(window: tuple[date, date] | None, start: date | None, end: date | None) -> tuple[date, date] | None:
+    if window is None:
+        return None
+    lo = max(window[0], start) if start else window[0]
+    hi = min(window[1], end) if end else window[1]
+    return (lo, hi) if lo <= hi else None
+
+
 # --- VerifyCoverage -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VerifyCoverageRequest:
@@ -113,6 +121,8 @@ class VerifyCoverageRequest:
 
     symbols: tuple[str, ...] = ()
     variety_key: str | None = None
+    start_day: date | None = None  # clip each expected window to [start_day, end_day]
+    end_day: date | None = None
 
 
 @dataclass
@@ -191,6 +201,7 @@ class VerifyCoverage:
             variety = symbol_variety(symbol)
             entry = catalog_of(variety).get(symbol) if variety else None
             window, note = self._window(symbol, entry, cal, today)
+            window = _clip(window, request.start_day, request.end_day)
             if note:
                 messages.append(f"{symbol}: {note}")
             contracts.append(_coverage(self._index, cal, symbol, window, note))

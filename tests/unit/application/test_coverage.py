@@ -172,3 +172,13 @@ def test_contract_status_from_index_only(catalog_world: World) -> None:
 
     # Only the index and the no-data ledger are consulted: the use case has no tick store.
     assert not any(v is world.ticks for v in vars(world.status()).values())
+
+
+def test_verify_clips_expected_days_to_the_requested_range() -> None:
+    from ghtrader.application.coverage import _clip
+
+    a, b, c, d = date(2024, 1, 2), date(2024, 1, 5), date(2024, 1, 10), date(2024, 1, 20)
+    assert _clip((a, d), b, c) == (b, c)
+    assert _clip((b, c), a, d) == (b, c)
+    assert _clip((a, b), c, d) is None
+    assert _clip(None, a, b) is None

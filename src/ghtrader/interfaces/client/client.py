@@ -17,7 +17,15 @@ from ghtrader.interfaces.client.views import (
     StatusView,
     VarietyStatusView,
 )
-from ghtrader.v1 import data_pb2, data_pb2_grpc, runs_pb2, system_pb2, system_pb2_grpc
+from ghtrader.v1 import (
+    data_pb2,
+    data_pb2_grpc,
+    pipeline_pb2,
+    pipeline_pb2_grpc,
+    runs_pb2,
+    system_pb2,
+    system_pb2_grpc,
+)
 
 ProgressHandler = Callable[[ProgressView], None]
 
@@ -58,6 +66,7 @@ class GhTraderClient:
         self._channel = grpc.insecure_channel(target)
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
         self._data = data_pb2_grpc.DataServiceStub(self._channel)
+        self._pipeline = pipeline_pb2_grpc.PipelineServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -98,6 +107,22 @@ class GhTraderClient:
             raise self._translate(exc) from None
         raise ApiError("INTERNAL", "the server closed the stream without a result")
 
+    # --- main job -------------------------------------------------------------------
+    def run_pipeline(
+        self,
+        *,
+        varieties: Sequence[str] = (),
+        trading_days: int = 0,
+        contracts_per_variety: int = 0,
+        end_day: str = "",
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = pipeline_pb2.RunPipelineRequest(
+            varieties=list(varieties), trading_days=trading_days,
+            contracts_per_variety=contracts_per_variety, end_day=end_day,
+        )
+        return self._run(self._pipeline.RunPipeline, req, on_progress)
+
     # --- data system -----------------------------------------------------------------
     def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int = 0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
         req = data_pb2.DownloadRequest(symbol=symbol, start_day=start_day, end_day=end_day, chunk_days=chunk_days, force=force)
@@ -113,8 +138,9 @@ class GhTraderClient:
     def record(self, symbols: Sequence[str], *, duration_s: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
         return self._run(self._data.Record, data_pb2.RecordRequest(symbols=list(symbols), duration_s=duration_s), on_progress)
 
-    def verify(self, variety: str = "", symbols: Sequence[str] = (), *, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        return self._run(self._data.Verify, data_pb2.VerifyRequest(variety=variety, symbols=list(symbols)), on_progress)
+    def verify(self, variety: str = "", symbols: Sequence[str] = (), *, start_day: str = "", end_day: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.VerifyRequest(variety=variety, symbols=list(symbols), start_day=start_day, end_day=end_day)
+        return self._run(self._data.Verify, req, on_progress)
 
     def fill_missing(self, variety: str, *, mode: str = "normal", on_progress: ProgressHandler = _ignore) -> RunResultView:
         return self._run(self._data.FillMissing, data_pb2.FillMissingRequest(variety=variety, mode=mode), on_progress)

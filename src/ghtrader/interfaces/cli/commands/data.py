@@ -80,7 +80,7 @@ def cmd_audit(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
 
 
 def cmd_verify(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar("verify", out, lambda bar: client.verify(args.variety or "", args.symbols, on_progress=bar))
+    r = _with_bar("verify", out, lambda bar: client.verify(args.variety or "", args.symbols, start_day=args.start or "", end_day=args.end or "", on_progress=bar))
     human = r.summary
     contracts = r.result.get("contracts", [])
     if contracts:
@@ -151,6 +151,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dsub.required = True
     p = dsub.add_parser("verify", help="expected vs present vs no-data trading days per contract")
     p.add_argument("--var", dest="variety")
+    p.add_argument("--start", help="only expect trading days from this day")
+    p.add_argument("--end", help="only expect trading days up to this day")
     p.add_argument("symbols", nargs="*")
     p.set_defaults(handler=cmd_verify)
     p = dsub.add_parser("fill-missing", help="download the missing days (init: seed a new variety)")

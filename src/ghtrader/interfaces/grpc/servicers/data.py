@@ -142,7 +142,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def Verify(self, request: data_pb2.VerifyRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
         if not request.variety and not request.symbols:
             raise InvalidArgument("verify needs --var VARIETY or symbols")
-        req = VerifyCoverageRequest(symbols=tuple(request.symbols), variety_key=request.variety or None)
+        req = VerifyCoverageRequest(
+            symbols=tuple(request.symbols),
+            variety_key=request.variety or None,
+            start_day=parse_day(request.start_day, "start_day", required=False),
+            end_day=parse_day(request.end_day, "end_day", required=False),
+        )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.verify()(req, progress)

@@ -1,0 +1,174 @@
+"""The main job (`make run`, later the daily loop): ingest a recent history of CU/AU/AG, check
+its coverage and integrity, and report.
+
+Contract choice mirrors how a desk would seed a research set: every listed contract is
+downloaded for the last completed trading day, the ``contracts_per_variety`` contracts with the
+largest end-of-day open interest that day are kept (the main and its successors), and those are
+downloaded over the whole window. Later steps (roll schedule, main_l5, features, models) add
+themselves here as further stages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ghtrader.application.audit import AuditStore, AuditStoreRequest, AuditStoreResult
+from ghtrader.application.contract_windows import (
+    CatalogContract,
+    last_completed_trading_day,
+    load_catalog,
+    shift_trading_days,
+)
+from ghtrader.application.coverage import VerifyCoverage, VerifyCoverageRequest, VerifyCoverageResult
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ingest import DownloadTicks, DownloadTicksRequest, DownloadTicksResult
+from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.providers import CalendarSource, DataProvider
+from ghtrader.application.ports.stores import TickStore
+from ghtrader.application.progress import ProgressCallback, no_progress
+
+DEFAULT_VARIETIES = ("SHFE.cu", "SHFE.au", "SHFE.ag")
+
+
+@dataclass(frozen=True)
+class RunPipelineRequest:
+    varieties: tuple[str, ...] = DEFAULT_VARIETIES
+    trading_days: int = 12
+    contracts_per_variety: int = 3
+    end_day: date | None = None  # default: the last completed trading day
+
+
+@dataclass
+class VarietyIngest:
+    variety: str
+    contracts: list[str]
+    eod_open_interest: dict[str, float]
+    rows_written: int
+    days_downloaded: int
+    no_data_days: int
+
+
+@dataclass
+class RunPipelineResult:
+    start_day: date
+    end_day: date
+    trading_days: int
+    varieties: list[VarietyIngest]
+    coverage: VerifyCoverageResult
+    audit: AuditStoreResult
+    duration_s: float
+    stages_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.audit.ok and self.coverage.missing == 0
+
+
+class RunPipeline:
+    """Ingest -> verify -> audit over a recent window (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        download: DownloadTicks,
+        verify: VerifyCoverage,
+        audit: AuditStore,
+        provider: DataProvider,
+        ticks: TickStore,
+        calendar: CalendarSource,
+        clock: Clock,
+    ) -> None:
+        self._download = download
+        self._verify = verify
+        self._audit = audit
+        self._provider = provider
+        self._ticks = ticks
+        self._calendar = calendar
+        self._clock = clock
+
+    def __call__(self, request: RunPipelineRequest, progress: ProgressCallback = no_progress) -> RunPipelineResult:
+        if request.trading_days < 1 or request.contracts_per_variety < 1:
+            raise InvalidArgument("trading_days and contracts_per_variety must be at least 1")
+        started = self._clock.monotonic_s()
+        cal = self._calendar.load()
+        end = request.end_day or last_completed_trading_day(cal, self._clock.now_ns())
+        if not cal.is_trading_day(end):
+            raise InvalidArgument(f"end day {end} is not a trading day")
+        start = shift_trading_days(cal, end, request.trading_days - 1)
+        stages: dict[str, float] = {}
+        total_steps = len(request.varieties) * 2 + 2
+        step = 0
+
+        def stage_progress(label: str) -> ProgressCallback:
+            def inner(done: int, total: int, message: str) -> None:
+                frac = done / total if total else 0.0
+                progress(int(1000 * (step + frac)), 1000 * total_steps, f"{label}: {message}")
+
+            return inner
+
+        ingests: list[VarietyIngest] = []
+        t0 = time.monotonic()
+        for variety in request.varieties:
+            listed = [c.symbol for c in load_catalog(self._provider, variety) if _alive(c, end)]
+            if not listed:
+                raise InvalidArgument(f"the {self._provider.name} provider lists no contract of {variety} trading on {end}")
+            self._download_all(listed, end, end, stage_progress(f"{variety} probe {end}"))
+            step += 1
+            oi = self._ticks.end_of_day_open_interest(listed, "raw", end, end)
+            ranked = sorted(listed, key=lambda s: (-oi.get((s, end), 0.0), s))
+            chosen = sorted(ranked[: request.contracts_per_variety])
+            results = self._download_all(chosen, start, end, stage_progress(f"{variety} window"))
+            step += 1
+            ingests.append(
+                VarietyIngest(
+                    variety=variety,
+                    contracts=chosen,
+                    eod_open_interest={s: oi.get((s, end), 0.0) for s in chosen},
+                    rows_written=sum(r.rows_written for r in results),
+                    days_downloaded=sum(r.downloaded for r in results),
+                    no_data_days=sum(r.no_data for r in results),
+                )
+            )
+        stages["ingest"] = time.monotonic() - t0
+        symbols = tuple(s for v in ingests for s in v.contracts)
+
+        t0 = time.monotonic()
+        coverage = self._verify(
+            VerifyCoverageRequest(symbols=symbols, start_day=start, end_day=end), stage_progress("verify")
+        )
+        step += 1
+        stages["verify"] = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        audit = self._audit(AuditStoreRequest(symbols=symbols), stage_progress("audit"))
+        step += 1
+        stages["audit"] = time.monotonic() - t0
+        progress(total_steps, total_steps, "done")
+        return RunPipelineResult(
+            start_day=start,
+            end_day=end,
+            trading_days=request.trading_days,
+            varieties=ingests,
+            coverage=coverage,
+            audit=audit,
+            duration_s=self._clock.monotonic_s() - started,
+            stages_s=stages,
+        )
+
+    def _download_all(
+        self, symbols: Sequence[str], start: date, end: date, progress: ProgressCallback
+    ) -> list[DownloadTicksResult]:
+        results = []
+        for i, symbol in enumerate(symbols):
+            progress(i, len(symbols), symbol)
+            results.append(self._download(DownloadTicksRequest(symbol=symbol, start_day=start, end_day=end)))
+        progress(len(symbols), len(symbols), "downloaded")
+        return results
+
+
+def _alive(contract: CatalogContract, day: date) -> bool:
+    first, last = contract.info.first_trading_day, contract.info.last_trading_day
+    return (first is None or first <= day) and (last is None or day <= last)

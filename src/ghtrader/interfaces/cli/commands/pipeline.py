@@ -1,0 +1,62 @@
+"""`ghtrader run`: the main job, with a readable summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from ghtrader.interfaces.cli.output import Output, table
+from ghtrader.interfaces.cli.progress import ProgressBar
+from ghtrader.interfaces.client import GhTraderClient
+from ghtrader.interfaces.client.views import RunResultView
+
+
+def format_pipeline(r: RunResultView) -> str:
+    res = r.result
+    parts = [r.summary, "", "Ingest"]
+    rows = []
+    for v in res.get("varieties", []):
+        for symbol in v["contracts"]:
+            rows.append((v["variety"], symbol, f"{v['eod_open_interest'].get(symbol, 0):,.0f}"))
+    parts.append(table(("variety", "contract", f"EOD OI {res.get('end_day', '')}"), rows))
+    cov = res.get("coverage", {})
+    parts += ["", f"Coverage {res.get('start_day')}..{res.get('end_day')}"]
+    parts.append(table(
+        ("symbol", "expected", "present", "no_data", "missing"),
+        [(c["symbol"], c["expected"], c["present"], c["no_data"], c["missing"]) for c in cov.get("contracts", [])],
+    ))
+    audit = res.get("audit", {})
+    parts += ["", f"Audit: {'clean' if audit.get('ok') else 'ERRORS FOUND'}"]
+    parts.append(table(
+        ("check", "checked", "errors", "warnings"),
+        [(name, s["checked"], s["errors"], s["warnings"]) for name, s in sorted(audit.get("checks", {}).items())],
+    ))
+    errors = [f for f in audit.get("findings", []) if f.get("severity") == "error"]
+    for f in errors[:10]:
+        parts.append(f"  ERROR {f['check']} {f['symbol']} {f.get('trading_day')}: {f['detail']}")
+    stages = res.get("stages_s", {})
+    parts += ["", "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()) + f"; total {res.get('duration_s', 0):.1f}s"]
+    if r.report_path:
+        parts.append(f"Audit report: {r.report_path}")
+    return "\n".join(parts)
+
+
+def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    bar = ProgressBar("run", out.stderr)
+    try:
+        r = client.run_pipeline(
+            varieties=args.varieties or (), trading_days=args.days, contracts_per_variety=args.contracts,
+            end_day=args.end or "", on_progress=bar,
+        )
+    finally:
+        bar.close()
+    out.result(r.to_dict(), format_pipeline(r))
+    return 0 if r.ok else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize")
+    p.add_argument("--var", dest="varieties", action="append", help="variety (repeatable; default cu, au, ag)")
+    p.add_argument("--days", type=int, default=0, help="trading days of history (default 12)")
+    p.add_argument("--contracts", type=int, default=0, help="contracts per variety by open interest (default 3)")
+    p.add_argument("--end", help="last trading day (default: the last completed one)")
+    p.set_defaults(handler=cmd_run)

@@ -163,6 +163,17 @@ class TickStore(Protocol):
         """Remove every row of those trading days (used by overwrite rebuilds)."""
         ...
 
+    def end_of_day_open_interest(
+        self,
+        symbols: Sequence[str],
+        ticks_lake: str,
+        start_day: date,
+        end_day: date,
+    ) -> dict[tuple[str, date], float]:
+        """``open_interest`` of the last tick (largest ``datetime_ns``) of each
+        (symbol, trading_day) with rows in [start_day, end_day]; NaN stays NaN."""
+        ...
+
 
 class IndexStore(Protocol):
     """The day manifest (``ghtrader_symbol_day_index_v2``) and no-data ledger

@@ -1,0 +1,453 @@
+"""``PostgresDatasetStore``: the DatasetStore port on PostgreSQL.
+
+- Wide tables ``ghtrader_features_v2`` / ``ghtrader_labels_v2`` are created on first write
+  with :func:`~ghtrader.adapters.postgres.schema.wide_table_ddl`; a write naming new float
+  columns adds them (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``, NaN default).
+- A write is one transaction: binary COPY into a temporary staging table, DELETE the rows of
+  the symbol / lake / trading days written, INSERT from the stage. Reads are binary COPY
+  decoded straight into NumPy columns.
+- Build metadata, main_l5 provenance and the feature registry are small tables written with
+  plain upserts. Timestamps are ``timestamptz`` (microseconds); an ``*_ns`` of 0 means "now()".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from ghtrader.adapters.postgres._copy_binary import PG_EPOCH_DAYS, PG_EPOCH_US, CopyBinaryReader, encode_rows
+from ghtrader.adapters.postgres.schema import (
+    BUILD_METADATA_TABLE,
+    FEATURE_REGISTRY_TABLE,
+    MAIN_L5_PROVENANCE_TABLE,
+    WIDE_KEY_COLUMNS,
+    wide_table_ddl,
+)
+from ghtrader.application.datasets.store_checks import check_dataset_rows, check_kind
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.datasets import (
+    BUILD_KINDS,
+    DATASET_TABLES,
+    BuildMetadata,
+    DatasetRows,
+    FeatureDefinition,
+    MainL5DayProvenance,
+)
+from ghtrader.application.ports.stores import LAKE_VERSION, TICKS_LAKES
+from ghtrader.application.reporting import to_jsonable
+
+__all__ = ["PostgresDatasetStore"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_KEY_NAMES = frozenset(name for name, _ in WIDE_KEY_COLUMNS)
+# pg_advisory_xact_lock key of wide-table DDL ("ghtr" "wide").
+_DDL_LOCK_KEY = 0x67687472_77696465
+
+
+def _ts(ns: int | None) -> datetime | None:
+    return None if not ns else _EPOCH + timedelta(microseconds=int(ns) // 1000)
+
+
+def _ns(ts: datetime | None) -> int | None:
+    if ts is None:
+        return None
+    delta = ts - _EPOCH
+    return (delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds) * 1000
+
+
+def _check_lake(ticks_lake: str) -> None:
+    if ticks_lake not in TICKS_LAKES:
+        raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
+
+
+_BUILD_COLS = "build_id, kind, config_hash, params, created_at"
+_PUT_BUILD = (
+    f"INSERT INTO {BUILD_METADATA_TABLE} AS t ({_BUILD_COLS}, lake_version) "
+    "VALUES (%(build_id)s, %(kind)s, %(config_hash)s, %(params)s, coalesce(%(created_at)s, now()), %(v)s) "
+    "ON CONFLICT (build_id) DO UPDATE SET kind = EXCLUDED.kind, config_hash = EXCLUDED.config_hash, "
+    "params = EXCLUDED.params, "
+    "created_at = CASE WHEN %(created_at)s::timestamptz IS NULL THEN t.created_at ELSE EXCLUDED.created_at END"
+)
+_SELECT_BUILDS = f"SELECT {_BUILD_COLS} FROM {BUILD_METADATA_TABLE} "
+
+_PROV_COLS = "symbol, trading_day, underlying_contract, segment_id, schedule_hash, rows_total, source_rows"
+_PUT_PROV = (
+    f"INSERT INTO {MAIN_L5_PROVENANCE_TABLE} ({_PROV_COLS}, created_at, lake_version) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s) "
+    "ON CONFLICT (symbol, trading_day, lake_version) DO UPDATE SET "
+    "underlying_contract = EXCLUDED.underlying_contract, segment_id = EXCLUDED.segment_id, "
+    "schedule_hash = EXCLUDED.schedule_hash, rows_total = EXCLUDED.rows_total, "
+    "source_rows = EXCLUDED.source_rows, created_at = EXCLUDED.created_at"
+)
+
+_REG_COLS = (
+    "feature_name, version, definition_hash, input_columns, output_dtype, lookback_ticks, ttl_seconds, "
+    "created_at, deprecated_at"
+)
+_PUT_FEATURE = (
+    f"INSERT INTO {FEATURE_REGISTRY_TABLE} ({_REG_COLS}, lake_version) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s, %s) "
+    "ON CONFLICT (feature_name, version) DO UPDATE SET definition_hash = EXCLUDED.definition_hash, "
+    "input_columns = EXCLUDED.input_columns, output_dtype = EXCLUDED.output_dtype, "
+    "lookback_ticks = EXCLUDED.lookback_ticks, ttl_seconds = EXCLUDED.ttl_seconds, "
+    "deprecated_at = EXCLUDED.deprecated_at"
+)
+
+
+class PostgresDatasetStore:
+    """DatasetStore on PostgreSQL. Thread-safe: one pooled connection per call.
+
+    ``block_rows`` bounds the bytes encoded at once while streaming a write.
+    """
+
+    def __init__(self, pool: ConnectionPool, *, block_rows: int = 100_000) -> None:
+        self._pool = pool
+        self._block_rows = block_rows
+        self._columns: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    # --- table helpers -------------------------------------------------------------------------
+    def _table_columns(self, kind: str, *, refresh: bool = False) -> list[str]:
+        """Float columns of the kind's table in table order (``[]`` when it does not exist)."""
+        table = DATASET_TABLES[kind]
+        with self._lock:
+            cached = self._columns.get(kind)
+        if cached is not None and not refresh:
+            return cached
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT column_name::text FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                (table,),
+            ).fetchall()
+        names = [r[0] for r in rows if r[0] not in _KEY_NAMES]
+        if rows:
+            with self._lock:
+                self._columns[kind] = names
+        return names
+
+    def _ensure_columns(self, kind: str, columns: Sequence[str]) -> None:
+        known = self._table_columns(kind)
+        if known and all(c in known for c in columns):
+            return
+        known = self._table_columns(kind, refresh=True)
+        if known and all(c in known for c in columns):
+            return
+        statements = wide_table_ddl(DATASET_TABLES[kind], list(columns))
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+            for statement in statements:
+                conn.execute(statement)
+        self._table_columns(kind, refresh=True)
+
+    # --- wide tables ---------------------------------------------------------------------------
+    def write_rows(self, kind: str, build_id: str, rows: DatasetRows) -> int:
+        rows = check_dataset_rows(kind, build_id, rows)
+        n = len(rows)
+        if n == 0:
+            return 0
+        names = list(rows.columns)
+        self._ensure_columns(kind, names)
+        table = sql.Identifier(DATASET_TABLES[kind])
+
+        contracts: list[str] = []
+        codes = np.zeros(n, dtype=np.int32)  # 0 = NULL (SQL arrays are 1-based)
+        if rows.underlying_contract is not None:
+            uniq, inverse = np.unique(rows.underlying_contract.astype(str), return_inverse=True)
+            contracts = uniq.tolist()
+            codes = inverse.reshape(-1).astype(np.int32) + 1
+        has_segment = rows.segment_id is not None
+        segments = rows.segment_id if rows.segment_id is not None else np.zeros(n, dtype=np.int64)
+        columns: list[np.ndarray] = [
+            rows.trading_day.astype(np.int64) - PG_EPOCH_DAYS,
+            rows.datetime_ns,
+            np.floor_divide(rows.datetime_ns, 1000) - PG_EPOCH_US,
+            codes,
+            segments,
+            *(rows.columns[c] for c in names),
+        ]
+        kinds = ("date", "int8", "timestamptz", "int4", "int8", *("float8",) * len(names))
+        stage_cols = [f"f{i}" for i in range(len(names))]
+        stage_ddl = (
+            "CREATE TEMP TABLE ghtrader_dataset_stage (trading_day date NOT NULL, datetime_ns bigint NOT NULL, "
+            "ts timestamptz NOT NULL, contract_code integer NOT NULL, segment_id bigint NOT NULL"
+            + "".join(f", {c} double precision NOT NULL" for c in stage_cols)
+            + ") ON COMMIT DROP"
+        )
+        insert = sql.SQL(
+            "INSERT INTO {table} (symbol, ticks_lake, trading_day, datetime_ns, ts, underlying_contract, segment_id, "
+            "build_id, lake_version{cols}) "
+            "SELECT %(symbol)s, %(lake)s, s.trading_day, s.datetime_ns, s.ts, "
+            "(%(contracts)s::text[])[nullif(s.contract_code, 0)], "
+            "CASE WHEN %(has_segment)s THEN s.segment_id END, %(build_id)s, %(v)s{stage} "
+            "FROM ghtrader_dataset_stage s"
+        ).format(
+            table=table,
+            cols=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in names),
+            stage=sql.SQL("").join(sql.SQL(", s.{}").format(sql.Identifier(c)) for c in stage_cols),
+        )
+        delete = sql.SQL(
+            "DELETE FROM {table} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day = ANY(%(days)s)"
+        ).format(table=table)
+        params: dict[str, Any] = {
+            "symbol": rows.symbol,
+            "lake": rows.ticks_lake,
+            "contracts": contracts,
+            "has_segment": has_segment,
+            "build_id": build_id,
+            "v": LAKE_VERSION,
+            "days": rows.days(),
+        }
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(stage_ddl)  # type: ignore[arg-type]  # built from validated names
+            copy_sql = f"COPY ghtrader_dataset_stage (trading_day, datetime_ns, ts, contract_code, segment_id{''.join(', ' + c for c in stage_cols)}) FROM STDIN (FORMAT BINARY)"
+            with conn.cursor().copy(copy_sql) as cp:  # type: ignore[arg-type]
+                for start in range(0, n, self._block_rows):
+                    stop = min(start + self._block_rows, n)
+                    cp.write(encode_rows(kinds, [c[start:stop] for c in columns], header=start == 0, trailer=stop == n))
+            conn.execute(delete, params)
+            conn.execute(insert, params)
+        return n
+
+    def read(
+        self,
+        kind: str,
+        symbol: str,
+        start_day: date,
+        end_day: date,
+        *,
+        ticks_lake: str = "main_l5",
+        columns: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        check_kind(kind)
+        _check_lake(ticks_lake)
+        known = self._table_columns(kind)
+        names = list(known) if columns is None else list(columns)
+        if any(c not in known for c in names):
+            known = self._table_columns(kind, refresh=True)
+        unknown = [c for c in names if c not in known]
+        if unknown:
+            raise InvalidArgument(f"{kind} has no columns {unknown}: build them first (known: {known})")
+        empty = {
+            "trading_day": np.empty(0, dtype="datetime64[D]"),
+            "datetime_ns": np.empty(0, dtype=np.int64),
+            "underlying_contract": np.empty(0, dtype=object),
+            "segment_id": np.empty(0, dtype=np.int64),
+            "build_id": np.empty(0, dtype=object),
+            **{c: np.empty(0, dtype=np.float64) for c in names},
+        }
+        if not known and columns is None and not self._table_exists(kind):
+            return empty
+        table = sql.Identifier(DATASET_TABLES[kind])
+        where = sql.SQL(
+            "WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day BETWEEN %(start)s AND %(end)s"
+        )
+        params: dict[str, Any] = {"symbol": symbol, "lake": ticks_lake, "start": start_day, "end": end_day}
+        labels = sql.SQL(
+            "SELECT coalesce(array_agg(DISTINCT underlying_contract) FILTER (WHERE underlying_contract IS NOT NULL), "
+            "'{{}}'), coalesce(array_agg(DISTINCT build_id), '{{}}') FROM {table} {where}"
+        ).format(table=table, where=where)
+        copy = sql.SQL(
+            "COPY (SELECT trading_day, datetime_ns, "
+            "coalesce(array_position(%(contracts)s::text[], underlying_contract), 0)::integer, "
+            "coalesce(segment_id, -1), coalesce(array_position(%(builds)s::text[], build_id), 0)::integer{cols} "
+            "FROM {table} {where} ORDER BY datetime_ns) TO STDOUT (FORMAT BINARY)"
+        ).format(
+            table=table,
+            where=where,
+            cols=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in names),
+        )
+        reader = CopyBinaryReader(("date", "int8", "int4", "int8", "int4", *("float8",) * len(names)))
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = conn.execute(labels, params).fetchone()
+            assert row is not None
+            contracts, builds = list(row[0]), list(row[1])
+            params |= {"contracts": contracts, "builds": builds}
+            with conn.cursor().copy(copy, params) as cp:
+                for chunk in cp:
+                    reader.feed(chunk)
+        cols = reader.finish()
+        if cols[0].shape[0] == 0:
+            return empty
+        out: dict[str, np.ndarray] = {
+            "trading_day": (cols[0].astype(np.int64) + PG_EPOCH_DAYS).astype("datetime64[D]"),
+            "datetime_ns": cols[1],
+            "underlying_contract": np.array([None, *contracts], dtype=object)[cols[2]],
+            "segment_id": cols[3],
+            "build_id": np.array([None, *builds], dtype=object)[cols[4]],
+        }
+        for i, name in enumerate(names):
+            out[name] = cols[5 + i]
+        return out
+
+    def _table_exists(self, kind: str) -> bool:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT to_regclass(%s)", (DATASET_TABLES[kind],)).fetchone()
+        return row is not None and row[0] is not None
+
+    def _build_days(self, kind: str, symbol: str, ticks_lake: str) -> list[tuple[str, date]]:
+        """Distinct (build_id, trading_day) of the symbol's rows: a loose index scan that jumps
+        from one pair to the next on the (symbol, ticks_lake, build_id, trading_day, ...) index."""
+        check_kind(kind)
+        _check_lake(ticks_lake)
+        if not self._table_exists(kind):
+            return []
+        query = sql.SQL(
+            "WITH RECURSIVE d AS ("
+            "  (SELECT build_id, trading_day FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
+            "   ORDER BY build_id, trading_day LIMIT 1)"
+            "  UNION ALL"
+            "  SELECT x.build_id, x.trading_day FROM d CROSS JOIN LATERAL ("
+            "    SELECT build_id, trading_day FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
+            "    AND (build_id, trading_day) > (d.build_id, d.trading_day) "
+            "    ORDER BY build_id, trading_day LIMIT 1) x"
+            ") SELECT build_id, trading_day FROM d"
+        ).format(t=sql.Identifier(DATASET_TABLES[kind]))
+        with self._pool.connection() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query, {"s": symbol, "l": ticks_lake})]
+
+    def _config_hashes(self, build_ids: Sequence[str]) -> dict[str, str]:
+        if not build_ids:
+            return {}
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT build_id, config_hash FROM {BUILD_METADATA_TABLE} WHERE build_id = ANY(%s)",
+                (list(build_ids),),
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def built_days(self, kind: str, symbol: str, ticks_lake: str, config_hash: str | None = None) -> list[date]:
+        pairs = self._build_days(kind, symbol, ticks_lake)
+        if config_hash is None:
+            return sorted({d for _, d in pairs})
+        hashes = self._config_hashes(sorted({b for b, _ in pairs}))
+        return sorted({d for b, d in pairs if hashes.get(b) == config_hash})
+
+    def stored_config_hashes(self, kind: str, symbol: str, ticks_lake: str) -> list[str]:
+        pairs = self._build_days(kind, symbol, ticks_lake)
+        return sorted(set(self._config_hashes(sorted({b for b, _ in pairs})).values()))
+
+    def delete_days(self, kind: str, symbol: str, ticks_lake: str, days: Sequence[date]) -> None:
+        check_kind(kind)
+        _check_lake(ticks_lake)
+        if not days or not self._table_exists(kind):
+            return
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE symbol = %s AND ticks_lake = %s AND trading_day = ANY(%s::date[])").format(
+                    sql.Identifier(DATASET_TABLES[kind])
+                ),
+                (symbol, ticks_lake, list(days)),
+            )
+
+    def column_names(self, kind: str) -> list[str]:
+        check_kind(kind)
+        return list(self._table_columns(kind, refresh=True))
+
+    # --- build metadata ------------------------------------------------------------------------
+    def put_build(self, meta: BuildMetadata) -> None:
+        if meta.kind not in BUILD_KINDS:
+            raise InvalidArgument(f"unknown build kind {meta.kind!r}: expected one of {BUILD_KINDS}")
+        if not meta.build_id or not meta.config_hash:
+            raise InvalidArgument("build metadata needs a build_id and a config_hash")
+        params = {
+            "build_id": meta.build_id,
+            "kind": meta.kind,
+            "config_hash": meta.config_hash,
+            "params": Jsonb(to_jsonable(dict(meta.params))),
+            "created_at": _ts(meta.created_at_ns),
+            "v": LAKE_VERSION,
+        }
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(_PUT_BUILD, params)
+
+    @staticmethod
+    def _build(row: tuple[Any, ...]) -> BuildMetadata:
+        return BuildMetadata(build_id=row[0], kind=row[1], config_hash=row[2], params=dict(row[3] or {}),
+                             created_at_ns=_ns(row[4]) or 0)
+
+    def get_build(self, build_id: str) -> BuildMetadata | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(_SELECT_BUILDS + "WHERE build_id = %s", (build_id,)).fetchone()
+        return None if row is None else self._build(row)
+
+    def builds(self, kind: str | None = None) -> list[BuildMetadata]:
+        where, args = ("WHERE kind = %s ", (kind,)) if kind is not None else ("", ())
+        with self._pool.connection() as conn:
+            rows = conn.execute(_SELECT_BUILDS + where + "ORDER BY created_at, build_id", args).fetchall()  # type: ignore[arg-type]
+        return [self._build(r) for r in rows]
+
+    # --- main_l5 provenance ----------------------------------------------------------------------
+    def put_main_l5_provenance(self, records: Sequence[MainL5DayProvenance]) -> None:
+        if not records:
+            return
+        rows = [
+            (r.symbol, r.trading_day, r.underlying_contract, int(r.segment_id), r.schedule_hash, int(r.rows_total),
+             int(r.source_rows), _ts(r.created_at_ns), LAKE_VERSION)
+            for r in records
+        ]
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_PUT_PROV, rows)
+
+    def main_l5_provenance(
+        self, symbol: str, start_day: date | None = None, end_day: date | None = None
+    ) -> list[MainL5DayProvenance]:
+        where = ["symbol = %s", "lake_version = %s"]
+        args: list[Any] = [symbol, LAKE_VERSION]
+        if start_day is not None:
+            where.append("trading_day >= %s")
+            args.append(start_day)
+        if end_day is not None:
+            where.append("trading_day <= %s")
+            args.append(end_day)
+        query = f"SELECT {_PROV_COLS}, created_at FROM {MAIN_L5_PROVENANCE_TABLE} WHERE {' AND '.join(where)} ORDER BY trading_day"
+        with self._pool.connection() as conn:
+            rows = conn.execute(query, args).fetchall()  # type: ignore[arg-type]
+        return [
+            MainL5DayProvenance(r[0], r[1], r[2], int(r[3]), r[4], int(r[5]), int(r[6]), _ns(r[7]) or 0) for r in rows
+        ]
+
+    def delete_main_l5_provenance(self, symbol: str, days: Sequence[date]) -> None:
+        if not days:
+            return
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                f"DELETE FROM {MAIN_L5_PROVENANCE_TABLE} WHERE symbol = %s AND lake_version = %s "
+                "AND trading_day = ANY(%s::date[])",
+                (symbol, LAKE_VERSION, list(days)),
+            )
+
+    # --- feature registry ----------------------------------------------------------------------
+    def upsert_features(self, definitions: Sequence[FeatureDefinition]) -> None:
+        if not definitions:
+            return
+        rows = [
+            (d.feature_name, int(d.version), d.definition_hash, list(d.input_columns), d.output_dtype,
+             int(d.lookback_ticks), d.ttl_seconds, _ts(d.created_at_ns), _ts(d.deprecated_at_ns), LAKE_VERSION)
+            for d in definitions
+        ]
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_PUT_FEATURE, rows)
+
+    def feature_registry(self, *, include_deprecated: bool = True) -> list[FeatureDefinition]:
+        where = "" if include_deprecated else "WHERE deprecated_at IS NULL "
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_REG_COLS} FROM {FEATURE_REGISTRY_TABLE} {where}ORDER BY feature_name, version"  # type: ignore[arg-type]
+            ).fetchall()
+        return [
+            FeatureDefinition(
+                feature_name=r[0], version=int(r[1]), definition_hash=r[2], input_columns=tuple(r[3]),
+                output_dtype=r[4], lookback_ticks=int(r[5]), ttl_seconds=None if r[6] is None else float(r[6]),
+                created_at_ns=_ns(r[7]) or 0, deprecated_at_ns=_ns(r[8]),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,320 @@
+"""DDL of every ghTrader table in PostgreSQL, ordered migrations, and :class:`PostgresSchemaManager`.
+
+Conventions of every table:
+- ``lake_version`` column, ``'v2'`` for everything written today.
+- Text keys are ``COLLATE "C"`` so ordering is bytewise (same as Python's ``sorted``) on any
+  server, whatever its default locale.
+- Market doubles are ``NOT NULL``: a missing value is stored as NaN, never NULL, so NaN
+  round-trips bit for bit and bulk reads stay fixed-width.
+
+Migrations live in :data:`MIGRATIONS`, applied in order and recorded in
+``ghtrader_schema_migrations``; an id, once released, never changes meaning (add a new one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from ghtrader.domain.ticks import MARKET_FIELDS
+
+__all__ = [
+    "BUILD_METADATA_TABLE",
+    "FEATURE_REGISTRY_TABLE",
+    "MAIN_L5_PROVENANCE_TABLE",
+    "MAIN_SCHEDULE_TABLE",
+    "MIGRATIONS",
+    "MIGRATIONS_TABLE",
+    "MODEL_REGISTRY_TABLE",
+    "NO_DATA_TABLE",
+    "SYMBOL_DAY_INDEX_TABLE",
+    "TICKS_TABLE",
+    "WIDE_KEY_COLUMNS",
+    "Migration",
+    "PostgresSchemaManager",
+    "wide_table_ddl",
+]
+
+TICKS_TABLE = "ghtrader_ticks_raw_v2"
+SYMBOL_DAY_INDEX_TABLE = "ghtrader_symbol_day_index_v2"
+NO_DATA_TABLE = "ghtrader_no_data_days_v2"
+MAIN_SCHEDULE_TABLE = "ghtrader_main_schedule_v2"
+MAIN_L5_PROVENANCE_TABLE = "ghtrader_main_l5_provenance_v2"
+BUILD_METADATA_TABLE = "ghtrader_build_metadata_v2"
+FEATURE_REGISTRY_TABLE = "ghtrader_feature_registry_v2"
+MODEL_REGISTRY_TABLE = "ghtrader_model_registry_v2"
+MIGRATIONS_TABLE = "ghtrader_schema_migrations"
+
+# pg_advisory_xact_lock key serialising ensure_schema across processes ("ghtr" "sche" in ASCII).
+_SCHEMA_LOCK_KEY = 0x67687472_73636865
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: an id (sortable, never reused) and the statements it runs."""
+
+    id: str
+    statements: tuple[str, ...]
+
+
+_LAKES_CHECK = "CHECK (ticks_lake IN ('raw', 'main_l5'))"
+_MARKET_COLUMNS = ",\n    ".join(f"{name} double precision NOT NULL" for name in MARKET_FIELDS)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_ticks_raw_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {TICKS_TABLE} (
+    symbol text COLLATE "C" NOT NULL,
+    ticks_lake text COLLATE "C" NOT NULL {_LAKES_CHECK},
+    trading_day date NOT NULL,
+    datetime_ns bigint NOT NULL,
+    ts timestamptz NOT NULL,
+    {_MARKET_COLUMNS},
+    row_hash bigint NOT NULL,
+    underlying_contract text COLLATE "C" NULL,
+    segment_id bigint NULL,
+    schedule_hash text COLLATE "C" NULL,
+    lake_version text NOT NULL DEFAULT 'v2',
+    PRIMARY KEY (symbol, ticks_lake, datetime_ns)
+)""",
+            # Day-range reads come back in (trading_day, datetime_ns) order straight off this index.
+            (
+                f"CREATE INDEX IF NOT EXISTS {TICKS_TABLE}_day_idx "
+                f"ON {TICKS_TABLE} (symbol, ticks_lake, trading_day, datetime_ns)"
+            ),
+        ),
+    ),
+    Migration(
+        "0002_symbol_day_index_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {SYMBOL_DAY_INDEX_TABLE} (
+    symbol text COLLATE "C" NOT NULL,
+    trading_day date NOT NULL,
+    lake_version text COLLATE "C" NOT NULL DEFAULT 'v2',
+    ticks_lake text COLLATE "C" NOT NULL {_LAKES_CHECK},
+    rows_total bigint NOT NULL,
+    first_datetime_ns bigint NOT NULL,
+    last_datetime_ns bigint NOT NULL,
+    l5_present boolean NOT NULL,
+    row_hash_min bigint NOT NULL,
+    row_hash_max bigint NOT NULL,
+    row_hash_sum bigint NOT NULL,
+    row_hash_sum_abs bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (symbol, trading_day, lake_version, ticks_lake)
+)""",
+        ),
+    ),
+    Migration(
+        "0003_no_data_days_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {NO_DATA_TABLE} (
+    symbol text COLLATE "C" NOT NULL,
+    trading_day date NOT NULL,
+    lake_version text COLLATE "C" NOT NULL DEFAULT 'v2',
+    ticks_lake text COLLATE "C" NOT NULL {_LAKES_CHECK},
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (symbol, trading_day, lake_version, ticks_lake)
+)""",
+        ),
+    ),
+    Migration(
+        "0004_main_schedule_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {MAIN_SCHEDULE_TABLE} (
+    exchange text COLLATE "C" NOT NULL,
+    variety text COLLATE "C" NOT NULL,
+    trading_day date NOT NULL,
+    main_contract text COLLATE "C" NOT NULL,
+    segment_id bigint NOT NULL,
+    schedule_hash text COLLATE "C" NOT NULL,
+    lake_version text NOT NULL DEFAULT 'v2',
+    PRIMARY KEY (exchange, variety, trading_day, schedule_hash)
+)""",
+        ),
+    ),
+    Migration(
+        "0005_main_l5_provenance_v2",
+        (
+            # One row per main_l5 symbol-day: a rebuild with a new schedule replaces it.
+            f"""CREATE TABLE IF NOT EXISTS {MAIN_L5_PROVENANCE_TABLE} (
+    symbol text COLLATE "C" NOT NULL,
+    trading_day date NOT NULL,
+    underlying_contract text COLLATE "C" NOT NULL,
+    segment_id bigint NOT NULL,
+    schedule_hash text COLLATE "C" NOT NULL,
+    rows_total bigint NOT NULL,
+    source_rows bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    lake_version text COLLATE "C" NOT NULL DEFAULT 'v2',
+    PRIMARY KEY (symbol, trading_day, lake_version)
+)""",
+        ),
+    ),
+    Migration(
+        "0006_build_metadata_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {BUILD_METADATA_TABLE} (
+    build_id text COLLATE "C" PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('features', 'labels', 'main_l5')),
+    config_hash text NOT NULL,
+    params jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    lake_version text NOT NULL DEFAULT 'v2'
+)""",
+        ),
+    ),
+    Migration(
+        "0007_feature_registry_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {FEATURE_REGISTRY_TABLE} (
+    feature_name text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    definition_hash text NOT NULL,
+    input_columns text[] NOT NULL,
+    output_dtype text NOT NULL,
+    lookback_ticks integer NOT NULL,
+    ttl_seconds double precision NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    deprecated_at timestamptz NULL,
+    lake_version text NOT NULL DEFAULT 'v2',
+    PRIMARY KEY (feature_name, version)
+)""",
+        ),
+    ),
+    Migration(
+        "0008_model_registry_v2",
+        (
+            f"""CREATE TABLE IF NOT EXISTS {MODEL_REGISTRY_TABLE} (
+    model_id text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    model_type text NOT NULL,
+    status text NOT NULL,
+    artifact_path text NOT NULL,
+    config_hash text NOT NULL,
+    metrics jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    promoted_at timestamptz NULL,
+    retired_at timestamptz NULL,
+    lake_version text NOT NULL DEFAULT 'v2',
+    PRIMARY KEY (model_id, version)
+)""",
+        ),
+    ),
+)
+
+#: Key columns of every wide (features / labels) table, in order, with their SQL types.
+WIDE_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("symbol", 'text COLLATE "C" NOT NULL'),
+    ("ticks_lake", f'text COLLATE "C" NOT NULL {_LAKES_CHECK}'),
+    ("trading_day", "date NOT NULL"),
+    ("datetime_ns", "bigint NOT NULL"),
+    ("ts", "timestamptz NOT NULL"),
+    ("underlying_contract", 'text COLLATE "C" NULL'),
+    ("segment_id", "bigint NULL"),
+    ("build_id", 'text COLLATE "C" NOT NULL'),
+    ("lake_version", "text NOT NULL DEFAULT 'v2'"),
+)
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _check_ident(name: str, what: str) -> None:
+    if not _IDENT.match(name):
+        raise ValueError(f"invalid {what} {name!r}: use lowercase letters, digits and '_' (max 63 chars)")
+
+
+def wide_table_ddl(table: str, float_columns: Sequence[str]) -> list[sql.Composed]:
+    """Statements creating a wide table (features / labels) if missing and adding missing columns.
+
+    Key columns are :data:`WIDE_KEY_COLUMNS`; every float column is ``double precision NOT NULL
+    DEFAULT 'NaN'`` (missing = NaN, like ticks). Primary key ``(symbol, ticks_lake, build_id,
+    datetime_ns)``; a secondary index serves day-range reads of one build.
+    """
+    _check_ident(table, "table name")
+    if not table.startswith("ghtrader_"):
+        raise ValueError(f"invalid table name {table!r}: ghTrader tables start with 'ghtrader_'")
+    keys = {name for name, _ in WIDE_KEY_COLUMNS}
+    for col in float_columns:
+        _check_ident(col, "column name")
+        if col in keys:
+            raise ValueError(f"invalid float column {col!r}: it is a key column of every wide table")
+    if len(set(float_columns)) != len(float_columns):
+        raise ValueError(f"duplicate float columns in {list(float_columns)}")
+    t = sql.Identifier(table)
+    key_defs = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(typ)) for n, typ in WIDE_KEY_COLUMNS]
+    float_def = sql.SQL("double precision NOT NULL DEFAULT 'NaN'")
+    col_defs = [sql.SQL("{} {}").format(sql.Identifier(c), float_def) for c in float_columns]
+    pk = sql.SQL("PRIMARY KEY (symbol, ticks_lake, build_id, datetime_ns)")
+    stmts = [
+        sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(t, sql.SQL(", ").join([*key_defs, *col_defs, pk])),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (symbol, ticks_lake, build_id, trading_day, datetime_ns)").format(
+            sql.Identifier(f"{table[:50]}_day_idx"), t
+        ),
+    ]
+    stmts += [
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(t, sql.Identifier(c), float_def)
+        for c in float_columns
+    ]
+    return stmts
+
+
+class PostgresSchemaManager:
+    """Applies :data:`MIGRATIONS` (implements ``SchemaManager``); tables live in the connection's
+    current schema (``public`` unless the pool sets ``search_path``)."""
+
+    def __init__(self, pool: ConnectionPool, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        ids = [m.id for m in migrations]
+        if ids != sorted(ids) or len(set(ids)) != len(ids):
+            raise ValueError(f"migration ids must be unique and sorted: {ids}")
+        self._pool = pool
+        self._migrations = tuple(migrations)
+
+    def ensure_schema(self) -> list[str]:
+        """Apply pending migrations in one transaction; returns the ids applied (``[]`` if none)."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
+                "id text COLLATE \"C\" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute(f"SELECT id FROM {MIGRATIONS_TABLE}")}
+            applied: list[str] = []
+            for migration in self._migrations:
+                if migration.id in done:
+                    continue
+                for statement in migration.statements:
+                    conn.execute(statement)  # type: ignore[arg-type]  # DDL built from constants
+                conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (id) VALUES (%s)", (migration.id,))
+                applied.append(migration.id)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        """Ids recorded in ``ghtrader_schema_migrations`` (empty before the first ensure_schema)."""
+        with self._pool.connection() as conn:
+            exists = conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()
+            if exists is None or exists[0] is None:
+                return []
+            return [row[0] for row in conn.execute(f"SELECT id FROM {MIGRATIONS_TABLE} ORDER BY id")]
+
+    def table_names(self) -> list[str]:
+        """ghTrader tables (``ghtrader_*``) present in the current schema, sorted."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename LIKE 'ghtrader\\_%' ORDER BY tablename COLLATE \"C\""
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def ensure_wide_table(self, table: str, float_columns: Sequence[str]) -> None:
+        """Create a features/labels table with ``float_columns`` (or add the missing ones)."""
+        statements = wide_table_ddl(table, float_columns)
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            for statement in statements:
+                conn.execute(statement)

@@ -1,0 +1,305 @@
+"""``PostgresTickStore``: the TickStore port on ``ghtrader_ticks_raw_v2``.
+
+Writes: binary COPY (encoded by NumPy, see ``_copy_binary``) into a temporary staging table,
+then one ``INSERT ... SELECT ... ON CONFLICT (symbol, ticks_lake, datetime_ns) DO UPDATE`` —
+all in one transaction, so a write is all or nothing and a retry is harmless. Rows whose
+content is unchanged are not rewritten. When no stored row of the series falls in the
+batch's time span (the usual append), a plain INSERT skips the conflict checks; a per-series
+advisory lock keeps that check true until commit. Reads: binary ``COPY (SELECT ...) TO
+STDOUT`` decoded in blocks straight into NumPy columns. NaN is stored as the float8 NaN
+(never NULL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from psycopg_pool import ConnectionPool
+
+from ghtrader.adapters.postgres._copy_binary import (
+    PG_EPOCH_DAYS,
+    PG_EPOCH_US,
+    CopyBinaryReader,
+    encode_rows,
+)
+from ghtrader.adapters.postgres.schema import TICKS_TABLE
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.stores import TICKS_LAKES, StoredTicks, TickBatch
+from ghtrader.application.tick_batches import normalize_tick_batch
+from ghtrader.domain.ticks import MARKET_FIELDS, TICK_DTYPE
+
+__all__ = ["PostgresTickStore"]
+
+_MARKET = ", ".join(MARKET_FIELDS)
+_STAGE_RAW = ("trading_day", "datetime_ns", "ts", *MARKET_FIELDS, "row_hash")
+_KINDS_RAW = ("date", "int8", "timestamptz", *("float8",) * len(MARKET_FIELDS), "int8")
+_STAGE_MAIN = (*_STAGE_RAW, "contract_code", "segment_id")
+_KINDS_MAIN = (*_KINDS_RAW, "int4", "int8")
+# Columns a rewrite may change (identity columns excluded; ts follows datetime_ns).
+_MUTABLE = ("trading_day", *MARKET_FIELDS, "row_hash", "underlying_contract", "segment_id", "schedule_hash")
+
+_READ_RAW_KINDS = ("date", "int8", *("float8",) * len(MARKET_FIELDS), "int8")
+_READ_MAIN_KINDS = (*_READ_RAW_KINDS, "int4", "int8", "int4")
+
+
+@dataclass(frozen=True)
+class _WriteSql:
+    """Statements of one write path (with or without main_l5 provenance columns)."""
+
+    kinds: tuple[str, ...]
+    stage_ddl: str
+    copy: str
+    insert: str  # plain INSERT: no stored row can conflict
+    upsert: str  # INSERT ... ON CONFLICT DO UPDATE, skipping rows whose content is unchanged
+
+
+def _write_sql(with_provenance: bool) -> _WriteSql:
+    cols = [
+        "trading_day date NOT NULL",
+        "datetime_ns bigint NOT NULL",
+        "ts timestamptz NOT NULL",
+        *(f"{name} double precision NOT NULL" for name in MARKET_FIELDS),
+        "row_hash bigint NOT NULL",
+    ]
+    if with_provenance:
+        cols += ["contract_code integer NOT NULL", "segment_id bigint NOT NULL"]
+    stage_cols = _STAGE_MAIN if with_provenance else _STAGE_RAW
+    provenance = (
+        "(%(contracts)s::text[])[s.contract_code], s.segment_id, %(schedule_hash)s"
+        if with_provenance
+        else "NULL, NULL, NULL"
+    )
+    insert = (
+        f"INSERT INTO {TICKS_TABLE} AS t (symbol, ticks_lake, trading_day, datetime_ns, ts, {_MARKET}, row_hash, "
+        "underlying_contract, segment_id, schedule_hash, lake_version) "
+        f"SELECT %(symbol)s, %(lake)s, s.trading_day, s.datetime_ns, s.ts, "
+        f"{', '.join('s.' + m for m in MARKET_FIELDS)}, s.row_hash, {provenance}, 'v2' "
+        "FROM ghtrader_ticks_stage s"
+    )
+    target = ", ".join(f"t.{c}" for c in _MUTABLE)
+    excluded = ", ".join(f"EXCLUDED.{c}" for c in _MUTABLE)
+    upsert = (
+        f"{insert} ON CONFLICT (symbol, ticks_lake, datetime_ns) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_MUTABLE, "ts", "lake_version"))
+        + f" WHERE ({target}) IS DISTINCT FROM ({excluded})"
+    )
+    return _WriteSql(
+        kinds=_KINDS_MAIN if with_provenance else _KINDS_RAW,
+        stage_ddl=f"CREATE TEMP TABLE ghtrader_ticks_stage ({', '.join(cols)}) ON COMMIT DROP",
+        copy=f"COPY ghtrader_ticks_stage ({', '.join(stage_cols)}) FROM STDIN (FORMAT BINARY)",
+        insert=insert,
+        upsert=upsert,
+    )
+
+
+_WRITE_RAW = _write_sql(False)
+_WRITE_MAIN = _write_sql(True)
+# Writers of one (symbol, lake) take this transaction lock, so "no stored row in the batch's time
+# span" stays true until commit and the cheaper plain INSERT is safe. Key: (class, series hash).
+_SERIES_LOCK = (
+    "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
+)
+_LOCK_CLASS = 0x6768  # "gh"
+_OVERLAP = (
+    f"SELECT EXISTS (SELECT 1 FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s "
+    "AND datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s)"
+)
+
+_READ_WHERE = "WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day BETWEEN %(start)s AND %(end)s"
+_READ_RAW = (
+    f"COPY (SELECT trading_day, datetime_ns, {_MARKET}, row_hash FROM {TICKS_TABLE} {_READ_WHERE} "
+    "ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
+)
+_READ_MAIN = (
+    f"COPY (SELECT trading_day, datetime_ns, {_MARKET}, row_hash, "
+    "coalesce(array_position(%(contracts)s::text[], underlying_contract), 0)::integer, "
+    "coalesce(segment_id, -1), "
+    "coalesce(array_position(%(hashes)s::text[], schedule_hash), 0)::integer "
+    f"FROM {TICKS_TABLE} {_READ_WHERE} ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
+)
+_READ_LABELS = (
+    "SELECT coalesce(array_agg(DISTINCT underlying_contract) FILTER (WHERE underlying_contract IS NOT NULL), '{}'), "
+    "coalesce(array_agg(DISTINCT schedule_hash) FILTER (WHERE schedule_hash IS NOT NULL), '{}') "
+    f"FROM {TICKS_TABLE} {_READ_WHERE}"
+)
+# Loose index scans: jump from one distinct value to the next instead of reading every row.
+_TICK_DAYS = f"""
+WITH RECURSIVE d AS (
+    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s
+    UNION ALL
+    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE}
+            WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day > d.day)
+    FROM d WHERE d.day IS NOT NULL
+)
+SELECT day FROM d WHERE day IS NOT NULL ORDER BY day"""
+_TICK_SYMBOLS = f"""
+WITH RECURSIVE s AS (
+    SELECT min(symbol) AS symbol FROM {TICKS_TABLE}
+    UNION ALL
+    SELECT (SELECT min(symbol) FROM {TICKS_TABLE} WHERE symbol > s.symbol) FROM s WHERE s.symbol IS NOT NULL
+)
+SELECT s.symbol FROM s
+WHERE s.symbol IS NOT NULL
+  AND EXISTS (SELECT 1 FROM {TICKS_TABLE} t WHERE t.symbol = s.symbol AND t.ticks_lake = %(lake)s)
+ORDER BY s.symbol"""
+
+# One index probe per (symbol, calendar day) between each symbol's first and last stored day:
+# the last tick of a day comes straight off the (symbol, ticks_lake, trading_day, datetime_ns)
+# index read backwards, never a scan of the day's rows.
+_EOD_OPEN_INTEREST = f"""
+SELECT s.symbol, g.day::date, x.open_interest
+FROM unnest(%(symbols)s::text[]) AS s(symbol)
+CROSS JOIN LATERAL (
+    SELECT greatest(%(start)s::date, (SELECT min(trading_day) FROM {TICKS_TABLE}
+                                      WHERE symbol = s.symbol AND ticks_lake = %(lake)s)) AS lo,
+           least(%(end)s::date, (SELECT max(trading_day) FROM {TICKS_TABLE}
+                                 WHERE symbol = s.symbol AND ticks_lake = %(lake)s)) AS hi
+) b
+CROSS JOIN LATERAL generate_series(b.lo, b.hi, interval '1 day') AS g(day)
+CROSS JOIN LATERAL (
+    SELECT t.open_interest FROM {TICKS_TABLE} t
+    WHERE t.symbol = s.symbol AND t.ticks_lake = %(lake)s AND t.trading_day = g.day::date
+    ORDER BY t.datetime_ns DESC LIMIT 1
+) x
+ORDER BY s.symbol, g.day"""
+
+
+def _check_lake(ticks_lake: str) -> None:
+    if ticks_lake not in TICKS_LAKES:
+        raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
+
+
+class PostgresTickStore:
+    """TickStore on PostgreSQL (see module docstring). Thread-safe: one pooled connection per call.
+
+    ``block_rows`` bounds the bytes encoded at once while streaming a write.
+    """
+
+    def __init__(self, pool: ConnectionPool, *, block_rows: int = 100_000) -> None:
+        self._pool = pool
+        self._block_rows = block_rows
+
+    def write_ticks(self, batch: TickBatch) -> int:
+        """Upsert the batch atomically; returns the rows sent after collapsing repeated times."""
+        batch = normalize_tick_batch(batch)
+        n = len(batch)
+        if n == 0:
+            return 0
+        ticks = batch.ticks
+        columns: list[np.ndarray] = [
+            batch.trading_day.astype(np.int64) - PG_EPOCH_DAYS,
+            ticks["datetime_ns"],
+            np.floor_divide(ticks["datetime_ns"], 1000) - PG_EPOCH_US,
+            *(ticks[name] for name in MARKET_FIELDS),
+            batch.row_hash,
+        ]
+        params: dict[str, object] = {
+            "symbol": batch.symbol,
+            "lake": batch.ticks_lake,
+            "lock_class": _LOCK_CLASS,
+            "first_ns": int(ticks["datetime_ns"][0]),
+            "last_ns": int(ticks["datetime_ns"][-1]),
+        }
+        prov = batch.main_l5
+        statements = _WRITE_RAW
+        if prov is not None:
+            contracts, codes = np.unique(prov.underlying_contract.astype(str), return_inverse=True)
+            columns += [codes.reshape(-1).astype(np.int32) + 1, prov.segment_id]  # SQL arrays are 1-based
+            params |= {"contracts": contracts.tolist(), "schedule_hash": prov.schedule_hash}
+            statements = _WRITE_MAIN
+
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(_SERIES_LOCK, params)
+            overlap = conn.execute(_OVERLAP, params).fetchone()
+            conn.execute(statements.stage_ddl)  # type: ignore[arg-type]  # SQL built from constants
+            with conn.cursor().copy(statements.copy) as cp:  # type: ignore[arg-type]
+                for start in range(0, n, self._block_rows):
+                    stop = min(start + self._block_rows, n)
+                    block = [c[start:stop] for c in columns]
+                    cp.write(encode_rows(statements.kinds, block, header=start == 0, trailer=stop == n))
+            fresh = overlap is not None and not overlap[0]
+            conn.execute(statements.insert if fresh else statements.upsert, params)  # type: ignore[arg-type]
+        return n
+
+    def read_ticks(self, symbol: str, ticks_lake: str, start_day: date, end_day: date) -> StoredTicks:
+        """Rows of symbol/lake with trading_day in [start_day, end_day], sorted by datetime_ns."""
+        _check_lake(ticks_lake)
+        params: dict[str, object] = {"symbol": symbol, "lake": ticks_lake, "start": start_day, "end": end_day}
+        main = ticks_lake == "main_l5"
+        contracts: list[str] = []
+        hashes: list[str] = []
+        with self._pool.connection() as conn, conn.transaction():
+            # The label scan and the COPY must see one snapshot even while others write.
+            if main:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                row = conn.execute(_READ_LABELS, params).fetchone()
+                assert row is not None
+                contracts, hashes = list(row[0]), list(row[1])
+                params |= {"contracts": contracts, "hashes": hashes}
+            reader = CopyBinaryReader(_READ_MAIN_KINDS if main else _READ_RAW_KINDS)
+            with conn.cursor().copy(_READ_MAIN if main else _READ_RAW, params) as cp:  # type: ignore[arg-type]
+                for chunk in cp:
+                    reader.feed(chunk)
+        cols = reader.finish()
+
+        n = cols[0].shape[0]
+        ticks = np.empty(n, dtype=TICK_DTYPE)
+        ticks["datetime_ns"] = cols[1]
+        for i, name in enumerate(MARKET_FIELDS):
+            ticks[name] = cols[2 + i]
+        k = 2 + len(MARKET_FIELDS)
+        out = {
+            "trading_day": (cols[0].astype(np.int64) + PG_EPOCH_DAYS).astype("datetime64[D]"),
+            "row_hash": cols[k],
+        }
+        extra: dict[str, np.ndarray] = {}
+        if main:
+            extra = {
+                "underlying_contract": np.array([None, *contracts], dtype=object)[cols[k + 1]],
+                "segment_id": cols[k + 2],
+                "schedule_hash": np.array([None, *hashes], dtype=object)[cols[k + 3]],
+            }
+        dt = ticks["datetime_ns"]
+        if n > 1 and not bool(np.all(dt[1:] > dt[:-1])):
+            # trading_day is monotonic in time for calendar-built rows; re-sort if a caller broke that.
+            order = np.argsort(dt, kind="stable")
+            ticks = ticks[order]
+            out = {key: val[order] for key, val in out.items()}
+            extra = {key: val[order] for key, val in extra.items()}
+        return StoredTicks(symbol=symbol, ticks_lake=ticks_lake, ticks=ticks, **out, **extra)
+
+    def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:
+        _check_lake(ticks_lake)
+        with self._pool.connection() as conn:
+            return [row[0] for row in conn.execute(_TICK_DAYS, {"symbol": symbol, "lake": ticks_lake})]
+
+    def tick_symbols(self, ticks_lake: str) -> list[str]:
+        _check_lake(ticks_lake)
+        with self._pool.connection() as conn:
+            return [row[0] for row in conn.execute(_TICK_SYMBOLS, {"lake": ticks_lake})]
+
+    def delete_days(self, symbol: str, ticks_lake: str, days: Sequence[date]) -> None:
+        _check_lake(ticks_lake)
+        if not days:
+            return
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                f"DELETE FROM {TICKS_TABLE} WHERE symbol = %s AND ticks_lake = %s AND trading_day = ANY(%s::date[])",
+                (symbol, ticks_lake, list(days)),
+            )
+
+    def end_of_day_open_interest(
+        self, symbols: Sequence[str], ticks_lake: str, start_day: date, end_day: date
+    ) -> dict[tuple[str, date], float]:
+        """One query: the last tick's open_interest per (symbol, trading_day) in the range."""
+        _check_lake(ticks_lake)
+        names = list(dict.fromkeys(symbols))
+        if not names or start_day > end_day:
+            return {}
+        params = {"symbols": names, "lake": ticks_lake, "start": start_day, "end": end_day}
+        with self._pool.connection() as conn:
+            rows = conn.execute(_EOD_OPEN_INTEREST, params).fetchall()  # type: ignore[arg-type]
+        return {(sym, day): float(oi) for sym, day, oi in rows}

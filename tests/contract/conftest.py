@@ -1,0 +1,156 @@
+"""Fixtures of the store contract suite: one ``stores`` fixture, parametrised over backends.
+
+Every test gets a FRESH, EMPTY StoreBundle with its schema ensured:
+- ``memory``: ``open_memory_stores()``.
+- ``postgres`` (integration): one embedded server per session in a temp dir (or the server
+  at ``GHTRADER_TEST_POSTGRES_URL``); each test gets its own PostgreSQL schema, dropped after.
+- ``questdb`` (integration, questdb): runs when ``GHTRADER_QUESTDB_HOST`` is set and the
+  server answers. Hook: ``ghtrader.adapters.questdb.open_questdb_stores(QuestDBParams(...))``
+  returning ``(bundle, close)``; each test uses its own ``table_prefix``. If the schema
+  manager has ``drop_tables()``, it is called after the test to remove them.
+
+``fresh_schema`` gives a SchemaManager on a namespace where ensure_schema never ran.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from ghtrader.adapters.memory import open_memory_stores
+from ghtrader.application.ports.stores import SchemaManager, StoreBundle
+
+BACKENDS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.integration),
+    pytest.param("questdb", id="questdb", marks=[pytest.mark.integration, pytest.mark.questdb]),
+]
+
+# A throwaway test server needs no durability: these settings make DDL and writes cheaper.
+_TEST_PG_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "64MB"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the session's PostgreSQL server (embedded unless GHTRADER_TEST_POSTGRES_URL)."""
+    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    from ghtrader.adapters.postgres import EmbeddedPostgres
+    from ghtrader.adapters.postgres.server import EmbeddedPostgresError, pg_binaries_dir
+
+    try:
+        pg_binaries_dir()
+    except EmbeddedPostgresError as exc:  # pgserver missing: nothing to test against
+        pytest.skip(f"embedded PostgreSQL unavailable ({exc}); set GHTRADER_TEST_POSTGRES_URL to use a server")
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings=_TEST_PG_SETTINGS)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _postgres(url: str, ensure_schema: bool) -> Iterator[StoreBundle]:
+    import psycopg
+
+    from ghtrader.adapters.postgres import open_postgres_stores
+
+    schema = f"ct_{uuid.uuid4().hex[:12]}"
+    bundle, close = open_postgres_stores(url, Path("unused"), schema=schema, ensure_schema=ensure_schema, max_connections=4)
+    try:
+        yield bundle
+    finally:
+        close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _questdb_env() -> dict[str, str]:
+    host = os.environ.get("GHTRADER_QUESTDB_HOST")
+    if not host:
+        pytest.skip("QuestDB contract skipped: GHTRADER_QUESTDB_HOST is not set")
+    env = {
+        "host": host,
+        "http_port": os.environ.get("GHTRADER_QUESTDB_HTTP_PORT", "9000"),
+        "pg_port": os.environ.get("GHTRADER_QUESTDB_PG_PORT", "8812"),
+        "user": os.environ.get("GHTRADER_QUESTDB_USER", "admin"),
+        "password": os.environ.get("GHTRADER_QUESTDB_PASSWORD", "quest"),
+        "database": os.environ.get("GHTRADER_QUESTDB_DATABASE", "qdb"),
+    }
+    try:
+        socket.create_connection((host, int(env["pg_port"])), timeout=2).close()
+    except OSError as exc:
+        pytest.skip(f"QuestDB contract skipped: {host}:{env['pg_port']} is not reachable ({exc})")
+    return env
+
+
+@contextmanager
+def _questdb(ensure_schema: bool) -> Iterator[StoreBundle]:
+    env = _questdb_env()
+    try:
+        module = importlib.import_module("ghtrader.adapters.questdb")
+        open_fn: Callable[..., object] = module.open_questdb_stores
+        params_cls = module.QuestDBParams
+    except (ImportError, AttributeError) as exc:
+        pytest.skip(f"QuestDB contract skipped: ghtrader.adapters.questdb.open_questdb_stores is not available ({exc})")
+    params = params_cls(
+        host=env["host"],
+        http_port=int(env["http_port"]),
+        pg_port=int(env["pg_port"]),
+        user=env["user"],
+        password=env["password"],
+        database=env["database"],
+        table_prefix=f"ct_{uuid.uuid4().hex[:10]}_",
+    )
+    kwargs = {"ensure_schema": False} if "ensure_schema" in inspect.signature(open_fn).parameters else {}
+    bundle, close = open_fn(params, **kwargs)  # type: ignore[misc]
+    try:
+        if ensure_schema:
+            bundle.schema.ensure_schema()
+        yield bundle
+    finally:
+        drop = getattr(bundle.schema, "drop_tables", None)
+        try:
+            if callable(drop):
+                drop()
+        finally:
+            close()
+
+
+@contextmanager
+def _open(backend: str, request: pytest.FixtureRequest, *, ensure_schema: bool) -> Iterator[StoreBundle]:
+    if backend == "memory":
+        yield open_memory_stores(ensure_schema=ensure_schema)
+    elif backend == "postgres":
+        with _postgres(request.getfixturevalue("postgres_url"), ensure_schema) as bundle:
+            yield bundle
+    elif backend == "questdb":
+        with _questdb(ensure_schema) as bundle:
+            yield bundle
+    else:  # pragma: no cover
+        raise AssertionError(backend)
+
+
+@pytest.fixture(params=BACKENDS)
+def stores(request: pytest.FixtureRequest) -> Iterator[StoreBundle]:
+    """A fresh, empty StoreBundle of each backend, schema ensured."""
+    with _open(request.param, request, ensure_schema=True) as bundle:
+        yield bundle
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_schema(request: pytest.FixtureRequest) -> Iterator[SchemaManager]:
+    """A SchemaManager on a namespace where ensure_schema has never run."""
+    with _open(request.param, request, ensure_schema=False) as bundle:
+        yield bundle.schema

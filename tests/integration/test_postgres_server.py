@@ -1,0 +1,312 @@
+"""Embedded PostgreSQL lifecycle and the PostgreSQL stores against a real server.
+
+Needs the ``pgserver`` wheel (its PostgreSQL binaries); skips with the reason when absent.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import psycopg
+import pytest
+
+from ghtrader.adapters.postgres import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    PostgresStoreProbe,
+    open_postgres_stores,
+)
+from ghtrader.adapters.postgres import tick_store as tick_store_module
+from ghtrader.adapters.postgres.schema import MIGRATIONS, PostgresSchemaManager
+from ghtrader.adapters.postgres.server import pg_binaries_dir
+from ghtrader.application.ports.stores import StoreBundle
+from tests.contract._data import DAYS, assert_ticks_equal, make_batch
+
+try:
+    pg_binaries_dir()
+except EmbeddedPostgresError as exc:  # pragma: no cover - depends on the environment
+    pytest.skip(f"embedded PostgreSQL unavailable: {exc}", allow_module_level=True)
+
+pytestmark = pytest.mark.integration
+FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "64MB"}
+FAR = (date(2000, 1, 1), date(2100, 1, 1))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pgmod") / "data", settings=FAST)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture()
+def bundle(server: EmbeddedPostgres, request: pytest.FixtureRequest) -> Iterator[StoreBundle]:
+    schema = "it_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    b, close = open_postgres_stores(server.url, schema=schema)
+    try:
+        yield b
+    finally:
+        close()
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _server_uid(data_dir: Path) -> int:
+    pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError("no Uid line")
+
+
+def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "pg", settings=FAST)
+    with pytest.raises(EmbeddedPostgresError, match="not started"):
+        _ = pg.url
+    url = pg.start()
+    try:
+        assert pg.started_here and pg.is_running()
+        assert (tmp_path / "pg" / "PG_VERSION").exists()
+        with psycopg.connect(url) as conn:
+            db, version, tz = conn.execute("SELECT current_database(), version(), current_setting('TimeZone')").fetchone()
+        assert (db, tz) == ("ghtrader", "UTC")
+        assert version.startswith("PostgreSQL 16")
+        if os.geteuid() == 0:  # PostgreSQL refuses root: it must run as the service account
+            service = pwd.getpwnam("ghtrader-pg")
+            assert (tmp_path / "pg").stat().st_uid == service.pw_uid
+            assert _server_uid(tmp_path / "pg") == service.pw_uid
+        assert pg.start() == url  # idempotent
+    finally:
+        pg.stop()
+    assert not pg.is_running()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=2)
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    batch = make_batch("SHFE.cu2404", DAYS[:2], 50)
+    b, close = open_postgres_stores(None, tmp_path / "pg", embedded=EmbeddedPostgres(tmp_path / "pg", settings=FAST))
+    try:
+        b.ticks.write_ticks(batch)
+    finally:
+        close()
+    assert not EmbeddedPostgres(tmp_path / "pg").is_running()
+
+    b, close = open_postgres_stores(None, tmp_path / "pg")
+    try:
+        assert b.schema.ensure_schema() == []
+        assert_ticks_equal(b.ticks.read_ticks("SHFE.cu2404", "raw", *FAR).ticks, batch.ticks)
+    finally:
+        close()
+    assert not EmbeddedPostgres(tmp_path / "pg").is_running()
+
+
+def test_second_handle_attaches_and_leaves_the_server_running(server: EmbeddedPostgres) -> None:
+    other = EmbeddedPostgres(server.data_dir)
+    assert other.start() == server.url
+    assert not other.started_here
+    other.stop()
+    assert server.is_running()
+
+
+def test_a_folder_with_foreign_files_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pg").mkdir()
+    (tmp_path / "pg" / "notes.txt").write_text("mine")
+    with pytest.raises(EmbeddedPostgresError, match="not empty"):
+        EmbeddedPostgres(tmp_path / "pg").start()
+    assert (tmp_path / "pg" / "notes.txt").read_text() == "mine"
+
+
+def test_external_url_starts_and_stops_nothing(server: EmbeddedPostgres, tmp_path: Path) -> None:
+    b, close = open_postgres_stores(server.url, tmp_path / "never-created", schema="it_external")
+    try:
+        assert b.extras["embedded"] is None
+        b.ticks.write_ticks(make_batch("SHFE.cu2404", DAYS[:1], 5))
+        assert b.ticks.tick_symbols("raw") == ["SHFE.cu2404"]
+    finally:
+        close()
+        close()  # idempotent
+    assert server.is_running()
+    assert not (tmp_path / "never-created").exists()
+
+
+def test_probe_reports_version_or_reason(server: EmbeddedPostgres, tmp_path: Path) -> None:
+    health = PostgresStoreProbe(server.url).health()
+    assert health.reachable and health.backend == "postgres"
+    assert "PostgreSQL 16" in health.detail
+    down = PostgresStoreProbe(f"postgresql://postgres:secret@/x?host={tmp_path}&port=5999", timeout_s=1).health()
+    assert not down.reachable
+    assert down.detail and "secret" not in down.detail
+
+
+def test_migrations_are_recorded_in_order(bundle: StoreBundle) -> None:
+    schema = bundle.schema
+    assert isinstance(schema, PostgresSchemaManager)
+    assert schema.applied_migrations() == [m.id for m in MIGRATIONS]
+    assert "ghtrader_schema_migrations" in schema.table_names()
+
+
+def test_wide_table_helper_creates_and_extends(bundle: StoreBundle) -> None:
+    schema = bundle.schema
+    assert isinstance(schema, PostgresSchemaManager)
+    schema.ensure_wide_table("ghtrader_features_test_v2", ["f_spread", "f_imbalance"])
+    schema.ensure_wide_table("ghtrader_features_test_v2", ["f_spread", "f_imbalance", "f_new"])
+    pool = bundle.extras["pool"]
+    with pool.connection() as conn:
+        cols = [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'ghtrader_features_test_v2' ORDER BY ordinal_position"
+        )]
+        conn.execute(
+            "INSERT INTO ghtrader_features_test_v2 (symbol, ticks_lake, trading_day, datetime_ns, ts, build_id, f_spread) "
+            "VALUES ('S', 'raw', '2024-03-04', 1, now(), 'b1', 1.5)"
+        )
+        row = conn.execute("SELECT f_spread, f_new FROM ghtrader_features_test_v2").fetchone()
+    assert cols[:9] == ["symbol", "ticks_lake", "trading_day", "datetime_ns", "ts", "underlying_contract",
+                        "segment_id", "build_id", "lake_version"]
+    assert cols[9:] == ["f_spread", "f_imbalance", "f_new"]
+    assert row[0] == 1.5 and np.isnan(row[1])  # missing = NaN, never NULL
+    with pytest.raises(ValueError):
+        schema.ensure_wide_table("ghtrader_x; drop table y", ["a"])
+    with pytest.raises(ValueError):
+        schema.ensure_wide_table("ghtrader_features_test_v2", ["datetime_ns"])
+
+
+def test_ts_column_follows_datetime_ns(bundle: StoreBundle) -> None:
+    batch = make_batch("SHFE.cu2404", DAYS[:1], 3)
+    bundle.ticks.write_ticks(batch)
+    with bundle.extras["pool"].connection() as conn:
+        rows = conn.execute(
+            "SELECT datetime_ns, (extract(epoch FROM ts) * 1000000)::bigint, lake_version FROM ghtrader_ticks_raw_v2 "
+            "ORDER BY datetime_ns"
+        ).fetchall()
+    assert [(dt // 1000, v) for dt, _, v in rows] == [(us, "v2") for _, us, _ in rows]
+
+
+def test_a_failed_write_leaves_the_previous_state(bundle: StoreBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = make_batch("SHFE.cu2404", DAYS[:2], 30)
+    bundle.ticks.write_ticks(old)
+    new = make_batch("SHFE.cu2404", DAYS[:3], 30, seed=5)  # overlaps and extends
+
+    calls = {"n": 0}
+    real = tick_store_module.encode_rows
+
+    def failing(*args, **kwargs):  # the second streamed block fails: some rows are already sent
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("connection lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tick_store_module, "encode_rows", failing)
+    store = tick_store_module.PostgresTickStore(bundle.extras["pool"], block_rows=20)
+    with pytest.raises(RuntimeError):
+        store.write_ticks(new)
+    assert_ticks_equal(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR).ticks, old.ticks)
+
+
+def test_a_killed_writer_leaves_all_or_nothing(server: EmbeddedPostgres) -> None:
+    schema = "it_killed"
+    b, close = open_postgres_stores(server.url, schema=schema)
+    try:
+        old = make_batch("SHFE.cu2404", DAYS[:1], 1000)
+        b.ticks.write_ticks(old)
+        script = textwrap.dedent(
+            f"""
+            from ghtrader.adapters.postgres import open_postgres_stores
+            from tests.contract._data import make_batch, DAYS
+            b, close = open_postgres_stores({server.url!r}, schema={schema!r})
+            batch = make_batch("SHFE.cu2404", DAYS, 60_000, seed=3, random_hashes=True)
+            print("ready", flush=True)
+            b.ticks.write_ticks(batch)
+            print("done", flush=True)
+            """
+        )
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).resolve().parents[2])
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        # Kill it while its COPY into the staging table is streaming: nothing is committed yet.
+        deadline = time.monotonic() + 60
+        with psycopg.connect(server.url, autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                streaming = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'COPY ghtrader_ticks_stage%'"
+                ).fetchone()[0]
+                if streaming:
+                    break
+                time.sleep(0.005)
+        proc.kill()
+        proc.wait(timeout=30)
+        assert streaming, "the writer was never seen streaming"
+        got = b.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
+        assert_ticks_equal(got.ticks, old.ticks)
+    finally:
+        close()
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_threads_share_one_bundle(bundle: StoreBundle) -> None:
+    symbols = [f"SHFE.cu24{m:02d}" for m in range(1, 7)]
+    errors: list[BaseException] = []
+
+    def work(i: int, symbol: str) -> None:
+        try:
+            for k, day in enumerate(DAYS):
+                bundle.ticks.write_ticks(make_batch(symbol, [day], 200, seed=i * 10 + k))
+                bundle.ticks.read_ticks(symbol, "raw", DAYS[0], day)
+        except Exception as exc:  # noqa: BLE001  # surfaced by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(symbols)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert bundle.ticks.tick_symbols("raw") == sorted(symbols)
+    for s in symbols:
+        assert len(bundle.ticks.read_ticks(s, "raw", *FAR)) == 200 * len(DAYS)
+
+
+def test_a_deep_data_dir_gets_a_short_socket_dir(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 90) / "pg"  # too long for a Unix socket path inside it
+    pg = EmbeddedPostgres(deep, settings=FAST)
+    url = pg.start()
+    try:
+        assert "host=%2Ftmp%2Fghtrader-pg-" in url
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pg.stop()
+    socket_dir = Path(unquote(url.split("host=")[1].split("&")[0]))
+    assert not socket_dir.exists()  # removed with the server
+
+
+def test_stores_recover_after_a_server_restart(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "pg", settings=FAST)
+    b, close = open_postgres_stores(None, embedded=pg)
+    try:
+        b.ticks.write_ticks(make_batch("SHFE.cu2404", DAYS[:1], 5))
+        pg.stop()
+        pg.start()  # every pooled connection is now dead
+        assert b.ticks.tick_symbols("raw") == ["SHFE.cu2404"]
+        assert b.extras["probe"].health().reachable
+    finally:
+        close()
+    assert not pg.is_running()

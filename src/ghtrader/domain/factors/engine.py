@@ -1,0 +1,275 @@
+"""Batch and online factor engines: one kernel, one state layout, two ways to feed it.
+
+``compute_factor_matrix`` / ``compute_factors`` run :func:`_kernels.run_ticks` over a whole tick
+batch; :class:`OnlineFactorEngine` keeps the state between calls and runs the same kernel on one
+tick at a time, so its values equal the batch values bit for bit.
+
+Inputs: ticks of ONE symbol as a :data:`~ghtrader.domain.ticks.TICK_DTYPE` array sorted by time;
+``trading_day`` per tick (integers, ``datetime64`` or ISO date strings; only equality matters);
+``segment_id`` per tick (int64; every change resets all factor state, so no window spans two
+segments; None = one segment); ``extras``: optional as-of mids of the other varieties by name
+(:data:`EXTRA_INPUTS`), aligned to the ticks; factors whose extra input is absent are NaN.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ghtrader.domain.factors import _kernels as K
+from ghtrader.domain.factors.plan import FactorPlan, build_plan
+from ghtrader.domain.factors.series import EXTRA_INPUTS
+from ghtrader.domain.factors.spec import FactorError
+from ghtrader.domain.ticks import TICK_DTYPE, TICK_FIELDS, as_tick_array
+
+__all__ = ["OnlineFactorEngine", "compute_factor_matrix", "compute_factors"]
+
+_EXTRA_INDEX = {name: m for m, name in enumerate(EXTRA_INPUTS)}
+
+
+def _gprm(price_tick: float, multiplier: float | None) -> np.ndarray:
+    if not (isinstance(price_tick, (int, float)) and math.isfinite(price_tick) and price_tick > 0):
+        raise FactorError(f"invalid price_tick {price_tick!r}: expected a finite number > 0")
+    if multiplier is not None and not (
+        isinstance(multiplier, (int, float)) and math.isfinite(multiplier) and multiplier > 0
+    ):
+        raise FactorError(f"invalid multiplier {multiplier!r}: expected None (infer) or a finite number > 0")
+    g = np.zeros(K.N_GPRM, dtype=np.float64)
+    g[K.GP_TICK] = float(price_tick)
+    g[K.GP_MULT] = 0.0 if multiplier is None else float(multiplier)
+    return g
+
+
+def _day_keys(trading_day: object, n: int) -> np.ndarray:
+    arr = np.asarray(trading_day)
+    if arr.shape != (n,):
+        raise FactorError(f"invalid trading_day of shape {arr.shape}: expected ({n},) like the ticks")
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind in "MOUS":
+        try:
+            return arr.astype("datetime64[D]").view(np.int64)
+        except (TypeError, ValueError):
+            pass
+    raise FactorError(f"invalid trading_day of dtype {arr.dtype}: expected integers, dates or datetime64")
+
+
+def _day_key(value: object) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (_dt.date, np.datetime64, str)):
+        try:
+            return int(np.datetime64(value, "D").astype(np.int64))
+        except (TypeError, ValueError):
+            pass
+    raise FactorError(f"invalid trading_day {value!r}: expected an integer, a date or a datetime64")
+
+
+def _segments(segment_id: object, n: int) -> np.ndarray:
+    if segment_id is None:
+        return np.zeros(n, dtype=np.int64)
+    arr = np.asarray(segment_id)
+    if arr.shape != (n,) or arr.dtype.kind not in "iu":
+        raise FactorError(
+            f"invalid segment_id of shape {arr.shape} and dtype {arr.dtype}: expected ({n},) integers"
+        )
+    return arr.astype(np.int64)
+
+
+def _extras_matrix(extras: Mapping[str, object] | None, n: int, plan: FactorPlan) -> np.ndarray:
+    names = dict(extras or {})
+    unknown = sorted(set(names) - set(EXTRA_INPUTS))
+    if unknown:
+        raise FactorError(f"unknown extra inputs {unknown}: expected names from {EXTRA_INPUTS}")
+    if not plan.needs_extras:
+        return np.empty((0, K.N_EXTRA), dtype=np.float64)
+    xe = np.full((n, K.N_EXTRA), np.nan, dtype=np.float64)
+    for name, values in names.items():
+        col = np.asarray(values, dtype=np.float64)
+        if col.shape != (n,):
+            raise FactorError(f"invalid extra input {name!r} of shape {col.shape}: expected ({n},)")
+        xe[:, _EXTRA_INDEX[name]] = col
+    return xe
+
+
+def _row_matrix(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.ascontiguousarray(as_tick_array(ticks))
+    n = arr.shape[0]
+    # TICK_DTYPE is 28 packed 8-byte fields: view each row as 28 float64 (column 0 = datetime bits)
+    return arr.view(np.float64).reshape(n, K.N_ROW), np.ascontiguousarray(arr["datetime_ns"])
+
+
+def _new_state(plan: FactorPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.zeros(K.N_ISTATE, dtype=np.int64),
+        np.zeros(K.N_PSTATE, dtype=np.float64),
+        np.zeros(plan.state_size, dtype=np.float64),
+        np.zeros((2, K.NB), dtype=np.float64),
+    )
+
+
+def compute_factor_matrix(
+    ticks: np.ndarray,
+    trading_day: object,
+    segment_id: object = None,
+    names: Sequence[str] | None = None,
+    extras: Mapping[str, object] | None = None,
+    price_tick: float = 1.0,
+    multiplier: float | None = None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Factors of a tick batch as an ``(n_ticks, n_factors)`` float64 matrix and its column names.
+
+    ``names`` selects factors (all registered ones when None), ``price_tick`` is the contract's
+    tick size (spreads and offsets are counted in ticks), ``multiplier`` the contract multiplier
+    (None: inferred from ``amount / (volume * average)``).
+    """
+    plan = build_plan(names)
+    gprm = _gprm(price_tick, multiplier)
+    X, dt = _row_matrix(ticks)
+    n = X.shape[0]
+    day = _day_keys(trading_day, n)
+    seg = _segments(segment_id, n)
+    xe = _extras_matrix(extras, n, plan)
+    istate, pstate, state, base = _new_state(plan)
+    out = np.empty((n, len(plan.specs)), dtype=np.float64)
+    K.run_ticks(X, dt, day, seg, xe, plan.ops, plan.fprm, plan.groups, gprm, istate, pstate, state, base, out)
+    return out, plan.names
+
+
+def compute_factors(
+    ticks: np.ndarray,
+    trading_day: object,
+    segment_id: object = None,
+    names: Sequence[str] | None = None,
+    extras: Mapping[str, object] | None = None,
+    price_tick: float = 1.0,
+    multiplier: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Factors of a tick batch by name (see :func:`compute_factor_matrix` for the arguments).
+
+    The values are column views of one ``(n_ticks, n_factors)`` matrix (not contiguous).
+    """
+    out, cols = compute_factor_matrix(ticks, trading_day, segment_id, names, extras, price_tick, multiplier)
+    return {name: out[:, j] for j, name in enumerate(cols)}
+
+
+class OnlineFactorEngine:
+    """One-tick-at-a-time factors with the batch engine's exact definitions and state.
+
+    ``update`` takes a tick (a TICK_DTYPE record, a one-row TICK_DTYPE array or a mapping of
+    field -> value, missing fields NaN), its trading day, its segment id and optional extra
+    inputs (name -> as-of mid), and returns one value per factor in :attr:`names` order.
+    ``update_many`` feeds a whole batch (e.g. to warm up on history) and returns its matrix.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str] | None = None,
+        price_tick: float = 1.0,
+        multiplier: float | None = None,
+    ) -> None:
+        self._plan = build_plan(names)
+        self._gprm = _gprm(price_tick, multiplier)
+        self._row = np.zeros(1, dtype=TICK_DTYPE)
+        self._X = self._row.view(np.float64).reshape(1, K.N_ROW)
+        self._dt = np.zeros(1, dtype=np.int64)
+        self._day = np.zeros(1, dtype=np.int64)
+        self._seg = np.zeros(1, dtype=np.int64)
+        self._xe = np.full((1 if self._plan.needs_extras else 0, K.N_EXTRA), np.nan)
+        self._out = np.empty((1, len(self._plan.specs)), dtype=np.float64)
+        self._istate, self._pstate, self._state, self._base = _new_state(self._plan)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Factor names, in the order of the values ``update`` returns."""
+        return self._plan.names
+
+    @property
+    def plan(self) -> FactorPlan:
+        """The compiled factor plan."""
+        return self._plan
+
+    def reset(self) -> None:
+        """Forget all state: the next tick starts a fresh segment."""
+        self._istate[:] = 0
+        self._pstate[:] = 0.0
+        self._state[:] = 0.0
+
+    def _set_row(self, tick_row: object) -> None:
+        if isinstance(tick_row, np.ndarray) and tick_row.dtype == TICK_DTYPE and tick_row.shape == (1,):
+            self._row[0] = tick_row[0]
+        elif isinstance(tick_row, np.void) and tick_row.dtype == TICK_DTYPE:
+            self._row[0] = tick_row
+        elif isinstance(tick_row, Mapping):
+            unknown = sorted(str(k) for k in tick_row if k not in TICK_DTYPE.names)
+            if unknown or "datetime_ns" not in tick_row:
+                raise FactorError(f"invalid tick mapping: unknown fields {unknown} or no 'datetime_ns'")
+            row = self._row
+            for f in TICK_FIELDS[1:]:
+                row[f] = tick_row.get(f, np.nan)
+            row["datetime_ns"] = int(tick_row["datetime_ns"])  # type: ignore[call-overload]
+        elif isinstance(tick_row, (np.ndarray, np.void)) and tick_row.dtype.names is not None:
+            arr = as_tick_array(np.atleast_1d(tick_row))
+            if arr.shape != (1,):
+                raise FactorError(f"update takes one tick, got {arr.shape[0]}: use update_many for batches")
+            self._row[0] = arr[0]
+        else:
+            raise FactorError(
+                f"invalid tick of type {type(tick_row).__name__}: expected a TICK_DTYPE record or a mapping"
+            )
+
+    def update(
+        self,
+        tick_row: object,
+        trading_day: object,
+        segment_id: int = 0,
+        extras: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """Advance by one tick and return its factor values (a new array, one per factor)."""
+        self._set_row(tick_row)
+        self._dt[0] = self._row["datetime_ns"][0]
+        self._day[0] = _day_key(trading_day)
+        self._seg[0] = int(segment_id)
+        if self._xe.shape[0]:
+            xe = self._xe
+            xe[0, :] = np.nan
+            if extras:
+                for name, value in extras.items():
+                    m = _EXTRA_INDEX.get(name)
+                    if m is None:
+                        raise FactorError(f"unknown extra input {name!r}: expected names from {EXTRA_INPUTS}")
+                    xe[0, m] = value
+        elif extras:
+            unknown = sorted(set(extras) - set(EXTRA_INPUTS))
+            if unknown:
+                raise FactorError(f"unknown extra inputs {unknown}: expected names from {EXTRA_INPUTS}")
+        p = self._plan
+        K.run_ticks(
+            self._X, self._dt, self._day, self._seg, self._xe, p.ops, p.fprm, p.groups, self._gprm,
+            self._istate, self._pstate, self._state, self._base, self._out,
+        )
+        return self._out[0].copy()
+
+    def update_many(
+        self,
+        ticks: np.ndarray,
+        trading_day: object,
+        segment_id: object = None,
+        extras: Mapping[str, object] | None = None,
+    ) -> np.ndarray:
+        """Advance over a batch of ticks (continuing the current state); returns ``(n, n_factors)``."""
+        X, dt = _row_matrix(ticks)
+        n = X.shape[0]
+        day = _day_keys(trading_day, n)
+        seg = _segments(segment_id, n)
+        xe = _extras_matrix(extras, n, self._plan)
+        out = np.empty((n, len(self._plan.specs)), dtype=np.float64)
+        p = self._plan
+        K.run_ticks(
+            X, dt, day, seg, xe, p.ops, p.fprm, p.groups, self._gprm,
+            self._istate, self._pstate, self._state, self._base, out,
+        )
+        return out

@@ -1,0 +1,22 @@
+"""QuestDB backend (QuestDB 8 server: ILP over HTTP for writes, PG wire for reads and DDL).
+
+Entry point: :func:`open_questdb_stores`. Tables and migrations: ``schema``. Only this package
+imports the ``questdb`` client. Nothing connects at import.
+"""
+
+from ghtrader.adapters.questdb.bundle import open_questdb_stores
+from ghtrader.adapters.questdb.connections import QuestDBConnections, QuestDBParams
+from ghtrader.adapters.questdb.index_store import QuestDBIndexStore
+from ghtrader.adapters.questdb.probe import QuestDBStoreProbe
+from ghtrader.adapters.questdb.schema import QuestDBSchemaManager
+from ghtrader.adapters.questdb.tick_store import QuestDBTickStore
+
+__all__ = [
+    "QuestDBConnections",
+    "QuestDBIndexStore",
+    "QuestDBParams",
+    "QuestDBSchemaManager",
+    "QuestDBStoreProbe",
+    "QuestDBTickStore",
+    "open_questdb_stores",
+]

@@ -1,0 +1,46 @@
+"""Entry point of the QuestDB backend: :func:`open_questdb_stores`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ghtrader.adapters.questdb.connections import QuestDBConnections, QuestDBParams
+from ghtrader.adapters.questdb.index_store import QuestDBIndexStore
+from ghtrader.adapters.questdb.probe import QuestDBStoreProbe
+from ghtrader.adapters.questdb.schema import QuestDBSchemaManager
+from ghtrader.adapters.questdb.tick_store import QuestDBTickStore
+from ghtrader.application.ports.stores import StoreBundle
+
+__all__ = ["open_questdb_stores"]
+
+
+def open_questdb_stores(
+    params: QuestDBParams,
+    *,
+    ensure_schema: bool = True,
+    max_pg_connections: int = 4,
+) -> tuple[StoreBundle, Callable[[], None]]:
+    """Open the QuestDB stores; returns ``(bundle, close)``.
+
+    Connections open lazily (a server that is down makes calls raise ``Unavailable``, and the
+    probe says why). With ``ensure_schema`` pending migrations are applied now, which needs the
+    server (raises ``Unavailable`` when it cannot be reached). ``close`` is idempotent.
+    ``bundle.extras``: ``"probe"`` (a StoreProbe), ``"connections"`` (the shared
+    QuestDBConnections, for later QuestDB stores), ``"params"``.
+    """
+    connections = QuestDBConnections(params, max_pg_connections=max_pg_connections)
+    schema = QuestDBSchemaManager(connections)
+    bundle = StoreBundle(
+        backend="questdb",
+        ticks=QuestDBTickStore(connections),
+        index=QuestDBIndexStore(connections),
+        schema=schema,
+        extras={"probe": QuestDBStoreProbe(params), "connections": connections, "params": params},
+    )
+    if ensure_schema:
+        try:
+            schema.ensure_schema()
+        except BaseException:
+            connections.close()
+            raise
+    return bundle, connections.close

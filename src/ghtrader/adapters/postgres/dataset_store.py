@@ -22,7 +22,12 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from ghtrader.adapters.postgres._copy_binary import PG_EPOCH_DAYS, PG_EPOCH_US, CopyBinaryReader, encode_rows
+from ghtrader.adapters.postgres._copy_binary import (
+    PG_EPOCH_DAYS,
+    PG_EPOCH_US,
+    CopyBinaryReader,
+    encode_rows,
+)
 from ghtrader.adapters.postgres.schema import (
     BUILD_METADATA_TABLE,
     FEATURE_REGISTRY_TABLE,
@@ -228,7 +233,8 @@ class PostgresDatasetStore:
     ) -> dict[str, np.ndarray]:
         check_kind(kind)
         _check_lake(ticks_lake)
-        known = self._table_columns(kind)
+        # Another process may have added columns: look again when the cache cannot answer.
+        known = self._table_columns(kind, refresh=columns is None)
         names = list(known) if columns is None else list(columns)
         if any(c not in known for c in names):
             known = self._table_columns(kind, refresh=True)

@@ -25,6 +25,9 @@ from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.synthetic import SyntheticDataProvider
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
 from ghtrader.application.audit import AuditStore
+from ghtrader.application.datasets.build import BuildDataset
+from ghtrader.application.datasets.main_l5 import BuildMainL5
+from ghtrader.application.datasets.schedule import BuildMainSchedule
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
@@ -37,6 +40,7 @@ from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
+from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.settings import Settings
@@ -111,6 +115,15 @@ class _NoLiveFeed:
         )
 
 
+def _extra(bundle: StoreBundle, key: str) -> object:
+    try:
+        return bundle.extras[key]
+    except KeyError:
+        raise FailedPrecondition(
+            f"the {bundle.backend} backend has no {key} store yet: use GHTRADER_STORE=postgres for datasets"
+        ) from None
+
+
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:
     return ServerOptions(
         host=settings.grpc_host if host is None else host,
@@ -139,6 +152,8 @@ class Container(containers.DeclarativeContainer):
     ticks_store = providers.Callable(lambda bundle: bundle.ticks, stores)
     index_store = providers.Callable(lambda bundle: bundle.index, stores)
     schema_manager = providers.Callable(lambda bundle: bundle.schema, stores)
+    schedule_store = providers.Callable(lambda bundle: _extra(bundle, "schedule"), stores)
+    dataset_store = providers.Callable(lambda bundle: _extra(bundle, "datasets"), stores)
 
     calendar_source = providers.Singleton(_calendar_source, settings)
     calendar = providers.Singleton(lambda source: source.load(), calendar_source)
@@ -213,8 +228,27 @@ class Container(containers.DeclarativeContainer):
         contract_status=contract_status.provider,
     )
 
+    build_main_schedule = providers.Singleton(
+        BuildMainSchedule, ticks=ticks_store, index=index_store, schedules=schedule_store,
+        calendar=calendar_source, clock=clock, provider=data_provider, reports=reports,
+    )
+    build_main_l5 = providers.Singleton(
+        BuildMainL5, ticks=ticks_store, index=index_store, schedules=schedule_store,
+        datasets=dataset_store, clock=clock, reports=reports,
+    )
+    build_dataset = providers.Singleton(
+        BuildDataset, ticks=ticks_store, index=index_store, datasets=dataset_store, clock=clock, reports=reports,
+    )
+    dataset_use_cases = providers.Factory(
+        DatasetUseCases,
+        build_main_schedule=build_main_schedule.provider,
+        build_main_l5=build_main_l5.provider,
+        build_dataset=build_dataset.provider,
+    )
+
     run_pipeline = providers.Singleton(
         RunPipeline, download=download_ticks, verify=verify_coverage, audit=audit_store,
+        build_schedule=build_main_schedule, build_main_l5=build_main_l5, build_dataset=build_dataset,
         provider=data_provider, ticks=ticks_store, calendar=calendar_source, clock=clock,
     )
 
@@ -231,6 +265,7 @@ class Container(containers.DeclarativeContainer):
     grpc_services = providers.List(
         providers.Callable(system_service, get_system_status),
         providers.Callable(data_service, data_use_cases),
+        providers.Callable(dataset_service, dataset_use_cases),
         providers.Callable(pipeline_service, run_pipeline.provider),
     )
     grpc_server = providers.Factory(

@@ -139,3 +139,17 @@ def _manifests_for(tmp: Path, symbol: str) -> list[tuple]:
         return [(m.symbol, m.trading_day, m.rows_total) for m in bundle.index.manifests(symbol, "raw")]
     finally:
         close()
+
+
+def test_run_pipeline_end_to_end_on_a_small_window(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    result = _cli(env, "--json", "run", "--var", "SHFE.au", "--days", "3", "--contracts", "2", "--end", "2026-11-20", timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    res = json.loads(result.stdout)["result"]
+    assert [v["variety"] for v in res["varieties"]] == ["SHFE.au"]
+    assert res["coverage"]["missing"] == 0 and res["audit"]["ok"] is True
+    (ds,) = res["datasets"]
+    assert ds["symbol"] == "KQ.m@SHFE.au" and ds["main_l5_days"] >= 2
+    assert ds["feature_days"] == ds["main_l5_days"] == ds["label_days"]
+    assert ds["feature_columns"] >= 80
+    assert res["audit"]["checks"]["main_l5"]["checked"] >= 2

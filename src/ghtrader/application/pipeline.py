@@ -1,5 +1,5 @@
 """The main job (`make run`, later the daily loop): ingest a recent history of CU/AU/AG, check
-its coverage and integrity, and report.
+its coverage, derive the roll schedule, main_l5, features and labels, audit, and report.
 
 Contract choice mirrors how a desk would seed a research set: every listed contract is
 downloaded for the last completed trading day, the ``contracts_per_variety`` contracts with the
@@ -23,6 +23,9 @@ from ghtrader.application.contract_windows import (
     shift_trading_days,
 )
 from ghtrader.application.coverage import VerifyCoverage, VerifyCoverageRequest, VerifyCoverageResult
+from ghtrader.application.datasets.build import BuildDataset, BuildDatasetRequest
+from ghtrader.application.datasets.main_l5 import BuildMainL5, BuildMainL5Request
+from ghtrader.application.datasets.schedule import BuildMainSchedule, BuildMainScheduleRequest
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ingest import DownloadTicks, DownloadTicksRequest, DownloadTicksResult
 from ghtrader.application.ports.clock import Clock
@@ -52,6 +55,24 @@ class VarietyIngest:
 
 
 @dataclass
+class VarietyDataset:
+    """Coverage of the derived data of one variety over the window."""
+
+    variety: str
+    symbol: str  # KQ.m@<variety>
+    schedule_hash: str
+    segments: list[tuple[str, str, str]]  # (contract, first_day, last_day)
+    main_l5_days: int
+    main_l5_rows: int
+    main_l5_missing_days: list[date]
+    feature_days: int
+    feature_columns: int
+    label_days: int
+    label_columns: int
+    rows: int
+
+
+@dataclass
 class RunPipelineResult:
     start_day: date
     end_day: date
@@ -59,12 +80,17 @@ class RunPipelineResult:
     varieties: list[VarietyIngest]
     coverage: VerifyCoverageResult
     audit: AuditStoreResult
+    datasets: list[VarietyDataset]
     duration_s: float
     stages_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.audit.ok and self.coverage.missing == 0
+        return (
+            self.audit.ok
+            and self.coverage.missing == 0
+            and all(not d.main_l5_missing_days and d.feature_days == d.main_l5_days for d in self.datasets)
+        )
 
 
 class RunPipeline:
@@ -76,6 +102,9 @@ class RunPipeline:
         download: DownloadTicks,
         verify: VerifyCoverage,
         audit: AuditStore,
+        build_schedule: BuildMainSchedule,
+        build_main_l5: BuildMainL5,
+        build_dataset: BuildDataset,
         provider: DataProvider,
         ticks: TickStore,
         calendar: CalendarSource,
@@ -84,6 +113,9 @@ class RunPipeline:
         self._download = download
         self._verify = verify
         self._audit = audit
+        self._build_schedule = build_schedule
+        self._build_main_l5 = build_main_l5
+        self._build_dataset = build_dataset
         self._provider = provider
         self._ticks = ticks
         self._calendar = calendar
@@ -99,7 +131,7 @@ class RunPipeline:
             raise InvalidArgument(f"end day {end} is not a trading day")
         start = shift_trading_days(cal, end, request.trading_days - 1)
         stages: dict[str, float] = {}
-        total_steps = len(request.varieties) * 2 + 2
+        total_steps = len(request.varieties) * 5 + 2
         step = 0
 
         def stage_progress(label: str) -> ProgressCallback:
@@ -143,7 +175,48 @@ class RunPipeline:
         stages["verify"] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        audit = self._audit(AuditStoreRequest(symbols=symbols), stage_progress("audit"))
+        schedules, main_l5 = {}, {}
+        for variety in request.varieties:
+            schedules[variety] = self._build_schedule(
+                BuildMainScheduleRequest(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} schedule")
+            )
+            step += 1
+            main_l5[variety] = self._build_main_l5(
+                BuildMainL5Request(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} main_l5")
+            )
+            step += 1
+        stages["main_l5"] = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        datasets: list[VarietyDataset] = []
+        for variety in request.varieties:  # after every main_l5 exists, so cross-asset factors see all metals
+            sched, ml5 = schedules[variety], main_l5[variety]
+            built = self._build_dataset(
+                BuildDatasetRequest(symbol=ml5.symbol, start_day=start, end_day=end), stage_progress(f"{variety} build")
+            )
+            step += 1
+            feats, labels = built.kinds.get("features"), built.kinds.get("labels")
+            datasets.append(
+                VarietyDataset(
+                    variety=variety,
+                    symbol=ml5.symbol,
+                    schedule_hash=sched.schedule_hash,
+                    segments=[(s.contract, s.first_day.isoformat(), s.last_day.isoformat()) for s in sched.segments],
+                    main_l5_days=ml5.days_scheduled - len(ml5.missing_days),
+                    main_l5_rows=ml5.rows_written,
+                    main_l5_missing_days=list(ml5.missing_days),
+                    feature_days=(len(feats.days_written) + feats.days_up_to_date) if feats else 0,
+                    feature_columns=len(feats.columns) if feats else 0,
+                    label_days=(len(labels.days_written) + labels.days_up_to_date) if labels else 0,
+                    label_columns=len(labels.columns) if labels else 0,
+                    rows=(feats.rows_written if feats else 0),
+                )
+            )
+        stages["features_labels"] = time.monotonic() - t0
+
+        t0 = time.monotonic()
+        audit_symbols = symbols + tuple(d.symbol for d in datasets)
+        audit = self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit"))
         step += 1
         stages["audit"] = time.monotonic() - t0
         progress(total_steps, total_steps, "done")
@@ -154,6 +227,7 @@ class RunPipeline:
             varieties=ingests,
             coverage=coverage,
             audit=audit,
+            datasets=datasets,
             duration_s=self._clock.monotonic_s() - started,
             stages_s=stages,
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ghtrader.interfaces.cli.commands import data as data_commands
+from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
 from ghtrader.interfaces.cli.output import Output
@@ -29,7 +30,7 @@ EXIT_CODES = {
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
-COMMAND_MODULES = (system_commands, data_commands, pipeline_commands)
+COMMAND_MODULES = (system_commands, data_commands, dataset_commands, pipeline_commands)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from ghtrader.interfaces.client.views import (
 from ghtrader.v1 import (
     data_pb2,
     data_pb2_grpc,
+    datasets_pb2,
+    datasets_pb2_grpc,
     pipeline_pb2,
     pipeline_pb2_grpc,
     runs_pb2,
@@ -67,6 +69,7 @@ class GhTraderClient:
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
         self._data = data_pb2_grpc.DataServiceStub(self._channel)
         self._pipeline = pipeline_pb2_grpc.PipelineServiceStub(self._channel)
+        self._datasets = datasets_pb2_grpc.DatasetServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -122,6 +125,22 @@ class GhTraderClient:
             contracts_per_variety=contracts_per_variety, end_day=end_day,
         )
         return self._run(self._pipeline.RunPipeline, req, on_progress)
+
+    # --- datasets ---------------------------------------------------------------------
+    def build_main_schedule(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = datasets_pb2.BuildMainScheduleRequest(variety=variety, start_day=start_day, end_day=end_day, switch_ratio=switch_ratio)
+        return self._run(self._datasets.BuildMainSchedule, req, on_progress)
+
+    def build_main_l5(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float = 0.0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = datasets_pb2.BuildMainL5Request(variety=variety, start_day=start_day, end_day=end_day, switch_ratio=switch_ratio, force=force)
+        return self._run(self._datasets.BuildMainL5, req, on_progress)
+
+    def build_dataset(self, symbol: str, *, start_day: str = "", end_day: str = "", factors: Sequence[str] = (), horizons: Sequence[int] = (), threshold_ticks: float = 0.0, overwrite: bool = False, kinds: Sequence[str] = (), on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = datasets_pb2.BuildDatasetRequest(
+            symbol=symbol, start_day=start_day, end_day=end_day, factors=list(factors), horizons=list(horizons),
+            threshold_ticks=threshold_ticks, overwrite=overwrite, kinds=list(kinds),
+        )
+        return self._run(self._datasets.BuildDataset, req, on_progress)
 
     # --- data system -----------------------------------------------------------------
     def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int = 0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:

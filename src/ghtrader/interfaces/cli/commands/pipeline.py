@@ -24,6 +24,19 @@ def format_pipeline(r: RunResultView) -> str:
         ("symbol", "expected", "present", "no_data", "missing"),
         [(c["symbol"], c["expected"], c["present"], c["no_data"], c["missing"]) for c in cov.get("contracts", [])],
     ))
+    ds = res.get("datasets", [])
+    if ds:
+        parts += ["", "Roll schedule and main_l5 (continuous main with real depth)"]
+        parts.append(table(
+            ("symbol", "segments", "main_l5 days", "rows written", "missing", "schedule"),
+            [(d["symbol"], " -> ".join(f"{c} ({a}..{b})" for c, a, b in d["segments"]), d["main_l5_days"],
+              f"{d['main_l5_rows']:,}", len(d["main_l5_missing_days"]), d["schedule_hash"][:12]) for d in ds],
+        ))
+        parts += ["", "Features and labels"]
+        parts.append(table(
+            ("symbol", "feature days", "factors", "label days", "label columns"),
+            [(d["symbol"], d["feature_days"], d["feature_columns"], d["label_days"], d["label_columns"]) for d in ds],
+        ))
     audit = res.get("audit", {})
     parts += ["", f"Audit: {'clean' if audit.get('ok') else 'ERRORS FOUND'}"]
     parts.append(table(

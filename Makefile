@@ -55,7 +55,8 @@ serve: setup proto
 	$(VENV)/bin/ghtrader serve
 
 bench: setup proto
-	$(PY) bench/run_all.py
+	$(PY) bench/factors_bench.py
+	$(PY) bench/ingest_bench.py
 
 clean-venv:
 	rm -rf $(VENV) $(PROTO_OUT)

@@ -2,13 +2,15 @@
 contract suite. ``open_memory_stores()`` returns a ready StoreBundle.
 
 ``bundle.extras``: ``"schedule"`` (InMemoryScheduleStore), ``"datasets"``
-(InMemoryDatasetStore) and ``"online"`` (InMemoryOnlineFeatureStore).
+(InMemoryDatasetStore), ``"online"`` (InMemoryOnlineFeatureStore) and ``"models"``
+(InMemoryModelRegistry).
 """
 
 from __future__ import annotations
 
 from ghtrader.adapters.memory.dataset_store import InMemoryDatasetStore
 from ghtrader.adapters.memory.index_store import InMemoryIndexStore
+from ghtrader.adapters.memory.model_registry import InMemoryModelRegistry
 from ghtrader.adapters.memory.online_store import InMemoryOnlineFeatureStore
 from ghtrader.adapters.memory.schedule_store import InMemoryScheduleStore
 from ghtrader.adapters.memory.schema import MEMORY_TABLES, InMemorySchemaManager
@@ -19,6 +21,7 @@ __all__ = [
     "MEMORY_TABLES",
     "InMemoryDatasetStore",
     "InMemoryIndexStore",
+    "InMemoryModelRegistry",
     "InMemoryOnlineFeatureStore",
     "InMemoryScheduleStore",
     "InMemorySchemaManager",
@@ -41,5 +44,6 @@ def open_memory_stores(*, ensure_schema: bool = True) -> StoreBundle:
             "schedule": InMemoryScheduleStore(),
             "datasets": InMemoryDatasetStore(),
             "online": InMemoryOnlineFeatureStore(),
+            "models": InMemoryModelRegistry(),
         },
     )

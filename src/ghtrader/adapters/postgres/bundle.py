@@ -9,7 +9,8 @@ this call started it.
 ``bundle.extras``: ``"probe"`` (a StoreProbe), ``"pool"`` (the psycopg ConnectionPool, for
 later PostgreSQL stores sharing it), ``"url"`` (the server URI; holds a password when the
 given URL does), ``"embedded"`` (the EmbeddedPostgres, or None for an external server),
-``"schedule"`` (a PostgresScheduleStore) and ``"datasets"`` (a PostgresDatasetStore).
+``"schedule"`` (a PostgresScheduleStore), ``"datasets"`` (a PostgresDatasetStore) and
+``"models"`` (a PostgresModelRegistry).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from ghtrader.adapters.postgres.connections import open_pool
 from ghtrader.adapters.postgres.dataset_store import PostgresDatasetStore
 from ghtrader.adapters.postgres.index_store import PostgresIndexStore
+from ghtrader.adapters.postgres.model_registry import PostgresModelRegistry
 from ghtrader.adapters.postgres.probe import PostgresStoreProbe
 from ghtrader.adapters.postgres.schedule_store import PostgresScheduleStore
 from ghtrader.adapters.postgres.schema import PostgresSchemaManager
@@ -84,6 +86,7 @@ def open_postgres_stores(
             "embedded": server,
             "schedule": PostgresScheduleStore(pool),
             "datasets": PostgresDatasetStore(pool),
+            "models": PostgresModelRegistry(pool),
         },
     )
     if ensure_schema:

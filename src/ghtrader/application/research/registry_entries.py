@@ -1,0 +1,113 @@
+"""Rules every ModelRegistry backend shares (the in-memory one and PostgreSQL), so both
+accept, normalise and refuse the same entries (proven by tests/contract).
+
+- ``version`` is a decimal integer in text form (``"1"``, ``"17"``), as the table stores an
+  integer; ``model_id`` and ``model_type`` are non-empty.
+- ``metrics`` must be JSON: they are stored as JSON and read back as JSON, so tuples become
+  lists, NumPy scalars plain numbers and non-finite floats ``None`` (JSON has no NaN).
+- Timestamps are epoch ns kept to the microsecond (the database's resolution).
+- ``set_status`` stamps ``promoted_at_ns`` when a model enters production and
+  ``retired_at_ns`` when it is retired; earlier stamps stay.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, get_args
+
+import numpy as np
+
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.models import ModelStatus, RegistryEntry
+
+__all__ = [
+    "MAX_VERSION",
+    "MODEL_STATUSES",
+    "check_entry",
+    "check_status",
+    "json_metrics",
+    "stamp_us",
+    "version_number",
+    "with_status",
+]
+
+MODEL_STATUSES: tuple[str, ...] = get_args(ModelStatus)
+MAX_VERSION = 2**31 - 1
+_VERSION_RE = re.compile(r"^[0-9]{1,10}$")
+
+
+def version_number(version: str) -> int:
+    """The integer of a version string; InvalidArgument unless it is a decimal in 1..2**31-1."""
+    if not isinstance(version, str) or not _VERSION_RE.match(version) or not 1 <= int(version) <= MAX_VERSION:
+        raise InvalidArgument(f"model version must be a whole number from 1 to {MAX_VERSION} as text (got {version!r})")
+    return int(version)
+
+
+def check_status(status: str) -> str:
+    if status not in MODEL_STATUSES:
+        raise InvalidArgument(f"unknown model status {status!r}: expected one of {', '.join(MODEL_STATUSES)}")
+    return status
+
+
+def stamp_us(ns: int | None) -> int | None:
+    """``ns`` truncated to whole microseconds (None stays None)."""
+    if ns is None:
+        return None
+    return int(ns) - int(ns) % 1000
+
+
+def _json_value(value: Any, path: str) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.ndarray):
+        return [_json_value(v, f"{path}[]") for v in value.tolist()]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, f"{path}[]") for v in value]
+    raise InvalidArgument(f"metric {path or 'value'} of type {type(value).__name__} is not JSON")
+
+
+def json_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics`` as plain JSON values (see module docstring); InvalidArgument when not JSON."""
+    if not isinstance(metrics, Mapping):
+        raise InvalidArgument(f"metrics must be a mapping (got {type(metrics).__name__})")
+    return {str(k): _json_value(v, str(k)) for k, v in metrics.items()}
+
+
+def check_entry(entry: RegistryEntry) -> RegistryEntry:
+    """``entry`` validated and normalised as a backend stores it (created_at_ns 0 stays 0:
+    the backend stamps it)."""
+    for name in ("model_id", "model_type", "artifact_path", "config_hash"):
+        value = getattr(entry, name)
+        if not isinstance(value, str) or (name in ("model_id", "model_type") and not value.strip()):
+            raise InvalidArgument(f"registry entry {name} must be a non-empty string (got {value!r})")
+    version_number(entry.version)
+    check_status(entry.status)
+    return replace(
+        entry,
+        version=str(int(entry.version)),
+        metrics=json_metrics(entry.metrics),
+        created_at_ns=stamp_us(entry.created_at_ns) or 0,
+        promoted_at_ns=stamp_us(entry.promoted_at_ns),
+        retired_at_ns=stamp_us(entry.retired_at_ns),
+    )
+
+
+def with_status(entry: RegistryEntry, status: str, at_ns: int) -> RegistryEntry:
+    """``entry`` moved to ``status`` at ``at_ns`` (stamps as in the module docstring)."""
+    check_status(status)
+    at = stamp_us(at_ns)
+    promoted = at if status == "production" else entry.promoted_at_ns
+    retired = at if status == "retired" else entry.retired_at_ns
+    return replace(entry, status=status, promoted_at_ns=promoted, retired_at_ns=retired)  # type: ignore[arg-type]

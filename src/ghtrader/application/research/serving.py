@@ -1,0 +1,132 @@
+"""``Predictor``: the serving guard around one trained model's ONNX graph.
+
+It loads a version directory's meta sidecar and ``model.onnx`` (through the InferenceRuntime)
+and refuses, with FailedPrecondition, anything that does not match what the model was trained
+on: a graph whose bytes differ from the digest in the meta, feature names in another order, a
+different feature count, or a window of another length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.ports.models import (
+    ArtifactStore,
+    FeatureFrame,
+    InferenceRuntime,
+    InferenceSession,
+)
+from ghtrader.application.research.artifacts import (
+    ONNX_FILE,
+    ONNX_INPUT_RAW,
+    ModelMeta,
+    read_meta,
+    verify_files,
+)
+
+__all__ = ["Predictor"]
+
+InputsFn = Callable[[FeatureFrame], tuple[np.ndarray, np.ndarray]]
+
+
+class Predictor:
+    """Probabilities from a published model, with its inputs checked against its meta."""
+
+    def __init__(self, meta: ModelMeta, session: InferenceSession, directory: Path | None = None) -> None:
+        self.meta = meta
+        self.session = session
+        self.directory = directory
+
+    @classmethod
+    def open(
+        cls,
+        store: ArtifactStore,
+        runtime: InferenceRuntime,
+        directory: Path,
+        *,
+        horizon: int | None = None,
+        prefer_gpu: bool = True,
+    ) -> Predictor:
+        """Read the meta, check ``model.onnx`` against its recorded digest, load the graph."""
+        directory = Path(directory)
+        meta = read_meta(store, directory, horizon)
+        verify_files(store, directory, meta, onnx=True, weights=False)
+        return cls(meta, runtime.load(directory / ONNX_FILE, prefer_gpu=prefer_gpu), directory)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.meta.feature_names
+
+    @property
+    def window(self) -> int:
+        return self.meta.window
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(self.session.providers)
+
+    def check_features(self, feature_names: Sequence[str]) -> None:
+        """FailedPrecondition unless ``feature_names`` are the model's, in the model's order."""
+        given, expected = tuple(feature_names), self.meta.feature_names
+        if given == expected:
+            return
+        if len(given) != len(expected):
+            raise FailedPrecondition(
+                f"feature count {len(given)} does not match the model's {len(expected)} "
+                f"({self.meta.model_id} v{self.meta.version})"
+            )
+        if sorted(given) == sorted(expected):
+            first = next(i for i, (a, b) in enumerate(zip(given, expected, strict=True)) if a != b)
+            raise FailedPrecondition(
+                f"features are in another order than the model's: position {first} is {given[first]!r}, "
+                f"the model expects {expected[first]!r}"
+            )
+        unknown = [n for n in given if n not in expected]
+        missing = [n for n in expected if n not in given]
+        raise FailedPrecondition(
+            f"features do not match the model's: unexpected {unknown}, missing {missing}"
+        )
+
+    def predict(self, x: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
+        """(batch, 3) probabilities for model inputs ``x``: (f,) or (batch, f) for window 1,
+        (window, f) or (batch, window, f) otherwise; ``feature_names`` name the last axis."""
+        self.check_features(feature_names)
+        x = np.asarray(x, dtype=np.float32)
+        f, window = len(self.meta.feature_names), self.meta.window
+        single = 1 if window == 1 else 2
+        if x.ndim == single:
+            x = x[None, ...]
+        expected_ndim = 2 if window == 1 else 3
+        if x.ndim != expected_ndim:
+            raise FailedPrecondition(
+                f"input of shape {x.shape} does not fit the model: expected (batch, {'' if window == 1 else f'{window}, '}{f})"
+            )
+        if x.shape[-1] != f:
+            raise FailedPrecondition(f"input has {x.shape[-1]} features per row; the model takes {f}")
+        if window > 1 and x.shape[1] != window:
+            raise FailedPrecondition(f"input window of {x.shape[1]} ticks does not match the model's window of {window}")
+        return np.asarray(self.session.run(x), dtype=np.float64)
+
+    def predict_frame(self, frame: FeatureFrame, inputs: InputsFn | None = None) -> np.ndarray:
+        """(n, 3) probabilities for every row of ``frame`` (NaN where a row has no full window).
+
+        A graph that takes raw features needs nothing else; one that takes normalised windows
+        needs ``inputs`` (the trained model's ``inputs``) to build them.
+        """
+        self.check_features(frame.feature_names)
+        out = np.full((len(frame), 3), np.nan)
+        if inputs is not None:
+            x, rows = inputs(frame)
+        elif self.meta.onnx_input == ONNX_INPUT_RAW:
+            x, rows = frame.features, np.arange(len(frame))
+        else:
+            raise FailedPrecondition(
+                f"{self.meta.model_id} v{self.meta.version} takes normalised windows: pass the model's inputs()"
+            )
+        if len(rows):
+            out[rows] = self.predict(x, frame.feature_names)
+        return out

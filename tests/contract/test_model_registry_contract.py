@@ -1,0 +1,140 @@
+"""ModelRegistry contract (``ghtrader_model_registry_v2``): insert-only versions, JSON metrics,
+status changes with their stamps, filters - the same on every backend."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.ports.models import ModelRegistry, RegistryEntry
+from ghtrader.application.ports.stores import StoreBundle
+
+T0 = 1_767_225_600_123_456_789  # 2026-01-01 00:00:00.123456789 UTC
+
+
+@pytest.fixture
+def registry(stores: StoreBundle) -> ModelRegistry:
+    store = stores.extras.get("models")
+    if store is None:
+        pytest.skip(f"the {stores.backend} backend has no ModelRegistry")
+    return store  # type: ignore[return-value]
+
+
+def _entry(model_id: str = "lightgbm-SHFE.cu-h10", version: str = "1", **kw: object) -> RegistryEntry:
+    base = RegistryEntry(
+        model_id=model_id,
+        version=version,
+        model_type="lightgbm",
+        status="development",
+        artifact_path=f"artifacts/models/lightgbm/{version}",
+        config_hash="ab" * 32,
+        metrics={"accuracy": 0.5, "macro_f1": 0.41, "n_valid": 1200, "classes": ["DOWN", "FLAT", "UP"]},
+        created_at_ns=T0,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_register_then_get_round_trips_every_field(registry: ModelRegistry) -> None:
+    assert registry.get("lightgbm-SHFE.cu-h10", "1") is None
+    e = _entry()
+    registry.register(e)
+    got = registry.get(e.model_id, "1")
+    assert got is not None
+    assert got == replace(e, created_at_ns=T0 - T0 % 1000)  # stored to the microsecond
+    assert got.promoted_at_ns is None and got.retired_at_ns is None
+
+
+def test_register_refuses_an_existing_version_and_keeps_the_first(registry: ModelRegistry) -> None:
+    registry.register(_entry())
+    with pytest.raises(FailedPrecondition, match="already registered"):
+        registry.register(_entry(artifact_path="elsewhere", metrics={"accuracy": 0.9}))
+    got = registry.get("lightgbm-SHFE.cu-h10", "1")
+    assert got is not None and got.artifact_path == "artifacts/models/lightgbm/1"
+    assert got.metrics["accuracy"] == 0.5
+    registry.register(_entry(version="2"))  # a new version is fine
+    assert [x.version for x in registry.list()] == ["1", "2"]
+
+
+def test_versions_are_whole_numbers(registry: ModelRegistry) -> None:
+    for bad in ("", "v1", "1.5", "0", "-3", str(2**31)):
+        with pytest.raises(InvalidArgument, match="version"):
+            registry.register(_entry(version=bad))
+    assert registry.list() == []
+    registry.register(_entry(version="010"))
+    got = registry.get("lightgbm-SHFE.cu-h10", "10")
+    assert got is not None and got.version == "10"
+
+
+def test_metrics_come_back_as_json(registry: ModelRegistry) -> None:
+    metrics = {
+        "accuracy": np.float32(0.25),
+        "n": np.int64(7),
+        "logloss": float("nan"),
+        "per_class": (0.1, 0.2, float("inf")),
+        "by_session": {"day": {"f1": 0.3}, "night": {"f1": None}},
+        "ok": np.bool_(True),
+    }
+    registry.register(_entry(metrics=metrics))
+    got = registry.get("lightgbm-SHFE.cu-h10", "1")
+    assert got is not None
+    m = got.metrics
+    assert math.isclose(m["accuracy"], 0.25) and m["n"] == 7 and isinstance(m["n"], int)
+    assert m["logloss"] is None and m["per_class"] == [0.1, 0.2, None]
+    assert m["by_session"] == {"day": {"f1": 0.3}, "night": {"f1": None}} and m["ok"] is True
+    with pytest.raises(InvalidArgument, match="not JSON"):
+        registry.register(_entry(version="2", metrics={"bad": object()}))
+    assert registry.get("lightgbm-SHFE.cu-h10", "2") is None
+
+
+def test_created_at_zero_is_stamped_now(registry: ModelRegistry) -> None:
+    import time
+
+    before = time.time_ns() - 5_000_000_000
+    registry.register(_entry(created_at_ns=0))
+    got = registry.get("lightgbm-SHFE.cu-h10", "1")
+    assert got is not None and got.created_at_ns > before
+
+
+def test_list_filters_and_orders(registry: ModelRegistry) -> None:
+    registry.register(_entry("b-model", "2"))
+    registry.register(_entry("b-model", "10"))
+    registry.register(_entry("a-model", "3", model_type="logistic"))
+    registry.register(_entry("b-model", "1", status="staging"))
+    assert [(e.model_id, e.version) for e in registry.list()] == [
+        ("a-model", "3"), ("b-model", "1"), ("b-model", "2"), ("b-model", "10"),
+    ]
+    assert [e.model_id for e in registry.list(model_type="logistic")] == ["a-model"]
+    assert [e.version for e in registry.list(status="staging")] == ["1"]
+    assert [e.version for e in registry.list(model_type="lightgbm", status="development")] == ["2", "10"]
+    assert registry.list(model_type="nope") == []
+    with pytest.raises(InvalidArgument, match="status"):
+        registry.list(status="live")
+
+
+def test_set_status_stamps_promotion_and_retirement(registry: ModelRegistry) -> None:
+    registry.register(_entry())
+    staged = registry.set_status("lightgbm-SHFE.cu-h10", "1", "staging", T0 + 1_000)
+    assert staged.status == "staging" and staged.promoted_at_ns is None
+    promoted = registry.set_status("lightgbm-SHFE.cu-h10", "1", "production", T0 + 2_000_999)
+    assert promoted.status == "production" and promoted.promoted_at_ns == T0 + 2_000_999 - (T0 + 2_000_999) % 1000
+    retired = registry.set_status("lightgbm-SHFE.cu-h10", "1", "retired", T0 + 9_000_000)
+    assert retired.retired_at_ns == T0 + 9_000_000 - (T0 + 9_000_000) % 1000
+    assert retired.promoted_at_ns == promoted.promoted_at_ns  # kept
+    assert registry.get("lightgbm-SHFE.cu-h10", "1") == retired
+    assert [e.status for e in registry.list(status="retired")] == ["retired"]
+
+
+def test_set_status_refuses_unknown_models_and_statuses(registry: ModelRegistry) -> None:
+    with pytest.raises(NotFound, match="not registered"):
+        registry.set_status("missing", "1", "production", T0)
+    registry.register(_entry())
+    with pytest.raises(InvalidArgument, match="status"):
+        registry.set_status("lightgbm-SHFE.cu-h10", "1", "live", T0)  # type: ignore[arg-type]
+    got = registry.get("lightgbm-SHFE.cu-h10", "1")
+    assert got is not None and got.status == "development"
+    with pytest.raises(InvalidArgument, match="status"):
+        registry.register(_entry(version="2", status="live"))  # type: ignore[arg-type]

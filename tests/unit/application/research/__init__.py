@@ -1,0 +1,1 @@
+"""Research use cases: training, benchmark, compare."""

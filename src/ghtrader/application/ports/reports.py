@@ -1,7 +1,10 @@
-"""Report sink port: where use cases leave their JSON run reports (ingest, audit, verify ...)."""
+"""Report ports: the JSON run-report sink (ingest, audit, verify ...) and the rich benchmark
+report writer (JSON + figures + HTML)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -9,4 +12,102 @@ class ReportSink(Protocol):
     def write_json(self, kind: str, run_id: str, payload: dict[str, Any]) -> str:
         """Store ``payload`` as the report ``run_id`` of ``kind`` (replacing one of the same id)
         and return where it went (a path or URI a person can open)."""
+        ...
+
+
+# --- rich reports (benchmark / compare) ---------------------------------------------------------
+# Figures cross this port as data (what to draw), never as drawing-library objects: the adapter
+# picks the technology (matplotlib today) and use cases stay free of it.
+@dataclass(frozen=True)
+class PlotSeries:
+    """One curve of a :class:`LineFigure`: ``style`` is "line", "points", "step" or "bars";
+    series of the same ``group`` (default: the label) share a colour, e.g. one model's curves;
+    ``dashed`` draws a line dashed."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    style: str = "line"
+    group: str = ""
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class LineFigure:
+    """Curves on shared axes (overlaid models, reference lines).
+
+    ``diagonal`` draws the y = x reference (reliability diagrams); ``hline`` a horizontal
+    reference (e.g. 0 or half of the first value); ``log_x`` a log-scaled x axis.
+    """
+
+    name: str  # file stem: letters, digits, '_' and '-'
+    title: str
+    xlabel: str
+    ylabel: str
+    series: tuple[PlotSeries, ...]
+    diagonal: bool = False
+    hline: float | None = None
+    log_x: bool = False
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixPanel:
+    """One annotated matrix (e.g. a confusion matrix): ``values`` is rows x columns."""
+
+    label: str
+    values: Sequence[Sequence[float]]
+    row_labels: tuple[str, ...]
+    col_labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatrixFigure:
+    """One or more heat-map panels side by side (one per model when comparing)."""
+
+    name: str
+    title: str
+    xlabel: str
+    ylabel: str
+    panels: tuple[MatrixPanel, ...]
+    value_format: str = ".2f"
+    caption: str = ""
+
+
+FigureSpec = LineFigure | MatrixFigure
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table for the HTML page: cells are already formatted strings."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    """Where a rich report went: the JSON payload, the HTML page and one PNG per figure."""
+
+    json_path: str
+    html_path: str
+    figure_paths: Mapping[str, str] = field(default_factory=dict)
+
+
+class BenchmarkReportWriter(Protocol):
+    """Writes a benchmark / compare report: JSON payload, PNG figures and one self-contained
+    HTML page (figures embedded, tables as HTML)."""
+
+    def write(
+        self,
+        report_id: str,
+        payload: Mapping[str, Any],
+        figures: Sequence[FigureSpec],
+        tables: Sequence[ReportTable] = (),
+        title: str = "",
+    ) -> WrittenReport:
+        """Store the report ``report_id`` (replacing one of the same id); NaN and infinities
+        in ``payload`` become JSON null."""
         ...

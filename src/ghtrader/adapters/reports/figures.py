@@ -1,0 +1,116 @@
+"""Render the report port's figure specs to PNG bytes with matplotlib (Agg, no pyplot state)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ghtrader.application.ports.reports import FigureSpec, LineFigure, MatrixFigure
+
+__all__ = ["render_png"]
+
+_DPI = 110
+_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def render_png(spec: FigureSpec) -> bytes:
+    """The figure as PNG bytes."""
+    if isinstance(spec, LineFigure):
+        fig = _line(spec)
+    elif isinstance(spec, MatrixFigure):
+        fig = _matrix(spec)
+    else:  # pragma: no cover - the port's union is closed
+        raise TypeError(f"unknown figure spec {type(spec).__name__}")
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+def _line(spec: LineFigure) -> Figure:
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    n_bars = sum(1 for s in spec.series if s.style == "bars")
+    bar_i = 0
+    colors: dict[str, str] = {}
+    for s in spec.series:
+        group = s.group or s.label
+        color = colors.setdefault(group, _COLORS[len(colors) % len(_COLORS)])
+        x = np.asarray(s.x, dtype=np.float64)
+        y = np.asarray(s.y, dtype=np.float64)
+        ls = "--" if s.dashed else "-"
+        if s.style == "points":
+            ax.plot(x, y, marker="o", linestyle=ls, color=color, label=s.label, markersize=4, linewidth=1.2, zorder=3)
+        elif s.style == "step":
+            ax.step(x, y, where="post", linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
+        elif s.style == "bars":
+            width = _bar_width(x) / max(n_bars, 1)
+            ax.bar(x + (bar_i - (n_bars - 1) / 2) * width, y, width=width * 0.95, color=color,
+                   alpha=0.3 if n_bars < len(spec.series) else 0.75, label=s.label, zorder=1)
+            bar_i += 1
+        else:
+            ax.plot(x, y, linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
+    if spec.diagonal:
+        ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", linewidth=1, label="perfect calibration")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    if spec.hline is not None and math.isfinite(spec.hline):
+        ax.axhline(spec.hline, color="0.4", linestyle=":", linewidth=1)
+    if spec.log_x:
+        ax.set_xscale("log")
+    ax.set_title(spec.title)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    ax.grid(True, alpha=0.3)
+    if any(s.label for s in spec.series) or spec.diagonal:
+        ax.legend(fontsize=8, loc="best")
+    _caption(fig, spec.caption)
+    return fig
+
+
+def _caption(fig: Figure, text: str) -> None:
+    """A small note under the axes; the layout keeps a strip free for it."""
+    if not text:
+        return
+    fig.get_layout_engine().set(rect=(0.0, 0.045, 1.0, 0.955))
+    fig.text(0.01, 0.008, text, fontsize=7, color="0.35", ha="left", va="bottom")
+
+
+def _bar_width(x: np.ndarray) -> float:
+    if x.shape[0] < 2:
+        return 0.8
+    d = np.diff(np.unique(x))
+    return float(d.min()) * 0.8 if d.shape[0] else 0.8
+
+
+def _matrix(spec: MatrixFigure) -> Figure:
+    n = max(len(spec.panels), 1)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(max(5.6, 3.6 * cols + 0.6), 3.4 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(spec.panels):
+            ax.set_visible(False)
+            continue
+        panel = spec.panels[k]
+        values = np.asarray(panel.values, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        top = float(finite.max()) if finite.size else 1.0
+        ax.imshow(values, cmap="Blues", vmin=0.0, vmax=top if top > 0 else 1.0)
+        for (r, c), v in np.ndenumerate(values):
+            text = "-" if not math.isfinite(v) else format(v, spec.value_format)
+            ax.text(c, r, text, ha="center", va="center", fontsize=9,
+                    color="white" if math.isfinite(v) and v > 0.6 * top else "black")
+        ax.set_xticks(range(len(panel.col_labels)), panel.col_labels)
+        ax.set_yticks(range(len(panel.row_labels)), panel.row_labels)
+        ax.set_xlabel(spec.xlabel)
+        ax.set_ylabel(spec.ylabel)
+        ax.set_title(panel.label, fontsize=10)
+    fig.suptitle(spec.title, fontsize=11)
+    _caption(fig, spec.caption)
+    return fig

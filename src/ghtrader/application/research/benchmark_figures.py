@@ -1,0 +1,248 @@
+"""What a benchmark / compare report shows: figure specs (drawn by the report adapter) and
+tables, built from one or more BenchmarkReports (several = overlaid per model)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ghtrader.application.ports.models import CLASS_NAMES
+from ghtrader.application.ports.reports import (
+    FigureSpec,
+    LineFigure,
+    MatrixFigure,
+    MatrixPanel,
+    PlotSeries,
+    ReportTable,
+)
+from ghtrader.application.research.benchmark_report import BenchmarkReport
+
+__all__ = ["SUMMARY_METRICS", "benchmark_figures", "benchmark_tables", "format_mean_std"]
+
+#: Metrics of the summary table, in order, with how to print them.
+SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
+    ("accuracy", ".4f"),
+    ("macro_f1", ".4f"),
+    ("log_loss", ".4f"),
+    ("brier", ".4f"),
+    ("ece", ".4f"),
+    ("mce", ".4f"),
+    ("oracle_macro_f1", ".4f"),
+    ("model_oracle_f1_ratio", ".3f"),
+    ("oracle_accuracy", ".4f"),
+    ("gross_pnl", ",.0f"),
+    ("net_pnl", ",.0f"),
+    ("net_sharpe", ".2f"),
+    ("net_max_drawdown", ",.0f"),
+    ("net_win_rate", ".3f"),
+    ("net_profit_factor", ".3f"),
+    ("hit_rate", ".3f"),
+    ("break_even_accuracy", ".3f"),
+    ("n_trades", ",.0f"),
+    ("oracle_net_pnl", ",.0f"),
+    ("half_life", ".1f"),
+    ("latency_p50_ms", ".3f"),
+    ("latency_p95_ms", ".3f"),
+    ("latency_p99_ms", ".3f"),
+    ("throughput_per_s", ",.0f"),
+    ("fit_seconds", ".2f"),
+)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None:
+        return "-"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return format(v, spec)
+
+
+def format_mean_std(mean: float, std: float, spec: str) -> str:
+    """``"0.4123 ± 0.0101"`` (just the mean when the spread is unknown)."""
+    if not math.isfinite(mean):
+        return "-"
+    if not math.isfinite(std):
+        return _fmt(mean, spec)
+    return f"{_fmt(mean, spec)} ± {_fmt(std, spec)}"
+
+
+def _metric_keys(reports: Sequence[BenchmarkReport]) -> list[tuple[str, str]]:
+    present = set().union(*(r.summary.keys() for r in reports))
+    keys = [(k, f) for k, f in SUMMARY_METRICS if k in present]
+    ics = sorted({k for k in present if k.startswith("ic_h")}, key=lambda k: int(k[4:]))
+    return keys[:6] + [(k, ".4f") for k in ics] + keys[6:]
+
+
+def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
+    """Summary (metric x model, mean ± std over folds), per-fold, regime / session, oracle and
+    latency tables."""
+    keys = _metric_keys(reports)
+    summary_rows = tuple(
+        (k, *(format_mean_std(r.summary[k].mean, r.summary[k].std, f) if k in r.summary else "-" for r in reports))
+        for k, f in keys
+    )
+    n = reports[0].n_splits
+    tables = [
+        ReportTable(
+            title="Summary over folds (mean ± std)",
+            columns=("metric", *(r.family for r in reports)),
+            rows=summary_rows,
+            caption=(
+                f"{n} walk-forward folds (asked {reports[0].n_splits_requested}), purge {reports[0].purge} ticks, "
+                f"horizon {reports[0].horizon} ticks; PnL in currency per lot, Sharpe annualised. "
+                "Ratio = model macro-F1 / oracle macro-F1 on the same test ticks."
+            ),
+        )
+    ]
+    fold_cols = (("accuracy", ".4f"), ("macro_f1", ".4f"), ("log_loss", ".4f"), ("ece", ".4f"),
+                 ("net_pnl", ",.0f"), ("net_sharpe", ".2f"), ("oracle_macro_f1", ".4f"),
+                 ("model_oracle_f1_ratio", ".3f"))
+    fold_rows: list[tuple[str, ...]] = []
+    for r in reports:
+        for f in r.folds:
+            fold_rows.append((
+                r.family, str(f.fold + 1), f"{f.test_days[0]}..{f.test_days[1]}", _fmt(f.test_rows[2], ",.0f"),
+                *(_fmt(f.metrics.get(c), spec) for c, spec in fold_cols),
+            ))
+    tables.append(ReportTable(
+        "Folds", ("model", "fold", "test days", "test rows", *(c for c, _ in fold_cols)), tuple(fold_rows)
+    ))
+
+    group_rows: list[tuple[str, ...]] = []
+    for r in reports:
+        for kind in ("by_regime", "by_session"):
+            for name, g in r.pooled[kind].items():
+                group_rows.append((
+                    r.family, name, _fmt(g["rows"], ",.0f"), _fmt(g["accuracy"], ".4f"), _fmt(g["macro_f1"], ".4f"),
+                    _fmt(g["log_loss"], ".4f"), _fmt(g["n_trades"], ",.0f"), _fmt(g["net_pnl"], ",.0f"),
+                    _fmt(g["net_sharpe"], ".2f"),
+                ))
+    tables.append(ReportTable(
+        "By volatility regime and session (pooled test rows)",
+        ("model", "group", "rows", "accuracy", "macro_f1", "log_loss", "trades", "net_pnl", "net_sharpe"),
+        tuple(group_rows),
+        caption="Volatility terciles are fitted on each fold's training rows.",
+    ))
+
+    pooled_rows: list[tuple[str, ...]] = []
+    for r in reports:
+        m = r.pooled["metrics"]
+        t = r.pooled["trading"]
+        o = r.pooled.get("oracle") or {}
+        pooled_rows.append((
+            r.family, _fmt(m.get("macro_f1"), ".4f"), _fmt(o.get("macro_f1"), ".4f"),
+            _fmt(o.get("model_oracle_f1_ratio"), ".3f"), _fmt(t["gross"]["total"], ",.0f"),
+            _fmt(t["net"]["total"], ",.0f"), _fmt(t["break_even_accuracy"], ".3f"), _fmt(t["hit_rate"], ".3f"),
+            "yes" if t["profitable_gross_not_net"] else "no",
+        ))
+    tables.append(ReportTable(
+        "Pooled test rows: model, oracle and costs",
+        ("model", "macro_f1", "oracle macro_f1", "ratio", "gross pnl", "net pnl", "break-even acc", "hit rate",
+         "profitable before costs only"),
+        tuple(pooled_rows),
+    ))
+    notes = [(r.family, r.note or "") for r in reports if r.note]
+    if notes:
+        tables.append(ReportTable("Notes", ("model", "note"), tuple(notes)))
+    return tables
+
+
+def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
+    """Reliability diagram, alpha decay, equity curve, confusion matrices and per-fold
+    macro-F1; one curve per report (overlaid)."""
+    reliability = []
+    shares = []
+    decay = []
+    equity = []
+    for r in reports:
+        rel = r.curves["reliability"]
+        conf = np.asarray(rel["mean_confidence"], dtype=np.float64)
+        acc = np.asarray(rel["accuracy"], dtype=np.float64)
+        ok = np.isfinite(conf) & np.isfinite(acc)
+        ece = r.pooled["metrics"].get("ece", math.nan)
+        reliability.append(PlotSeries(f"{r.family} (ECE {_fmt(ece, '.3f')})", conf[ok].tolist(), acc[ok].tolist(),
+                                      "points", group=r.family))
+        count = np.asarray(rel["count"], dtype=np.float64)
+        if count.sum() > 0:
+            centers = (np.arange(count.shape[0]) + 0.5) / count.shape[0]
+            shares.append(PlotSeries(f"{r.family}: share of rows", centers.tolist(), (count / count.sum()).tolist(),
+                                     "bars", group=r.family))
+        d = r.curves["decay"]
+        hl = d.get("half_life")
+        decay.append(PlotSeries(f"{r.family} (half-life {_fmt(hl, '.0f')} ticks)", d["horizons"], d["ic"], "points"))
+        eq = r.curves["equity"]
+        equity.append(PlotSeries(f"{r.family} net", eq["elapsed_days"], eq["cum_net"], group=r.family))
+        equity.append(PlotSeries(f"{r.family} gross (before costs)", eq["elapsed_days"], eq["cum_gross"],
+                                 group=r.family, dashed=True))
+    figures: list[FigureSpec] = [
+        LineFigure(
+            name="reliability",
+            title="Reliability diagram (top-class confidence, pooled test rows)",
+            xlabel="mean predicted confidence",
+            ylabel="observed accuracy",
+            series=(*reliability, *shares),
+            diagonal=True,
+            caption="Points below the diagonal are over-confident; bars: share of test rows per confidence bin.",
+        ),
+        LineFigure(
+            name="alpha_decay",
+            title="Alpha decay: IC of p(UP) - p(DOWN) with the realized move",
+            xlabel="horizon (ticks)",
+            ylabel="Spearman IC",
+            series=tuple(decay),
+            hline=0.0,
+            log_x=True,
+        ),
+        LineFigure(
+            name="equity",
+            title=f"Cumulative PnL per lot, horizon {reports[0].horizon} (pooled test days)",
+            xlabel="days since the first test tick",
+            ylabel="PnL (currency per lot)",
+            series=tuple(equity),
+            hline=0.0,
+            caption="Net = after commission, slippage and spread.",
+        ),
+        MatrixFigure(
+            name="confusion",
+            title="Confusion matrix (share of each true class)",
+            xlabel="predicted",
+            ylabel="true",
+            panels=tuple(_confusion_panel(r.family, r.curves["confusion"]) for r in reports),
+        ),
+    ]
+    fold_series = [
+        PlotSeries(r.family, [f.fold + 1 for f in r.folds], [f.metrics.get("macro_f1", math.nan) for f in r.folds],
+                   "bars")
+        for r in reports
+    ]
+    oracle = reports[0].folds[0].metrics.get("oracle_macro_f1") if reports[0].folds else None
+    if oracle is not None:
+        fold_series.append(PlotSeries(
+            "oracle", [f.fold + 1 for f in reports[0].folds],
+            [f.metrics.get("oracle_macro_f1", math.nan) for f in reports[0].folds], "points",
+        ))
+    figures.append(LineFigure(
+        name="folds_macro_f1",
+        title="Macro-F1 per walk-forward fold",
+        xlabel="fold",
+        ylabel="macro-F1",
+        series=tuple(fold_series),
+    ))
+    return figures
+
+
+def _confusion_panel(label: str, counts: Sequence[Sequence[float]]) -> MatrixPanel:
+    c = np.asarray(counts, dtype=np.float64)
+    totals = c.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(totals > 0, c / totals, np.nan)
+    return MatrixPanel(label, share.tolist(), CLASS_NAMES, CLASS_NAMES)

@@ -55,8 +55,12 @@ def test_cpu_session_returns_probabilities_with_batch_one_options(tmp_path: Path
 def test_provider_list_follows_preference_and_availability(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = OnnxInferenceRuntime(device_id=1)
     monkeypatch.setattr(OnnxInferenceRuntime, "_cuda_failed", False)
+    monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: True)
     monkeypatch.setattr(runtime_module.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert runtime.providers_for(prefer_gpu=True) == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: False)
+    assert runtime.providers_for(prefer_gpu=True) == ["CPUExecutionProvider"]  # no driver: never ask
+    monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: True)
     assert runtime.providers_for(prefer_gpu=False) == ["CPUExecutionProvider"]
     monkeypatch.setattr(runtime_module.ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     assert runtime.providers_for(prefer_gpu=True) == ["CPUExecutionProvider"]

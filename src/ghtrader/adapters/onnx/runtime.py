@@ -8,6 +8,9 @@ after one failed CUDA attempt no runtime in the process asks for it again.
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import threading
 from pathlib import Path
 
@@ -19,6 +22,12 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Not
 __all__ = ["OnnxInferenceRuntime", "OnnxInferenceSession"]
 
 CUDA = "CUDAExecutionProvider"
+
+
+def _nvidia_driver_present() -> bool:
+    """onnxruntime-gpu lists CUDA even on machines without a GPU and then logs a loud load
+    error; ask only where an NVIDIA driver is loaded."""
+    return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
 CPU = "CPUExecutionProvider"
 #: Name the exporters give the probability output; other graphs fall back to a (batch, 3) output.
 PROBABILITIES = "probabilities"
@@ -102,7 +111,12 @@ class OnnxInferenceRuntime:
 
     def providers_for(self, prefer_gpu: bool) -> list[str | tuple[str, dict[str, object]]]:
         """The provider list a session is created with."""
-        if prefer_gpu and not OnnxInferenceRuntime._cuda_failed and CUDA in ort.get_available_providers():
+        if (
+            prefer_gpu
+            and not OnnxInferenceRuntime._cuda_failed
+            and CUDA in ort.get_available_providers()
+            and _nvidia_driver_present()
+        ):
             return [(CUDA, {"device_id": self._device_id}), CPU]
         return [CPU]
 

@@ -48,7 +48,7 @@ _DEFAULTS: dict[str, Any] = {
     "bagging_freq": 1,
     "lambda_l2": 1.0,
     "num_threads": 0,  # 0: OpenMP default
-    "class_weight": None,
+    "class_weight": "balanced",  # macro-F1 is the target: FLAT dominates the labels
 }
 # Booster-level parameters that are not LightGBM training params.
 _OWN = ("num_boost_round", "early_stopping_rounds", "class_weight")

@@ -16,13 +16,19 @@ from dependency_injector import containers, providers
 
 import ghtrader
 from ghtrader.adapters.csv import CsvDataProvider
+from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.host.build_info import git_commit
 from ghtrader.adapters.host.clock import SystemClock
 from ghtrader.adapters.host.resources import PsutilHostProbe
 from ghtrader.adapters.http.fetch import text_fetcher
+from ghtrader.adapters.lightgbm import LightGBMFamily
+from ghtrader.adapters.linear import LogisticFamily
+from ghtrader.adapters.onnx import OnnxInferenceRuntime
+from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.synthetic import SyntheticDataProvider
+from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.datasets.build import BuildDataset
@@ -35,6 +41,11 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.stores import StoreBundle
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.recorder import RecordTicks
+from ghtrader.application.research.benchmark import RunBenchmark
+from ghtrader.application.research.compare import CompareModels
+from ghtrader.application.research.families import FamilyRegistry
+from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
@@ -42,6 +53,7 @@ from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
+from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.settings import Settings
 
@@ -90,13 +102,25 @@ def _calendar_source(settings: Settings) -> CachedHolidayCalendarSource:
     )
 
 
-def _synthetic_provider(settings: Settings, calendar: TradingCalendar, clock: Clock) -> SyntheticDataProvider:
+def _synthetic_market(settings: Settings, calendar: TradingCalendar) -> SyntheticMarket:
     config = SyntheticMarketConfig(
         seed=settings.synthetic_seed,
         anchor_date=settings.synthetic_anchor_date,
         signal_strength=settings.synthetic_signal_strength,
     )
-    return SyntheticDataProvider(SyntheticMarket(config, calendar), calendar, today=lambda: _beijing_today(clock))
+    return SyntheticMarket(config, calendar)
+
+
+def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSource | None:  # type: ignore[type-arg]
+    """The generator's own signal, only when ticks come from the synthetic market."""
+    return SyntheticOracleSource(market()) if settings.provider == "synthetic" else None
+
+
+def _model_families() -> FamilyRegistry:
+    families = [LogisticFamily(), LightGBMFamily()]
+    from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
+
+    return FamilyRegistry([*families, *deep_families().values()])
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -159,9 +183,16 @@ class Container(containers.DeclarativeContainer):
     calendar = providers.Singleton(lambda source: source.load(), calendar_source)
     reports = providers.Singleton(JsonFileReportSink, providers.Callable(lambda s: s.runs_dir, settings))
 
+    synthetic_market = providers.Singleton(_synthetic_market, settings, calendar)
+
     data_provider = providers.Selector(
         providers.Callable(lambda s: s.provider, settings),
-        synthetic=providers.Singleton(_synthetic_provider, settings, calendar, clock),
+        synthetic=providers.Singleton(
+            SyntheticDataProvider,
+            synthetic_market,
+            calendar,
+            today=providers.Callable(lambda c: (lambda: _beijing_today(c)), clock),
+        ),
         csv=providers.Singleton(
             CsvDataProvider,
             providers.Callable(lambda s: s.csv_dir, settings),
@@ -246,9 +277,41 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset.provider,
     )
 
+    model_families = providers.Singleton(_model_families)
+    inference_runtime = providers.Singleton(OnnxInferenceRuntime, intra_op_threads=1)
+    artifact_store = providers.Singleton(
+        FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
+    )
+    model_registry = providers.Callable(lambda bundle: _extra(bundle, "models"), stores)
+    oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
+    frame_source = providers.Singleton(
+        StoreFrameSource, datasets=dataset_store, ticks=ticks_store, oracle=oracle_source,
+    )
+    benchmark_writer = providers.Singleton(
+        MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings)
+    )
+    train_model = providers.Singleton(
+        TrainModel, model_families, frame_source, artifact_store, model_registry, clock,
+        runtime=inference_runtime, code_version=providers.Callable(git_commit),
+    )
+    run_benchmark = providers.Singleton(
+        RunBenchmark, families=model_families, frames=frame_source, runtime=inference_runtime,
+        writer=benchmark_writer, clock=clock, calendar=calendar_source,
+    )
+    compare_models = providers.Singleton(CompareModels, benchmark=run_benchmark, writer=benchmark_writer)
+    research_use_cases = providers.Factory(
+        ResearchUseCases,
+        train=train_model.provider,
+        benchmark=run_benchmark.provider,
+        compare=compare_models.provider,
+        registry=model_registry.provider,
+        clock=clock.provider,
+    )
+
     run_pipeline = providers.Singleton(
         RunPipeline, download=download_ticks, verify=verify_coverage, audit=audit_store,
         build_schedule=build_main_schedule, build_main_l5=build_main_l5, build_dataset=build_dataset,
+        compare=compare_models, train=train_model,
         provider=data_provider, ticks=ticks_store, calendar=calendar_source, clock=clock,
     )
 
@@ -266,6 +329,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(system_service, get_system_status),
         providers.Callable(data_service, data_use_cases),
         providers.Callable(dataset_service, dataset_use_cases),
+        providers.Callable(research_service, research_use_cases),
         providers.Callable(pipeline_service, run_pipeline.provider),
     )
     grpc_server = providers.Factory(

@@ -11,8 +11,8 @@ themselves here as further stages.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ghtrader.application.audit import AuditStore, AuditStoreRequest, AuditStoreResult
@@ -26,7 +26,12 @@ from ghtrader.application.coverage import VerifyCoverage, VerifyCoverageRequest,
 from ghtrader.application.datasets.build import BuildDataset, BuildDatasetRequest
 from ghtrader.application.datasets.main_l5 import BuildMainL5, BuildMainL5Request
 from ghtrader.application.datasets.schedule import BuildMainSchedule, BuildMainScheduleRequest
-from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.ports.models import TrainConfig
+from ghtrader.application.research.benchmark_report import BenchmarkRequest
+from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.train import TrainModel, TrainRequest
+from ghtrader.domain.factors import CORE_L5_FACTORS
 from ghtrader.application.ingest import DownloadTicks, DownloadTicksRequest, DownloadTicksResult
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.providers import CalendarSource, DataProvider
@@ -42,6 +47,12 @@ class RunPipelineRequest:
     trading_days: int = 12
     contracts_per_variety: int = 3
     end_day: date | None = None  # default: the last completed trading day
+    # research stage: compare these families on the first variety's main_l5, register the winner
+    research_families: tuple[str, ...] = ("lightgbm", "tcn")
+    research_horizon: int = 10
+    research_max_train_rows: int = 20_000  # keeps `make run` to minutes on 2 CPU cores
+    research_epochs: int = 2
+    research_splits: int = 5
 
 
 @dataclass
@@ -73,6 +84,21 @@ class VarietyDataset:
 
 
 @dataclass
+class ResearchOutcome:
+    symbol: str
+    horizon: int
+    families: list[str]
+    table: dict[str, dict[str, dict[str, float]]]  # metric -> family -> {mean, std, n}
+    winner: str
+    winner_macro_f1: float
+    model_id: str
+    version: str
+    artifact_dir: str
+    report_html: str
+    notes: list[str]
+
+
+@dataclass
 class RunPipelineResult:
     start_day: date
     end_day: date
@@ -81,6 +107,8 @@ class RunPipelineResult:
     coverage: VerifyCoverageResult
     audit: AuditStoreResult
     datasets: list[VarietyDataset]
+    research: ResearchOutcome | None
+    notes: list[str]
     duration_s: float
     stages_s: dict[str, float] = field(default_factory=dict)
 
@@ -105,6 +133,8 @@ class RunPipeline:
         build_schedule: BuildMainSchedule,
         build_main_l5: BuildMainL5,
         build_dataset: BuildDataset,
+        compare: CompareModels | None,
+        train: TrainModel | None,
         provider: DataProvider,
         ticks: TickStore,
         calendar: CalendarSource,
@@ -116,6 +146,8 @@ class RunPipeline:
         self._build_schedule = build_schedule
         self._build_main_l5 = build_main_l5
         self._build_dataset = build_dataset
+        self._compare = compare
+        self._train = train
         self._provider = provider
         self._ticks = ticks
         self._calendar = calendar
@@ -131,7 +163,7 @@ class RunPipeline:
             raise InvalidArgument(f"end day {end} is not a trading day")
         start = shift_trading_days(cal, end, request.trading_days - 1)
         stages: dict[str, float] = {}
-        total_steps = len(request.varieties) * 5 + 2
+        total_steps = len(request.varieties) * 5 + 2 + (2 if request.research_families else 0)
         step = 0
 
         def stage_progress(label: str) -> ProgressCallback:
@@ -189,11 +221,19 @@ class RunPipeline:
 
         t0 = time.monotonic()
         datasets: list[VarietyDataset] = []
+        notes: list[str] = []
         for variety in request.varieties:  # after every main_l5 exists, so cross-asset factors see all metals
             sched, ml5 = schedules[variety], main_l5[variety]
-            built = self._build_dataset(
-                BuildDatasetRequest(symbol=ml5.symbol, start_day=start, end_day=end), stage_progress(f"{variety} build")
-            )
+            build_request = BuildDatasetRequest(symbol=ml5.symbol, start_day=start, end_day=end)
+            try:
+                built = self._build_dataset(build_request, stage_progress(f"{variety} build"))
+            except FailedPrecondition as exc:
+                # Factor or label definitions changed since the last run: derived data is rebuilt
+                # from the stored ticks (never the ticks themselves), and the report says so.
+                notes.append(f"{ml5.symbol}: rebuilt features/labels from scratch ({exc})")
+                built = self._build_dataset(
+                    replace(build_request, overwrite=True), stage_progress(f"{variety} rebuild")
+                )
             step += 1
             feats, labels = built.kinds.get("features"), built.kinds.get("labels")
             datasets.append(
@@ -214,6 +254,13 @@ class RunPipeline:
             )
         stages["features_labels"] = time.monotonic() - t0
 
+        research = None
+        if request.research_families and self._compare is not None and self._train is not None:
+            t0 = time.monotonic()
+            research = self._research(request, datasets[0], start, end, stage_progress)
+            step += 2
+            stages["research"] = time.monotonic() - t0
+
         t0 = time.monotonic()
         audit_symbols = symbols + tuple(d.symbol for d in datasets)
         audit = self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit"))
@@ -228,8 +275,51 @@ class RunPipeline:
             coverage=coverage,
             audit=audit,
             datasets=datasets,
+            research=research,
+            notes=notes,
             duration_s=self._clock.monotonic_s() - started,
             stages_s=stages,
+        )
+
+    def _research(
+        self, request: RunPipelineRequest, data: VarietyDataset, start: date, end: date,
+        stage_progress: Callable[[str], ProgressCallback],
+    ) -> ResearchOutcome:
+        """Compare the families walk-forward, then train the winner on the whole window and register it."""
+        assert self._compare is not None and self._train is not None
+        config = TrainConfig(
+            horizon=request.research_horizon,
+            max_epochs=request.research_epochs,
+            max_train_rows=request.research_max_train_rows,
+        )
+        base = BenchmarkRequest(
+            symbol=data.symbol, start_day=start, end_day=end, feature_names=tuple(CORE_L5_FACTORS),
+            horizon=request.research_horizon, n_splits=request.research_splits, train=config,
+        )
+        report = self._compare(
+            CompareRequest(families=request.research_families, base=base), stage_progress("compare")
+        )
+        f1 = report.table.get("macro_f1", {})
+        winner = max(request.research_families, key=lambda f: _finite(f1.get(f, {}).get("mean")))
+        trained = self._train(
+            TrainRequest(
+                family=winner, symbol=data.symbol, start_day=start, end_day=end,
+                horizon=request.research_horizon, feature_names=tuple(CORE_L5_FACTORS), config=config,
+            ),
+            stage_progress(f"train {winner}"),
+        )
+        return ResearchOutcome(
+            symbol=data.symbol,
+            horizon=request.research_horizon,
+            families=list(request.research_families),
+            table=report.table,
+            winner=winner,
+            winner_macro_f1=_finite(f1.get(winner, {}).get("mean")),
+            model_id=trained.entry.model_id,
+            version=str(trained.entry.version),
+            artifact_dir=str(trained.artifact_dir),
+            report_html=str((report.report_paths or {}).get("html", "")),
+            notes=list(report.notes),
         )
 
     def _download_all(
@@ -241,6 +331,14 @@ class RunPipeline:
             results.append(self._download(DownloadTicksRequest(symbol=symbol, start_day=start, end_day=end)))
         progress(len(symbols), len(symbols), "downloaded")
         return results
+
+
+def _finite(value: object) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("-inf")
+    return v if v == v else float("-inf")
 
 
 def _alive(contract: CatalogContract, day: date) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -24,6 +24,8 @@ from ghtrader.v1 import (
     datasets_pb2_grpc,
     pipeline_pb2,
     pipeline_pb2_grpc,
+    research_pb2,
+    research_pb2_grpc,
     runs_pb2,
     system_pb2,
     system_pb2_grpc,
@@ -58,6 +60,14 @@ class ApiError(RuntimeError):
         self.message = message
 
 
+def _model_dict(m: research_pb2.ModelEntry) -> dict[str, Any]:
+    return {
+        "model_id": m.model_id, "version": m.version, "model_type": m.model_type, "status": m.status,
+        "artifact_path": m.artifact_path, "config_hash": m.config_hash,
+        "metrics": json.loads(m.metrics_json or "{}"), "created_at_ns": m.created_at_ns,
+    }
+
+
 class GhTraderClient:
     """Synchronous client. Use as a context manager or call :meth:`close`."""
 
@@ -70,6 +80,7 @@ class GhTraderClient:
         self._data = data_pb2_grpc.DataServiceStub(self._channel)
         self._pipeline = pipeline_pb2_grpc.PipelineServiceStub(self._channel)
         self._datasets = datasets_pb2_grpc.DatasetServiceStub(self._channel)
+        self._research = research_pb2_grpc.ResearchServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -125,6 +136,37 @@ class GhTraderClient:
             contracts_per_variety=contracts_per_variety, end_day=end_day,
         )
         return self._run(self._pipeline.RunPipeline, req, on_progress)
+
+    # --- research ---------------------------------------------------------------------
+    @staticmethod
+    def scope(
+        symbol: str = "", start_day: str = "", end_day: str = "", horizon: int = 0, features: Sequence[str] = (),
+        max_epochs: int = 0, window: int = 0, max_train_rows: int = 0, seed: int = 0,
+    ) -> research_pb2.ResearchScope:
+        """What a research call works on; empty fields take the server's defaults."""
+        return research_pb2.ResearchScope(
+            symbol=symbol, start_day=start_day, end_day=end_day, horizon=horizon, features=list(features),
+            max_epochs=max_epochs, window=window, max_train_rows=max_train_rows, seed=seed,
+        )
+
+    def train(self, family: str, scope: research_pb2.ResearchScope, *, model_id: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
+        return self._run(self._research.Train, research_pb2.TrainRequest(family=family, scope=scope, model_id=model_id), on_progress)
+
+    def benchmark(self, family: str, scope: research_pb2.ResearchScope, *, n_splits: int = 0, commission_bp: float = 0.0, slippage_ticks: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = research_pb2.BenchmarkRequest(family=family, scope=scope, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks)
+        return self._run(self._research.Benchmark, req, on_progress)
+
+    def compare(self, families: Sequence[str], scope: research_pb2.ResearchScope, *, n_splits: int = 0, commission_bp: float = 0.0, slippage_ticks: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = research_pb2.CompareRequest(families=list(families), scope=scope, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks)
+        return self._run(self._research.Compare, req, on_progress)
+
+    def list_models(self, *, model_type: str = "", status: str = "") -> list[dict[str, Any]]:
+        r = self._call(self._research.ListModels, research_pb2.ListModelsRequest(model_type=model_type, status=status))
+        return [_model_dict(m) for m in r.models]
+
+    def set_model_status(self, model_id: str, version: str, status: str) -> dict[str, Any]:
+        m = self._call(self._research.SetModelStatus, research_pb2.SetModelStatusRequest(model_id=model_id, version=version, status=status))
+        return _model_dict(m)
 
     # --- datasets ---------------------------------------------------------------------
     def build_main_schedule(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:

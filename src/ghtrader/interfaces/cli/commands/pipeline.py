@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ghtrader.interfaces.cli.commands.research import comparison_table
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
 from ghtrader.interfaces.client import GhTraderClient
@@ -37,6 +38,18 @@ def format_pipeline(r: RunResultView) -> str:
             ("symbol", "feature days", "factors", "label days", "label columns"),
             [(d["symbol"], d["feature_days"], d["feature_columns"], d["label_days"], d["label_columns"]) for d in ds],
         ))
+    research = res.get("research")
+    if research:
+        parts += ["", f"Models on {research['symbol']} h{research['horizon']} (walk-forward, identical splits)"]
+        parts.append(comparison_table(research["table"], research["families"]))
+        for note in research.get("notes", []):
+            parts.append(f"  note: {note}")
+        parts.append(
+            f"Winner: {research['winner']} (macro-F1 {research['winner_macro_f1']:.3f}) registered as "
+            f"{research['model_id']} v{research['version']} -> {research['artifact_dir']}"
+        )
+        if research.get("report_html"):
+            parts.append(f"Comparison report: {research['report_html']}")
     audit = res.get("audit", {})
     parts += ["", f"Audit: {'clean' if audit.get('ok') else 'ERRORS FOUND'}"]
     parts.append(table(
@@ -46,6 +59,8 @@ def format_pipeline(r: RunResultView) -> str:
     errors = [f for f in audit.get("findings", []) if f.get("severity") == "error"]
     for f in errors[:10]:
         parts.append(f"  ERROR {f['check']} {f['symbol']} {f.get('trading_day')}: {f['detail']}")
+    for note in res.get("notes", []):
+        parts.append(f"Note: {note}")
     stages = res.get("stages_s", {})
     parts += ["", "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()) + f"; total {res.get('duration_s', 0):.1f}s"]
     if r.report_path:

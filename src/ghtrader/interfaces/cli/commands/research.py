@@ -1,0 +1,127 @@
+"""Research commands: train, benchmark, compare, models."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ghtrader.interfaces.cli.commands.data import _with_bar
+from ghtrader.interfaces.cli.output import Output, table
+from ghtrader.interfaces.client import GhTraderClient
+
+HEADLINE = ("accuracy", "macro_f1", "logloss", "ece", "brier", "net_sharpe", "net_total", "latency_p50_us")
+
+
+def _scope(client: GhTraderClient, args: argparse.Namespace) -> Any:
+    features = [f for f in (args.features or "").split(",") if f]
+    return client.scope(
+        symbol=args.symbol, start_day=args.start or "", end_day=args.end or "", horizon=args.horizon,
+        features=features, max_epochs=args.epochs, window=args.window, max_train_rows=args.max_train_rows, seed=args.seed,
+    )
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, dict) and "mean" in v:
+        mean, std = v.get("mean"), v.get("std")
+        if mean is None:
+            return "n/a"
+        return f"{mean:.4g} ± {std:.2g}" if std is not None else f"{mean:.4g}"
+    return str(v)
+
+
+def comparison_table(table_data: dict[str, dict[str, dict[str, float]]], families: list[str]) -> str:
+    metrics = [m for m in HEADLINE if m in table_data] + [m for m in sorted(table_data) if m not in HEADLINE]
+    rows = [(m, *(_fmt(table_data[m].get(f, {})) for f in families)) for m in metrics[:24]]
+    return table(("metric", *families), rows)
+
+
+def cmd_train(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    r = _with_bar(f"train {args.family}", out, lambda bar: client.train(args.family, _scope(client, args), model_id=args.model_id or "", on_progress=bar))
+    out.result(r.to_dict(), r.summary + (f"\n  meta    {r.report_path}" if r.report_path else ""))
+    return 0
+
+
+def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    r = _with_bar(f"benchmark {args.family}", out, lambda bar: client.benchmark(
+        args.family, _scope(client, args), n_splits=args.splits, commission_bp=args.commission_bp,
+        slippage_ticks=args.slippage_ticks, on_progress=bar))
+    summary = r.result.get("summary", {})
+    human = r.summary + "\n" + table(("metric", args.family), [(k, _fmt(v)) for k, v in sorted(summary.items())][:30])
+    if r.report_path:
+        human += f"\n  report  {r.report_path}"
+    out.result(r.to_dict(), human)
+    return 0
+
+
+def cmd_compare(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    families = [f for f in args.models.split(",") if f]
+    r = _with_bar("compare", out, lambda bar: client.compare(
+        families, _scope(client, args), n_splits=args.splits, commission_bp=args.commission_bp,
+        slippage_ticks=args.slippage_ticks, on_progress=bar))
+    human = r.summary + "\n" + comparison_table(r.result.get("table", {}), list(r.result.get("families", families)))
+    for note in r.result.get("notes", []):
+        human += f"\n  note: {note}"
+    if r.report_path:
+        human += f"\n  report  {r.report_path}"
+    out.result(r.to_dict(), human)
+    return 0
+
+
+def cmd_models(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    if args.set_status:
+        if not (args.model_id and args.version):
+            out.error("--set-status needs --model-id and --version")
+            return 2
+        m = client.set_model_status(args.model_id, args.version, args.set_status)
+        out.result(m, f"{m['model_id']} v{m['version']} is now {m['status']}")
+        return 0
+    models = client.list_models(model_type=args.type or "", status=args.status or "")
+    rows = [(m["model_id"], m["version"], m["model_type"], m["status"], _fmt(m["metrics"].get("macro_f1", "")), m["artifact_path"]) for m in models]
+    out.result({"models": models}, table(("model_id", "version", "type", "status", "macro_f1", "artifacts"), rows))
+    return 0
+
+
+def _add_scope(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--symbol", default="", help="default KQ.m@SHFE.cu (main_l5)")
+    p.add_argument("--start", help="first trading day")
+    p.add_argument("--end", help="last trading day")
+    p.add_argument("--horizon", type=int, default=0, help="label horizon in ticks (default 10)")
+    p.add_argument("--features", help="comma-separated factor names, or 'all' (default: core L5 set)")
+    p.add_argument("--epochs", type=int, default=0, help="deep models: max epochs (default 20)")
+    p.add_argument("--window", type=int, default=0, help="deep models: window in ticks (default 50)")
+    p.add_argument("--max-train-rows", type=int, default=0, help="subsample training rows (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_costs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--splits", type=int, default=0, help="walk-forward splits (default 5)")
+    p.add_argument("--commission-bp", type=float, default=0.0, help="round-trip commission in bp (default 1)")
+    p.add_argument("--slippage-ticks", type=float, default=0.0)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("train", help="train one model family, export ONNX, register it")
+    p.add_argument("family", help="logistic, lightgbm, deeplob, tcn, transformer, tlob, ssm, tkan, patchtst")
+    p.add_argument("--model-id")
+    _add_scope(p)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("benchmark", help="walk-forward benchmark of one family (JSON + PNG + HTML report)")
+    p.add_argument("family")
+    _add_scope(p)
+    _add_costs(p)
+    p.set_defaults(handler=cmd_benchmark)
+
+    p = sub.add_parser("compare", help="several families on identical walk-forward splits")
+    p.add_argument("--models", required=True, help="comma-separated families, e.g. logistic,lightgbm,tcn")
+    _add_scope(p)
+    _add_costs(p)
+    p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser("models", help="list registered models, or change one's status")
+    p.add_argument("--type")
+    p.add_argument("--status")
+    p.add_argument("--model-id")
+    p.add_argument("--version")
+    p.add_argument("--set-status", choices=("development", "staging", "production", "retired"))
+    p.set_defaults(handler=cmd_models)

@@ -1,0 +1,205 @@
+"""ResearchService: train, benchmark, compare and the model registry over gRPC."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import grpc
+
+from ghtrader.application.errors import InvalidArgument, NotFound
+from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, TrainConfig
+from ghtrader.application.ports.clock import Clock
+from ghtrader.application.reporting import to_jsonable
+from ghtrader.application.research.benchmark import RunBenchmark
+from ghtrader.application.research.benchmark_report import BenchmarkRequest
+from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.train import TrainModel, TrainRequest
+from ghtrader.domain.evaluation import CostModel
+from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
+from ghtrader.interfaces.grpc.server import ServiceRegistration
+from ghtrader.interfaces.grpc.servicers.data import parse_day
+from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
+from ghtrader.v1 import research_pb2, research_pb2_grpc, runs_pb2
+
+DEFAULT_SYMBOL = "KQ.m@SHFE.cu"
+STATUSES = ("development", "staging", "production", "retired")
+
+
+@dataclass(frozen=True)
+class ResearchUseCases:
+    train: Callable[[], TrainModel]
+    benchmark: Callable[[], RunBenchmark]
+    compare: Callable[[], CompareModels]
+    registry: Callable[[], ModelRegistry]
+    clock: Callable[[], Clock]
+
+
+@dataclass(frozen=True)
+class Scope:
+    symbol: str
+    start_day: date | None
+    end_day: date | None
+    horizon: int
+    features: tuple[str, ...]
+    train: TrainConfig
+
+
+def parse_scope(scope: research_pb2.ResearchScope) -> Scope:
+    horizon = scope.horizon or 10
+    if horizon < 1:
+        raise InvalidArgument(f"horizon must be at least 1 tick, got {horizon}")
+    if list(scope.features) == ["all"]:
+        features = tuple(factor_names())
+    else:
+        features = tuple(scope.features) or tuple(CORE_L5_FACTORS)
+    config = TrainConfig(
+        horizon=horizon,
+        seed=int(scope.seed),
+        max_epochs=scope.max_epochs or 20,
+        window=scope.window or 50,
+        max_train_rows=scope.max_train_rows or None,
+    )
+    return Scope(
+        symbol=scope.symbol or DEFAULT_SYMBOL,
+        start_day=parse_day(scope.start_day, "start_day", required=False),
+        end_day=parse_day(scope.end_day, "end_day", required=False),
+        horizon=horizon,
+        features=features,
+        train=config,
+    )
+
+
+def _benchmark_request(family: str, scope: Scope, n_splits: int, commission_bp: float, slippage_ticks: float) -> BenchmarkRequest:
+    costs = CostModel(
+        commission_bp=commission_bp if commission_bp else CostModel().commission_bp,
+        slippage_ticks=slippage_ticks,
+    )
+    return BenchmarkRequest(
+        family=family,
+        symbol=scope.symbol,
+        start_day=scope.start_day,
+        end_day=scope.end_day,
+        feature_names=scope.features,
+        horizon=scope.horizon,
+        n_splits=n_splits or 5,
+        seed=scope.train.seed,
+        train=scope.train,
+        costs=costs,
+    )
+
+
+def _entry_message(e: RegistryEntry) -> research_pb2.ModelEntry:
+    return research_pb2.ModelEntry(
+        model_id=e.model_id,
+        version=str(e.version),
+        model_type=e.model_type,
+        status=e.status,
+        artifact_path=e.artifact_path,
+        config_hash=e.config_hash,
+        metrics_json=json.dumps(to_jsonable(dict(e.metrics)), sort_keys=True),
+        created_at_ns=e.created_at_ns,
+    )
+
+
+def _headline(summary: dict[str, Any], metric: str) -> str:
+    m = summary.get(metric)
+    if m is None:
+        return "n/a"
+    mean = m["mean"] if isinstance(m, dict) else getattr(m, "mean", float("nan"))
+    std = m["std"] if isinstance(m, dict) else getattr(m, "std", float("nan"))
+    return f"{mean:.3f}±{std:.3f}"
+
+
+class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
+    def __init__(self, use_cases: ResearchUseCases) -> None:
+        self._uc = use_cases
+
+    def Train(self, request: research_pb2.TrainRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        if not request.family:
+            raise InvalidArgument("family is required (e.g. lightgbm, logistic, deeplob)")
+        scope = parse_scope(request.scope)
+        if scope.start_day is None or scope.end_day is None:
+            raise InvalidArgument("train needs --start and --end (the trading days to train on)")
+        req = TrainRequest(
+            family=request.family,
+            symbol=scope.symbol,
+            start_day=scope.start_day,
+            end_day=scope.end_day,
+            horizon=scope.horizon,
+            feature_names=scope.features,
+            config=scope.train,
+            model_id=request.model_id or None,
+        )
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = self._uc.train()(req, progress)
+            e = r.entry
+            metrics = {k: v for k, v in r.metrics.items() if isinstance(v, (int, float))}
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in list(metrics.items())[:4])
+            summary = f"trained {e.model_type} {e.model_id} v{e.version} ({e.status}): {shown}; artifacts {r.artifact_dir}"
+            return RunOutcome(True, summary, r, str(r.meta_path))
+
+        return stream_run(work, context)
+
+    def Benchmark(self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        if not request.family:
+            raise InvalidArgument("family is required")
+        scope = parse_scope(request.scope)
+        req = _benchmark_request(request.family, scope, request.n_splits, request.commission_bp, request.slippage_ticks)
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = self._uc.benchmark()(req, progress)
+            payload = r.to_payload()
+            summary = (
+                f"benchmark {r.family} on {r.symbol} h{r.horizon}: {r.n_splits} splits, macro-F1 "
+                f"{_headline(payload['summary'], 'macro_f1')}, accuracy {_headline(payload['summary'], 'accuracy')}"
+                + (f" ({r.note})" if r.note else "")
+            )
+            html = (r.report_paths or {}).get("html", "")
+            return RunOutcome(True, summary, payload, html)
+
+        return stream_run(work, context)
+
+    def Compare(self, request: research_pb2.CompareRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        families = tuple(f for name in request.families for f in name.split(",") if f)
+        if len(families) < 1:
+            raise InvalidArgument("compare needs at least one family")
+        scope = parse_scope(request.scope)
+        base = _benchmark_request("", scope, request.n_splits, request.commission_bp, request.slippage_ticks)
+        req = CompareRequest(families=families, base=base)
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = self._uc.compare()(req, progress)
+            payload = r.to_payload()
+            f1 = r.table.get("macro_f1", {})
+            best = max(f1, key=lambda f: f1[f]["mean"]) if f1 else ""
+            summary = f"compare {', '.join(r.families)} on identical splits: best macro-F1 {best}"
+            html = (r.report_paths or {}).get("html", "")
+            return RunOutcome(True, summary, payload, html)
+
+        return stream_run(work, context)
+
+    def ListModels(self, request: research_pb2.ListModelsRequest, context: grpc.ServicerContext) -> research_pb2.ListModelsResponse:
+        entries = self._uc.registry().list(model_type=request.model_type or None, status=request.status or None)
+        return research_pb2.ListModelsResponse(models=[_entry_message(e) for e in entries])
+
+    def SetModelStatus(self, request: research_pb2.SetModelStatusRequest, context: grpc.ServicerContext) -> research_pb2.ModelEntry:
+        if request.status not in STATUSES:
+            raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}, got {request.status!r}")
+        registry = self._uc.registry()
+        if registry.get(request.model_id, request.version) is None:
+            raise NotFound(f"no model {request.model_id} version {request.version} in the registry")
+        entry = registry.set_status(request.model_id, request.version, request.status, self._uc.clock().now_ns())  # type: ignore[arg-type]
+        return _entry_message(entry)
+
+
+def research_service(use_cases: ResearchUseCases) -> ServiceRegistration:
+    servicer = ResearchServicer(use_cases)
+    return ServiceRegistration(
+        service_name=research_pb2.DESCRIPTOR.services_by_name["ResearchService"].full_name,
+        register=lambda server: research_pb2_grpc.add_ResearchServiceServicer_to_server(servicer, server),
+    )

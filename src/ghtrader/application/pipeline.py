@@ -255,7 +255,13 @@ class RunPipeline:
         stages["features_labels"] = time.monotonic() - t0
 
         research = None
-        if request.research_families and self._compare is not None and self._train is not None:
+        needed = request.research_splits + 2  # train + validation + one test day per split
+        if request.research_families and datasets and datasets[0].main_l5_days < needed:
+            notes.append(
+                f"model research skipped: {datasets[0].main_l5_days} main_l5 days of {datasets[0].symbol} "
+                f"are too few for a {request.research_splits}-split walk-forward (needs {needed})"
+            )
+        elif request.research_families and self._compare is not None and self._train is not None:
             t0 = time.monotonic()
             research = self._research(request, datasets[0], start, end, stage_progress)
             step += 2

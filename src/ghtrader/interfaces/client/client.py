@@ -129,11 +129,12 @@ class GhTraderClient:
         trading_days: int = 0,
         contracts_per_variety: int = 0,
         end_day: str = "",
+        skip_research: bool = False,
         on_progress: ProgressHandler = _ignore,
     ) -> RunResultView:
         req = pipeline_pb2.RunPipelineRequest(
             varieties=list(varieties), trading_days=trading_days,
-            contracts_per_variety=contracts_per_variety, end_day=end_day,
+            contracts_per_variety=contracts_per_variety, end_day=end_day, skip_research=skip_research,
         )
         return self._run(self._pipeline.RunPipeline, req, on_progress)
 

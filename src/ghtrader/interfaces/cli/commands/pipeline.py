@@ -73,7 +73,7 @@ def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> in
     try:
         r = client.run_pipeline(
             varieties=args.varieties or (), trading_days=args.days, contracts_per_variety=args.contracts,
-            end_day=args.end or "", on_progress=bar,
+            end_day=args.end or "", skip_research=args.skip_research, on_progress=bar,
         )
     finally:
         bar.close()
@@ -87,4 +87,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--days", type=int, default=0, help="trading days of history (default 12)")
     p.add_argument("--contracts", type=int, default=0, help="contracts per variety by open interest (default 3)")
     p.add_argument("--end", help="last trading day (default: the last completed one)")
+    p.add_argument("--skip-research", action="store_true", help="ingest and datasets only (no model training)")
     p.set_defaults(handler=cmd_run)

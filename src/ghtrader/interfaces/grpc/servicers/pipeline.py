@@ -27,6 +27,8 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
         if request.contracts_per_variety:
             fields["contracts_per_variety"] = request.contracts_per_variety
         fields["end_day"] = parse_day(request.end_day, "end_day", required=False)
+        if request.skip_research:
+            fields["research_families"] = ()
         req = RunPipelineRequest(**fields)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:

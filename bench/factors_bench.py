@@ -6,7 +6,10 @@ Measures, on one core: batch throughput (ticks/s) of the full registry and of CO
 online update latency per tick (p50/p99/max) for the full set and the core set; the core set
 written the plain pandas way (groupby/shift/rolling idioms) and its throughput; the ratio
 numba/pandas; and how well the pandas values agree with the engine's (a cross-check of the
-definitions). Prints the command and a markdown table.
+definitions). The batch and pandas timings are taken side by side in ``--rounds`` rounds (batch:
+best of ``--repeat`` per round, pandas: one run per round) and reported as medians over the
+rounds, the speed-up with its range, since the machine may be shared. Prints the command and a
+markdown table.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -262,10 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ticks", type=int, default=1_000_000, help="ticks in the batch (default 1,000,000)")
     ap.add_argument("--online", type=int, default=20_000, help="ticks fed to the online engines")
-    ap.add_argument("--repeat", type=int, default=3, help="batch timings: best of N")
+    ap.add_argument("--repeat", type=int, default=3, help="batch timings: best of N per round")
+    ap.add_argument("--rounds", type=int, default=3, help="side-by-side rounds of batch and pandas timings")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     args = ap.parse_args(argv)
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     ticks, day, seg, extras = make_ticks(args.ticks)
     core = list(CORE_L5_FACTORS)
     t0 = time.perf_counter()
@@ -276,17 +282,23 @@ def main(argv: list[str] | None = None) -> int:
     def batch(names):
         return compute_factor_matrix(ticks, day, seg, names=names, extras=extras, price_tick=TICK)
 
-    full_s = _best(lambda: batch(None), args.repeat)
-    core_s = _best(lambda: batch(core), args.repeat)
+    full, fast, slow = [], [], []
+    for _ in range(max(1, args.rounds)):
+        full.append(_best(lambda: batch(None), args.repeat))
+        fast.append(_best(lambda: batch(core), args.repeat))
+        if not args.no_pandas:
+            slow.append(_best(lambda: pandas_core(ticks, day, seg, TICK), 1))
+    full_s, core_s = float(np.median(full)), float(np.median(fast))
     n_online = min(args.online, args.ticks)
     lat_full = _online(ticks, day, seg, extras, None, n_online)
     lat_core = _online(ticks, day, seg, extras, core, n_online)
 
     n = args.ticks
+    rounds = f"median of {len(fast)} rounds, best of {args.repeat} each"
     rows = [
         ("factors (full registry / core L5)", f"{len(factor_names())} / {len(core)}", ""),
         ("JIT compile or cache load, first call", f"{jit_s:.2f} s", ""),
-        ("batch, full set", f"{n / full_s:,.0f} ticks/s", f"{full_s:.3f} s for {n:,} ticks"),
+        ("batch, full set", f"{n / full_s:,.0f} ticks/s", f"{full_s:.3f} s for {n:,} ticks ({rounds})"),
         ("batch, core L5", f"{n / core_s:,.0f} ticks/s", f"{core_s:.3f} s"),
         ("online update, full set: p50 / p99 / max",
          f"{np.percentile(lat_full, 50):.1f} / {np.percentile(lat_full, 99):.1f} / {lat_full.max():.0f} us",
@@ -295,13 +307,15 @@ def main(argv: list[str] | None = None) -> int:
          f"{np.percentile(lat_core, 50):.1f} / {np.percentile(lat_core, 99):.1f} / {lat_core.max():.0f} us", ""),
     ]
     if not args.no_pandas:
-        pd_s = _best(lambda: pandas_core(ticks, day, seg, TICK), 1)
+        pd_s = float(np.median(slow))
+        ratios = [p / c for p, c in zip(slow, fast)]
         ref = pandas_core(ticks, day, seg, TICK)
         mat, names = batch(core)
         agree = [_agreement(mat[:, j], ref[name].to_numpy(dtype=float)) for j, name in enumerate(names)]
         rows += [
-            ("pandas, core L5", f"{n / pd_s:,.0f} ticks/s", f"{pd_s:.3f} s"),
-            ("speed-up batch core L5 vs pandas", f"{pd_s / core_s:.1f}x", ""),
+            ("pandas, core L5", f"{n / pd_s:,.0f} ticks/s", f"{pd_s:.3f} s (median of {len(slow)} single runs)"),
+            ("speed-up batch core L5 vs pandas", f"{np.median(ratios):.1f}x",
+             f"per round {min(ratios):.1f}x .. {max(ratios):.1f}x"),
             ("speed-up batch full set vs pandas core L5", f"{pd_s / full_s:.1f}x",
              f"{len(factor_names())} vs {len(core)} factors"),
             ("pandas vs engine values, core L5: share of ticks equal (worst factor)",
@@ -309,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
              "all factors agree" if np.nanmin(agree) == 1.0 else names[int(np.nanargmin(agree))]),
         ]
     print("command: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at start; numba {numba.__version__}, "
+          f"pandas {pd.__version__}, numpy {np.__version__}")
     print()
     print("| measure | value | note |")
     print("|---|---|---|")

@@ -2,10 +2,11 @@
 
 Every factor is declared once (:mod:`~ghtrader.domain.factors.catalog`, one module per taxonomy
 group) as an op over per-tick base series (:mod:`~ghtrader.domain.factors.series`). One numba
-kernel advances all selected factors by one tick over an explicit state vector; the batch engine
-loops it over an array, the online engine calls it per tick, so both give identical values.
-Factors are causal (a value at tick t uses ticks <= t only) and every state resets when the
-segment id changes. See docs/factors.md for the full list with formulas.
+driver advances all selected factors over an explicit state: per block of ticks it computes
+only the base series the selection reads, then runs each factor's op as its own tight loop over
+the block. The batch engine feeds it whole arrays, the online engine one tick at a time, so both
+give identical values. Factors are causal (a value at tick t uses ticks <= t only) and every
+state resets when the segment id changes. See docs/factors.md for the full list with formulas.
 """
 
 from ghtrader.domain.factors.engine import (

@@ -1,8 +1,9 @@
 """Batch and online factor engines: one kernel, one state layout, two ways to feed it.
 
 ``compute_factor_matrix`` / ``compute_factors`` run :func:`_kernels.run_ticks` over a whole tick
-batch; :class:`OnlineFactorEngine` keeps the state between calls and runs the same kernel on one
-tick at a time, so its values equal the batch values bit for bit.
+batch (column by column, one cache-sized block of ticks at a time); :class:`OnlineFactorEngine`
+keeps the state between calls and runs the same kernel on one tick at a time (or on a batch
+with ``update_many``), so its values equal the batch values bit for bit.
 
 Inputs: ticks of ONE symbol as a :data:`~ghtrader.domain.ticks.TICK_DTYPE` array sorted by time;
 ``trading_day`` per tick (integers, ``datetime64`` or ISO date strings; only equality matters);
@@ -48,10 +49,10 @@ def _day_keys(trading_day: object, n: int) -> np.ndarray:
     if arr.shape != (n,):
         raise FactorError(f"invalid trading_day of shape {arr.shape}: expected ({n},) like the ticks")
     if arr.dtype.kind in "iu":
-        return arr.astype(np.int64)
+        return np.ascontiguousarray(arr, dtype=np.int64)
     if arr.dtype.kind in "MOUS":
         try:
-            return arr.astype("datetime64[D]").view(np.int64)
+            return np.ascontiguousarray(arr.astype("datetime64[D]", copy=False).view(np.int64))
         except (TypeError, ValueError):
             pass
     raise FactorError(f"invalid trading_day of dtype {arr.dtype}: expected integers, dates or datetime64")
@@ -76,7 +77,7 @@ def _segments(segment_id: object, n: int) -> np.ndarray:
         raise FactorError(
             f"invalid segment_id of shape {arr.shape} and dtype {arr.dtype}: expected ({n},) integers"
         )
-    return arr.astype(np.int64)
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _extras_matrix(extras: Mapping[str, object] | None, n: int, plan: FactorPlan) -> np.ndarray:
@@ -95,20 +96,39 @@ def _extras_matrix(extras: Mapping[str, object] | None, n: int, plan: FactorPlan
     return xe
 
 
-def _row_matrix(ticks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _row_matrix(ticks: np.ndarray) -> np.ndarray:
     arr = np.ascontiguousarray(as_tick_array(ticks))
-    n = arr.shape[0]
     # TICK_DTYPE is 28 packed 8-byte fields: view each row as 28 float64 (column 0 = datetime bits)
-    return arr.view(np.float64).reshape(n, K.N_ROW), np.ascontiguousarray(arr["datetime_ns"])
+    return arr.view(np.float64).reshape(arr.shape[0], K.N_ROW)
 
 
-def _new_state(plan: FactorPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return (
-        np.zeros(K.N_ISTATE, dtype=np.int64),
-        np.zeros(K.N_PSTATE, dtype=np.float64),
-        np.zeros(plan.state_size, dtype=np.float64),
-        np.zeros((2, K.NB), dtype=np.float64),
-    )
+class _State:
+    """Carried kernel state (counters, series and op state, block buffers) and the scratch."""
+
+    __slots__ = ("bb", "ib", "istate", "pstate", "state", "tb")
+
+    def __init__(self, plan: FactorPlan) -> None:
+        self.istate = np.zeros(K.N_ISTATE, dtype=np.int64)
+        self.pstate = np.zeros(K.N_PSTATE, dtype=np.float64)
+        self.state = np.zeros(plan.state_size, dtype=np.float64)
+        self.bb = np.zeros(K.N_BROWS * K.LD, dtype=np.float64)
+        self.ib = np.zeros(K.N_IROWS * K.LD, dtype=np.int64)
+        self.tb = np.zeros(K.N_TROWS * K.LD, dtype=np.float64)
+
+    def run(self, plan: FactorPlan, gprm: np.ndarray, X: np.ndarray, day: np.ndarray, seg: np.ndarray,
+            xe: np.ndarray, out: np.ndarray, Xi: np.ndarray | None = None, flat: np.ndarray | None = None) -> None:
+        """Advance over the ticks ``X``; ``out`` is an ``(n, n_factors)`` column-major matrix.
+        ``Xi`` (``X`` viewed as int64) and ``flat`` (``out`` raveled in column order) may be given."""
+        K.run_ticks(
+            X, X.view(np.int64) if Xi is None else Xi, day, seg, xe, plan.ops, plan.fprm, plan.groups, gprm,
+            self.istate, self.pstate, self.state, self.bb, self.ib, self.tb,
+            out.ravel(order="F") if flat is None else flat,
+        )
+
+
+def _new_out(n: int, plan: FactorPlan) -> np.ndarray:
+    # column-major: each factor is one contiguous column, written by one tight loop
+    return np.empty((n, len(plan.specs)), dtype=np.float64, order="F")
 
 
 def compute_factor_matrix(
@@ -122,20 +142,21 @@ def compute_factor_matrix(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Factors of a tick batch as an ``(n_ticks, n_factors)`` float64 matrix and its column names.
 
+    The matrix is column-major (Fortran order): each factor's values are contiguous.
+
     ``names`` selects factors (all registered ones when None), ``price_tick`` is the contract's
     tick size (spreads and offsets are counted in ticks), ``multiplier`` the contract multiplier
     (None: inferred from ``amount / (volume * average)``).
     """
     plan = build_plan(names)
     gprm = _gprm(price_tick, multiplier)
-    X, dt = _row_matrix(ticks)
+    X = _row_matrix(ticks)
     n = X.shape[0]
     day = _day_keys(trading_day, n)
     seg = _segments(segment_id, n)
     xe = _extras_matrix(extras, n, plan)
-    istate, pstate, state, base = _new_state(plan)
-    out = np.empty((n, len(plan.specs)), dtype=np.float64)
-    K.run_ticks(X, dt, day, seg, xe, plan.ops, plan.fprm, plan.groups, gprm, istate, pstate, state, base, out)
+    out = _new_out(n, plan)
+    _State(plan).run(plan, gprm, X, day, seg, xe, out)
     return out, plan.names
 
 
@@ -150,7 +171,7 @@ def compute_factors(
 ) -> dict[str, np.ndarray]:
     """Factors of a tick batch by name (see :func:`compute_factor_matrix` for the arguments).
 
-    The values are column views of one ``(n_ticks, n_factors)`` matrix (not contiguous).
+    The values are (contiguous) column views of one column-major ``(n_ticks, n_factors)`` matrix.
     """
     out, cols = compute_factor_matrix(ticks, trading_day, segment_id, names, extras, price_tick, multiplier)
     return {name: out[:, j] for j, name in enumerate(cols)}
@@ -175,12 +196,13 @@ class OnlineFactorEngine:
         self._gprm = _gprm(price_tick, multiplier)
         self._row = np.zeros(1, dtype=TICK_DTYPE)
         self._X = self._row.view(np.float64).reshape(1, K.N_ROW)
-        self._dt = np.zeros(1, dtype=np.int64)
         self._day = np.zeros(1, dtype=np.int64)
         self._seg = np.zeros(1, dtype=np.int64)
         self._xe = np.full((1 if self._plan.needs_extras else 0, K.N_EXTRA), np.nan)
-        self._out = np.empty((1, len(self._plan.specs)), dtype=np.float64)
-        self._istate, self._pstate, self._state, self._base = _new_state(self._plan)
+        self._out = _new_out(1, self._plan)
+        self._Xi = self._X.view(np.int64)
+        self._flat = self._out.ravel(order="F")
+        self._st = _State(self._plan)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -194,9 +216,7 @@ class OnlineFactorEngine:
 
     def reset(self) -> None:
         """Forget all state: the next tick starts a fresh segment."""
-        self._istate[:] = 0
-        self._pstate[:] = 0.0
-        self._state[:] = 0.0
+        self._st.istate[:] = 0
 
     def _set_row(self, tick_row: object) -> None:
         if isinstance(tick_row, np.ndarray) and tick_row.dtype == TICK_DTYPE and tick_row.shape == (1,):
@@ -230,7 +250,6 @@ class OnlineFactorEngine:
     ) -> np.ndarray:
         """Advance by one tick and return its factor values (a new array, one per factor)."""
         self._set_row(tick_row)
-        self._dt[0] = self._row["datetime_ns"][0]
         self._day[0] = _day_key(trading_day)
         self._seg[0] = int(segment_id)
         if self._xe.shape[0]:
@@ -246,12 +265,8 @@ class OnlineFactorEngine:
             unknown = sorted(set(extras) - set(EXTRA_INPUTS))
             if unknown:
                 raise FactorError(f"unknown extra inputs {unknown}: expected names from {EXTRA_INPUTS}")
-        p = self._plan
-        K.run_ticks(
-            self._X, self._dt, self._day, self._seg, self._xe, p.ops, p.fprm, p.groups, self._gprm,
-            self._istate, self._pstate, self._state, self._base, self._out,
-        )
-        return self._out[0].copy()
+        self._st.run(self._plan, self._gprm, self._X, self._day, self._seg, self._xe, self._out, self._Xi, self._flat)
+        return self._flat.copy()
 
     def update_many(
         self,
@@ -260,16 +275,13 @@ class OnlineFactorEngine:
         segment_id: object = None,
         extras: Mapping[str, object] | None = None,
     ) -> np.ndarray:
-        """Advance over a batch of ticks (continuing the current state); returns ``(n, n_factors)``."""
-        X, dt = _row_matrix(ticks)
+        """Advance over a batch of ticks (continuing the current state); returns ``(n, n_factors)``
+        (column-major, like :func:`compute_factor_matrix`)."""
+        X = _row_matrix(ticks)
         n = X.shape[0]
         day = _day_keys(trading_day, n)
         seg = _segments(segment_id, n)
         xe = _extras_matrix(extras, n, self._plan)
-        out = np.empty((n, len(self._plan.specs)), dtype=np.float64)
-        p = self._plan
-        K.run_ticks(
-            X, dt, day, seg, xe, p.ops, p.fprm, p.groups, self._gprm,
-            self._istate, self._pstate, self._state, self._base, out,
-        )
+        out = _new_out(n, self._plan)
+        self._st.run(self._plan, self._gprm, X, day, seg, xe, out)
         return out

@@ -9,7 +9,12 @@ import numpy as np
 
 from ghtrader.domain.factors import _kernels as K
 from ghtrader.domain.factors.registry import resolve
-from ghtrader.domain.factors.series import EXTRA_INPUTS, SERIES, series_group_flag
+from ghtrader.domain.factors.series import (
+    EXTRA_INPUTS,
+    SERIES,
+    SERIES_KERNELS,
+    kernel_closure,
+)
 from ghtrader.domain.factors.spec import KINDS, FactorSpec, all_series
 
 __all__ = ["FactorPlan", "build_plan"]
@@ -19,8 +24,10 @@ __all__ = ["FactorPlan", "build_plan"]
 class FactorPlan:
     """The op table of a factor selection: one row of ``ops``/``fprm`` per factor.
 
-    ``groups`` flags the optional base-series groups the selection needs, ``state_size`` is the
-    length of the op state vector, ``extras`` the extra inputs some selected factor reads.
+    ``groups`` flags the series kernels and raw columns the selection needs (indexed by
+    ``_kernels.S_*`` and ``_kernels.F_*``, see :data:`~ghtrader.domain.factors.series.SERIES_KERNELS`),
+    ``state_size`` is the length of the op state vector, ``extras`` the extra inputs some
+    selected factor reads.
     """
 
     specs: tuple[FactorSpec, ...]
@@ -38,7 +45,7 @@ class FactorPlan:
     @property
     def needs_extras(self) -> bool:
         """True when some selected factor reads an extra input."""
-        return bool(self.groups[K.G_X])
+        return bool(self.groups[K.S_X])
 
 
 def _masks(spec: FactorSpec) -> tuple[int, int]:
@@ -65,7 +72,7 @@ def build_plan(names: Sequence[str] | None = None) -> FactorPlan:
     m = len(specs)
     ops = np.zeros((m, K.N_OCOL), dtype=np.int64)
     fprm = np.zeros((m, K.N_FCOL), dtype=np.float64)
-    groups = np.zeros(K.N_GROUPS, dtype=np.int64)
+    groups = np.zeros(K.N_FLAGS, dtype=np.int64)
     extras: dict[str, None] = {}
     off = 0
     for j, spec in enumerate(specs):
@@ -93,10 +100,10 @@ def build_plan(names: Sequence[str] | None = None) -> FactorPlan:
         fprm[j, K.F_C] = float(spec.param("c", 0.0))
         fprm[j, K.F_D] = float(spec.param("d", 0.0))
         off += K.state_size(info.code, w, w2, mask, mask2)
-        for s in all_series(spec):
-            flag = series_group_flag(s)
-            if flag is not None:
-                groups[flag] = 1
+        for g in kernel_closure(all_series(spec)):
+            flag, _, raw = SERIES_KERNELS[g]
+            groups[flag] = 1
+            groups[list(raw)] = 1
         for col in spec.inputs:
             if col in EXTRA_INPUTS:
                 extras[col] = None

@@ -28,7 +28,7 @@ from typing import Any
 
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.factors import _kernels as K
-from ghtrader.domain.factors.series import SERIES
+from ghtrader.domain.factors.series import SERIES, kernel_closure
 
 __all__ = [
     "GROUPS",
@@ -64,32 +64,33 @@ GROUPS: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class KindInfo:
-    """An op kind: kernel code, its modes, how many base series it reads, whether it recurses."""
+    """An op kind: kernel code, its modes, how many base series it reads, whether it recurses,
+    and the column kernel that computes it."""
 
     code: int
     modes: tuple[str, ...]
     n_series: int
     recursive: bool
-    kernel: Callable[..., Any] | None
+    kernel: Callable[..., Any]
 
 
 KINDS: Mapping[str, KindInfo] = MappingProxyType(
     {
-        "value": KindInfo(K.K_VALUE, ("value",), 1, False, None),
-        "lag": KindInfo(K.K_LAG, ("diff", "accel"), 1, False, K._op_lag),
-        "sum": KindInfo(K.K_SUM, ("sum", "mean", "log1p_sum"), 1, False, K._op_sum),
-        "ratio": KindInfo(K.K_RATIO, ("ratio", "deviation"), 2, False, K._op_ratio),
-        "move": KindInfo(K.K_MOVE, ("move",), 2, False, K._op_move),
-        "meanratio": KindInfo(K.K_MEANRATIO, ("log_ratio",), 1, False, K._op_meanratio),
-        "moments": KindInfo(K.K_MOMENTS, ("corr", "beta", "zscore"), 2, False, K._op_moments),
-        "range": KindInfo(K.K_RANGE, ("position", "parkinson", "garman_klass"), 1, False, K._op_range),
-        "emagap": KindInfo(K.K_EMAGAP, ("gap",), 1, True, K._op_emagap),
-        "vpin": KindInfo(K.K_VPIN, ("vpin",), 2, True, K._op_vpin),
-        "todprofile": KindInfo(K.K_TODPROF, ("ratio",), 1, True, K._op_todprof),
-        "regime": KindInfo(K.K_REGIME, ("z", "bucket"), 1, True, K._op_regime),
-        "realspread": KindInfo(K.K_REALSPREAD, ("realized", "impact"), 0, False, K._op_realspread),
-        "age": KindInfo(K.K_AGE, ("age",), 1, True, K._op_age),
-        "daymean": KindInfo(K.K_DAYMEAN, ("today", "previous"), 1, True, K._op_daymean),
+        "value": KindInfo(K.K_VALUE, ("value",), 1, False, K._col_value),
+        "lag": KindInfo(K.K_LAG, ("diff", "accel"), 1, False, K._col_lag),
+        "sum": KindInfo(K.K_SUM, ("sum", "mean", "log1p_sum"), 1, False, K._col_sum),
+        "ratio": KindInfo(K.K_RATIO, ("ratio", "deviation"), 2, False, K._col_ratio),
+        "move": KindInfo(K.K_MOVE, ("move",), 2, False, K._col_move),
+        "meanratio": KindInfo(K.K_MEANRATIO, ("log_ratio",), 1, False, K._col_meanratio),
+        "moments": KindInfo(K.K_MOMENTS, ("corr", "beta", "zscore"), 2, False, K._col_moments),
+        "range": KindInfo(K.K_RANGE, ("position", "parkinson", "garman_klass"), 1, False, K._col_range),
+        "emagap": KindInfo(K.K_EMAGAP, ("gap",), 1, True, K._col_emagap),
+        "vpin": KindInfo(K.K_VPIN, ("vpin",), 2, True, K._col_vpin),
+        "todprofile": KindInfo(K.K_TODPROF, ("ratio",), 1, True, K._col_todprof),
+        "regime": KindInfo(K.K_REGIME, ("z", "bucket"), 1, True, K._col_regime),
+        "realspread": KindInfo(K.K_REALSPREAD, ("realized", "impact"), 0, False, K._col_realspread),
+        "age": KindInfo(K.K_AGE, ("age",), 1, True, K._col_age),
+        "daymean": KindInfo(K.K_DAYMEAN, ("today", "previous"), 1, True, K._col_daymean),
     }
 )
 
@@ -103,17 +104,43 @@ _IMPLICIT: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-_PREP_KERNELS: Mapping[str, tuple[Callable[..., Any], ...]] = MappingProxyType(
+# the kernel functions behind each series kernel (see series.SERIES_KERNELS)
+_SERIES_KERNEL_FNS: Mapping[str, tuple[Callable[..., Any], ...]] = MappingProxyType(
     {
-        "l1": (K._prep_l1, K._ofi_level),
-        "depth": (K._prep_depth,),
-        "ofi": (K._prep_ofi, K._ofi_level),
-        "dyn": (K._prep_dyn, K._side_flow),
-        "x": (K._prep_x,),
-        "clock": (K._prep_clock,),
+        "mid": (K._sk_mid,),
+        "logmid": (K._sk_logmid,),
+        "returns": (K._sk_ret,),
+        "trade": (K._sk_trade,),
+        "logdvol": (K._sk_logdvol,),
+        "quote": (K._sk_quote,),
+        "misc": (K._sk_misc,),
+        "clock": (K._sk_clock,),
+        "lots": (K._sk_lots, K._lots),
+        "depth": (K._sk_depth,),
+        "levels": (K._sk_levels,),
+        "shape": (K._sk_shape,),
+        "logdepth": (K._sk_logdep,),
+        "wmid": (K._sk_wmid,),
+        "slope": (K._sk_slope, K._side_slope),
+        "book": (K._sk_book,),
+        "ofi": (K._sk_ofi, K._ofi_level),
+        "dynamics": (K._sk_dyn, K._side_flow),
+        "cross": (K._sk_x,),
     }
 )
-_SHARED_KERNELS: tuple[Callable[..., Any], ...] = (K.run_ticks, K._op, K._finite, K._ring_put, K._ring_delta)
+# helpers of the column kernels, by kind
+_KIND_HELPERS: Mapping[str, tuple[Callable[..., Any], ...]] = MappingProxyType(
+    {
+        "sum": (K._cumsum_valid,),
+        "move": (K._cumsum_valid,),
+        "meanratio": (K._cumsum_valid,),
+        "moments": (K._window_moments,),
+    }
+)
+_SHARED_KERNELS: tuple[Callable[..., Any], ...] = (
+    K.run_ticks, K._gather, K._run_series, K._run_ops, K._carry, K._reset,
+    K._o, K._r, K._finite, K._fin, K._lag_row, K._to_ring, K._ln, K._ln1p,
+)
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -190,13 +217,11 @@ def all_series(spec: FactorSpec) -> tuple[str, ...]:
 
 
 def _kernel_sources(kind: str, series: tuple[str, ...]) -> list[str]:
-    groups = ["l1", *sorted({SERIES[s].group for s in series} - {"l1"})]
     fns: list[Callable[..., Any]] = list(_SHARED_KERNELS)
-    for g in groups:
-        fns.extend(_PREP_KERNELS[g])
-    kernel = KINDS[kind].kernel
-    if kernel is not None:
-        fns.append(kernel)
+    for g in kernel_closure(series):
+        fns.extend(_SERIES_KERNEL_FNS[g])
+    fns.append(KINDS[kind].kernel)
+    fns.extend(_KIND_HELPERS.get(kind, ()))
     return [_source(fn) for fn in dict.fromkeys(fns)]
 
 

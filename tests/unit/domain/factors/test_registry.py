@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ghtrader.domain.factors import (
@@ -26,7 +27,9 @@ from ghtrader.domain.factors import (
     resolve,
 )
 from ghtrader.domain.factors import _kernels as K
+from ghtrader.domain.factors import spec as spec_module
 from ghtrader.domain.factors.catalog_doc import factors_markdown
+from ghtrader.domain.factors.series import SERIES_KERNELS, kernel_closure
 from ghtrader.domain.factors.spec import define
 from ghtrader.domain.ticks import TICK_FIELDS
 
@@ -162,9 +165,22 @@ def test_plan_state_layout_is_disjoint_and_sized():
     assert offsets[0] == 0
     assert all(offsets[j] + sizes[j] == offsets[j + 1] for j in range(len(sizes) - 1))
     assert offsets[-1] + sizes[-1] == plan.state_size
-    # a plan for a subset only needs the groups of that subset
+    # a plan for a subset only runs the series kernels (and reads the raw columns) of that subset
     small = build_plan(["ret_1", "imb_l1"])
-    assert small.groups.sum() == 0 and not small.needs_extras
+    assert set(np.flatnonzero(small.groups)) == {K.S_MID, K.S_LOGMID, K.F_L1}
+    assert not small.needs_extras
+    assert build_plan(["xret_cu_10"]).needs_extras
+
+
+def test_series_kernels_cover_every_series_and_their_dependencies():
+    assert {b.group for b in SERIES.values()} <= set(SERIES_KERNELS)
+    flags = [flag for flag, _, _ in SERIES_KERNELS.values()]
+    assert sorted(flags) == list(range(K.N_SK))
+    for name, (flag, deps, _) in SERIES_KERNELS.items():
+        assert all(SERIES_KERNELS[d][0] < flag for d in deps), f"{name} runs before a kernel it reads"
+    assert set(spec_module._SERIES_KERNEL_FNS) == set(SERIES_KERNELS), "every series kernel feeds the hash"
+    assert kernel_closure(("ret",)) == ("mid", "logmid", "returns")
+    assert kernel_closure(("ofisum",)) == ("lots", "ofi")
 
 
 def test_docs_are_up_to_date():

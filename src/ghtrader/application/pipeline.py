@@ -324,7 +324,7 @@ class RunPipeline:
             model_id=trained.entry.model_id,
             version=str(trained.entry.version),
             artifact_dir=str(trained.artifact_dir),
-            report_html=str((report.report_paths or {}).get("html", "")),
+            report_html=str((report.report_paths or {}).get("html_path", "")),
             notes=list(report.notes),
         )
 

@@ -159,7 +159,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
                 f"{_headline(payload['summary'], 'macro_f1')}, accuracy {_headline(payload['summary'], 'accuracy')}"
                 + (f" ({r.note})" if r.note else "")
             )
-            html = (r.report_paths or {}).get("html", "")
+            html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
 
         return stream_run(work, context)
@@ -178,7 +178,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             f1 = r.table.get("macro_f1", {})
             best = max(f1, key=lambda f: f1[f]["mean"]) if f1 else ""
             summary = f"compare {', '.join(r.families)} on identical splits: best macro-F1 {best}"
-            html = (r.report_paths or {}).get("html", "")
+            html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
 
         return stream_run(work, context)

@@ -28,6 +28,17 @@ from dataclasses import dataclass
 from psycopg import ClientCursor
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections
+from ghtrader.adapters.table_names import (
+    BUILD_METADATA_TABLE,
+    FEATURE_REGISTRY_TABLE,
+    MAIN_L5_PROVENANCE_TABLE,
+    MAIN_SCHEDULE_TABLE,
+    MIGRATIONS_TABLE,
+    MODEL_REGISTRY_TABLE,
+    NO_DATA_TABLE,
+    SYMBOL_DAY_INDEX_TABLE,
+    TICKS_TABLE,
+)
 from ghtrader.domain.ticks import MARKET_FIELDS
 
 __all__ = [
@@ -45,15 +56,6 @@ __all__ = [
     "QuestDBSchemaManager",
 ]
 
-TICKS_TABLE = "ghtrader_ticks_raw_v2"
-SYMBOL_DAY_INDEX_TABLE = "ghtrader_symbol_day_index_v2"
-NO_DATA_TABLE = "ghtrader_no_data_days_v2"
-MAIN_SCHEDULE_TABLE = "ghtrader_main_schedule_v2"
-MAIN_L5_PROVENANCE_TABLE = "ghtrader_main_l5_provenance_v2"
-BUILD_METADATA_TABLE = "ghtrader_build_metadata_v2"
-FEATURE_REGISTRY_TABLE = "ghtrader_feature_registry_v2"
-MODEL_REGISTRY_TABLE = "ghtrader_model_registry_v2"
-MIGRATIONS_TABLE = "ghtrader_schema_migrations"
 
 _TABLES = {
     "ticks": TICKS_TABLE,

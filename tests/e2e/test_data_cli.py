@@ -150,6 +150,6 @@ def test_run_pipeline_end_to_end_on_a_small_window(tmp_path: Path) -> None:
     assert res["coverage"]["missing"] == 0 and res["audit"]["ok"] is True
     (ds,) = res["datasets"]
     assert ds["symbol"] == "KQ.m@SHFE.au" and ds["main_l5_days"] >= 2
-    assert ds["feature_days"] == ds["main_l5_days"] == ds["label_days"]
-    assert ds["feature_columns"] >= 80
+    assert ds["feature_days"] == ds["main_l5_days"] == ds["label_days"] == ds["fill_label_days"]
+    assert ds["feature_columns"] >= 80 and ds["label_columns"] == 6 and ds["fill_label_columns"] == 32
     assert res["audit"]["checks"]["main_l5"]["checked"] >= 2

@@ -98,10 +98,10 @@ def test_postgres_matches_memory_end_to_end(pg: StoreBundle, tmp_path: Path) -> 
         BuildDataset(ticks=world.ticks, index=world.index, datasets=world.datasets, clock=world.clock)(request)
     again = BuildDataset(ticks=db.ticks, index=db.index, datasets=db.datasets, clock=db.clock)(request)
     assert all(k.days_written == [] for k in again.kinds.values())
-    for kind in ("features", "labels"):
+    for kind in ("features", "labels", "fill_labels"):
         got, want = db.datasets.read(kind, ALIAS, *FAR), mem.datasets.read(kind, ALIAS, *FAR)
         assert set(got) == set(want)
-        assert len(want) > (100 if kind == "features" else 30)  # one column per factor / label
+        assert len(want) > {"features": 100, "labels": 8, "fill_labels": 20}[kind]  # one column per factor / label
         for name, col in want.items():
             if name == "build_id":
                 continue

@@ -79,7 +79,9 @@ class VarietyDataset:
     feature_days: int
     feature_columns: int
     label_days: int
-    label_columns: int
+    label_columns: int  # direction labels
+    fill_label_days: int
+    fill_label_columns: int
     rows: int
 
 
@@ -235,7 +237,7 @@ class RunPipeline:
                     replace(build_request, overwrite=True), stage_progress(f"{variety} rebuild")
                 )
             step += 1
-            feats, labels = built.kinds.get("features"), built.kinds.get("labels")
+            feats, labels, fills = (built.kinds.get(k) for k in ("features", "labels", "fill_labels"))
             datasets.append(
                 VarietyDataset(
                     variety=variety,
@@ -249,6 +251,8 @@ class RunPipeline:
                     feature_columns=len(feats.columns) if feats else 0,
                     label_days=(len(labels.days_written) + labels.days_up_to_date) if labels else 0,
                     label_columns=len(labels.columns) if labels else 0,
+                    fill_label_days=(len(fills.days_written) + fills.days_up_to_date) if fills else 0,
+                    fill_label_columns=len(fills.columns) if fills else 0,
                     rows=(feats.rows_written if feats else 0),
                 )
             )

@@ -209,6 +209,15 @@ MIGRATIONS: tuple[Migration, ...] = (
 )""",
         ),
     ),
+    Migration(
+        "0009_fill_labels_kind",
+        (
+            # fill labels got their own table (ghtrader_fill_labels_v2) and build kind
+            f"ALTER TABLE {BUILD_METADATA_TABLE} DROP CONSTRAINT IF EXISTS {BUILD_METADATA_TABLE}_kind_check",
+            f"ALTER TABLE {BUILD_METADATA_TABLE} ADD CONSTRAINT {BUILD_METADATA_TABLE}_kind_check "
+            "CHECK (kind IN ('features', 'labels', 'fill_labels', 'main_l5'))",
+        ),
+    ),
 )
 
 #: Key columns of every wide (features / labels) table, in order, with their SQL types.

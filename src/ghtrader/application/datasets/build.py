@@ -1,5 +1,6 @@
-"""BuildDataset: factors and labels of one symbol into ``ghtrader_features_v2`` /
-``ghtrader_labels_v2`` (wide: one float column per factor / label).
+"""BuildDataset: factors and labels of one symbol into ``ghtrader_features_v2``,
+``ghtrader_labels_v2`` (direction labels) and ``ghtrader_fill_labels_v2`` (fill labels) (wide: one
+float column per factor / label).
 
 What a build computes
     The source is the symbol's committed tick days (those with a day manifest) in one lake:
@@ -8,8 +9,8 @@ What a build computes
     from the segment's first day, so rolling state never spans two segments and a value never
     depends on where a build started. Factors run through the domain's
     :class:`~ghtrader.domain.factors.OnlineFactorEngine` one day at a time (the same kernel and
-    state as the batch engine); labels look ahead at most ``max(horizons)`` ticks, so each day's
-    labels are computed with that many following ticks of the segment.
+    state as the batch engine); each label kind looks ahead at most its longest horizon, so each
+    day's labels are computed with that many following ticks of the segment.
 
 Incremental and resumable (the default)
     Per kind, a day is *built* when rows written by a build of the same config hash are stored
@@ -17,14 +18,14 @@ Incremental and resumable (the default)
     its segment and, for cross-asset factors, the other varieties' day manifests, recorded in
     the build metadata). The rest are (re)computed: for every segment holding such a day, the
     segment is recomputed from its start and every day from the first changed one is written
-    (for labels, from ``max(horizons)`` ticks earlier), so an incremental build writes exactly
+    (for labels, from the kind's longest horizon earlier), so an incremental build writes exactly
     the values a full rebuild writes. Each day is written atomically, so an interrupted build
     resumes where it stopped.
 
 Config hashes
     ``features``: the factor set (name, version, definition hash), price tick, multiplier and
-    cross-asset inputs; ``labels``: the :class:`~ghtrader.domain.labels.LabelConfig` hash and
-    price tick. A build whose config hash differs from the stored rows' is refused
+    cross-asset inputs; ``labels`` / ``fill_labels``: the hash of the
+    :class:`~ghtrader.domain.labels.LabelConfig` fields of that family and the price tick. A build whose config hash differs from the stored rows' is refused
     (FailedPrecondition naming both) unless ``overwrite``; ``overwrite`` deletes the kind's
     stored rows of another config and recomputes the requested range. Build id, config hash,
     factor set, lookbacks and fingerprints go to ``ghtrader_build_metadata_v2``.
@@ -89,7 +90,10 @@ __all__ = [
 
 FEATURES = "features"
 LABELS = "labels"
+FILL_LABELS = "fill_labels"
 MAIN_L5 = "main_l5"
+#: The label family each label kind stores.
+_LABEL_PART = {LABELS: "direction", FILL_LABELS: "fill"}
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,12 @@ def features_config_hash(
     })
 
 
-def labels_config_hash(config: LabelConfig, price_tick: float) -> str:
-    """Config hash of a labels build: the label config hash and the price tick."""
-    return _sha({"kind": LABELS, "labels": config.config_hash(), "price_tick": float(price_tick)})
+def labels_config_hash(config: LabelConfig, price_tick: float, kind: str = LABELS) -> str:
+    """Config hash of a ``labels`` (direction) or ``fill_labels`` build: the hash of that label
+    family's config fields and the price tick."""
+    if kind not in _LABEL_PART:
+        raise InvalidArgument(f"invalid label kind {kind!r}: expected one of {tuple(_LABEL_PART)}")
+    return _sha({"kind": kind, "labels": config.part_hash(_LABEL_PART[kind]), "price_tick": float(price_tick)})
 
 
 @dataclass
@@ -265,7 +272,7 @@ class BuildDataset:
                     fp += f"|{name}=" + ("-" if em is None else f"{em.rows_total}:{em.row_hash_sum}")
             return fp
 
-        lookahead = max(max(request.labels.direction_horizons), max(request.labels.fill_horizons))
+        lookahead = {k: request.labels.lookahead(p) for k, p in _LABEL_PART.items()}
         base_params: dict[str, object] = {"symbol": symbol, "ticks_lake": lake, "price_tick": price_tick}
         plans: dict[str, _KindPlan] = {}
         for kind in kinds:
@@ -280,13 +287,14 @@ class BuildDataset:
                     "cross_asset": dict(extras),
                 }
             else:
-                cfg = labels_config_hash(request.labels, price_tick)
-                columns = list(label_names(request.labels))
+                part = _LABEL_PART[kind]
+                cfg = labels_config_hash(request.labels, price_tick, kind)
+                columns = list(label_names(request.labels, part))
                 params = base_params | {
                     "label_config": request.labels.to_dict(),
-                    "label_config_hash": request.labels.config_hash(),
+                    "label_config_hash": request.labels.part_hash(part),
                     "columns": columns,
-                    "lookahead_ticks": lookahead,
+                    "lookahead_ticks": lookahead[kind],
                 }
             plans[kind] = self._plan_kind(kind, cfg, columns, params, symbol, lake, request, source, in_range,
                                           {d: fingerprint(d, kind) for d in source})
@@ -463,7 +471,7 @@ class BuildDataset:
         price_tick: float,
         multiplier: float | None,
         label_config: LabelConfig,
-        lookahead: int,
+        lookahead: Mapping[str, int],
         extras: Mapping[str, str],
         source: Mapping[date, DayManifest],
         lo: date,
@@ -473,14 +481,16 @@ class BuildDataset:
         write_from: dict[str, date] = {}
         if FEATURES in first_change:
             write_from[FEATURES] = first_change[FEATURES]
-        if LABELS in first_change:
-            # Labels look ahead: rows up to `lookahead` ticks before the first change may move.
-            counts = np.array([source[d].rows_total for d in days], dtype=np.int64)
-            starts = np.concatenate([[0], np.cumsum(counts)])
-            first = int(np.searchsorted(np.array(days, dtype="datetime64[D]"), np.datetime64(first_change[LABELS], "D")))
-            row = max(0, int(starts[first]) - lookahead)
-            at = int(np.searchsorted(starts, row, side="right")) - 1
-            write_from[LABELS] = days[min(at, len(days) - 1)]
+        counts = np.array([source[d].rows_total for d in days], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for kind in _LABEL_PART:
+            if kind in first_change:
+                # Labels look ahead: rows up to `lookahead` ticks before the first change may move.
+                first = int(np.searchsorted(np.array(days, dtype="datetime64[D]"),
+                                            np.datetime64(first_change[kind], "D")))
+                row = max(0, int(starts[first]) - lookahead[kind])
+                at = int(np.searchsorted(starts, row, side="right")) - 1
+                write_from[kind] = days[min(at, len(days) - 1)]
         # Every day from the first change on moves: those in range, and stored ones outside it
         # (they would go stale otherwise).
         targets = {
@@ -505,8 +515,8 @@ class BuildDataset:
                 break
             for old in [x for x in loaded if x < d]:
                 del loaded[old]
-            need_labels = d in targets.get(LABELS, ())
-            if engine is None and not need_labels:
+            label_kinds = [k for k in _LABEL_PART if d in targets.get(k, ())]
+            if engine is None and not label_kinds:
                 continue
             day = get(i)
             if len(day) == 0:
@@ -519,11 +529,12 @@ class BuildDataset:
                 if d in targets[FEATURES]:
                     cols = {name: values[:, j] for j, name in enumerate(engine.names)}
                     self._write(plans[FEATURES], symbol, lake, day, cols)
-            if need_labels:
+            if label_kinds:
+                ahead = max(lookahead[k] for k in label_kinds)
                 parts = [day]
                 have = 0
                 k = i + 1
-                while have < lookahead and k < len(days):
+                while have < ahead and k < len(days):
                     nxt = get(k)
                     parts.append(nxt)
                     have += len(nxt)
@@ -532,8 +543,9 @@ class BuildDataset:
                 trading_day = np.concatenate([p.stored.trading_day for p in parts])
                 segment = np.concatenate([p.segment for p in parts])
                 n = len(day)
-                labels = compute_labels(ticks, trading_day, segment, price_tick, label_config)
-                self._write(plans[LABELS], symbol, lake, day, {name: col[:n] for name, col in labels.items()})
+                for kind in label_kinds:
+                    labels = compute_labels(ticks, trading_day, segment, price_tick, label_config, _LABEL_PART[kind])
+                    self._write(plans[kind], symbol, lake, day, {name: col[:n] for name, col in labels.items()})
         for kind in targets:
             self._put_build(plans[kind], now_ns)
 

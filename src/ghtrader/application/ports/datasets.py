@@ -5,8 +5,9 @@ Every store (embedded PostgreSQL, in-memory fake) implements these with the same
 proven by the contract suite (tests/contract/).
 
 Conventions:
-- Dataset kinds are ``"features"`` and ``"labels"``: wide tables (``ghtrader_features_v2``,
-  ``ghtrader_labels_v2``) with one float64 column per factor / label plus the key columns
+- Dataset kinds are ``"features"``, ``"labels"`` (direction labels) and ``"fill_labels"``: wide
+  tables (``ghtrader_features_v2``, ``ghtrader_labels_v2``, ``ghtrader_fill_labels_v2``) with one
+  float64 column per factor / label plus the key columns
   ``symbol, ticks_lake, trading_day, datetime_ns, ts, underlying_contract, segment_id, build_id``.
 - A dataset day is written whole: :meth:`DatasetStore.write_rows` replaces every stored row of
   the symbol, lake and trading days it carries, atomically. A day is therefore either absent or
@@ -42,11 +43,15 @@ __all__ = [
     "ScheduleStore",
 ]
 
-DatasetKind = Literal["features", "labels"]
-DATASET_KINDS: tuple[str, ...] = ("features", "labels")
+DatasetKind = Literal["features", "labels", "fill_labels"]
+DATASET_KINDS: tuple[str, ...] = ("features", "labels", "fill_labels")
 #: Kinds a build-metadata row may have (main_l5 builds are recorded too).
-BUILD_KINDS: tuple[str, ...] = ("features", "labels", "main_l5")
-DATASET_TABLES: Mapping[str, str] = {"features": "ghtrader_features_v2", "labels": "ghtrader_labels_v2"}
+BUILD_KINDS: tuple[str, ...] = ("features", "labels", "fill_labels", "main_l5")
+DATASET_TABLES: Mapping[str, str] = {
+    "features": "ghtrader_features_v2",
+    "labels": "ghtrader_labels_v2",
+    "fill_labels": "ghtrader_fill_labels_v2",
+}
 
 
 # --- schedule -----------------------------------------------------------------------------------

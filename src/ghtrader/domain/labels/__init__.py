@@ -4,6 +4,7 @@ from ghtrader.domain.labels.compute import compute_labels, label_names
 from ghtrader.domain.labels.config import (
     DEFAULT_DIRECTION_HORIZONS,
     DEFAULT_FILL_HORIZONS,
+    LABEL_PARTS,
     LABELS_VERSION,
     LabelConfig,
     LabelError,
@@ -18,6 +19,7 @@ __all__ = [
     "FILL_ORDERS",
     "FLAT",
     "LABELS_VERSION",
+    "LABEL_PARTS",
     "UP",
     "LabelConfig",
     "LabelError",

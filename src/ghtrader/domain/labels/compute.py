@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ghtrader.domain.labels.config import LabelConfig
+from ghtrader.domain.labels.config import LABEL_PARTS, LabelConfig, LabelError
 from ghtrader.domain.labels.direction import direction_label_names, direction_labels
 from ghtrader.domain.labels.fill import fill_label_names, fill_labels
 from ghtrader.domain.ticks import as_tick_array
@@ -12,9 +12,23 @@ from ghtrader.domain.ticks import as_tick_array
 __all__ = ["compute_labels", "label_names"]
 
 
-def label_names(config: LabelConfig) -> tuple[str, ...]:
-    """Every column :func:`compute_labels` returns, in order (direction, then fill)."""
-    return direction_label_names(config.direction_horizons) + fill_label_names(config.fill_horizons)
+def _parts(parts: object) -> tuple[str, ...]:
+    items = (parts,) if isinstance(parts, str) else tuple(parts)  # type: ignore[arg-type]
+    if not items or any(p not in LABEL_PARTS for p in items):
+        raise LabelError(f"invalid label parts {parts!r}: expected some of {LABEL_PARTS}")
+    return tuple(p for p in LABEL_PARTS if p in items)
+
+
+def label_names(config: LabelConfig, parts: str | tuple[str, ...] = LABEL_PARTS) -> tuple[str, ...]:
+    """Every column :func:`compute_labels` returns for ``parts``, in order (direction, then fill)."""
+    names: tuple[str, ...] = ()
+    for part in _parts(parts):
+        names += (
+            direction_label_names(config.direction_horizons)
+            if part == "direction"
+            else fill_label_names(config.fill_horizons)
+        )
+    return names
 
 
 def compute_labels(
@@ -23,17 +37,21 @@ def compute_labels(
     segment_id: np.ndarray,
     price_tick: float,
     config: LabelConfig | None = None,
+    parts: str | tuple[str, ...] = LABEL_PARTS,
 ) -> dict[str, np.ndarray]:
-    """Direction and fill labels of ``ticks`` (time order) as float64 columns of length ``n``."""
+    """Direction and/or fill labels (``parts``) of ``ticks`` (time order) as float64 columns of
+    length ``n``."""
     cfg = LabelConfig() if config is None else config
+    wanted = _parts(parts)
     arr = as_tick_array(ticks)
-    out = direction_labels(
-        arr["bid_price1"], arr["ask_price1"], segment_id, cfg.direction_horizons, price_tick, cfg.k
-    )
-    out.update(
-        fill_labels(
+    out: dict[str, np.ndarray] = {}
+    if "direction" in wanted:
+        out.update(direction_labels(
+            arr["bid_price1"], arr["ask_price1"], segment_id, cfg.direction_horizons, price_tick, cfg.k
+        ))
+    if "fill" in wanted:
+        out.update(fill_labels(
             arr, trading_day, segment_id, price_tick, cfg.fill_horizons,
             expire_at_day_end=cfg.fill_expire_at_day_end,
-        )
-    )
+        ))
     return out

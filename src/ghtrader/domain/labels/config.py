@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_DIRECTION_HORIZONS",
     "DEFAULT_FILL_HORIZONS",
     "LABELS_VERSION",
+    "LABEL_PARTS",
     "LabelConfig",
     "LabelError",
     "check_horizons",
@@ -26,6 +27,9 @@ __all__ = [
 LABELS_VERSION = 1
 DEFAULT_DIRECTION_HORIZONS: tuple[int, ...] = (10, 50, 200)
 DEFAULT_FILL_HORIZONS: tuple[int, ...] = (10, 50, 100, 500)
+#: The two label families: forward mid direction and passive-order fills.
+LABEL_PARTS: tuple[str, ...] = ("direction", "fill")
+_PART_FIELDS = {"direction": ("direction_horizons", "k"), "fill": ("fill_horizons", "fill_expire_at_day_end")}
 
 
 class LabelError(DomainError):
@@ -96,5 +100,24 @@ class LabelConfig:
     def config_hash(self) -> str:
         """sha256 hex of the canonical JSON of :data:`LABELS_VERSION` and every field."""
         payload = {"labels_version": LABELS_VERSION, **self.to_dict()}
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _sha(payload)
+
+    def part_hash(self, part: str) -> str:
+        """sha256 hex of :data:`LABELS_VERSION` and the fields one label family depends on
+        (``"direction"``: horizons and k; ``"fill"``: horizons and day expiry), so changing one
+        family's parameters leaves the other's hash alone."""
+        if part not in _PART_FIELDS:
+            raise LabelError(f"unknown label part {part!r}: expected one of {LABEL_PARTS}")
+        d = self.to_dict()
+        return _sha({"labels_version": LABELS_VERSION, "part": part, **{f: d[f] for f in _PART_FIELDS[part]}})
+
+    def lookahead(self, part: str) -> int:
+        """Ticks a label family looks ahead at most (its longest horizon)."""
+        if part not in _PART_FIELDS:
+            raise LabelError(f"unknown label part {part!r}: expected one of {LABEL_PARTS}")
+        return max(self.direction_horizons) if part == "direction" else max(self.fill_horizons)
+
+
+def _sha(payload: object) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -19,7 +19,7 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.manifests import compute_manifests
 from ghtrader.application.ports.stores import MainL5Provenance, TickBatch
 from ghtrader.domain.factors import compute_factors, get_factor
-from ghtrader.domain.labels import LabelConfig, compute_labels
+from ghtrader.domain.labels import LabelConfig, compute_labels, label_names
 from ghtrader.domain.ticks import row_hash
 from tests.unit.application.datasets.conftest import DatasetWorld
 
@@ -57,6 +57,17 @@ def read_all(store: InMemoryDatasetStore, kind: str) -> dict[str, np.ndarray]:
     return store.read(kind, ALIAS, *FAR)
 
 
+def main_ticks_dt(world: DatasetWorld) -> np.ndarray:
+    return world.ticks.read_ticks(ALIAS, "main_l5", *FAR).ticks["datetime_ns"]
+
+
+def main_inputs(world: DatasetWorld) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ticks, trading day and segment id of the whole stored main_l5 series."""
+    main = world.ticks.read_ticks(ALIAS, "main_l5", *FAR)
+    assert main.segment_id is not None
+    return main.ticks, main.trading_day, main.segment_id
+
+
 def assert_same_values(a: dict[str, np.ndarray], b: dict[str, np.ndarray], columns: list[str]) -> None:
     np.testing.assert_array_equal(a["datetime_ns"], b["datetime_ns"])
     np.testing.assert_array_equal(a["segment_id"], b["segment_id"])
@@ -74,9 +85,18 @@ def world(dworld: DatasetWorld) -> DatasetWorld:
 def test_build_writes_every_day_and_a_rerun_changes_nothing(world: DatasetWorld) -> None:
     result = builder(world)(request())
     main_days = world.ticks.tick_days(ALIAS, "main_l5")
-    features, labels = result.kinds["features"], result.kinds["labels"]
-    assert features.days_written == main_days == labels.days_written
+    features, labels, fills = result.kinds["features"], result.kinds["labels"], result.kinds["fill_labels"]
+    assert features.days_written == main_days == labels.days_written == fills.days_written
     feats, labs = read_all(world.datasets, "features"), read_all(world.datasets, "labels")
+    fill = read_all(world.datasets, "fill_labels")
+    # direction labels in ghtrader_labels_v2, fill labels in ghtrader_fill_labels_v2
+    assert labels.columns == list(label_names(LABELS, "direction"))
+    assert fills.columns == list(label_names(LABELS, "fill"))
+    assert not set(labels.columns) & set(fills.columns)
+    np.testing.assert_array_equal(fill["datetime_ns"], main_ticks_dt(world))
+    whole = compute_labels(*main_inputs(world), 10.0, LABELS)
+    for c in fills.columns:  # one segment at a time equals the stored values
+        np.testing.assert_array_equal(fill[c], whole[c], err_msg=c)
     main = world.ticks.read_ticks(ALIAS, "main_l5", *FAR)
     np.testing.assert_array_equal(feats["datetime_ns"], main.ticks["datetime_ns"])
     np.testing.assert_array_equal(labs["datetime_ns"], main.ticks["datetime_ns"])
@@ -105,6 +125,7 @@ def test_build_writes_every_day_and_a_rerun_changes_nothing(world: DatasetWorld)
     assert_same_values(read_all(world.datasets, "features"), feats, list(FACTORS))
     assert set(read_all(world.datasets, "features")["build_id"].tolist()) == {features.build_id}
     assert_same_values(read_all(world.datasets, "labels"), labs, labels.columns)
+    assert_same_values(read_all(world.datasets, "fill_labels"), fill, fills.columns)
 
 
 def test_incremental_days_equal_a_full_rebuild(world: DatasetWorld) -> None:
@@ -121,6 +142,8 @@ def test_incremental_days_equal_a_full_rebuild(world: DatasetWorld) -> None:
     assert full.kinds["features"].config_hash == inc.kinds["features"].config_hash
     assert_same_values(read_all(world.datasets, "features"), read_all(fresh, "features"), list(FACTORS))
     assert_same_values(read_all(world.datasets, "labels"), read_all(fresh, "labels"), full.kinds["labels"].columns)
+    assert_same_values(read_all(world.datasets, "fill_labels"), read_all(fresh, "fill_labels"),
+                       full.kinds["fill_labels"].columns)
 
     # a build limited to a range then extended gives the same values too
     ranged = InMemoryDatasetStore()
@@ -253,7 +276,7 @@ class _FailingStore(InMemoryDatasetStore):
 
 
 def test_an_interrupted_build_resumes_to_the_full_result(world: DatasetWorld) -> None:
-    store = _FailingStore(fail_at=9)  # part-way through the second segment
+    store = _FailingStore(fail_at=13)  # part-way through the second segment (3 writes per day)
     with pytest.raises(_Interrupted):
         builder(world, store)(request())
     done = store.built_days("features", ALIAS, "main_l5")
@@ -265,3 +288,5 @@ def test_an_interrupted_build_resumes_to_the_full_result(world: DatasetWorld) ->
     full = builder(world, fresh)(request())
     assert_same_values(read_all(store, "features"), read_all(fresh, "features"), list(FACTORS))
     assert_same_values(read_all(store, "labels"), read_all(fresh, "labels"), full.kinds["labels"].columns)
+    assert_same_values(read_all(store, "fill_labels"), read_all(fresh, "fill_labels"),
+                       full.kinds["fill_labels"].columns)

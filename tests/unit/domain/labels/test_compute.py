@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from ghtrader.domain.labels import LabelConfig, compute_labels, direction_labels, fill_labels, label_names
+from ghtrader.domain.labels import LabelConfig, LabelError, compute_labels, direction_labels, fill_labels, label_names
 
 
 def test_compute_labels_combines_direction_and_fill(random_book) -> None:
@@ -22,3 +23,20 @@ def test_compute_labels_combines_direction_and_fill(random_book) -> None:
     for name, col in {**direction, **fills}.items():
         np.testing.assert_array_equal(out[name], col, err_msg=name)
     assert len(label_names(LabelConfig())) == 6 + 4 * (4 + 4)
+
+
+def test_compute_labels_by_part(random_book) -> None:
+    rng = np.random.default_rng(4)
+    ticks = random_book(rng, 80, 10.0)
+    day = np.repeat(np.array(["2024-06-03"], dtype="datetime64[D]"), 80)
+    seg = np.zeros(80, dtype=np.int64)
+    cfg = LabelConfig(direction_horizons=(3,), fill_horizons=(5, 20))
+    both = compute_labels(ticks, day, seg, 10.0, cfg)
+    for part in ("direction", "fill"):
+        one = compute_labels(ticks, day, seg, 10.0, cfg, part)
+        assert tuple(one) == label_names(cfg, part)
+        for name, col in one.items():
+            np.testing.assert_array_equal(col, both[name], err_msg=name)
+    assert label_names(cfg, "direction") + label_names(cfg, "fill") == label_names(cfg)
+    with pytest.raises(LabelError, match="invalid label parts"):
+        compute_labels(ticks, day, seg, 10.0, cfg, ("spread",))

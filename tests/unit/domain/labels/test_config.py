@@ -53,3 +53,22 @@ def test_dict_round_trip_rejects_unknown_fields() -> None:
 def test_invalid_values(bad: dict) -> None:
     with pytest.raises(LabelError):
         LabelConfig(**bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "moved"),
+    [({"direction_horizons": (10, 50)}, "direction"), ({"k": 1.5}, "direction"),
+     ({"fill_horizons": (10,)}, "fill"), ({"fill_expire_at_day_end": False}, "fill")],
+)
+def test_part_hash_moves_only_with_its_own_fields(change: dict, moved: str) -> None:
+    base, other = LabelConfig(), LabelConfig(**change)
+    for part in ("direction", "fill"):
+        assert (base.part_hash(part) != other.part_hash(part)) == (part == moved), part
+    assert base.part_hash("direction") != base.part_hash("fill")
+
+
+def test_lookahead_is_the_longest_horizon_of_the_part() -> None:
+    cfg = LabelConfig(direction_horizons=(5, 40), fill_horizons=(10, 300))
+    assert cfg.lookahead("direction") == 40 and cfg.lookahead("fill") == 300
+    with pytest.raises(LabelError, match="unknown label part"):
+        cfg.part_hash("spread")

@@ -35,7 +35,8 @@ def cmd_build(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
     horizons = [int(h) for h in (args.horizons or "").split(",") if h]
     r = _with_bar("build", out, lambda bar: client.build_dataset(
         args.symbol, start_day=args.start or "", end_day=args.end or "", factors=factors, horizons=horizons,
-        threshold_ticks=args.k, overwrite=args.overwrite, on_progress=bar))
+        threshold_ticks=args.k, overwrite=args.overwrite,
+        kinds=[k for k in (args.kinds or "").split(",") if k], on_progress=bar))
     rows = [
         (kind, v["config_hash"][:12], len(v["days_written"]), v["days_up_to_date"], len(v["columns"]), v["rows_written"])
         for kind, v in r.result.get("kinds", {}).items()
@@ -67,5 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--factors", help="comma-separated factor names (default: all registered)")
     p.add_argument("--horizons", help="comma-separated label horizons in ticks (default 10,50,200)")
     p.add_argument("--k", type=float, default=0.0, help="direction threshold in ticks (default 1)")
+    p.add_argument("--kinds", help="comma-separated: features, labels (direction), fill_labels (default: all)")
     p.add_argument("--overwrite", action="store_true", help="full rebuild; allows a new config hash")
     p.set_defaults(handler=cmd_build)

@@ -35,8 +35,9 @@ def format_pipeline(r: RunResultView) -> str:
         ))
         parts += ["", "Features and labels"]
         parts.append(table(
-            ("symbol", "feature days", "factors", "label days", "label columns"),
-            [(d["symbol"], d["feature_days"], d["feature_columns"], d["label_days"], d["label_columns"]) for d in ds],
+            ("symbol", "feature days", "factors", "direction label days", "columns", "fill label days", "columns"),
+            [(d["symbol"], d["feature_days"], d["feature_columns"], d["label_days"], d["label_columns"],
+              d.get("fill_label_days", 0), d.get("fill_label_columns", 0)) for d in ds],
         ))
     research = res.get("research")
     if research:

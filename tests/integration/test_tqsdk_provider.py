@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("tqsdk", reason="tqsdk is not installed")
+try:  # through the loader: a bare `import tqsdk` would take over the process's logging
+    from ghtrader.adapters.tqsdk.loader import import_tqsdk
+
+    import_tqsdk()
+except ImportError:
+    pytest.skip("tqsdk is not installed", allow_module_level=True)
 pytest.importorskip("aiohttp", reason="aiohttp (for the fake Shinny services) is not installed")
 
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed  # noqa: E402

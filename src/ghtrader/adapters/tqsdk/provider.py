@@ -14,6 +14,7 @@ import numpy as np
 
 from ghtrader.adapters.tqsdk.catalog import TqSdkCatalog, listed_symbols
 from ghtrader.adapters.tqsdk.chunks import Chunk, ChunkStore, plan_segments
+from ghtrader.adapters.tqsdk.loader import import_tqsdk
 from ghtrader.adapters.tqsdk.pre2020 import Pre2020Cache
 from ghtrader.adapters.tqsdk.session import TqSdkConfig, TqSdkSession, translate_tqsdk_error
 from ghtrader.application.errors import ApplicationError, InvalidArgument, Unavailable
@@ -170,6 +171,7 @@ class TqSdkDataProvider:
             )
 
     def _download(self, api: TqApi, store: ChunkStore, symbol: str, chunk: Chunk, *, final: bool) -> np.ndarray:
+        import_tqsdk()
         from tqsdk.tools import DataDownloader
 
         what = f"downloading {symbol} ticks for trading days {chunk.start}..{chunk.end}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ghtrader.adapters.tqsdk.loader import import_tqsdk
 from ghtrader.application.errors import (
     ApplicationError,
     FailedPrecondition,
@@ -126,6 +127,7 @@ class TqSdkSession:
         cfg = self._config
         what = f"connecting to TqSdk as {cfg.user_name!r}"
         try:
+            import_tqsdk()
             from tqsdk import TqApi, TqAuth, TqSim
 
             auth = TqAuth(cfg.user_name, _reveal(cfg.password))

@@ -144,7 +144,7 @@ def _extra(bundle: StoreBundle, key: str) -> object:
         return bundle.extras[key]
     except KeyError:
         raise FailedPrecondition(
-            f"the {bundle.backend} backend has no {key} store yet: use GHTRADER_STORE=postgres for datasets"
+            f"the {bundle.backend} store bundle has no {key!r} store: use GHTRADER_STORE=postgres or questdb"
         ) from None
 
 

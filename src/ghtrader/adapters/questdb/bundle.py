@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections, QuestDBParams
+from ghtrader.adapters.questdb.dataset_store import QuestDBDatasetStore
 from ghtrader.adapters.questdb.index_store import QuestDBIndexStore
+from ghtrader.adapters.questdb.model_registry import QuestDBModelRegistry
 from ghtrader.adapters.questdb.probe import QuestDBStoreProbe
+from ghtrader.adapters.questdb.schedule_store import QuestDBScheduleStore
 from ghtrader.adapters.questdb.schema import QuestDBSchemaManager
 from ghtrader.adapters.questdb.tick_store import QuestDBTickStore
 from ghtrader.application.ports.stores import StoreBundle
@@ -26,7 +29,9 @@ def open_questdb_stores(
     probe says why). With ``ensure_schema`` pending migrations are applied now, which needs the
     server (raises ``Unavailable`` when it cannot be reached). ``close`` is idempotent.
     ``bundle.extras``: ``"probe"`` (a StoreProbe), ``"connections"`` (the shared
-    QuestDBConnections, for later QuestDB stores), ``"params"``.
+    QuestDBConnections, for later QuestDB stores), ``"params"``, ``"schedule"`` (a
+    QuestDBScheduleStore), ``"datasets"`` (a QuestDBDatasetStore) and ``"models"`` (a
+    QuestDBModelRegistry).
     """
     connections = QuestDBConnections(params, max_pg_connections=max_pg_connections)
     schema = QuestDBSchemaManager(connections)
@@ -35,7 +40,14 @@ def open_questdb_stores(
         ticks=QuestDBTickStore(connections),
         index=QuestDBIndexStore(connections),
         schema=schema,
-        extras={"probe": QuestDBStoreProbe(params), "connections": connections, "params": params},
+        extras={
+            "probe": QuestDBStoreProbe(params),
+            "connections": connections,
+            "params": params,
+            "schedule": QuestDBScheduleStore(connections),
+            "datasets": QuestDBDatasetStore(connections),
+            "models": QuestDBModelRegistry(connections),
+        },
     )
     if ensure_schema:
         try:

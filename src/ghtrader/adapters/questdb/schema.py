@@ -14,8 +14,13 @@ Same logical tables (and names) as the PostgreSQL adapter, shaped for QuestDB 8:
 
 Migrations live in :data:`MIGRATIONS` (ids shared with the PostgreSQL adapter where the table is
 the same), applied in order and recorded in ``ghtrader_schema_migrations``. QuestDB has no
-transactional DDL nor advisory locks, so every statement must be idempotent (``IF NOT EXISTS``):
-two processes applying the same migration at once then end in the same state.
+transactional DDL nor advisory locks, so every statement must be idempotent (``IF NOT EXISTS``;
+``ALTER TABLE ... ADD COLUMN``, which has no ``IF NOT EXISTS`` in QuestDB 8.0, counts as done
+when the column already exists): two processes applying the same migration at once then end in
+the same state.
+
+QuestDB-only migrations take ids after the PostgreSQL adapter's (``0010_...`` on), and the
+wide dataset tables are created on first write (:func:`wide_table_ddl`), as in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import ClientCursor
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections
@@ -52,8 +58,11 @@ __all__ = [
     "NO_DATA_TABLE",
     "SYMBOL_DAY_INDEX_TABLE",
     "TICKS_TABLE",
+    "WIDE_KEY_COLUMNS",
     "Migration",
     "QuestDBSchemaManager",
+    "quote_ident",
+    "wide_table_ddl",
 ]
 
 
@@ -230,7 +239,32 @@ DEDUP UPSERT KEYS(key_ts, feature_name, version)""",
 DEDUP UPSERT KEYS(key_ts, model_id, version)""",
         ),
     ),
+    Migration(
+        "0010_soft_delete_schedule_provenance",
+        (
+            # QuestDB has no DELETE: a schedule save hides the old schedule's rows and main_l5
+            # provenance can be deleted per day, so both tables get the soft-delete flag.
+            "ALTER TABLE {main_schedule} ADD COLUMN deleted BOOLEAN",
+            "ALTER TABLE {main_l5_provenance} ADD COLUMN deleted BOOLEAN",
+        ),
+    ),
 )
+
+#: Key columns of every wide (features / labels / fill_labels) table, in order, with their
+#: QuestDB types; every other column is a DOUBLE float column.
+WIDE_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ts", "TIMESTAMP"),
+    ("symbol", _SYM),
+    ("ticks_lake", "SYMBOL CAPACITY 8 CACHE"),
+    ("trading_day", "DATE"),
+    ("datetime_ns", "LONG"),
+    ("underlying_contract", _SYM),
+    ("segment_id", "LONG"),
+    ("build_id", _SYM),
+    ("lake_version", "SYMBOL CAPACITY 8 CACHE"),
+    ("deleted", "BOOLEAN"),
+)
+_WIDE_DEDUP_KEYS = "ts, symbol, ticks_lake, datetime_ns"
 
 _MIGRATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {{migrations}} (
     key_ts TIMESTAMP,
@@ -240,6 +274,44 @@ _MIGRATIONS_DDL = f"""CREATE TABLE IF NOT EXISTS {{migrations}} (
 DEDUP UPSERT KEYS(key_ts, id)"""
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (a factor may be called ``from`` or ``index``)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"invalid identifier {name!r}: use lowercase letters, digits and '_' (max 63 chars)")
+    return f'"{name}"'
+
+
+def wide_table_ddl(table: str, float_columns: Sequence[str]) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` of a wide dataset table (physical name ``table``) with
+    :data:`WIDE_KEY_COLUMNS` and one DOUBLE per float column (NULL = NaN).
+
+    Designated ``ts`` (tick time, µs), ``PARTITION BY DAY`` like the ticks (rewriting a day
+    rewrites only its partitions), ``DEDUP UPSERT KEYS(ts, symbol, ticks_lake, datetime_ns)``:
+    one row per tick, whichever build wrote it.
+    """
+    keys = {name for name, _ in WIDE_KEY_COLUMNS}
+    if len(set(float_columns)) != len(float_columns):
+        raise ValueError(f"duplicate float columns in {list(float_columns)}")
+    for col in float_columns:
+        if col in keys:
+            raise ValueError(f"invalid float column {col!r}: it is a key column of every wide table")
+    defs = [f"{name} {typ}" for name, typ in WIDE_KEY_COLUMNS]
+    defs += [f"{quote_ident(col)} DOUBLE" for col in float_columns]
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} (\n    " + ",\n    ".join(defs) + "\n) "
+        f"TIMESTAMP(ts) PARTITION BY DAY WAL\nDEDUP UPSERT KEYS({_WIDE_DEDUP_KEYS})"
+    )
+
+
+_ADD_COLUMN = re.compile(r"^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s", re.IGNORECASE)
+
+
+def _already_applied(statement: str, exc: psycopg.Error) -> bool:
+    # QuestDB 8.0 has no ADD COLUMN IF NOT EXISTS: a column added by an earlier (or concurrent)
+    # run of the same migration is the state the statement wants.
+    return bool(_ADD_COLUMN.match(statement)) and "already exists" in str(exc)
 
 
 class QuestDBSchemaManager:
@@ -267,7 +339,12 @@ class QuestDBSchemaManager:
                 if migration.id in done:
                     continue
                 for statement in migration.statements:
-                    cur.execute(statement.format(**self._names))
+                    sql = statement.format(**self._names)
+                    try:
+                        cur.execute(sql)
+                    except psycopg.Error as exc:
+                        if not _already_applied(sql, exc):
+                            raise
                 cur.execute(
                     f"INSERT INTO {migrations_table} (key_ts, id, applied_at) VALUES (0, %s, %s)",
                     (migration.id, time.time_ns() // 1000),

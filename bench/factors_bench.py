@@ -5,8 +5,9 @@ Run:  .venv/bin/python bench/factors_bench.py --ticks 1000000
 Measures, on one core: batch throughput (ticks/s) of the full registry and of CORE_L5_FACTORS;
 online update latency per tick (p50/p99/max) for the full set and the core set; the core set
 written the plain pandas way (groupby/shift/rolling idioms) and its throughput; the ratio
-numba/pandas; and how well the pandas values agree with the engine's (a cross-check of the
-definitions). The batch and pandas timings are taken side by side in ``--rounds`` rounds (batch:
+numba/pandas; the memory floor (reading the ticks once and writing the output matrix, no compute)
+and so the highest ratio any engine could reach on this machine; and how well the pandas values
+agree with the engine's (a cross-check of the definitions). The batch and pandas timings are taken side by side in ``--rounds`` rounds (batch:
 best of ``--repeat`` per round, pandas: one run per round) and reported as medians over the
 rounds, the speed-up with its range, since the machine may be shared. Prints the command and a
 markdown table.
@@ -230,6 +231,16 @@ def pandas_core(ticks: np.ndarray, day: np.ndarray, seg: np.ndarray, tick: float
 
 
 # --------------------------------------------------------------------------------------------
+def memory_floor(ticks: np.ndarray, n_out: int) -> float:
+    """Read every byte of the ticks once and write an (n, n_out) float64 column-major matrix,
+    with no arithmetic worth the name: what any engine taking these ticks and returning this
+    matrix must at least spend on this machine. Returns a checksum so nothing is optimized away."""
+    flat = ticks.view(np.float64)
+    out = np.empty((ticks.shape[0], n_out), dtype=np.float64, order="F")
+    out.fill(1.0)
+    return float(np.add.reduce(flat, dtype=np.float64)) + float(out[-1, -1])
+
+
 def _best(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -282,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     def batch(names):
         return compute_factor_matrix(ticks, day, seg, names=names, extras=extras, price_tick=TICK)
 
-    full, fast, slow = [], [], []
+    full, fast, slow, bare = [], [], [], []
     for _ in range(max(1, args.rounds)):
         full.append(_best(lambda: batch(None), args.repeat))
         fast.append(_best(lambda: batch(core), args.repeat))
+        bare.append(_best(lambda: memory_floor(ticks, len(core)), args.repeat))
         if not args.no_pandas:
             slow.append(_best(lambda: pandas_core(ticks, day, seg, TICK), 1))
-    full_s, core_s = float(np.median(full)), float(np.median(fast))
+    full_s, core_s, floor_s = float(np.median(full)), float(np.median(fast)), float(np.median(bare))
     n_online = min(args.online, args.ticks)
     lat_full = _online(ticks, day, seg, extras, None, n_online)
     lat_core = _online(ticks, day, seg, extras, core, n_online)
@@ -300,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         ("JIT compile or cache load, first call", f"{jit_s:.2f} s", ""),
         ("batch, full set", f"{n / full_s:,.0f} ticks/s", f"{full_s:.3f} s for {n:,} ticks ({rounds})"),
         ("batch, core L5", f"{n / core_s:,.0f} ticks/s", f"{core_s:.3f} s"),
+        ("memory floor for core L5: read the ticks once, write the float64 output, no compute",
+         f"{n / floor_s:,.0f} ticks/s", f"{floor_s:.3f} s; core L5 batch takes {core_s / floor_s:.1f}x this"),
         ("online update, full set: p50 / p99 / max",
          f"{np.percentile(lat_full, 50):.1f} / {np.percentile(lat_full, 99):.1f} / {lat_full.max():.0f} us",
          f"{lat_full.size:,} updates"),
@@ -316,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             ("pandas, core L5", f"{n / pd_s:,.0f} ticks/s", f"{pd_s:.3f} s (median of {len(slow)} single runs)"),
             ("speed-up batch core L5 vs pandas", f"{np.median(ratios):.1f}x",
              f"per round {min(ratios):.1f}x .. {max(ratios):.1f}x"),
+            ("ceiling: pandas vs the memory floor", f"{np.median([p / f for p, f in zip(slow, bare)]):.1f}x",
+             "no engine with this input and output can beat this ratio here"),
             ("speed-up batch full set vs pandas core L5", f"{pd_s / full_s:.1f}x",
              f"{len(factor_names())} vs {len(core)} factors"),
             ("pandas vs engine values, core L5: share of ticks equal (worst factor)",

@@ -55,10 +55,12 @@ def test_a_new_schedule_replaces_the_old_one_per_variety(schedules: ScheduleStor
     assert got_au is not None and got_au.schedule_hash == au.schedule_hash
 
 
-def test_loading_with_another_switch_ratio_is_refused(schedules: ScheduleStore) -> None:
+def test_the_switch_ratio_is_stored_and_another_one_is_refused(schedules: ScheduleStore) -> None:
     s = _schedule(5, ratio=1.2)
     schedules.save_schedule(s)
-    with pytest.raises(FailedPrecondition, match="switch_ratio"):
-        schedules.load_schedule("SHFE", "cu")
+    got = schedules.load_schedule("SHFE", "cu")  # no ratio named: the stored one
+    assert got is not None and got.switch_ratio == 1.2 and got.schedule_hash == s.schedule_hash
+    with pytest.raises(FailedPrecondition, match=r"switch_ratio=1\.1.*built with switch_ratio=1\.2"):
+        schedules.load_schedule("SHFE", "cu", switch_ratio=1.1)
     got = schedules.load_schedule("SHFE", "cu", switch_ratio=1.2)
     assert got is not None and got.schedule_hash == s.schedule_hash

@@ -110,3 +110,16 @@ def test_postgres_matches_memory_end_to_end(pg: StoreBundle, tmp_path: Path) -> 
             else:
                 np.testing.assert_array_equal(got[name], col, err_msg=name)
     assert len(db.datasets.feature_registry()) == len(mem.datasets.feature_registry()) > 100
+
+
+def test_schedule_rows_saved_before_the_ratio_column_load_with_the_default(pg: StoreBundle) -> None:
+    from ghtrader.domain.schedule import MainSchedule, ScheduleRow
+
+    rows = [ScheduleRow(date(2024, 3, 4), "SHFE.cu2404", 0), ScheduleRow(date(2024, 3, 5), "SHFE.cu2405", 1)]
+    store = pg.extras["schedule"]
+    store.save_schedule(MainSchedule.from_rows(rows, exchange="SHFE", variety="cu", switch_ratio=1.1))  # type: ignore[attr-defined]
+    pool = pg.extras["pool"]
+    with pool.connection() as conn:  # type: ignore[attr-defined]
+        conn.execute("UPDATE ghtrader_main_schedule_v2 SET switch_ratio = NULL")  # as migrated from 0010
+    got = store.load_schedule("SHFE", "cu")  # type: ignore[attr-defined]
+    assert got is not None and got.switch_ratio == 1.1 and list(got.rows) == rows

@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool
 from ghtrader.adapters.postgres.schema import MAIN_SCHEDULE_TABLE
 from ghtrader.application.datasets.store_checks import rebuild_schedule
 from ghtrader.application.ports.stores import LAKE_VERSION
-from ghtrader.domain.schedule import DEFAULT_SWITCH_RATIO, MainSchedule, ScheduleRow
+from ghtrader.domain.schedule import MainSchedule, ScheduleRow
 
 __all__ = ["PostgresScheduleStore"]
 
@@ -20,13 +20,13 @@ _HASHES = f"SELECT DISTINCT schedule_hash FROM {MAIN_SCHEDULE_TABLE} {_WHERE} OR
 _DELETE = f"DELETE FROM {MAIN_SCHEDULE_TABLE} {_WHERE}"
 _INSERT = (
     f"INSERT INTO {MAIN_SCHEDULE_TABLE} "
-    "(exchange, variety, trading_day, main_contract, segment_id, schedule_hash, lake_version) "
-    "SELECT %(exchange)s, %(variety)s, d, c, s, %(hash)s, %(v)s "
+    "(exchange, variety, trading_day, main_contract, segment_id, schedule_hash, lake_version, switch_ratio) "
+    "SELECT %(exchange)s, %(variety)s, d, c, s, %(hash)s, %(v)s, %(ratio)s "
     "FROM unnest(%(days)s::date[], %(contracts)s::text[], %(segments)s::bigint[]) AS u(d, c, s)"
 )
 # With several hashes stored (another writer), the one reaching the latest day wins.
 _LOAD = (
-    f"SELECT trading_day, main_contract, segment_id, schedule_hash FROM {MAIN_SCHEDULE_TABLE} {_WHERE} "
+    f"SELECT trading_day, main_contract, segment_id, schedule_hash, switch_ratio FROM {MAIN_SCHEDULE_TABLE} {_WHERE} "
     f"AND schedule_hash = (SELECT schedule_hash FROM {MAIN_SCHEDULE_TABLE} {_WHERE} "
     "ORDER BY trading_day DESC, schedule_hash LIMIT 1) ORDER BY trading_day"
 )
@@ -53,6 +53,7 @@ class PostgresScheduleStore:
                     _INSERT,
                     key | {
                         "hash": schedule.schedule_hash,
+                        "ratio": float(schedule.switch_ratio),
                         "days": [r.trading_day for r in schedule.rows],
                         "contracts": [r.main_contract for r in schedule.rows],
                         "segments": [r.segment_id for r in schedule.rows],
@@ -60,15 +61,15 @@ class PostgresScheduleStore:
                 )
 
     def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float = DEFAULT_SWITCH_RATIO
+        self, exchange: str, variety: str, *, switch_ratio: float | None = None
     ) -> MainSchedule | None:
         key = {"exchange": exchange, "variety": variety, "v": LAKE_VERSION}
         with self._pool.connection() as conn:
             rows = conn.execute(_LOAD, key).fetchall()
         if not rows:
             return None
-        schedule_rows = [ScheduleRow(day, contract, int(seg)) for day, contract, seg, _ in rows]
-        return rebuild_schedule(exchange, variety, schedule_rows, rows[0][3], switch_ratio)
+        schedule_rows = [ScheduleRow(day, contract, int(seg)) for day, contract, seg, _, _ in rows]
+        return rebuild_schedule(exchange, variety, schedule_rows, rows[0][3], switch_ratio, rows[0][4])
 
     def schedule_hashes(self, exchange: str, variety: str) -> list[str]:
         with self._pool.connection() as conn:

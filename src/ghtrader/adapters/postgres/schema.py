@@ -218,6 +218,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CHECK (kind IN ('features', 'labels', 'fill_labels', 'main_l5'))",
         ),
     ),
+    Migration(
+        "0011_schedule_switch_ratio",
+        # the rule's ratio travels with the schedule (NULL for rows saved before: the default)
+        (f"ALTER TABLE {MAIN_SCHEDULE_TABLE} ADD COLUMN IF NOT EXISTS switch_ratio double precision NULL",),
+    ),
 )
 
 #: Key columns of every wide (features / labels) table, in order, with their SQL types.

@@ -248,6 +248,11 @@ DEDUP UPSERT KEYS(key_ts, model_id, version)""",
             "ALTER TABLE {main_l5_provenance} ADD COLUMN deleted BOOLEAN",
         ),
     ),
+    Migration(
+        "0011_schedule_switch_ratio",
+        # the rule's ratio travels with the schedule (NULL for rows saved before: the default)
+        ("ALTER TABLE {main_schedule} ADD COLUMN switch_ratio DOUBLE",),
+    ),
 )
 
 #: Key columns of every wide (features / labels / fill_labels) table, in order, with their

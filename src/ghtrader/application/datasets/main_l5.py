@@ -46,7 +46,7 @@ from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.domain.instruments import continuous_symbol
 from ghtrader.domain.main_l5 import MainL5Error, main_l5_day
-from ghtrader.domain.schedule import DEFAULT_SWITCH_RATIO, MainSchedule
+from ghtrader.domain.schedule import MainSchedule
 
 __all__ = ["BuildMainL5", "BuildMainL5Request", "BuildMainL5Result"]
 
@@ -57,12 +57,13 @@ MAIN_L5 = "main_l5"
 @dataclass(frozen=True)
 class BuildMainL5Request:
     """Build main_l5 of ``variety`` (``"SHFE.cu"``) for the scheduled days in [start_day, end_day]
-    (default: the whole schedule). ``switch_ratio`` must be the one the schedule was built with."""
+    (default: the whole schedule). ``switch_ratio``: None uses the stored schedule's; a ratio
+    given must be the one the schedule was built with."""
 
     variety: str
     start_day: date | None = None
     end_day: date | None = None
-    switch_ratio: float = DEFAULT_SWITCH_RATIO
+    switch_ratio: float | None = None
     force: bool = False
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.datasets import DATASET_KINDS, DatasetRows
 from ghtrader.application.ports.stores import TICKS_LAKES
-from ghtrader.domain.schedule import MainSchedule, ScheduleRow
+from ghtrader.domain.schedule import DEFAULT_SWITCH_RATIO, MainSchedule, ScheduleRow
 
 __all__ = ["KEY_COLUMNS", "check_column_name", "check_dataset_rows", "check_kind", "rebuild_schedule"]
 
@@ -84,14 +84,25 @@ def check_dataset_rows(kind: str, build_id: str, rows: DatasetRows) -> DatasetRo
 
 
 def rebuild_schedule(
-    exchange: str, variety: str, rows: list[ScheduleRow], stored_hash: str, switch_ratio: float
+    exchange: str,
+    variety: str,
+    rows: list[ScheduleRow],
+    stored_hash: str,
+    switch_ratio: float | None,
+    stored_ratio: float | None = None,
 ) -> MainSchedule:
-    """The schedule of stored rows, checked against the stored hash (FailedPrecondition)."""
+    """The schedule of stored rows, checked against the stored hash (FailedPrecondition).
+
+    ``switch_ratio`` None takes ``stored_ratio`` (the ratio saved with the rows; None for rows
+    saved before the table kept it: the default ratio)."""
+    if switch_ratio is None:
+        switch_ratio = DEFAULT_SWITCH_RATIO if stored_ratio is None else float(stored_ratio)
     schedule = MainSchedule.from_rows(rows, exchange=exchange, variety=variety, switch_ratio=switch_ratio)
     if schedule.schedule_hash != stored_hash:
+        built = "another ratio" if stored_ratio is None else f"switch_ratio={stored_ratio}"
         raise FailedPrecondition(
             f"the stored {exchange}.{variety} schedule {stored_hash[:12]} does not match its rows with "
-            f"switch_ratio={switch_ratio}: it was built with another ratio; pass that ratio, or run "
+            f"switch_ratio={switch_ratio}: it was built with {built}; pass that ratio (or none), or run "
             "main-schedule again"
         )
     return schedule

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ghtrader.domain.schedule import DEFAULT_SWITCH_RATIO, MainSchedule
+from ghtrader.domain.schedule import MainSchedule
 
 __all__ = [
     "BUILD_KINDS",
@@ -59,8 +59,8 @@ class ScheduleStore(Protocol):
     """The main-contract schedule of each variety (``ghtrader_main_schedule_v2``).
 
     One schedule per (exchange, variety): saving replaces the stored one. The table keeps the
-    rows and the hash but not the rule's ``switch_ratio``, so loading rebuilds the schedule with
-    the ratio the caller names and checks that the rebuilt hash equals the stored one.
+    rows, the hash and the rule's ``switch_ratio``; loading rebuilds the schedule with the stored
+    ratio (or the one the caller names) and checks that the rebuilt hash equals the stored one.
     """
 
     def save_schedule(self, schedule: MainSchedule) -> None:
@@ -68,12 +68,13 @@ class ScheduleStore(Protocol):
         ...
 
     def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float = DEFAULT_SWITCH_RATIO
+        self, exchange: str, variety: str, *, switch_ratio: float | None = None
     ) -> MainSchedule | None:
         """The stored schedule, or None when there is none.
 
-        Raises ``FailedPrecondition`` when the stored rows do not hash to the stored hash with
-        ``switch_ratio`` (the schedule was built with another ratio).
+        ``switch_ratio`` None uses the stored ratio (the default ratio for rows saved before the
+        table kept it). Raises ``FailedPrecondition`` when the stored rows do not hash to the
+        stored hash with that ratio (a named ratio other than the one it was built with).
         """
         ...
 

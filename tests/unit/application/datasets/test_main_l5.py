@@ -139,3 +139,11 @@ def test_missing_underlying_day_is_reported(dworld: DatasetWorld, days: list[dat
 def test_without_a_schedule_it_fails_clearly(dworld: DatasetWorld) -> None:
     with pytest.raises(FailedPrecondition, match="main-schedule"):
         dworld.main_l5_use_case()(BuildMainL5Request("SHFE.cu"))
+
+
+def test_a_schedule_built_with_another_ratio_needs_no_ratio_again(dworld: DatasetWorld, days: list[date]) -> None:
+    dworld.schedule_use_case()(BuildMainScheduleRequest("SHFE.cu", switch_ratio=1.3))
+    built = dworld.main_l5_use_case()(BuildMainL5Request("SHFE.cu"))  # the stored ratio is used
+    assert built.days_built > 0
+    with pytest.raises(FailedPrecondition, match="built with switch_ratio=1.3"):
+        dworld.main_l5_use_case()(BuildMainL5Request("SHFE.cu", switch_ratio=1.1))

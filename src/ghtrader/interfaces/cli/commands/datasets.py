@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--var", dest="variety", required=True, help="e.g. SHFE.cu")
         p.add_argument("--start")
         p.add_argument("--end")
-        p.add_argument("--switch-ratio", type=float, default=0.0, help="OI ratio to switch the main (default 1.1)")
+        p.add_argument("--switch-ratio", type=float, default=0.0, help=(
+            "OI ratio to switch the main (main-schedule default 1.1; main-l5 default: the schedule's own)"))
         if name == "main-l5":
             p.add_argument("--force", action="store_true", help="rebuild days even when unchanged")
         p.set_defaults(handler=handler)

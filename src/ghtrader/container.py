@@ -262,6 +262,9 @@ class Container(containers.DeclarativeContainer):
     build_main_schedule = providers.Singleton(
         BuildMainSchedule, ticks=ticks_store, index=index_store, schedules=schedule_store,
         calendar=calendar_source, clock=clock, provider=data_provider, reports=reports,
+        charts=providers.Singleton(
+            MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings), "main_schedule"
+        ),
     )
     build_main_l5 = providers.Singleton(
         BuildMainL5, ticks=ticks_store, index=index_store, schedules=schedule_store,

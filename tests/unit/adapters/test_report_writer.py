@@ -31,6 +31,8 @@ FIGURES = (
         diagonal=True, hline=0.0, caption="a caption",
     ),
     LineFigure("logx", "Log x", "h", "ic", (PlotSeries("m", [10, 50, 200], [0.4, 0.2, 0.1], "points"),), log_x=True),
+    LineFigure("dated", "Dates", "trading day", "oi",
+               (PlotSeries("cu2405", [19800, 19801, 19804], [5.0, 6.0, 9.0]),), x_dates=True, vlines=(19801.0,)),
     MatrixFigure(
         "matrix", "Two panels", "pred", "true",
         (MatrixPanel("a", [[0.5, 0.5], [math.nan, 1.0]], ("x", "y"), ("x", "y")),
@@ -49,7 +51,7 @@ def test_writes_json_pngs_and_html(tmp_path: Path) -> None:
     assert Path(out.json_path) == tmp_path / "benchmarks" / "rep_1.json"
     data = json.loads(Path(out.json_path).read_text(encoding="utf-8"), parse_constant=pytest.fail)
     assert data == {"a": 1.5, "nan": None, "inf": None, "arr": [1.0, None], "nested": {"x": 2.0}}
-    assert set(out.figure_paths) == {"curves", "logx", "matrix"}
+    assert set(out.figure_paths) == {"curves", "logx", "dated", "matrix"}
     pngs = {name: Path(p).read_bytes() for name, p in out.figure_paths.items()}
     for data_png in pngs.values():
         assert data_png[:8] == b"\x89PNG\r\n\x1a\n" and len(data_png) > 5_000
@@ -73,3 +75,15 @@ def test_rewrite_replaces_and_rejects_bad_names(tmp_path: Path) -> None:
         writer.write("r2", {}, (FIGURES[0], FIGURES[0]))
     with pytest.raises(ValueError, match="figure names"):
         writer.write("r3", {}, (LineFigure("bad name", "t", "x", "y", ()),))
+
+
+def test_dated_axes_and_vertical_markers() -> None:
+    from matplotlib import dates as mdates
+
+    from ghtrader.adapters.reports.figures import _line
+
+    fig = _line(FIGURES[2])
+    (ax,) = fig.axes
+    assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
+    vertical = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [19801.0, 19801.0]]
+    assert len(vertical) == 1  # the roll marker

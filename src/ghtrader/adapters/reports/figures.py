@@ -6,6 +6,7 @@ import io
 import math
 
 import numpy as np
+from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -39,7 +40,7 @@ def _line(spec: LineFigure) -> Figure:
     colors: dict[str, str] = {}
     for s in spec.series:
         group = s.group or s.label
-        color = colors.setdefault(group, _COLORS[len(colors) % len(_COLORS)])
+        color = s.color or colors.setdefault(group, _COLORS[len(colors) % len(_COLORS)])
         x = np.asarray(s.x, dtype=np.float64)
         y = np.asarray(s.y, dtype=np.float64)
         ls = "--" if s.dashed else "-"
@@ -60,13 +61,23 @@ def _line(spec: LineFigure) -> Figure:
         ax.set_ylim(0, 1)
     if spec.hline is not None and math.isfinite(spec.hline):
         ax.axhline(spec.hline, color="0.4", linestyle=":", linewidth=1)
+    for v in spec.vlines:
+        if math.isfinite(v):
+            ax.axvline(v, color="0.35", linestyle=":", linewidth=1, zorder=1)
     if spec.log_x:
         ax.set_xscale("log")
+    if spec.x_dates:  # matplotlib's date unit is days since 1970-01-01, the same as ours
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title(spec.title)
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
     ax.grid(True, alpha=0.3)
-    if any(s.label for s in spec.series) or spec.diagonal:
+    if len(spec.series) > 8:  # many curves: the legend goes beside the axes, not over the data
+        fig.set_size_inches(9.5, 4.6)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    elif any(s.label for s in spec.series) or spec.diagonal:
         ax.legend(fontsize=8, loc="best")
     _caption(fig, spec.caption)
     return fig

@@ -19,11 +19,12 @@ from ghtrader.application.contract_windows import (
     load_catalog,
     symbol_variety,
 )
+from ghtrader.application.datasets.schedule_chart import schedule_chart
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import ScheduleStore
 from ghtrader.application.ports.providers import CalendarSource, DataProvider
-from ghtrader.application.ports.reports import ReportSink
+from ghtrader.application.ports.reports import BenchmarkReportWriter, ReportSink
 from ghtrader.application.ports.stores import DayManifest, IndexStore, TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
@@ -69,6 +70,7 @@ class BuildMainScheduleResult:
     duration_s: float
     run_id: str = ""
     report_path: str | None = None
+    chart_path: str | None = None  # HTML page with the open-interest chart and the segments
     schedule: MainSchedule | None = field(default=None, repr=False)
 
 
@@ -89,6 +91,7 @@ class BuildMainSchedule:
         clock: Clock,
         provider: DataProvider | None = None,
         reports: ReportSink | None = None,
+        charts: BenchmarkReportWriter | None = None,
     ) -> None:
         self._ticks = ticks
         self._index = index
@@ -97,6 +100,7 @@ class BuildMainSchedule:
         self._clock = clock
         self._provider = provider
         self._reports = reports
+        self._charts = charts
 
     def __call__(
         self, request: BuildMainScheduleRequest, progress: ProgressCallback = no_progress
@@ -188,5 +192,12 @@ class BuildMainSchedule:
                 f.name: to_jsonable(getattr(result, f.name)) for f in fields(result) if f.name != "schedule"
             }
             result.report_path = self._reports.write_json("main_schedule", result.run_id, payload)
+        if self._charts is not None:
+            figures, tables = schedule_chart(schedule, eod_oi)
+            written = self._charts.write(
+                f"{result.run_id}_chart", {"variety": key, "schedule_hash": schedule.schedule_hash},
+                figures, tables, title=f"{key} roll schedule",
+            )
+            result.chart_path = written.html_path
         progress(3, 3, f"{key}: {len(schedule)} days, {len(result.segments)} segments, hash {schedule.schedule_hash[:12]}")
         return result

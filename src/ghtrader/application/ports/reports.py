@@ -22,7 +22,8 @@ class ReportSink(Protocol):
 class PlotSeries:
     """One curve of a :class:`LineFigure`: ``style`` is "line", "points", "step" or "bars";
     series of the same ``group`` (default: the label) share a colour, e.g. one model's curves;
-    ``dashed`` draws a line dashed."""
+    ``dashed`` draws a line dashed; ``color`` (a matplotlib-style name such as "black") overrides
+    the group colour."""
 
     label: str
     x: Sequence[float]
@@ -30,6 +31,7 @@ class PlotSeries:
     style: str = "line"
     group: str = ""
     dashed: bool = False
+    color: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class LineFigure:
     """Curves on shared axes (overlaid models, reference lines).
 
     ``diagonal`` draws the y = x reference (reliability diagrams); ``hline`` a horizontal
-    reference (e.g. 0 or half of the first value); ``log_x`` a log-scaled x axis.
+    reference (e.g. 0 or half of the first value); ``log_x`` a log-scaled x axis; ``x_dates``:
+    x values are days since 1970-01-01, drawn as dates; ``vlines``: x positions of vertical
+    markers (e.g. roll days).
     """
 
     name: str  # file stem: letters, digits, '_' and '-'
@@ -49,6 +53,8 @@ class LineFigure:
     hline: float | None = None
     log_x: bool = False
     caption: str = ""
+    x_dates: bool = False
+    vlines: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

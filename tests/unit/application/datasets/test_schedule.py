@@ -114,3 +114,39 @@ def test_range_and_errors(dworld: DatasetWorld, history: list[date]) -> None:
         dworld.schedule_use_case()(BuildMainScheduleRequest("SHFE.cu", switch_ratio=0.5))
     with pytest.raises(InvalidArgument):
         dworld.schedule_use_case()(BuildMainScheduleRequest("nonsense"))
+
+
+class _RecordingWriter:
+    """BenchmarkReportWriter that keeps what it was asked to draw."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def write(self, report_id, payload, figures, tables=(), title=""):  # type: ignore[no-untyped-def]
+        from ghtrader.application.ports.reports import WrittenReport
+
+        self.calls.append((report_id, payload, list(figures), list(tables), title))
+        return WrittenReport(f"/r/{report_id}.json", f"/r/{report_id}.html", {})
+
+
+def test_the_schedule_chart_shows_every_contract_and_each_roll(dworld: DatasetWorld, history: list[date]) -> None:
+    writer = _RecordingWriter()
+    use_case = dworld.schedule_use_case()
+    use_case._charts = writer  # type: ignore[attr-defined]
+    result = use_case(BuildMainScheduleRequest("SHFE.cu"))
+    ((report_id, payload, figures, tables, title),) = writer.calls
+    assert result.chart_path == f"/r/{report_id}.html" and report_id == f"{result.run_id}_chart"
+    assert payload["schedule_hash"] == result.schedule_hash and "SHFE.cu" in title
+    (fig,) = figures
+    labels = [s.label for s in fig.series]
+    assert labels == [*result.contracts, "main contract"] and fig.x_dates
+    epoch = date(1970, 1, 1)
+    assert [date.fromordinal(epoch.toordinal() + int(v)) for v in fig.vlines] == [s.first_day for s in result.segments[1:]]
+    main = fig.series[-1]
+    assert len(main.x) == result.rows  # every scheduled day has its main's open interest
+    (table,) = tables
+    assert [r[1] for r in table.rows] == [s.contract for s in result.segments]
+    ratios = [float(r[5].split()[0]) for r in table.rows[1:]]
+    assert len(ratios) == len(result.segments) - 1
+    # a roll is an OI switch above the ratio, or forced at expiry (then the ratio can be lower)
+    assert sum(r > 1.1 for r in ratios) >= len(ratios) // 2

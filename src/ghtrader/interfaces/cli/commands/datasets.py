@@ -19,6 +19,8 @@ def cmd_main_schedule(client: GhTraderClient, args: argparse.Namespace, out: Out
     )
     if r.report_path:
         human += f"\n  report  {r.report_path}"
+    if r.result.get("chart_path"):
+        human += f"\n  chart   {r.result['chart_path']}"
     out.result(r.to_dict(), human)
     return 0 if r.ok else 1
 

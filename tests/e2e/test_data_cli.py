@@ -152,4 +152,5 @@ def test_run_pipeline_end_to_end_on_a_small_window(tmp_path: Path) -> None:
     assert ds["symbol"] == "KQ.m@SHFE.au" and ds["main_l5_days"] >= 2
     assert ds["feature_days"] == ds["main_l5_days"] == ds["label_days"] == ds["fill_label_days"]
     assert ds["feature_columns"] >= 80 and ds["label_columns"] == 6 and ds["fill_label_columns"] == 32
+    assert ds["schedule_chart"].endswith(".html") and Path(ds["schedule_chart"]).is_file()
     assert res["audit"]["checks"]["main_l5"]["checked"] >= 2

@@ -83,6 +83,7 @@ class VarietyDataset:
     fill_label_days: int
     fill_label_columns: int
     rows: int
+    schedule_chart: str | None = None  # HTML chart of the roll (open interest, main, roll days)
 
 
 @dataclass
@@ -243,6 +244,7 @@ class RunPipeline:
                     variety=variety,
                     symbol=ml5.symbol,
                     schedule_hash=sched.schedule_hash,
+                    schedule_chart=sched.chart_path,
                     segments=[(s.contract, s.first_day.isoformat(), s.last_day.isoformat()) for s in sched.segments],
                     main_l5_days=ml5.days_scheduled - len(ml5.missing_days),
                     main_l5_rows=ml5.rows_written,

@@ -33,6 +33,7 @@ def format_pipeline(r: RunResultView) -> str:
             [(d["symbol"], " -> ".join(f"{c} ({a}..{b})" for c, a, b in d["segments"]), d["main_l5_days"],
               f"{d['main_l5_rows']:,}", len(d["main_l5_missing_days"]), d["schedule_hash"][:12]) for d in ds],
         ))
+        parts += [f"  roll chart  {d['schedule_chart']}" for d in ds if d.get("schedule_chart")]
         parts += ["", "Features and labels"]
         parts.append(table(
             ("symbol", "feature days", "factors", "direction label days", "columns", "fill label days", "columns"),

@@ -30,10 +30,18 @@ def schedule_chart(
     (``eod_oi[day][contract]``)."""
     days = sorted(eod_oi)
     contracts = sorted({c for d in days for c in eod_oi[d]})
+    seen = {c: [d for d in days if c in eod_oi[d]] for c in contracts}
     series = [
-        PlotSeries(c, [_x(d) for d in days if c in eod_oi[d]], [float(eod_oi[d][c]) for d in days if c in eod_oi[d]])
+        PlotSeries(c, [_x(d) for d in seen[c]], [float(eod_oi[d][c]) for d in seen[c]])
         for c in contracts
+        if len(seen[c]) > 1
     ]
+    single = [c for c in contracts if len(seen[c]) == 1]  # e.g. a one-day scan of every listed contract
+    if single:
+        series.append(PlotSeries(
+            f"{len(single)} contract{'s' if len(single) > 1 else ''} seen on one day", [_x(seen[c][0]) for c in single],
+            [float(eod_oi[seen[c][0]][c]) for c in single], style="points", group="single", color="0.6",
+        ))
     # The main of day d was chosen from d's previous close; its OI on d shows the series it rides.
     main_pts = [(r.trading_day, eod_oi.get(r.trading_day, {}).get(r.main_contract)) for r in schedule.rows]
     series.append(PlotSeries(

@@ -26,6 +26,7 @@ FIGURES = (
             PlotSeries("line", [0, 1, 2], [0.0, 1.0, 0.5]),
             PlotSeries("points", [0, 1, 2], [0.2, 0.4, 0.6], "points", group="line"),
             PlotSeries("step", [0, 1, 2], [1, 0, 1], "step", dashed=True),
+            PlotSeries("markers", [0, 1, 2], [0.3, 0.1, 0.2], "markers", color="0.6"),
             PlotSeries("bars", [0, 1, 2], [0.1, 0.2, 0.3], "bars"),
         ),
         diagonal=True, hline=0.0, caption="a caption",

@@ -46,6 +46,8 @@ def _line(spec: LineFigure) -> Figure:
         ls = "--" if s.dashed else "-"
         if s.style == "points":
             ax.plot(x, y, marker="o", linestyle=ls, color=color, label=s.label, markersize=4, linewidth=1.2, zorder=3)
+        elif s.style == "markers":
+            ax.plot(x, y, marker="o", linestyle="none", color=color, label=s.label, markersize=4, zorder=3)
         elif s.style == "step":
             ax.step(x, y, where="post", linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
         elif s.style == "bars":

@@ -40,7 +40,7 @@ def schedule_chart(
     if single:
         series.append(PlotSeries(
             f"{len(single)} contract{'s' if len(single) > 1 else ''} seen on one day", [_x(seen[c][0]) for c in single],
-            [float(eod_oi[seen[c][0]][c]) for c in single], style="points", group="single", color="0.6",
+            [float(eod_oi[seen[c][0]][c]) for c in single], style="markers", group="single", color="0.6",
         ))
     # The main of day d was chosen from d's previous close; its OI on d shows the series it rides.
     main_pts = [(r.trading_day, eod_oi.get(r.trading_day, {}).get(r.main_contract)) for r in schedule.rows]

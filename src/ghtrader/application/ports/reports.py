@@ -20,7 +20,8 @@ class ReportSink(Protocol):
 # picks the technology (matplotlib today) and use cases stay free of it.
 @dataclass(frozen=True)
 class PlotSeries:
-    """One curve of a :class:`LineFigure`: ``style`` is "line", "points", "step" or "bars";
+    """One curve of a :class:`LineFigure`: ``style`` is "line", "points" (joined markers),
+    "markers" (markers only), "step" or "bars";
     series of the same ``group`` (default: the label) share a colour, e.g. one model's curves;
     ``dashed`` draws a line dashed; ``color`` (a matplotlib-style name such as "black") overrides
     the group colour."""

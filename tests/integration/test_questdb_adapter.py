@@ -8,23 +8,19 @@ _DATABASE); skipped with the reason otherwise. Tables get a unique prefix and ar
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import uuid
-from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
 import pytest
 
 from ghtrader.adapters.questdb import (
-    QuestDBParams,
     QuestDBTickStore,
     open_questdb_stores,
 )
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.stores import DayManifest, StoreBundle, TickBatch
 from tests.contract._data import DAYS, assert_ticks_equal, make_batch
+from tests.integration.questdb_server import questdb_params
 
 pytestmark = [pytest.mark.integration, pytest.mark.questdb]
 
@@ -32,39 +28,6 @@ SYM = "SHFE.cu2404"
 FAR = (date(2000, 1, 1), date(2100, 1, 1))
 INT64_MIN = int(np.iinfo(np.int64).min)
 INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-def _params() -> QuestDBParams:
-    host = os.environ.get("GHTRADER_QUESTDB_HOST")
-    if not host:
-        pytest.skip("QuestDB not configured: set GHTRADER_QUESTDB_HOST (and _HTTP_PORT, _PG_PORT, ...) to run")
-    params = QuestDBParams(
-        host=host,
-        http_port=int(os.environ.get("GHTRADER_QUESTDB_HTTP_PORT", "9000")),
-        pg_port=int(os.environ.get("GHTRADER_QUESTDB_PG_PORT", "8812")),
-        user=os.environ.get("GHTRADER_QUESTDB_USER", "admin"),
-        password=os.environ.get("GHTRADER_QUESTDB_PASSWORD", "quest"),
-        database=os.environ.get("GHTRADER_QUESTDB_DATABASE", "qdb"),
-        table_prefix=f"it_{uuid.uuid4().hex[:10]}_",
-    )
-    for port in (params.pg_port, params.http_port):
-        try:
-            socket.create_connection((host, port), timeout=2).close()
-        except OSError as exc:
-            pytest.skip(f"QuestDB not reachable at {host}:{port} ({exc}); start it or fix GHTRADER_QUESTDB_*")
-    return params
-
-
-@pytest.fixture
-def qdb() -> Iterator[StoreBundle]:
-    bundle, close = open_questdb_stores(_params())
-    try:
-        yield bundle
-    finally:
-        try:
-            bundle.schema.drop_tables()  # type: ignore[attr-defined]
-        finally:
-            close()
 
 
 def _read(bundle: StoreBundle, symbol: str = SYM, lake: str = "raw"):
@@ -148,7 +111,7 @@ def test_small_flushes_and_small_read_rounds_give_the_same_rows(qdb: StoreBundle
 
 
 def test_writes_need_the_schema_and_never_auto_create_tables() -> None:
-    bundle, close = open_questdb_stores(_params(), ensure_schema=False)
+    bundle, close = open_questdb_stores(questdb_params(), ensure_schema=False)
     try:
         with pytest.raises(FailedPrecondition, match="ensure_schema"):
             bundle.ticks.write_ticks(make_batch(SYM, DAYS[:1], 3))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,9 +26,7 @@ from psycopg import ClientCursor
 from ghtrader.adapters.questdb import (
     QuestDBConnections,
     QuestDBDatasetStore,
-    QuestDBParams,
     QuestDBSchemaManager,
-    open_questdb_stores,
 )
 from ghtrader.adapters.questdb.schema import MIGRATIONS, Migration
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
@@ -48,39 +44,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.questdb]
 
 SYM = "KQ.m@SHFE.cu"
 FAR = (date(2000, 1, 1), date(2100, 1, 1))
-
-
-def _params() -> QuestDBParams:
-    host = os.environ.get("GHTRADER_QUESTDB_HOST")
-    if not host:
-        pytest.skip("QuestDB not configured: set GHTRADER_QUESTDB_HOST (and _HTTP_PORT, _PG_PORT, ...) to run")
-    params = QuestDBParams(
-        host=host,
-        http_port=int(os.environ.get("GHTRADER_QUESTDB_HTTP_PORT", "9000")),
-        pg_port=int(os.environ.get("GHTRADER_QUESTDB_PG_PORT", "8812")),
-        user=os.environ.get("GHTRADER_QUESTDB_USER", "admin"),
-        password=os.environ.get("GHTRADER_QUESTDB_PASSWORD", "quest"),
-        database=os.environ.get("GHTRADER_QUESTDB_DATABASE", "qdb"),
-        table_prefix=f"it_{uuid.uuid4().hex[:10]}_",
-    )
-    for port in (params.pg_port, params.http_port):
-        try:
-            socket.create_connection((host, port), timeout=2).close()
-        except OSError as exc:
-            pytest.skip(f"QuestDB not reachable at {host}:{port} ({exc}); start it or fix GHTRADER_QUESTDB_*")
-    return params
-
-
-@pytest.fixture
-def qdb() -> Iterator[StoreBundle]:
-    bundle, close = open_questdb_stores(_params())
-    try:
-        yield bundle
-    finally:
-        try:
-            bundle.schema.drop_tables()  # type: ignore[attr-defined]
-        finally:
-            close()
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ from ghtrader.adapters.questdb.schema import (
     quote_ident,
     wide_table_ddl,
 )
+from ghtrader.adapters.questdb.soft_delete import mark_days_deleted
 from ghtrader.adapters.questdb.tick_store import ilp_error
 from ghtrader.application.datasets.store_checks import check_dataset_rows, check_kind
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
@@ -571,19 +572,12 @@ class QuestDBDatasetStore:
         return sorted(out, key=lambda p: p.trading_day)
 
     def delete_main_l5_provenance(self, symbol: str, days: Sequence[date]) -> None:
-        wanted = sorted(set(days))
-        if not wanted:
+        if not days:
             return
         with self._cx.pg() as conn:
-            cur = ClientCursor(conn)
-            for i in range(0, len(wanted), _IN_LIST_MAX):
-                chunk = wanted[i : i + _IN_LIST_MAX]
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    f"UPDATE {self._provenance} SET deleted = true WHERE symbol = %s AND lake_version = %s "
-                    f"AND trading_day IN ({marks}) AND NOT deleted",
-                    (symbol, LAKE_VERSION, *chunk),
-                )
+            mark_days_deleted(
+                ClientCursor(conn), self._provenance, "symbol = %s AND lake_version = %s", (symbol, LAKE_VERSION), days
+            )
             self._cx.wait_applied(conn, self._provenance)
 
     # --- feature registry ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from psycopg import ClientCursor
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections
 from ghtrader.adapters.questdb.schema import NO_DATA_TABLE, SYMBOL_DAY_INDEX_TABLE
+from ghtrader.adapters.questdb.soft_delete import mark_days_deleted
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.stores import (
     LAKE_VERSION,
@@ -103,19 +104,13 @@ class QuestDBIndexStore:
 
     def _soft_delete(self, table: str, symbol: str, ticks_lake: str, days: Sequence[date]) -> None:
         _check_lake(ticks_lake)
-        wanted = sorted(set(days))
-        if not wanted:
+        if not days:
             return
         with self._cx.pg() as conn:
-            cur = ClientCursor(conn)
-            for i in range(0, len(wanted), _ROWS_PER_INSERT):
-                chunk = wanted[i : i + _ROWS_PER_INSERT]
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    f"UPDATE {table} SET deleted = true WHERE symbol = %s AND ticks_lake = %s "
-                    f"AND lake_version = %s AND trading_day IN ({marks}) AND NOT deleted",
-                    (symbol, ticks_lake, LAKE_VERSION, *chunk),
-                )
+            mark_days_deleted(
+                ClientCursor(conn), table, "symbol = %s AND ticks_lake = %s AND lake_version = %s",
+                (symbol, ticks_lake, LAKE_VERSION), days,
+            )
             self._cx.wait_applied(conn, table)
 
     # --- day manifests --------------------------------------------------------------------

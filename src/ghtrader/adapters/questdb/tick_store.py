@@ -29,6 +29,7 @@ from questdb import QuestDBError, QuestDBErrorCode
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections
 from ghtrader.adapters.questdb.schema import TICKS_TABLE
+from ghtrader.adapters.questdb.soft_delete import mark_days_deleted
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Unavailable
 from ghtrader.application.ports.stores import (
     LAKE_VERSION,
@@ -303,24 +304,15 @@ class QuestDBTickStore:
         """Hide every row of those trading days (soft delete; QuestDB has no DELETE) and wait
         until that is visible."""
         _check_lake(ticks_lake)
-        wanted = sorted(set(days))
-        if not wanted:
+        if not days:
             return
         with self._cx.pg() as conn:
-            cur = ClientCursor(conn)
-            for i in range(0, len(wanted), _IN_LIST_MAX):
-                chunk = wanted[i : i + _IN_LIST_MAX]
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    f"UPDATE {self._table} SET deleted = true "
-                    f"WHERE symbol = %s AND ticks_lake = %s AND trading_day IN ({marks}) "
-                    "AND ts >= %s AND ts < %s AND NOT deleted",
-                    (
-                        symbol,
-                        ticks_lake,
-                        *chunk,
-                        _midnight(chunk[0]) - timedelta(days=self._max_lag),
-                        _midnight(chunk[-1]) + timedelta(days=2),
-                    ),
-                )
+            mark_days_deleted(
+                ClientCursor(conn), self._table, "symbol = %s AND ticks_lake = %s", (symbol, ticks_lake), days,
+                # the designated-timestamp range lets QuestDB touch only those days' partitions
+                also="AND ts >= %s AND ts < %s",
+                also_params=lambda chunk: (
+                    _midnight(chunk[0]) - timedelta(days=self._max_lag), _midnight(chunk[-1]) + timedelta(days=2),
+                ),
+            )
             self._cx.wait_applied(conn, self._table)

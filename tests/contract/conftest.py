@@ -5,28 +5,26 @@ Every test gets a FRESH, EMPTY StoreBundle with its schema ensured:
 - ``postgres`` (integration): one embedded server per session in a temp dir (or the server
   at ``GHTRADER_TEST_POSTGRES_URL``); each test gets its own PostgreSQL schema, dropped after.
 - ``questdb`` (integration, questdb): runs when ``GHTRADER_QUESTDB_HOST`` is set and the
-  server answers. Hook: ``ghtrader.adapters.questdb.open_questdb_stores(QuestDBParams(...))``
-  returning ``(bundle, close)``; each test uses its own ``table_prefix``. If the schema
-  manager has ``drop_tables()``, it is called after the test to remove them.
+  server answers (:func:`tests.questdb_server.questdb_params`); each test uses its own
+  ``table_prefix`` and drops its tables after.
 
 ``fresh_schema`` gives a SchemaManager on a namespace where ensure_schema never ran.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import os
-import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from ghtrader.adapters.memory import open_memory_stores
+from ghtrader.adapters.questdb import open_questdb_stores
 from ghtrader.application.ports.stores import SchemaManager, StoreBundle
+from tests.questdb_server import questdb_params
 
 BACKENDS = [
     pytest.param("memory", id="memory"),
@@ -76,54 +74,16 @@ def _postgres(url: str, ensure_schema: bool) -> Iterator[StoreBundle]:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def _questdb_env() -> dict[str, str]:
-    host = os.environ.get("GHTRADER_QUESTDB_HOST")
-    if not host:
-        pytest.skip("QuestDB contract skipped: GHTRADER_QUESTDB_HOST is not set")
-    env = {
-        "host": host,
-        "http_port": os.environ.get("GHTRADER_QUESTDB_HTTP_PORT", "9000"),
-        "pg_port": os.environ.get("GHTRADER_QUESTDB_PG_PORT", "8812"),
-        "user": os.environ.get("GHTRADER_QUESTDB_USER", "admin"),
-        "password": os.environ.get("GHTRADER_QUESTDB_PASSWORD", "quest"),
-        "database": os.environ.get("GHTRADER_QUESTDB_DATABASE", "qdb"),
-    }
-    try:
-        socket.create_connection((host, int(env["pg_port"])), timeout=2).close()
-    except OSError as exc:
-        pytest.skip(f"QuestDB contract skipped: {host}:{env['pg_port']} is not reachable ({exc})")
-    return env
-
-
 @contextmanager
 def _questdb(ensure_schema: bool) -> Iterator[StoreBundle]:
-    env = _questdb_env()
-    try:
-        module = importlib.import_module("ghtrader.adapters.questdb")
-        open_fn: Callable[..., object] = module.open_questdb_stores
-        params_cls = module.QuestDBParams
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"QuestDB contract skipped: ghtrader.adapters.questdb.open_questdb_stores is not available ({exc})")
-    params = params_cls(
-        host=env["host"],
-        http_port=int(env["http_port"]),
-        pg_port=int(env["pg_port"]),
-        user=env["user"],
-        password=env["password"],
-        database=env["database"],
-        table_prefix=f"ct_{uuid.uuid4().hex[:10]}_",
-    )
-    kwargs = {"ensure_schema": False} if "ensure_schema" in inspect.signature(open_fn).parameters else {}
-    bundle, close = open_fn(params, **kwargs)  # type: ignore[misc]
+    bundle, close = open_questdb_stores(questdb_params(prefix="ct_"), ensure_schema=False)
     try:
         if ensure_schema:
             bundle.schema.ensure_schema()
         yield bundle
     finally:
-        drop = getattr(bundle.schema, "drop_tables", None)
         try:
-            if callable(drop):
-                drop()
+            bundle.schema.drop_tables()  # type: ignore[attr-defined]
         finally:
             close()
 

@@ -1,3 +1,3 @@
 """Fixtures shared by the integration tests."""
 
-from tests.integration.questdb_server import qdb  # noqa: F401  (the QuestDB stores fixture)
+from tests.questdb_server import qdb  # noqa: F401  (the QuestDB stores fixture)

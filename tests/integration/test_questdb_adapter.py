@@ -20,7 +20,7 @@ from ghtrader.adapters.questdb import (
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.stores import DayManifest, StoreBundle, TickBatch
 from tests.contract._data import DAYS, assert_ticks_equal, make_batch
-from tests.integration.questdb_server import questdb_params
+from tests.questdb_server import questdb_params
 
 pytestmark = [pytest.mark.integration, pytest.mark.questdb]
 

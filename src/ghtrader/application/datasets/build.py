@@ -481,13 +481,13 @@ class BuildDataset:
         write_from: dict[str, date] = {}
         if FEATURES in first_change:
             write_from[FEATURES] = first_change[FEATURES]
-        counts = np.array([source[d].rows_total for d in days], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        for kind in _LABEL_PART:
-            if kind in first_change:
-                # Labels look ahead: rows up to `lookahead` ticks before the first change may move.
-                first = int(np.searchsorted(np.array(days, dtype="datetime64[D]"),
-                                            np.datetime64(first_change[kind], "D")))
+        changed_labels = [k for k in _LABEL_PART if k in first_change]
+        if changed_labels:
+            # Labels look ahead: rows up to `lookahead` ticks before the first change may move.
+            starts = np.concatenate([[0], np.cumsum([source[d].rows_total for d in days])])
+            day_keys = np.array(days, dtype="datetime64[D]")
+            for kind in changed_labels:
+                first = int(np.searchsorted(day_keys, np.datetime64(first_change[kind], "D")))
                 row = max(0, int(starts[first]) - lookahead[kind])
                 at = int(np.searchsorted(starts, row, side="right")) - 1
                 write_from[kind] = days[min(at, len(days) - 1)]

@@ -14,7 +14,7 @@ from ghtrader.adapters.questdb import QuestDBParams, open_questdb_stores
 from ghtrader.application.ports.stores import StoreBundle
 
 
-def questdb_params() -> QuestDBParams:
+def questdb_params(prefix: str = "it_") -> QuestDBParams:
     """Parameters of the configured server with a unique table prefix (skips when none)."""
     host = os.environ.get("GHTRADER_QUESTDB_HOST")
     if not host:
@@ -26,7 +26,7 @@ def questdb_params() -> QuestDBParams:
         user=os.environ.get("GHTRADER_QUESTDB_USER", "admin"),
         password=os.environ.get("GHTRADER_QUESTDB_PASSWORD", "quest"),
         database=os.environ.get("GHTRADER_QUESTDB_DATABASE", "qdb"),
-        table_prefix=f"it_{uuid.uuid4().hex[:10]}_",
+        table_prefix=f"{prefix}{uuid.uuid4().hex[:10]}_",
     )
     for port in (params.pg_port, params.http_port):
         try:

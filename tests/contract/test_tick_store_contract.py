@@ -217,3 +217,28 @@ def test_large_batch_round_trip(stores: StoreBundle) -> None:
     np.testing.assert_array_equal(got.row_hash, batch.row_hash)
     np.testing.assert_array_equal(got.trading_day, batch.trading_day)
     assert stores.ticks.tick_days(SYM, "raw") == days
+
+
+def test_narrow_read_returns_the_named_columns_of_read_ticks(stores: StoreBundle) -> None:
+    stores.ticks.write_ticks(make_batch(SYM, DAYS, 30))
+    stores.ticks.write_ticks(make_batch(SYM, DAYS[:2], 5, lake="main_l5", seed=3))
+    for lake, (lo, hi) in (("main_l5", FAR), ("raw", (DAYS[1], DAYS[3]))):
+        full = stores.ticks.read_ticks(SYM, lake, lo, hi)
+        got = stores.ticks.read_tick_columns(SYM, lake, lo, hi, ["ask_price1", "bid_price4", "ask_price1"])
+        assert list(got) == ["datetime_ns", "ask_price1", "bid_price4"]
+        assert got["datetime_ns"].dtype == np.int64 and got["bid_price4"].dtype == np.float64
+        np.testing.assert_array_equal(got["datetime_ns"], full.ticks["datetime_ns"])
+        np.testing.assert_array_equal(got["ask_price1"], full.ticks["ask_price1"])
+        np.testing.assert_array_equal(got["bid_price4"], full.ticks["bid_price4"])  # NaN where NaN
+    assert len(got["datetime_ns"]) == 90 and np.isnan(got["bid_price4"]).any()  # the raw read: 3 days
+    empty = stores.ticks.read_tick_columns(SYM, "raw", DAYS[3], DAYS[1], ["volume"])
+    assert empty["datetime_ns"].shape == (0,) and empty["volume"].shape == (0,)
+    assert stores.ticks.read_tick_columns("SHFE.cu9999", "raw", *FAR, ["volume"])["volume"].shape == (0,)
+
+
+def test_narrow_read_rejects_unknown_columns_and_lakes(stores: StoreBundle) -> None:
+    for columns in (["bid_price1", "row_hash; DROP TABLE x"], ["datetime_ns"], []):
+        with pytest.raises(InvalidArgument, match="invalid tick columns"):
+            stores.ticks.read_tick_columns(SYM, "raw", *FAR, columns)
+    with pytest.raises(InvalidArgument):
+        stores.ticks.read_tick_columns(SYM, "cooked", *FAR, ["bid_price1"])

@@ -15,7 +15,12 @@ from datetime import date
 import numpy as np
 
 from ghtrader.application.errors import InvalidArgument
-from ghtrader.application.ports.stores import TICKS_LAKES, StoredTicks, TickBatch
+from ghtrader.application.ports.stores import (
+    TICKS_LAKES,
+    StoredTicks,
+    TickBatch,
+    market_columns,
+)
 from ghtrader.application.tick_batches import (
     last_write_wins_index,
     normalize_tick_batch,
@@ -119,6 +124,13 @@ class InMemoryTickStore:
             segment_id=_or_empty(picked.segment_id, np.int64) if main else None,
             schedule_hash=_or_empty(picked.schedule_hash, object) if main else None,
         )
+
+    def read_tick_columns(
+        self, symbol: str, ticks_lake: str, start_day: date, end_day: date, columns: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        names = market_columns(columns)
+        ticks = self.read_ticks(symbol, ticks_lake, start_day, end_day).ticks
+        return {name: np.ascontiguousarray(ticks[name]) for name in ("datetime_ns", *names)}
 
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:
         _check_lake(ticks_lake)

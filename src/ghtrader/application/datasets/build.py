@@ -554,12 +554,12 @@ class BuildDataset:
         tick of the day)."""
         out: dict[str, np.ndarray] = {}
         for name, other in extras.items():
-            o = self._ticks.read_ticks(other, MAIN_L5, day, day)
-            if len(o) == 0:
+            o = self._ticks.read_tick_columns(other, MAIN_L5, day, day, ("bid_price1", "ask_price1"))
+            if o["datetime_ns"].shape[0] == 0:
                 continue
-            bid, ask = o.ticks["bid_price1"], o.ticks["ask_price1"]
+            bid, ask = o["bid_price1"], o["ask_price1"]
             mid = np.where((bid > 0) & (ask > 0), (bid + ask) / 2.0, np.nan)
-            j = np.searchsorted(o.ticks["datetime_ns"], dt, side="right") - 1
+            j = np.searchsorted(o["datetime_ns"], dt, side="right") - 1
             out[name] = np.where(j >= 0, mid[np.clip(j, 0, None)], np.nan)
         return out
 

@@ -20,6 +20,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.domain.ticks import MARKET_FIELDS
+
 LAKE_VERSION = "v2"
 TicksLake = Literal["raw", "main_l5"]
 TICKS_LAKES: tuple[str, ...] = ("raw", "main_l5")
@@ -116,6 +119,18 @@ class NoDataDay:
     lake_version: str = LAKE_VERSION
 
 
+def market_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """``columns`` checked against the market fields (duplicates dropped, order kept): the
+    columns a narrow read (:meth:`TickStore.read_tick_columns`) may ask for."""
+    names = tuple(dict.fromkeys(columns))
+    unknown = [c for c in names if c not in MARKET_FIELDS]
+    if unknown or not names:
+        raise InvalidArgument(
+            f"invalid tick columns {unknown or list(names)}: expected one or more of {list(MARKET_FIELDS)}"
+        )
+    return names
+
+
 @dataclass(frozen=True)
 class StoredTicks:
     """Ticks read back from a store: columns as NumPy arrays, never Python row tuples."""
@@ -149,6 +164,19 @@ class TickStore(Protocol):
         end_day: date,
     ) -> StoredTicks:
         """All rows of symbol/lake whose trading_day is in [start_day, end_day], by time."""
+        ...
+
+    def read_tick_columns(
+        self,
+        symbol: str,
+        ticks_lake: str,
+        start_day: date,
+        end_day: date,
+        columns: Sequence[str],
+    ) -> dict[str, np.ndarray]:
+        """``datetime_ns`` (int64) and the market ``columns`` (float64, see :func:`market_columns`)
+        of the rows ``read_ticks`` returns for the same arguments, in the same order: a narrow read
+        for callers that need a few columns (as-of mids of other symbols, say)."""
         ...
 
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:

@@ -234,6 +234,12 @@ def test_cross_asset_input_arrives_later_and_is_picked_up(world: DatasetWorld) -
     assert result.kinds["labels"].days_written == []  # labels do not read other varieties
     feats = read_all(world.datasets, "features")
     assert np.isfinite(feats["xret_au_10"]).mean() > 0.5
+    # same times on both series, so the as-of gold mid of each cu tick is the gold tick's own mid
+    gold_mid = np.where((gold["bid_price1"] > 0) & (gold["ask_price1"] > 0),
+                        (gold["bid_price1"] + gold["ask_price1"]) / 2.0, np.nan)
+    alone = compute_factors(main.ticks, main.trading_day, main.segment_id, names=["xret_au_10"],
+                            extras={"au_mid": gold_mid}, price_tick=10.0, multiplier=5.0)
+    np.testing.assert_array_equal(feats["xret_au_10"], alone["xret_au_10"])
 
 
 def test_raw_contract_build_and_bad_requests(world: DatasetWorld) -> None:

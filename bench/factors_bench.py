@@ -6,7 +6,8 @@ Measures, on one core: batch throughput (ticks/s) of the full registry and of CO
 online update latency per tick (p50/p99/max) for the full set and the core set; the core set
 written the plain pandas way (groupby/shift/rolling idioms) and its throughput; the ratio
 numba/pandas; the memory floor (reading the ticks once and writing the output matrix, no compute)
-and so the highest ratio any engine could reach on this machine; and how well the pandas values
+and so the highest ratio any engine could reach on this machine; the engine's compute alone (on a
+batch small enough to stay in the CPU caches); and how well the pandas values
 agree with the engine's (a cross-check of the definitions). The batch and pandas timings are taken side by side in ``--rounds`` rounds (batch:
 best of ``--repeat`` per round, pandas: one run per round) and reported as medians over the
 rounds, the speed-up with its range, since the machine may be shared. Prints the command and a
@@ -241,6 +242,18 @@ def memory_floor(ticks: np.ndarray, n_out: int) -> float:
     return float(np.add.reduce(flat, dtype=np.float64)) + float(out[-1, -1])
 
 
+def cache_resident(ticks: np.ndarray, day: np.ndarray, seg: np.ndarray, names: list[str], block: int) -> float:
+    """Seconds per tick of the batch engine when its input and output stay in the CPU caches: the
+    first ``block`` ticks computed over and over (as many times as the full batch has blocks).
+    This is the engine's compute alone, with next to no memory traffic."""
+    t, d, s = ticks[:block].copy(), day[:block].copy(), seg[:block].copy()
+    reps = max(1, ticks.shape[0] // block)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        compute_factor_matrix(t, d, s, names=names, price_tick=TICK)
+    return (time.perf_counter() - t0) / (reps * block)
+
+
 def _best(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -280,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="batch timings: best of N per round")
     ap.add_argument("--rounds", type=int, default=3, help="side-by-side rounds of batch and pandas timings")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    ap.add_argument("--cache-block", type=int, default=32_768,
+                    help="ticks per batch of the cache-resident (compute alone) timing")
     args = ap.parse_args(argv)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -293,14 +308,17 @@ def main(argv: list[str] | None = None) -> int:
     def batch(names):
         return compute_factor_matrix(ticks, day, seg, names=names, extras=extras, price_tick=TICK)
 
-    full, fast, slow, bare = [], [], [], []
+    full, fast, slow, bare, warm = [], [], [], [], []
+    block = min(args.cache_block, args.ticks)
     for _ in range(max(1, args.rounds)):
         full.append(_best(lambda: batch(None), args.repeat))
         fast.append(_best(lambda: batch(core), args.repeat))
         bare.append(_best(lambda: memory_floor(ticks, len(core)), args.repeat))
+        warm.append(min(cache_resident(ticks, day, seg, core, block) for _ in range(args.repeat)))
         if not args.no_pandas:
             slow.append(_best(lambda: pandas_core(ticks, day, seg, TICK), 1))
     full_s, core_s, floor_s = float(np.median(full)), float(np.median(fast)), float(np.median(bare))
+    warm_s = float(np.median(warm)) * args.ticks
     n_online = min(args.online, args.ticks)
     lat_full = _online(ticks, day, seg, extras, None, n_online)
     lat_core = _online(ticks, day, seg, extras, core, n_online)
@@ -314,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         ("batch, core L5", f"{n / core_s:,.0f} ticks/s", f"{core_s:.3f} s"),
         ("memory floor for core L5: read the ticks once, write the float64 output, no compute",
          f"{n / floor_s:,.0f} ticks/s", f"{floor_s:.3f} s; core L5 batch takes {core_s / floor_s:.1f}x this"),
+        (f"core L5 compute alone: {block:,}-tick batches that stay in the CPU caches",
+         f"{n / warm_s:,.0f} ticks/s", f"{warm_s / n * 1e9:.0f} ns per tick"),
         ("online update, full set: p50 / p99 / max",
          f"{np.percentile(lat_full, 50):.1f} / {np.percentile(lat_full, 99):.1f} / {lat_full.max():.0f} us",
          f"{lat_full.size:,} updates"),
@@ -332,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
              f"per round {min(ratios):.1f}x .. {max(ratios):.1f}x"),
             ("ceiling: pandas vs the memory floor", f"{np.median([p / f for p, f in zip(slow, bare)]):.1f}x",
              "no engine with this input and output can beat this ratio here"),
+            ("ceiling: pandas vs the engine's compute alone", f"{np.median([p / w / n for p, w in zip(slow, warm)]):.1f}x",
+             "the ratio if reading the ticks and writing the output cost nothing"),
             ("speed-up batch full set vs pandas core L5", f"{pd_s / full_s:.1f}x",
              f"{len(factor_names())} vs {len(core)} factors"),
             ("pandas vs engine values, core L5: share of ticks equal (worst factor)",

@@ -3,6 +3,7 @@ the feature registry behave the same on every backend."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import numpy as np
@@ -121,6 +122,33 @@ def test_new_columns_are_added_and_old_rows_read_nan(datasets: DatasetStore) -> 
     assert np.isnan(got["f_new"][:3]).all() and not np.isnan(got["f_new"][4:]).all()
     with pytest.raises(InvalidArgument):
         datasets.read("features", SYM, *FAR, columns=["f_missing"])
+
+
+def test_concurrent_writers_of_one_day_leave_one_row_per_tick(datasets: DatasetStore) -> None:
+    # Two builds rewriting the same day at the same moment (a scheduled job and a manual
+    # rebuild, say): whichever lands last wins, and no tick is stored twice.
+    rows = make_rows(DAYS[:1], 300)
+    datasets.write_rows("features", "build-old", rows)
+    errors: list[BaseException] = []
+
+    def write(start: threading.Barrier, build_id: str) -> None:
+        start.wait()
+        try:
+            datasets.write_rows("features", build_id, rows)
+        except BaseException as exc:  # noqa: BLE001 - checked in the test thread
+            errors.append(exc)
+
+    for r in range(5):
+        start = threading.Barrier(2)
+        threads = [threading.Thread(target=write, args=(start, f"build-{r}-{k}")) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        got = datasets.read("features", SYM, *FAR)
+        np.testing.assert_array_equal(got["datetime_ns"], rows.datetime_ns)
+        assert set(got["build_id"].tolist()) < {f"build-{r}-0", f"build-{r}-1"}
 
 
 def test_built_days_follow_the_config_hash_of_the_writing_build(datasets: DatasetStore) -> None:

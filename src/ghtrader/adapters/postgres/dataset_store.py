@@ -3,9 +3,12 @@
 - Wide tables ``ghtrader_features_v2`` / ``ghtrader_labels_v2`` are created on first write
   with :func:`~ghtrader.adapters.postgres.schema.wide_table_ddl`; a write naming new float
   columns adds them (``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``, NaN default).
-- A write is one transaction: binary COPY into a temporary staging table, DELETE the rows of
-  the symbol / lake / trading days written, INSERT from the stage. Reads are binary COPY
-  decoded straight into NumPy columns.
+- A write is one transaction: binary COPY into a temporary staging table, then, under a
+  transaction advisory lock per (table, symbol, lake), DELETE the rows of the symbol / lake /
+  trading days written and INSERT from the stage. The lock makes concurrent writers of one
+  series take turns: without it, two builds writing the same day at once would both delete the
+  old rows and both insert theirs (different build ids), leaving every tick twice. Reads are
+  binary COPY decoded straight into NumPy columns.
 - Build metadata, main_l5 provenance and the feature registry are small tables written with
   plain upserts. Timestamps are ``timestamptz`` (microseconds); an ``*_ns`` of 0 means "now()".
 """
@@ -54,6 +57,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _KEY_NAMES = frozenset(name for name, _ in WIDE_KEY_COLUMNS)
 # pg_advisory_xact_lock key of wide-table DDL ("ghtr" "wide").
 _DDL_LOCK_KEY = 0x67687472_77696465
+# pg_advisory_xact_lock(class, key) of writes to one series of a wide table ("gd").
+_ROWS_LOCK = "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(lock_key)s::text))"
+_ROWS_LOCK_CLASS = 0x6764
 
 
 def _ts(ns: int | None) -> datetime | None:
@@ -65,6 +71,10 @@ def _ns(ts: datetime | None) -> int | None:
         return None
     delta = ts - _EPOCH
     return (delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds) * 1000
+
+
+def _rows_lock_key(kind: str, symbol: str, ticks_lake: str) -> str:
+    return f"{DATASET_TABLES[kind]}/{symbol}/{ticks_lake}"
 
 
 def _check_lake(ticks_lake: str) -> None:
@@ -209,6 +219,8 @@ class PostgresDatasetStore:
             "build_id": build_id,
             "v": LAKE_VERSION,
             "days": rows.days(),
+            "lock_class": _ROWS_LOCK_CLASS,
+            "lock_key": _rows_lock_key(kind, rows.symbol, rows.ticks_lake),
         }
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(stage_ddl)  # type: ignore[arg-type]  # built from validated names
@@ -217,6 +229,7 @@ class PostgresDatasetStore:
                 for start in range(0, n, self._block_rows):
                     stop = min(start + self._block_rows, n)
                     cp.write(encode_rows(kinds, [c[start:stop] for c in columns], header=start == 0, trailer=stop == n))
+            conn.execute(_ROWS_LOCK, params)
             conn.execute(delete, params)
             conn.execute(insert, params)
         return n
@@ -347,6 +360,8 @@ class PostgresDatasetStore:
         if not days or not self._table_exists(kind):
             return
         with self._pool.connection() as conn, conn.transaction():
+            lock = {"lock_class": _ROWS_LOCK_CLASS, "lock_key": _rows_lock_key(kind, symbol, ticks_lake)}
+            conn.execute(_ROWS_LOCK, lock)
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE symbol = %s AND ticks_lake = %s AND trading_day = ANY(%s::date[])").format(
                     sql.Identifier(DATASET_TABLES[kind])

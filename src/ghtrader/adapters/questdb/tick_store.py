@@ -190,34 +190,41 @@ class QuestDBTickStore:
         return pd.DataFrame(cols, copy=False)
 
     # --- reading ------------------------------------------------------------------------------
+    def _read_rows(
+        self, select: str, dtype: np.dtype, symbol: str, ticks_lake: str, start_day: date, end_day: date
+    ) -> np.ndarray:
+        """Rows ``select``-ed from symbol/lake with trading_day in [start_day, end_day] as one
+        structured array of ``dtype``, sorted by datetime_ns."""
+        if start_day > end_day:
+            return np.empty(0, dtype=dtype)
+        query = (
+            f"SELECT {select} FROM {self._table} "
+            "WHERE symbol = %t AND ticks_lake = %t AND trading_day >= %t AND trading_day <= %t "
+            "AND ts >= %t AND ts < %t AND NOT deleted"
+        )
+        params = (
+            symbol,
+            ticks_lake,
+            start_day,
+            end_day,
+            _midnight(start_day) - timedelta(days=self._max_lag),
+            _midnight(end_day) + timedelta(days=2),
+        )
+        with self._cx.pg() as conn, conn.cursor(binary=True) as cur:
+            # Streamed in chunks of rows: the client never buffers the whole result, and
+            # decoding one chunk overlaps with the server producing the next.
+            rows = np.fromiter(cur.stream(query, params, size=self._stream_rows), dtype=dtype)  # type: ignore[arg-type]
+        dt = rows["datetime_ns"]
+        if rows.shape[0] > 1 and not bool(np.all(dt[1:] > dt[:-1])):
+            rows = rows[np.argsort(dt, kind="stable")]
+        return rows
+
     def read_ticks(self, symbol: str, ticks_lake: str, start_day: date, end_day: date) -> StoredTicks:
         """Rows of symbol/lake with trading_day in [start_day, end_day], sorted by datetime_ns."""
         _check_lake(ticks_lake)
         main = ticks_lake == "main_l5"
-        dtype = _READ_MAIN_DTYPE if main else _READ_RAW_DTYPE
-        query = (
-            f"SELECT {_SELECT_MAIN if main else _SELECT_RAW} FROM {self._table} "
-            "WHERE symbol = %t AND ticks_lake = %t AND trading_day >= %t AND trading_day <= %t "
-            "AND ts >= %t AND ts < %t AND NOT deleted"
-        )
-        if start_day > end_day:
-            rows = np.empty(0, dtype=dtype)
-        else:
-            params = (
-                symbol,
-                ticks_lake,
-                start_day,
-                end_day,
-                _midnight(start_day) - timedelta(days=self._max_lag),
-                _midnight(end_day) + timedelta(days=2),
-            )
-            with self._cx.pg() as conn, conn.cursor(binary=True) as cur:
-                # Streamed in chunks of rows: the client never buffers the whole result, and
-                # decoding one chunk overlaps with the server producing the next.
-                rows = np.fromiter(cur.stream(query, params, size=self._stream_rows), dtype=dtype)  # type: ignore[arg-type]
-        dt = rows["datetime_ns"]
-        if rows.shape[0] > 1 and not bool(np.all(dt[1:] > dt[:-1])):
-            rows = rows[np.argsort(dt, kind="stable")]
+        select, dtype = (_SELECT_MAIN, _READ_MAIN_DTYPE) if main else (_SELECT_RAW, _READ_RAW_DTYPE)
+        rows = self._read_rows(select, dtype, symbol, ticks_lake, start_day, end_day)
 
         ticks = np.empty(rows.shape[0], dtype=TICK_DTYPE)
         for name in TICK_FIELDS:
@@ -243,30 +250,9 @@ class QuestDBTickStore:
     ) -> dict[str, np.ndarray]:
         """``datetime_ns`` and ``columns`` of the rows ``read_ticks`` returns, in its order."""
         _check_lake(ticks_lake)
-        names = market_columns(columns)
+        names = market_columns(columns)  # checked against MARKET_FIELDS: safe to splice in
         dtype = np.dtype([("datetime_ns", "<i8"), *((name, "<f8") for name in names)])
-        if start_day > end_day:
-            rows = np.empty(0, dtype=dtype)
-        else:
-            # names are checked against MARKET_FIELDS, so they are safe to splice in
-            query = (
-                f"SELECT datetime_ns, {', '.join(names)} FROM {self._table} "
-                "WHERE symbol = %t AND ticks_lake = %t AND trading_day >= %t AND trading_day <= %t "
-                "AND ts >= %t AND ts < %t AND NOT deleted"
-            )
-            params = (
-                symbol,
-                ticks_lake,
-                start_day,
-                end_day,
-                _midnight(start_day) - timedelta(days=self._max_lag),
-                _midnight(end_day) + timedelta(days=2),
-            )
-            with self._cx.pg() as conn, conn.cursor(binary=True) as cur:
-                rows = np.fromiter(cur.stream(query, params, size=self._stream_rows), dtype=dtype)  # type: ignore[arg-type]
-        dt = rows["datetime_ns"]
-        if rows.shape[0] > 1 and not bool(np.all(dt[1:] > dt[:-1])):
-            rows = rows[np.argsort(dt, kind="stable")]
+        rows = self._read_rows(f"datetime_ns, {', '.join(names)}", dtype, symbol, ticks_lake, start_day, end_day)
         return {name: np.ascontiguousarray(rows[name]) for name in ("datetime_ns", *names)}
 
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:

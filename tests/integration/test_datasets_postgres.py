@@ -123,3 +123,47 @@ def test_schedule_rows_saved_before_the_ratio_column_load_with_the_default(pg: S
         conn.execute("UPDATE ghtrader_main_schedule_v2 SET switch_ratio = NULL")  # as migrated from 0010
     got = store.load_schedule("SHFE", "cu")  # type: ignore[attr-defined]
     assert got is not None and got.switch_ratio == 1.1 and list(got.rows) == rows
+
+
+def _indexes(conn: object, table: str) -> dict[str, str]:
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s", (table,)
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def test_day_reads_use_the_trading_day_index_also_after_upgrading_an_old_table(pg: StoreBundle) -> None:
+    from ghtrader.application.ports.datasets import DatasetRows
+
+    store = pg.extras["datasets"]
+    day0 = np.datetime64("2024-03-04")
+    n = 400
+    rows = DatasetRows(
+        "KQ.m@SHFE.cu", "main_l5", np.repeat([day0, day0 + 1], n // 2),
+        day0.astype("datetime64[ns]").astype(np.int64) + np.arange(n) * 1_000_000_000 * 300,
+        {"f_a": np.arange(n, dtype=np.float64)}, np.full(n, "SHFE.cu2404", dtype=object), np.zeros(n, dtype=np.int64),
+    )
+    store.write_rows("features", "build-1", rows)  # type: ignore[attr-defined]
+    pool = pg.extras["pool"]
+    with pool.connection() as conn:  # type: ignore[attr-defined]
+        assert "ghtrader_features_v2_tday_idx" in _indexes(conn, "ghtrader_features_v2")
+        # the layout before 0012: the day index led by build_id, which day reads cannot range-scan
+        conn.execute("DROP INDEX ghtrader_features_v2_tday_idx")
+        conn.execute("CREATE INDEX ghtrader_features_v2_day_idx ON ghtrader_features_v2 "
+                     "(symbol, ticks_lake, build_id, trading_day, datetime_ns)")
+        conn.execute("DELETE FROM ghtrader_schema_migrations WHERE id = '0012_wide_day_index'")
+    assert pg.schema.ensure_schema() == ["0012_wide_day_index"]
+    assert pg.schema.ensure_schema() == []
+    with pool.connection() as conn:  # type: ignore[attr-defined]
+        idx = _indexes(conn, "ghtrader_features_v2")
+        assert "ghtrader_features_v2_day_idx" not in idx
+        assert "(symbol, ticks_lake, trading_day, build_id, datetime_ns)" in idx["ghtrader_features_v2_tday_idx"]
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT datetime_ns FROM ghtrader_features_v2 WHERE symbol = 'KQ.m@SHFE.cu' "
+            "AND ticks_lake = 'main_l5' AND trading_day BETWEEN '2024-03-05' AND '2024-03-05'"
+        ).fetchall())
+        assert "tday_idx" in plan and "trading_day >=" in plan, plan
+    got = store.read("features", "KQ.m@SHFE.cu", date(2024, 3, 5), date(2024, 3, 5))  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(got["f_a"], np.arange(n // 2, n, dtype=np.float64))
+    assert store.built_days("features", "KQ.m@SHFE.cu", "main_l5") == [date(2024, 3, 4), date(2024, 3, 5)]  # type: ignore[attr-defined]

@@ -314,20 +314,20 @@ class PostgresDatasetStore:
 
     def _build_days(self, kind: str, symbol: str, ticks_lake: str) -> list[tuple[str, date]]:
         """Distinct (build_id, trading_day) of the symbol's rows: a loose index scan that jumps
-        from one pair to the next on the (symbol, ticks_lake, build_id, trading_day, ...) index."""
+        from one pair to the next on the (symbol, ticks_lake, trading_day, build_id, ...) index."""
         check_kind(kind)
         _check_lake(ticks_lake)
         if not self._table_exists(kind):
             return []
         query = sql.SQL(
             "WITH RECURSIVE d AS ("
-            "  (SELECT build_id, trading_day FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
-            "   ORDER BY build_id, trading_day LIMIT 1)"
+            "  (SELECT trading_day, build_id FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
+            "   ORDER BY trading_day, build_id LIMIT 1)"
             "  UNION ALL"
-            "  SELECT x.build_id, x.trading_day FROM d CROSS JOIN LATERAL ("
-            "    SELECT build_id, trading_day FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
-            "    AND (build_id, trading_day) > (d.build_id, d.trading_day) "
-            "    ORDER BY build_id, trading_day LIMIT 1) x"
+            "  SELECT x.trading_day, x.build_id FROM d CROSS JOIN LATERAL ("
+            "    SELECT trading_day, build_id FROM {t} WHERE symbol = %(s)s AND ticks_lake = %(l)s "
+            "    AND (trading_day, build_id) > (d.trading_day, d.build_id) "
+            "    ORDER BY trading_day, build_id LIMIT 1) x"
             ") SELECT build_id, trading_day FROM d"
         ).format(t=sql.Identifier(DATASET_TABLES[kind]))
         with self._pool.connection() as conn:

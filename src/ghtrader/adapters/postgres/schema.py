@@ -31,6 +31,7 @@ from ghtrader.adapters.table_names import (
     SYMBOL_DAY_INDEX_TABLE,
     TICKS_TABLE,
 )
+from ghtrader.application.ports.datasets import DATASET_TABLES
 from ghtrader.domain.ticks import MARKET_FIELDS
 
 __all__ = [
@@ -64,6 +65,26 @@ class Migration:
 
 
 _LAKES_CHECK = "CHECK (ticks_lake IN ('raw', 'main_l5'))"
+
+
+def _wide_day_index(table: str) -> tuple[str, str]:
+    """Name and columns of a wide table's day index. Day-range reads and the per-day DELETE of a
+    write filter on (symbol, ticks_lake, trading_day), so trading_day comes right after them:
+    an index with build_id first (the layout before migration 0012) made every day read scan the
+    whole symbol's index."""
+    return f"{table[:48]}_tday_idx", "(symbol, ticks_lake, trading_day, build_id, datetime_ns)"
+
+
+def _reindex_wide_days(table: str) -> str:
+    """Migration 0012 for one wide table: the day index led by trading_day (if the table exists;
+    wide tables are created on their first write)."""
+    name, cols = _wide_day_index(table)
+    return (
+        f"DO $$ BEGIN IF to_regclass('{table}') IS NOT NULL THEN "
+        f"EXECUTE 'CREATE INDEX IF NOT EXISTS {name} ON {table} {cols}'; "
+        f"EXECUTE 'DROP INDEX IF EXISTS {table[:50]}_day_idx'; "
+        "END IF; END $$"
+    )
 _MARKET_COLUMNS = ",\n    ".join(f"{name} double precision NOT NULL" for name in MARKET_FIELDS)
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -223,6 +244,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         # the rule's ratio travels with the schedule (NULL for rows saved before: the default)
         (f"ALTER TABLE {MAIN_SCHEDULE_TABLE} ADD COLUMN IF NOT EXISTS switch_ratio double precision NULL",),
     ),
+    Migration("0012_wide_day_index", tuple(_reindex_wide_days(t) for t in sorted(DATASET_TABLES.values()))),
 )
 
 #: Key columns of every wide (features / labels) table, in order, with their SQL types.
@@ -269,8 +291,8 @@ def wide_table_ddl(table: str, float_columns: Sequence[str]) -> list[sql.Compose
     pk = sql.SQL("PRIMARY KEY (symbol, ticks_lake, build_id, datetime_ns)")
     stmts = [
         sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(t, sql.SQL(", ").join([*key_defs, *col_defs, pk])),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (symbol, ticks_lake, build_id, trading_day, datetime_ns)").format(
-            sql.Identifier(f"{table[:50]}_day_idx"), t
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} " + _wide_day_index(table)[1]).format(
+            sql.Identifier(_wide_day_index(table)[0]), t
         ),
     ]
     stmts += [

@@ -151,6 +151,49 @@ def test_concurrent_writers_of_one_day_leave_one_row_per_tick(datasets: DatasetS
         assert set(got["build_id"].tolist()) < {f"build-{r}-0", f"build-{r}-1"}
 
 
+def _take(rows: DatasetRows, pick: np.ndarray) -> DatasetRows:
+    return DatasetRows(
+        rows.symbol, rows.ticks_lake, rows.trading_day[pick], rows.datetime_ns[pick],
+        {name: col[pick] for name, col in rows.columns.items()},
+        None if rows.underlying_contract is None else rows.underlying_contract[pick],
+        None if rows.segment_id is None else rows.segment_id[pick],
+    )
+
+
+def test_concurrent_writers_with_different_ticks_leave_one_writers_day(datasets: DatasetStore) -> None:
+    # A writer must see what the other wrote before it: a read-then-write store that lets both
+    # read the old day would keep ticks only one of them has beside the other's day.
+    every = make_rows(DAYS[:1], 350)
+    old = _take(every, np.arange(300))
+    mine = _take(every, np.r_[0:150, 300:350])  # drops old ticks and adds new ones
+    errors: list[BaseException] = []
+
+    def write(start: threading.Barrier, build_id: str, rows: DatasetRows) -> None:
+        start.wait()
+        try:
+            datasets.write_rows("features", build_id, rows)
+        except BaseException as exc:  # noqa: BLE001 - checked in the test thread
+            errors.append(exc)
+
+    for r in range(6):
+        datasets.write_rows("features", "build-old", old)
+        start = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=write, args=(start, f"mine-{r}", mine)),
+            threading.Thread(target=write, args=(start, f"old-{r}", old)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        got = datasets.read("features", SYM, *FAR)
+        builds = set(got["build_id"].tolist())
+        assert builds in ({f"mine-{r}"}, {f"old-{r}"}), builds
+        want = mine if builds == {f"mine-{r}"} else old
+        np.testing.assert_array_equal(got["datetime_ns"], want.datetime_ns)
+
+
 def test_built_days_follow_the_config_hash_of_the_writing_build(datasets: DatasetStore) -> None:
     put(datasets, "b1", "cfg1")
     put(datasets, "b2", "cfg2")

@@ -165,6 +165,7 @@ class QuestDBDatasetStore:
         self._registry = connections.table(FEATURE_REGISTRY_TABLE)
         self._columns: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._series_locks: dict[tuple[str, str, str], threading.Lock] = {}
 
     def _stamp(self, ns: int) -> int:
         ns = ns or self._clock()
@@ -226,44 +227,51 @@ class QuestDBDatasetStore:
         self._ensure_columns(kind, names)
         table = self._tables[kind]
         days = np.unique(day_num)
-        old_day, old_dt = self._stored_keys(table, rows, days)
-        on_days = np.isin(old_day, days)
-        clash = ~on_days & np.isin(old_dt, rows.datetime_ns)
-        if clash.any():
-            i = int(np.flatnonzero(clash)[0])
-            raise FailedPrecondition(
-                f"{int(clash.sum())} ticks of {rows.symbol} ({rows.ticks_lake}) written for other trading days are "
-                f"stored in {kind} under another day, e.g. datetime_ns {int(old_dt[i])} under "
-                f"{np.datetime64(int(old_day[i]), 'D')}: delete that day first"
-            )
-        gone = on_days & ~np.isin(old_dt, rows.datetime_ns)
-        tomb_day, tomb_dt = old_day[gone], old_dt[gone]
+        # Read-then-write: two writers of one series must take turns, or each would tombstone only
+        # what it saw and rows of both could survive (this covers writers in this process).
+        with self._series_lock(table, rows.symbol, rows.ticks_lake):
+            old_day, old_dt = self._stored_keys(table, rows, days)
+            on_days = np.isin(old_day, days)
+            clash = ~on_days & np.isin(old_dt, rows.datetime_ns)
+            if clash.any():
+                i = int(np.flatnonzero(clash)[0])
+                raise FailedPrecondition(
+                    f"{int(clash.sum())} ticks of {rows.symbol} ({rows.ticks_lake}) written for other trading days are "
+                    f"stored in {kind} under another day, e.g. datetime_ns {int(old_dt[i])} under "
+                    f"{np.datetime64(int(old_day[i]), 'D')}: delete that day first"
+                )
+            gone = on_days & ~np.isin(old_dt, rows.datetime_ns)
+            tomb_day, tomb_dt = old_day[gone], old_dt[gone]
 
-        # Whole days per request, at most max_cells_per_flush values each (one request if it fits).
-        counts = np.unique(day_num, return_counts=True)[1]
-        groups = list(_groups(days, counts, max(1, self._max_flush // max(1, len(names)))))
-        where = f"{self._cx.params.host}:{self._cx.params.http_port}"
-        try:
-            with self._cx.sender() as sender:
-                for lo, hi in groups:
-                    first, last = days[lo], days[hi - 1]
-                    pick: slice | np.ndarray = (
-                        slice(None) if len(groups) == 1 else np.flatnonzero((day_num >= first) & (day_num <= last))
-                    )
-                    buf = sender.new_buffer()
-                    buf.dataframe(self._frame(rows, build_id, pick), table_name=table, symbols=self._symbols(rows), at="ts")
-                    sel = (tomb_day >= first) & (tomb_day <= last)
-                    if sel.any():
-                        buf.dataframe(
-                            self._tombstones(rows, build_id, tomb_day[sel], tomb_dt[sel]),
-                            table_name=table, symbols=_SYMBOLS, at="ts",
-                        )  # fmt: skip
-                    sender.flush(buf, transactional=True)
-        except QuestDBError as exc:
-            raise ilp_error(exc, where) from exc
-        with self._cx.pg() as conn:
-            self._cx.wait_applied(conn, table)
+            # Whole days per request, at most max_cells_per_flush values each (one request if it fits).
+            counts = np.unique(day_num, return_counts=True)[1]
+            groups = list(_groups(days, counts, max(1, self._max_flush // max(1, len(names)))))
+            where = f"{self._cx.params.host}:{self._cx.params.http_port}"
+            try:
+                with self._cx.sender() as sender:
+                    for lo, hi in groups:
+                        first, last = days[lo], days[hi - 1]
+                        pick: slice | np.ndarray = (
+                            slice(None) if len(groups) == 1 else np.flatnonzero((day_num >= first) & (day_num <= last))
+                        )
+                        buf = sender.new_buffer()
+                        buf.dataframe(self._frame(rows, build_id, pick), table_name=table, symbols=self._symbols(rows), at="ts")
+                        sel = (tomb_day >= first) & (tomb_day <= last)
+                        if sel.any():
+                            buf.dataframe(
+                                self._tombstones(rows, build_id, tomb_day[sel], tomb_dt[sel]),
+                                table_name=table, symbols=_SYMBOLS, at="ts",
+                            )  # fmt: skip
+                        sender.flush(buf, transactional=True)
+            except QuestDBError as exc:
+                raise ilp_error(exc, where) from exc
+            with self._cx.pg() as conn:
+                self._cx.wait_applied(conn, table)
         return n
+
+    def _series_lock(self, table: str, symbol: str, ticks_lake: str) -> threading.Lock:
+        with self._lock:
+            return self._series_locks.setdefault((table, symbol, ticks_lake), threading.Lock())
 
     def _check_day_lag(self, rows: DatasetRows, day_num: np.ndarray) -> None:
         lag = day_num - np.floor_divide(rows.datetime_ns, _NS_PER_DAY)
@@ -462,7 +470,7 @@ class QuestDBDatasetStore:
         if not wanted or self._table_columns(kind, refresh=True) is None:
             return
         table = self._tables[kind]
-        with self._cx.pg() as conn:
+        with self._series_lock(table, symbol, ticks_lake), self._cx.pg() as conn:
             cur = ClientCursor(conn)
             for i in range(0, len(wanted), _IN_LIST_MAX):
                 chunk = wanted[i : i + _IN_LIST_MAX]

@@ -124,31 +124,26 @@ def test_new_columns_are_added_and_old_rows_read_nan(datasets: DatasetStore) -> 
         datasets.read("features", SYM, *FAR, columns=["f_missing"])
 
 
-def test_concurrent_writers_of_one_day_leave_one_row_per_tick(datasets: DatasetStore) -> None:
-    # Two builds rewriting the same day at the same moment (a scheduled job and a manual
-    # rebuild, say): whichever lands last wins, and no tick is stored twice.
-    rows = make_rows(DAYS[:1], 300)
-    datasets.write_rows("features", "build-old", rows)
+def _write_at_once(datasets: DatasetStore, writes: list[tuple[str, DatasetRows]]) -> None:
+    """Run every (build_id, rows) write on its own thread, all released at the same moment;
+    raise the first error any of them hit."""
+    start = threading.Barrier(len(writes))
     errors: list[BaseException] = []
 
-    def write(start: threading.Barrier, build_id: str) -> None:
+    def write(build_id: str, rows: DatasetRows) -> None:
         start.wait()
         try:
             datasets.write_rows("features", build_id, rows)
-        except BaseException as exc:  # noqa: BLE001 - checked in the test thread
+        except BaseException as exc:  # noqa: BLE001 - raised in the test thread below
             errors.append(exc)
 
-    for r in range(5):
-        start = threading.Barrier(2)
-        threads = [threading.Thread(target=write, args=(start, f"build-{r}-{k}")) for k in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        got = datasets.read("features", SYM, *FAR)
-        np.testing.assert_array_equal(got["datetime_ns"], rows.datetime_ns)
-        assert set(got["build_id"].tolist()) < {f"build-{r}-0", f"build-{r}-1"}
+    threads = [threading.Thread(target=write, args=w) for w in writes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _take(rows: DatasetRows, pick: np.ndarray) -> DatasetRows:
@@ -160,33 +155,27 @@ def _take(rows: DatasetRows, pick: np.ndarray) -> DatasetRows:
     )
 
 
+def test_concurrent_writers_of_one_day_leave_one_row_per_tick(datasets: DatasetStore) -> None:
+    # Two builds rewriting the same day at the same moment (a scheduled job and a manual
+    # rebuild, say): whichever lands last wins, and no tick is stored twice.
+    rows = make_rows(DAYS[:1], 300)
+    datasets.write_rows("features", "build-old", rows)
+    for r in range(5):
+        _write_at_once(datasets, [(f"build-{r}-{k}", rows) for k in range(2)])
+        got = datasets.read("features", SYM, *FAR)
+        np.testing.assert_array_equal(got["datetime_ns"], rows.datetime_ns)
+        assert set(got["build_id"].tolist()) < {f"build-{r}-0", f"build-{r}-1"}
+
+
 def test_concurrent_writers_with_different_ticks_leave_one_writers_day(datasets: DatasetStore) -> None:
     # A writer must see what the other wrote before it: a read-then-write store that lets both
     # read the old day would keep ticks only one of them has beside the other's day.
     every = make_rows(DAYS[:1], 350)
     old = _take(every, np.arange(300))
     mine = _take(every, np.r_[0:150, 300:350])  # drops old ticks and adds new ones
-    errors: list[BaseException] = []
-
-    def write(start: threading.Barrier, build_id: str, rows: DatasetRows) -> None:
-        start.wait()
-        try:
-            datasets.write_rows("features", build_id, rows)
-        except BaseException as exc:  # noqa: BLE001 - checked in the test thread
-            errors.append(exc)
-
     for r in range(6):
         datasets.write_rows("features", "build-old", old)
-        start = threading.Barrier(2)
-        threads = [
-            threading.Thread(target=write, args=(start, f"mine-{r}", mine)),
-            threading.Thread(target=write, args=(start, f"old-{r}", old)),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        _write_at_once(datasets, [(f"mine-{r}", mine), (f"old-{r}", old)])
         got = datasets.read("features", SYM, *FAR)
         builds = set(got["build_id"].tolist())
         assert builds in ({f"mine-{r}"}, {f"old-{r}"}), builds

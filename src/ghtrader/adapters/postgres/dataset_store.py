@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from psycopg import sql
+from psycopg import Connection, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -73,8 +73,9 @@ def _ns(ts: datetime | None) -> int | None:
     return (delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds) * 1000
 
 
-def _rows_lock_key(kind: str, symbol: str, ticks_lake: str) -> str:
-    return f"{DATASET_TABLES[kind]}/{symbol}/{ticks_lake}"
+def _lock_series(conn: Connection[Any], kind: str, symbol: str, ticks_lake: str) -> None:
+    """Hold the transaction advisory lock of one series (table, symbol, lake) until commit."""
+    conn.execute(_ROWS_LOCK, {"lock_class": _ROWS_LOCK_CLASS, "lock_key": f"{DATASET_TABLES[kind]}/{symbol}/{ticks_lake}"})
 
 
 def _check_lake(ticks_lake: str) -> None:
@@ -219,8 +220,6 @@ class PostgresDatasetStore:
             "build_id": build_id,
             "v": LAKE_VERSION,
             "days": rows.days(),
-            "lock_class": _ROWS_LOCK_CLASS,
-            "lock_key": _rows_lock_key(kind, rows.symbol, rows.ticks_lake),
         }
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(stage_ddl)  # type: ignore[arg-type]  # built from validated names
@@ -229,7 +228,7 @@ class PostgresDatasetStore:
                 for start in range(0, n, self._block_rows):
                     stop = min(start + self._block_rows, n)
                     cp.write(encode_rows(kinds, [c[start:stop] for c in columns], header=start == 0, trailer=stop == n))
-            conn.execute(_ROWS_LOCK, params)
+            _lock_series(conn, kind, rows.symbol, rows.ticks_lake)
             conn.execute(delete, params)
             conn.execute(insert, params)
         return n
@@ -360,8 +359,7 @@ class PostgresDatasetStore:
         if not days or not self._table_exists(kind):
             return
         with self._pool.connection() as conn, conn.transaction():
-            lock = {"lock_class": _ROWS_LOCK_CLASS, "lock_key": _rows_lock_key(kind, symbol, ticks_lake)}
-            conn.execute(_ROWS_LOCK, lock)
+            _lock_series(conn, kind, symbol, ticks_lake)
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE symbol = %s AND ticks_lake = %s AND trading_day = ANY(%s::date[])").format(
                     sql.Identifier(DATASET_TABLES[kind])

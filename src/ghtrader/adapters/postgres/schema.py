@@ -65,6 +65,7 @@ class Migration:
 
 
 _LAKES_CHECK = "CHECK (ticks_lake IN ('raw', 'main_l5'))"
+_MARKET_COLUMNS = ",\n    ".join(f"{name} double precision NOT NULL" for name in MARKET_FIELDS)
 
 
 def _wide_day_index(table: str) -> tuple[str, str]:
@@ -85,7 +86,7 @@ def _reindex_wide_days(table: str) -> str:
         f"EXECUTE 'DROP INDEX IF EXISTS {table[:50]}_day_idx'; "
         "END IF; END $$"
     )
-_MARKET_COLUMNS = ",\n    ".join(f"{name} double precision NOT NULL" for name in MARKET_FIELDS)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -289,11 +290,10 @@ def wide_table_ddl(table: str, float_columns: Sequence[str]) -> list[sql.Compose
     float_def = sql.SQL("double precision NOT NULL DEFAULT 'NaN'")
     col_defs = [sql.SQL("{} {}").format(sql.Identifier(c), float_def) for c in float_columns]
     pk = sql.SQL("PRIMARY KEY (symbol, ticks_lake, build_id, datetime_ns)")
+    day_index, day_cols = _wide_day_index(table)
     stmts = [
         sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(t, sql.SQL(", ").join([*key_defs, *col_defs, pk])),
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} " + _wide_day_index(table)[1]).format(
-            sql.Identifier(_wide_day_index(table)[0]), t
-        ),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} " + day_cols).format(sql.Identifier(day_index), t),
     ]
     stmts += [
         sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(t, sql.Identifier(c), float_def)

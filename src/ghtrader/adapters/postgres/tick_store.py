@@ -172,6 +172,15 @@ CROSS JOIN LATERAL (
 ORDER BY s.symbol, g.day"""
 
 
+def _time_order(dt: np.ndarray) -> np.ndarray | None:
+    """The stable sort of rows read in (trading_day, datetime_ns) order by time, or None when
+    they already are (trading_day is monotonic in time for calendar-built rows; a caller may
+    have broken that)."""
+    if dt.shape[0] < 2 or bool(np.all(dt[1:] > dt[:-1])):
+        return None
+    return np.argsort(dt, kind="stable")
+
+
 def _check_lake(ticks_lake: str) -> None:
     if ticks_lake not in TICKS_LAKES:
         raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
@@ -267,10 +276,8 @@ class PostgresTickStore:
                 "segment_id": cols[k + 2],
                 "schedule_hash": np.array([None, *hashes], dtype=object)[cols[k + 3]],
             }
-        dt = ticks["datetime_ns"]
-        if n > 1 and not bool(np.all(dt[1:] > dt[:-1])):
-            # trading_day is monotonic in time for calendar-built rows; re-sort if a caller broke that.
-            order = np.argsort(dt, kind="stable")
+        order = _time_order(ticks["datetime_ns"])
+        if order is not None:
             ticks = ticks[order]
             out = {key: val[order] for key, val in out.items()}
             extra = {key: val[order] for key, val in extra.items()}
@@ -294,11 +301,8 @@ class PostgresTickStore:
                 reader.feed(chunk)
         cols = reader.finish()
         out = dict(zip(("datetime_ns", *names), cols, strict=True))
-        dt = out["datetime_ns"]
-        if dt.shape[0] > 1 and not bool(np.all(dt[1:] > dt[:-1])):
-            order = np.argsort(dt, kind="stable")
-            out = {key: val[order] for key, val in out.items()}
-        return out
+        order = _time_order(out["datetime_ns"])
+        return out if order is None else {key: val[order] for key, val in out.items()}
 
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:
         _check_lake(ticks_lake)

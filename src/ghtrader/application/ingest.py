@@ -377,6 +377,10 @@ class MultiDownloadResult:
     duration_s: float
     run_id: str = ""
     report_path: str | None = None
+    # Why the run had nothing to do because the symbols asked for are unknown to the provider
+    # (a wrong variety or contract range, an empty CSV directory ...); "" when it ran. Callers
+    # must treat a non-empty value as a failure.
+    unknown_symbols: str = ""
 
 
 @dataclass(frozen=True)
@@ -500,8 +504,19 @@ class DownloadContractRange:
             variety, results, skipped, self._clock.monotonic_s() - started,
             make_run_id(now_ns, f"{first}-{last}"),
         )
+        if not selected:
+            result.unknown_symbols = (
+                f"none of the contracts {first}..{last} is in the {self._provider.name} catalog of {variety} "
+                f"({_catalog_span(catalog)}): check the variety and contract range, or the provider's data"
+            )
         write_multi_report(self._reports, "ingest", "download-contract-range", request, result)
         return result
+
+
+def _catalog_span(catalog: Sequence[CatalogContract]) -> str:
+    if not catalog:
+        return "it lists no contracts"
+    return f"it lists {len(catalog)} contracts, {catalog[0].symbol}..{catalog[-1].symbol}"
 
 
 def _contract_bounds(variety: str, first: str, last: str) -> tuple[str, str]:
@@ -587,7 +602,8 @@ class UpdateContracts:
         expiry_cutoff = shift_trading_days(cal, today, request.recent_expiry_days)
         plans: list[DownloadPlan] = []
         skipped: list[SkippedContract] = []
-        for c in load_catalog(self._provider, variety):
+        catalog = load_catalog(self._provider, variety)
+        for c in catalog:
             last_day = c.info.last_trading_day
             if c.info.expired and (last_day is None or last_day < expiry_cutoff):
                 continue  # long expired: FillMissing's business, not a forward fill
@@ -609,6 +625,11 @@ class UpdateContracts:
         result = summarize(
             variety, results, skipped, self._clock.monotonic_s() - started, make_run_id(now_ns, f"update_{variety}")
         )
+        if not catalog:
+            result.unknown_symbols = (
+                f"the {self._provider.name} catalog has no contracts of {variety}: nothing to update; "
+                "check the variety, or the provider's data"
+            )
         write_multi_report(self._reports, "ingest", "update", request, result)
         return result
 

@@ -607,9 +607,11 @@ class UpdateContracts:
             last_day = c.info.last_trading_day
             if c.info.expired and (last_day is None or last_day < expiry_cutoff):
                 continue  # long expired: FillMissing's business, not a forward fill
-            covered = self._last_covered(c.symbol, source_of(self._provider, c.symbol))
+            covered, first_stale = self._coverage(c.symbol, source_of(self._provider, c.symbol))
             if covered is not None:
                 start = cal.next_trading_day(covered)
+                if first_stale is not None:
+                    start = min(start, first_stale)  # re-check no-data days whose source changed
             elif c.info.first_trading_day is not None:
                 start = c.info.first_trading_day
             else:
@@ -633,8 +635,11 @@ class UpdateContracts:
         write_multi_report(self._reports, "ingest", "update", request, result)
         return result
 
-    def _last_covered(self, symbol: str, source: DataSource) -> date | None:
-        """Last day present or recorded as no-data from the current source."""
+    def _coverage(self, symbol: str, source: DataSource) -> tuple[date | None, date | None]:
+        """Last day present or recorded as no-data from the current source, and the first
+        no-data day recorded from another source (None when there is none)."""
         days = [m.trading_day for m in self._index.manifests(symbol, RAW)]
-        days += [n.trading_day for n in self._index.no_data_days(symbol, RAW) if not n.source_changed(source)]
-        return max(days) if days else None
+        stale: list[date] = []
+        for n in self._index.no_data_days(symbol, RAW):
+            (stale if n.source_changed(source) else days).append(n.trading_day)
+        return (max(days) if days else None), (min(stale) if stale else None)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ghtrader.adapters.csv import CsvDataProvider
-from ghtrader.application.ingest import NO_TICKS_REASON, DownloadTicksRequest
+from ghtrader.application.ingest import NO_TICKS_REASON, DownloadTicksRequest, UpdateContractsRequest
 from ghtrader.domain.ticks import REASON_CROSSED_BOOK, REASON_NAMES, REASON_NEGATIVE_QUANTITY, TICK_FIELDS
 
 from .world import World, day_ticks
@@ -104,4 +104,24 @@ def test_a_no_data_day_from_another_provider_is_downloaded_again(world: World, c
     world.provider = other
     again = world.download()(request(D1, D1))
     assert (again.downloaded, again.rechecked) == (1, 1)
+    assert world.index.no_data_days(SYM, "raw") == []
+
+
+def test_update_rechecks_no_data_days_whose_file_changed(world: World, csv_dir: Path) -> None:
+    from .world import contract
+
+    path = csv_dir / f"{SYM}.csv"
+    write_plain(path, np.concatenate([day_ticks(world.cal, d, n=4, night=0) for d in (D1, D3)]))
+    first = world.download()(request())
+    assert (first.downloaded, first.no_data) == (2, 1)  # D2 has no ticks in the file
+
+    class WithCatalog(CsvDataProvider):
+        def catalog(self, variety_key_: str):  # type: ignore[no-untyped-def]
+            return [contract(SYM, D1, date(2024, 10, 15))]
+
+    write_plain(path, np.concatenate([day_ticks(world.cal, d, n=4, night=0) for d in (D1, D2, D3)]))
+    world.provider = WithCatalog(csv_dir, world.cal)  # type: ignore[assignment]
+    result = world.update()(UpdateContractsRequest("SHFE.cu"))
+    assert (result.downloaded, result.no_data) == (1, 0)
+    assert [m.trading_day for m in world.index.manifests(SYM, "raw")] == [D1, D2, D3]
     assert world.index.no_data_days(SYM, "raw") == []

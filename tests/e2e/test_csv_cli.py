@@ -39,7 +39,7 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(GHTRADER), "--local", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(GHTRADER), "--local", *args], env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def _write_day(path: Path) -> None:

@@ -11,10 +11,20 @@ import numpy as np
 import pytest
 
 from ghtrader.adapters.csv import CsvDataProvider
-from ghtrader.application.ingest import NO_TICKS_REASON, DownloadTicksRequest, UpdateContractsRequest
-from ghtrader.domain.ticks import REASON_CROSSED_BOOK, REASON_NAMES, REASON_NEGATIVE_QUANTITY, TICK_FIELDS
+from ghtrader.application.ingest import (
+    NO_TICKS_REASON,
+    DownloadTicksRequest,
+    UpdateContractsRequest,
+)
+from ghtrader.domain.ticks import (
+    REASON_CROSSED_BOOK,
+    REASON_NAMES,
+    REASON_NEGATIVE_QUANTITY,
+    TICK_FIELDS,
+)
+from tests.fakes.providers import InMemoryDataProvider
 
-from .world import World, day_ticks
+from .world import World, contract, day_ticks
 
 SYM = "SHFE.cu2410"
 D1, D2, D3 = date(2024, 10, 9), date(2024, 10, 10), date(2024, 10, 11)
@@ -91,8 +101,6 @@ def test_no_data_days_record_the_file_and_are_rechecked_when_it_changes(world: W
 def test_a_no_data_day_from_another_provider_is_downloaded_again(world: World, csv_dir: Path) -> None:
     other = world.provider
     write_plain(csv_dir / f"{SYM}.csv", day_ticks(world.cal, D1, n=4, night=0))
-    from tests.fakes.providers import InMemoryDataProvider
-
     world.provider = InMemoryDataProvider(world.cal)  # knows the symbol, has no ticks at all
     world.provider.add_ticks(SYM, day_ticks(world.cal, date(2024, 9, 30), n=1, night=0))
     first = world.download()(request(D1, D1))
@@ -108,8 +116,6 @@ def test_a_no_data_day_from_another_provider_is_downloaded_again(world: World, c
 
 
 def test_update_rechecks_no_data_days_whose_file_changed(world: World, csv_dir: Path) -> None:
-    from .world import contract
-
     path = csv_dir / f"{SYM}.csv"
     write_plain(path, np.concatenate([day_ticks(world.cal, d, n=4, night=0) for d in (D1, D3)]))
     first = world.download()(request())

@@ -283,11 +283,17 @@ def test_source_of_a_symbol_is_its_files_with_size_and_mtime(tmp_path: Path) -> 
         provider.source_of(CU2)
 
 
-def test_refresh_picks_up_new_files(tmp_path: Path) -> None:
+def test_new_and_changed_files_are_seen_without_a_refresh(tmp_path: Path) -> None:
     provider = CsvDataProvider(tmp_path, CAL)
     assert provider.symbols() == []
-    (tmp_path / "cu.csv").write_text(tqsdk_text(ALL, CU), encoding="utf-8")
-    assert provider.symbols() == []
+    path = tmp_path / "cu.csv"
+    path.write_text(tqsdk_text(ALL[:2], CU), encoding="utf-8")
+    assert provider.symbols() == [CU]
+    days = (date(2024, 9, 26), date(2024, 10, 8))
+    assert sum(len(d.ticks) for d in provider.fetch_days(CU, *days)) == 2
+
+    path.write_text(tqsdk_text(ALL, CU), encoding="utf-8")  # replaced: longer, so the size differs
+    assert sum(len(d.ticks) for d in provider.fetch_days(CU, *days)) == len(ALL)
     provider.refresh()
     assert provider.symbols() == [CU]
 

@@ -89,7 +89,6 @@ def test_no_data_days_record_the_file_and_are_rechecked_when_it_changes(world: W
     # The file grows by D2's ticks: both no-data days are due again; D2 now has data.
     write_plain(path, np.concatenate([day_ticks(world.cal, d, n=4, night=0) for d in (D1, D2)]))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    world.provider.refresh()  # type: ignore[attr-defined]
     changed = world.download()(request())
     assert (changed.downloaded, changed.no_data, changed.rechecked) == (1, 0, 2)
     assert [m.trading_day for m in world.index.manifests(SYM, "raw")] == [D1, D2]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -23,7 +24,7 @@ from ghtrader.domain.instruments import parse_symbol
 from ghtrader.domain.tick_csv import is_tick_serial_header
 from ghtrader.domain.ticks import TICK_FIELDS
 
-__all__ = ["CsvFile", "DirectoryScan", "SymbolFile", "csv_stem", "open_text", "scan_directory"]
+__all__ = ["CsvFile", "DirectoryScan", "ScannedFile", "SymbolFile", "csv_stem", "open_text", "scan_directory"]
 
 FileKind = Literal["tqsdk", "plain", "serial"]
 _SUFFIXES = (".csv.gz", ".csv")
@@ -177,34 +178,60 @@ def _span(first: str | None, last: str | None, ns_col: int) -> tuple[int | None,
 
 
 @dataclass(frozen=True)
+class ScannedFile:
+    """What one scan found in one file: its entries, or why it cannot be used."""
+
+    fingerprint: tuple[int, int]  # (mtime_ns, size) when scanned
+    entries: tuple[SymbolFile, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class DirectoryScan:
-    """What :func:`scan_directory` found: symbols to their files, and the unusable files."""
+    """What :func:`scan_directory` found: symbols to their files, the unusable files, and each
+    file's scan (pass it back as ``known`` so unchanged files are not read again)."""
 
     files: dict[str, list[SymbolFile]]
     problems: list[tuple[Path, str]]  # (file, why it cannot be used)
+    scanned: dict[Path, ScannedFile]
 
 
-def scan_directory(root: Path) -> DirectoryScan:
+def _scan_one(path: Path, fingerprint: tuple[int, int]) -> ScannedFile:
+    try:
+        return ScannedFile(fingerprint, tuple(_scan_file(path)))
+    except UnusableFile as exc:
+        return ScannedFile(fingerprint, problem=str(exc))
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        return ScannedFile(fingerprint, problem=f"cannot be read as UTF-8 text ({exc})")
+
+
+def scan_directory(root: Path, known: Mapping[Path, ScannedFile] | None = None) -> DirectoryScan:
     """Map every symbol found under ``root`` (recursively) to its files, sorted by first tick.
 
     Hidden files (``.``/``~`` prefixes) and files not named ``*.csv`` / ``*.csv.gz`` are not
-    looked at; every other file that is not a usable tick CSV is listed in ``problems``.
+    looked at; every other file that is not a usable tick CSV is listed in ``problems``. A file
+    of ``known`` whose size and mtime are unchanged is not read again.
     """
+    known = known or {}
     out: dict[str, list[SymbolFile]] = {}
     problems: list[tuple[Path, str]] = []
+    scanned: dict[Path, ScannedFile] = {}
     for path in sorted(root.rglob("*")):
         if path.name.startswith((".", "~")) or csv_stem(path) is None or not path.is_file():
             continue
         try:
-            entries = _scan_file(path)
-        except UnusableFile as exc:
-            problems.append((path, str(exc)))
-            continue
-        except (OSError, UnicodeDecodeError, EOFError) as exc:
-            problems.append((path, f"cannot be read as UTF-8 text ({exc})"))
-            continue
-        for entry in entries:
+            fingerprint = _fingerprint(path)
+        except OSError:
+            continue  # removed while listing
+        previous = known.get(path)
+        result = previous if previous is not None and previous.fingerprint == fingerprint else None
+        if result is None:
+            result = _scan_one(path, fingerprint)
+        scanned[path] = result
+        if result.problem:
+            problems.append((path, result.problem))
+        for entry in result.entries:
             out.setdefault(entry.symbol, []).append(entry)
     for files in out.values():
         files.sort(key=lambda f: (f.first_ns is None, f.first_ns or 0, str(f.file.path)))
-    return DirectoryScan(out, problems)
+    return DirectoryScan(out, problems, scanned)

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ghtrader.adapters.csv.file_index import SymbolFile, open_text, scan_directory
+from ghtrader.adapters.csv.file_index import (
+    ScannedFile,
+    SymbolFile,
+    open_text,
+    scan_directory,
+)
 from ghtrader.application.errors import InvalidArgument, Unavailable
 from ghtrader.application.ports.providers import (
     ContractInfo,
@@ -63,9 +68,10 @@ class CsvDataProvider:
     are merged by time, identical repeats dropped, conflicting ones rejected. Each DayTicks
     carries the file and line of its rows (``origins``).
 
-    The directory is indexed on first use (``refresh()`` re-reads it); parsed files are kept
-    in a small LRU bounded by ``cache_rows`` so the day-chunked calls of an ingest do not
-    re-parse the same file.
+    Every call lists the directory again (one ``stat`` per file) and reads only new or changed
+    files (size or mtime differ), so a long-running server sees files added or replaced under
+    it; ``refresh()`` forgets everything. Parsed files are kept in a small LRU bounded by
+    ``cache_rows`` so the day-chunked calls of an ingest do not re-parse the same file.
 
     Args:
         root: the directory.
@@ -90,7 +96,7 @@ class CsvDataProvider:
         self._today = today
         self._cache_rows = int(cache_rows)
         self._lock = threading.RLock()
-        self._index: dict[str, list[SymbolFile]] | None = None
+        self._scanned: dict[Path, ScannedFile] = {}
         self._cache: OrderedDict[tuple[str, str, tuple[int, int]], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -105,29 +111,30 @@ class CsvDataProvider:
     def refresh(self) -> None:
         """Forget the file index and cached rows; the next call re-reads the directory."""
         with self._lock:
-            self._index = None
+            self._scanned = {}
             self._cache.clear()
 
     def _files(self) -> dict[str, list[SymbolFile]]:
         with self._lock:
-            if self._index is None:
-                if not self._root.is_dir():
-                    raise Unavailable(
-                        f"CSV directory {self._root} does not exist or is not a directory: "
-                        "create it and put tick CSV files there, or configure another directory"
-                    )
-                scan = scan_directory(self._root)
-                if scan.problems:
-                    shown = "; ".join(f"{path}: {why}" for path, why in scan.problems[:_SHOWN_PROBLEMS])
-                    more = len(scan.problems) - _SHOWN_PROBLEMS
-                    raise InvalidArgument(
-                        f"{len(scan.problems)} file(s) in CSV directory {self._root} cannot be used: {shown}"
-                        f"{f'; and {more} more' if more > 0 else ''}. Fix or remove them (or move them out of "
-                        "the directory) and run again"
-                    )
-                self._index = scan.files
-                log.info("indexed %d symbols in CSV directory %s", len(self._index), self._root)
-            return self._index
+            if not self._root.is_dir():
+                raise Unavailable(
+                    f"CSV directory {self._root} does not exist or is not a directory: "
+                    "create it and put tick CSV files there, or configure another directory"
+                )
+            first = not self._scanned
+            scan = scan_directory(self._root, self._scanned)
+            self._scanned = scan.scanned
+            if scan.problems:
+                shown = "; ".join(f"{path}: {why}" for path, why in scan.problems[:_SHOWN_PROBLEMS])
+                more = len(scan.problems) - _SHOWN_PROBLEMS
+                raise InvalidArgument(
+                    f"{len(scan.problems)} file(s) in CSV directory {self._root} cannot be used: {shown}"
+                    f"{f'; and {more} more' if more > 0 else ''}. Fix or remove them (or move them out of "
+                    "the directory) and run again"
+                )
+            if first:
+                log.info("indexed %d symbols in CSV directory %s", len(scan.files), self._root)
+            return scan.files
 
     def symbols(self) -> list[str]:
         """Every symbol present in the directory, sorted."""

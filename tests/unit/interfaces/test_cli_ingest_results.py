@@ -51,3 +51,10 @@ def test_rejected_rows_are_printed_with_where_and_why() -> None:
     assert "rejected         /csv/cu.csv:2: crossed book: ask_price1 < bid_price1" in text
     assert "/csv/cu.csv:21:" in text and "/csv/cu.csv:22:" not in text
     assert "... 3 more listed in the report" in text
+
+
+def test_rejections_nested_deeper_are_printed_too() -> None:
+    row = {"where": "/csv/au.csv:7", "reason": "negative price"}
+    client = FakeClient({"download": {"contracts": [{"rejected_listed": [row]}]}})
+    code, text = run(data.cmd_update, client, variety="SHFE.au", recent_expiry_days=10)
+    assert code == 0 and "rejected         /csv/au.csv:7: negative price" in text

@@ -30,12 +30,19 @@ def _details(result: dict[str, Any], keys: tuple[str, ...]) -> str:
 _SHOWN_REJECTIONS = 20
 
 
+def _listed_rejections(node: Any) -> list[dict[str, Any]]:
+    """Every ``rejected_listed`` entry in a result, nested results (contracts ...) included."""
+    if isinstance(node, list):
+        return [r for item in node for r in _listed_rejections(item)]
+    if not isinstance(node, dict):
+        return []
+    rows = [r for r in node.get("rejected_listed") or [] if isinstance(r, dict)]
+    return rows + [r for k, v in node.items() if k != "rejected_listed" for r in _listed_rejections(v)]
+
+
 def _rejections(result: dict[str, Any]) -> list[str]:
-    """Rejected rows the result lists (its own, then its contracts'), as indented lines."""
-    rows = list(result.get("rejected_listed") or [])
-    for c in result.get("contracts") or []:
-        if isinstance(c, dict):
-            rows += c.get("rejected_listed") or []
+    """Rejected rows the result lists, as indented lines (the report has them all)."""
+    rows = _listed_rejections(result)
     lines = [f"  rejected         {r.get('where')}: {r.get('reason')}" for r in rows[:_SHOWN_REJECTIONS]]
     if len(rows) > _SHOWN_REJECTIONS:
         lines.append(f"  rejected         ... {len(rows) - _SHOWN_REJECTIONS} more listed in the report")

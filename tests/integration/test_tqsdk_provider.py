@@ -295,6 +295,11 @@ def test_catalog_merges_service_cache_and_store(world: dict, tmp_path: Path) -> 
     assert rows[EXPIRED].source == SOURCE_QUERY and rows[EXPIRED].expired
     assert rows[OLD].source == SOURCE_PRE2020 and rows[OLD].expired
     assert rows[OLD].last_trading_day == date(2019, 9, 16)
+    # First trading days by the listing rule: cu1909 after cu1809 expired (2018-09-17, from the
+    # wheel's cache); cu2402 after cu2302 (not in any source: its 15th, a Wednesday).
+    assert rows[OLD].first_trading_day == date(2018, 9, 18)
+    assert rows[CONTRACT].first_trading_day == date(2023, 2, 16)
+    assert all(r.first_trading_day is not None for r in rows.values())
     assert rows["SHFE.cu1601"].source == SOURCE_PRE2020
     assert rows["SHFE.cu2105"].source == SOURCE_STORE and rows["SHFE.cu2105"].expired
     assert rows["SHFE.cu2408"].source == SOURCE_STORE and not rows["SHFE.cu2408"].expired

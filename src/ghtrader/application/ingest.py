@@ -3,6 +3,15 @@
 Write order per trading day is ticks FIRST, manifest LAST: the day manifest in the index is
 the commit marker. A process killed between the two leaves a day without a manifest, which
 the next run simply downloads again (the tick upsert by row identity makes that harmless).
+
+A day the provider had no ticks for is recorded in the no-data ledger with where that answer
+came from (provider, request, and for a file-based provider the file's path, size and mtime).
+Such a day is skipped by later runs only while its source is unchanged: a changed file or a
+different provider makes the day due again.
+
+Rows dropped by the sanity rules are counted per reason, and the first
+:data:`MAX_LISTED_REJECTIONS` are listed one by one (file:line for a file-based provider) in the
+result and its JSON report.
 """
 
 from __future__ import annotations
@@ -24,13 +33,20 @@ from ghtrader.application.contract_windows import (
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.manifests import compute_manifests
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.providers import CalendarSource, DataProvider
+from ghtrader.application.ports.providers import (
+    CalendarSource,
+    DataProvider,
+    DataSource,
+    DayTicks,
+    DescribesSource,
+)
 from ghtrader.application.ports.reports import ReportSink
 from ghtrader.application.ports.stores import DayManifest, IndexStore, NoDataDay, TickBatch, TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.tick_preparation import (
     REASON_OUTSIDE_REQUEST,
+    PreparedTicks,
     add_counts,
     as_ticks,
     prepare_ticks,
@@ -41,6 +57,26 @@ from ghtrader.domain.instruments import parse_contract
 
 RAW = "raw"
 NO_TICKS_REASON = "provider returned no ticks"
+#: Rejected rows listed one by one per result (the per-reason counts always cover all of them).
+MAX_LISTED_REJECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A provider row that was not stored, where it came from and why."""
+
+    symbol: str
+    trading_day: date
+    datetime_ns: int
+    where: str  # "<file>:<line>" for a file-based provider, else "<provider> day <day> row <i>"
+    reason: str
+
+
+def source_of(provider: DataProvider, symbol: str) -> DataSource:
+    """What ``provider`` reads ``symbol`` from (just its name unless it describes files)."""
+    if isinstance(provider, DescribesSource):
+        return provider.source_of(symbol)
+    return DataSource(provider.name)
 
 
 # --- DownloadTicks ------------------------------------------------------------------------------
@@ -78,6 +114,9 @@ class DownloadTicksResult:
     duration_s: float
     run_id: str = ""
     report_path: str | None = None
+    rechecked: int = 0  # no-data days downloaded again because their source changed
+    rejected_listed: list[RejectedRow] = field(default_factory=list)  # the first MAX_LISTED_REJECTIONS
+    rejected_unlisted: int = 0  # rejected rows beyond the listed ones
 
 
 def _runs_of(expected: Sequence[date], wanted: Sequence[date], chunk_days: int) -> list[list[date]]:
@@ -100,11 +139,29 @@ def _runs_of(expected: Sequence[date], wanted: Sequence[date], chunk_days: int) 
 class _RunState:
     present: dict[date, DayManifest]
     no_data: set[date]
+    source: DataSource
+    stale: set[date] = field(default_factory=set)  # no-data days whose recorded source changed
     downloaded: int = 0
     no_data_recorded: int = 0
     rows_written: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     rejected_total: int = 0
+    rechecked: int = 0
+    listed: list[RejectedRow] = field(default_factory=list)
+    unlisted: int = 0
+
+    def list_rejections(self, symbol: str, day_ticks: DayTicks, prepared: PreparedTicks, provider: str) -> None:
+        room = MAX_LISTED_REJECTIONS - len(self.listed)
+        n = int(prepared.rejected_index.shape[0])
+        self.unlisted += max(0, n - room)
+        ns = day_ticks.ticks["datetime_ns"]
+        origins = day_ticks.origins
+        for k in range(min(n, max(room, 0))):
+            i = int(prepared.rejected_index[k])
+            where = origins.where(i) if origins is not None else f"{provider} day {day_ticks.trading_day} row {i}"
+            self.listed.append(
+                RejectedRow(symbol, day_ticks.trading_day, int(ns[i]), where, prepared.rejection_reason(k))
+            )
 
 
 class DownloadTicks:
@@ -153,7 +210,9 @@ class DownloadTicks:
         if request.force:
             wanted = list(expected)
         else:
-            wanted = [d for d in expected if d not in state.present and d not in state.no_data]
+            wanted = [
+                d for d in expected if d not in state.present and (d not in state.no_data or d in state.stale)
+            ]
 
         total = len(expected)
         done = total - len(wanted)
@@ -183,6 +242,9 @@ class DownloadTicks:
             not_yet_complete=len(in_range) - total,
             duration_s=self._clock.monotonic_s() - started,
             run_id=make_run_id(now_ns, symbol),
+            rechecked=state.rechecked,
+            rejected_listed=state.listed,
+            rejected_unlisted=state.unlisted,
         )
         if write_report and self._reports is not None:
             payload = {"use_case": "download", "provider": self._provider.name, "request": to_jsonable(request)}
@@ -193,8 +255,10 @@ class DownloadTicks:
 
     def _load_state(self, symbol: str, start: date, end: date) -> _RunState:
         present = {m.trading_day: m for m in self._index.manifests(symbol, RAW, start, end)}
-        no_data = {n.trading_day for n in self._index.no_data_days(symbol, RAW, start, end)}
-        return _RunState(present=present, no_data=no_data)
+        entries = self._index.no_data_days(symbol, RAW, start, end)
+        source = source_of(self._provider, symbol)
+        stale = {n.trading_day for n in entries if n.source_changed(source)}
+        return _RunState(present=present, no_data={n.trading_day for n in entries}, source=source, stale=stale)
 
     def _download_chunk(
         self,
@@ -207,6 +271,7 @@ class DownloadTicks:
     ) -> Iterator[tuple[date, str]]:
         pending = set(chunk)
         source = f"provider {self._provider.name!r}"
+        asked = f"fetch_days({symbol}, {chunk[0]}, {chunk[-1]})"
         for day_ticks in self._provider.fetch_days(symbol, chunk[0], chunk[-1]):
             day = day_ticks.trading_day
             if day_ticks.symbol != symbol or day not in pending:
@@ -216,32 +281,35 @@ class DownloadTicks:
                     state.rejected_total += n
                 continue
             pending.discard(day)
-            yield day, self._store_day(symbol, day, day_ticks.ticks, cal, state, now_ns, force, source)
+            yield day, self._store_day(symbol, day_ticks, cal, state, now_ns, force, source, asked)
         # A provider that yields nothing for a day (or a whole chunk) has no data for it.
         for day in sorted(pending):
-            yield day, self._mark_no_data(symbol, day, NO_TICKS_REASON, state, now_ns)
+            yield day, self._mark_no_data(symbol, day, NO_TICKS_REASON, state, now_ns, asked)
 
     def _store_day(
         self,
         symbol: str,
-        day: date,
-        arr: object,
+        day_ticks: DayTicks,
         cal: TradingCalendar,
         state: _RunState,
         now_ns: int,
         force: bool,
         source: str,
+        asked: str,
     ) -> str:
-        prepared = prepare_ticks(arr, cal, expected_day=day, source=source)  # type: ignore[arg-type]
+        day = day_ticks.trading_day
+        prepared = prepare_ticks(day_ticks.ticks, cal, expected_day=day, source=source)
         add_counts(state.rejected, prepared.rejected)
         state.rejected_total += prepared.rejected_total
+        if prepared.rejected_total:
+            state.list_rejections(symbol, day_ticks, prepared, self._provider.name)
         if len(prepared) == 0:
             if prepared.rejected_total:
                 reasons = ", ".join(f"{k}: {v}" for k, v in sorted(prepared.rejected.items()))
                 reason = f"all {prepared.rejected_total} provider rows rejected ({reasons})"
             else:
                 reason = NO_TICKS_REASON
-            return self._mark_no_data(symbol, day, reason, state, now_ns)
+            return self._mark_no_data(symbol, day, reason, state, now_ns, asked)
 
         batch = TickBatch(symbol, RAW, prepared.ticks, prepared.trading_day, prepared.row_hash)
         (manifest,) = compute_manifests(symbol, RAW, prepared.trading_day, prepared.row_hash, prepared.ticks, now_ns)
@@ -256,18 +324,33 @@ class DownloadTicks:
         if day in state.no_data:
             self._index.clear_no_data(symbol, RAW, [day])
             state.no_data.discard(day)
+            if day in state.stale:
+                state.stale.discard(day)
+                state.rechecked += 1
         state.present[day] = manifest
         state.downloaded += 1
         state.rows_written += len(batch)
         note = f", {prepared.rejected_total} rejected" if prepared.rejected_total else ""
         return f"{len(batch)} rows written{note}"
 
-    def _mark_no_data(self, symbol: str, day: date, reason: str, state: _RunState, now_ns: int) -> str:
+    def _mark_no_data(
+        self, symbol: str, day: date, reason: str, state: _RunState, now_ns: int, asked: str
+    ) -> str:
         if day in state.present:
             return "no ticks from the provider; the stored day is kept"
-        if day not in state.no_data:
+        if day in state.stale:
+            # The ledger keeps an entry's first record: replace the one from the old source.
+            self._index.clear_no_data(symbol, RAW, [day])
+            state.stale.discard(day)
+            state.rechecked += 1
+        elif day not in state.no_data:
             state.no_data_recorded += 1
-        self._index.record_no_data([NoDataDay(symbol, day, RAW, reason, now_ns)])
+        src = state.source
+        entry = NoDataDay(
+            symbol, day, RAW, reason, now_ns, provider=src.provider, request=asked,
+            source_path=src.path, source_size=src.size, source_mtime_ns=src.mtime_ns,
+        )
+        self._index.record_no_data([entry])
         state.no_data.add(day)
         return f"no data ({reason})"
 
@@ -294,6 +377,10 @@ class MultiDownloadResult:
     duration_s: float
     run_id: str = ""
     report_path: str | None = None
+    # Why the run had nothing to do because the symbols asked for are unknown to the provider
+    # (a wrong variety or contract range, an empty CSV directory ...); "" when it ran. Callers
+    # must treat a non-empty value as a failure.
+    unknown_symbols: str = ""
 
 
 @dataclass(frozen=True)
@@ -417,8 +504,19 @@ class DownloadContractRange:
             variety, results, skipped, self._clock.monotonic_s() - started,
             make_run_id(now_ns, f"{first}-{last}"),
         )
+        if not selected:
+            result.unknown_symbols = (
+                f"none of the contracts {first}..{last} is in the {self._provider.name} catalog of {variety} "
+                f"({_catalog_span(catalog)}): check the variety and contract range, or the provider's data"
+            )
         write_multi_report(self._reports, "ingest", "download-contract-range", request, result)
         return result
+
+
+def _catalog_span(catalog: Sequence[CatalogContract]) -> str:
+    if not catalog:
+        return "it lists no contracts"
+    return f"it lists {len(catalog)} contracts, {catalog[0].symbol}..{catalog[-1].symbol}"
 
 
 def _contract_bounds(variety: str, first: str, last: str) -> tuple[str, str]:
@@ -504,13 +602,16 @@ class UpdateContracts:
         expiry_cutoff = shift_trading_days(cal, today, request.recent_expiry_days)
         plans: list[DownloadPlan] = []
         skipped: list[SkippedContract] = []
-        for c in load_catalog(self._provider, variety):
+        catalog = load_catalog(self._provider, variety)
+        for c in catalog:
             last_day = c.info.last_trading_day
             if c.info.expired and (last_day is None or last_day < expiry_cutoff):
                 continue  # long expired: FillMissing's business, not a forward fill
-            covered = self._last_covered(c.symbol)
+            covered, first_stale = self._coverage(c.symbol, source_of(self._provider, c.symbol))
             if covered is not None:
                 start = cal.next_trading_day(covered)
+                if first_stale is not None:
+                    start = min(start, first_stale)  # re-check no-data days whose source changed
             elif c.info.first_trading_day is not None:
                 start = c.info.first_trading_day
             else:
@@ -526,10 +627,19 @@ class UpdateContracts:
         result = summarize(
             variety, results, skipped, self._clock.monotonic_s() - started, make_run_id(now_ns, f"update_{variety}")
         )
+        if not catalog:
+            result.unknown_symbols = (
+                f"the {self._provider.name} catalog has no contracts of {variety}: nothing to update; "
+                "check the variety, or the provider's data"
+            )
         write_multi_report(self._reports, "ingest", "update", request, result)
         return result
 
-    def _last_covered(self, symbol: str) -> date | None:
+    def _coverage(self, symbol: str, source: DataSource) -> tuple[date | None, date | None]:
+        """Last day present or recorded as no-data from the current source, and the first
+        no-data day recorded from another source (None when there is none)."""
         days = [m.trading_day for m in self._index.manifests(symbol, RAW)]
-        days += [n.trading_day for n in self._index.no_data_days(symbol, RAW)]
-        return max(days) if days else None
+        stale: list[date] = []
+        for n in self._index.no_data_days(symbol, RAW):
+            (stale if n.source_changed(source) else days).append(n.trading_day)
+        return (max(days) if days else None), (min(stale) if stale else None)

@@ -15,10 +15,11 @@ import numpy as np
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import TickSchemaError
-from ghtrader.domain.ticks import as_tick_array, check_sanity, row_hash
+from ghtrader.domain.ticks import REASON_NAMES, as_tick_array, check_sanity, row_hash
 
 REASON_WRONG_TRADING_DAY = "trading day of datetime_ns differs from the provider's day"
 REASON_OUTSIDE_REQUEST = "provider day outside the requested range"
+_WRONG_DAY_FLAG = 1 << 16  # beside the domain's REASON_* bits in ``rejected_flags``
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,16 @@ class PreparedTicks:
     row_hash: np.ndarray  # int64
     rejected: dict[str, int] = field(default_factory=dict)
     rejected_total: int = 0
+    rejected_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # input rows
+    rejected_flags: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))  # their reasons
+
+    def rejection_reason(self, k: int) -> str:
+        """Why the ``k``-th rejected row (input row ``rejected_index[k]``) was dropped."""
+        flags = int(self.rejected_flags[k])
+        texts = [text for bit, text in REASON_NAMES.items() if flags & bit]
+        if flags & _WRONG_DAY_FLAG:
+            texts.append(REASON_WRONG_TRADING_DAY)
+        return "; ".join(texts)
 
     def __len__(self) -> int:
         return int(self.ticks.shape[0])
@@ -57,18 +68,21 @@ def prepare_ticks(
         return PreparedTicks(arr, np.empty(0, dtype="datetime64[D]"), np.empty(0, dtype=np.int64))
     report = check_sanity(arr)
     rejected = report.counts()
-    keep = ~report.bad_mask
+    flags = report.reasons.astype(np.int32, copy=True)
     days = calendar.trading_days_of(arr["datetime_ns"])
     if expected_day is not None:
         wrong = days != np.datetime64(expected_day, "D")
         n_wrong = int(np.count_nonzero(wrong))
         if n_wrong:
             rejected[REASON_WRONG_TRADING_DAY] = n_wrong
-            keep &= ~wrong
+            flags[wrong] |= _WRONG_DAY_FLAG
+    keep = flags == 0
     n_rejected = int(arr.shape[0] - np.count_nonzero(keep))
-    if n_rejected:
-        arr, days = arr[keep], days[keep]
-    return PreparedTicks(arr, days, row_hash(arr), rejected, n_rejected)
+    if not n_rejected:
+        return PreparedTicks(arr, days, row_hash(arr), rejected, 0)
+    bad = np.flatnonzero(~keep)
+    arr, days = arr[keep], days[keep]
+    return PreparedTicks(arr, days, row_hash(arr), rejected, n_rejected, bad, flags[bad])
 
 
 def add_counts(into: dict[str, int], more: Mapping[str, int]) -> None:

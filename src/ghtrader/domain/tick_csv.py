@@ -1,4 +1,5 @@
-"""Pure parsers for tick CSV text: TqSdk DataDownloader files and plain TICK_FIELDS files.
+"""Pure parsers for tick CSV text: TqSdk DataDownloader files, TqSdk tick-serial exports and
+plain TICK_FIELDS files.
 
 Both parsers take an iterable of text lines (a file object works; the caller does the I/O) and a
 source name used in error messages. They validate the whole input before returning: a malformed
@@ -8,7 +9,13 @@ file raises :class:`TickCsvError` whose message is ``<source>:<line>:<column>: <
 Cells are comma-separated without quoting. A missing numeric value may be written ``#N/A``
 (what TqSdk writes), ``nan`` or left empty; it becomes NaN. ``datetime_ns`` /
 ``datetime_nano`` must be an integer (float64 cannot hold epoch nanoseconds exactly) and must
-be strictly increasing per symbol. Infinite numbers are rejected.
+be strictly increasing per symbol. Infinite numbers are rejected. A tick-serial export (the
+``get_tick_serial`` DataFrame written with ``to_csv``) is the exception: its ``datetime`` is
+float64 there, so a non-integer value is rounded to the microsecond (float64 keeps about 256 ns
+at today's epoch, and exchange stamps are whole microseconds).
+
+Every batch comes with the 1-based file line of each row, so later checks can say where a
+rejected row came from.
 
 Speed: the rows are parsed in one ``numpy.loadtxt`` call with a structured dtype; only when that
 fails is the input re-scanned (in chunks, then cell by cell) to name the first bad cell.
@@ -26,13 +33,22 @@ from types import MappingProxyType
 import numpy as np
 
 from ghtrader.domain.errors import DomainError
-from ghtrader.domain.ticks import LEVELS, REQUIRED_COLUMNS, TICK_FIELDS, empty_ticks, level_fields
+from ghtrader.domain.ticks import (
+    LEVELS,
+    MARKET_FIELDS,
+    REQUIRED_COLUMNS,
+    TICK_FIELDS,
+    empty_ticks,
+    level_fields,
+)
 
 __all__ = [
     "ParsedTicks",
     "TickCsvError",
     "TQSDK_SCALAR_COLUMNS",
+    "is_tick_serial_header",
     "parse_plain_tick_csv",
+    "parse_tick_serial_csv",
     "parse_tqsdk_csv",
     "tqsdk_csv_header",
 ]
@@ -50,6 +66,7 @@ _DT_TEXT_RE = re.compile(
 )
 _DT_TEXT_WIDTH = 29  # "YYYY-MM-DD HH:MM:SS.nnnnnnnnn"
 _SYMBOL_WIDTH = 64
+_EPOCH_WIDTH = 32
 _LOCATE_CHUNK = 20_000
 
 # Column kinds.
@@ -57,6 +74,12 @@ _K_DT_TEXT = "dt_text"
 _K_NS = "ns"
 _K_FLOAT = "float"
 _K_SYMBOL = "symbol"
+_K_EPOCH = "epoch"  # epoch ns as integer text, or float text rounded to the microsecond
+_K_IGNORED = "ignored"  # a numeric column kept out of the ticks (pandas index, id, duration)
+
+#: Columns of a ``get_tick_serial`` export that are not tick fields: ``""`` / ``"Unnamed: 0"``
+#: is the pandas index, ``id`` the serial number, ``duration`` 0 for ticks.
+SERIAL_EXTRA_COLUMNS: tuple[str, ...] = ("", "Unnamed: 0", "id", "duration")
 
 
 class TickCsvError(DomainError):
@@ -83,6 +106,12 @@ class ParsedTicks:
     batches: Mapping[str | None, np.ndarray]
     depth_levels: int
     header: tuple[str, ...] = field(default=())
+    lines: Mapping[str | None, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
+
+    def line_numbers(self, symbol: str | None) -> np.ndarray:
+        """1-based file line of each row of ``symbol``'s batch (int64, aligned with the rows)."""
+        found = self.lines.get(symbol)
+        return np.empty(0, dtype=np.int64) if found is None else found
 
     @property
     def symbols(self) -> tuple[str | None, ...]:
@@ -142,7 +171,10 @@ def parse_tqsdk_csv(lines: Iterable[str], source: str, symbol: str | None = None
     out["datetime_ns"] = ns
     for j, name in enumerate(names, start=2):
         out[name] = rows[f"c{j}"]
-    return ParsedTicks(source, MappingProxyType({file_symbol: out}), levels, tuple(header))
+    lines_of = _lines_array(line_numbers, n)
+    return ParsedTicks(
+        source, MappingProxyType({file_symbol: out}), levels, tuple(header), MappingProxyType({file_symbol: lines_of})
+    )
 
 
 def parse_plain_tick_csv(
@@ -188,15 +220,107 @@ def parse_plain_tick_csv(
     for name, j in seen.items():
         if name not in ("symbol", "datetime_ns"):
             out[name] = rows[f"c{j - 1}"]
+    return _by_symbol(source, header, seen, out, _lines_array(line_numbers, n), symbols, default_symbol)
+
+
+def is_tick_serial_header(header: Sequence[str]) -> bool:
+    """True for the header of a ``get_tick_serial`` export (``datetime`` and ``id`` columns)."""
+    names = set(header)
+    return "datetime" in names and "id" in names and "datetime_nano" not in names
+
+
+def parse_tick_serial_csv(
+    lines: Iterable[str], source: str, *, default_symbol: str | None = None
+) -> ParsedTicks:
+    """Parse TqSdk's ``get_tick_serial`` DataFrame written to CSV.
+
+    Columns: ``datetime`` (epoch ns; integer, or float64 rounded to the microsecond), ``id``,
+    the seven scalar fields, any book-level columns, and optionally ``symbol``, ``duration`` and
+    the pandas index (an empty or ``Unnamed: 0`` header). Rows whose ``datetime`` is missing
+    are the padding of a serial longer than the data and are dropped. Without a ``symbol``
+    column every row belongs to ``default_symbol``.
+
+    Raises:
+        TickCsvError: an unknown, duplicate or missing header column, a wrong column count, a
+            bad value, or a symbol's time not strictly increasing.
+    """
+    it = iter(lines)
+    header = _read_header(it, source)
+    allowed = set(MARKET_FIELDS) | {"datetime", "symbol"} | set(SERIAL_EXTRA_COLUMNS)
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header, start=1):
+        if name not in allowed:
+            raise TickCsvError(
+                source, 1, j,
+                f"unknown column {name!r}: a get_tick_serial export has datetime, id, tick fields "
+                "and optionally symbol and duration",
+            )
+        if name in seen:
+            raise TickCsvError(source, 1, j, f"duplicate column {name!r} (first at column {seen[name]})")
+        seen[name] = j
+    required = ("datetime", "id", *REQUIRED_COLUMNS[1:])
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise TickCsvError(
+            source, 1, len(header) + 1, f"missing required column(s) {missing}: expected at least {list(required)}"
+        )
+    kind_of = {"datetime": _K_EPOCH, "symbol": _K_SYMBOL, **{c: _K_IGNORED for c in SERIAL_EXTRA_COLUMNS}}
+    kinds = [kind_of.get(c, _K_FLOAT) for c in header]
+    rows, line_numbers = _parse_rows(it, source, kinds)
+    ns, present = _epoch_values(rows[f"c{seen['datetime'] - 1}"])
+    lines_of = _lines_array(line_numbers, len(rows))
+    if not present.all():
+        rows, ns, lines_of = rows[present], ns[present], lines_of[present]
+    symbols = rows[f"c{seen['symbol'] - 1}"] if "symbol" in seen else None
+    _check_increasing(ns, symbols, lines_of, seen["datetime"], "datetime", source)
+    out = empty_ticks(len(rows))
+    out["datetime_ns"] = ns
+    for name, j in seen.items():
+        if name in MARKET_FIELDS:
+            out[name] = rows[f"c{j - 1}"]
+    return _by_symbol(source, header, seen, out, lines_of, symbols, default_symbol)
+
+
+def _by_symbol(
+    source: str, header: Sequence[str], seen: Mapping[str, int], out: np.ndarray, lines_of: np.ndarray,
+    symbols: np.ndarray | None, default_symbol: str | None,
+) -> ParsedTicks:
     levels = max((i for i in LEVELS if any(f in seen for f in level_fields(i))), default=0)
     batches: dict[str | None, np.ndarray]
+    lines: dict[str | None, np.ndarray]
     if symbols is None:
-        batches = {default_symbol: out}
+        batches, lines = {default_symbol: out}, {default_symbol: lines_of}
     else:
         uniq, first, inverse = np.unique(symbols, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
-        batches = {str(uniq[k]): out[inverse == k] for k in np.argsort(first, kind="stable")}
-    return ParsedTicks(source, MappingProxyType(batches), levels, tuple(header))
+        order = np.argsort(first, kind="stable")
+        batches = {str(uniq[k]): out[inverse == k] for k in order}
+        lines = {str(uniq[k]): lines_of[inverse == k] for k in order}
+    return ParsedTicks(source, MappingProxyType(batches), levels, tuple(header), MappingProxyType(lines))
+
+
+def _lines_array(line_numbers: np.ndarray | None, n: int) -> np.ndarray:
+    return np.arange(2, n + 2, dtype=np.int64) if line_numbers is None else np.asarray(line_numbers, np.int64)
+
+
+def _epoch_values(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch ns of ``_K_EPOCH`` cells and whether each is present (missing cells give 0).
+
+    Raises ValueError (or OverflowError) for a cell that is no number; ``_fast_parse`` turns
+    that into the slow scan that names it.
+    """
+    text = np.char.strip(np.asarray(col, dtype=f"U{_EPOCH_WIDTH}"))
+    present = ~np.isin(text, list(_MISSING_TOKENS))
+    integral = np.char.isdigit(np.char.lstrip(text, "+-")) & present
+    ns = np.zeros(text.shape, dtype=np.int64)
+    ns[integral] = text[integral].astype(np.int64)
+    floating = present & ~integral
+    if floating.any():
+        values = text[floating].astype(np.float64)
+        if not np.isfinite(values).all() or (np.abs(values) >= 2.0**63).any():
+            raise ValueError("non-finite or out-of-range epoch")
+        ns[floating] = np.rint(values / 1_000.0).astype(np.int64) * 1_000
+    return ns, present
 
 
 # --- header -----------------------------------------------------------------------------------
@@ -251,7 +375,10 @@ def _fill_empty(text: str) -> str:
 
 
 def _record_dtype(kinds: Sequence[str]) -> np.dtype:
-    spec = {_K_DT_TEXT: f"U{_DT_TEXT_WIDTH + 1}", _K_NS: "<i8", _K_FLOAT: "<f8", _K_SYMBOL: f"U{_SYMBOL_WIDTH}"}
+    spec = {
+        _K_DT_TEXT: f"U{_DT_TEXT_WIDTH + 1}", _K_NS: "<i8", _K_FLOAT: "<f8", _K_SYMBOL: f"U{_SYMBOL_WIDTH}",
+        _K_EPOCH: f"U{_EPOCH_WIDTH}", _K_IGNORED: "<f8",
+    }
     return np.dtype([(f"c{j}", spec[k]) for j, k in enumerate(kinds)])
 
 
@@ -294,6 +421,13 @@ def _fast_parse(norm: list[str], dtype: np.dtype, kinds: Sequence[str]) -> np.nd
         col = rows[f"c{j}"]
         if kind == _K_FLOAT and np.isinf(col).any():
             return None
+        if kind == _K_EPOCH:
+            if (np.char.str_len(col) >= _EPOCH_WIDTH).any():
+                return None
+            try:
+                _epoch_values(col)
+            except (ValueError, OverflowError):
+                return None
         if kind == _K_SYMBOL:
             lengths = np.char.str_len(col)
             if (lengths == 0).any() or (lengths >= _SYMBOL_WIDTH).any() or (col == "nan").any():
@@ -364,7 +498,14 @@ def _locate_error(
 def _cell_problem(raw: str, kind: str) -> str | None:
     """Why one cell is bad, or None. Numbers may carry blanks around them; text may not."""
     cell = raw if kind in (_K_DT_TEXT, _K_SYMBOL) or not raw.strip() else raw.strip()
-    if kind == _K_FLOAT:
+    if kind == _K_EPOCH:
+        if cell in _MISSING_TOKENS or (len(cell) < _EPOCH_WIDTH and _INT_RE.fullmatch(cell)
+                                       and -(2**63) <= int(cell) < 2**63):
+            return None
+        if len(cell) < _EPOCH_WIDTH and _FLOAT_RE.fullmatch(cell) and abs(float(cell)) < 2.0**63:
+            return None
+        return f"invalid datetime {cell!r}: expected epoch nanoseconds (an integer or a float)"
+    if kind in (_K_FLOAT, _K_IGNORED):
         if cell in _MISSING_TOKENS or (_FLOAT_RE.fullmatch(cell) and math.isfinite(float(cell))):
             return None
         return f"invalid value {cell!r}: expected a finite number, #N/A or empty"

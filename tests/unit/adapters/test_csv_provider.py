@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import logging
 from datetime import date, datetime
 from pathlib import Path
 
@@ -179,26 +178,122 @@ def test_malformed_file_reports_path_line_and_column(tmp_path: Path) -> None:
     assert f"{path}:4:5: invalid value 'bad'" in str(exc.value)
 
 
-def test_other_files_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unusable_files_are_an_error_naming_each_file_and_why(tmp_path: Path) -> None:
     (tmp_path / "cu.csv").write_text(tqsdk_text(ALL, CU), encoding="utf-8")
-    (tmp_path / "klines.csv").write_text("datetime,datetime_nano,SHFE.cu2410.open\n", encoding="utf-8")
+    (tmp_path / "klines.csv").write_text("datetime,datetime_nano,SHFE.cu2410.open\n1,2,3\n", encoding="utf-8")
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "unnamed.csv").write_text(plain_text(ALL[:2]), encoding="utf-8")
-    (tmp_path / ".hidden.csv").write_text(tqsdk_text(ALL, CU2), encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    (tmp_path / ".hidden.csv").write_text("junk\n", encoding="utf-8")
     (tmp_path / "readme.txt").write_text("not csv", encoding="utf-8")
-    with caplog.at_level(logging.WARNING):
-        symbols = CsvDataProvider(tmp_path, CAL).symbols()
-    assert symbols == [CU]
-    for name in ("klines.csv", "notes.csv", "unnamed.csv"):
-        assert name in caplog.text
-    assert "hidden" not in caplog.text
+    provider = CsvDataProvider(tmp_path, CAL)
+    with pytest.raises(InvalidArgument) as exc:
+        provider.symbols()
+    text = str(exc.value)
+    assert "4 file(s)" in text
+    assert f"{tmp_path / 'klines.csv'}: a DataDownloader header without '<SYMBOL>.last_price'" in text
+    assert f"{tmp_path / 'notes.csv'}: not a tick CSV (header a,b)" in text
+    assert f"{tmp_path / 'unnamed.csv'}: no 'symbol' column and the file name is not a symbol" in text
+    assert f"{tmp_path / 'empty.csv'}: empty file" in text
+    assert "hidden" not in text and "readme" not in text
+    with pytest.raises(InvalidArgument):  # fetching fails the same way, not with "unknown symbol"
+        list(provider.fetch_days(CU, date(2024, 9, 26), date(2024, 9, 27)))
+    for name in ("klines.csv", "notes.csv", "unnamed.csv", "empty.csv"):
+        (tmp_path / name).unlink()
+    assert provider.symbols() == [CU]  # a failed scan is not cached
 
 
-def test_refresh_picks_up_new_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["tqsdk", "plain", "plain_symbol_column", "serial"])
+def test_a_header_without_rows_is_an_error_not_a_day_without_data(tmp_path: Path, kind: str) -> None:
+    text = {
+        "tqsdk": tqsdk_text(ALL[:0], CU),
+        "plain": plain_text(ALL[:0]),
+        "plain_symbol_column": plain_text(ALL[:0], []) .replace("datetime_ns", "symbol,datetime_ns", 1),
+        "serial": serial_text(ALL[:0], None),
+    }[kind]
+    path = tmp_path / f"{CU}.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="a header but no tick rows") as exc:
+        list(CsvDataProvider(tmp_path, CAL).fetch_days(CU, date(2024, 9, 26), date(2024, 9, 27)))
+    assert str(path) in str(exc.value)
+
+
+SERIAL_COLUMNS = [
+    "datetime", "id", "last_price", "average", "highest", "lowest",
+    *[f"{side}_{what}{i}" for i in range(1, 6) for side in ("ask", "bid") for what in ("price", "volume")],
+    "volume", "amount", "open_interest",
+]
+
+
+def serial_text(arr: np.ndarray, symbol: str | None, *, padding: int = 0, as_float: bool = True) -> str:
+    """``get_tick_serial(...).to_csv(path)``: pandas index, float64 datetime, padding rows of NaN."""
+    header = ["", *SERIAL_COLUMNS] + (["symbol"] if symbol else []) + ["duration"]
+    out = [",".join(header)]
+    for k in range(padding):
+        out.append(",".join([str(k), "", str(k - padding)] + [""] * (len(SERIAL_COLUMNS) - 2)
+                            + ([symbol] if symbol else []) + ["0"]))
+    for k, row in enumerate(arr):
+        ns = int(row["datetime_ns"])
+        when = repr(float(ns)) if as_float else str(ns)
+        values = ["" if np.isnan(row[c]) else repr(float(row[c])) for c in SERIAL_COLUMNS[2:]]
+        out.append(",".join([str(padding + k), when, str(100 + k), *values] + ([symbol] if symbol else []) + ["0"]))
+    return "\n".join(out) + "\n"
+
+
+def test_tick_serial_exports_float_datetimes_padding_and_symbol_column(tmp_path: Path) -> None:
+    exact = ALL.copy()
+    exact["datetime_ns"] -= 7  # whole microseconds, as exchange stamps are
+    (tmp_path / f"{CU}.csv").write_text(serial_text(exact, None, padding=3), encoding="utf-8")
+    (tmp_path / "kq_export.csv").write_text(serial_text(exact, KQ, as_float=False), encoding="utf-8")
+    provider = CsvDataProvider(tmp_path, CAL)
+    assert provider.symbols() == [KQ, CU]
+    for symbol in (CU, KQ):
+        days = list(provider.fetch_days(symbol, date(2024, 9, 26), date(2024, 10, 8)))
+        got = np.concatenate([d.ticks for d in days])
+        assert_rows_equal(got, exact)
+    first = next(iter(provider.fetch_days(CU, date(2024, 9, 26), date(2024, 9, 26))))
+    assert first.origins is not None
+    assert [first.origins.where(i) for i in range(len(first.ticks))] == [
+        f"{tmp_path / (CU + '.csv')}:5", f"{tmp_path / (CU + '.csv')}:6",  # after header and 3 padding rows
+    ]
+
+
+def test_day_ticks_say_which_file_and_line_each_row_came_from(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(tqsdk_text(ALL[:3], CU), encoding="utf-8")
+    b.write_text(tqsdk_text(ALL[2:5], CU), encoding="utf-8")  # row 2 in both: kept once
+    days = list(CsvDataProvider(tmp_path, CAL).fetch_days(CU, date(2024, 9, 26), date(2024, 9, 27)))
+    where = [d.origins.where(i) for d in days for i in range(len(d.ticks)) if d.origins is not None]
+    assert where == [f"{a}:2", f"{a}:3", f"{a}:4", f"{b}:3", f"{b}:4"]
+
+
+def test_source_of_a_symbol_is_its_files_with_size_and_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "cu.csv"
+    path.write_text(tqsdk_text(ALL, CU), encoding="utf-8")
+    provider = CsvDataProvider(tmp_path, CAL)
+    src = provider.source_of(CU)
+    st = path.stat()
+    assert (src.provider, src.path, src.size, src.mtime_ns) == ("csv", str(path), st.st_size, st.st_mtime_ns)
+    (tmp_path / "cu_more.csv").write_text(tqsdk_text(ALL[:1], CU), encoding="utf-8")
+    provider.refresh()
+    two = provider.source_of(CU)
+    assert two.path == f"{path};{tmp_path / 'cu_more.csv'}"
+    assert two.size == st.st_size + (tmp_path / "cu_more.csv").stat().st_size
+    with pytest.raises(InvalidArgument):
+        provider.source_of(CU2)
+
+
+def test_new_and_changed_files_are_seen_without_a_refresh(tmp_path: Path) -> None:
     provider = CsvDataProvider(tmp_path, CAL)
     assert provider.symbols() == []
-    (tmp_path / "cu.csv").write_text(tqsdk_text(ALL, CU), encoding="utf-8")
-    assert provider.symbols() == []
+    path = tmp_path / "cu.csv"
+    path.write_text(tqsdk_text(ALL[:2], CU), encoding="utf-8")
+    assert provider.symbols() == [CU]
+    days = (date(2024, 9, 26), date(2024, 10, 8))
+    assert sum(len(d.ticks) for d in provider.fetch_days(CU, *days)) == 2
+
+    path.write_text(tqsdk_text(ALL, CU), encoding="utf-8")  # replaced: longer, so the size differs
+    assert sum(len(d.ticks) for d in provider.fetch_days(CU, *days)) == len(ALL)
     provider.refresh()
     assert provider.symbols() == [CU]
 

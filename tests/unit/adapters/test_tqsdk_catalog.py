@@ -57,7 +57,33 @@ def test_merge_takes_each_symbol_from_the_first_source_that_has_it() -> None:
     assert by["SHFE.cu2105"].source == SOURCE_STORE and by["SHFE.cu2105"].expired
     assert by["SHFE.cu2406"].source == SOURCE_STORE and not by["SHFE.cu2406"].expired
     assert by["SHFE.cu2406"].multiplier == 5.0 and by["SHFE.cu2406"].last_trading_day is None
-    assert all(r.first_trading_day is None and r.variety == "cu" for r in rows)
+    assert all(r.variety == "cu" for r in rows)
+    # Listed the weekday after the same month of the previous year expires; cu2302 and cu2306
+    # are not in the catalog, so their expiry is the 15th (a Wednesday, a Thursday).
+    assert by["SHFE.cu2402"].first_trading_day == date(2023, 2, 16)
+    assert by["SHFE.cu2406"].first_trading_day == date(2023, 6, 16)  # store rows too
+
+
+def test_first_trading_day_from_the_record_or_the_listing_rule() -> None:
+    queried = {
+        "SHFE.au2406": _rec(date(2024, 6, 17), expired=False),  # 06-15 is a Saturday
+        "SHFE.au2506": _rec(date(2025, 6, 16), expired=False),
+        "SHFE.au2507": _rec(date(2025, 7, 15), expired=False),
+        "SHFE.au2504": _rec(date(2025, 4, 15), expired=True),
+        "SHFE.au2508": {**_rec(date(2025, 8, 15), expired=False), "open_date": "2024-08-19"},
+        "SHFE.au2510": {**_rec(date(2025, 10, 15), expired=False), "first_trading_day": 20241016},
+        "SHFE.au2512": {
+            **_rec(date(2025, 12, 15), expired=False),
+            "first_trading_datetime": datetime(2024, 12, 16, 9, tzinfo=CST).timestamp() * 1e9,
+        },
+    }
+    by = {r.symbol: r for r in merge_catalog("SHFE.au", queried, {}, [], today=date(2025, 1, 2))}
+    assert by["SHFE.au2506"].first_trading_day == date(2024, 6, 18)  # after au2406 (catalog expiry)
+    assert by["SHFE.au2507"].first_trading_day == date(2025, 4, 16)  # odd month: after au2504
+    assert by["SHFE.au2504"].first_trading_day == date(2024, 4, 16)  # even month: after au2404 (15th)
+    assert by["SHFE.au2508"].first_trading_day == date(2024, 8, 19)
+    assert by["SHFE.au2510"].first_trading_day == date(2024, 10, 16)
+    assert by["SHFE.au2512"].first_trading_day == date(2024, 12, 16)
 
 
 def test_merge_rejects_a_bad_variety() -> None:

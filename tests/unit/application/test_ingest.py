@@ -292,3 +292,22 @@ def test_update_forward_fills_active_and_recently_expired_contracts(world: World
     long_memory = world.update()(UpdateContractsRequest("SHFE.cu", recent_expiry_days=40))
     assert {r.symbol for r in long_memory.contracts} == {"SHFE.cu2409"}  # the others are up to date
     assert max(world.manifest_days("SHFE.cu2409")) == date(2024, 9, 13)
+
+
+def test_contracts_or_varieties_unknown_to_the_provider_flag_the_result(world: World) -> None:
+    _catalog(world)
+    outside = world.contract_range()(DownloadContractRangeRequest("SHFE.cu", "SHFE.cu2601", "SHFE.cu2603"))
+    assert outside.contracts == [] and outside.downloaded == 0
+    assert outside.unknown_symbols.startswith(
+        "none of the contracts SHFE.cu2601..SHFE.cu2603 is in the memory catalog of SHFE.cu "
+        "(it lists 4 contracts, SHFE.cu2409..SHFE.cu2412)"
+    )
+    assert outside.report_path is not None
+    assert json.loads(Path(outside.report_path).read_text(encoding="utf-8"))["result"]["unknown_symbols"]
+
+    known = world.contract_range()(DownloadContractRangeRequest("SHFE.cu", "SHFE.cu2412", "SHFE.cu2412"))
+    assert known.unknown_symbols == ""  # known but skipped (no first day) is not "unknown"
+
+    no_variety = world.update()(UpdateContractsRequest("SHFE.ag"))
+    assert no_variety.unknown_symbols.startswith("the memory catalog has no contracts of SHFE.ag")
+    assert world.update()(UpdateContractsRequest("SHFE.cu")).unknown_symbols == ""

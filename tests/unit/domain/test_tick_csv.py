@@ -10,7 +10,9 @@ import pytest
 from ghtrader.domain.calendar import beijing_datetime_to_ns
 from ghtrader.domain.tick_csv import (
     TickCsvError,
+    is_tick_serial_header,
     parse_plain_tick_csv,
+    parse_tick_serial_csv,
     parse_tqsdk_csv,
     tqsdk_csv_header,
 )
@@ -342,3 +344,64 @@ def test_plain_bad_cells() -> None:
     assert error_of(parse_plain_tick_csv, lines, "p.csv") == (
         "p.csv:3:2: invalid timestamp '': expected integer epoch nanoseconds"
     )
+
+
+# --- get_tick_serial exports ------------------------------------------------------------------
+SERIAL_FIELDS = list(TICK_FIELDS[1:])
+
+
+def serial_lines(arr: np.ndarray, *, symbol: str | None = SYM, padding: int = 0, as_float: bool = True) -> list[str]:
+    """``api.get_tick_serial(...).to_csv()``: pandas index, float64 datetime, NaN padding rows."""
+    header = ["", "datetime", "id", *SERIAL_FIELDS] + (["symbol"] if symbol else []) + ["duration"]
+    tail = ([symbol] if symbol else []) + ["0"]
+    out = [",".join(header) + "\n"]
+    for k in range(padding):
+        out.append(",".join([str(k), "", str(k - padding)] + [""] * len(SERIAL_FIELDS) + tail) + "\n")
+    for k, row in enumerate(arr):
+        ns = int(row["datetime_ns"])
+        when = repr(float(ns)) if as_float else str(ns)
+        out.append(",".join([str(padding + k), when, str(k)] + [fmt(row[f]) for f in SERIAL_FIELDS] + tail) + "\n")
+    return out
+
+
+def whole_us(n: int) -> np.ndarray:
+    arr = make_ticks(n)
+    arr["datetime_ns"] -= arr["datetime_ns"] % 1_000  # exchange stamps are whole microseconds
+    return arr
+
+
+def test_serial_float_datetimes_round_to_the_exact_microsecond_and_padding_is_dropped() -> None:
+    arr = whole_us(50)
+    assert any(int(float(ns)) != ns for ns in arr["datetime_ns"])  # float64 alone would not give them back
+    parsed = parse_tick_serial_csv(serial_lines(arr, padding=3), "serial.csv")
+    assert parsed.symbols == (SYM,) and parsed.depth_levels == 5
+    got = parsed.ticks(SYM)
+    for f in TICK_FIELDS:
+        np.testing.assert_array_equal(got[f], arr[f], err_msg=f)
+    np.testing.assert_array_equal(parsed.line_numbers(SYM), np.arange(50) + 5)  # header + 3 padding rows
+
+    exact = make_ticks(5)  # integer text keeps nanoseconds as they are
+    again = parse_tick_serial_csv(serial_lines(exact, symbol=None, as_float=False), "s.csv", default_symbol=SYM)
+    np.testing.assert_array_equal(again.ticks(SYM)["datetime_ns"], exact["datetime_ns"])
+
+
+def test_serial_detection_and_header_errors() -> None:
+    lines = serial_lines(whole_us(2))
+    assert is_tick_serial_header(lines[0].rstrip("\n").split(","))
+    assert not is_tick_serial_header(tqsdk_csv_header(SYM))
+    assert not is_tick_serial_header(["datetime_ns", "last_price"])
+    with pytest.raises(TickCsvError, match=r"s.csv:1:4: unknown column 'ma'"):
+        parse_tick_serial_csv([lines[0].replace(",id,", ",id,ma,", 1)] + lines[1:], "s.csv")
+    with pytest.raises(TickCsvError, match=r"missing required column\(s\) \['id'\]"):
+        parse_tick_serial_csv([lines[0].replace(",id,", ",Unnamed: 0,", 1)], "s.csv")
+
+
+def test_serial_bad_datetime_and_time_order_name_the_line() -> None:
+    lines = serial_lines(whole_us(4), padding=1)
+    cells = lines[3].split(",")
+    cells[1] = "soon"
+    with pytest.raises(TickCsvError, match=r"s.csv:4:2: invalid datetime 'soon'"):
+        parse_tick_serial_csv([*lines[:3], ",".join(cells), *lines[4:]], "s.csv")
+    swapped = [lines[0], lines[1], lines[2], lines[4], lines[3], lines[5]]
+    with pytest.raises(TickCsvError, match=r"s.csv:5:2: datetime .* is not after .* on line 4"):
+        parse_tick_serial_csv(swapped, "s.csv")

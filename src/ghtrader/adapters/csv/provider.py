@@ -1,4 +1,5 @@
-"""DataProvider replaying a directory of tick CSV files (TqSdk DataDownloader or plain style)."""
+"""DataProvider replaying a directory of tick CSV files (TqSdk DataDownloader, TqSdk tick-serial
+export or plain style)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,33 @@ from pathlib import Path
 
 import numpy as np
 
-from ghtrader.adapters.csv.file_index import SymbolFile, open_text, scan_directory
+from ghtrader.adapters.csv.file_index import (
+    ScannedFile,
+    SymbolFile,
+    open_text,
+    scan_directory,
+)
 from ghtrader.application.errors import InvalidArgument, Unavailable
-from ghtrader.application.ports.providers import ContractInfo, DayTicks
+from ghtrader.application.ports.providers import (
+    ContractInfo,
+    DataSource,
+    DayTicks,
+    RowOrigins,
+)
 from ghtrader.domain.calendar import BEIJING_UTC_OFFSET_NS, NS_PER_DAY, TradingCalendar
 from ghtrader.domain.errors import InvalidSymbolError
-from ghtrader.domain.instruments import ContractSymbol, contract_spec, parse_symbol, variety_key
-from ghtrader.domain.tick_csv import TickCsvError, parse_plain_tick_csv, parse_tqsdk_csv
+from ghtrader.domain.instruments import (
+    ContractSymbol,
+    contract_spec,
+    parse_symbol,
+    variety_key,
+)
+from ghtrader.domain.tick_csv import (
+    TickCsvError,
+    parse_plain_tick_csv,
+    parse_tick_serial_csv,
+    parse_tqsdk_csv,
+)
 from ghtrader.domain.ticks import empty_ticks, row_hash
 
 __all__ = ["CsvDataProvider"]
@@ -27,6 +48,7 @@ log = logging.getLogger(__name__)
 _EVENING_NS = 18 * 3600 * 1_000_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SHOWN_SYMBOLS = 20
+_SHOWN_PROBLEMS = 10
 
 
 def _evening_ns(d: date) -> int:
@@ -37,14 +59,19 @@ def _evening_ns(d: date) -> int:
 class CsvDataProvider:
     """Ticks from the CSV files under ``root`` (searched recursively; ``.csv`` and ``.csv.gz``).
 
-    A file is either a TqSdk DataDownloader tick CSV (any name; the header names the symbol) or
-    a plain CSV with a header of TICK_FIELDS names (a ``symbol`` column, or the file named
-    after its symbol, e.g. ``SHFE.cu2602.csv``). Several files may hold the same symbol: rows
-    are merged by time, identical repeats dropped, conflicting ones rejected.
+    A file is a TqSdk DataDownloader tick CSV (any name; the header names the symbol), a TqSdk
+    ``get_tick_serial`` DataFrame written with ``to_csv`` (``datetime`` in epoch ns, ``id``, the
+    tick fields) or a plain CSV with a header of TICK_FIELDS names; the last two need a
+    ``symbol`` column or the file named after its symbol, e.g. ``SHFE.cu2602.csv``. Any other
+    ``*.csv`` / ``*.csv.gz`` file, or one with a header and no rows, makes every call fail with
+    InvalidArgument naming the files and why. Several files may hold the same symbol: rows
+    are merged by time, identical repeats dropped, conflicting ones rejected. Each DayTicks
+    carries the file and line of its rows (``origins``).
 
-    The directory is indexed on first use (``refresh()`` re-reads it); parsed files are kept
-    in a small LRU bounded by ``cache_rows`` so the day-chunked calls of an ingest do not
-    re-parse the same file.
+    Every call lists the directory again (one ``stat`` per file) and reads only new or changed
+    files (size or mtime differ), so a long-running server sees files added or replaced under
+    it; ``refresh()`` forgets everything. Parsed files are kept in a small LRU bounded by
+    ``cache_rows`` so the day-chunked calls of an ingest do not re-parse the same file.
 
     Args:
         root: the directory.
@@ -69,8 +96,8 @@ class CsvDataProvider:
         self._today = today
         self._cache_rows = int(cache_rows)
         self._lock = threading.RLock()
-        self._index: dict[str, list[SymbolFile]] | None = None
-        self._cache: OrderedDict[tuple[str, str, tuple[int, int]], np.ndarray] = OrderedDict()
+        self._scanned: dict[Path, ScannedFile] = {}
+        self._cache: OrderedDict[tuple[str, str, tuple[int, int]], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"CsvDataProvider({str(self._root)!r})"
@@ -84,20 +111,30 @@ class CsvDataProvider:
     def refresh(self) -> None:
         """Forget the file index and cached rows; the next call re-reads the directory."""
         with self._lock:
-            self._index = None
+            self._scanned = {}
             self._cache.clear()
 
     def _files(self) -> dict[str, list[SymbolFile]]:
         with self._lock:
-            if self._index is None:
-                if not self._root.is_dir():
-                    raise Unavailable(
-                        f"CSV directory {self._root} does not exist or is not a directory: "
-                        "create it and put tick CSV files there, or configure another directory"
-                    )
-                self._index = scan_directory(self._root)
-                log.info("indexed %d symbols in CSV directory %s", len(self._index), self._root)
-            return self._index
+            if not self._root.is_dir():
+                raise Unavailable(
+                    f"CSV directory {self._root} does not exist or is not a directory: "
+                    "create it and put tick CSV files there, or configure another directory"
+                )
+            first = not self._scanned
+            scan = scan_directory(self._root, self._scanned)
+            self._scanned = scan.scanned
+            if scan.problems:
+                shown = "; ".join(f"{path}: {why}" for path, why in scan.problems[:_SHOWN_PROBLEMS])
+                more = len(scan.problems) - _SHOWN_PROBLEMS
+                raise InvalidArgument(
+                    f"{len(scan.problems)} file(s) in CSV directory {self._root} cannot be used: {shown}"
+                    f"{f'; and {more} more' if more > 0 else ''}. Fix or remove them (or move them out of "
+                    "the directory) and run again"
+                )
+            if first:
+                log.info("indexed %d symbols in CSV directory %s", len(scan.files), self._root)
+            return scan.files
 
     def symbols(self) -> list[str]:
         """Every symbol present in the directory, sorted."""
@@ -117,7 +154,8 @@ class CsvDataProvider:
         return files
 
     # --- reading --------------------------------------------------------------------------------
-    def _read(self, entry: SymbolFile) -> np.ndarray:
+    def _read(self, entry: SymbolFile) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``entry.symbol`` in its file and the file line of each row."""
         f = entry.file
         key = (str(f.path), entry.symbol, f.fingerprint)
         with self._lock:
@@ -129,6 +167,8 @@ class CsvDataProvider:
             with open_text(f.path) as fh:
                 if f.kind == "tqsdk":
                     parsed = parse_tqsdk_csv(fh, str(f.path), entry.symbol)
+                elif f.kind == "serial":
+                    parsed = parse_tick_serial_csv(fh, str(f.path), default_symbol=f.file_symbol)
                 else:
                     parsed = parse_plain_tick_csv(fh, str(f.path), default_symbol=f.file_symbol)
         except TickCsvError as exc:
@@ -138,36 +178,60 @@ class CsvDataProvider:
         with self._lock:
             for sym, batch in parsed.batches.items():
                 if sym is not None:
-                    self._cache[(str(f.path), sym, f.fingerprint)] = batch
+                    self._cache[(str(f.path), sym, f.fingerprint)] = (batch, parsed.line_numbers(sym))
             self._trim_cache(keep=key)
-        return parsed.ticks(entry.symbol)
+        return parsed.ticks(entry.symbol), parsed.line_numbers(entry.symbol)
 
     def _trim_cache(self, keep: tuple[str, str, tuple[int, int]]) -> None:
-        total = sum(len(v) for v in self._cache.values())
+        total = sum(len(v[0]) for v in self._cache.values())
         for k in list(self._cache):
             if total <= self._cache_rows:
                 break
             if k == keep:
                 continue
-            total -= len(self._cache.pop(k))
+            total -= len(self._cache.pop(k)[0])
 
-    def _load(self, symbol: str, lo_ns: int, hi_ns: int) -> np.ndarray:
-        """Rows of ``symbol`` from every file that may hold ticks in ``[lo_ns, hi_ns)``, merged."""
+    def _load(self, symbol: str, lo_ns: int, hi_ns: int) -> tuple[np.ndarray, RowOrigins]:
+        """Rows of ``symbol`` from every file that may hold ticks in ``[lo_ns, hi_ns)``, merged,
+        with the file and line of each row."""
         parts: list[np.ndarray] = []
+        lines: list[np.ndarray] = []
         sources: list[str] = []
         for entry in self._files_of(symbol):
             if entry.first_ns is not None and entry.last_ns is not None:
                 if entry.last_ns < lo_ns or entry.first_ns >= hi_ns:
                     continue
-            batch = self._read(entry)
+            batch, line = self._read(entry)
             if len(batch):
                 parts.append(batch)
+                lines.append(line)
                 sources.append(str(entry.file.path))
         if not parts:
-            return empty_ticks(0)
-        if len(parts) == 1:
-            return parts[0]
-        return _merge(parts, sources, symbol)
+            return empty_ticks(0), RowOrigins((), np.empty(0, np.int32), np.empty(0, np.int64))
+        file_index = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts])
+        rows, line_all = np.concatenate(parts), np.concatenate(lines)
+        if len(parts) > 1:
+            keep = _merge_order(rows, file_index, sources, symbol)
+            rows, file_index, line_all = rows[keep], file_index[keep], line_all[keep]
+        return rows, RowOrigins(tuple(sources), file_index, line_all)
+
+    def source_of(self, symbol: str) -> DataSource:
+        """The files of ``symbol``: one file's path, size and mtime (several: paths joined by
+        ``;``, total size, newest mtime), read from the disk now.
+
+        Raises:
+            InvalidArgument: a symbol absent from the directory, or unusable files in it.
+        """
+        paths = sorted({str(e.file.path) for e in self._files_of(symbol)})
+        size = mtime = 0
+        for path in paths:
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return DataSource(self.name, ";".join(paths), -1, -1)  # gone: differs from any record
+            size += st.st_size
+            mtime = max(mtime, st.st_mtime_ns)
+        return DataSource(self.name, ";".join(paths), size, mtime)
 
     # --- DataProvider ---------------------------------------------------------------------------
     def fetch_days(self, symbol: str, start_day: date, end_day: date) -> Iterator[DayTicks]:
@@ -189,14 +253,15 @@ class CsvDataProvider:
     def _days(self, symbol: str, days: list[date]) -> Iterator[DayTicks]:
         lo = _evening_ns(self._calendar.previous_trading_day(days[0]))
         hi = _evening_ns(days[-1])
-        rows = self._load(symbol, lo, hi)
+        rows, origins = self._load(symbol, lo, hi)
         ns = rows["datetime_ns"]
         keys = self._calendar.trading_days_of(ns).astype(np.int64) if len(rows) else np.empty(0, np.int64)
         wanted = np.array([np.datetime64(d, "D") for d in days]).astype(np.int64)
         starts = np.searchsorted(keys, wanted, side="left")
         stops = np.searchsorted(keys, wanted, side="right")
         for d, a, b in zip(days, starts, stops, strict=True):
-            yield DayTicks(symbol, d, rows[a:b].copy())
+            day_origins = RowOrigins(origins.files, origins.file_index[a:b].copy(), origins.line[a:b].copy())
+            yield DayTicks(symbol, d, rows[a:b].copy(), day_origins)
 
     def catalog(self, variety_key_: str) -> list[ContractInfo]:
         """Dated contracts of ``variety_key_`` present in the directory (source ``"csv"``).
@@ -248,24 +313,22 @@ class CsvDataProvider:
         return d
 
 
-def _merge(parts: list[np.ndarray], sources: list[str], symbol: str) -> np.ndarray:
-    """Rows of several files by time; identical repeats dropped, conflicting repeats rejected."""
-    rows = np.concatenate(parts)
-    origin = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+def _merge_order(rows: np.ndarray, origin: np.ndarray, sources: list[str], symbol: str) -> np.ndarray:
+    """Indices that put the rows of several files in time order, identical repeats dropped;
+    conflicting repeats (same time, different values) are rejected."""
     order = np.argsort(rows["datetime_ns"], kind="stable")
-    rows, origin = rows[order], origin[order]
-    ns = rows["datetime_ns"]
+    ns = rows["datetime_ns"][order]
     dup = np.flatnonzero(ns[1:] == ns[:-1]) + 1
     if dup.size == 0:
-        return rows
-    hashes = row_hash(rows)
+        return order
+    hashes = row_hash(rows[order])
     conflict = dup[hashes[dup] != hashes[dup - 1]]
     if conflict.size:
         i = int(conflict[0])
         raise InvalidArgument(
-            f"conflicting ticks for {symbol!r} at datetime_ns {int(ns[i])}: {sources[origin[i - 1]]} and "
-            f"{sources[origin[i]]} hold different values for the same time; remove one of the files"
+            f"conflicting ticks for {symbol!r} at datetime_ns {int(ns[i])}: {sources[origin[order[i - 1]]]} and "
+            f"{sources[origin[order[i]]]} hold different values for the same time; remove one of the files"
         )
-    keep = np.ones(len(rows), dtype=bool)
+    keep = np.ones(len(order), dtype=bool)
     keep[dup] = False
-    return rows[keep]
+    return order[keep]

@@ -45,14 +45,15 @@ _UPSERT_MANIFEST = (
 _SELECT_MANIFESTS = (
     f"SELECT {_MANIFEST_COLS}, {_NS_SQL.format(col='updated_at')}, lake_version FROM {SYMBOL_DAY_INDEX_TABLE} "
 )
+_PROVENANCE_COLS = "provider, request, source_path, source_size, source_mtime_ns"
 _INSERT_NO_DATA = (
-    f"INSERT INTO {NO_DATA_TABLE} (symbol, trading_day, ticks_lake, reason, created_at, lake_version) "
-    "VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s) "
+    f"INSERT INTO {NO_DATA_TABLE} (symbol, trading_day, ticks_lake, reason, created_at, lake_version, "
+    f"{_PROVENANCE_COLS}) VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s, %s, %s, %s, %s, %s) "
     "ON CONFLICT (symbol, trading_day, lake_version, ticks_lake) DO NOTHING"
 )
 _SELECT_NO_DATA = (
-    f"SELECT symbol, trading_day, ticks_lake, reason, {_NS_SQL.format(col='created_at')}, lake_version "
-    f"FROM {NO_DATA_TABLE} "
+    f"SELECT symbol, trading_day, ticks_lake, reason, {_NS_SQL.format(col='created_at')}, lake_version, "
+    f"{_PROVENANCE_COLS} FROM {NO_DATA_TABLE} "
 )
 
 
@@ -147,12 +148,18 @@ class PostgresIndexStore:
 
     # --- no-data ledger ---------------------------------------------------------------------
     def record_no_data(self, days: Sequence[NoDataDay]) -> None:
-        """Idempotent: an entry already recorded keeps its first reason and created_at."""
+        """Idempotent: an entry already recorded keeps its first reason, created_at and provenance."""
         if not days:
             return
         for d in days:
             _check_lake(d.ticks_lake)
-        rows = [(d.symbol, d.trading_day, d.ticks_lake, d.reason, _ts(d.created_at_ns), d.lake_version) for d in days]
+        rows = [
+            (
+                d.symbol, d.trading_day, d.ticks_lake, d.reason, _ts(d.created_at_ns), d.lake_version,
+                d.provider, d.request, d.source_path, d.source_size, d.source_mtime_ns,
+            )
+            for d in days
+        ]
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(_INSERT_NO_DATA, rows)
 
@@ -167,7 +174,10 @@ class PostgresIndexStore:
         with self._pool.connection() as conn:
             rows = conn.execute(_SELECT_NO_DATA + where, params).fetchall()  # type: ignore[arg-type]
         return [
-            NoDataDay(symbol=r[0], trading_day=r[1], ticks_lake=r[2], reason=r[3], created_at_ns=r[4], lake_version=r[5])
+            NoDataDay(
+                symbol=r[0], trading_day=r[1], ticks_lake=r[2], reason=r[3], created_at_ns=r[4], lake_version=r[5],
+                provider=r[6], request=r[7], source_path=r[8], source_size=r[9], source_mtime_ns=r[10],
+            )
             for r in rows
         ]
 

@@ -246,6 +246,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         (f"ALTER TABLE {MAIN_SCHEDULE_TABLE} ADD COLUMN IF NOT EXISTS switch_ratio double precision NULL",),
     ),
     Migration("0012_wide_day_index", tuple(_reindex_wide_days(t) for t in sorted(DATASET_TABLES.values()))),
+    Migration(
+        "0016_no_data_provenance",
+        # where a no-data answer came from, so the day is checked again when its source changes
+        # ('' / -1 for entries recorded before: never counted as changed)
+        (
+            (
+                f"ALTER TABLE {NO_DATA_TABLE} ADD COLUMN IF NOT EXISTS provider text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS request text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS source_path text NOT NULL DEFAULT '', "
+                "ADD COLUMN IF NOT EXISTS source_size bigint NOT NULL DEFAULT -1, "
+                "ADD COLUMN IF NOT EXISTS source_mtime_ns bigint NOT NULL DEFAULT -1"
+            ),
+        ),
+    ),
 )
 
 #: Key columns of every wide (features / labels) table, in order, with their SQL types.

@@ -39,7 +39,10 @@ _MANIFEST_COLS = (
     "symbol, trading_day, ticks_lake, rows_total, first_datetime_ns, last_datetime_ns, l5_present, "
     "row_hash_min, row_hash_max, row_hash_sum, row_hash_sum_abs, updated_at_ns, lake_version"
 )
-_NO_DATA_COLS = "symbol, trading_day, ticks_lake, reason, created_at_ns, lake_version"
+_NO_DATA_COLS = (
+    "symbol, trading_day, ticks_lake, reason, created_at_ns, lake_version, "
+    "provider, request, source_path, source_size, source_mtime_ns"
+)
 
 
 def _check_lake(ticks_lake: str) -> None:
@@ -165,7 +168,7 @@ class QuestDBIndexStore:
 
     # --- no-data ledger ---------------------------------------------------------------------
     def record_no_data(self, days: Sequence[NoDataDay]) -> None:
-        """Idempotent: an entry already recorded keeps its first reason and created_at.
+        """Idempotent: an entry already recorded keeps its first reason, created_at and provenance.
 
         QuestDB has no insert-if-absent, so this reads the keys present first; two processes
         recording the same new key at the same moment may leave the later one's reason.
@@ -190,7 +193,10 @@ class QuestDBIndexStore:
         for sym, day, version, lake in present:
             fresh.pop((sym, day.date(), version, lake), None)
         rows = [
-            (d.symbol, d.trading_day, d.ticks_lake, d.reason, _stamp(d.created_at_ns), d.lake_version, False)
+            (
+                d.symbol, d.trading_day, d.ticks_lake, d.reason, _stamp(d.created_at_ns), d.lake_version,
+                d.provider, d.request, d.source_path, d.source_size, d.source_mtime_ns, False,
+            )
             for d in fresh.values()
         ]
         self._insert(self._no_data, f"{_NO_DATA_COLS}, deleted", rows)
@@ -209,7 +215,9 @@ class QuestDBIndexStore:
         out = [
             NoDataDay(
                 symbol=r[0], trading_day=r[1].date(), ticks_lake=r[2], reason=r[3] or "",
-                created_at_ns=_from_long(r[4]), lake_version=r[5],
+                created_at_ns=_from_long(r[4]), lake_version=r[5], provider=r[6] or "", request=r[7] or "",
+                source_path=r[8] or "", source_size=-1 if r[9] is None else int(r[9]),
+                source_mtime_ns=-1 if r[10] is None else int(r[10]),
             )
             for r in rows
         ]  # fmt: skip

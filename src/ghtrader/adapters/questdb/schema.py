@@ -253,6 +253,17 @@ DEDUP UPSERT KEYS(key_ts, model_id, version)""",
         # the rule's ratio travels with the schedule (NULL for rows saved before: the default)
         ("ALTER TABLE {main_schedule} ADD COLUMN switch_ratio DOUBLE",),
     ),
+    Migration(
+        "0016_no_data_provenance",
+        # where a no-data answer came from (NULL for entries recorded before: read as '' / -1)
+        (
+            "ALTER TABLE {no_data} ADD COLUMN provider VARCHAR",
+            "ALTER TABLE {no_data} ADD COLUMN request VARCHAR",
+            "ALTER TABLE {no_data} ADD COLUMN source_path VARCHAR",
+            "ALTER TABLE {no_data} ADD COLUMN source_size LONG",
+            "ALTER TABLE {no_data} ADD COLUMN source_mtime_ns LONG",
+        ),
+    ),
 )
 
 #: Key columns of every wide (features / labels / fill_labels) table, in order, with their

@@ -6,10 +6,21 @@ Sources, in order of precedence (a symbol takes its row from the first source th
    ``query_symbol_info`` for expiry, price tick and multiplier);
 2. ``pre2020_cache`` — contracts delisted before 2020-09, from the tqsdk wheel;
 3. ``store`` — symbols only present in the local tick store (static spec values).
+
+First trading day: the Shinny instrument service publishes a listing date for securities
+(``first_trading_datetime``) but none for futures. A record that carries one (``open_date``,
+``first_trading_day`` or ``first_trading_datetime``) is used as is; otherwise the day comes from
+the SHFE listing rule: a contract is listed on the trading day after its predecessor expires,
+the predecessor being the same month one year earlier (cu and ag list every month twelve
+months ahead; so do au's even months) or, for au's odd months, listed only as one of the three
+nearest months, the contract three months earlier. The predecessor's expiry is taken from the
+catalog when it is there, else from the 15th-of-the-month rule; the estimate skips weekends
+but not holidays, which callers' trading calendars clip.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -33,6 +44,7 @@ __all__ = [
     "TqSdkCatalog",
     "expiry_day",
     "listed_symbols",
+    "listing_day_estimate",
     "merge_catalog",
 ]
 
@@ -53,6 +65,63 @@ def expiry_day(expire_datetime_s: Any) -> date | None:
     if not value > 0:  # NaN, 0 or negative
         return None
     return datetime.fromtimestamp(value, tz=_CST).date()
+
+
+def _open_day(rec: Mapping[str, Any]) -> date | None:
+    """A listing date carried by the record: ``YYYY-MM-DD`` / ``YYYYMMDD`` text or number, or
+    epoch seconds / nanoseconds; None when absent or unreadable."""
+    for name in ("open_date", "first_trading_day", "first_trading_datetime"):
+        value = rec.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                return date.fromisoformat(text[:10]) if "-" in text else datetime.strptime(text, "%Y%m%d").date()
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if not number > 0:  # NaN, 0 or negative
+            continue
+        if 19_000_101 <= number <= 21_001_231:
+            n = int(number)
+            try:
+                return date(n // 10_000, n // 100 % 100, n % 100)
+            except ValueError:
+                continue
+        return expiry_day(number / 1e9 if number > 1e14 else number)
+    return None
+
+
+def _predecessor(c: ContractSymbol) -> str:
+    """The contract whose expiry lists ``c`` (see the module doc)."""
+    back = 3 if c.variety == "au" and c.month % 2 == 1 else 12
+    idx = c.year * 12 + c.month - 1 - back
+    return f"{c.exchange}.{c.variety}{idx // 12 % 100:02d}{idx % 12 + 1:02d}"
+
+
+def listing_day_estimate(symbol: str, expiries: Mapping[str, date | None]) -> date:
+    """First trading day of ``symbol`` by the SHFE listing rule: the weekday after its
+    predecessor's expiry (``expiries[predecessor]``, else the 15th of the predecessor's month,
+    moved past a weekend)."""
+    c = parse_contract(symbol)
+    pred = _predecessor(c)
+    expiry = expiries.get(pred)
+    if expiry is None:
+        p = parse_contract(pred)
+        expiry = date(p.year, p.month, 15)
+        while expiry.weekday() >= 5:
+            expiry += timedelta(days=1)
+    day = expiry + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -77,7 +146,7 @@ def _info_from_record(
         exchange=exchange,
         variety=variety,
         expired=bool(rec.get("expired", False)),
-        first_trading_day=None,  # TqSdk publishes no listing date for futures
+        first_trading_day=_open_day(rec),  # None for futures today: merge_catalog estimates it
         last_trading_day=expiry_day(rec.get("expire_datetime")),
         price_tick=float(rec.get("price_tick", float("nan"))),
         multiplier=float(rec.get("volume_multiple", float("nan"))),
@@ -92,7 +161,8 @@ def merge_catalog(
     store_symbols: Iterable[str],
     today: date,
 ) -> list[ContractInfo]:
-    """Merge the three sources (see the module doc) into ContractInfo rows sorted by expiry month.
+    """Merge the three sources (see the module doc) into ContractInfo rows sorted by expiry month,
+    each with a first trading day (the record's listing date, else the listing-rule estimate).
 
     ``queried`` and ``pre2020`` map symbols to TqSdk quote records (``expired``,
     ``expire_datetime`` in epoch seconds, ``price_tick``, ``volume_multiple``). Store symbols of
@@ -129,6 +199,10 @@ def merge_catalog(
             multiplier=spec.multiplier,
             source=SOURCE_STORE,
         )
+    expiries = {sym: info.last_trading_day for sym, info in rows.items()}
+    for sym, info in rows.items():
+        if info.first_trading_day is None:
+            rows[sym] = dataclasses.replace(info, first_trading_day=listing_day_estimate(sym, expiries))
     return sorted(rows.values(), key=lambda r: (parse_contract(r.symbol).expiry_month_index, r.symbol))
 
 

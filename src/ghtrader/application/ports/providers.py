@@ -5,11 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ghtrader.domain.calendar import TradingCalendar
+
+
+@dataclass(frozen=True)
+class RowOrigins:
+    """Where each row of a batch was read from: ``files[file_index[i]]`` line ``line[i]``."""
+
+    files: tuple[str, ...]
+    file_index: np.ndarray  # int32, aligned with the rows
+    line: np.ndarray  # int64, 1-based line in that file
+
+    def where(self, row: int) -> str:
+        """``"<file>:<line>"`` of ``row``."""
+        return f"{self.files[int(self.file_index[row])]}:{int(self.line[row])}"
 
 
 @dataclass(frozen=True)
@@ -19,6 +32,28 @@ class DayTicks:
     symbol: str
     trading_day: date
     ticks: np.ndarray  # TICK_DTYPE, sorted by datetime_ns; empty = the provider has no data
+    origins: RowOrigins | None = None  # file and line of each row, for file-based providers
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """What a provider reads a symbol from, recorded with each no-data day so the day is
+    checked again when the source changes. For a file: its path, size and modification time
+    (several files: their paths joined by ``;``, total size, newest mtime); -1 = not a file."""
+
+    provider: str
+    path: str = ""
+    size: int = -1
+    mtime_ns: int = -1
+
+
+@runtime_checkable
+class DescribesSource(Protocol):
+    """A provider that can say what it reads a symbol from (file-based providers)."""
+
+    def source_of(self, symbol: str) -> DataSource:
+        """The current source of ``symbol`` (raises like ``fetch_days`` for an unknown one)."""
+        ...
 
 
 @dataclass(frozen=True)

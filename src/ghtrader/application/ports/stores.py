@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.providers import DataSource
 from ghtrader.domain.ticks import MARKET_FIELDS
 
 LAKE_VERSION = "v2"
@@ -109,7 +110,9 @@ class DayManifest:
 
 @dataclass(frozen=True)
 class NoDataDay:
-    """A requested trading day for which the provider had zero ticks."""
+    """A requested trading day for which the provider had zero ticks, and where that answer
+    came from: the provider, the request, and for a file-based provider the file (or files,
+    joined by ``;``) with its size and modification time (-1 when not a file)."""
 
     symbol: str
     trading_day: date
@@ -117,6 +120,22 @@ class NoDataDay:
     reason: str
     created_at_ns: int = 0
     lake_version: str = LAKE_VERSION
+    provider: str = ""  # "" for entries recorded before provenance was kept
+    request: str = ""  # e.g. "fetch_days(SHFE.cu2602, 2026-01-05, 2026-01-09)"
+    source_path: str = ""
+    source_size: int = -1
+    source_mtime_ns: int = -1
+
+    def source_changed(self, source: DataSource) -> bool:
+        """True when ``source`` is not what this entry was recorded from (another provider, or
+        the file's path, size or mtime differ), so the day should be downloaded again. An entry
+        without provenance never counts as changed."""
+        if not self.provider:
+            return False
+        if self.provider != source.provider:
+            return True
+        recorded = (self.source_path, self.source_size, self.source_mtime_ns)
+        return recorded != (source.path, source.size, source.mtime_ns)
 
 
 def market_columns(columns: Sequence[str]) -> tuple[str, ...]:
@@ -224,7 +243,8 @@ class IndexStore(Protocol):
     def indexed_symbols(self, ticks_lake: str = "raw") -> list[str]: ...
 
     def record_no_data(self, days: Sequence[NoDataDay]) -> None:
-        """Idempotent: unique on (symbol, trading_day, lake_version, ticks_lake)."""
+        """Idempotent: unique on (symbol, trading_day, lake_version, ticks_lake); an entry
+        already recorded keeps its first record (reason, created_at and provenance)."""
         ...
 
     def no_data_days(

@@ -27,14 +27,40 @@ def _details(result: dict[str, Any], keys: tuple[str, ...]) -> str:
     return "\n".join(f"  {k.replace('_', ' '):<16} {result[k]}" for k in keys if k in result)
 
 
+_SHOWN_REJECTIONS = 20
+
+
+def _listed_rejections(node: Any) -> list[dict[str, Any]]:
+    """Every ``rejected_listed`` entry in a result, nested results (contracts ...) included."""
+    if isinstance(node, list):
+        return [r for item in node for r in _listed_rejections(item)]
+    if not isinstance(node, dict):
+        return []
+    rows = [r for r in node.get("rejected_listed") or [] if isinstance(r, dict)]
+    return rows + [r for k, v in node.items() if k != "rejected_listed" for r in _listed_rejections(v)]
+
+
+def _rejections(result: dict[str, Any]) -> list[str]:
+    """Rejected rows the result lists, as indented lines (the report has them all)."""
+    rows = _listed_rejections(result)
+    lines = [f"  rejected         {r.get('where')}: {r.get('reason')}" for r in rows[:_SHOWN_REJECTIONS]]
+    if len(rows) > _SHOWN_REJECTIONS:
+        lines.append(f"  rejected         ... {len(rows) - _SHOWN_REJECTIONS} more listed in the report")
+    return lines
+
+
 def _finish(out: Output, r: RunResultView, keys: tuple[str, ...] = ()) -> int:
     human = r.summary
     if keys:
         human += "\n" + _details(r.result, keys)
+    human += "".join("\n" + line for line in _rejections(r.result))
+    unknown = r.result.get("unknown_symbols")
+    if unknown:
+        human += f"\n  error            {unknown}"
     if r.report_path:
         human += f"\n  report           {r.report_path}"
     out.result(r.to_dict(), human)
-    return 0 if r.ok else 1
+    return 0 if r.ok and not unknown else 1
 
 
 _DOWNLOAD_KEYS = ("requested", "present_before", "downloaded", "no_data", "missing", "rows_written", "rejected_total", "duration_s")

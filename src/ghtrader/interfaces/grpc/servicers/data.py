@@ -71,7 +71,7 @@ def _multi_summary(verb: str, r: Any) -> str:
     return (
         f"{verb} {r.variety_key}: {len(r.contracts)} contracts, {r.downloaded} days downloaded, "
         f"{r.no_data} no-data, {r.missing} missing, {r.rows_written:,} rows in {r.duration_s:.1f}s"
-    )
+    ) + (f"; FAILED: {r.unknown_symbols}" if r.unknown_symbols else "")
 
 
 class DataServicer(data_pb2_grpc.DataServiceServicer):
@@ -110,7 +110,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.download_contract_range()(req, progress)
-            return RunOutcome(r.missing == 0, _multi_summary("downloaded", r), r, r.report_path)
+            return RunOutcome(r.missing == 0 and not r.unknown_symbols, _multi_summary("downloaded", r), r, r.report_path)
 
         return stream_run(work, context)
 
@@ -120,7 +120,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.update()(req, progress)
-            return RunOutcome(r.missing == 0, _multi_summary("updated", r), r, r.report_path)
+            return RunOutcome(r.missing == 0 and not r.unknown_symbols, _multi_summary("updated", r), r, r.report_path)
 
         return stream_run(work, context)
 

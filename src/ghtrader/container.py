@@ -31,18 +31,18 @@ from ghtrader.adapters.synthetic import SyntheticDataProvider
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
 from ghtrader.application.audit import AuditStore
+from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
-from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
+from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.models import ModelRegistry
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
-from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.compare import CompareModels

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-
 _PROBE = textwrap.dedent(
     """
     import io, logging

@@ -40,7 +40,7 @@ from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, Up
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
-from ghtrader.application.ports.models import ModelRegistry
+from ghtrader.application.ports.models import ModelFamily, ModelRegistry
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
@@ -114,13 +114,13 @@ def _synthetic_market(settings: Settings, calendar: TradingCalendar) -> Syntheti
     return SyntheticMarket(config, calendar)
 
 
-def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSource | None:  # type: ignore[type-arg]
+def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSource | None:
     """The generator's own signal, only when ticks come from the synthetic market."""
     return SyntheticOracleSource(market()) if settings.provider == "synthetic" else None
 
 
 def _model_families() -> FamilyRegistry:
-    families = [LogisticFamily(), LightGBMFamily()]
+    families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily()]
     from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
 
     return FamilyRegistry([*families, *deep_families().values()])

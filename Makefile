@@ -9,17 +9,24 @@ PIP := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
+# Coverage gate of `make test`: the floor of the measured baseline of src/ghtrader (2026-12-07,
+# unit + contract + integration, QuestDB unconfigured: 16120 statements, 3226 missed, 79.99%).
+# `make test COV_ARGS=` runs without it (e.g. with a -k selection in PYTEST_ARGS).
+COV_FAIL_UNDER ?= 79
+COV_ARGS ?= --cov=ghtrader --cov-report=term --cov-fail-under=$(COV_FAIL_UNDER)
 STAMP := $(VENV)/.installed
 PROTO_SRC := $(wildcard proto/ghtrader/v1/*.proto)
 PROTO_OUT := src/ghtrader/v1
 PROTO_STAMP := $(PROTO_OUT)/.generated
 
-.PHONY: setup proto lint test unit run serve bench clean-venv help
+.PHONY: setup proto lint test unit ruff typecheck run serve bench clean-venv help
 
 help:
 	@echo "make test   - set up .venv, generate gRPC code, lint layers, run the test suite"
 	@echo "make run    - run the main job on the embedded defaults and print a summary"
 	@echo "make serve  - start the gRPC server on 127.0.0.1:50051"
+	@echo "make ruff   - ruff check + ruff format --check on src tests bench (not yet part of make test)"
+	@echo "make typecheck - mypy on the domain and application layers (not yet part of make test)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,10 +50,18 @@ lint: setup proto
 	$(VENV)/bin/lint-imports --config importlinter.ini
 
 test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS)
 
 unit: proto
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+ruff: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+# Packages and options: [tool.mypy] in pyproject.toml (ghtrader.domain, ghtrader.application).
+typecheck: setup
+	$(VENV)/bin/mypy
 
 run: setup proto
 	$(VENV)/bin/ghtrader --local run

@@ -276,7 +276,7 @@ def run_postgres(batches: list[TickBatch], plain_rows: int, url: str | None, log
     try:
         where = "external server" if url else "embedded server"
         results.append(bench_store(f"PostgreSQL ({where}): PostgresTickStore (binary COPY + upsert)", bundle, batches, log))
-        server_url = str(bundle.extras["url"])
+        server_url = str(bundle.url)
         with psycopg.connect(server_url, options="-c search_path=ghtrader_bench") as conn:
             cols = ", ".join(
                 ["symbol text", "ticks_lake text", "trading_day date", "datetime_ns bigint", "ts timestamptz",

@@ -69,7 +69,7 @@ def main() -> None:
         timed("read", args.rows, lambda: out.append(len(bundle.ticks.read_ticks(batch.symbol, "raw", first, last))))
         assert out == [args.rows]
     finally:
-        with bundle.extras["pool"].connection() as conn:
+        with bundle.pool.connection() as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
         close()
         if server is not None:

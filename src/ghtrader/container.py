@@ -31,15 +31,18 @@ from ghtrader.adapters.synthetic import SyntheticDataProvider
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
 from ghtrader.application.audit import AuditStore
+from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
-from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
-from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.stores import StoreBundle
 from ghtrader.application.pipeline import RunPipeline
+from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.models import ModelFamily, ModelRegistry
+from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
+from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.compare import CompareModels
@@ -111,13 +114,13 @@ def _synthetic_market(settings: Settings, calendar: TradingCalendar) -> Syntheti
     return SyntheticMarket(config, calendar)
 
 
-def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSource | None:  # type: ignore[type-arg]
+def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSource | None:
     """The generator's own signal, only when ticks come from the synthetic market."""
     return SyntheticOracleSource(market()) if settings.provider == "synthetic" else None
 
 
 def _model_families() -> FamilyRegistry:
-    families = [LogisticFamily(), LightGBMFamily()]
+    families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily()]
     from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
 
     return FamilyRegistry([*families, *deep_families().values()])
@@ -139,13 +142,33 @@ class _NoLiveFeed:
         )
 
 
-def _extra(bundle: StoreBundle, key: str) -> object:
-    try:
-        return bundle.extras[key]
-    except KeyError:
-        raise FailedPrecondition(
-            f"the {bundle.backend} store bundle has no {key!r} store: use GHTRADER_STORE=postgres or questdb"
-        ) from None
+# One typed accessor per port of the store bundle: the type checker proves each one exists.
+def _store_probe(bundle: StoreBundle) -> StoreProbe:
+    return bundle.probe
+
+
+def _ticks_store(bundle: StoreBundle) -> TickStore:
+    return bundle.ticks
+
+
+def _index_store(bundle: StoreBundle) -> IndexStore:
+    return bundle.index
+
+
+def _schema_manager(bundle: StoreBundle) -> SchemaManager:
+    return bundle.schema
+
+
+def _schedule_store(bundle: StoreBundle) -> ScheduleStore:
+    return bundle.schedules
+
+
+def _dataset_store(bundle: StoreBundle) -> DatasetStore:
+    return bundle.datasets
+
+
+def _model_registry(bundle: StoreBundle) -> ModelRegistry:
+    return bundle.models
 
 
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:
@@ -171,13 +194,13 @@ class Container(containers.DeclarativeContainer):
         postgres=providers.Resource(_postgres_stores, settings),
         questdb=providers.Resource(_questdb_stores, settings),
     )
-    store_probe = providers.Callable(lambda bundle: bundle.extras["probe"], stores)
+    store_probe = providers.Callable(_store_probe, stores)
 
-    ticks_store = providers.Callable(lambda bundle: bundle.ticks, stores)
-    index_store = providers.Callable(lambda bundle: bundle.index, stores)
-    schema_manager = providers.Callable(lambda bundle: bundle.schema, stores)
-    schedule_store = providers.Callable(lambda bundle: _extra(bundle, "schedule"), stores)
-    dataset_store = providers.Callable(lambda bundle: _extra(bundle, "datasets"), stores)
+    ticks_store = providers.Callable(_ticks_store, stores)
+    index_store = providers.Callable(_index_store, stores)
+    schema_manager = providers.Callable(_schema_manager, stores)
+    schedule_store = providers.Callable(_schedule_store, stores)
+    dataset_store = providers.Callable(_dataset_store, stores)
 
     calendar_source = providers.Singleton(_calendar_source, settings)
     calendar = providers.Singleton(lambda source: source.load(), calendar_source)
@@ -285,7 +308,7 @@ class Container(containers.DeclarativeContainer):
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
     )
-    model_registry = providers.Callable(lambda bundle: _extra(bundle, "models"), stores)
+    model_registry = providers.Callable(_model_registry, stores)
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
         StoreFrameSource, datasets=dataset_store, ticks=ticks_store, oracle=oracle_source,

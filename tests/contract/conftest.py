@@ -4,9 +4,9 @@ Every test gets a FRESH, EMPTY StoreBundle with its schema ensured:
 - ``memory``: ``open_memory_stores()``.
 - ``postgres`` (integration): one embedded server per session in a temp dir (or the server
   at ``GHTRADER_TEST_POSTGRES_URL``); each test gets its own PostgreSQL schema, dropped after.
-- ``questdb`` (integration, questdb): runs when ``GHTRADER_QUESTDB_HOST`` is set and the
-  server answers (:func:`tests.questdb_server.questdb_params`); each test uses its own
-  ``table_prefix`` and drops its tables after.
+- ``questdb`` (integration, questdb): runs when ``GHTRADER_QUESTDB_HOST`` is set, and fails
+  when that server does not answer (:func:`tests.questdb_server.questdb_params`); each test
+  uses its own ``table_prefix`` and drops its tables after.
 
 ``fresh_schema`` gives a SchemaManager on a namespace where ensure_schema never ran.
 """
@@ -38,18 +38,16 @@ _TEST_PG_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_wri
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the session's PostgreSQL server (embedded unless GHTRADER_TEST_POSTGRES_URL)."""
+    """URL of the session's PostgreSQL server (embedded unless GHTRADER_TEST_POSTGRES_URL).
+
+    pgserver is a dependency: a missing or broken embedded server fails these tests, never skips.
+    """
     external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
     if external:
         yield external
         return
     from ghtrader.adapters.postgres import EmbeddedPostgres
-    from ghtrader.adapters.postgres.server import EmbeddedPostgresError, pg_binaries_dir
 
-    try:
-        pg_binaries_dir()
-    except EmbeddedPostgresError as exc:  # pgserver missing: nothing to test against
-        pytest.skip(f"embedded PostgreSQL unavailable ({exc}); set GHTRADER_TEST_POSTGRES_URL to use a server")
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings=_TEST_PG_SETTINGS)
     server.start()
     try:

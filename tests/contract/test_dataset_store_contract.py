@@ -26,10 +26,7 @@ FAR = (date(2000, 1, 1), date(2100, 1, 1))
 
 @pytest.fixture
 def datasets(stores: StoreBundle) -> DatasetStore:
-    store = stores.extras.get("datasets")
-    if store is None:
-        pytest.skip(f"the {stores.backend} backend has no DatasetStore")
-    return store  # type: ignore[return-value]
+    return stores.datasets
 
 
 def make_rows(

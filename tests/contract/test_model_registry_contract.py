@@ -18,10 +18,7 @@ T0 = 1_767_225_600_123_456_789  # 2026-01-01 00:00:00.123456789 UTC
 
 @pytest.fixture
 def registry(stores: StoreBundle) -> ModelRegistry:
-    store = stores.extras.get("models")
-    if store is None:
-        pytest.skip(f"the {stores.backend} backend has no ModelRegistry")
-    return store  # type: ignore[return-value]
+    return stores.models
 
 
 def _entry(model_id: str = "lightgbm-SHFE.cu-h10", version: str = "1", **kw: object) -> RegistryEntry:

@@ -14,10 +14,7 @@ from ghtrader.domain.schedule import MainSchedule, ScheduleRow
 
 @pytest.fixture
 def schedules(stores: StoreBundle) -> ScheduleStore:
-    store = stores.extras.get("schedule")
-    if store is None:
-        pytest.skip(f"the {stores.backend} backend has no ScheduleStore")
-    return store  # type: ignore[return-value]
+    return stores.schedules
 
 
 def _schedule(n: int, *, variety: str = "cu", roll_at: int = 3, ratio: float = 1.1) -> MainSchedule:

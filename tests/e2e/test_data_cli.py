@@ -55,7 +55,7 @@ def _sql(tmp: Path, statement: str) -> list[tuple]:
 
     bundle, close = open_postgres_stores(None, tmp / "data" / "postgres")
     try:
-        with bundle.extras["pool"].connection() as conn:
+        with bundle.pool.connection() as conn:
             cur = conn.execute(statement)
             rows = cur.fetchall() if cur.description else []
             conn.commit()

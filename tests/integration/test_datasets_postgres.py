@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ghtrader.adapters.postgres import EmbeddedPostgres, PostgresStoreBundle, open_postgres_stores
 from ghtrader.application.audit import AuditStoreRequest
 from ghtrader.application.datasets.build import BuildDataset, BuildDatasetRequest
 from ghtrader.application.datasets.main_l5 import BuildMainL5Request
@@ -34,13 +35,6 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    try:
-        from ghtrader.adapters.postgres import EmbeddedPostgres
-        from ghtrader.adapters.postgres.server import pg_binaries_dir
-
-        pg_binaries_dir()
-    except Exception as exc:  # noqa: BLE001  (pgserver missing or broken: nothing to test against)
-        pytest.skip(f"embedded PostgreSQL unavailable ({exc}); set GHTRADER_TEST_POSTGRES_URL to use a server")
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
     server.start()
     try:
@@ -50,10 +44,8 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg(postgres_url: str) -> Iterator[StoreBundle]:
+def pg(postgres_url: str) -> Iterator[PostgresStoreBundle]:
     import psycopg
-
-    from ghtrader.adapters.postgres import open_postgres_stores
 
     schema = f"ds_{uuid.uuid4().hex[:12]}"
     bundle, close = open_postgres_stores(postgres_url, Path("unused"), schema=schema, max_connections=4)
@@ -71,8 +63,8 @@ def _world(tmp: Path, bundle: StoreBundle | None) -> DatasetWorld:
         world.ticks = bundle.ticks  # type: ignore[assignment]
         world.index = bundle.index  # type: ignore[assignment]
         world.schema = bundle.schema  # type: ignore[assignment]
-        world.schedules = bundle.extras["schedule"]  # type: ignore[assignment]
-        world.datasets = bundle.extras["datasets"]  # type: ignore[assignment]
+        world.schedules = bundle.schedules  # type: ignore[assignment]
+        world.datasets = bundle.datasets  # type: ignore[assignment]
     days = world.cal.trading_days(date(2024, 2, 16), date(2024, 2, 22))
     world.store_market_days(days, CONTRACTS)
     world.schedule_use_case(with_catalog=False)(BuildMainScheduleRequest("SHFE.cu"))
@@ -112,13 +104,13 @@ def test_postgres_matches_memory_end_to_end(pg: StoreBundle, tmp_path: Path) -> 
     assert len(db.datasets.feature_registry()) == len(mem.datasets.feature_registry()) > 100
 
 
-def test_schedule_rows_saved_before_the_ratio_column_load_with_the_default(pg: StoreBundle) -> None:
+def test_schedule_rows_saved_before_the_ratio_column_load_with_the_default(pg: PostgresStoreBundle) -> None:
     from ghtrader.domain.schedule import MainSchedule, ScheduleRow
 
     rows = [ScheduleRow(date(2024, 3, 4), "SHFE.cu2404", 0), ScheduleRow(date(2024, 3, 5), "SHFE.cu2405", 1)]
-    store = pg.extras["schedule"]
+    store = pg.schedules
     store.save_schedule(MainSchedule.from_rows(rows, exchange="SHFE", variety="cu", switch_ratio=1.1))  # type: ignore[attr-defined]
-    pool = pg.extras["pool"]
+    pool = pg.pool
     with pool.connection() as conn:  # type: ignore[attr-defined]
         conn.execute("UPDATE ghtrader_main_schedule_v2 SET switch_ratio = NULL")  # as migrated from 0010
     got = store.load_schedule("SHFE", "cu")  # type: ignore[attr-defined]
@@ -132,10 +124,10 @@ def _indexes(conn: object, table: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def test_day_reads_use_the_trading_day_index_also_after_upgrading_an_old_table(pg: StoreBundle) -> None:
+def test_day_reads_use_the_trading_day_index_also_after_upgrading_an_old_table(pg: PostgresStoreBundle) -> None:
     from ghtrader.application.ports.datasets import DatasetRows
 
-    store = pg.extras["datasets"]
+    store = pg.datasets
     day0 = np.datetime64("2024-03-04")
     n = 400
     rows = DatasetRows(
@@ -144,7 +136,7 @@ def test_day_reads_use_the_trading_day_index_also_after_upgrading_an_old_table(p
         {"f_a": np.arange(n, dtype=np.float64)}, np.full(n, "SHFE.cu2404", dtype=object), np.zeros(n, dtype=np.int64),
     )
     store.write_rows("features", "build-1", rows)  # type: ignore[attr-defined]
-    pool = pg.extras["pool"]
+    pool = pg.pool
     with pool.connection() as conn:  # type: ignore[attr-defined]
         assert "ghtrader_features_v2_tday_idx" in _indexes(conn, "ghtrader_features_v2")
         # the layout before 0012: the day index led by build_id, which day reads cannot range-scan

@@ -1,6 +1,6 @@
 """Embedded PostgreSQL lifecycle and the PostgreSQL stores against a real server.
 
-Needs the ``pgserver`` wheel (its PostgreSQL binaries); skips with the reason when absent.
+Needs the ``pgserver`` wheel (its PostgreSQL binaries), a dependency: without it these fail.
 """
 
 from __future__ import annotations
@@ -24,19 +24,13 @@ import pytest
 from ghtrader.adapters.postgres import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
+    PostgresStoreBundle,
     PostgresStoreProbe,
     open_postgres_stores,
 )
 from ghtrader.adapters.postgres import tick_store as tick_store_module
 from ghtrader.adapters.postgres.schema import MIGRATIONS, PostgresSchemaManager
-from ghtrader.adapters.postgres.server import pg_binaries_dir
-from ghtrader.application.ports.stores import StoreBundle
 from tests.contract._data import DAYS, assert_ticks_equal, make_batch
-
-try:
-    pg_binaries_dir()
-except EmbeddedPostgresError as exc:  # pragma: no cover - depends on the environment
-    pytest.skip(f"embedded PostgreSQL unavailable: {exc}", allow_module_level=True)
 
 pytestmark = pytest.mark.integration
 FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "64MB"}
@@ -54,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgre
 
 
 @pytest.fixture()
-def bundle(server: EmbeddedPostgres, request: pytest.FixtureRequest) -> Iterator[StoreBundle]:
+def bundle(server: EmbeddedPostgres, request: pytest.FixtureRequest) -> Iterator[PostgresStoreBundle]:
     schema = "it_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
     b, close = open_postgres_stores(server.url, schema=schema)
     try:
@@ -134,7 +128,7 @@ def test_a_folder_with_foreign_files_is_refused(tmp_path: Path) -> None:
 def test_external_url_starts_and_stops_nothing(server: EmbeddedPostgres, tmp_path: Path) -> None:
     b, close = open_postgres_stores(server.url, tmp_path / "never-created", schema="it_external")
     try:
-        assert b.extras["embedded"] is None
+        assert b.embedded is None
         b.ticks.write_ticks(make_batch("SHFE.cu2404", DAYS[:1], 5))
         assert b.ticks.tick_symbols("raw") == ["SHFE.cu2404"]
     finally:
@@ -153,19 +147,19 @@ def test_probe_reports_version_or_reason(server: EmbeddedPostgres, tmp_path: Pat
     assert down.detail and "secret" not in down.detail
 
 
-def test_migrations_are_recorded_in_order(bundle: StoreBundle) -> None:
+def test_migrations_are_recorded_in_order(bundle: PostgresStoreBundle) -> None:
     schema = bundle.schema
     assert isinstance(schema, PostgresSchemaManager)
     assert schema.applied_migrations() == [m.id for m in MIGRATIONS]
     assert "ghtrader_schema_migrations" in schema.table_names()
 
 
-def test_wide_table_helper_creates_and_extends(bundle: StoreBundle) -> None:
+def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> None:
     schema = bundle.schema
     assert isinstance(schema, PostgresSchemaManager)
     schema.ensure_wide_table("ghtrader_features_test_v2", ["f_spread", "f_imbalance"])
     schema.ensure_wide_table("ghtrader_features_test_v2", ["f_spread", "f_imbalance", "f_new"])
-    pool = bundle.extras["pool"]
+    pool = bundle.pool
     with pool.connection() as conn:
         cols = [r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -186,10 +180,10 @@ def test_wide_table_helper_creates_and_extends(bundle: StoreBundle) -> None:
         schema.ensure_wide_table("ghtrader_features_test_v2", ["datetime_ns"])
 
 
-def test_ts_column_follows_datetime_ns(bundle: StoreBundle) -> None:
+def test_ts_column_follows_datetime_ns(bundle: PostgresStoreBundle) -> None:
     batch = make_batch("SHFE.cu2404", DAYS[:1], 3)
     bundle.ticks.write_ticks(batch)
-    with bundle.extras["pool"].connection() as conn:
+    with bundle.pool.connection() as conn:
         rows = conn.execute(
             "SELECT datetime_ns, (extract(epoch FROM ts) * 1000000)::bigint, lake_version FROM ghtrader_ticks_raw_v2 "
             "ORDER BY datetime_ns"
@@ -197,7 +191,7 @@ def test_ts_column_follows_datetime_ns(bundle: StoreBundle) -> None:
     assert [(dt // 1000, v) for dt, _, v in rows] == [(us, "v2") for _, us, _ in rows]
 
 
-def test_a_failed_write_leaves_the_previous_state(bundle: StoreBundle, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_previous_state(bundle: PostgresStoreBundle, monkeypatch: pytest.MonkeyPatch) -> None:
     old = make_batch("SHFE.cu2404", DAYS[:2], 30)
     bundle.ticks.write_ticks(old)
     new = make_batch("SHFE.cu2404", DAYS[:3], 30, seed=5)  # overlaps and extends
@@ -212,7 +206,7 @@ def test_a_failed_write_leaves_the_previous_state(bundle: StoreBundle, monkeypat
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tick_store_module, "encode_rows", failing)
-    store = tick_store_module.PostgresTickStore(bundle.extras["pool"], block_rows=20)
+    store = tick_store_module.PostgresTickStore(bundle.pool, block_rows=20)
     with pytest.raises(RuntimeError):
         store.write_ticks(new)
     assert_ticks_equal(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR).ticks, old.ticks)
@@ -261,7 +255,7 @@ def test_a_killed_writer_leaves_all_or_nothing(server: EmbeddedPostgres) -> None
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def test_threads_share_one_bundle(bundle: StoreBundle) -> None:
+def test_threads_share_one_bundle(bundle: PostgresStoreBundle) -> None:
     symbols = [f"SHFE.cu24{m:02d}" for m in range(1, 7)]
     errors: list[BaseException] = []
 
@@ -306,7 +300,7 @@ def test_stores_recover_after_a_server_restart(tmp_path: Path) -> None:
         pg.stop()
         pg.start()  # every pooled connection is now dead
         assert b.ticks.tick_symbols("raw") == ["SHFE.cu2404"]
-        assert b.extras["probe"].health().reachable
+        assert b.probe.health().reachable
     finally:
         close()
     assert not pg.is_running()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ghtrader.adapters.questdb import (
+    QuestDBStoreBundle,
     QuestDBTickStore,
     open_questdb_stores,
 )
@@ -98,9 +99,9 @@ def test_a_rejected_request_commits_nothing(qdb: StoreBundle, monkeypatch: pytes
     assert len(_read(qdb)) == 0
 
 
-def test_small_flushes_and_small_read_rounds_give_the_same_rows(qdb: StoreBundle) -> None:
-    connections = qdb.extras["connections"]
-    store = QuestDBTickStore(connections, max_rows_per_flush=7, stream_rows=4)  # type: ignore[arg-type]
+def test_small_flushes_and_small_read_rounds_give_the_same_rows(qdb: QuestDBStoreBundle) -> None:
+    connections = qdb.connections
+    store = QuestDBTickStore(connections, max_rows_per_flush=7, stream_rows=4)
     batch = make_batch(SYM, DAYS, 9, lake="main_l5")
     assert store.write_ticks(batch) == 45
     got = store.read_ticks(SYM, "main_l5", *FAR)
@@ -117,12 +118,12 @@ def test_writes_need_the_schema_and_never_auto_create_tables() -> None:
             bundle.ticks.write_ticks(make_batch(SYM, DAYS[:1], 3))
         assert bundle.schema.table_names() == []
     finally:
-        bundle.schema.drop_tables()  # type: ignore[attr-defined]
+        bundle.schema.drop_tables()
         close()
 
 
 def test_probe_reports_the_server(qdb: StoreBundle) -> None:
-    health = qdb.extras["probe"].health()  # type: ignore[attr-defined]
+    health = qdb.probe.health()
     assert health.backend == "questdb" and health.reachable, health.detail
     assert "QuestDB" in health.detail
 

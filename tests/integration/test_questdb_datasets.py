@@ -27,6 +27,7 @@ from ghtrader.adapters.questdb import (
     QuestDBConnections,
     QuestDBDatasetStore,
     QuestDBSchemaManager,
+    QuestDBStoreBundle,
 )
 from ghtrader.adapters.questdb.schema import MIGRATIONS, Migration
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
@@ -48,11 +49,12 @@ FAR = (date(2000, 1, 1), date(2100, 1, 1))
 
 @pytest.fixture
 def datasets(qdb: StoreBundle) -> DatasetStore:
-    return qdb.extras["datasets"]  # type: ignore[return-value]
+    return qdb.datasets
 
 
 def _cx(bundle: StoreBundle) -> QuestDBConnections:
-    return bundle.extras["connections"]  # type: ignore[return-value]
+    assert isinstance(bundle, QuestDBStoreBundle)
+    return bundle.connections
 
 
 def make_rows(
@@ -336,7 +338,7 @@ def _schedule(n: int, roll_at: int, *, day0: date = DAYS[0]) -> MainSchedule:
 
 
 def test_schedule_save_hides_the_old_rows_and_racing_saves_resolve(qdb: StoreBundle) -> None:
-    store: ScheduleStore = qdb.extras["schedule"]  # type: ignore[assignment]
+    store: ScheduleStore = qdb.schedules
     cx = _cx(qdb)
     table = cx.table("ghtrader_main_schedule_v2")
     old, new = _schedule(8, 3), _schedule(5, 2)
@@ -394,8 +396,8 @@ def test_questdb_matches_memory_end_to_end(qdb: StoreBundle, tmp_path: Path) -> 
             w.ticks = bundle.ticks  # type: ignore[assignment]
             w.index = bundle.index  # type: ignore[assignment]
             w.schema = bundle.schema  # type: ignore[assignment]
-            w.schedules = bundle.extras["schedule"]  # type: ignore[assignment]
-            w.datasets = bundle.extras["datasets"]  # type: ignore[assignment]
+            w.schedules = bundle.schedules  # type: ignore[assignment]
+            w.datasets = bundle.datasets  # type: ignore[assignment]
         w.store_market_days(w.cal.trading_days(date(2024, 2, 16), date(2024, 2, 22)), ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"])
         w.schedule_use_case(with_catalog=False)(BuildMainScheduleRequest("SHFE.cu"))
         w.main_l5_use_case()(BuildMainL5Request("SHFE.cu"))

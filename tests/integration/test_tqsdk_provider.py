@@ -16,20 +16,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-try:  # through the loader: a bare `import tqsdk` would take over the process's logging
-    from ghtrader.adapters.tqsdk.loader import import_tqsdk
+from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
+from ghtrader.adapters.tqsdk.catalog import SOURCE_PRE2020, SOURCE_QUERY, SOURCE_STORE
+from ghtrader.adapters.tqsdk.loader import import_tqsdk
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Unavailable
+from ghtrader.domain.calendar import TradingCalendar, beijing_datetime_to_ns
+from ghtrader.domain.ticks import L5_LEVEL_FIELDS, TICK_FIELDS, empty_ticks, level_fields
+from tests.fakes.shinny import FakeShinny, continuous_instrument, future_instrument
 
-    import_tqsdk()
-except ImportError:
-    pytest.skip("tqsdk is not installed", allow_module_level=True)
-pytest.importorskip("aiohttp", reason="aiohttp (for the fake Shinny services) is not installed")
-
-from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed  # noqa: E402
-from ghtrader.adapters.tqsdk.catalog import SOURCE_PRE2020, SOURCE_QUERY, SOURCE_STORE  # noqa: E402
-from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Unavailable  # noqa: E402
-from ghtrader.domain.calendar import TradingCalendar, beijing_datetime_to_ns  # noqa: E402
-from ghtrader.domain.ticks import L5_LEVEL_FIELDS, TICK_FIELDS, empty_ticks, level_fields  # noqa: E402
-from tests.fakes.shinny import FakeShinny, continuous_instrument, future_instrument  # noqa: E402
+# tqsdk (and aiohttp, which the fake Shinny services run on) are dependencies: a missing one
+# fails the import above or this call, never skips. Through the loader: a bare `import tqsdk`
+# would take over the process's logging.
+import_tqsdk()
 
 pytestmark = [
     pytest.mark.integration,

@@ -54,7 +54,7 @@ def test_stores_open_lazily_and_fail_with_unavailable_when_the_server_is_down() 
     bundle, close = open_questdb_stores(_params(), ensure_schema=False)
     try:
         assert bundle.backend == "questdb"
-        assert not bundle.extras["probe"].health().reachable  # type: ignore[attr-defined]
+        assert not bundle.probe.health().reachable
         cx = QuestDBConnections(_params(), connect_timeout_s=0.3)
         try:
             with pytest.raises(Unavailable, match="unreachable"):

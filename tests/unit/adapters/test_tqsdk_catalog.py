@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import lzma
 from datetime import date, datetime, timedelta, timezone
@@ -116,7 +115,6 @@ def test_pre2020_cache_errors_are_actionable(tmp_path: Path) -> None:
         Pre2020Cache(_write_lzma(tmp_path / "list.lzma", [1, 2])).records()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tqsdk") is None, reason="tqsdk is not installed")
 def test_the_wheels_cache_has_shfe_copper_2016_to_2020() -> None:
     cu = Pre2020Cache().futures("SHFE", "cu")
     months = sorted(s[-4:] for s in cu)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
-
-import pytest
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("tqsdk") is None, reason="tqsdk is not installed")
 
 _PROBE = textwrap.dedent(
     """

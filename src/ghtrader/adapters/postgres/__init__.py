@@ -4,7 +4,7 @@ Entry point: :func:`open_postgres_stores`. Tables and migrations: ``schema``. No
 at import.
 """
 
-from ghtrader.adapters.postgres.bundle import open_postgres_stores
+from ghtrader.adapters.postgres.bundle import PostgresStoreBundle, open_postgres_stores
 from ghtrader.adapters.postgres.dataset_store import PostgresDatasetStore
 from ghtrader.adapters.postgres.index_store import PostgresIndexStore
 from ghtrader.adapters.postgres.probe import PostgresStoreProbe
@@ -20,6 +20,7 @@ __all__ = [
     "PostgresIndexStore",
     "PostgresScheduleStore",
     "PostgresSchemaManager",
+    "PostgresStoreBundle",
     "PostgresStoreProbe",
     "PostgresTickStore",
     "open_postgres_stores",

@@ -6,17 +6,19 @@ connection pool, applies pending migrations (unless ``ensure_schema=False``) and
 StoreBundle plus a ``close`` callable that closes the pool and stops the embedded server if
 this call started it.
 
-``bundle.extras``: ``"probe"`` (a StoreProbe), ``"pool"`` (the psycopg ConnectionPool, for
-later PostgreSQL stores sharing it), ``"url"`` (the server URI; holds a password when the
-given URL does), ``"embedded"`` (the EmbeddedPostgres, or None for an external server),
-``"schedule"`` (a PostgresScheduleStore), ``"datasets"`` (a PostgresDatasetStore) and
-``"models"`` (a PostgresModelRegistry).
+The bundle is a :class:`PostgresStoreBundle`: every StoreBundle port, plus ``pool`` (the
+psycopg ConnectionPool, for later PostgreSQL stores sharing it), ``url`` (the server URI; holds
+a password when the given URL does) and ``embedded`` (the EmbeddedPostgres, or None for an
+external server).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from psycopg_pool import ConnectionPool
 
 from ghtrader.adapters.postgres.connections import open_pool
 from ghtrader.adapters.postgres.dataset_store import PostgresDatasetStore
@@ -29,7 +31,16 @@ from ghtrader.adapters.postgres.server import EmbeddedPostgres
 from ghtrader.adapters.postgres.tick_store import PostgresTickStore
 from ghtrader.application.ports.stores import StoreBundle
 
-__all__ = ["open_postgres_stores"]
+__all__ = ["PostgresStoreBundle", "open_postgres_stores"]
+
+
+@dataclass
+class PostgresStoreBundle(StoreBundle):
+    """The PostgreSQL StoreBundle, plus the handles other PostgreSQL code may share."""
+
+    pool: ConnectionPool
+    url: str
+    embedded: EmbeddedPostgres | None
 
 
 def open_postgres_stores(
@@ -40,7 +51,7 @@ def open_postgres_stores(
     ensure_schema: bool = True,
     max_connections: int = 8,
     embedded: EmbeddedPostgres | None = None,
-) -> tuple[StoreBundle, Callable[[], None]]:
+) -> tuple[PostgresStoreBundle, Callable[[], None]]:
     """Open the PostgreSQL stores; returns ``(bundle, close)`` (see module docstring).
 
     ``schema`` puts every table in that PostgreSQL schema (created if missing) instead of the
@@ -74,20 +85,18 @@ def open_postgres_stores(
                 server.stop()
 
     schema_manager = PostgresSchemaManager(pool)
-    bundle = StoreBundle(
+    bundle = PostgresStoreBundle(
         backend="postgres",
         ticks=PostgresTickStore(pool),
         index=PostgresIndexStore(pool),
         schema=schema_manager,
-        extras={
-            "probe": PostgresStoreProbe(url),
-            "pool": pool,
-            "url": url,
-            "embedded": server,
-            "schedule": PostgresScheduleStore(pool),
-            "datasets": PostgresDatasetStore(pool),
-            "models": PostgresModelRegistry(pool),
-        },
+        schedules=PostgresScheduleStore(pool),
+        datasets=PostgresDatasetStore(pool),
+        models=PostgresModelRegistry(pool),
+        probe=PostgresStoreProbe(url),
+        pool=pool,
+        url=url,
+        embedded=server,
     )
     if ensure_schema:
         try:

@@ -1,11 +1,11 @@
 """QuestDB backend (QuestDB 8 server: ILP over HTTP for writes, PG wire for reads and DDL).
 
-Entry point: :func:`open_questdb_stores` (ticks, index, and as extras the main schedule,
-datasets and model registry). Tables and migrations: ``schema``. Only this package
+Entry point: :func:`open_questdb_stores` (a :class:`QuestDBStoreBundle`: ticks, index, main
+schedule, datasets, model registry and probe). Tables and migrations: ``schema``. Only this package
 imports the ``questdb`` client. Nothing connects at import.
 """
 
-from ghtrader.adapters.questdb.bundle import open_questdb_stores
+from ghtrader.adapters.questdb.bundle import QuestDBStoreBundle, open_questdb_stores
 from ghtrader.adapters.questdb.connections import QuestDBConnections, QuestDBParams
 from ghtrader.adapters.questdb.dataset_store import QuestDBDatasetStore
 from ghtrader.adapters.questdb.index_store import QuestDBIndexStore
@@ -23,6 +23,7 @@ __all__ = [
     "QuestDBParams",
     "QuestDBScheduleStore",
     "QuestDBSchemaManager",
+    "QuestDBStoreBundle",
     "QuestDBStoreProbe",
     "QuestDBTickStore",
     "open_questdb_stores",

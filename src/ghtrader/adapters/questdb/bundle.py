@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections, QuestDBParams
 from ghtrader.adapters.questdb.dataset_store import QuestDBDatasetStore
@@ -14,7 +15,16 @@ from ghtrader.adapters.questdb.schema import QuestDBSchemaManager
 from ghtrader.adapters.questdb.tick_store import QuestDBTickStore
 from ghtrader.application.ports.stores import StoreBundle
 
-__all__ = ["open_questdb_stores"]
+__all__ = ["QuestDBStoreBundle", "open_questdb_stores"]
+
+
+@dataclass
+class QuestDBStoreBundle(StoreBundle):
+    """The QuestDB StoreBundle, plus the handles other QuestDB code (and tests) may share."""
+
+    schema: QuestDBSchemaManager  # the concrete manager: it can also drop this prefix's tables
+    connections: QuestDBConnections
+    params: QuestDBParams
 
 
 def open_questdb_stores(
@@ -22,32 +32,28 @@ def open_questdb_stores(
     *,
     ensure_schema: bool = True,
     max_pg_connections: int = 4,
-) -> tuple[StoreBundle, Callable[[], None]]:
+) -> tuple[QuestDBStoreBundle, Callable[[], None]]:
     """Open the QuestDB stores; returns ``(bundle, close)``.
 
     Connections open lazily (a server that is down makes calls raise ``Unavailable``, and the
     probe says why). With ``ensure_schema`` pending migrations are applied now, which needs the
     server (raises ``Unavailable`` when it cannot be reached). ``close`` is idempotent.
-    ``bundle.extras``: ``"probe"`` (a StoreProbe), ``"connections"`` (the shared
-    QuestDBConnections, for later QuestDB stores), ``"params"``, ``"schedule"`` (a
-    QuestDBScheduleStore), ``"datasets"`` (a QuestDBDatasetStore) and ``"models"`` (a
-    QuestDBModelRegistry).
+    The bundle has every StoreBundle port, plus ``connections`` (the shared QuestDBConnections,
+    for later QuestDB stores) and ``params``.
     """
     connections = QuestDBConnections(params, max_pg_connections=max_pg_connections)
     schema = QuestDBSchemaManager(connections)
-    bundle = StoreBundle(
+    bundle = QuestDBStoreBundle(
         backend="questdb",
         ticks=QuestDBTickStore(connections),
         index=QuestDBIndexStore(connections),
         schema=schema,
-        extras={
-            "probe": QuestDBStoreProbe(params),
-            "connections": connections,
-            "params": params,
-            "schedule": QuestDBScheduleStore(connections),
-            "datasets": QuestDBDatasetStore(connections),
-            "models": QuestDBModelRegistry(connections),
-        },
+        schedules=QuestDBScheduleStore(connections),
+        datasets=QuestDBDatasetStore(connections),
+        models=QuestDBModelRegistry(connections),
+        probe=QuestDBStoreProbe(params),
+        connections=connections,
+        params=params,
     )
     if ensure_schema:
         try:

@@ -14,14 +14,17 @@ Conventions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
 import numpy as np
 
 from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.models import ModelRegistry
 from ghtrader.application.ports.providers import DataSource
+from ghtrader.application.ports.system import StoreProbe
 from ghtrader.domain.ticks import MARKET_FIELDS
 
 LAKE_VERSION = "v2"
@@ -272,10 +275,18 @@ class SchemaManager(Protocol):
 
 @dataclass
 class StoreBundle:
-    """The set of store ports one backend provides (what the container hands to use cases)."""
+    """The set of store ports one backend provides (what the container hands to use cases).
+
+    Every backend fills every field, so the type checker, not a key lookup at run time, proves
+    the wiring. Backend-specific handles (a connection pool, the server URL ...) live on the
+    adapter's subclass of this bundle, never here.
+    """
 
     backend: str
     ticks: TickStore
     index: IndexStore
     schema: SchemaManager
-    extras: dict[str, object] = field(default_factory=dict)
+    schedules: ScheduleStore
+    datasets: DatasetStore
+    models: ModelRegistry
+    probe: StoreProbe

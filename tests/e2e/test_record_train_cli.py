@@ -33,7 +33,8 @@ class Server:
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(GHTRADER), "--port", str(self.port), *args], env=self.env, capture_output=True, text=True, timeout=timeout
+            [str(GHTRADER), "--port", str(self.port), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+            check=False,
         )
 
     def stop(self) -> None:

@@ -15,7 +15,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from ghtrader.adapters.lightgbm.onnx_export import booster_to_onnx, float32_threshold_booster
+from ghtrader.adapters.lightgbm.onnx_export import (
+    booster_to_onnx,
+    float32_threshold_booster,
+)
 from ghtrader.adapters.onnx import OnnxInferenceRuntime
 
 N_FEATURES = 4

@@ -27,7 +27,7 @@ from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.onnx import OnnxInferenceRuntime
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
-from ghtrader.adapters.synthetic import SyntheticDataProvider
+from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
 from ghtrader.application.audit import AuditStore
@@ -138,7 +138,7 @@ class _NoLiveFeed:
 
     def run(self, symbols, on_ticks, should_stop) -> None:  # type: ignore[no-untyped-def]
         raise FailedPrecondition(
-            f"live recording needs GHTRADER_PROVIDER=tqsdk (the {self._provider} provider has no live feed)"
+            f"live recording needs GHTRADER_PROVIDER=synthetic or tqsdk (the {self._provider} provider has no live feed)"
         )
 
 
@@ -232,7 +232,10 @@ class Container(containers.DeclarativeContainer):
     )
     live_feed = providers.Selector(
         providers.Callable(lambda s: s.provider, settings),
-        synthetic=providers.Singleton(_NoLiveFeed, "synthetic"),
+        synthetic=providers.Singleton(
+            SyntheticLiveFeed, synthetic_market, calendar, clock,
+            speedup=providers.Callable(lambda s: s.synthetic_live_speedup, settings),
+        ),
         csv=providers.Singleton(_NoLiveFeed, "csv"),
         tqsdk=providers.Singleton(TqSdkLiveFeed, providers.Callable(_tqsdk_config, settings)),
     )

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     synthetic_seed: int = 7
     synthetic_signal_strength: float = Field(0.1, ge=0.0)
     synthetic_anchor_date: date = date(2018, 1, 2)
+    synthetic_live_speedup: float = Field(1.0, gt=0.0)  # market seconds per wall second of `record`
     holiday_url: str = ""  # empty: the cached/bundled list only (no network)
     tqsdk_user: str = Field("", validation_alias=AliasChoices("TQSDK_USER", "tqsdk_user"))
     tqsdk_password: SecretStr = Field(

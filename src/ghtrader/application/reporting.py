@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, date, datetime
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ def make_run_id(now_ns: int, label: str) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, dates, NumPy scalars/arrays, sets and tuples as plain JSON values."""
+    """Dataclasses, dates, paths, NumPy scalars/arrays, sets and tuples as plain JSON values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -31,6 +32,8 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in sorted(value)]
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
     if isinstance(value, np.generic):

@@ -1,5 +1,6 @@
-"""Synthetic data provider: the deterministic simulated SHFE market as a DataProvider."""
+"""Synthetic data provider and live feed: the deterministic simulated SHFE market."""
 
+from ghtrader.adapters.synthetic.live import SyntheticLiveFeed
 from ghtrader.adapters.synthetic.provider import SyntheticDataProvider
 
-__all__ = ["SyntheticDataProvider"]
+__all__ = ["SyntheticDataProvider", "SyntheticLiveFeed"]

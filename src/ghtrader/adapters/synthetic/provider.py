@@ -15,7 +15,7 @@ from ghtrader.domain.errors import DomainError, InvalidSymbolError
 from ghtrader.domain.instruments import ContinuousSymbol, contract_spec, parse_symbol, variety_key
 from ghtrader.domain.ticks import empty_ticks
 
-__all__ = ["SyntheticDataProvider", "SyntheticMarketLike"]
+__all__ = ["SyntheticDataProvider", "SyntheticMarketLike", "check_simulated_symbol"]
 
 _DEFAULT_CATALOG_DAYS = 365
 _MONTHS_LISTED_AHEAD = 13
@@ -32,6 +32,20 @@ class SyntheticMarketLike(Protocol):
     def ticks(self, symbol: str, trading_day: date) -> np.ndarray: ...
 
     def continuous_ticks(self, variety_key: str, trading_day: date) -> np.ndarray: ...
+
+
+def check_simulated_symbol(market: SyntheticMarketLike, symbol: str) -> tuple[bool, str]:
+    """``(is_continuous, variety_key)`` of a symbol the market simulates; InvalidArgument otherwise."""
+    try:
+        parsed = parse_symbol(symbol)
+    except InvalidSymbolError as exc:
+        raise InvalidArgument(str(exc)) from None
+    if parsed.variety_key not in market.variety_keys:
+        raise InvalidArgument(
+            f"symbol {symbol!r}: variety {parsed.variety_key!r} is not simulated; "
+            f"the synthetic market has {list(market.variety_keys)}"
+        )
+    return isinstance(parsed, ContinuousSymbol), parsed.variety_key
 
 
 class SyntheticDataProvider:
@@ -80,19 +94,6 @@ class SyntheticDataProvider:
     def __repr__(self) -> str:
         return f"SyntheticDataProvider({self._market!r})"
 
-    def _check_symbol(self, symbol: str) -> tuple[bool, str]:
-        """``(is_continuous, variety_key)`` of a simulated symbol; InvalidArgument otherwise."""
-        try:
-            parsed = parse_symbol(symbol)
-        except InvalidSymbolError as exc:
-            raise InvalidArgument(str(exc)) from None
-        if parsed.variety_key not in self._market.variety_keys:
-            raise InvalidArgument(
-                f"symbol {symbol!r}: variety {parsed.variety_key!r} is not simulated; "
-                f"the synthetic market has {list(self._market.variety_keys)}"
-            )
-        return isinstance(parsed, ContinuousSymbol), parsed.variety_key
-
     def fetch_days(self, symbol: str, start_day: date, end_day: date) -> Iterator[DayTicks]:
         """One DayTicks per trading day in ``[start_day, end_day]``.
 
@@ -104,7 +105,7 @@ class SyntheticDataProvider:
         """
         if start_day > end_day:
             raise InvalidArgument(f"start_day {start_day} is after end_day {end_day}")
-        continuous, key = self._check_symbol(symbol)
+        continuous, key = check_simulated_symbol(self._market, symbol)
         life = None if continuous else self._market.contract_life(symbol)
         days = self._calendar.trading_days(start_day, end_day)
         return self._days(symbol, key, continuous, life, days)

@@ -130,7 +130,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         req = RecordTicksRequest(symbols=tuple(request.symbols), max_runtime_s=request.duration_s or None)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
-            r = self._uc.record()(req, progress)
+            r = self._uc.record()(req, should_stop=lambda: not context.is_active(), progress=progress)
             summary = (
                 f"recorded {', '.join(r.symbols)}: {r.rows_written:,} rows written, "
                 f"{r.duplicates_dropped} duplicates dropped, {r.flushes} flushes in {r.duration_s:.1f}s"

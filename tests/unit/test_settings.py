@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from ghtrader.settings import Settings, load_broker_accounts, load_settings, mask_identifier
+from ghtrader.settings import (
+    Settings,
+    load_broker_accounts,
+    load_settings,
+    mask_identifier,
+    misspelled_settings,
+    setting_variables,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +96,7 @@ def test_mask_identifier() -> None:
 
 def test_env_example_documents_every_setting() -> None:
     text = (ROOT / "env.example").read_text()
-    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE))
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
         env_names = (
@@ -103,3 +110,43 @@ def test_env_example_documents_every_setting() -> None:
     for i, line in enumerate(lines):
         if re.match(r"^[A-Z][A-Z0-9_]+=", line) and not line.startswith("TQ_"):
             assert lines[i - 1].startswith("#"), f"no explanation above {line}"
+
+
+def test_a_misspelled_variable_is_named_with_the_closest_setting_and_never_its_value(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("GHTRADER_API_TOKNE=very-secret-token\nGHTRADER_STORE=questdb\n")
+    environ = {"GHTRADER_GRPC_PROT": "6000", "GHTRADER_TQSDK_USER": "me", "GHTRADER_DATA_DIR": "/d", "PATH": "/bin"}
+    warnings = misspelled_settings(env_file, environ)
+    assert len(warnings) == 3
+    by_name = {w.split()[0]: w for w in warnings}
+    assert "did you mean GHTRADER_GRPC_PORT?" in by_name["GHTRADER_GRPC_PROT"]
+    assert "in the environment" in by_name["GHTRADER_GRPC_PROT"]
+    assert "did you mean TQSDK_USER?" in by_name["GHTRADER_TQSDK_USER"]  # the alias, not a prefixed name
+    assert "did you mean GHTRADER_API_TOKEN?" in by_name["GHTRADER_API_TOKNE"] and str(env_file) in by_name["GHTRADER_API_TOKNE"]
+    joined = "\n".join(warnings)
+    assert "very-secret-token" not in joined and "6000" not in joined and "me?" not in joined
+
+
+def test_known_settings_and_unrelated_variables_raise_no_warning(tmp_path: Path) -> None:
+    environ = {name: "x" for name in setting_variables()} | {"GHTRADER_TEST_POSTGRES_URL": "x", "HOME": "/root"}
+    assert misspelled_settings(None, environ) == []
+    assert misspelled_settings(tmp_path / "missing.env", {"ghtrader_grpc_port": "1"}) == []  # names are case-insensitive
+    assert "see env.example" in misspelled_settings(None, {"GHTRADER_QQQ": "1"})[0]
+
+
+def test_the_cli_entry_point_warns_about_a_misspelled_variable_on_stderr(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHTRADER_")}
+    env["GHTRADER_GRPC_PROT"] = "secret-looking-value"
+    (tmp_path / ".env").write_text("GHTRADER_LOG_LEVL=DEBUG\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "ghtrader.main", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GHTRADER_GRPC_PROT in the environment" in done.stderr and "did you mean GHTRADER_GRPC_PORT?" in done.stderr
+    assert "GHTRADER_LOG_LEVL in .env" in done.stderr and "did you mean GHTRADER_LOG_LEVEL?" in done.stderr
+    assert "secret-looking-value" not in done.stderr + done.stdout
+    assert "WARNING" in done.stderr  # through logging, like the server's other warnings

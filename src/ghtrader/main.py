@@ -1,8 +1,10 @@
 """Entry point of the ``ghtrader`` console script: settings -> container -> CLI or server.
 
-A command sent to a running server needs only the settings and the gRPC client, so the
-server's stack (the container, its adapters, numba, the ML runtimes) is imported lazily: by
-``serve`` and ``--local`` alone. That keeps ``ghtrader --help`` and ``ghtrader status`` fast.
+A command sent to a running server needs only the connection settings and the gRPC client, so
+it reads those without pydantic (``client_settings``) and imports nothing of the server's
+stack. ``serve`` and ``--local`` load and validate the full settings, then the container (its
+adapters, numba, the ML runtimes), lazily, when they run. That keeps ``ghtrader --help`` and
+``ghtrader status`` fast.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from ghtrader.interfaces.cli import CliHooks, ConnectionDefaults, run
-from ghtrader.settings import (
+from ghtrader.client_settings import (
     DEFAULT_ENV_FILE,
-    Settings,
-    load_settings,
+    ClientSettingsError,
+    load_client_settings,
     misspelled_settings,
 )
+from ghtrader.interfaces.cli import CliHooks, ConnectionDefaults, run
 
 if TYPE_CHECKING:
     from ghtrader.container import Container
+    from ghtrader.settings import Settings
 
 log = logging.getLogger("ghtrader")
+EXIT_BAD_SETTINGS = 2
 
 
 def _configure_logging(level: str) -> None:
@@ -35,6 +37,19 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def _full_settings() -> Settings:
+    """Every setting, validated; exits 2 with the reasons when one is invalid."""
+    from pydantic import ValidationError
+
+    from ghtrader.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example):\n{exc}\n")
+        raise SystemExit(EXIT_BAD_SETTINGS) from None
 
 
 def build_container(settings: Settings) -> Container:
@@ -47,10 +62,10 @@ def build_container(settings: Settings) -> Container:
     return container
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(host: str, port: int) -> int:
     from ghtrader.interfaces.grpc.server import InsecureBindError, serve_until_signal
 
-    container = build_container(settings)
+    container = build_container(_full_settings())
     try:
         server = container.grpc_server(host=host, port=port)
     except InsecureBindError as exc:
@@ -65,8 +80,8 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
 
 @contextmanager
-def _local_server(settings: Settings) -> Iterator[str]:
-    container = build_container(settings)
+def _local_server() -> Iterator[str]:
+    container = build_container(_full_settings())
     server = container.grpc_server(host="127.0.0.1", port=0)
     server.start()
     try:
@@ -79,24 +94,19 @@ def _local_server(settings: Settings) -> Iterator[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     typos = misspelled_settings(DEFAULT_ENV_FILE)
     try:
-        settings = load_settings()
-    except ValidationError as exc:
+        settings = load_client_settings(DEFAULT_ENV_FILE)
+    except ClientSettingsError as exc:
         sys.stderr.writelines(f"ghtrader: warning: {typo}\n" for typo in typos)
-        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example):\n{exc}\n")
-        return 2
+        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example): {exc}\n")
+        return EXIT_BAD_SETTINGS
     _configure_logging(settings.log_level)
     for typo in typos:
         log.warning("%s", typo)
-    defaults = ConnectionDefaults(
-        host=settings.grpc_host,
-        port=settings.grpc_port,
-        token=settings.api_token.get_secret_value() if settings.api_token else None,
-    )
-    hooks = CliHooks(
-        serve=lambda host, port: _serve(settings, host, port),
-        local_server=lambda: _local_server(settings),
-    )
-    return run(argv, defaults=defaults, hooks=hooks)
+    defaults = ConnectionDefaults(host=settings.grpc_host, port=settings.grpc_port, token=settings.api_token)
+    try:
+        return run(argv, defaults=defaults, hooks=CliHooks(serve=_serve, local_server=_local_server))
+    except SystemExit as exc:  # the full settings were invalid (serve, --local)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_SETTINGS
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Secrets are ``SecretStr``: their values never appear in ``repr``, logs or API an
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,11 +146,6 @@ def load_broker_accounts(
     return tuple(accounts)
 
 
-ENV_PREFIX = "GHTRADER_"
-# GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).
-OTHER_KNOWN_VARIABLES = frozenset({"GHTRADER_TEST_POSTGRES_URL"})
-
-
 def setting_variables() -> frozenset[str]:
     """Every environment name a setting is read from (upper case), e.g. ``GHTRADER_GRPC_PORT``."""
     names: set[str] = set()
@@ -160,32 +154,8 @@ def setting_variables() -> frozenset[str]:
         if isinstance(alias, AliasChoices):  # an alias replaces the prefixed name
             names.update(str(choice).upper() for choice in alias.choices)
         else:
-            names.add(f"{ENV_PREFIX}{field_name}".upper())
+            names.add(f"GHTRADER_{field_name}".upper())
     return frozenset(names)
-
-
-def misspelled_settings(
-    env_file: Path | None = DEFAULT_ENV_FILE, environ: Mapping[str, str] | None = None
-) -> list[str]:
-    """One warning per ``GHTRADER_*`` name in the environment or ``env_file`` that no setting
-    reads (so it is silently ignored), naming the closest known setting. Names only: values
-    may be secrets and are never read into the message."""
-    known = setting_variables()
-    # Compared without the prefix, so the part a person typed decides what is "close".
-    by_stem = {name.removeprefix(ENV_PREFIX): name for name in sorted(known | OTHER_KNOWN_VARIABLES)}
-    sources: list[tuple[str, list[str]]] = [("the environment", list(os.environ if environ is None else environ))]
-    if env_file is not None and env_file.is_file():
-        sources.append((str(env_file), list(dotenv_values(env_file))))
-    warnings: list[str] = []
-    for where, names in sources:
-        for name in sorted(names):
-            upper = name.upper()
-            if not upper.startswith(ENV_PREFIX) or upper in known or upper in OTHER_KNOWN_VARIABLES:
-                continue
-            close = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX), list(by_stem), n=1, cutoff=0.6)
-            hint = f"; did you mean {by_stem[close[0]]}?" if close else "; see env.example for the settings"
-            warnings.append(f"{name} in {where} is not a ghTrader setting and is ignored{hint}")
-    return warnings
 
 
 def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:

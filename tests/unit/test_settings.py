@@ -8,12 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from ghtrader.client_settings import (
+    SETTING_VARIABLES,
+    load_client_settings,
+    misspelled_settings,
+)
 from ghtrader.settings import (
     Settings,
     load_broker_accounts,
     load_settings,
     mask_identifier,
-    misspelled_settings,
     setting_variables,
 )
 
@@ -143,10 +147,31 @@ def test_the_cli_entry_point_warns_about_a_misspelled_variable_on_stderr(tmp_pat
     env["GHTRADER_GRPC_PROT"] = "secret-looking-value"
     (tmp_path / ".env").write_text("GHTRADER_LOG_LEVL=DEBUG\n")
     done = subprocess.run(
-        [sys.executable, "-m", "ghtrader.main", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ghtrader.main", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
     assert "GHTRADER_GRPC_PROT in the environment" in done.stderr and "did you mean GHTRADER_GRPC_PORT?" in done.stderr
     assert "GHTRADER_LOG_LEVL in .env" in done.stderr and "did you mean GHTRADER_LOG_LEVEL?" in done.stderr
     assert "secret-looking-value" not in done.stderr + done.stdout
     assert "WARNING" in done.stderr  # through logging, like the server's other warnings
+
+
+def test_the_client_reads_the_connection_settings_as_settings_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert setting_variables() == SETTING_VARIABLES  # the fast reader knows every setting
+    env_file = tmp_path / ".env"
+    env_file.write_text("GHTRADER_GRPC_HOST=10.1.2.3\nghtrader_grpc_port=6001\nGHTRADER_API_TOKEN=\nGHTRADER_LOG_LEVEL=DEBUG\n")
+    for environ in ({}, {"GHTRADER_GRPC_PORT": "6002", "ghtrader_api_token": "tok"}, {"GHTRADER_API_TOKEN": ""}):
+        with monkeypatch.context() as m:
+            for key, value in environ.items():
+                m.setenv(key, value)
+            full, fast = load_settings(env_file), load_client_settings(env_file)
+        token = full.api_token.get_secret_value() if full.api_token else None
+        assert (fast.grpc_host, fast.grpc_port, fast.api_token, fast.log_level) == (
+            full.grpc_host, full.grpc_port, token, full.log_level)
+
+
+def test_a_bad_port_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="GHTRADER_GRPC_PORT"):
+        load_client_settings(None, {"GHTRADER_GRPC_PORT": "http"})
+    with pytest.raises(ValueError, match="GHTRADER_GRPC_PORT"):
+        load_client_settings(None, {"GHTRADER_GRPC_PORT": "70000"})

@@ -1,4 +1,11 @@
-"""Entry point of the ``ghtrader`` console script: settings -> container -> CLI or server."""
+"""Entry point of the ``ghtrader`` console script: settings -> container -> CLI or server.
+
+A command sent to a running server needs only the connection settings and the gRPC client, so
+it reads those without pydantic (``client_settings``) and imports nothing of the server's
+stack. ``serve`` and ``--local`` load and validate the full settings, then the container (its
+adapters, numba, the ML runtimes), lazily, when they run. That keeps ``ghtrader --help`` and
+``ghtrader status`` fast.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,22 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from ghtrader.container import Container
+from ghtrader.client_settings import (
+    DEFAULT_ENV_FILE,
+    ClientSettingsError,
+    load_client_settings,
+    misspelled_settings,
+)
 from ghtrader.interfaces.cli import CliHooks, ConnectionDefaults, run
-from ghtrader.interfaces.grpc.server import InsecureBindError, serve_until_signal
-from ghtrader.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from ghtrader.container import Container
+    from ghtrader.settings import Settings
 
 log = logging.getLogger("ghtrader")
+EXIT_BAD_SETTINGS = 2
 
 
 def _configure_logging(level: str) -> None:
@@ -25,14 +39,33 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def _full_settings() -> Settings:
+    """Every setting, validated; exits 2 with the reasons when one is invalid."""
+    from pydantic import ValidationError
+
+    from ghtrader.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example):\n{exc}\n")
+        raise SystemExit(EXIT_BAD_SETTINGS) from None
+
+
 def build_container(settings: Settings) -> Container:
+    from ghtrader.container import (
+        Container,  # the whole server stack: only when it is needed
+    )
+
     container = Container()
     container.settings.override(settings)
     return container
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
-    container = build_container(settings)
+def _serve(host: str, port: int) -> int:
+    from ghtrader.interfaces.grpc.server import InsecureBindError, serve_until_signal
+
+    container = build_container(_full_settings())
     try:
         server = container.grpc_server(host=host, port=port)
     except InsecureBindError as exc:
@@ -47,8 +80,8 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
 
 @contextmanager
-def _local_server(settings: Settings) -> Iterator[str]:
-    container = build_container(settings)
+def _local_server() -> Iterator[str]:
+    container = build_container(_full_settings())
     server = container.grpc_server(host="127.0.0.1", port=0)
     server.start()
     try:
@@ -59,22 +92,21 @@ def _local_server(settings: Settings) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    typos = misspelled_settings(DEFAULT_ENV_FILE)
     try:
-        settings = load_settings()
-    except ValidationError as exc:
-        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example):\n{exc}\n")
-        return 2
+        settings = load_client_settings(DEFAULT_ENV_FILE)
+    except ClientSettingsError as exc:
+        sys.stderr.writelines(f"ghtrader: warning: {typo}\n" for typo in typos)
+        sys.stderr.write(f"ghtrader: error: invalid settings (see env.example): {exc}\n")
+        return EXIT_BAD_SETTINGS
     _configure_logging(settings.log_level)
-    defaults = ConnectionDefaults(
-        host=settings.grpc_host,
-        port=settings.grpc_port,
-        token=settings.api_token.get_secret_value() if settings.api_token else None,
-    )
-    hooks = CliHooks(
-        serve=lambda host, port: _serve(settings, host, port),
-        local_server=lambda: _local_server(settings),
-    )
-    return run(argv, defaults=defaults, hooks=hooks)
+    for typo in typos:
+        log.warning("%s", typo)
+    defaults = ConnectionDefaults(host=settings.grpc_host, port=settings.grpc_port, token=settings.api_token)
+    try:
+        return run(argv, defaults=defaults, hooks=CliHooks(serve=_serve, local_server=_local_server))
+    except SystemExit as exc:  # the full settings were invalid (serve, --local)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_SETTINGS
 
 
 if __name__ == "__main__":

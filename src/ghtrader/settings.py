@@ -147,6 +147,18 @@ def load_broker_accounts(
     return tuple(accounts)
 
 
+def setting_variables() -> frozenset[str]:
+    """Every environment name a setting is read from (upper case), e.g. ``GHTRADER_GRPC_PORT``."""
+    names: set[str] = set()
+    for field_name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):  # an alias replaces the prefixed name
+            names.update(str(choice).upper() for choice in alias.choices)
+        else:
+            names.add(f"GHTRADER_{field_name}".upper())
+    return frozenset(names)
+
+
 def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:
     """Settings from the environment and ``env_file`` (``None``: environment only)."""
     return Settings(_env_file=env_file if env_file is not None and env_file.is_file() else None)  # type: ignore[call-arg]

@@ -112,3 +112,13 @@ def test_local_mode_runs_an_in_process_server(tmp_path: Path) -> None:
     result = _cli(_env(tmp_path), "--local", "--json", "status")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["store_reachable"] is True
+
+
+def test_flags_after_the_command_and_a_refused_argument_exits_2(server: tuple[dict[str, str], int, subprocess.Popen[str]]) -> None:
+    env, port, _ = server
+    result = _cli(env, "status", "--json", "--port", str(port))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["store_reachable"] is True
+    bad = _cli(env, "download", "SHFE.cu99", "--start", "2024-01-02", "--end", "2024-01-05", "--port", str(port))
+    assert bad.returncode == 2, bad.stderr
+    assert "invalid argument" in bad.stderr and "SHFE.cu99" in bad.stderr

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import TextIO
 
+from ghtrader.interfaces.cli.arguments import (
+    UsageError,
+    check_day_range,
+    port,
+    positive_float,
+)
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
@@ -26,8 +33,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_FAILED: "the command ran and reports a failure (e.g. audit found errors, store unreachable)",
-    EXIT_USAGE: "bad usage, bad configuration, or no server reachable",
-    EXIT_API_ERROR: "the server refused the request (invalid argument, not found, unauthenticated...)",
+    EXIT_USAGE: "bad usage or an argument the server rejects as invalid, bad configuration, or no server reachable",
+    EXIT_API_ERROR: "the server refused the request for another reason (not found, failed precondition, unauthenticated...)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -55,26 +62,55 @@ class CliHooks:
     local_server: Callable[[], AbstractContextManager[str]]
 
 
+def _add_global_flags(parser: argparse.ArgumentParser, defaults: ConnectionDefaults | None) -> None:
+    """The flags every command takes. With ``defaults`` (the top-level parser) they get their
+    defaults; without (each subcommand) they default to "not given", so a flag given after the
+    command overrides the top-level value and one left out does not reset it."""
+    given = defaults is not None
+    host, port_, token = (defaults.host, defaults.port, defaults.token) if defaults else (None, None, None)
+
+    def default(value: object) -> object:
+        return value if given else argparse.SUPPRESS
+
+    def shown(value: object) -> str:
+        return f" (default {value})" if given else ""
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--host", default=default(host), help="server host" + shown(host))
+    group.add_argument("--port", type=port, default=default(port_), help="server port" + shown(port_))
+    group.add_argument("--token", default=default(token), help="API token (default: GHTRADER_API_TOKEN)")
+    group.add_argument("--timeout", type=positive_float, default=default(600.0), help="per-call timeout in seconds" + shown(600))
+    group.add_argument("--json", action="store_true", default=default(False), help="machine-readable JSON on stdout")
+    group.add_argument(
+        "--local", action="store_true", default=default(False), help="run against an in-process server on a free port"
+    )
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand parser below ``parser``, nested groups (``data verify``) included."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:  # argparse offers no public walk over subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subparsers(child)]
+    return found
+
+
 def build_parser(defaults: ConnectionDefaults) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ghtrader",
         description="ghTrader: research-only tick system for SHFE CU/AU/AG (gRPC client).",
         epilog="exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
     )
-    parser.add_argument("--host", default=defaults.host, help="server host (default %(default)s)")
-    parser.add_argument("--port", type=int, default=defaults.port, help="server port (default %(default)s)")
-    parser.add_argument("--token", default=defaults.token, help="API token (default: GHTRADER_API_TOKEN)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="per-call timeout in seconds")
-    parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
-    parser.add_argument(
-        "--local", action="store_true", help="run against an in-process server on a free port"
-    )
+    _add_global_flags(parser, defaults)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     serve = sub.add_parser("serve", help="run the gRPC server in the foreground (SIGTERM/Ctrl-C stops it)")
     serve.set_defaults(handler=None)
     for module in COMMAND_MODULES:
         module.register(sub)
+    for child in _subparsers(parser):
+        _add_global_flags(child, None)
     return parser
 
 
@@ -90,10 +126,17 @@ def run(
     out = Output(stdout=stdout or sys.stdout, stderr=stderr or sys.stderr)
     parser = build_parser(defaults)
     try:
-        args = parser.parse_args(argv)
+        # argparse prints usage errors and --help itself: send them where this run writes.
+        with redirect_stdout(out.stdout), redirect_stderr(out.stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
     out.json_mode = args.json
+    try:
+        check_day_range(args)
+    except UsageError as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
     if args.command == "serve":
         return hooks.serve(args.host, args.port)
     try:
@@ -105,11 +148,31 @@ def run(
         out.error(str(exc))
         return EXIT_USAGE
     except ApiError as exc:
+        if exc.code == "INVALID_ARGUMENT":
+            out.error(f"invalid argument: {exc.message}{_flag_hint(exc.message)}")
+            return EXIT_USAGE
         out.error(str(exc))
         return EXIT_API_ERROR
     except KeyboardInterrupt:
         out.error("interrupted")
         return EXIT_INTERRUPTED
+
+
+# API field names as the server's messages spell them -> the CLI flag that sets them.
+_FLAG_OF_FIELD = {
+    "start_day": "--start", "end_day": "--end", "chunk_days": "--chunk-days", "switch_ratio": "--switch-ratio",
+    "threshold_ticks": "--k", "horizon": "--horizon", "direction_horizons": "--horizons",
+    "n_splits": "--splits", "commission_bp": "--commission-bp", "slippage_ticks": "--slippage-ticks",
+    "max_epochs": "--epochs", "max_train_rows": "--max-train-rows",
+    "sample_days": "--sample-days", "duration_s": "--duration", "recent_expiry_days": "--recent-expiry-days",
+}
+_FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _FLAG_OF_FIELD), key=len, reverse=True)) + r")\b")
+
+
+def _flag_hint(message: str) -> str:
+    """`` (see --chunk-days)`` when the server's message names a field a flag sets."""
+    match = _FIELD_PATTERN.search(message)
+    return f" (see {_FLAG_OF_FIELD[match.group(1)]})" if match else ""
 
 
 def _dispatch(target: str, token: str | None, args: argparse.Namespace, out: Output) -> int:

@@ -37,6 +37,13 @@ ProgressHandler = Callable[[ProgressView], None]
 def _ignore(_: ProgressView) -> None:
     return None
 
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """Only the fields the caller gave: None leaves a proto3 ``optional`` field unset, so the
+    server applies its default, while an explicit 0 is sent (and means 0)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 T = TypeVar("T")
 
 
@@ -141,24 +148,24 @@ class GhTraderClient:
     # --- research ---------------------------------------------------------------------
     @staticmethod
     def scope(
-        symbol: str = "", start_day: str = "", end_day: str = "", horizon: int = 0, features: Sequence[str] = (),
-        max_epochs: int = 0, window: int = 0, max_train_rows: int = 0, seed: int = 0,
+        symbol: str = "", start_day: str = "", end_day: str = "", horizon: int | None = None, features: Sequence[str] = (),
+        max_epochs: int | None = None, window: int | None = None, max_train_rows: int | None = None, seed: int = 0,
     ) -> research_pb2.ResearchScope:
-        """What a research call works on; empty fields take the server's defaults."""
+        """What a research call works on; empty strings and None take the server's defaults."""
         return research_pb2.ResearchScope(
-            symbol=symbol, start_day=start_day, end_day=end_day, horizon=horizon, features=list(features),
-            max_epochs=max_epochs, window=window, max_train_rows=max_train_rows, seed=seed,
+            symbol=symbol, start_day=start_day, end_day=end_day, features=list(features), seed=seed,
+            **_given(horizon=horizon, max_epochs=max_epochs, window=window, max_train_rows=max_train_rows),
         )
 
     def train(self, family: str, scope: research_pb2.ResearchScope, *, model_id: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
         return self._run(self._research.Train, research_pb2.TrainRequest(family=family, scope=scope, model_id=model_id), on_progress)
 
-    def benchmark(self, family: str, scope: research_pb2.ResearchScope, *, n_splits: int = 0, commission_bp: float = 0.0, slippage_ticks: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = research_pb2.BenchmarkRequest(family=family, scope=scope, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks)
+    def benchmark(self, family: str, scope: research_pb2.ResearchScope, *, n_splits: int | None = None, commission_bp: float | None = None, slippage_ticks: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = research_pb2.BenchmarkRequest(family=family, scope=scope, **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks))
         return self._run(self._research.Benchmark, req, on_progress)
 
-    def compare(self, families: Sequence[str], scope: research_pb2.ResearchScope, *, n_splits: int = 0, commission_bp: float = 0.0, slippage_ticks: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = research_pb2.CompareRequest(families=list(families), scope=scope, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks)
+    def compare(self, families: Sequence[str], scope: research_pb2.ResearchScope, *, n_splits: int | None = None, commission_bp: float | None = None, slippage_ticks: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = research_pb2.CompareRequest(families=list(families), scope=scope, **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks))
         return self._run(self._research.Compare, req, on_progress)
 
     def list_models(self, *, model_type: str = "", status: str = "") -> list[dict[str, Any]]:
@@ -170,35 +177,37 @@ class GhTraderClient:
         return _model_dict(m)
 
     # --- datasets ---------------------------------------------------------------------
-    def build_main_schedule(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = datasets_pb2.BuildMainScheduleRequest(variety=variety, start_day=start_day, end_day=end_day, switch_ratio=switch_ratio)
+    def build_main_schedule(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = datasets_pb2.BuildMainScheduleRequest(variety=variety, start_day=start_day, end_day=end_day, **_given(switch_ratio=switch_ratio))
         return self._run(self._datasets.BuildMainSchedule, req, on_progress)
 
-    def build_main_l5(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float = 0.0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = datasets_pb2.BuildMainL5Request(variety=variety, start_day=start_day, end_day=end_day, switch_ratio=switch_ratio, force=force)
+    def build_main_l5(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float | None = None, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = datasets_pb2.BuildMainL5Request(variety=variety, start_day=start_day, end_day=end_day, force=force, **_given(switch_ratio=switch_ratio))
         return self._run(self._datasets.BuildMainL5, req, on_progress)
 
-    def build_dataset(self, symbol: str, *, start_day: str = "", end_day: str = "", factors: Sequence[str] = (), horizons: Sequence[int] = (), threshold_ticks: float = 0.0, overwrite: bool = False, kinds: Sequence[str] = (), on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def build_dataset(self, symbol: str, *, start_day: str = "", end_day: str = "", factors: Sequence[str] = (), horizons: Sequence[int] = (), threshold_ticks: float | None = None, overwrite: bool = False, kinds: Sequence[str] = (), on_progress: ProgressHandler = _ignore) -> RunResultView:
         req = datasets_pb2.BuildDatasetRequest(
             symbol=symbol, start_day=start_day, end_day=end_day, factors=list(factors), horizons=list(horizons),
-            threshold_ticks=threshold_ticks, overwrite=overwrite, kinds=list(kinds),
+            overwrite=overwrite, kinds=list(kinds), **_given(threshold_ticks=threshold_ticks),
         )
         return self._run(self._datasets.BuildDataset, req, on_progress)
 
     # --- data system -----------------------------------------------------------------
-    def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int = 0, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = data_pb2.DownloadRequest(symbol=symbol, start_day=start_day, end_day=end_day, chunk_days=chunk_days, force=force)
+    def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int | None = None, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.DownloadRequest(symbol=symbol, start_day=start_day, end_day=end_day, force=force, **_given(chunk_days=chunk_days))
         return self._run(self._data.Download, req, on_progress)
 
-    def download_contract_range(self, variety: str, first_contract: str, last_contract: str, *, start_day: str = "", end_day: str = "", chunk_days: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = data_pb2.DownloadContractRangeRequest(variety=variety, first_contract=first_contract, last_contract=last_contract, start_day=start_day, end_day=end_day, chunk_days=chunk_days)
+    def download_contract_range(self, variety: str, first_contract: str, last_contract: str, *, start_day: str = "", end_day: str = "", chunk_days: int | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.DownloadContractRangeRequest(variety=variety, first_contract=first_contract, last_contract=last_contract, start_day=start_day, end_day=end_day, **_given(chunk_days=chunk_days))
         return self._run(self._data.DownloadContractRange, req, on_progress)
 
-    def update(self, variety: str, *, recent_expiry_days: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        return self._run(self._data.Update, data_pb2.UpdateRequest(variety=variety, recent_expiry_days=recent_expiry_days), on_progress)
+    def update(self, variety: str, *, recent_expiry_days: int | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.UpdateRequest(variety=variety, **_given(recent_expiry_days=recent_expiry_days))
+        return self._run(self._data.Update, req, on_progress)
 
-    def record(self, symbols: Sequence[str], *, duration_s: float = 0.0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        return self._run(self._data.Record, data_pb2.RecordRequest(symbols=list(symbols), duration_s=duration_s), on_progress)
+    def record(self, symbols: Sequence[str], *, duration_s: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.RecordRequest(symbols=list(symbols), **_given(duration_s=duration_s))
+        return self._run(self._data.Record, req, on_progress)
 
     def verify(self, variety: str = "", symbols: Sequence[str] = (), *, start_day: str = "", end_day: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
         req = data_pb2.VerifyRequest(variety=variety, symbols=list(symbols), start_day=start_day, end_day=end_day)
@@ -210,8 +219,9 @@ class GhTraderClient:
     def bootstrap_index(self, symbols: Sequence[str] = (), *, on_progress: ProgressHandler = _ignore) -> RunResultView:
         return self._run(self._data.BootstrapIndex, data_pb2.BootstrapIndexRequest(symbols=list(symbols)), on_progress)
 
-    def audit(self, symbols: Sequence[str] = (), *, sample_days: int = 0, seed: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        return self._run(self._data.Audit, data_pb2.AuditRequest(symbols=list(symbols), sample_days=sample_days, seed=seed), on_progress)
+    def audit(self, symbols: Sequence[str] = (), *, sample_days: int | None = None, seed: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+        req = data_pb2.AuditRequest(symbols=list(symbols), seed=seed, **_given(sample_days=sample_days))
+        return self._run(self._data.Audit, req, on_progress)
 
     def contract_status(self, variety: str) -> VarietyStatusView:
         r = self._call(self._data.GetContractStatus, data_pb2.GetContractStatusRequest(variety=variety))

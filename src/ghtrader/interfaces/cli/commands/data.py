@@ -7,6 +7,12 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ghtrader.interfaces.cli.arguments import (
+    non_negative_int,
+    positive_float,
+    positive_int,
+    trading_day,
+)
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
 from ghtrader.interfaces.client import GhTraderClient
@@ -141,9 +147,9 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("download", help="download one symbol's ticks for a range of trading days")
     p.add_argument("symbol", help="e.g. SHFE.cu2602 or KQ.m@SHFE.cu")
-    p.add_argument("--start", required=True, help="first trading day, YYYY-MM-DD")
-    p.add_argument("--end", required=True, help="last trading day, YYYY-MM-DD")
-    p.add_argument("--chunk-days", type=int, default=0, help="trading days per provider request")
+    p.add_argument("--start", required=True, type=trading_day, help="first trading day, YYYY-MM-DD")
+    p.add_argument("--end", required=True, type=trading_day, help="last trading day, YYYY-MM-DD")
+    p.add_argument("--chunk-days", type=positive_int, help="trading days per provider request (default 5)")
     p.add_argument("--force", action="store_true", help="download days already present again")
     p.set_defaults(handler=cmd_download)
 
@@ -151,24 +157,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--var", dest="variety", required=True, help="e.g. SHFE.cu")
     p.add_argument("--first", required=True, help="first contract, e.g. SHFE.cu2601")
     p.add_argument("--last", required=True, help="last contract, e.g. SHFE.cu2606")
-    p.add_argument("--start", help="clip: first trading day")
-    p.add_argument("--end", help="clip: last trading day")
-    p.add_argument("--chunk-days", type=int, default=0)
+    p.add_argument("--start", type=trading_day, help="clip: first trading day")
+    p.add_argument("--end", type=trading_day, help="clip: last trading day")
+    p.add_argument("--chunk-days", type=positive_int, help="trading days per provider request (default 5)")
     p.set_defaults(handler=cmd_download_range)
 
     p = sub.add_parser("update", help="forward-fill active and recently expired contracts of a variety")
     p.add_argument("--var", dest="variety", required=True)
-    p.add_argument("--recent-expiry-days", type=int, default=0)
+    p.add_argument("--recent-expiry-days", type=non_negative_int, help=(
+        "also contracts expired within this many trading days (0 = active only; default 10)"))
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("record", help="record live ticks (Ctrl-C stops)")
     p.add_argument("symbols", nargs="+")
-    p.add_argument("--duration", type=float, default=0.0, help="seconds to record (0 = until stopped)")
+    p.add_argument("--duration", type=positive_float, help="seconds to record (default: until stopped)")
     p.set_defaults(handler=cmd_record)
 
     p = sub.add_parser("audit", help="integrity audit of the tick store (exit 1 when errors are found)")
     p.add_argument("symbols", nargs="*", help="symbols to audit (default: all)")
-    p.add_argument("--sample-days", type=int, default=0, help="index-vs-ticks partitions to sample (0 = default)")
+    p.add_argument("--sample-days", type=positive_int, help="days per symbol to read rows of (default: every day)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=cmd_audit)
 
@@ -177,8 +184,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dsub.required = True
     p = dsub.add_parser("verify", help="expected vs present vs no-data trading days per contract")
     p.add_argument("--var", dest="variety")
-    p.add_argument("--start", help="only expect trading days from this day")
-    p.add_argument("--end", help="only expect trading days up to this day")
+    p.add_argument("--start", type=trading_day, help="only expect trading days from this day")
+    p.add_argument("--end", type=trading_day, help="only expect trading days up to this day")
     p.add_argument("symbols", nargs="*")
     p.set_defaults(handler=cmd_verify)
     p = dsub.add_parser("fill-missing", help="download the missing days (init: seed a new variety)")

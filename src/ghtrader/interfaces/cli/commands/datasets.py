@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from ghtrader.interfaces.cli.arguments import (
+    positive_float,
+    positive_int_list,
+    switch_ratio,
+    trading_day,
+)
 from ghtrader.interfaces.cli.commands.data import _finish, _with_bar
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
@@ -34,9 +40,8 @@ def cmd_main_l5(client: GhTraderClient, args: argparse.Namespace, out: Output) -
 
 def cmd_build(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     factors = [f for f in (args.factors or "").split(",") if f]
-    horizons = [int(h) for h in (args.horizons or "").split(",") if h]
     r = _with_bar("build", out, lambda bar: client.build_dataset(
-        args.symbol, start_day=args.start or "", end_day=args.end or "", factors=factors, horizons=horizons,
+        args.symbol, start_day=args.start or "", end_day=args.end or "", factors=factors, horizons=args.horizons or [],
         threshold_ticks=args.k, overwrite=args.overwrite,
         kinds=[k for k in (args.kinds or "").split(",") if k], on_progress=bar))
     rows = [
@@ -57,20 +62,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--var", dest="variety", required=True, help="e.g. SHFE.cu")
-        p.add_argument("--start")
-        p.add_argument("--end")
-        p.add_argument("--switch-ratio", type=float, default=0.0, help=(
+        p.add_argument("--start", type=trading_day, help="first trading day, YYYY-MM-DD")
+        p.add_argument("--end", type=trading_day, help="last trading day, YYYY-MM-DD")
+        p.add_argument("--switch-ratio", type=switch_ratio, help=(
             "OI ratio to switch the main (main-schedule default 1.1; main-l5 default: the schedule's own)"))
         if name == "main-l5":
             p.add_argument("--force", action="store_true", help="rebuild days even when unchanged")
         p.set_defaults(handler=handler)
     p = sub.add_parser("build", help="features and labels for a symbol (incremental; --overwrite to rebuild)")
     p.add_argument("symbol", help="KQ.m@SHFE.cu (main_l5) or a contract (raw)")
-    p.add_argument("--start")
-    p.add_argument("--end")
+    p.add_argument("--start", type=trading_day, help="first trading day, YYYY-MM-DD")
+    p.add_argument("--end", type=trading_day, help="last trading day, YYYY-MM-DD")
     p.add_argument("--factors", help="comma-separated factor names (default: all registered)")
-    p.add_argument("--horizons", help="comma-separated label horizons in ticks (default 10,50,200)")
-    p.add_argument("--k", type=float, default=0.0, help="direction threshold in ticks (default 1)")
+    p.add_argument("--horizons", type=positive_int_list, help="comma-separated label horizons in ticks (default 10,50,200)")
+    p.add_argument("--k", type=positive_float, help="direction threshold in ticks, > 0 (default 1)")
     p.add_argument("--kinds", help="comma-separated: features, labels (direction), fill_labels (default: all)")
     p.add_argument("--overwrite", action="store_true", help="full rebuild; allows a new config hash")
     p.set_defaults(handler=cmd_build)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ghtrader.interfaces.cli.arguments import (
+    non_negative_float,
+    positive_int,
+    trading_day,
+)
 from ghtrader.interfaces.cli.commands.data import _with_bar
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
@@ -83,20 +88,20 @@ def cmd_models(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
 
 def _add_scope(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", default="", help="default KQ.m@SHFE.cu (main_l5)")
-    p.add_argument("--start", help="first trading day")
-    p.add_argument("--end", help="last trading day")
-    p.add_argument("--horizon", type=int, default=0, help="label horizon in ticks (default 10)")
+    p.add_argument("--start", type=trading_day, help="first trading day, YYYY-MM-DD")
+    p.add_argument("--end", type=trading_day, help="last trading day, YYYY-MM-DD")
+    p.add_argument("--horizon", type=positive_int, help="label horizon in ticks (default 10)")
     p.add_argument("--features", help="comma-separated factor names, or 'all' (default: core L5 set)")
-    p.add_argument("--epochs", type=int, default=0, help="deep models: max epochs (default 20)")
-    p.add_argument("--window", type=int, default=0, help="deep models: window in ticks (default 50)")
-    p.add_argument("--max-train-rows", type=int, default=0, help="subsample training rows (0 = all)")
+    p.add_argument("--epochs", type=positive_int, help="deep models: max epochs (default 20)")
+    p.add_argument("--window", type=positive_int, help="deep models: window in ticks (default 50)")
+    p.add_argument("--max-train-rows", type=positive_int, help="subsample training rows (default: all)")
     p.add_argument("--seed", type=int, default=0)
 
 
 def _add_costs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--splits", type=int, default=0, help="walk-forward splits (default 5)")
-    p.add_argument("--commission-bp", type=float, default=0.0, help="round-trip commission in bp (default 1)")
-    p.add_argument("--slippage-ticks", type=float, default=0.0)
+    p.add_argument("--splits", type=positive_int, help="walk-forward splits (at least 5; default 5)")
+    p.add_argument("--commission-bp", type=non_negative_float, help="round-trip commission in bp; 0 = free (default 1)")
+    p.add_argument("--slippage-ticks", type=non_negative_float, help="round-trip slippage in price ticks (default 0)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ghtrader.interfaces.cli.output import Output, human_bytes, human_duration
 from ghtrader.interfaces.client import GhTraderClient, StatusView
@@ -11,7 +11,7 @@ from ghtrader.interfaces.client import GhTraderClient, StatusView
 
 def format_status(s: StatusView) -> str:
     store = "reachable" if s.store_reachable else "UNREACHABLE"
-    when = datetime.fromtimestamp(s.server_time_ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = datetime.fromtimestamp(s.server_time_ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = [
         f"ghTrader {s.version} (commit {s.git_commit})",
         f"  server time   {when}, up {human_duration(s.uptime_seconds)}",

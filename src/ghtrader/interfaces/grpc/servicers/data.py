@@ -61,10 +61,21 @@ def parse_day(text: str, field: str, *, required: bool = True) -> date | None:
         raise InvalidArgument(f"{field} {text!r} is not a date: expected YYYY-MM-DD") from None
 
 
-def _chunk(n: int) -> dict[str, Any]:
-    if n < 0:
-        raise InvalidArgument(f"chunk_days must be positive, got {n}")
-    return {"chunk_days": n} if n else {}
+def optional_field(message: Any, field: str) -> Any:
+    """The value of a proto3 ``optional`` field, or None when the caller left it unset.
+
+    Defaults apply only to unset fields: an explicit 0 is passed on (and validated) as given.
+    """
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def _chunk(request: Any) -> dict[str, Any]:
+    n = optional_field(request, "chunk_days")
+    if n is None:
+        return {}
+    if n < 1:
+        raise InvalidArgument(f"chunk_days must be >= 1, got {n}")
+    return {"chunk_days": n}
 
 
 def _multi_summary(verb: str, r: Any) -> str:
@@ -84,7 +95,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             start_day=parse_day(request.start_day, "start_day"),  # type: ignore[arg-type]
             end_day=parse_day(request.end_day, "end_day"),  # type: ignore[arg-type]
             force=request.force,
-            **_chunk(request.chunk_days),
+            **_chunk(request),
         )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -105,7 +116,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             last_contract=request.last_contract,
             start_day=parse_day(request.start_day, "start_day", required=False),
             end_day=parse_day(request.end_day, "end_day", required=False),
-            **_chunk(request.chunk_days),
+            **_chunk(request),
         )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -115,7 +126,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         return stream_run(work, context)
 
     def Update(self, request: data_pb2.UpdateRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
-        extra = {"recent_expiry_days": request.recent_expiry_days} if request.recent_expiry_days else {}
+        recent = optional_field(request, "recent_expiry_days")
+        extra = {} if recent is None else {"recent_expiry_days": recent}
         req = UpdateContractsRequest(variety_key=request.variety, **extra)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -127,7 +139,10 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def Record(self, request: data_pb2.RecordRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
         if not request.symbols:
             raise InvalidArgument("record needs at least one symbol")
-        req = RecordTicksRequest(symbols=tuple(request.symbols), max_runtime_s=request.duration_s or None)
+        duration = optional_field(request, "duration_s")
+        if duration is not None and not duration > 0:
+            raise InvalidArgument(f"duration_s must be > 0 seconds (or unset to record until cancelled), got {duration}")
+        req = RecordTicksRequest(symbols=tuple(request.symbols), max_runtime_s=duration)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.record()(req, should_stop=lambda: not context.is_active(), progress=progress)
@@ -187,8 +202,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         return stream_run(work, context)
 
     def Audit(self, request: data_pb2.AuditRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
-        extra = {"sample_days": request.sample_days} if request.sample_days else {}
-        req = AuditStoreRequest(symbols=tuple(request.symbols), seed=request.seed, **extra)
+        req = AuditStoreRequest(
+            symbols=tuple(request.symbols), seed=request.seed, sample_days=optional_field(request, "sample_days")
+        )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.audit()(req, progress)

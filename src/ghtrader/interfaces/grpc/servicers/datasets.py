@@ -10,11 +10,14 @@ import grpc
 
 from ghtrader.application.datasets.build import BuildDataset, BuildDatasetRequest
 from ghtrader.application.datasets.main_l5 import BuildMainL5, BuildMainL5Request
-from ghtrader.application.datasets.schedule import BuildMainSchedule, BuildMainScheduleRequest
+from ghtrader.application.datasets.schedule import (
+    BuildMainSchedule,
+    BuildMainScheduleRequest,
+)
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.domain.labels import LabelConfig
 from ghtrader.interfaces.grpc.server import ServiceRegistration
-from ghtrader.interfaces.grpc.servicers.data import parse_day
+from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
 from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
 from ghtrader.v1 import datasets_pb2, datasets_pb2_grpc, runs_pb2
 
@@ -26,10 +29,13 @@ class DatasetUseCases:
     build_dataset: Callable[[], BuildDataset]
 
 
-def _ratio(value: float) -> dict[str, Any]:
-    if value < 0:
-        raise InvalidArgument(f"switch_ratio must be positive, got {value}")
-    return {"switch_ratio": value} if value else {}
+def _ratio(request: Any) -> dict[str, Any]:
+    value = optional_field(request, "switch_ratio")
+    if value is None:
+        return {}
+    if not value >= 1.0:
+        raise InvalidArgument(f"switch_ratio must be >= 1 (a challenger needs that multiple of the main's OI), got {value}")
+    return {"switch_ratio": value}
 
 
 class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
@@ -41,7 +47,7 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             variety=request.variety,
             start_day=parse_day(request.start_day, "start_day", required=False),
             end_day=parse_day(request.end_day, "end_day", required=False),
-            **_ratio(request.switch_ratio),
+            **_ratio(request),
         )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -62,7 +68,7 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             start_day=parse_day(request.start_day, "start_day", required=False),
             end_day=parse_day(request.end_day, "end_day", required=False),
             force=request.force,
-            **_ratio(request.switch_ratio),
+            **_ratio(request),
         )
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -80,7 +86,7 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
         label_fields: dict[str, Any] = {}
         if request.horizons:
             label_fields["direction_horizons"] = tuple(int(h) for h in request.horizons)
-        if request.threshold_ticks:
+        if request.HasField("threshold_ticks"):
             label_fields["k"] = request.threshold_ticks
         try:
             labels = LabelConfig(**label_fields)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import grpc
 
 from ghtrader.application.errors import InvalidArgument, NotFound
-from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, TrainConfig
 from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, TrainConfig
 from ghtrader.application.reporting import to_jsonable
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
@@ -21,7 +21,7 @@ from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
 from ghtrader.interfaces.grpc.server import ServiceRegistration
-from ghtrader.interfaces.grpc.servicers.data import parse_day
+from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
 from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
 from ghtrader.v1 import research_pb2, research_pb2_grpc, runs_pb2
 
@@ -48,10 +48,21 @@ class Scope:
     train: TrainConfig
 
 
+def _optional_count(message: Any, field: str) -> int | None:
+    """An optional count: None when unset, else the value, which must be >= 1."""
+    value = optional_field(message, field)
+    if value is not None and value < 1:
+        raise InvalidArgument(f"{field} must be >= 1, got {value}")
+    return None if value is None else int(value)
+
+
+def _count(message: Any, field: str, default: int) -> int:
+    value = _optional_count(message, field)
+    return default if value is None else value
+
+
 def parse_scope(scope: research_pb2.ResearchScope) -> Scope:
-    horizon = scope.horizon or 10
-    if horizon < 1:
-        raise InvalidArgument(f"horizon must be at least 1 tick, got {horizon}")
+    horizon = _count(scope, "horizon", 10)
     if list(scope.features) == ["all"]:
         features = tuple(factor_names())
     else:
@@ -59,9 +70,9 @@ def parse_scope(scope: research_pb2.ResearchScope) -> Scope:
     config = TrainConfig(
         horizon=horizon,
         seed=int(scope.seed),
-        max_epochs=scope.max_epochs or 20,
-        window=scope.window or 50,
-        max_train_rows=scope.max_train_rows or None,
+        max_epochs=_count(scope, "max_epochs", 20),
+        window=_count(scope, "window", 50),
+        max_train_rows=_optional_count(scope, "max_train_rows"),
     )
     return Scope(
         symbol=scope.symbol or DEFAULT_SYMBOL,
@@ -73,11 +84,17 @@ def parse_scope(scope: research_pb2.ResearchScope) -> Scope:
     )
 
 
-def _benchmark_request(family: str, scope: Scope, n_splits: int, commission_bp: float, slippage_ticks: float) -> BenchmarkRequest:
+def _benchmark_request(
+    family: str, scope: Scope, request: research_pb2.BenchmarkRequest | research_pb2.CompareRequest
+) -> BenchmarkRequest:
+    default_costs = CostModel()  # the domain validates the values given (>= 0, finite)
+    commission_bp = optional_field(request, "commission_bp")
+    slippage_ticks = optional_field(request, "slippage_ticks")
     costs = CostModel(
-        commission_bp=commission_bp if commission_bp else CostModel().commission_bp,
-        slippage_ticks=slippage_ticks,
+        commission_bp=default_costs.commission_bp if commission_bp is None else commission_bp,
+        slippage_ticks=default_costs.slippage_ticks if slippage_ticks is None else slippage_ticks,
     )
+    n_splits = optional_field(request, "n_splits")
     return BenchmarkRequest(
         family=family,
         symbol=scope.symbol,
@@ -85,7 +102,7 @@ def _benchmark_request(family: str, scope: Scope, n_splits: int, commission_bp: 
         end_day=scope.end_day,
         feature_names=scope.features,
         horizon=scope.horizon,
-        n_splits=n_splits or 5,
+        n_splits=5 if n_splits is None else n_splits,
         seed=scope.train.seed,
         train=scope.train,
         costs=costs,
@@ -149,7 +166,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         if not request.family:
             raise InvalidArgument("family is required")
         scope = parse_scope(request.scope)
-        req = _benchmark_request(request.family, scope, request.n_splits, request.commission_bp, request.slippage_ticks)
+        req = _benchmark_request(request.family, scope, request)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.benchmark()(req, progress)
@@ -169,7 +186,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         if len(families) < 1:
             raise InvalidArgument("compare needs at least one family")
         scope = parse_scope(request.scope)
-        base = _benchmark_request("", scope, request.n_splits, request.commission_bp, request.slippage_ticks)
+        base = _benchmark_request("", scope, request)
         req = CompareRequest(families=families, base=base)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:

@@ -92,7 +92,7 @@ def cmd_update(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
 
 def cmd_record(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     r = _with_bar("record", out, lambda bar: client.record(args.symbols, duration_s=args.duration, on_progress=bar))
-    return _finish(out, r, ("rows_written", "duplicates_dropped", "flushes", "days_indexed"))
+    return _finish(out, r, ("rows_written", "duplicates_dropped", "flushes", "days_touched"))
 
 
 def cmd_audit(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:

@@ -13,10 +13,19 @@ import numpy as np
 
 from ghtrader.adapters.csv.file_index import SymbolFile, open_text, scan_directory
 from ghtrader.application.errors import InvalidArgument, Unavailable
-from ghtrader.application.ports.providers import ContractInfo, DayTicks
+from ghtrader.application.ports.providers import (
+    ContractInfo,
+    DayTicks,
+    eod_open_interest_from_ticks,
+)
 from ghtrader.domain.calendar import BEIJING_UTC_OFFSET_NS, NS_PER_DAY, TradingCalendar
 from ghtrader.domain.errors import InvalidSymbolError
-from ghtrader.domain.instruments import ContractSymbol, contract_spec, parse_symbol, variety_key
+from ghtrader.domain.instruments import (
+    ContractSymbol,
+    contract_spec,
+    parse_symbol,
+    variety_key,
+)
 from ghtrader.domain.tick_csv import TickCsvError, parse_plain_tick_csv, parse_tqsdk_csv
 from ghtrader.domain.ticks import empty_ticks, row_hash
 
@@ -239,6 +248,12 @@ class CsvDataProvider:
             )
         out.sort(key=lambda c: parse_symbol(c.symbol).expiry_month_index)  # type: ignore[union-attr]
         return out
+
+    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+        """OI of each contract's last tick per day in the files (a CSV has no OI without ticks)."""
+        if start_day > end_day:
+            raise InvalidArgument(f"start_day {start_day} is after end_day {end_day}")
+        return eod_open_interest_from_ticks(self, variety_key_, start_day, end_day)
 
     def _expiry_day(self, c: ContractSymbol) -> date:
         """SHFE last trading day: the 15th of the delivery month, or the next trading day."""

@@ -3,7 +3,8 @@
 End-of-day open interest comes from the tick store (the last tick of each contract-day), for
 the contract-days the index holds (the day manifest is the commit marker, so a half-written
 day never votes). The OI rule and the hash are the domain's
-(:func:`ghtrader.domain.schedule.build_main_schedule`); the schedule starts at the first day
+(:func:`ghtrader.domain.schedule.build_main_schedule`): a main without a committed day (a feed
+gap recorded as a no-data day, or a day not downloaded) keeps the main; the schedule starts at the first day
 whose main contract has true L5 depth (``l5_present`` in the day manifests). The result
 replaces the variety's stored schedule (``ghtrader_main_schedule_v2``).
 """
@@ -44,13 +45,16 @@ RAW = "raw"
 @dataclass(frozen=True)
 class BuildMainScheduleRequest:
     """Schedule ``variety`` (``"SHFE.cu"``) over the indexed raw days in [start_day, end_day]
-    (default: every indexed day). ``require_l5``: start at the first day whose main has L5."""
+    (default: every indexed day). ``require_l5``: start at the first day whose main has L5.
+    ``initial_main``: the main effective on the first day, decided from a longer OI history
+    (e.g. the provider's); None seeds it from the first day, which is then not scheduled."""
 
     variety: str
     start_day: date | None = None
     end_day: date | None = None
     switch_ratio: float = DEFAULT_SWITCH_RATIO
     require_l5: bool = True
+    initial_main: str | None = None
 
 
 @dataclass
@@ -156,6 +160,7 @@ class BuildMainSchedule:
                 l5_first_day=l5_first if request.require_l5 else None,
                 switch_ratio=request.switch_ratio,
                 last_trading_day=expiry,
+                initial_main=request.initial_main,
             )
         except ScheduleError as exc:
             raise InvalidArgument(str(exc)) from exc

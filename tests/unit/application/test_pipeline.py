@@ -9,7 +9,11 @@ from datetime import date
 import pytest
 
 from ghtrader.adapters.memory import InMemoryDatasetStore, InMemoryScheduleStore
-from ghtrader.application.datasets.build import BuildDatasetRequest, BuildDatasetResult, KindBuildResult
+from ghtrader.application.datasets.build import (
+    BuildDatasetRequest,
+    BuildDatasetResult,
+    KindBuildResult,
+)
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument

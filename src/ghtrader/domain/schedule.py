@@ -10,7 +10,10 @@ of the input, in date order, with the result effective on the next input day (T+
    OI. The main is gone when it expires on or before T (``last_trading_day``), or, for a
    contract without a known expiry, when neither T nor any later input day has data for it.
 3. A main that is not gone but has no data on T (a data gap: a vendor feed hole, a day not
-   downloaded) stays the main and NO decision is taken that day.
+   downloaded) stays the main and NO decision is taken that day. Likewise when another
+   contract has a hole on T (no data on T, but data on an earlier and a later input day; on
+   the first input day: data on the next one): its OI is unknown, so a switch decided without
+   it could pick the wrong challenger.
 4. Otherwise the strongest challenger (the largest-OI candidate other than the main) becomes the
    main only if its OI is strictly greater than ``switch_ratio`` x the main's OI.
 5. Ties on OI go to the alphabetically first symbol. A day with no candidate keeps the main.
@@ -20,7 +23,8 @@ stale, and comparing it with the challengers' fresh OI can switch (or fail to sw
 number nobody observed that day. Skipping the day only delays a genuine switch by the length of
 the gap, and it can never create a segment that a gap caused: the earlier rule dropped a main
 without data from the candidates, so one missing day made another contract main for a day and
-the main switched back (two spurious segments and a main_l5 day without data).
+the main switched back (two spurious segments and a main_l5 day without data); and a challenger
+missing on the day it overtook the main let the third contract take the main for a day.
 
 There is no intraday switching: every trading day has exactly one main. Without
 ``initial_main`` the first input day only seeds the first main, so the schedule's rows start at
@@ -248,6 +252,7 @@ def _run_rule(
     if initial_main is not None:
         _check_contract(initial_main, exchange, variety)
     per_day: list[dict[str, float]] = []
+    first_data: dict[str, date] = {}
     last_data: dict[str, date] = {}
     checked: set[str] = set()
     for day in days:
@@ -262,6 +267,7 @@ def _run_rule(
             if v < 0:
                 raise ScheduleError(f"negative open interest {value!r} for {sym} on {day}")
             finite[sym] = v
+            first_data.setdefault(sym, day)
             last_data[sym] = day
         per_day.append(finite)
 
@@ -287,12 +293,21 @@ def _run_rule(
             gone = last is None or last < day
         if gone:
             main = _best(candidates)
-        elif main in candidates:
+        elif main in candidates and not _has_hole(finite, day, first_data, last_data, days):
             challenger = _best(candidates, exclude=main)
             if challenger is not None and candidates[challenger] > switch_ratio * candidates[main]:
                 main = challenger
-        # else: a data gap of a live main: keep it, no decision today
+        # else: a data gap of the live main, or a hole of another contract: no decision today
     return decided, main
+
+
+def _has_hole(
+    finite: Mapping[str, float], day: date, first: Mapping[str, date], last: Mapping[str, date], days: list[date]
+) -> bool:
+    """Whether a contract lacks data on ``day`` inside its data span (module docstring, rule 3)."""
+    if day == days[0]:
+        return len(days) > 1 and any(s not in finite and first[s] == days[1] for s in first)
+    return any(s not in finite and first[s] < day < last[s] for s in first)
 
 
 def build_main_schedule(

@@ -234,6 +234,11 @@ def brute_force(oi, contracts, ratio, l5_first):
             continue
         if np.isnan(row[cur]):
             continue  # a data gap of the main: keep it, no decision
+        seen = ~np.all(np.isnan(m[:i]), axis=0) & ~np.all(np.isnan(m[i + 1:]), axis=0)
+        if i == 0 and len(days) > 1:
+            seen = ~np.isnan(m[1])
+        if np.any(seen & np.isnan(row)):
+            continue  # another contract has a hole today: no decision
         others = row.copy()
         others[cur] = np.nan
         if not np.all(np.isnan(others)):

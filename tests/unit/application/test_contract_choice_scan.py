@@ -8,6 +8,7 @@ the market's zero-tick contract-days, as a download would leave it.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -62,9 +63,9 @@ def test_every_end_date_agrees_with_the_market(market: SyntheticMarket, key: str
             stored, exchange=exchange, variety=variety, last_trading_day=expiry, initial_main=choice.main_on(start),
         )
         assert schedule.days == tuple(window)
-        market_segments = 1 + sum(main[a] != main[b] for a, b in zip(window, window[1:], strict=False))
+        market_segments = 1 + sum(main[a] != main[b] for a, b in itertools.pairwise(window))
         assert len(schedule.segments()) <= market_segments, f"{key} end {end}: a segment the market does not have"
-        for prev, day in zip(window, window[1:], strict=False):
+        for prev, day in itertools.pairwise(window):
             got = schedule.main_on(day)
             if got == main[day]:
                 continue

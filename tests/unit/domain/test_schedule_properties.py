@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -25,7 +26,7 @@ def panels(draw: st.DrawFn) -> tuple[list[date], dict[str, list[float]]]:
         first = draw(st.integers(0, n - 1))
         last = draw(st.integers(first, min(n - 1, first + draw(st.sampled_from([0, 0, 3, n])))))
         values = draw(st.lists(st.integers(0, 12), min_size=n, max_size=n))
-        oi[c] = [float(v * 10) if first <= i <= last else float("nan") for i, v in enumerate(values)]
+        oi[c] = [float(v * 10) if first <= i <= last else math.nan for i, v in enumerate(values)]
     return days, oi
 
 
@@ -36,7 +37,7 @@ def _mapping(days: list[date], oi: dict[str, list[float]], drop: set[tuple[str, 
 
 
 def _expiry(days: list[date], oi: dict[str, list[float]]) -> dict[str, date]:
-    return {c: days[max(i for i, x in enumerate(v) if x == x)] for c, v in oi.items()}
+    return {c: days[max(i for i, x in enumerate(v) if not math.isnan(x))] for c, v in oi.items()}
 
 
 @settings(max_examples=300, deadline=None)

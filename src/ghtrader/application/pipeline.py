@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from ghtrader.application.audit import AuditStore, AuditStoreRequest, AuditStoreResult
 from ghtrader.application.contract_windows import (
+    check_variety,
     last_completed_trading_day,
     load_catalog,
     shift_trading_days,
@@ -465,6 +466,7 @@ class RunPipeline:
     ) -> tuple[VarietyIngest, ContractChoice]:
         """Choose the variety's contracts from the provider's OI and download them over the window."""
         cal = self._calendar.load()
+        variety = check_variety(variety)
         exchange, name = variety.split(".", 1)
         catalog = load_catalog(self._provider, variety)
         expiry = {c.symbol: c.info.last_trading_day for c in catalog if c.info.last_trading_day is not None}

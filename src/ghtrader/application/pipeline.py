@@ -6,8 +6,9 @@ end-of-day open interest, not on what happened to be downloaded: the roll rule r
 provider's OI from ``oi_lookback_days`` trading days before the window (its hysteresis needs
 history) to the end day, and the job downloads every main of the window plus the
 ``contracts_per_variety`` contracts with the largest OI on the end day. A main that has no ticks
-on some day (a feed gap) is still chosen, and the stored schedule is seeded with the main the
-provider's history gives for the window's first day.
+on some day (a feed gap) is still chosen; the stored schedule is seeded with the main the
+provider's history gives for the window's first day, and a contract-day without ticks (in the
+no-data ledger) votes in the roll rule with the provider's OI of that day.
 
 Every stage runs on its own: a stage that fails is recorded with its error (``stage_errors``)
 and the stages that do not depend on it still run. ``failed_conditions`` names each reason the
@@ -297,13 +298,14 @@ class RunPipeline:
 
         ingests: list[VarietyIngest] = []
         choices: dict[str, ContractChoice] = {}
+        provider_oi: dict[str, dict[date, dict[str, float]]] = {}
         t0 = time.monotonic()
         for variety in request.varieties:
             got = run_stage(f"ingest {variety}", partial(self._ingest, request, variety, start, end, stage_progress))
             step += 2
             if got is not None:
                 ingests.append(got[0])
-                choices[variety] = got[1]
+                choices[variety], provider_oi[variety] = got[1], got[2]
         stages["ingest"] = time.monotonic() - t0
         symbols = tuple(s for v in ingests for s in v.contracts)
 
@@ -325,7 +327,10 @@ class RunPipeline:
             first_main = choices[variety].main_on(start)
             sched = run_stage(f"schedule {variety}", partial(
                 self._build_schedule,
-                BuildMainScheduleRequest(variety=variety, start_day=start, end_day=end, initial_main=first_main),
+                BuildMainScheduleRequest(
+                    variety=variety, start_day=start, end_day=end, initial_main=first_main,
+                    gap_open_interest=provider_oi[variety],
+                ),
                 stage_progress(f"{variety} schedule"),
             ))
             step += 1
@@ -463,8 +468,9 @@ class RunPipeline:
     def _ingest(
         self, request: RunPipelineRequest, variety: str, start: date, end: date,
         stage_progress: Callable[[str], ProgressCallback],
-    ) -> tuple[VarietyIngest, ContractChoice]:
-        """Choose the variety's contracts from the provider's OI and download them over the window."""
+    ) -> tuple[VarietyIngest, ContractChoice, dict[date, dict[str, float]]]:
+        """Choose the variety's contracts from the provider's OI and download them over the window;
+        also returns that OI (every day from the lookback to the end)."""
         cal = self._calendar.load()
         variety = check_variety(variety)
         exchange, name = variety.split(".", 1)
@@ -498,7 +504,7 @@ class RunPipeline:
             main_on_start=choice.main_on(start),
             main_on_end=choice.main_on(end),
         )
-        return ingest, choice
+        return ingest, choice, eod
 
     def _build_features(
         self, symbol: str, variety: str, start: date, end: date, notes: list[str],

@@ -1,5 +1,6 @@
 """Every end date of the synthetic history: the main job's contract choice and the stored
-schedule agree with the market's own main contract, and no data gap makes a segment.
+schedule agree with the market's own main contract, and no data gap makes a segment (also
+when the gap days' OI is unknown).
 
 Works at the open-interest level (no ticks are generated): the provider's end-of-day OI feeds
 :func:`choose_contracts` as in RunPipeline, and the "store" sees the chosen contracts' OI minus
@@ -58,6 +59,16 @@ def test_every_end_date_agrees_with_the_market(market: SyntheticMarket, key: str
         assert choice.mains == tuple((d, main[d]) for d in window), f"{key} contract choice for end {end}"
         assert main[end] in choice.contracts
 
+        # As the pipeline runs it: the chosen contracts' stored OI, and for their no-data days
+        # the provider's OI (BuildMainScheduleRequest.gap_open_interest): exactly the market's.
+        filled = {d: {s: v for s, v in oi[d].items() if s in choice.contracts} for d in window}
+        exact = build_main_schedule(
+            filled, exchange=exchange, variety=variety, last_trading_day=expiry, initial_main=choice.main_on(start),
+        )
+        assert [(r.trading_day, r.main_contract) for r in exact.rows] == list(choice.mains), f"{key} end {end}"
+
+        # Without the provider's OI on gap days (a tick-only source) the rule skips decisions on
+        # them: a switch may come late, but no segment comes from a gap.
         stored = {d: {s: v for s, v in oi[d].items() if s in choice.contracts and (s, d) not in gaps} for d in window}
         schedule = build_main_schedule(
             stored, exchange=exchange, variety=variety, last_trading_day=expiry, initial_main=choice.main_on(start),

@@ -383,7 +383,6 @@ class RunPipeline:
                     rows=(feats.rows_written if feats else 0),
                 )
             )
-            notes.extend(f"{ml5.symbol} {g['trading_day']}: no-data day ({g['reason']})" for g in no_data)
         stages["features_labels"] = time.monotonic() - t0
 
         research = None

@@ -9,7 +9,12 @@ from datetime import date
 import numpy as np
 
 from ghtrader.application.errors import InvalidArgument, Unavailable
-from ghtrader.application.ports.providers import ContractInfo, DayTicks, TickCallback
+from ghtrader.application.ports.providers import (
+    ContractInfo,
+    DayTicks,
+    TickCallback,
+    eod_open_interest_from_ticks,
+)
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import variety_key
 from ghtrader.domain.ticks import TICK_DTYPE, as_tick_array, sort_by_time
@@ -46,6 +51,7 @@ class InMemoryDataProvider:
         self.yielded_days: list[tuple[str, date]] = []
         self.fail_after: int | None = None
         self.known_symbols: set[str] | None = None  # None: every symbol exists
+        self._open_interest: dict[date, dict[str, float]] = {}
 
     def add_ticks(self, symbol: str, ticks: np.ndarray) -> None:
         self._pending.setdefault(symbol, []).append(as_tick_array(ticks))
@@ -80,6 +86,18 @@ class InMemoryDataProvider:
 
     def catalog(self, variety_key_: str) -> list[ContractInfo]:
         return [c for c in self._catalog if variety_key(c.symbol) == variety_key_]
+
+    def set_open_interest(self, symbol: str, day: date, oi: float) -> None:
+        """Declare a contract's end-of-day OI for a day, ticks or not (a feed gap keeps its OI)."""
+        self._open_interest.setdefault(day, {})[symbol] = oi
+
+    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+        """Declared OI (``set_open_interest``) where given, else the last tick's OI per contract-day."""
+        out = eod_open_interest_from_ticks(self, variety_key_, start_day, end_day)
+        for day, per in self._open_interest.items():
+            if start_day <= day <= end_day:
+                out.setdefault(day, {}).update({s: v for s, v in per.items() if variety_key(s) == variety_key_})
+        return out
 
 
 @dataclass

@@ -1,11 +1,19 @@
 """The main job (`make run`, later the daily loop): ingest a recent history of CU/AU/AG, check
 its coverage, derive the roll schedule, main_l5, features and labels, audit, and report.
 
-Contract choice mirrors how a desk would seed a research set: every listed contract is
-downloaded for the last completed trading day, the ``contracts_per_variety`` contracts with the
-largest end-of-day open interest that day are kept (the main and its successors), and those are
-downloaded over the whole window. Later steps (roll schedule, main_l5, features, models) add
-themselves here as further stages.
+Contract choice (:func:`ghtrader.domain.schedule.choose_contracts`) works on the PROVIDER's
+end-of-day open interest, not on what happened to be downloaded: the roll rule runs over the
+provider's OI from ``oi_lookback_days`` trading days before the window (its hysteresis needs
+history) to the end day, and the job downloads every main of the window plus the
+``contracts_per_variety`` contracts with the largest OI on the end day. A main that has no ticks
+on some day (a feed gap) is still chosen; the stored schedule is seeded with the main the
+provider's history gives for the window's first day, and a contract-day without ticks (in the
+no-data ledger) votes in the roll rule with the provider's OI of that day.
+
+Every stage runs on its own: a stage that fails is recorded with its error (``stage_errors``)
+and the stages that do not depend on it still run. ``failed_conditions`` names each reason the
+run is not ok (audit errors, days that could be downloaded but are missing, a failed stage);
+a main_l5 day whose underlying had no ticks is a recorded no-data day, not a failure.
 """
 
 from __future__ import annotations
@@ -14,31 +22,67 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
+from typing import TypeVar
 
 from ghtrader.application.audit import AuditStore, AuditStoreRequest, AuditStoreResult
 from ghtrader.application.contract_windows import (
-    CatalogContract,
+    check_variety,
     last_completed_trading_day,
     load_catalog,
     shift_trading_days,
 )
-from ghtrader.application.coverage import VerifyCoverage, VerifyCoverageRequest, VerifyCoverageResult
-from ghtrader.application.datasets.build import BuildDataset, BuildDatasetRequest
-from ghtrader.application.datasets.main_l5 import BuildMainL5, BuildMainL5Request
-from ghtrader.application.datasets.schedule import BuildMainSchedule, BuildMainScheduleRequest
-from ghtrader.application.errors import FailedPrecondition, InvalidArgument
-from ghtrader.application.ports.models import TrainConfig
-from ghtrader.application.research.benchmark_report import BenchmarkRequest
-from ghtrader.application.research.compare import CompareModels, CompareRequest
-from ghtrader.application.research.train import TrainModel, TrainRequest
-from ghtrader.domain.factors import CORE_L5_FACTORS
-from ghtrader.application.ingest import DownloadTicks, DownloadTicksRequest, DownloadTicksResult
+from ghtrader.application.coverage import (
+    VerifyCoverage,
+    VerifyCoverageRequest,
+    VerifyCoverageResult,
+)
+from ghtrader.application.datasets.build import (
+    BuildDataset,
+    BuildDatasetRequest,
+    BuildDatasetResult,
+)
+from ghtrader.application.datasets.main_l5 import (
+    BuildMainL5,
+    BuildMainL5Request,
+    BuildMainL5Result,
+)
+from ghtrader.application.datasets.schedule import (
+    BuildMainSchedule,
+    BuildMainScheduleRequest,
+    BuildMainScheduleResult,
+)
+from ghtrader.application.errors import (
+    ApplicationError,
+    FailedPrecondition,
+    InvalidArgument,
+)
+from ghtrader.application.ingest import (
+    DownloadTicks,
+    DownloadTicksRequest,
+    DownloadTicksResult,
+)
 from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.models import TrainConfig
 from ghtrader.application.ports.providers import CalendarSource, DataProvider
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
+from ghtrader.application.research.benchmark_report import BenchmarkRequest
+from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.train import TrainModel, TrainRequest
+from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.errors import DomainError
+from ghtrader.domain.factors import CORE_L5_FACTORS
+from ghtrader.domain.schedule import (
+    DEFAULT_SWITCH_RATIO,
+    ContractChoice,
+    ScheduleError,
+    choose_contracts,
+)
 
 DEFAULT_VARIETIES = ("SHFE.cu", "SHFE.au", "SHFE.ag")
+_T = TypeVar("_T")
+MAX_TRADING_DAYS = 2000  # about eight years: longer windows are a typo, not a research set
 
 
 @dataclass(frozen=True)
@@ -47,6 +91,8 @@ class RunPipelineRequest:
     trading_days: int = 12
     contracts_per_variety: int = 3
     end_day: date | None = None  # default: the last completed trading day
+    start_day: date | None = None  # when given, the window is [start_day, end_day] (trading_days ignored)
+    oi_lookback_days: int = 60  # provider OI history before the window for the roll rule's hysteresis
     # research stage: compare these families on the first variety's main_l5, register the winner
     research_families: tuple[str, ...] = ("lightgbm", "tcn")
     research_horizon: int = 10
@@ -59,10 +105,35 @@ class RunPipelineRequest:
 class VarietyIngest:
     variety: str
     contracts: list[str]
-    eod_open_interest: dict[str, float]
+    eod_open_interest: dict[str, float]  # the provider's, on the end day (a contract without ticks included)
     rows_written: int
     days_downloaded: int
     no_data_days: int
+    main_on_start: str | None = None  # by the roll rule over the provider's OI
+    main_on_end: str | None = None
+
+
+@dataclass(frozen=True)
+class StageError:
+    """A stage that raised: its name (``ingest SHFE.cu``, ``audit``...), error type and message."""
+
+    stage: str
+    error: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FailedCondition:
+    """One reason a run is not ok.
+
+    ``name`` is one of ``stage_failed``, ``audit_errors``, ``coverage_missing_days``,
+    ``main_l5_missing_days``, ``features_incomplete``; ``subject`` is the stage, symbol or
+    variety concerned; ``detail`` says what a person should know or do.
+    """
+
+    name: str
+    subject: str
+    detail: str
 
 
 @dataclass
@@ -75,7 +146,7 @@ class VarietyDataset:
     segments: list[tuple[str, str, str]]  # (contract, first_day, last_day)
     main_l5_days: int
     main_l5_rows: int
-    main_l5_missing_days: list[date]
+    main_l5_missing_days: list[date]  # scheduled, underlying never downloaded
     feature_days: int
     feature_columns: int
     label_days: int
@@ -84,6 +155,7 @@ class VarietyDataset:
     fill_label_columns: int
     rows: int
     schedule_chart: str | None = None  # HTML chart of the roll (open interest, main, roll days)
+    main_l5_no_data_days: list[dict[str, str]] = field(default_factory=list)  # day, contract, reason
 
 
 @dataclass
@@ -107,21 +179,53 @@ class RunPipelineResult:
     end_day: date
     trading_days: int
     varieties: list[VarietyIngest]
-    coverage: VerifyCoverageResult
-    audit: AuditStoreResult
+    coverage: VerifyCoverageResult | None  # None: the verify stage failed
+    audit: AuditStoreResult | None  # None: the audit stage failed
     datasets: list[VarietyDataset]
     research: ResearchOutcome | None
     notes: list[str]
     duration_s: float
     stages_s: dict[str, float] = field(default_factory=dict)
+    stages_completed: list[str] = field(default_factory=list)
+    stage_errors: list[StageError] = field(default_factory=list)
+    failed_conditions: list[FailedCondition] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (
-            self.audit.ok
-            and self.coverage.missing == 0
-            and all(not d.main_l5_missing_days and d.feature_days == d.main_l5_days for d in self.datasets)
-        )
+        """The job did its work: no failed condition (main_l5 no-data days are no failure)."""
+        return not self.failed_conditions
+
+
+def failed_conditions(result: RunPipelineResult) -> list[FailedCondition]:
+    """Every reason ``result`` is not ok, in stage order."""
+    out = [FailedCondition("stage_failed", e.stage, f"{e.error}: {e.message}") for e in result.stage_errors]
+    if result.coverage is not None and result.coverage.missing:
+        for c in result.coverage.contracts:
+            if c.missing:
+                out.append(FailedCondition(
+                    "coverage_missing_days", c.symbol,
+                    f"{c.missing} trading days could be downloaded but are not stored: run data fill-missing",
+                ))
+    for d in result.datasets:
+        if d.main_l5_missing_days:
+            days = ", ".join(x.isoformat() for x in d.main_l5_missing_days[:5])
+            out.append(FailedCondition(
+                "main_l5_missing_days", d.symbol,
+                f"{len(d.main_l5_missing_days)} scheduled days whose main contract was never downloaded ({days})",
+            ))
+        if d.feature_days != d.main_l5_days:
+            out.append(FailedCondition(
+                "features_incomplete", d.symbol,
+                f"features cover {d.feature_days} of {d.main_l5_days} main_l5 days",
+            ))
+    if result.audit is not None and not result.audit.ok:
+        failing = sorted({f.check for f in result.audit.errors()})
+        for check in failing:
+            n = len(result.audit.errors(check))
+            out.append(FailedCondition("audit_errors", check, f"{n} error findings of the {check} check: see the audit report"))
+        if not failing:
+            out.append(FailedCondition("audit_errors", "audit", "the audit is not clean: see the audit report"))
+    return out
 
 
 class RunPipeline:
@@ -157,88 +261,108 @@ class RunPipeline:
         self._clock = clock
 
     def __call__(self, request: RunPipelineRequest, progress: ProgressCallback = no_progress) -> RunPipelineResult:
-        if request.trading_days < 1 or request.contracts_per_variety < 1:
-            raise InvalidArgument("trading_days and contracts_per_variety must be at least 1")
         started = self._clock.monotonic_s()
         cal = self._calendar.load()
-        end = request.end_day or last_completed_trading_day(cal, self._clock.now_ns())
-        if not cal.is_trading_day(end):
-            raise InvalidArgument(f"end day {end} is not a trading day")
-        start = shift_trading_days(cal, end, request.trading_days - 1)
+        start, end = self._window(request, cal)
+        trading_days = len(cal.trading_days(start, end))
         stages: dict[str, float] = {}
+        completed: list[str] = []
+        errors: list[StageError] = []
+        notes: list[str] = []
         total_steps = len(request.varieties) * 5 + 2 + (2 if request.research_families else 0)
         step = 0
+        caller_stopped: list[BaseException] = []
 
         def stage_progress(label: str) -> ProgressCallback:
             def inner(done: int, total: int, message: str) -> None:
                 frac = done / total if total else 0.0
-                progress(int(1000 * (step + frac)), 1000 * total_steps, f"{label}: {message}")
+                try:
+                    progress(int(1000 * (step + frac)), 1000 * total_steps, f"{label}: {message}")
+                except BaseException as exc:  # the caller asks to stop (e.g. cancelled): never a stage failure
+                    caller_stopped.append(exc)
+                    raise
 
             return inner
 
+        def run_stage(name: str, fn: Callable[[], _T]) -> _T | None:
+            """Run one stage; on failure record its error and return None."""
+            try:
+                value = fn()
+            except (ApplicationError, DomainError, OSError, ValueError, RuntimeError) as exc:
+                if caller_stopped:
+                    raise
+                errors.append(StageError(name, type(exc).__name__, str(exc)))
+                return None
+            completed.append(name)
+            return value
+
         ingests: list[VarietyIngest] = []
+        choices: dict[str, ContractChoice] = {}
+        provider_oi: dict[str, dict[date, dict[str, float]]] = {}
         t0 = time.monotonic()
         for variety in request.varieties:
-            listed = [c.symbol for c in load_catalog(self._provider, variety) if _alive(c, end)]
-            if not listed:
-                raise InvalidArgument(f"the {self._provider.name} provider lists no contract of {variety} trading on {end}")
-            self._download_all(listed, end, end, stage_progress(f"{variety} probe {end}"))
-            step += 1
-            oi = self._ticks.end_of_day_open_interest(listed, "raw", end, end)
-            ranked = sorted(listed, key=lambda s: (-oi.get((s, end), 0.0), s))
-            chosen = sorted(ranked[: request.contracts_per_variety])
-            results = self._download_all(chosen, start, end, stage_progress(f"{variety} window"))
-            step += 1
-            ingests.append(
-                VarietyIngest(
-                    variety=variety,
-                    contracts=chosen,
-                    eod_open_interest={s: oi.get((s, end), 0.0) for s in chosen},
-                    rows_written=sum(r.rows_written for r in results),
-                    days_downloaded=sum(r.downloaded for r in results),
-                    no_data_days=sum(r.no_data for r in results),
-                )
-            )
+            got = run_stage(f"ingest {variety}", partial(self._ingest, request, variety, start, end, stage_progress))
+            step += 2
+            if got is not None:
+                ingests.append(got[0])
+                choices[variety], provider_oi[variety] = got[1], got[2]
         stages["ingest"] = time.monotonic() - t0
         symbols = tuple(s for v in ingests for s in v.contracts)
 
         t0 = time.monotonic()
-        coverage = self._verify(
-            VerifyCoverageRequest(symbols=symbols, start_day=start, end_day=end), stage_progress("verify")
-        )
+        coverage = None
+        if symbols:
+            coverage = run_stage("verify", lambda: self._verify(
+                VerifyCoverageRequest(symbols=symbols, start_day=start, end_day=end), stage_progress("verify")
+            ))
         step += 1
         stages["verify"] = time.monotonic() - t0
 
         t0 = time.monotonic()
-        schedules, main_l5 = {}, {}
+        schedules: dict[str, BuildMainScheduleResult] = {}
+        main_l5: dict[str, BuildMainL5Result] = {}
         for variety in request.varieties:
-            schedules[variety] = self._build_schedule(
-                BuildMainScheduleRequest(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} schedule")
-            )
+            if variety not in choices:
+                continue  # its ingest failed: nothing to schedule
+            first_main = choices[variety].main_on(start)
+            sched = run_stage(f"schedule {variety}", partial(
+                self._build_schedule,
+                BuildMainScheduleRequest(
+                    variety=variety, start_day=start, end_day=end, initial_main=first_main,
+                    gap_open_interest=provider_oi[variety],
+                ),
+                stage_progress(f"{variety} schedule"),
+            ))
             step += 1
-            main_l5[variety] = self._build_main_l5(
-                BuildMainL5Request(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} main_l5")
-            )
+            if sched is None:
+                continue
+            schedules[variety] = sched
+            ml5 = run_stage(f"main_l5 {variety}", partial(
+                self._build_main_l5,
+                BuildMainL5Request(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} main_l5"),
+            ))
             step += 1
+            if ml5 is not None:
+                main_l5[variety] = ml5
         stages["main_l5"] = time.monotonic() - t0
 
         t0 = time.monotonic()
         datasets: list[VarietyDataset] = []
-        notes: list[str] = []
         for variety in request.varieties:  # after every main_l5 exists, so cross-asset factors see all metals
+            if variety not in main_l5:
+                continue
             sched, ml5 = schedules[variety], main_l5[variety]
-            build_request = BuildDatasetRequest(symbol=ml5.symbol, start_day=start, end_day=end)
-            try:
-                built = self._build_dataset(build_request, stage_progress(f"{variety} build"))
-            except FailedPrecondition as exc:
-                # Factor or label definitions changed since the last run: derived data is rebuilt
-                # from the stored ticks (never the ticks themselves), and the report says so.
-                notes.append(f"{ml5.symbol}: rebuilt features/labels from scratch ({exc})")
-                built = self._build_dataset(
-                    replace(build_request, overwrite=True), stage_progress(f"{variety} rebuild")
-                )
+            built = run_stage(
+                f"features_labels {variety}", partial(self._build_features, ml5.symbol, variety, start, end, notes, stage_progress)
+            )
             step += 1
+            if built is None:
+                continue
             feats, labels, fills = (built.kinds.get(k) for k in ("features", "labels", "fill_labels"))
+            no_data = [
+                {"trading_day": g.trading_day.isoformat(), "contract": g.underlying_contract, "reason": g.reason}
+                for g in ml5.no_data_days
+            ]
             datasets.append(
                 VarietyDataset(
                     variety=variety,
@@ -246,9 +370,10 @@ class RunPipeline:
                     schedule_hash=sched.schedule_hash,
                     schedule_chart=sched.chart_path,
                     segments=[(s.contract, s.first_day.isoformat(), s.last_day.isoformat()) for s in sched.segments],
-                    main_l5_days=ml5.days_scheduled - len(ml5.missing_days),
+                    main_l5_days=ml5.days_scheduled - len(ml5.missing_days) - len(ml5.no_data_days),
                     main_l5_rows=ml5.rows_written,
                     main_l5_missing_days=list(ml5.missing_days),
+                    main_l5_no_data_days=no_data,
                     feature_days=(len(feats.days_written) + feats.days_up_to_date) if feats else 0,
                     feature_columns=len(feats.columns) if feats else 0,
                     label_days=(len(labels.days_written) + labels.days_up_to_date) if labels else 0,
@@ -262,27 +387,29 @@ class RunPipeline:
 
         research = None
         needed = request.research_splits + 2  # train + validation + one test day per split
-        if request.research_families and datasets and datasets[0].main_l5_days < needed:
+        if request.research_families and not datasets:
+            notes.append("model research skipped: no variety has features")
+        elif request.research_families and datasets[0].main_l5_days < needed:
             notes.append(
                 f"model research skipped: {datasets[0].main_l5_days} main_l5 days of {datasets[0].symbol} "
                 f"are too few for a {request.research_splits}-split walk-forward (needs {needed})"
             )
         elif request.research_families and self._compare is not None and self._train is not None:
             t0 = time.monotonic()
-            research = self._research(request, datasets[0], start, end, stage_progress)
+            research = run_stage("research", lambda: self._research(request, datasets[0], start, end, stage_progress))
             step += 2
             stages["research"] = time.monotonic() - t0
 
         t0 = time.monotonic()
         audit_symbols = symbols + tuple(d.symbol for d in datasets)
-        audit = self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit"))
+        audit = run_stage("audit", lambda: self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit")))
         step += 1
         stages["audit"] = time.monotonic() - t0
         progress(total_steps, total_steps, "done")
-        return RunPipelineResult(
+        result = RunPipelineResult(
             start_day=start,
             end_day=end,
-            trading_days=request.trading_days,
+            trading_days=trading_days,
             varieties=ingests,
             coverage=coverage,
             audit=audit,
@@ -291,7 +418,105 @@ class RunPipeline:
             notes=notes,
             duration_s=self._clock.monotonic_s() - started,
             stages_s=stages,
+            stages_completed=completed,
+            stage_errors=errors,
         )
+        result.failed_conditions = failed_conditions(result)
+        return result
+
+    def _window(self, request: RunPipelineRequest, cal: TradingCalendar) -> tuple[date, date]:
+        """``(start, end)`` of the request, validated (InvalidArgument names the argument)."""
+        if not request.varieties:
+            raise InvalidArgument("varieties: name at least one variety such as SHFE.cu")
+        if request.contracts_per_variety < 1:
+            raise InvalidArgument(f"contracts_per_variety must be at least 1, got {request.contracts_per_variety}")
+        if request.oi_lookback_days < 0:
+            raise InvalidArgument(f"oi_lookback_days must be >= 0, got {request.oi_lookback_days}")
+        last_done = last_completed_trading_day(cal, self._clock.now_ns())
+        end = request.end_day or last_done
+        if end > last_done:
+            raise InvalidArgument(
+                f"end_day {end} is in the future: the last completed trading day is {last_done}"
+            )
+        if not cal.is_trading_day(end):
+            raise InvalidArgument(f"end_day {end} is not a trading day")
+        if request.start_day is not None:
+            if request.start_day > end:
+                raise InvalidArgument(f"start_day {request.start_day} is after end_day {end}")
+            start = request.start_day if cal.is_trading_day(request.start_day) else cal.next_trading_day(request.start_day)
+            days = len(cal.trading_days(start, end))
+            what = f"start_day {request.start_day}..end_day {end}"
+        else:
+            days = request.trading_days
+            if days < 1:
+                raise InvalidArgument(f"trading_days must be at least 1, got {days}")
+            what = f"trading_days {days}"
+            start = end if days > MAX_TRADING_DAYS else shift_trading_days(cal, end, days - 1)
+        if days > MAX_TRADING_DAYS:
+            raise InvalidArgument(f"{what}: a window of {days} trading days is longer than the limit of {MAX_TRADING_DAYS}")
+        for variety in request.varieties:
+            firsts = [c.info.first_trading_day for c in load_catalog(self._provider, variety)]
+            known = [d for d in firsts if d is not None]
+            if known and start < min(known):
+                raise InvalidArgument(
+                    f"{what}: the window starts on {start}, before the {self._provider.name} provider's first "
+                    f"{variety} contract day {min(known)}; use a shorter window or a later end_day"
+                )
+        return start, end
+
+    def _ingest(
+        self, request: RunPipelineRequest, variety: str, start: date, end: date,
+        stage_progress: Callable[[str], ProgressCallback],
+    ) -> tuple[VarietyIngest, ContractChoice, dict[date, dict[str, float]]]:
+        """Choose the variety's contracts from the provider's OI and download them over the window;
+        also returns that OI (every day from the lookback to the end)."""
+        cal = self._calendar.load()
+        variety = check_variety(variety)
+        exchange, name = variety.split(".", 1)
+        catalog = load_catalog(self._provider, variety)
+        expiry = {c.symbol: c.info.last_trading_day for c in catalog if c.info.last_trading_day is not None}
+        lookback = shift_trading_days(cal, start, request.oi_lookback_days)
+        stage_progress(f"{variety} open interest")(0, 1, f"{lookback}..{end}")
+        provider_oi = self._provider.end_of_day_open_interest(variety, lookback, end)
+        eod = {d: dict(provider_oi.get(d, {})) for d in cal.trading_days(lookback, end)}
+        try:
+            choice = choose_contracts(
+                eod, start, request.contracts_per_variety, exchange=exchange, variety=name,
+                switch_ratio=DEFAULT_SWITCH_RATIO, last_trading_day=expiry,
+            )
+        except ScheduleError as exc:
+            raise InvalidArgument(f"{variety}: {exc}") from exc
+        if not choice.contracts:
+            raise FailedPrecondition(
+                f"the {self._provider.name} provider reports no open interest of {variety} on {end}"
+            )
+        chosen = list(choice.contracts)
+        results = self._download_all(chosen, start, end, stage_progress(f"{variety} window"))
+        end_oi = eod.get(end, {})
+        ingest = VarietyIngest(
+            variety=variety,
+            contracts=chosen,
+            eod_open_interest={s: float(end_oi.get(s, 0.0)) for s in chosen},
+            rows_written=sum(r.rows_written for r in results),
+            days_downloaded=sum(r.downloaded for r in results),
+            no_data_days=sum(r.no_data for r in results),
+            main_on_start=choice.main_on(start),
+            main_on_end=choice.main_on(end),
+        )
+        return ingest, choice, eod
+
+    def _build_features(
+        self, symbol: str, variety: str, start: date, end: date, notes: list[str],
+        stage_progress: Callable[[str], ProgressCallback],
+    ) -> BuildDatasetResult:
+        build_request = BuildDatasetRequest(symbol=symbol, start_day=start, end_day=end)
+        try:
+            return self._build_dataset(build_request, stage_progress(f"{variety} build"))
+        except FailedPrecondition as exc:
+            # Factor or label definitions changed since the last run: derived data is rebuilt
+            # from the stored ticks (never the ticks themselves), and the report says so.
+            notes.append(f"{symbol}: rebuilt features/labels from scratch ({exc})")
+            return self._build_dataset(replace(build_request, overwrite=True), stage_progress(f"{variety} rebuild"))
 
     def _research(
         self, request: RunPipelineRequest, data: VarietyDataset, start: date, end: date,
@@ -351,8 +576,3 @@ def _finite(value: object) -> float:
     except (TypeError, ValueError):
         return float("-inf")
     return v if v == v else float("-inf")
-
-
-def _alive(contract: CatalogContract, day: date) -> bool:
-    first, last = contract.info.first_trading_day, contract.info.last_trading_day
-    return (first is None or first <= day) and (last is None or day <= last)

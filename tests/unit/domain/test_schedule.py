@@ -89,16 +89,37 @@ def test_ties_go_to_the_alphabetically_first_contract() -> None:
     assert build(oi2).main_on(D[2]) == A
 
 
-def test_missing_main_switches_to_the_largest_oi() -> None:
-    # A has no data on D[1] (expired / missing): the max-OI contract takes over from D[2],
-    # although it would not pass the 1.1 threshold against A's last OI; A's return with
-    # 65 < 1.1 x 60 does not take the main back.
+def test_a_data_gap_of_the_main_keeps_it_and_makes_no_decision() -> None:
+    # A has no data on D[1] (a feed gap; it trades again on D[2]): A stays the main and no
+    # switch is decided on D[1], although C leads the day's data. No segment comes from the gap.
     oi = {D[0]: {A: 100, B: 90, C: 80}, D[1]: {B: 50, C: 60}, D[2]: {A: 65, B: 50, C: 60}, D[3]: {}}
     s = build(oi)
-    assert mains(s) == [(D[1], A), (D[2], C), (D[3], C)]
-    # NaN OI counts as no data.
+    assert mains(s) == [(D[1], A), (D[2], A), (D[3], A)]
+    assert len(s.segments()) == 1
+    # NaN OI counts as no data, the same way.
     oi[D[1]] = {A: float("nan"), B: 50, C: 60}
-    assert build(oi).main_on(D[2]) == C
+    assert mains(build(oi)) == mains(s)
+    # A genuine switch on the day after the gap still happens.
+    oi[D[2]] = {A: 50, B: 50, C: 60}
+    assert mains(build(oi)) == [(D[1], A), (D[2], A), (D[3], C)]
+
+
+def test_a_main_without_expiry_and_without_later_data_is_gone() -> None:
+    # Without a catalog, a main that has no data on D[1] nor any later day has ended: roll.
+    oi = {D[0]: {A: 100, B: 90}, D[1]: {B: 50}, D[2]: {B: 50}}
+    assert mains(build(oi)) == [(D[1], A), (D[2], B)]
+    # With a known expiry after D[2] it is a gap instead.
+    assert mains(build(oi, last_trading_day={A: D[9]})) == [(D[1], A), (D[2], A)]
+
+
+def test_initial_main_is_effective_on_the_first_day() -> None:
+    # Hysteresis: B leads by less than 1.1x, so a main A decided from earlier history holds.
+    oi = {D[0]: {A: 100, B: 105}, D[1]: {A: 100, B: 105}, D[2]: {A: 100, B: 120}}
+    assert mains(build(oi)) == [(D[1], B), (D[2], B)]
+    s = build(oi, initial_main=A)
+    assert mains(s) == [(D[0], A), (D[1], A), (D[2], A)] and s.next_main == B
+    with pytest.raises(ScheduleError):
+        build(oi, initial_main="SHFE.au2412")
 
 
 def test_day_without_any_data_keeps_the_main() -> None:
@@ -207,9 +228,17 @@ def brute_force(oi, contracts, ratio, l5_first):
         row = m[i]
         if np.all(np.isnan(row)):
             continue
-        if cur < 0 or np.isnan(row[cur]):
+        gone = cur >= 0 and np.all(np.isnan(m[i:, cur]))  # no expiry given: no data from today on
+        if cur < 0 or gone:
             cur = int(np.nanargmax(row))
             continue
+        if np.isnan(row[cur]):
+            continue  # a data gap of the main: keep it, no decision
+        seen = ~np.all(np.isnan(m[:i]), axis=0) & ~np.all(np.isnan(m[i + 1:]), axis=0)
+        if i == 0 and len(days) > 1:
+            seen = ~np.isnan(m[1])
+        if np.any(seen & np.isnan(row)):
+            continue  # another contract has a hole today: no decision
         others = row.copy()
         others[cur] = np.nan
         if not np.all(np.isnan(others)):

@@ -24,6 +24,7 @@ from ghtrader.application.ports.providers import (
     DataSource,
     DayTicks,
     RowOrigins,
+    eod_open_interest_from_ticks,
 )
 from ghtrader.domain.calendar import BEIJING_UTC_OFFSET_NS, NS_PER_DAY, TradingCalendar
 from ghtrader.domain.errors import InvalidSymbolError
@@ -304,6 +305,12 @@ class CsvDataProvider:
             )
         out.sort(key=lambda c: parse_symbol(c.symbol).expiry_month_index)  # type: ignore[union-attr]
         return out
+
+    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+        """OI of each contract's last tick per day in the files (a CSV has no OI without ticks)."""
+        if start_day > end_day:
+            raise InvalidArgument(f"start_day {start_day} is after end_day {end_day}")
+        return eod_open_interest_from_ticks(self, variety_key_, start_day, end_day)
 
     def _expiry_day(self, c: ContractSymbol) -> date:
         """SHFE last trading day: the 15th of the delivery month, or the next trading day."""

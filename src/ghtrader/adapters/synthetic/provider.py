@@ -12,7 +12,12 @@ from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.providers import ContractInfo, DayTicks
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError, InvalidSymbolError
-from ghtrader.domain.instruments import ContinuousSymbol, contract_spec, parse_symbol, variety_key
+from ghtrader.domain.instruments import (
+    ContinuousSymbol,
+    contract_spec,
+    parse_symbol,
+    variety_key,
+)
 from ghtrader.domain.ticks import empty_ticks
 
 __all__ = ["SyntheticDataProvider", "SyntheticMarketLike", "check_simulated_symbol"]
@@ -32,6 +37,8 @@ class SyntheticMarketLike(Protocol):
     def ticks(self, symbol: str, trading_day: date) -> np.ndarray: ...
 
     def continuous_ticks(self, variety_key: str, trading_day: date) -> np.ndarray: ...
+
+    def end_of_day_open_interest(self, variety_key: str, trading_day: date) -> dict[str, float]: ...
 
 
 def check_simulated_symbol(market: SyntheticMarketLike, symbol: str) -> tuple[bool, str]:
@@ -131,6 +138,29 @@ class SyntheticDataProvider:
         except DomainError as exc:
             raise InvalidArgument(f"synthetic market cannot generate {arg} on {day}: {exc}") from None
 
+    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+        """The market's own end-of-day OI of every listed contract per trading day, zero-tick
+        days included (the exchange still reports their OI). Days before the trading day that
+        precedes ``history_start`` map to ``{}``: the market seeds its first main from that day.
+
+        Raises:
+            InvalidArgument: a variety that is not simulated, or ``start_day > end_day``.
+        """
+        if start_day > end_day:
+            raise InvalidArgument(f"start_day {start_day} is after end_day {end_day}")
+        key = self._variety_key(variety_key_)
+        first = None if self._history_start is None else self._calendar.previous_trading_day(self._history_start)
+        out: dict[date, dict[str, float]] = {}
+        for day in self._calendar.trading_days(start_day, end_day):
+            if first is not None and day < first:
+                out[day] = {}
+                continue
+            try:
+                out[day] = self._market.end_of_day_open_interest(key, day)
+            except DomainError as exc:
+                raise InvalidArgument(f"synthetic market has no open interest of {key} on {day}: {exc}") from None
+        return out
+
     def _window(self) -> tuple[date, date, date]:
         """``(first, last, as_of)``: the catalog window and the day ``expired`` is judged on."""
         today = self._today() if self._today is not None else None
@@ -147,14 +177,7 @@ class SyntheticDataProvider:
 
         ``first_trading_day`` is clipped to ``history_start``: the market has no earlier ticks.
         """
-        try:
-            key = variety_key(variety_key_)
-        except InvalidSymbolError as exc:
-            raise InvalidArgument(f"{exc}; expected a variety key like 'SHFE.cu'") from None
-        if key not in self._market.variety_keys:
-            raise InvalidArgument(
-                f"variety {key!r} is not simulated; the synthetic market has {list(self._market.variety_keys)}"
-            )
+        key = self._variety_key(variety_key_)
         spec = contract_spec(key)
         first, last, as_of = self._window()
         start_month = first.year * 12 + first.month - 1
@@ -178,6 +201,17 @@ class SyntheticDataProvider:
                 )
             )
         return out
+
+    def _variety_key(self, text: str) -> str:
+        try:
+            key = variety_key(text)
+        except InvalidSymbolError as exc:
+            raise InvalidArgument(f"{exc}; expected a variety key like 'SHFE.cu'") from None
+        if key not in self._market.variety_keys:
+            raise InvalidArgument(
+                f"variety {key!r} is not simulated; the synthetic market has {list(self._market.variety_keys)}"
+            )
+        return key
 
     def _first_trading_day_from(self, d: date) -> date:
         return d if self._calendar.is_trading_day(d) else self._calendar.next_trading_day(d)

@@ -16,10 +16,18 @@ from ghtrader.adapters.tqsdk.catalog import TqSdkCatalog, listed_symbols
 from ghtrader.adapters.tqsdk.chunks import Chunk, ChunkStore, plan_segments
 from ghtrader.adapters.tqsdk.loader import import_tqsdk
 from ghtrader.adapters.tqsdk.pre2020 import Pre2020Cache
-from ghtrader.adapters.tqsdk.session import TqSdkConfig, TqSdkSession, translate_tqsdk_error
+from ghtrader.adapters.tqsdk.session import (
+    TqSdkConfig,
+    TqSdkSession,
+    translate_tqsdk_error,
+)
 from ghtrader.application.errors import ApplicationError, InvalidArgument, Unavailable
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.providers import ContractInfo, DayTicks
+from ghtrader.application.ports.providers import (
+    ContractInfo,
+    DayTicks,
+    eod_open_interest_from_ticks,
+)
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError, InvalidSymbolError
 from ghtrader.domain.instruments import ContinuousSymbol, ContractSymbol, parse_symbol
@@ -120,6 +128,15 @@ class TqSdkDataProvider:
         """Contracts of ``variety_key`` from TqSdk, its pre-2020 cache and the store."""
         store = list(self._store_symbols(variety_key)) if self._store_symbols is not None else []
         return self._catalog.contracts(variety_key, store)
+
+    def end_of_day_open_interest(self, variety_key: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+        """OI of each catalog contract's last tick per day, from the (cached) tick downloads.
+
+        Minimal: a contract-day without ticks has no entry, and every contract-day of the range
+        is downloaded; daily klines (``close_oi``) would be the cheaper source."""
+        if start_day > end_day:
+            raise InvalidArgument(f"invalid date range {start_day}..{end_day}: start is after end")
+        return eod_open_interest_from_ticks(self, variety_key, start_day, end_day)
 
     # --- internals ----------------------------------------------------------------------
     def _today(self) -> date:

@@ -12,6 +12,11 @@ underlying and segment; only other days are (re)written. Rows of an up-to-date d
 ``schedule_hash`` of the run that wrote them (a schedule extended by a day gets a new hash; the
 old days' rows are unchanged, so they are not rewritten). ``force`` rewrites every day.
 
+A scheduled day whose underlying has no ticks (the raw day is in the no-data ledger: a feed
+gap) is a no-data day of the derived series: it is recorded in the ledger under the
+``main_l5`` lake with the reason, listed in ``no_data_days``, and is no error. A scheduled day
+whose underlying is neither indexed nor in the ledger was never downloaded: ``missing_days``.
+
 Write order per day: manifest removed first (when present), old rows deleted, new rows written,
 provenance, and the manifest LAST, so an interrupted run leaves a day without a manifest, which
 the next run rebuilds.
@@ -39,6 +44,7 @@ from ghtrader.application.ports.stores import (
     DayManifest,
     IndexStore,
     MainL5Provenance,
+    NoDataDay,
     TickBatch,
     TickStore,
 )
@@ -48,7 +54,7 @@ from ghtrader.domain.instruments import continuous_symbol
 from ghtrader.domain.main_l5 import MainL5Error, main_l5_day
 from ghtrader.domain.schedule import MainSchedule
 
-__all__ = ["BuildMainL5", "BuildMainL5Request", "BuildMainL5Result"]
+__all__ = ["BuildMainL5", "BuildMainL5Request", "BuildMainL5Result", "MainL5NoDataDay"]
 
 RAW = "raw"
 MAIN_L5 = "main_l5"
@@ -67,6 +73,15 @@ class BuildMainL5Request:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class MainL5NoDataDay:
+    """A scheduled main_l5 day without rows because its underlying has no ticks that day."""
+
+    trading_day: date
+    underlying_contract: str
+    reason: str
+
+
 @dataclass
 class BuildMainL5Result:
     symbol: str
@@ -82,6 +97,7 @@ class BuildMainL5Result:
     run_id: str = ""
     report_path: str | None = None
     built: list[date] = field(default_factory=list)
+    no_data_days: list[MainL5NoDataDay] = field(default_factory=list)  # underlying had no ticks
 
 
 def _same_rows(a: DayManifest, b: DayManifest) -> bool:
@@ -141,7 +157,15 @@ class BuildMainL5:
                 m.trading_day: m for m in self._index.manifests(contract, RAW, request.start_day, request.end_day)
             }
 
+        raw_no_data = {
+            (n.symbol, n.trading_day): n.reason
+            for contract in raw
+            for n in self._index.no_data_days(contract, RAW, request.start_day, request.end_day)
+        }
+        derived_no_data = {n.trading_day for n in self._index.no_data_days(symbol, MAIN_L5, request.start_day, request.end_day)}
+
         build_id = make_run_id(now_ns, f"main_l5_{symbol}")
+        no_data: list[MainL5NoDataDay] = []
         missing: list[date] = []
         removed: list[date] = []
         built: list[date] = []
@@ -153,7 +177,11 @@ class BuildMainL5:
             assert row is not None
             source = raw[row.main_contract].get(day)
             if source is None:
-                missing.append(day)
+                why = raw_no_data.get((row.main_contract, day))
+                if why is None:
+                    missing.append(day)
+                else:
+                    no_data.append(MainL5NoDataDay(day, row.main_contract, f"{row.main_contract} has no ticks: {why}"))
                 if day in stored_days:
                     self._remove_day(symbol, day)
                     removed.append(day)
@@ -179,6 +207,14 @@ class BuildMainL5:
                 continue
             built.append(day)
             rows_written += n
+        if no_data:
+            self._index.record_no_data(
+                [NoDataDay(symbol, g.trading_day, MAIN_L5, g.reason, now_ns) for g in no_data]
+            )
+        gap_days = {g.trading_day for g in no_data}
+        stale = sorted(d for d in derived_no_data if d not in gap_days)
+        if stale:  # the day has rows now, or is no longer scheduled
+            self._index.clear_no_data(symbol, MAIN_L5, stale)
 
         scheduled = set(days)
         for day in sorted(stored_days - scheduled):
@@ -217,11 +253,16 @@ class BuildMainL5:
             duration_s=self._clock.monotonic_s() - started,
             run_id=make_run_id(now_ns, f"main_l5_{symbol}"),
             built=built,
+            no_data_days=no_data,
         )
         if self._reports is not None:
             payload = {"use_case": "main-l5", "request": to_jsonable(request), "result": to_jsonable(result)}
             result.report_path = self._reports.write_json("main_l5", result.run_id, payload)
-        progress(total, total, f"{symbol}: {len(built)} days built, {unchanged} unchanged, {len(missing)} missing")
+        progress(
+            total, total,
+            f"{symbol}: {len(built)} days built, {unchanged} unchanged, "
+            f"{len(no_data)} without underlying ticks, {len(missing)} missing",
+        )
         return result
 
     def _remove_day(self, symbol: str, day: date) -> None:

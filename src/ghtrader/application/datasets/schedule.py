@@ -3,13 +3,16 @@
 End-of-day open interest comes from the tick store (the last tick of each contract-day), for
 the contract-days the index holds (the day manifest is the commit marker, so a half-written
 day never votes). The OI rule and the hash are the domain's
-(:func:`ghtrader.domain.schedule.build_main_schedule`); the schedule starts at the first day
+(:func:`ghtrader.domain.schedule.build_main_schedule`): a main without a committed day (a feed
+gap recorded as a no-data day, or a day not downloaded) keeps the main, unless the request
+brings that contract-day's real OI from the provider (``gap_open_interest``); the schedule starts at the first day
 whose main contract has true L5 depth (``l5_present`` in the day manifests). The result
 replaces the variety's stored schedule (``ghtrader_main_schedule_v2``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -44,13 +47,19 @@ RAW = "raw"
 @dataclass(frozen=True)
 class BuildMainScheduleRequest:
     """Schedule ``variety`` (``"SHFE.cu"``) over the indexed raw days in [start_day, end_day]
-    (default: every indexed day). ``require_l5``: start at the first day whose main has L5."""
+    (default: every indexed day). ``require_l5``: start at the first day whose main has L5.
+    ``initial_main``: the main effective on the first day, decided from a longer OI history
+    (e.g. the provider's); None seeds it from the first day, which is then not scheduled."""
 
     variety: str
     start_day: date | None = None
     end_day: date | None = None
     switch_ratio: float = DEFAULT_SWITCH_RATIO
     require_l5: bool = True
+    initial_main: str | None = None
+    # Real end-of-day OI from another source (the provider's) for contract-days in the no-data
+    # ledger: the vendor had no ticks, but the exchange's OI is known, so the rule need not skip.
+    gap_open_interest: Mapping[date, Mapping[str, float]] | None = None
 
 
 @dataclass
@@ -72,6 +81,7 @@ class BuildMainScheduleResult:
     report_path: str | None = None
     chart_path: str | None = None  # HTML page with the open-interest chart and the segments
     schedule: MainSchedule | None = field(default=None, repr=False)
+    gaps_filled: int = 0  # no-data contract-days whose OI came from ``gap_open_interest``
 
 
 class BuildMainSchedule:
@@ -140,6 +150,16 @@ class BuildMainSchedule:
         for (symbol, day), oi in eod.items():
             if (symbol, day) in committed and day in eod_oi:
                 eod_oi[day][symbol] = oi
+        gaps_filled = 0
+        if request.gap_open_interest:
+            for gap in self._index.no_data_days(None, RAW, start, end):
+                known = request.gap_open_interest.get(gap.trading_day, {}).get(gap.symbol)
+                if (
+                    known is not None and gap.trading_day in eod_oi and (gap.symbol, gap.trading_day) not in committed
+                    and is_dated_contract(gap.symbol) and symbol_variety(gap.symbol) == key
+                ):
+                    eod_oi[gap.trading_day][gap.symbol] = float(known)
+                    gaps_filled += 1
 
         expiry: dict[str, date] | None = None
         if self._provider is not None:
@@ -156,6 +176,7 @@ class BuildMainSchedule:
                 l5_first_day=l5_first if request.require_l5 else None,
                 switch_ratio=request.switch_ratio,
                 last_trading_day=expiry,
+                initial_main=request.initial_main,
             )
         except ScheduleError as exc:
             raise InvalidArgument(str(exc)) from exc
@@ -182,6 +203,7 @@ class BuildMainSchedule:
             contracts=sorted(manifests),
             days_considered=len(days),
             expiry_source="none" if expiry is None else "catalog",
+            gaps_filled=gaps_filled,
             duration_s=self._clock.monotonic_s() - started,
             run_id=make_run_id(now_ns, f"main_schedule_{key}"),
             schedule=schedule,

@@ -86,6 +86,36 @@ class DataProvider(Protocol):
         """Contracts of a variety such as "SHFE.cu" (active and expired)."""
         ...
 
+    def end_of_day_open_interest(self, variety_key: str, start_day: date, end_day: date) -> EodOpenInterest:
+        """End-of-day open interest of the variety's contracts per trading day in
+        [start_day, end_day]: ``{day: {symbol: oi}}``. A source that knows a contract's OI on a
+        day it has no ticks for (a feed gap) includes it; a day the source knows nothing of
+        maps to ``{}`` or is absent. :func:`eod_open_interest_from_ticks` is the fallback for a
+        source that only has ticks."""
+        ...
+
+
+EodOpenInterest = dict[date, dict[str, float]]
+
+
+def eod_open_interest_from_ticks(
+    provider: DataProvider, variety_key: str, start_day: date, end_day: date
+) -> EodOpenInterest:
+    """``end_of_day_open_interest`` of a tick-only source: the ``open_interest`` of each catalog
+    contract's last tick per day (a contract-day without ticks has no entry). It fetches every
+    contract-day of the range, so keep the range short for a remote source."""
+    out: EodOpenInterest = {}
+    for c in provider.catalog(variety_key):
+        lo = max(start_day, c.first_trading_day or start_day)
+        hi = min(end_day, c.last_trading_day or end_day)
+        if lo > hi:
+            continue
+        for day in provider.fetch_days(c.symbol, lo, hi):
+            per_day = out.setdefault(day.trading_day, {})
+            if day.ticks.shape[0]:
+                per_day[c.symbol] = float(day.ticks["open_interest"][-1])
+    return dict(sorted(out.items()))
+
 
 class CalendarSource(Protocol):
     def load(self) -> TradingCalendar:

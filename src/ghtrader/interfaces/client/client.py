@@ -138,10 +138,12 @@ class GhTraderClient:
         end_day: str = "",
         skip_research: bool = False,
         on_progress: ProgressHandler = _ignore,
+        start_day: str = "",
     ) -> RunResultView:
         req = pipeline_pb2.RunPipelineRequest(
             varieties=list(varieties), trading_days=trading_days,
             contracts_per_variety=contracts_per_variety, end_day=end_day, skip_research=skip_research,
+            start_day=start_day,
         )
         return self._run(self._pipeline.RunPipeline, req, on_progress)
 

@@ -13,6 +13,7 @@ from ghtrader.application.datasets.main_l5 import BuildMainL5Request
 from ghtrader.application.datasets.schedule import BuildMainScheduleRequest
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.manifests import compute_manifests
+from ghtrader.application.ports.stores import NoDataDay
 from ghtrader.domain.ticks import MARKET_FIELDS, row_hash
 from tests.unit.application.datasets.conftest import DatasetWorld
 
@@ -134,6 +135,32 @@ def test_missing_underlying_day_is_reported(dworld: DatasetWorld, days: list[dat
     result = dworld.main_l5_use_case()(BuildMainL5Request("SHFE.cu"))
     assert result.missing_days == [gap.trading_day]
     assert gap.trading_day not in dworld.ticks.tick_days(ALIAS, "main_l5")
+
+
+def test_underlying_without_ticks_is_a_recorded_no_data_day(dworld: DatasetWorld, days: list[date]) -> None:
+    schedule = dworld.schedules.load_schedule("SHFE", "cu")
+    assert schedule is not None
+    gap = schedule.rows[1]
+    main_l5 = dworld.main_l5_use_case()
+    assert gap.trading_day in [d for d in main_l5(BuildMainL5Request("SHFE.cu")).built]
+    # The vendor now has no ticks for that contract-day: the raw day goes to the no-data ledger.
+    dworld.index.delete_manifests(gap.main_contract, "raw", [gap.trading_day])
+    dworld.ticks.delete_days(gap.main_contract, "raw", [gap.trading_day])
+    dworld.index.record_no_data([NoDataDay(gap.main_contract, gap.trading_day, "raw", "provider returned no ticks")])
+    result = main_l5(BuildMainL5Request("SHFE.cu"))
+    assert result.missing_days == []
+    assert [(g.trading_day, g.underlying_contract) for g in result.no_data_days] == [(gap.trading_day, gap.main_contract)]
+    assert "provider returned no ticks" in result.no_data_days[0].reason
+    assert gap.trading_day not in dworld.ticks.tick_days(ALIAS, "main_l5")
+    (ledger,) = dworld.index.no_data_days(ALIAS, "main_l5")
+    assert ledger.trading_day == gap.trading_day and gap.main_contract in ledger.reason
+
+    # The data arrives later: the day is built and leaves the derived ledger.
+    dworld.index.clear_no_data(gap.main_contract, "raw", [gap.trading_day])
+    dworld.store(gap.main_contract, dworld.market.ticks(gap.main_contract, gap.trading_day))
+    again = main_l5(BuildMainL5Request("SHFE.cu"))
+    assert again.no_data_days == [] and gap.trading_day in again.built
+    assert dworld.index.no_data_days(ALIAS, "main_l5") == []
 
 
 def test_without_a_schedule_it_fails_clearly(dworld: DatasetWorld) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from ghtrader.application.datasets.schedule import BuildMainScheduleRequest
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.ports.stores import NoDataDay
 from tests.unit.application.datasets.conftest import DatasetWorld
 
 START, END = date(2024, 1, 2), date(2024, 6, 28)
@@ -154,3 +155,27 @@ def test_the_schedule_chart_shows_every_contract_and_each_roll(dworld: DatasetWo
     assert len(ratios) == len(result.segments) - 1
     # a roll is an OI switch above the ratio, or forced at expiry (then the ratio can be lower)
     assert sum(r > 1.1 for r in ratios) >= len(ratios) // 2
+
+
+def test_a_gap_on_the_switch_day_delays_the_roll_unless_the_provider_oi_fills_it(
+    dworld: DatasetWorld, history: list[date]
+) -> None:
+    use_case = dworld.schedule_use_case()
+    base = use_case(BuildMainScheduleRequest("SHFE.cu")).schedule
+    assert base is not None
+    second = base.segments()[1]
+    decided_on = dworld.cal.previous_trading_day(second.first_day)
+    # The new main has no ticks on the day its OI overtook the old main's (a vendor feed gap).
+    dworld.index.delete_manifests(second.contract, "raw", [decided_on])
+    dworld.ticks.delete_days(second.contract, "raw", [decided_on])
+    dworld.index.record_no_data([NoDataDay(second.contract, decided_on, "raw", "provider returned no ticks")])
+
+    late = use_case(BuildMainScheduleRequest("SHFE.cu"))
+    assert late.schedule is not None and late.gaps_filled == 0
+    assert len(late.segments) == len(base.segments())  # no segment from the gap
+    assert late.schedule.main_on(second.first_day) == base.segments()[0].contract  # one day late
+    assert late.schedule.main_on(dworld.cal.next_trading_day(second.first_day)) == second.contract
+
+    provider_oi = {d: dworld.market.end_of_day_open_interest("SHFE.cu", d) for d in history}
+    filled = use_case(BuildMainScheduleRequest("SHFE.cu", gap_open_interest=provider_oi))
+    assert filled.gaps_filled == 1 and filled.schedule_hash == base.schedule_hash

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ghtrader.interfaces.cli.commands.research import comparison_table
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
-from ghtrader.interfaces.client import GhTraderClient
+from ghtrader.interfaces.client import ApiError, GhTraderClient
 from ghtrader.interfaces.client.views import RunResultView
+
+EXIT_FAILED = 1  # the job ran and names each failed condition
+EXIT_USAGE = 2  # a bad argument, named in the message
 
 
 def format_pipeline(r: RunResultView) -> str:
@@ -19,7 +23,7 @@ def format_pipeline(r: RunResultView) -> str:
         for symbol in v["contracts"]:
             rows.append((v["variety"], symbol, f"{v['eod_open_interest'].get(symbol, 0):,.0f}"))
     parts.append(table(("variety", "contract", f"EOD OI {res.get('end_day', '')}"), rows))
-    cov = res.get("coverage", {})
+    cov = res.get("coverage") or {}
     parts += ["", f"Coverage {res.get('start_day')}..{res.get('end_day')}"]
     parts.append(table(
         ("symbol", "expected", "present", "no_data", "missing"),
@@ -52,8 +56,9 @@ def format_pipeline(r: RunResultView) -> str:
         )
         if research.get("report_html"):
             parts.append(f"Comparison report: {research['report_html']}")
-    audit = res.get("audit", {})
-    parts += ["", f"Audit: {'clean' if audit.get('ok') else 'ERRORS FOUND'}"]
+    audit = res.get("audit") or {}
+    audit_state = "not run (stage failed)" if not audit else ("clean" if audit.get("ok") else "ERRORS FOUND")
+    parts += ["", f"Audit: {audit_state}"]
     parts.append(table(
         ("check", "checked", "errors", "warnings"),
         [(name, s["checked"], s["errors"], s["warnings"]) for name, s in sorted(audit.get("checks", {}).items())],
@@ -63,31 +68,63 @@ def format_pipeline(r: RunResultView) -> str:
         parts.append(f"  ERROR {f['check']} {f['symbol']} {f.get('trading_day')}: {f['detail']}")
     for note in res.get("notes", []):
         parts.append(f"Note: {note}")
+    for d in ds:
+        for g in d.get("main_l5_no_data_days", []):
+            parts.append(f"No-data day: {d['symbol']} {g['trading_day']} ({g['reason']})")
     stages = res.get("stages_s", {})
     parts += ["", "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()) + f"; total {res.get('duration_s', 0):.1f}s"]
     if r.report_path:
         parts.append(f"Audit report: {r.report_path}")
+    parts += failed_conditions_text(res)
     return "\n".join(parts)
 
 
+def failed_conditions_text(res: dict[str, Any]) -> list[str]:
+    """Lines naming each failed condition and each failed stage (empty when the run is ok)."""
+    conditions = res.get("failed_conditions") or []
+    if not conditions:
+        return ["", "Result: OK"]
+    lines = ["", f"Result: FAILED ({len(conditions)} conditions)"]
+    lines += [f"  FAILED {c['name']} [{c['subject']}]: {c['detail']}" for c in conditions]
+    completed = res.get("stages_completed") or []
+    if completed:
+        lines.append("  completed stages: " + ", ".join(completed))
+    return lines
+
+
 def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    for flag, value in (("--days", args.days), ("--contracts", args.contracts)):
+        if value is not None and value < 1:  # 0 on the wire means "default", so reject it here
+            out.error(f"run: {flag} must be at least 1, got {value}")
+            return EXIT_USAGE
     bar = ProgressBar("run", out.stderr)
     try:
         r = client.run_pipeline(
-            varieties=args.varieties or (), trading_days=args.days, contracts_per_variety=args.contracts,
-            end_day=args.end or "", skip_research=args.skip_research, on_progress=bar,
+            varieties=args.varieties or (), trading_days=args.days or 0, contracts_per_variety=args.contracts or 0,
+            end_day=args.end or "", start_day=args.start or "", skip_research=args.skip_research, on_progress=bar,
         )
+    except ApiError as exc:
+        if exc.code != "INVALID_ARGUMENT":
+            raise
+        out.error(f"run: invalid argument: {exc.message}")
+        return EXIT_USAGE
     finally:
         bar.close()
-    out.result(r.to_dict(), format_pipeline(r))
-    return 0 if r.ok else 1
+    payload = r.to_dict()
+    payload["failed_conditions"] = r.result.get("failed_conditions", [])
+    out.result(payload, format_pipeline(r))
+    return 0 if r.ok else EXIT_FAILED
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("run", help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize")
+    p = sub.add_parser(
+        "run", help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize",
+        epilog="exit 0: the job did its work; 1: it names each failed condition; 2: a bad argument",
+    )
     p.add_argument("--var", dest="varieties", action="append", help="variety (repeatable; default cu, au, ag)")
-    p.add_argument("--days", type=int, default=0, help="trading days of history (default 12)")
-    p.add_argument("--contracts", type=int, default=0, help="contracts per variety by open interest (default 3)")
-    p.add_argument("--end", help="last trading day (default: the last completed one)")
+    p.add_argument("--days", type=int, default=None, help="trading days of history, 1..2000 (default 12)")
+    p.add_argument("--contracts", type=int, default=None, help="contracts per variety by open interest (default 3)")
+    p.add_argument("--end", help="last trading day, YYYY-MM-DD (default: the last completed one)")
+    p.add_argument("--start", help="first trading day, YYYY-MM-DD (overrides --days)")
     p.add_argument("--skip-research", action="store_true", help="ingest and datasets only (no model training)")
     p.set_defaults(handler=cmd_run)

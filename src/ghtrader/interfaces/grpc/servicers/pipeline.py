@@ -6,12 +6,56 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 
-from ghtrader.application.pipeline import RunPipeline, RunPipelineRequest
+from ghtrader.application.pipeline import (
+    RunPipeline,
+    RunPipelineRequest,
+    RunPipelineResult,
+)
+from ghtrader.application.reporting import to_jsonable
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import parse_day
 from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
 from ghtrader.v1 import pipeline_pb2, pipeline_pb2_grpc, runs_pb2
+
+
+def outcome_message(r: RunPipelineResult) -> pipeline_pb2.RunPipelineResult:
+    """The typed outcome (ok, failed conditions, stages) of a pipeline result."""
+    return pipeline_pb2.RunPipelineResult(
+        ok=r.ok,
+        failed_conditions=[
+            pipeline_pb2.FailedCondition(name=c.name, subject=c.subject, detail=c.detail) for c in r.failed_conditions
+        ],
+        stages_completed=list(r.stages_completed),
+        stage_errors=[pipeline_pb2.StageError(stage=e.stage, error=e.error, message=e.message) for e in r.stage_errors],
+        start_day=r.start_day.isoformat(),
+        end_day=r.end_day.isoformat(),
+    )
+
+
+def result_payload(r: RunPipelineResult) -> dict[str, Any]:
+    """The full result as JSON-ready data, its typed fields written from the proto message."""
+    payload: dict[str, Any] = to_jsonable(r)
+    typed = json_format.MessageToDict(
+        outcome_message(r), preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    payload.update(typed)
+    return payload
+
+
+def summary_line(r: RunPipelineResult) -> str:
+    rows = sum(v.rows_written for v in r.varieties)
+    audit = "not run" if r.audit is None else ("clean" if r.audit.ok else "ERRORS")
+    missing = "n/a" if r.coverage is None else str(r.coverage.missing)
+    line = (
+        f"pipeline {r.start_day}..{r.end_day} ({r.trading_days} trading days): "
+        f"{sum(len(v.contracts) for v in r.varieties)} contracts, {rows:,} rows ingested, "
+        f"coverage missing {missing}, audit {audit} in {r.duration_s:.1f}s"
+    )
+    if r.failed_conditions:
+        line += "; FAILED: " + ", ".join(f"{c.name} ({c.subject})" for c in r.failed_conditions)
+    return line
 
 
 class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
@@ -27,20 +71,15 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
         if request.contracts_per_variety:
             fields["contracts_per_variety"] = request.contracts_per_variety
         fields["end_day"] = parse_day(request.end_day, "end_day", required=False)
+        fields["start_day"] = parse_day(request.start_day, "start_day", required=False)
         if request.skip_research:
             fields["research_families"] = ()
         req = RunPipelineRequest(**fields)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._run_pipeline()(req, progress)
-            rows = sum(v.rows_written for v in r.varieties)
-            summary = (
-                f"pipeline {r.start_day}..{r.end_day} ({r.trading_days} trading days): "
-                f"{sum(len(v.contracts) for v in r.varieties)} contracts, {rows:,} rows ingested, "
-                f"coverage missing {r.coverage.missing}, audit {'clean' if r.audit.ok else 'ERRORS'} "
-                f"in {r.duration_s:.1f}s"
-            )
-            return RunOutcome(r.ok, summary, r, r.audit.report_path)
+            report = r.audit.report_path if r.audit is not None else None
+            return RunOutcome(r.ok, summary_line(r), result_payload(r), report)
 
         return stream_run(work, context)
 

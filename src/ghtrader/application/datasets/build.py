@@ -349,7 +349,8 @@ class BuildDataset:
                     columns=p.columns,
                     days_written=sorted(p.written),
                     days_deleted=list(p.orphans),
-                    days_up_to_date=p.up_to_date,
+                    # a day recomputed only for a neighbour's warm-up is written, not also up to date
+                    days_up_to_date=p.up_to_date - len(set(p.written) - p.changed),
                     rows_written=p.rows,
                 )
                 for p in plans.values()

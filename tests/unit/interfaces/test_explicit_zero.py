@@ -32,7 +32,7 @@ class Recorder:
         self.requests: list[Any] = []
         self.error: Exception = NotFound("recorded")
 
-    def __call__(self, request: Any, progress: Any = None) -> Any:
+    def __call__(self, request: Any, progress: Any = None, should_stop: Any = None) -> Any:
         self.requests.append(request)
         raise self.error
 

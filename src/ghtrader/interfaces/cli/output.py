@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,18 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None, so ``--json`` output is valid JSON
+    (a metric that could not be computed, e.g. an empty calibration bin, reads as null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 @dataclass
 class Output:
     json_mode: bool = False
@@ -44,7 +57,8 @@ class Output:
     def result(self, payload: Mapping[str, Any], human: str) -> None:
         """The command's answer: JSON on stdout with --json, else the human text."""
         if self.json_mode:
-            self.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+            text = json.dumps(json_safe(payload), indent=2, sort_keys=True, default=str, allow_nan=False)
+            self.stdout.write(text + "\n")
         else:
             self.stdout.write(human.rstrip("\n") + "\n")
         self.stdout.flush()

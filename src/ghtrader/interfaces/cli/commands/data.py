@@ -30,7 +30,27 @@ def _with_bar(label: str, out: Output, call: Callable[[Callable[[ProgressView], 
 
 
 def _details(result: dict[str, Any], keys: tuple[str, ...]) -> str:
-    return "\n".join(f"  {k.replace('_', ' '):<16} {result[k]}" for k in keys if k in result)
+    """``key value`` lines; a list of per-contract results is summarised by its length."""
+    lines = []
+    for k in keys:
+        if k not in result:
+            continue
+        v = result[k]
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            v = len(v)
+        lines.append(f"  {k.replace('_', ' '):<16} {v}")
+    return "\n".join(lines)
+
+
+_CONTRACT_COLUMNS = ("symbol", "requested", "present_before", "downloaded", "no_data", "missing", "rows_written")
+
+
+def _contracts_table(contracts: list[dict[str, Any]]) -> str:
+    """One row per contract of a multi-contract download."""
+    if not contracts:
+        return ""
+    rows = [[c.get(k, "") for k in _CONTRACT_COLUMNS] for c in contracts]
+    return "\n" + table(_CONTRACT_COLUMNS, rows)
 
 
 _SHOWN_REJECTIONS = 20
@@ -55,10 +75,11 @@ def _rejections(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _finish(out: Output, r: RunResultView, keys: tuple[str, ...] = ()) -> int:
+def _finish(out: Output, r: RunResultView, keys: tuple[str, ...] = (), extra: str = "") -> int:
     human = r.summary
     if keys:
         human += "\n" + _details(r.result, keys)
+    human += extra
     human += "".join("\n" + line for line in _rejections(r.result))
     unknown = r.result.get("unknown_symbols")
     if unknown:
@@ -82,12 +103,14 @@ def cmd_download_range(client: GhTraderClient, args: argparse.Namespace, out: Ou
     r = _with_bar(args.variety, out, lambda bar: client.download_contract_range(
         args.variety, args.first, args.last, start_day=args.start or "", end_day=args.end or "",
         chunk_days=args.chunk_days, on_progress=bar))
-    return _finish(out, r, ("contracts", "requested", "downloaded", "no_data", "missing", "rows_written", "duration_s"))
+    return _finish(out, r, ("contracts", "downloaded", "no_data", "missing", "rows_written", "duration_s"),
+                   extra=_contracts_table(r.result.get("contracts", [])))
 
 
 def cmd_update(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     r = _with_bar(args.variety, out, lambda bar: client.update(args.variety, recent_expiry_days=args.recent_expiry_days, on_progress=bar))
-    return _finish(out, r, ("contracts", "downloaded", "no_data", "rows_written", "duration_s"))
+    return _finish(out, r, ("contracts", "downloaded", "no_data", "rows_written", "duration_s"),
+                   extra=_contracts_table(r.result.get("contracts", [])))
 
 
 def cmd_record(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
@@ -118,20 +141,26 @@ def cmd_verify(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
     if contracts:
         rows = [(c.get("symbol"), c.get("expected"), c.get("present"), c.get("no_data"), c.get("missing")) for c in contracts]
         human += "\n" + table(("symbol", "expected", "present", "no_data", "missing"), rows)
-    for s in r.result.get("unindexed", []):
-        human += f"\n  skipped {s}: not indexed (run `ghtrader data bootstrap-index`)"
+    unindexed = r.result.get("unindexed", [])
+    if unindexed:
+        shown = ", ".join(unindexed[:5]) + (f" and {len(unindexed) - 5} more" if len(unindexed) > 5 else "")
+        human += f"\n  skipped {len(unindexed)} contracts with nothing indexed: {shown}"
+        human += "\n  (download them, or run `ghtrader data bootstrap-index` if their ticks are stored)"
     out.result(r.to_dict(), human)
     return 0 if r.ok else 1
 
 
 def cmd_fill_missing(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     r = _with_bar("fill-missing", out, lambda bar: client.fill_missing(args.variety, mode=args.mode, on_progress=bar))
-    return _finish(out, r, ("contracts", "downloaded", "no_data", "missing", "rows_written"))
+    download = r.result.get("download") or {}
+    human_extra = "\n" + _details({"days_requested": r.result.get("days_requested", 0), **download},
+                                  ("days_requested", "contracts", "downloaded", "no_data", "missing", "rows_written"))
+    return _finish(out, r, (), extra=human_extra + _contracts_table(download.get("contracts", [])))
 
 
 def cmd_bootstrap_index(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     r = _with_bar("bootstrap-index", out, lambda bar: client.bootstrap_index(args.symbols, on_progress=bar))
-    return _finish(out, r, ("symbols", "days_indexed", "rows_indexed"))
+    return _finish(out, r, ("symbols", "days", "added", "changed", "unchanged", "removed", "no_data_cleared"))
 
 
 def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:

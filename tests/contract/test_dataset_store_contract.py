@@ -11,6 +11,7 @@ import pytest
 
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.datasets import (
+    DATASET_DTYPE,
     BuildMetadata,
     DatasetRows,
     DatasetStore,
@@ -62,7 +63,8 @@ def assert_same(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str) ->
     assert got["trading_day"].dtype == np.dtype("datetime64[D]")
     np.testing.assert_array_equal(got["trading_day"], rows.trading_day)
     for name, col in rows.columns.items():
-        np.testing.assert_array_equal(got[name], col, err_msg=name)  # NaN == NaN here
+        assert got[name].dtype == np.float64
+        np.testing.assert_array_equal(got[name], stored(col), err_msg=name)  # NaN == NaN here
     assert set(got["build_id"].tolist()) == {build_id}
     if rows.underlying_contract is not None:
         assert got["underlying_contract"].tolist() == rows.underlying_contract.tolist()
@@ -70,6 +72,11 @@ def assert_same(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str) ->
     else:
         assert set(got["underlying_contract"].tolist()) == {None}
         assert set(got["segment_id"].tolist()) == {-1}
+
+
+def stored(values: np.ndarray) -> np.ndarray:
+    """What a store keeps of float64 values: the nearest DATASET_DTYPE value, read back as float64."""
+    return values.astype(DATASET_DTYPE).astype(np.float64)
 
 
 def put(datasets: DatasetStore, build_id: str, config_hash: str, kind: str = "features") -> None:
@@ -85,7 +92,7 @@ def test_round_trip_keeps_keys_provenance_and_nan(datasets: DatasetStore) -> Non
     assert datasets.column_names("features") == ["f_a", "f_b"]
     part = datasets.read("features", SYM, DAYS[1], DAYS[1], columns=["f_b"])
     assert set(part) == {"trading_day", "datetime_ns", "underlying_contract", "segment_id", "build_id", "f_b"}
-    np.testing.assert_array_equal(part["f_b"], rows.columns["f_b"][7:14])
+    np.testing.assert_array_equal(part["f_b"], stored(rows.columns["f_b"][7:14]))
     # labels are a separate table; other symbols and lakes are separate series
     assert len(datasets.read("labels", SYM, *FAR)["datetime_ns"]) == 0
     assert len(datasets.read("features", SYM, *FAR, ticks_lake="raw")["datetime_ns"]) == 0
@@ -105,7 +112,7 @@ def test_a_write_replaces_whole_days_only(datasets: DatasetStore) -> None:
     got = datasets.read("features", SYM, *FAR)
     assert got["datetime_ns"].shape[0] == 6 + 2 + 6
     day1 = got["trading_day"] == np.datetime64(DAYS[1])
-    np.testing.assert_array_equal(got["f_a"][day1], again.columns["f_a"])
+    np.testing.assert_array_equal(got["f_a"][day1], stored(again.columns["f_a"]))
     assert set(got["build_id"][day1].tolist()) == {"b2"}
     assert set(got["build_id"][~day1].tolist()) == {"b1"}
     assert np.all(np.diff(got["datetime_ns"]) > 0)

@@ -187,7 +187,7 @@ def test_wide_table_helper_creates_and_extends(bundle: StoreBundle) -> None:
         ).fetchall())
     assert cols[:6] == ["series_key", "trading_day", "datetime_ns", "segment_id", "build_key", "contract_key"]
     assert cols[6:] == ["f_spread", "f_imbalance", "f_new"]
-    assert types["f_new"] == "real"  # float32 storage (DATASET_DTYPE)
+    assert types["f_new"] == "real"  # float32 storage, the default dtype (features)
     assert row[0] == 1.5 and np.isnan(row[1])  # missing = NaN, never NULL
     with pytest.raises(ValueError):
         schema.ensure_wide_table("ghtrader_x; drop table y", ["a"])

@@ -14,7 +14,7 @@ Migrations live in :data:`MIGRATIONS`, applied in order and recorded in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -49,7 +49,7 @@ __all__ = [
     "NO_DATA_TABLE",
     "SYMBOL_DAY_INDEX_TABLE",
     "TICKS_TABLE",
-    "WIDE_FLOAT_TYPE",
+    "WIDE_FLOAT_TYPES",
     "WIDE_KEY_COLUMNS",
     "Migration",
     "PostgresSchemaManager",
@@ -310,8 +310,11 @@ WIDE_KEY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("build_key", "integer NOT NULL"),
     ("contract_key", "integer NOT NULL"),
 )
-#: SQL type of every float column of a wide table (see ``DATASET_DTYPE`` in the datasets port).
-WIDE_FLOAT_TYPE = "real NOT NULL DEFAULT 'NaN'"
+#: SQL type of a wide table's float columns per stored dtype (``DATASET_DTYPES`` of the datasets port).
+WIDE_FLOAT_TYPES: Mapping[str, str] = {
+    "float32": "real NOT NULL DEFAULT 'NaN'",
+    "float64": "double precision NOT NULL DEFAULT 'NaN'",
+}
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -327,15 +330,17 @@ def wide_partition_name(table: str, series_key: int, day_number: int) -> str:
     return f"{table}_s{int(series_key)}_{ymd}"
 
 
-def wide_table_ddl(table: str, float_columns: Sequence[str]) -> list[sql.Composed]:
+def wide_table_ddl(table: str, float_columns: Sequence[str], dtype: str = "float32") -> list[sql.Composed]:
     """Statements creating a wide table (features / labels) if missing and adding missing columns.
 
     The table is partitioned by range on ``(series_key, trading_day)``; the store writes one
     UNLOGGED partition per series-day (:func:`wide_partition_name`) and replaces it whole, so a
     rebuild leaves no dead rows and needs no index: a day is read by a scan of its partition.
-    Key columns are :data:`WIDE_KEY_COLUMNS`; every float column is ``real NOT NULL DEFAULT
-    'NaN'`` (float32; missing = NaN, like ticks).
+    Key columns are :data:`WIDE_KEY_COLUMNS`; every float column is ``dtype`` (``real`` for
+    float32, ``double precision`` for float64), ``NOT NULL DEFAULT 'NaN'`` (missing = NaN).
     """
+    if dtype not in WIDE_FLOAT_TYPES:
+        raise ValueError(f"invalid dtype {dtype!r}: expected one of {sorted(WIDE_FLOAT_TYPES)}")
     _check_ident(table, "table name")
     if not table.startswith("ghtrader_"):
         raise ValueError(f"invalid table name {table!r}: ghTrader tables start with 'ghtrader_'")
@@ -348,7 +353,7 @@ def wide_table_ddl(table: str, float_columns: Sequence[str]) -> list[sql.Compose
         raise ValueError(f"duplicate float columns in {list(float_columns)}")
     t = sql.Identifier(table)
     key_defs = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(typ)) for n, typ in WIDE_KEY_COLUMNS]
-    float_def = sql.SQL(WIDE_FLOAT_TYPE)
+    float_def = sql.SQL(WIDE_FLOAT_TYPES[dtype])
     col_defs = [sql.SQL("{} {}").format(sql.Identifier(c), float_def) for c in float_columns]
     stmts = [
         sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}) PARTITION BY RANGE (series_key, trading_day)").format(
@@ -409,9 +414,9 @@ class PostgresSchemaManager:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def ensure_wide_table(self, table: str, float_columns: Sequence[str]) -> None:
+    def ensure_wide_table(self, table: str, float_columns: Sequence[str], dtype: str = "float32") -> None:
         """Create a features/labels table with ``float_columns`` (or add the missing ones)."""
-        statements = wide_table_ddl(table, float_columns)
+        statements = wide_table_ddl(table, float_columns, dtype)
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
             for statement in statements:

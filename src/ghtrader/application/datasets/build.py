@@ -48,6 +48,7 @@ from ghtrader.application.datasets.registry import (
 )
 from ghtrader.application.datasets.write_queue import WriteQueue
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import (
     DATASET_KINDS,
@@ -210,12 +211,14 @@ class BuildDataset:
         datasets: DatasetStore,
         clock: Clock,
         reports: ReportSink | None = None,
+        free_space: FreeSpaceGuard | None = None,
     ) -> None:
         self._ticks = ticks
         self._index = index
         self._datasets = datasets
         self._clock = clock
         self._reports = reports
+        self._free_space = free_space
 
     # --- request checks ------------------------------------------------------------------------
     def __call__(self, request: BuildDatasetRequest, progress: ProgressCallback = no_progress) -> BuildDatasetResult:
@@ -239,6 +242,8 @@ class BuildDataset:
         if not (np.isfinite(price_tick) and price_tick > 0):
             raise InvalidArgument(f"invalid price_tick {request.price_tick!r}: expected a number > 0")
 
+        if self._free_space is not None:
+            self._free_space.check(f"a build of {symbol}")
         started = self._clock.monotonic_s()
         now_ns = self._clock.now_ns()
 

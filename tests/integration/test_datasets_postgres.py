@@ -165,6 +165,8 @@ def test_rebuilding_a_day_leaves_no_growth_and_no_dead_rows(pg: StoreBundle) -> 
             "AND relnamespace = current_schema()::regnamespace ORDER BY 1"
         ).fetchall()
     assert [p[1] for p in parts] == ["u", "u"] and parts[0][0].endswith("_20240304")
+    names = pg.schema.table_names()
+    assert "ghtrader_features_v2" in names and not any("_s" in n and n.endswith("_20240304") for n in names)
     got = store.read("features", ALIAS, date(2024, 3, 4), date(2024, 3, 4))  # type: ignore[attr-defined]
     assert set(got["build_id"].tolist()) == {"build-5"} and got["datetime_ns"].shape[0] == 5_000
     # a smaller rebuild shrinks the day; deleting a day drops its partition

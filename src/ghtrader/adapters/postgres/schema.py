@@ -406,11 +406,13 @@ class PostgresSchemaManager:
             return [row[0] for row in conn.execute(f"SELECT id FROM {MIGRATIONS_TABLE} ORDER BY id")]
 
     def table_names(self) -> list[str]:
-        """ghTrader tables (``ghtrader_*``) present in the current schema, sorted."""
+        """ghTrader tables (``ghtrader_*``) present in the current schema, sorted; a partitioned
+        wide table counts once (its day partitions are not listed)."""
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename LIKE 'ghtrader\\_%' ORDER BY tablename COLLATE \"C\""
+                "SELECT relname::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+                "AND relkind IN ('r', 'p') AND NOT relispartition "
+                "AND relname LIKE 'ghtrader\\_%' ORDER BY relname COLLATE \"C\""
             ).fetchall()
         return [row[0] for row in rows]
 

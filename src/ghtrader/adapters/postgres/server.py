@@ -54,6 +54,8 @@ DEFAULT_SETTINGS: Mapping[str, str] = {
     "max_wal_size": "512MB",
     "min_wal_size": "64MB",
     "checkpoint_completion_target": "0.9",
+    # a dataset read locks one partition per series-day it spans (a year: ~250 per table)
+    "max_locks_per_transaction": "256",
     "work_mem": "32MB",
     "maintenance_work_mem": "256MB",
     "timezone": "UTC",

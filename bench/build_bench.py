@@ -105,6 +105,15 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ghtrader-build-bench-"))
     server = EmbeddedPostgres(tmp / "data")
+    try:
+        _bench_postgres(server, args, days, market, cal, request, clock, n)
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench_postgres(server: EmbeddedPostgres, args: argparse.Namespace, days: list[date], market: SyntheticMarket,
+                    cal: TradingCalendar, request: BuildDatasetRequest, clock: _Clock, n: int) -> None:
     url = server.start()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     bundle, close = open_postgres_stores(url, schema=schema)
@@ -143,8 +152,6 @@ def main() -> None:
         with pool.connection() as conn:  # type: ignore[attr-defined]
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
         close()
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSou
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.host.build_info import git_commit
 from ghtrader.adapters.host.clock import SystemClock
-from ghtrader.adapters.host.resources import PsutilHostProbe
+from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
@@ -33,6 +33,7 @@ from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFee
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
+from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
 from ghtrader.application.errors import FailedPrecondition
@@ -240,9 +241,14 @@ class Container(containers.DeclarativeContainer):
         tqsdk=providers.Singleton(TqSdkLiveFeed, providers.Callable(_tqsdk_config, settings)),
     )
 
+    free_space = providers.Singleton(
+        FreeSpaceGuard,
+        space=providers.Singleton(PsutilStorageSpace, providers.Callable(lambda s: s.data_dir, settings)),
+        min_free_bytes=providers.Callable(lambda s: int(s.min_free_gb * 2**30), settings),
+    )
     download_ticks = providers.Singleton(
         DownloadTicks, provider=data_provider, ticks=ticks_store, index=index_store,
-        calendar=calendar_source, clock=clock, reports=reports,
+        calendar=calendar_source, clock=clock, reports=reports, free_space=free_space,
     )
     download_contract_range = providers.Singleton(
         DownloadContractRange, download=download_ticks, provider=data_provider,
@@ -298,6 +304,7 @@ class Container(containers.DeclarativeContainer):
     )
     build_dataset = providers.Singleton(
         BuildDataset, ticks=ticks_store, index=index_store, datasets=dataset_store, clock=clock, reports=reports,
+        free_space=free_space,
     )
     dataset_use_cases = providers.Factory(
         DatasetUseCases,

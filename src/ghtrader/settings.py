@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
     artifacts_dir: Path = Path("artifacts")
     log_level: str = "INFO"
+    # a build or download refuses to start with less than this free on data_dir's disk (0: off)
+    min_free_gb: float = Field(2.0, ge=0.0)
 
     # gRPC server
     grpc_host: str = "127.0.0.1"

@@ -11,6 +11,7 @@ import pytest
 
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.datasets import (
+    DATASET_DTYPES,
     BuildMetadata,
     DatasetRows,
     DatasetStore,
@@ -53,13 +54,14 @@ def make_rows(
     )
 
 
-def assert_same(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str) -> None:
+def assert_same(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str, kind: str = "features") -> None:
     np.testing.assert_array_equal(got["datetime_ns"], rows.datetime_ns)
     assert got["datetime_ns"].dtype == np.int64
     assert got["trading_day"].dtype == np.dtype("datetime64[D]")
     np.testing.assert_array_equal(got["trading_day"], rows.trading_day)
     for name, col in rows.columns.items():
-        np.testing.assert_array_equal(got[name], col, err_msg=name)  # NaN == NaN here
+        assert got[name].dtype == np.float64
+        np.testing.assert_array_equal(got[name], stored(col, kind), err_msg=name)  # NaN == NaN here
     assert set(got["build_id"].tolist()) == {build_id}
     if rows.underlying_contract is not None:
         assert got["underlying_contract"].tolist() == rows.underlying_contract.tolist()
@@ -67,6 +69,11 @@ def assert_same(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str) ->
     else:
         assert set(got["underlying_contract"].tolist()) == {None}
         assert set(got["segment_id"].tolist()) == {-1}
+
+
+def stored(values: np.ndarray, kind: str = "features") -> np.ndarray:
+    """What a store keeps of float64 values: the nearest value of the kind's dtype, as float64."""
+    return values.astype(DATASET_DTYPES[kind]).astype(np.float64)
 
 
 def put(datasets: DatasetStore, build_id: str, config_hash: str, kind: str = "features") -> None:
@@ -82,7 +89,8 @@ def test_round_trip_keeps_keys_provenance_and_nan(datasets: DatasetStore) -> Non
     assert datasets.column_names("features") == ["f_a", "f_b"]
     part = datasets.read("features", SYM, DAYS[1], DAYS[1], columns=["f_b"])
     assert set(part) == {"trading_day", "datetime_ns", "underlying_contract", "segment_id", "build_id", "f_b"}
-    np.testing.assert_array_equal(part["f_b"], rows.columns["f_b"][7:14])
+    np.testing.assert_array_equal(part["f_b"], stored(rows.columns["f_b"][7:14]))
+    assert not np.array_equal(part["f_b"], rows.columns["f_b"][7:14], equal_nan=True)  # features are float32
     # labels are a separate table; other symbols and lakes are separate series
     assert len(datasets.read("labels", SYM, *FAR)["datetime_ns"]) == 0
     assert len(datasets.read("features", SYM, *FAR, ticks_lake="raw")["datetime_ns"]) == 0
@@ -92,7 +100,9 @@ def test_round_trip_keeps_keys_provenance_and_nan(datasets: DatasetStore) -> Non
 def test_raw_series_without_provenance(datasets: DatasetStore) -> None:
     rows = make_rows(DAYS[:2], 4, symbol="SHFE.cu2404", lake="raw", provenance=False)
     datasets.write_rows("labels", "b2", rows)
-    assert_same(datasets.read("labels", "SHFE.cu2404", *FAR, ticks_lake="raw"), rows, "b2")
+    got = datasets.read("labels", "SHFE.cu2404", *FAR, ticks_lake="raw")
+    assert_same(got, rows, "b2", "labels")
+    np.testing.assert_array_equal(got["f_a"], rows.columns["f_a"])  # labels keep every float64 bit
 
 
 def test_a_write_replaces_whole_days_only(datasets: DatasetStore) -> None:
@@ -102,7 +112,7 @@ def test_a_write_replaces_whole_days_only(datasets: DatasetStore) -> None:
     got = datasets.read("features", SYM, *FAR)
     assert got["datetime_ns"].shape[0] == 6 + 2 + 6
     day1 = got["trading_day"] == np.datetime64(DAYS[1])
-    np.testing.assert_array_equal(got["f_a"][day1], again.columns["f_a"])
+    np.testing.assert_array_equal(got["f_a"][day1], stored(again.columns["f_a"]))
     assert set(got["build_id"][day1].tolist()) == {"b2"}
     assert set(got["build_id"][~day1].tolist()) == {"b1"}
     assert np.all(np.diff(got["datetime_ns"]) > 0)

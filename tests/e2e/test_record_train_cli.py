@@ -88,7 +88,7 @@ def _stored_raw(tmp: Path, symbol: str) -> tuple[int, int]:
 
     bundle, close = open_postgres_stores(None, tmp / "data" / "postgres")
     try:
-        with bundle.extras["pool"].connection() as conn:
+        with bundle.pool.connection() as conn:
             (stored,) = conn.execute(
                 "SELECT count(*) FROM ghtrader_ticks_raw_v2 WHERE symbol = %s", (symbol,)
             ).fetchone()

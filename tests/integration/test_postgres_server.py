@@ -77,7 +77,9 @@ def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
         assert (tmp_path / "pg" / "PG_VERSION").exists()
         with psycopg.connect(url) as conn:
             db, version, tz = conn.execute("SELECT current_database(), version(), current_setting('TimeZone')").fetchone()
+            wal = conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_size')").fetchone()
         assert (db, tz) == ("ghtrader", "UTC")
+        assert wal == ("minimal", "512MB")  # no replica: COPY into a new/truncated table skips the WAL
         assert version.startswith("PostgreSQL 16")
         if os.geteuid() == 0:  # PostgreSQL refuses root: it must run as the service account
             service = pwd.getpwnam("ghtrader-pg")
@@ -165,14 +167,23 @@ def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> N
             "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
             "AND table_name = 'ghtrader_features_test_v2' ORDER BY ordinal_position"
         )]
+        # partitioned by (series_key, trading_day): rows live in day partitions
         conn.execute(
-            "INSERT INTO ghtrader_features_test_v2 (symbol, ticks_lake, trading_day, datetime_ns, ts, build_id, f_spread) "
-            "VALUES ('S', 'raw', '2024-03-04', 1, now(), 'b1', 1.5)"
+            "CREATE TABLE ghtrader_features_test_v2_s1_20240304 PARTITION OF ghtrader_features_test_v2 "
+            "FOR VALUES FROM (1, '2024-03-04') TO (1, '2024-03-05')"
+        )
+        conn.execute(
+            "INSERT INTO ghtrader_features_test_v2 (series_key, trading_day, datetime_ns, segment_id, build_key, "
+            "contract_key, f_spread) VALUES (1, '2024-03-04', 1, -1, 1, 0, 1.5)"
         )
         row = conn.execute("SELECT f_spread, f_new FROM ghtrader_features_test_v2").fetchone()
-    assert cols[:9] == ["symbol", "ticks_lake", "trading_day", "datetime_ns", "ts", "underlying_contract",
-                        "segment_id", "build_id", "lake_version"]
-    assert cols[9:] == ["f_spread", "f_imbalance", "f_new"]
+        types = dict(conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'ghtrader_features_test_v2'"
+        ).fetchall())
+    assert cols[:6] == ["series_key", "trading_day", "datetime_ns", "segment_id", "build_key", "contract_key"]
+    assert cols[6:] == ["f_spread", "f_imbalance", "f_new"]
+    assert types["f_new"] == "real"  # float32 storage, the default dtype (features)
     assert row[0] == 1.5 and np.isnan(row[1])  # missing = NaN, never NULL
     with pytest.raises(ValueError):
         schema.ensure_wide_table("ghtrader_x; drop table y", ["a"])

@@ -32,6 +32,7 @@ from ghtrader.adapters.questdb import (
 from ghtrader.adapters.questdb.schema import MIGRATIONS, Migration
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.datasets import (
+    DATASET_DTYPES,
     DATASET_TABLES,
     DatasetRows,
     DatasetStore,
@@ -87,11 +88,12 @@ def _physical_rows(bundle: StoreBundle, kind: str = "features") -> tuple[int, in
     return int(row[0]), int(row[1] or 0)
 
 
-def _assert_rows(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str) -> None:
+def _assert_rows(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str, kind: str = "features") -> None:
     np.testing.assert_array_equal(got["datetime_ns"], rows.datetime_ns)
     np.testing.assert_array_equal(got["trading_day"], rows.trading_day)
-    for name, col in rows.columns.items():
-        np.testing.assert_array_equal(got[name], col, err_msg=name)
+    for name, col in rows.columns.items():  # stored as the kind's DATASET_DTYPES (features: float32)
+        want = col.astype(DATASET_DTYPES[kind]).astype(np.float64)
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
     assert set(got["build_id"].tolist()) == {build_id}
 
 
@@ -262,7 +264,7 @@ def test_deleted_days_come_back_when_rewritten_and_deletes_are_per_symbol(datase
     day1 = make_rows([DAYS[1]], 2, seed=4)
     datasets.write_rows("labels", "b2", day1)
     got = datasets.read("labels", SYM, DAYS[1], DAYS[1])
-    _assert_rows(got, day1, "b2")
+    _assert_rows(got, day1, "b2", "labels")
 
 
 # --- values, columns, chunking ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ghtrader.application.contract_windows import (
     shift_trading_days,
 )
 from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.manifests import compute_manifests
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.providers import (
@@ -41,7 +42,13 @@ from ghtrader.application.ports.providers import (
     DescribesSource,
 )
 from ghtrader.application.ports.reports import ReportSink
-from ghtrader.application.ports.stores import DayManifest, IndexStore, NoDataDay, TickBatch, TickStore
+from ghtrader.application.ports.stores import (
+    DayManifest,
+    IndexStore,
+    NoDataDay,
+    TickBatch,
+    TickStore,
+)
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.tick_preparation import (
@@ -176,6 +183,7 @@ class DownloadTicks:
         calendar: CalendarSource,
         clock: Clock,
         reports: ReportSink | None = None,
+        free_space: FreeSpaceGuard | None = None,
     ) -> None:
         self._provider = provider
         self._ticks = ticks
@@ -183,6 +191,7 @@ class DownloadTicks:
         self._calendar = calendar
         self._clock = clock
         self._reports = reports
+        self._free_space = free_space
 
     def __call__(
         self,
@@ -214,6 +223,8 @@ class DownloadTicks:
                 d for d in expected if d not in state.present and (d not in state.no_data or d in state.stale)
             ]
 
+        if wanted and self._free_space is not None:
+            self._free_space.check(f"a download of {len(wanted)} trading days of {symbol}")
         total = len(expected)
         done = total - len(wanted)
         progress(done, total, f"{symbol}: {done} of {total} trading days already covered")

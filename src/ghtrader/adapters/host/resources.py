@@ -38,6 +38,25 @@ def query_gpu(timeout_s: float = 5.0) -> str:
     return "; ".join(lines) if lines else "no GPU: nvidia-smi listed none"
 
 
+def disk_usage(path: Path) -> DiskUsage:
+    """Usage of the volume holding ``path`` (its nearest existing ancestor when it does not exist)."""
+    probe = path if path.exists() else path.resolve().parent
+    while not probe.exists():
+        probe = probe.parent
+    usage = psutil.disk_usage(str(probe))
+    return DiskUsage(str(path), usage.used, usage.free, usage.total)
+
+
+class PsutilStorageSpace:
+    """StorageSpace: the volume holding ``path`` (the data dir of the embedded database)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+
+    def usage(self) -> DiskUsage:
+        return disk_usage(self._path)
+
+
 class PsutilHostProbe:
     """HostProbe: CPU, memory, the disks holding data/runs/artifacts, and the GPU summary."""
 
@@ -57,13 +76,7 @@ class PsutilHostProbe:
 
     def snapshot(self) -> HostSnapshot:
         mem = psutil.virtual_memory()
-        disks = []
-        for path in self._paths:
-            probe = path if path.exists() else path.resolve().parent
-            while not probe.exists():
-                probe = probe.parent
-            usage = psutil.disk_usage(str(probe))
-            disks.append(DiskUsage(str(path), usage.used, usage.free, usage.total))
+        disks = [disk_usage(path) for path in self._paths]
         return HostSnapshot(
             cpu_percent=float(psutil.cpu_percent(interval=None)),
             cpu_count=psutil.cpu_count() or 1,

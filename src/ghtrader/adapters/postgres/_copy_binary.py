@@ -3,7 +3,7 @@
 Every row is a big-endian record ``int16 field count`` then, per field, ``int32 byte length``
 and the value. With only fixed-width, non-NULL fields every row has the same size, so a
 whole batch is one structured NumPy array: no per-row Python work in either direction.
-Supported wire kinds: ``int4``, ``int8``, ``float8``, ``date`` (days since 2000-01-01) and
+Supported wire kinds: ``int4``, ``int8``, ``float4``, ``float8``, ``date`` (days since 2000-01-01) and
 ``timestamptz`` (microseconds since 2000-01-01 UTC).
 """
 
@@ -21,8 +21,8 @@ TRAILER = b"\xff\xff"
 PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 PG_EPOCH_US = PG_EPOCH_DAYS * 86_400 * 1_000_000
 
-_WIRE = {"int4": ">i4", "int8": ">i8", "float8": ">f8", "date": ">i4", "timestamptz": ">i8"}
-_NATIVE = {"int4": np.int32, "int8": np.int64, "float8": np.float64, "date": np.int32, "timestamptz": np.int64}
+_WIRE = {"int4": ">i4", "int8": ">i8", "float4": ">f4", "float8": ">f8", "date": ">i4", "timestamptz": ">i8"}
+_NATIVE = {"int4": np.int32, "int8": np.int64, "float4": np.float32, "float8": np.float64, "date": np.int32, "timestamptz": np.int64}
 
 
 def row_dtype(kinds: Sequence[str]) -> np.dtype:

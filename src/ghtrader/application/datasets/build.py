@@ -46,7 +46,9 @@ from ghtrader.application.datasets.registry import (
     SyncFeatureRegistry,
     SyncFeatureRegistryResult,
 )
+from ghtrader.application.datasets.write_queue import WriteQueue
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import (
     DATASET_KINDS,
@@ -209,12 +211,14 @@ class BuildDataset:
         datasets: DatasetStore,
         clock: Clock,
         reports: ReportSink | None = None,
+        free_space: FreeSpaceGuard | None = None,
     ) -> None:
         self._ticks = ticks
         self._index = index
         self._datasets = datasets
         self._clock = clock
         self._reports = reports
+        self._free_space = free_space
 
     # --- request checks ------------------------------------------------------------------------
     def __call__(self, request: BuildDatasetRequest, progress: ProgressCallback = no_progress) -> BuildDatasetResult:
@@ -238,6 +242,8 @@ class BuildDataset:
         if not (np.isfinite(price_tick) and price_tick > 0):
             raise InvalidArgument(f"invalid price_tick {request.price_tick!r}: expected a number > 0")
 
+        if self._free_space is not None:
+            self._free_space.check(f"a build of {symbol}")
         started = self._clock.monotonic_s()
         now_ns = self._clock.now_ns()
 
@@ -328,12 +334,13 @@ class BuildDataset:
                         _note(first_change, segments[source_days[k]], plan.kind, o)
 
         work = sorted(first_change)
-        for i, seg in enumerate(work):
-            progress(i, len(work), f"{symbol}: segment {seg} ({seg_days[seg][0]}..{seg_days[seg][-1]})")
-            self._build_segment(
-                symbol, lake, seg_days[seg], first_change[seg], plans, specs, price_tick, multiplier,
-                request.labels, lookahead, extras, source, lo, hi, now_ns,
-            )
+        with WriteQueue() as writes:
+            for i, seg in enumerate(work):
+                progress(i, len(work), f"{symbol}: segment {seg} ({seg_days[seg][0]}..{seg_days[seg][-1]})")
+                self._build_segment(
+                    symbol, lake, seg_days[seg], first_change[seg], plans, specs, price_tick, multiplier,
+                    request.labels, lookahead, extras, source, lo, hi, now_ns, writes,
+                )
         progress(len(work), len(work), f"{symbol}: {len(work)} segments computed")
 
         result = BuildDatasetResult(
@@ -478,6 +485,7 @@ class BuildDataset:
         lo: date,
         hi: date,
         now_ns: int,
+        writes: WriteQueue,
     ) -> None:
         write_from: dict[str, date] = {}
         if FEATURES in first_change:
@@ -529,7 +537,7 @@ class BuildDataset:
                 )
                 if d in targets[FEATURES]:
                     cols = {name: values[:, j] for j, name in enumerate(engine.names)}
-                    self._write(plans[FEATURES], symbol, lake, day, cols)
+                    self._write(plans[FEATURES], symbol, lake, day, cols, writes)
             if label_kinds:
                 ahead = max(lookahead[k] for k in label_kinds)
                 parts = [day]
@@ -546,7 +554,8 @@ class BuildDataset:
                 n = len(day)
                 for kind in label_kinds:
                     labels = compute_labels(ticks, trading_day, segment, price_tick, label_config, _LABEL_PART[kind])
-                    self._write(plans[kind], symbol, lake, day, {name: col[:n] for name, col in labels.items()})
+                    self._write(plans[kind], symbol, lake, day, {name: col[:n] for name, col in labels.items()}, writes)
+        writes.drain()  # the build metadata records only days whose rows are stored
         for kind in targets:
             self._put_build(plans[kind], now_ns)
 
@@ -564,7 +573,10 @@ class BuildDataset:
             out[name] = np.where(j >= 0, mid[np.clip(j, 0, None)], np.nan)
         return out
 
-    def _write(self, plan: _KindPlan, symbol: str, lake: str, day: _Day, columns: dict[str, np.ndarray]) -> None:
+    def _write(
+        self, plan: _KindPlan, symbol: str, lake: str, day: _Day, columns: dict[str, np.ndarray], writes: WriteQueue
+    ) -> None:
+        """Queue one day's rows of one kind; the plan notes the day once the write is stored."""
         stored = day.stored
         main = lake == MAIN_L5
         rows = DatasetRows(
@@ -576,9 +588,13 @@ class BuildDataset:
             underlying_contract=stored.underlying_contract if main else None,
             segment_id=day.segment if main else None,
         )
-        plan.rows += self._datasets.write_rows(plan.kind, plan.build_id, rows)
-        plan.written.append(day.day)
-        plan.recorded[day.day.isoformat()] = plan.fingerprints[day.day]
+
+        def done(written: int) -> None:
+            plan.rows += written
+            plan.written.append(day.day)
+            plan.recorded[day.day.isoformat()] = plan.fingerprints[day.day]
+
+        writes.submit(lambda: self._datasets.write_rows(plan.kind, plan.build_id, rows), done)
 
 
 def _note(first_change: dict[int, dict[str, date]], seg: int, kind: str, day: date) -> None:

@@ -8,7 +8,11 @@ import re
 import numpy as np
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
-from ghtrader.application.ports.datasets import DATASET_KINDS, DatasetRows
+from ghtrader.application.ports.datasets import (
+    DATASET_DTYPES,
+    DATASET_KINDS,
+    DatasetRows,
+)
 from ghtrader.application.ports.stores import TICKS_LAKES
 from ghtrader.domain.schedule import DEFAULT_SWITCH_RATIO, MainSchedule, ScheduleRow
 
@@ -39,7 +43,8 @@ def check_column_name(name: str) -> str:
 
 def check_dataset_rows(kind: str, build_id: str, rows: DatasetRows) -> DatasetRows:
     """A validated copy of ``rows``: int64 times strictly ascending, datetime64[D] days, float64
-    columns, str contracts (object) and int64 segments, all aligned. Raises InvalidArgument."""
+    columns holding the values rounded to the kind's ``DATASET_DTYPES`` (what every store keeps), str
+    contracts (object) and int64 segments, all aligned. Raises InvalidArgument."""
     check_kind(kind)
     if not build_id or not isinstance(build_id, str):
         raise InvalidArgument("a dataset write needs a build_id")
@@ -61,12 +66,13 @@ def check_dataset_rows(kind: str, build_id: str, rows: DatasetRows) -> DatasetRo
     if days.shape != (n,) or np.isnat(days).any():
         raise InvalidArgument(f"trading_day must align with datetime_ns ({n},) and hold no NaT")
     columns: dict[str, np.ndarray] = {}
+    dtype = DATASET_DTYPES[kind]
     for name, values in rows.columns.items():
         check_column_name(name)
         col = np.asarray(values)
         if col.shape != (n,) or col.dtype.kind not in "fiub":
             raise InvalidArgument(f"column {name!r} must be numeric with shape ({n},), got {col.dtype} {col.shape}")
-        columns[name] = col.astype(np.float64, copy=False)
+        columns[name] = col.astype(dtype).astype(np.float64, copy=False)
     contracts = None
     if rows.underlying_contract is not None:
         contracts = np.asarray(rows.underlying_contract, dtype=object)

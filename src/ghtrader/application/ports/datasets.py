@@ -7,8 +7,13 @@ proven by the contract suite (tests/contract/).
 Conventions:
 - Dataset kinds are ``"features"``, ``"labels"`` (direction labels) and ``"fill_labels"``: wide
   tables (``ghtrader_features_v2``, ``ghtrader_labels_v2``, ``ghtrader_fill_labels_v2``) with one
-  float64 column per factor / label plus the key columns
-  ``symbol, ticks_lake, trading_day, datetime_ns, ts, underlying_contract, segment_id, build_id``.
+  float column per factor / label, keyed by symbol, ticks_lake, trading_day and datetime_ns and
+  carrying underlying_contract, segment_id and build_id.
+- Each kind stores its values as :data:`DATASET_DTYPES` says: features as float32 (a write
+  rounds each value to the nearest float32; models see no difference, see
+  bench/factor_dtype_bench.py and docs/datasets.md, and the table takes half the bytes),
+  labels and fill labels as float64 (targets stay exact: ``ttf_*_ns`` needs more than 24 bits).
+  Reads always return float64 arrays holding exactly the stored values.
 - A dataset day is written whole: :meth:`DatasetStore.write_rows` replaces every stored row of
   the symbol, lake and trading days it carries, atomically. A day is therefore either absent or
   complete, and which days exist for a config is read back from the rows (the row write is the
@@ -26,10 +31,12 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from ghtrader.domain.factors import STORED_DTYPE as FACTOR_STORED_DTYPE
 from ghtrader.domain.schedule import MainSchedule
 
 __all__ = [
     "BUILD_KINDS",
+    "DATASET_DTYPES",
     "DATASET_KINDS",
     "DATASET_TABLES",
     "BuildMetadata",
@@ -47,6 +54,8 @@ DatasetKind = Literal["features", "labels", "fill_labels"]
 DATASET_KINDS: tuple[str, ...] = ("features", "labels", "fill_labels")
 #: Kinds a build-metadata row may have (main_l5 builds are recorded too).
 BUILD_KINDS: tuple[str, ...] = ("features", "labels", "fill_labels", "main_l5")
+#: The dtype each kind's values are stored as (reads widen them to float64, losslessly).
+DATASET_DTYPES: Mapping[str, str] = {"features": FACTOR_STORED_DTYPE, "labels": "float64", "fill_labels": "float64"}
 DATASET_TABLES: Mapping[str, str] = {
     "features": "ghtrader_features_v2",
     "labels": "ghtrader_labels_v2",
@@ -91,7 +100,7 @@ class DatasetRows:
     ``trading_day`` (datetime64[D]) and ``datetime_ns`` (int64, ascending, unique) are the keys;
     ``underlying_contract`` (object of str) and ``segment_id`` (int64) are the main_l5
     provenance (None for a raw series); ``columns`` maps each float column name to float64
-    values (NaN = missing).
+    values (NaN = missing), stored rounded to the kind's :data:`DATASET_DTYPES` entry.
     """
 
     symbol: str

@@ -37,3 +37,9 @@ class HostProbe(Protocol):
 
 class StoreProbe(Protocol):
     def health(self) -> StoreHealth: ...
+
+
+class StorageSpace(Protocol):
+    """Disk usage of the volume the stores write to (the embedded database's data dir)."""
+
+    def usage(self) -> DiskUsage: ...

@@ -24,7 +24,13 @@ from ghtrader.domain.factors.registry import (
     resolve,
 )
 from ghtrader.domain.factors.series import EXTRA_INPUTS, SERIES, BaseSeries
-from ghtrader.domain.factors.spec import GROUPS, KINDS, FactorError, FactorSpec
+from ghtrader.domain.factors.spec import (
+    GROUPS,
+    KINDS,
+    STORED_DTYPE,
+    FactorError,
+    FactorSpec,
+)
 
 __all__ = [
     "CORE_L5_FACTORS",
@@ -33,6 +39,7 @@ __all__ = [
     "GROUPS",
     "KINDS",
     "SERIES",
+    "STORED_DTYPE",
     "BaseSeries",
     "FactorError",
     "FactorPlan",

@@ -33,6 +33,7 @@ from ghtrader.domain.factors.series import SERIES, kernel_closure
 __all__ = [
     "GROUPS",
     "KINDS",
+    "STORED_DTYPE",
     "FactorError",
     "FactorSpec",
     "KindInfo",
@@ -143,6 +144,10 @@ _SHARED_KERNELS: tuple[Callable[..., Any], ...] = (
 )
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+#: The dtype factor values are stored (and served from the store) as. Kernels compute in float64;
+#: float32 keeps 7 significant digits, which changes no model metric measurably
+#: (bench/factor_dtype_bench.py) and halves the features table.
+STORED_DTYPE = "float32"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +159,8 @@ class FactorSpec:
     window2, mode, scale, ...), ``inputs`` the raw tick columns and extra inputs behind them,
     ``lookback`` the ticks of history (this tick included) its value depends on (for
     ``recursive`` factors: the warm-up), ``ttl_s`` how many seconds a value stays usable when no
-    newer tick arrives, ``formula`` the exact definition, ``definition_hash`` a digest of all of
+    newer tick arrives, ``dtype`` the dtype its values are stored as (:data:`STORED_DTYPE`:
+    computed in float64, stored as float32), ``formula`` the exact definition, ``definition_hash`` a digest of all of
     that plus the source of the kernels that compute it.
     """
 
@@ -349,7 +355,7 @@ def define(
         lookback=lookback,
         recursive=info.recursive,
         ttl_s=_ttl(lookback) if ttl_s is None else float(ttl_s),
-        dtype="float64",
+        dtype=STORED_DTYPE,
         unit=unit,
         formula=" ".join(formula.split()),
     )

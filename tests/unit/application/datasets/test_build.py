@@ -17,11 +17,17 @@ from ghtrader.application.datasets.main_l5 import BuildMainL5Request
 from ghtrader.application.datasets.schedule import BuildMainScheduleRequest
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.manifests import compute_manifests
+from ghtrader.application.ports.datasets import DATASET_DTYPES
 from ghtrader.application.ports.stores import MainL5Provenance, TickBatch
 from ghtrader.domain.factors import compute_factors, get_factor
 from ghtrader.domain.labels import LabelConfig, compute_labels, label_names
 from ghtrader.domain.ticks import row_hash
 from tests.unit.application.datasets.conftest import DatasetWorld
+
+
+def stored(values: np.ndarray) -> np.ndarray:
+    """Factor values as the features table keeps them (float32, read back as float64)."""
+    return values.astype(DATASET_DTYPES["features"]).astype(np.float64)
 
 ALIAS = "KQ.m@SHFE.cu"
 CONTRACTS = ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"]
@@ -167,7 +173,7 @@ def test_rolling_state_restarts_at_each_segment(world: DatasetWorld) -> None:
     alone = compute_factors(main.ticks[second], main.trading_day[second], seg[second], names=FACTORS,
                             price_tick=10.0, multiplier=5.0)
     for name in FACTORS:
-        np.testing.assert_array_equal(feats[name][second], alone[name], err_msg=name)
+        np.testing.assert_array_equal(feats[name][second], stored(alone[name]), err_msg=name)
     start = int(np.flatnonzero(second)[0])
     assert np.isnan(feats["ret_100"][start:start + 100]).all()  # windows never reach back over a roll
     lab_alone = compute_labels(main.ticks[second], main.trading_day[second], seg[second], 10.0, LABELS)
@@ -241,7 +247,7 @@ def test_cross_asset_input_arrives_later_and_is_picked_up(world: DatasetWorld) -
                         (gold["bid_price1"] + gold["ask_price1"]) / 2.0, np.nan)
     alone = compute_factors(main.ticks, main.trading_day, main.segment_id, names=["xret_au_10"],
                             extras={"au_mid": gold_mid}, price_tick=10.0, multiplier=5.0)
-    np.testing.assert_array_equal(feats["xret_au_10"], alone["xret_au_10"])
+    np.testing.assert_array_equal(feats["xret_au_10"], stored(alone["xret_au_10"]))
 
 
 def test_raw_contract_build_and_bad_requests(world: DatasetWorld) -> None:
@@ -252,7 +258,7 @@ def test_raw_contract_build_and_bad_requests(world: DatasetWorld) -> None:
     np.testing.assert_array_equal(got["datetime_ns"], raw.ticks["datetime_ns"])
     assert set(got["segment_id"].tolist()) == {-1} and set(got["underlying_contract"].tolist()) == {None}
     alone = compute_factors(raw.ticks, raw.trading_day, None, names=FACTORS[:4], price_tick=10.0, multiplier=5.0)
-    np.testing.assert_array_equal(got["ret_100"], alone["ret_100"])
+    np.testing.assert_array_equal(got["ret_100"], stored(alone["ret_100"]))
 
     with pytest.raises(FailedPrecondition, match="main-l5"):
         builder(world)(BuildDatasetRequest("KQ.m@SHFE.ag", factors=FACTORS))

@@ -54,7 +54,7 @@ def test_spec_fields_are_valid(spec):
     assert spec.inputs and set(spec.inputs) <= ALLOWED_INPUTS
     assert spec.lookback >= 1
     assert 3.0 <= spec.ttl_s <= 300.0
-    assert spec.dtype == "float64"
+    assert spec.dtype == "float32"  # the stored dtype (features table, DATASET_DTYPES)
     assert spec.unit and len(spec.formula) >= 10
     assert re.fullmatch(r"[0-9a-f]{32}", spec.definition_hash)
     assert spec.param("mode") in KINDS[spec.kind].modes

@@ -387,29 +387,31 @@ def test_compare_logistic_and_lightgbm_on_identical_splits(gt: Ghtrader) -> None
 def test_run_skip_research_then_a_repeat_ingests_nothing(gt: Ghtrader) -> None:
     args = ("run", "--var", VAR, "--days", str(DAYS), "--contracts", "2", "--end", END, "--skip-research")
     human = gt.human(*args)
-    m = _line(rf"^pipeline {START}\.\.{END} \({DAYS} trading days\): 2 contracts, ([\d,]+) rows ingested, coverage missing 0, audit clean", human)
+    # the window's mains (cu2504 from the provider's earlier history) plus the top 2 by end-day OI
+    m = _line(rf"^pipeline {START}\.\.{END} \({DAYS} trading days\): 3 contracts, ([\d,]+) rows ingested, coverage missing 0, audit clean", human)
     first_rows = _int(m.group(1))
     _line(r"^Audit: clean$", human)
     _line(rf"^Coverage {START}\.\.{END}$", human)
-    _line(rf"^{re.escape(MAIN)}\s+{C1} \(2025-03-21\.\.2025-03-21\) -> {C2} \(2025-03-24\.\.{END}\)\s+4\s+", human)
-    _line(rf"^{re.escape(MAIN)}\s+4\s+126\s+4\s+6\s+4\s+32$", human)
+    # seeded with the main of the day before the window, the schedule covers all 5 days
+    _line(rf"^{re.escape(MAIN)}\s+{C1} \({START}\.\.2025-03-21\) -> {C2} \(2025-03-24\.\.{END}\)\s+5\s+", human)
+    _line(rf"^{re.escape(MAIN)}\s+5\s+126\s+5\s+6\s+5\s+32$", human)
 
     payload = gt.json(*args)
     res = payload["result"]
     assert payload["ok"] is True and res.get("research") is None
     assert (res["start_day"], res["end_day"], res["trading_days"]) == (START, END, DAYS)
     (v,) = res["varieties"]
-    assert v["variety"] == VAR and len(v["contracts"]) == 2 and v["rows_written"] == 0  # all present now
+    assert v["variety"] == VAR and len(v["contracts"]) == 3 and v["rows_written"] == 0  # all present now
     for sym in v["contracts"]:  # the human Ingest table named the same contracts with their EOD OI
         _line(rf"^{VAR}\s+{sym}\s+{v['eod_open_interest'][sym]:,.0f}$", human)
     assert first_rows >= 0 and res["coverage"]["missing"] == 0
     assert {c["symbol"] for c in res["coverage"]["contracts"]} == set(v["contracts"])
     (ds,) = res["datasets"]
-    assert ds["symbol"] == MAIN and ds["main_l5_days"] == 4 and ds["main_l5_rows"] == 0
-    assert ds["feature_days"] == ds["label_days"] == ds["fill_label_days"] == 4
-    assert ds["segments"] == [[C1, "2025-03-21", "2025-03-21"], [C2, "2025-03-24", END]]
+    assert ds["symbol"] == MAIN and ds["main_l5_days"] == 5 and ds["main_l5_rows"] == 0
+    assert ds["feature_days"] == ds["label_days"] == ds["fill_label_days"] == 5
+    assert ds["segments"] == [[C1, START, "2025-03-21"], [C2, "2025-03-24", END]]
     assert Path(ds["schedule_chart"]).is_file()
-    assert res["audit"]["ok"] is True and res["audit"]["checks"]["main_l5"]["checked"] >= 4
+    assert res["audit"]["ok"] is True and res["audit"]["checks"]["main_l5"]["checked"] >= 5
     gt.assert_json_was_valid()
 
 

@@ -51,7 +51,9 @@ class _Clock:
         return time.monotonic()
 
 
-def _store_days(ticks: Any, index: Any, symbol: str, days: list[date], market: SyntheticMarket, cal: TradingCalendar) -> int:
+def _store_days(
+    ticks: Any, index: Any, symbol: str, days: list[date], market: SyntheticMarket, cal: TradingCalendar
+) -> int:
     n = 0
     for day in days:
         t = market.ticks(symbol, day)
@@ -112,8 +114,16 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _bench_postgres(server: EmbeddedPostgres, args: argparse.Namespace, days: list[date], market: SyntheticMarket,
-                    cal: TradingCalendar, request: BuildDatasetRequest, clock: _Clock, n: int) -> None:
+def _bench_postgres(
+    server: EmbeddedPostgres,
+    args: argparse.Namespace,
+    days: list[date],
+    market: SyntheticMarket,
+    cal: TradingCalendar,
+    request: BuildDatasetRequest,
+    clock: _Clock,
+    n: int,
+) -> None:
     url = server.start()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     bundle, close = open_postgres_stores(url, schema=schema)
@@ -122,8 +132,7 @@ def _bench_postgres(server: EmbeddedPostgres, args: argparse.Namespace, days: li
         assert _store_days(bundle.ticks, bundle.index, args.symbol, days, market, cal) == n
         datasets = bundle.datasets
         build = BuildDataset(ticks=bundle.ticks, index=bundle.index, datasets=datasets, clock=clock)  # type: ignore[arg-type]
-        runs = [("fresh", request), *((f"overwrite #{i}", replace(request, overwrite=True))
-                                       for i in (1, 2))]
+        runs = [("fresh", request), *((f"overwrite #{i}", replace(request, overwrite=True)) for i in (1, 2))]
         for label, req in runs:
             with pool.connection() as conn:  # type: ignore[attr-defined]
                 lsn = _wal_lsn(conn)
@@ -134,8 +143,11 @@ def _bench_postgres(server: EmbeddedPostgres, args: argparse.Namespace, days: li
                 wal = _wal_lsn(conn) - lsn
                 sizes = {k: _table_bytes(conn, t) for k, t in DATASET_TABLES.items()}
             assert all(k.rows_written == n for k in result.kinds.values()), result.kinds
-            print(f"{'build ' + label:<34} {dt:7.2f} s  {n / dt:>9,.0f} ticks/s  WAL {wal / 2**20:8.1f} MiB  "
-                  + "  ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()), flush=True)
+            print(
+                f"{'build ' + label:<34} {dt:7.2f} s  {n / dt:>9,.0f} ticks/s  WAL {wal / 2**20:8.1f} MiB  "
+                + "  ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()),
+                flush=True,
+            )
         with pool.connection() as conn:  # type: ignore[attr-defined]
             conn.execute("CHECKPOINT")
             print(f"\n{'table':<18} {'B/tick':>8} {'columns':>8} {'f4 payload':>11} {'f8 payload':>11}")

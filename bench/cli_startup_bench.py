@@ -62,7 +62,9 @@ def _variants(args: Sequence[str]) -> dict[str, list[str]]:
     return {"thin": [str(GHTRADER), *args], "full": [sys.executable, "-c", FULL_IMPORT, *args]}
 
 
-def _bench(label: str, args: Sequence[str], env: dict[str, str], runs: int, ok_codes: set[int]) -> list[dict[str, object]]:
+def _bench(
+    label: str, args: Sequence[str], env: dict[str, str], runs: int, ok_codes: set[int]
+) -> list[dict[str, object]]:
     samples: dict[str, list[tuple[float, float]]] = {"thin": [], "full": []}
     variants = _variants(args)
     for cmd in variants.values():  # warm the OS file cache once, not measured
@@ -76,20 +78,28 @@ def _bench(label: str, args: Sequence[str], env: dict[str, str], runs: int, ok_c
     rows = []
     for name in ("full", "thin"):
         walls = [w for w, _ in samples[name]]
-        rows.append({
-            "command": label, "variant": name,
-            "wall_s": statistics.median(walls), "wall_min_s": min(walls), "wall_max_s": max(walls),
-            "rss_mib": statistics.median(r for _, r in samples[name]),
-        })
+        rows.append(
+            {
+                "command": label,
+                "variant": name,
+                "wall_s": statistics.median(walls),
+                "wall_min_s": min(walls),
+                "wall_max_s": max(walls),
+                "rss_mib": statistics.median(r for _, r in samples[name]),
+            }
+        )
     return rows
 
 
 def _server_env(root: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHTRADER_")}
     env.update(
-        GHTRADER_DATA_DIR=str(root / "data"), GHTRADER_RUNS_DIR=str(root / "runs"),
-        GHTRADER_ARTIFACTS_DIR=str(root / "artifacts"), GHTRADER_GRPC_PORT=str(port),
-        GHTRADER_STORE="postgres", GHTRADER_LOG_LEVEL="WARNING",
+        GHTRADER_DATA_DIR=str(root / "data"),
+        GHTRADER_RUNS_DIR=str(root / "runs"),
+        GHTRADER_ARTIFACTS_DIR=str(root / "artifacts"),
+        GHTRADER_GRPC_PORT=str(port),
+        GHTRADER_STORE="postgres",
+        GHTRADER_LOG_LEVEL="WARNING",
     )
     return env
 
@@ -110,14 +120,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="measured runs per command and variant")
     parser.add_argument("--skip-server", action="store_true", help="only `ghtrader --help`")
     opts = parser.parse_args()
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}; cpus {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"command: {' '.join([Path(sys.executable).name, *sys.argv])}; cpus {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     root = Path(tempfile.mkdtemp(prefix="ghtrader-cli-bench-"))
     try:
         env = _server_env(root, _free_port())
         rows = _bench("ghtrader --help", ["--help"], env, opts.runs, {0})
         if not opts.skip_server:
-            server = subprocess.Popen([str(GHTRADER), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            server = subprocess.Popen(
+                [str(GHTRADER), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 _wait_ready(env, server)
                 rows += _bench("ghtrader status (server running)", ["status"], env, opts.runs, {0, 1})
@@ -130,15 +144,28 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     floor = [_measure([sys.executable, "-c", "pass"], env) for _ in range(opts.runs)]
-    print(f"\nmedian of {opts.runs} runs per variant (fresh process each); bare interpreter floor "
-          f"{statistics.median(w for w, _, _ in floor):.2f} s, {statistics.median(r for _, r, _ in floor):.0f} MiB\n")
-    print("| command | variant | wall s (median) | wall s (min..max) | peak RSS MiB | full / thin wall | full / thin RSS |")
+    print(
+        f"\nmedian of {opts.runs} runs per variant (fresh process each); bare interpreter floor "
+        f"{statistics.median(w for w, _, _ in floor):.2f} s, {statistics.median(r for _, r, _ in floor):.0f} MiB\n"
+    )
+    print(
+        "| command | variant | wall s (median) | wall s (min..max) | peak RSS MiB | full / thin wall | full / thin RSS |"
+    )
     print("|---|---|---|---|---|---|---|")
     for full, thin in zip(rows[::2], rows[1::2], strict=True):
         for r in (full, thin):
-            ratio = (f"{float(full['wall_s']) / float(thin['wall_s']):.1f}x", f"{float(full['rss_mib']) / float(thin['rss_mib']):.1f}x") if r is thin else ("", "")
-            print(f"| {r['command']} | {r['variant']} | {float(r['wall_s']):.2f} | {float(r['wall_min_s']):.2f}..{float(r['wall_max_s']):.2f} "
-                  f"| {float(r['rss_mib']):.0f} | {ratio[0]} | {ratio[1]} |")
+            ratio = (
+                (
+                    f"{float(full['wall_s']) / float(thin['wall_s']):.1f}x",
+                    f"{float(full['rss_mib']) / float(thin['rss_mib']):.1f}x",
+                )
+                if r is thin
+                else ("", "")
+            )
+            print(
+                f"| {r['command']} | {r['variant']} | {float(r['wall_s']):.2f} | {float(r['wall_min_s']):.2f}..{float(r['wall_max_s']):.2f} "
+                f"| {float(r['rss_mib']):.0f} | {ratio[0]} | {ratio[1]} |"
+            )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,13 @@ def _throughput(name: str, params: dict, args: argparse.Namespace, amp: str | No
     train = _data(args.rows, args.features, args.window, 1)
     valid = _data(max(args.rows // 10, args.window * 4), args.features, args.window, 2)
     config = TrainConfig(
-        horizon=3, window=args.window, max_epochs=args.epochs, patience=args.epochs, batch_size=args.batch_size,
-        device="cuda" if amp else args.device, amp=amp is not None,
+        horizon=3,
+        window=args.window,
+        max_epochs=args.epochs,
+        patience=args.epochs,
+        batch_size=args.batch_size,
+        device="cuda" if amp else args.device,
+        amp=amp is not None,
     )
     result = train_module(module, train, valid, config, LoopOptions(amp_dtype=amp or "float16"), _quiet)
     return result.history[-1].samples_per_s, result.module

@@ -64,15 +64,26 @@ def main() -> None:
     x32 = x64.astype(np.float32).astype(np.float64)
     finite = np.isfinite(x64)
     rel = np.abs(x32 - x64)[finite] / np.maximum(np.abs(x64[finite]), 1e-300)
-    print(f"{ticks.shape[0]:,} ticks, {len(names)} factors, {len(days)} days; train {int(train.sum()):,} / "
-          f"test {int(test.sum()):,} rows; label dir_h{args.horizon} classes "
-          f"{np.bincount(y[ok].astype(int), minlength=3).tolist()}")
+    print(
+        f"{ticks.shape[0]:,} ticks, {len(names)} factors, {len(days)} days; train {int(train.sum()):,} / "
+        f"test {int(test.sum()):,} rows; label dir_h{args.horizon} classes "
+        f"{np.bincount(y[ok].astype(int), minlength=3).tolist()}"
+    )
     print(f"float32 rounding: max relative error {rel.max():.2e}, median {np.median(rel):.2e}\n")
     ytr, yte = y[train].astype(int), y[test].astype(int)
 
     def fit_lgb(x: np.ndarray, seed: int = 0) -> np.ndarray:
-        model = lgb.LGBMClassifier(n_estimators=100, learning_rate=0.1, num_leaves=31, subsample=0.8,
-                                   subsample_freq=1, colsample_bytree=0.8, random_state=seed, verbose=-1, n_jobs=1)
+        model = lgb.LGBMClassifier(
+            n_estimators=100,
+            learning_rate=0.1,
+            num_leaves=31,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            random_state=seed,
+            verbose=-1,
+            n_jobs=1,
+        )
         model.fit(x[train], ytr)
         return np.asarray(model.predict_proba(x[test]))
 
@@ -85,8 +96,10 @@ def main() -> None:
     print(f"{'model':<10} {'dtype':<8} {'log loss':>9} {'accuracy':>9} {'AUC':>7} {'fit s':>6}")
     # LightGBM also refits float64 with another seed: the float32 difference is judged against
     # the difference one random seed makes.
-    runs = (("lightgbm", fit_lgb, (("float64", x64, 0), ("float32", x32, 0), ("float64", x64, 1))),
-            ("logistic", fit_logit, (("float64", x64, 0), ("float32", x32, 0))))
+    runs = (
+        ("lightgbm", fit_lgb, (("float64", x64, 0), ("float32", x32, 0), ("float64", x64, 1))),
+        ("logistic", fit_logit, (("float64", x64, 0), ("float32", x32, 0))),
+    )
     for label, fit, variants in runs:
         probs = {}
         for dtype, x, seed in variants:
@@ -99,8 +112,10 @@ def main() -> None:
         for other in [k for k in probs if k != ("float64", 0)]:
             d = np.abs(base - probs[other])
             same = float(np.mean(base.argmax(1) == probs[other].argmax(1)))
-            print(f"{label:<10} float64 vs {other[0]} seed {other[1]}: |dp| max {d.max():.2e} mean {d.mean():.2e}; "
-                  f"same predicted class {same:.2%}")
+            print(
+                f"{label:<10} float64 vs {other[0]} seed {other[1]}: |dp| max {d.max():.2e} mean {d.mean():.2e}; "
+                f"same predicted class {same:.2%}"
+            )
 
 
 if __name__ == "__main__":

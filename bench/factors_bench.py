@@ -54,9 +54,11 @@ def make_ticks(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarra
     step = rng.uniform(0.2, 0.8, n)
     secs = np.cumsum(step)
     day_start = secs[first_of_day][day]
-    t["datetime_ns"] = (np.datetime64("2024-01-02T01:00:00", "ns").astype(np.int64)
-                        + day.astype(np.int64) * 86_400_000_000_000
-                        + np.round((secs - day_start) * 1e9).astype(np.int64))
+    t["datetime_ns"] = (
+        np.datetime64("2024-01-02T01:00:00", "ns").astype(np.int64)
+        + day.astype(np.int64) * 86_400_000_000_000
+        + np.round((secs - day_start) * 1e9).astype(np.int64)
+    )
     move = rng.choice([-1, 0, 1], size=n, p=[0.15, 0.7, 0.15])
     bid_idx = 7000 + np.cumsum(move)
     ask_idx = bid_idx + rng.choice([1, 2, 3], size=n, p=[0.8, 0.15, 0.05])
@@ -75,8 +77,8 @@ def make_ticks(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarra
         h = holes[lv == lvl]
         t[f"bid_price{lvl}"][h[: h.size // 2]] = np.nan
         t[f"bid_volume{lvl}"][h[: h.size // 2]] = 0.0
-        t[f"ask_price{lvl}"][h[h.size // 2:]] = np.nan
-        t[f"ask_volume{lvl}"][h[h.size // 2:]] = 0.0
+        t[f"ask_price{lvl}"][h[h.size // 2 :]] = np.nan
+        t[f"ask_volume{lvl}"][h[h.size // 2 :]] = 0.0
     dv = (rng.poisson(3.0, n) * (rng.random(n) < 0.6)).astype(float)
     dv[first_of_day] += 500.0
     px = np.where(rng.random(n) < 0.5, t["ask_price1"], t["bid_price1"])
@@ -170,9 +172,12 @@ def pandas_core(ticks: np.ndarray, day: np.ndarray, seg: np.ndarray, tick: float
 
     dvol = day_diff("volume")
     damt = day_diff("amount")
-    mult = (df["amount"] / (df["volume"] * df["average"])).where(
-        (df["volume"] > 0) & (df["amount"] > 0) & (df["average"] > 0)
-    ).groupby(df["seg"]).ffill()
+    mult = (
+        (df["amount"] / (df["volume"] * df["average"]))
+        .where((df["volume"] > 0) & (df["amount"] > 0) & (df["average"] > 0))
+        .groupby(df["seg"])
+        .ffill()
+    )
     notional = (damt / mult).where((dvol >= 0) & (damt >= 0) & (mult > 0))
     px = (notional / dvol).where((dvol > 0) & (notional > 0))
     px = px.fillna(df["last_price"].where((dvol > 0) & (df["last_price"] > 0)))
@@ -269,7 +274,7 @@ def _online(ticks, day, seg, extras, names, n_updates):
     keys = list(extras) if eng.plan.needs_extras else []
     cols = [extras[k] for k in keys]
     for i in range(n_updates):
-        ex = {k: float(c[i]) for k, c in zip(keys, cols)} if keys else None
+        ex = {k: float(c[i]) for k, c in zip(keys, cols, strict=False)} if keys else None
         row, d, s = ticks[i], int(day[i]), int(seg[i])
         t0 = time.perf_counter_ns()
         eng.update(row, d, s, ex)
@@ -293,16 +298,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="batch timings: best of N per round")
     ap.add_argument("--rounds", type=int, default=3, help="side-by-side rounds of batch and pandas timings")
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
-    ap.add_argument("--cache-block", type=int, default=32_768,
-                    help="ticks per batch of the cache-resident (compute alone) timing")
+    ap.add_argument(
+        "--cache-block", type=int, default=32_768, help="ticks per batch of the cache-resident (compute alone) timing"
+    )
     args = ap.parse_args(argv)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     ticks, day, seg, extras = make_ticks(args.ticks)
     core = list(CORE_L5_FACTORS)
     t0 = time.perf_counter()
-    compute_factor_matrix(ticks[:1000], day[:1000], seg[:1000], extras={k: v[:1000] for k, v in extras.items()},
-                          price_tick=TICK)
+    compute_factor_matrix(
+        ticks[:1000], day[:1000], seg[:1000], extras={k: v[:1000] for k, v in extras.items()}, price_tick=TICK
+    )
     jit_s = time.perf_counter() - t0
 
     def batch(names):
@@ -330,39 +337,66 @@ def main(argv: list[str] | None = None) -> int:
         ("JIT compile or cache load, first call", f"{jit_s:.2f} s", ""),
         ("batch, full set", f"{n / full_s:,.0f} ticks/s", f"{full_s:.3f} s for {n:,} ticks ({rounds})"),
         ("batch, core L5", f"{n / core_s:,.0f} ticks/s", f"{core_s:.3f} s"),
-        ("memory floor for core L5: read the ticks once, write the float64 output, no compute",
-         f"{n / floor_s:,.0f} ticks/s", f"{floor_s:.3f} s; core L5 batch takes {core_s / floor_s:.1f}x this"),
-        (f"core L5 compute alone: {block:,}-tick batches that stay in the CPU caches",
-         f"{n / warm_s:,.0f} ticks/s", f"{warm_s / n * 1e9:.0f} ns per tick"),
-        ("online update, full set: p50 / p99 / max",
-         f"{np.percentile(lat_full, 50):.1f} / {np.percentile(lat_full, 99):.1f} / {lat_full.max():.0f} us",
-         f"{lat_full.size:,} updates"),
-        ("online update, core L5: p50 / p99 / max",
-         f"{np.percentile(lat_core, 50):.1f} / {np.percentile(lat_core, 99):.1f} / {lat_core.max():.0f} us", ""),
+        (
+            "memory floor for core L5: read the ticks once, write the float64 output, no compute",
+            f"{n / floor_s:,.0f} ticks/s",
+            f"{floor_s:.3f} s; core L5 batch takes {core_s / floor_s:.1f}x this",
+        ),
+        (
+            f"core L5 compute alone: {block:,}-tick batches that stay in the CPU caches",
+            f"{n / warm_s:,.0f} ticks/s",
+            f"{warm_s / n * 1e9:.0f} ns per tick",
+        ),
+        (
+            "online update, full set: p50 / p99 / max",
+            f"{np.percentile(lat_full, 50):.1f} / {np.percentile(lat_full, 99):.1f} / {lat_full.max():.0f} us",
+            f"{lat_full.size:,} updates",
+        ),
+        (
+            "online update, core L5: p50 / p99 / max",
+            f"{np.percentile(lat_core, 50):.1f} / {np.percentile(lat_core, 99):.1f} / {lat_core.max():.0f} us",
+            "",
+        ),
     ]
     if not args.no_pandas:
         pd_s = float(np.median(slow))
-        ratios = [p / c for p, c in zip(slow, fast)]
+        ratios = [p / c for p, c in zip(slow, fast, strict=False)]
         ref = pandas_core(ticks, day, seg, TICK)
         mat, names = batch(core)
         agree = [_agreement(mat[:, j], ref[name].to_numpy(dtype=float)) for j, name in enumerate(names)]
         rows += [
             ("pandas, core L5", f"{n / pd_s:,.0f} ticks/s", f"{pd_s:.3f} s (median of {len(slow)} single runs)"),
-            ("speed-up batch core L5 vs pandas", f"{np.median(ratios):.1f}x",
-             f"per round {min(ratios):.1f}x .. {max(ratios):.1f}x"),
-            ("ceiling: pandas vs the memory floor", f"{np.median([p / f for p, f in zip(slow, bare)]):.1f}x",
-             "no engine with this input and output can beat this ratio here"),
-            ("ceiling: pandas vs the engine's compute alone", f"{np.median([p / w / n for p, w in zip(slow, warm)]):.1f}x",
-             "the ratio if reading the ticks and writing the output cost nothing"),
-            ("speed-up batch full set vs pandas core L5", f"{pd_s / full_s:.1f}x",
-             f"{len(factor_names())} vs {len(core)} factors"),
-            ("pandas vs engine values, core L5: share of ticks equal (worst factor)",
-             f"{np.nanmin(agree):.4f}",
-             "all factors agree" if np.nanmin(agree) == 1.0 else names[int(np.nanargmin(agree))]),
+            (
+                "speed-up batch core L5 vs pandas",
+                f"{np.median(ratios):.1f}x",
+                f"per round {min(ratios):.1f}x .. {max(ratios):.1f}x",
+            ),
+            (
+                "ceiling: pandas vs the memory floor",
+                f"{np.median([p / f for p, f in zip(slow, bare, strict=False)]):.1f}x",
+                "no engine with this input and output can beat this ratio here",
+            ),
+            (
+                "ceiling: pandas vs the engine's compute alone",
+                f"{np.median([p / w / n for p, w in zip(slow, warm, strict=False)]):.1f}x",
+                "the ratio if reading the ticks and writing the output cost nothing",
+            ),
+            (
+                "speed-up batch full set vs pandas core L5",
+                f"{pd_s / full_s:.1f}x",
+                f"{len(factor_names())} vs {len(core)} factors",
+            ),
+            (
+                "pandas vs engine values, core L5: share of ticks equal (worst factor)",
+                f"{np.nanmin(agree):.4f}",
+                "all factors agree" if np.nanmin(agree) == 1.0 else names[int(np.nanargmin(agree))],
+            ),
         ]
     print("command: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at start; numba {numba.__version__}, "
-          f"pandas {pd.__version__}, numpy {np.__version__}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at start; numba {numba.__version__}, "
+        f"pandas {pd.__version__}, numpy {np.__version__}"
+    )
     print()
     print("| measure | value | note |")
     print("|---|---|---|")

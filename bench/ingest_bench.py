@@ -67,7 +67,9 @@ def _epoch_ns(d: date) -> int:
     return (d - date(1970, 1, 1)).days * _NS_PER_DAY
 
 
-def synth_day(rng: np.random.Generator, contract: tuple[str, float, float, float, float], day: date, prev: date, n: int) -> np.ndarray:
+def synth_day(
+    rng: np.random.Generator, contract: tuple[str, float, float, float, float], day: date, prev: date, n: int
+) -> np.ndarray:
     """``n`` L5 ticks of one contract on trading day ``day`` (night session on ``prev``), sorted."""
     _, base, tick, mult, oi0 = contract
     night = np.arange(_NIGHT_S[0], _NIGHT_S[1], _SLOT_NS / _NS_PER_S)
@@ -187,7 +189,9 @@ def _plain_rows(batches: list[TickBatch], limit: int) -> Iterator[tuple]:
     """The subset as Python row tuples, what a naive client builds."""
     sent = 0
     for b in batches:
-        for tick, day, h in zip(b.ticks.tolist(), b.trading_day.astype(date).tolist(), b.row_hash.tolist(), strict=True):
+        for tick, day, h in zip(
+            b.ticks.tolist(), b.trading_day.astype(date).tolist(), b.row_hash.tolist(), strict=True
+        ):
             if sent >= limit:
                 return
             ts = datetime(1970, 1, 1) + timedelta(microseconds=tick[0] // 1000)
@@ -201,8 +205,15 @@ _PLAIN_INSERT = "INSERT INTO {table} ({cols}) VALUES ({marks})".format(
 )
 
 
-def bench_plain(name: str, conn: psycopg.Connection, table: str, batches: list[TickBatch], limit: int, total: int,
-                cursor_factory: Callable[[psycopg.Connection], psycopg.Cursor]) -> Result:
+def bench_plain(
+    name: str,
+    conn: psycopg.Connection,
+    table: str,
+    batches: list[TickBatch],
+    limit: int,
+    total: int,
+    cursor_factory: Callable[[psycopg.Connection], psycopg.Cursor],
+) -> Result:
     """executemany of one INSERT per row (autocommit off for PostgreSQL: one transaction)."""
     rows = list(_plain_rows(batches, limit))
     t0 = time.perf_counter()
@@ -242,16 +253,26 @@ def run_questdb(batches: list[TickBatch], plain_rows: int, log: Callable[[str], 
     bundle, close = open_questdb_stores(params)
     results = []
     try:
-        results.append(bench_store("QuestDB: QuestDBTickStore (ILP/HTTP, one flush per batch, WAL wait)", bundle, batches, log))
+        results.append(
+            bench_store("QuestDB: QuestDBTickStore (ILP/HTTP, one flush per batch, WAL wait)", bundle, batches, log)
+        )
         table = f"{params.table_prefix}plain_ticks"
         cols = ", ".join(
             ["ts TIMESTAMP", "symbol SYMBOL", "ticks_lake SYMBOL", "trading_day DATE", "datetime_ns LONG",
              *(f"{m} DOUBLE" for m in MARKET_FIELDS), "row_hash LONG"]
         )  # fmt: skip
-        with psycopg.connect(host=params.host, port=params.pg_port, user=params.user, password=params.password,
-                             dbname=params.database, autocommit=True) as conn:
-            conn.execute(f"CREATE TABLE {table} ({cols}) TIMESTAMP(ts) PARTITION BY DAY WAL "
-                         "DEDUP UPSERT KEYS(ts, symbol, ticks_lake, datetime_ns)")
+        with psycopg.connect(
+            host=params.host,
+            port=params.pg_port,
+            user=params.user,
+            password=params.password,
+            dbname=params.database,
+            autocommit=True,
+        ) as conn:
+            conn.execute(
+                f"CREATE TABLE {table} ({cols}) TIMESTAMP(ts) PARTITION BY DAY WAL "
+                "DEDUP UPSERT KEYS(ts, symbol, ticks_lake, datetime_ns)"
+            )
             try:
                 total = sum(len(b) for b in batches)
                 results.append(bench_plain(
@@ -266,7 +287,9 @@ def run_questdb(batches: list[TickBatch], plain_rows: int, log: Callable[[str], 
     return results
 
 
-def run_postgres(batches: list[TickBatch], plain_rows: int, url: str | None, log: Callable[[str], None]) -> list[Result]:
+def run_postgres(
+    batches: list[TickBatch], plain_rows: int, url: str | None, log: Callable[[str], None]
+) -> list[Result]:
     from ghtrader.adapters.postgres import EmbeddedPostgres, open_postgres_stores
 
     tmp = Path(tempfile.mkdtemp(prefix="ghtrader-bench-pg-"))
@@ -275,7 +298,9 @@ def run_postgres(batches: list[TickBatch], plain_rows: int, url: str | None, log
     bundle, close = open_postgres_stores(url, tmp / "pg", schema="ghtrader_bench", embedded=embedded)
     try:
         where = "external server" if url else "embedded server"
-        results.append(bench_store(f"PostgreSQL ({where}): PostgresTickStore (binary COPY + upsert)", bundle, batches, log))
+        results.append(
+            bench_store(f"PostgreSQL ({where}): PostgresTickStore (binary COPY + upsert)", bundle, batches, log)
+        )
         server_url = str(bundle.url)
         with psycopg.connect(server_url, options="-c search_path=ghtrader_bench") as conn:
             cols = ", ".join(
@@ -343,9 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=5_000_000, help="synthetic ticks to write (default 5,000,000)")
     ap.add_argument("--ticks-per-day", type=int, default=60_000, help="rows per symbol-day batch (max ~72,000)")
-    ap.add_argument("--plain-rows", type=int, default=50_000, help="subset written by the plain INSERT loop (PostgreSQL)")
     ap.add_argument(
-        "--plain-rows-questdb", type=int, default=5_000,
+        "--plain-rows", type=int, default=50_000, help="subset written by the plain INSERT loop (PostgreSQL)"
+    )
+    ap.add_argument(
+        "--plain-rows-questdb",
+        type=int,
+        default=5_000,
         help="subset written by the plain INSERT loop into QuestDB (one WAL commit per row: slow)",
     )
     ap.add_argument("--seed", type=int, default=7)

@@ -53,8 +53,9 @@ def main() -> None:
     symbols = market.listed_contracts("SHFE.cu", day)[: args.symbols]
     store = InMemoryOnlineFeatureStore()
     names = factor_names()
-    service = OnlineFeatureService(store=store, clock=_WallClock(), names=names,
-                                   ttl_seconds={n: float("inf") for n in names})
+    service = OnlineFeatureService(
+        store=store, clock=_WallClock(), names=names, ttl_seconds={n: float("inf") for n in names}
+    )
     for symbol in symbols:
         ticks = market.ticks(symbol, day)[:2_000]
         service.update(symbol, ticks, np.full(len(ticks), np.datetime64(day)))
@@ -64,11 +65,15 @@ def main() -> None:
     rows = [
         ("store.get_latest", _timed(lambda i: store.get_latest(*picks[i]), args.reads)),
         ("service.get_latest (TTL check)", _timed(lambda i: service.get_latest(*picks[i]), args.reads)),
-        (f"service.get_vector ({len(names)} features)",
-         _timed(lambda i: service.get_vector(symbols[i % len(symbols)]), max(1, args.reads // 100))),
+        (
+            f"service.get_vector ({len(names)} features)",
+            _timed(lambda i: service.get_vector(symbols[i % len(symbols)]), max(1, args.reads // 100)),
+        ),
     ]
-    print(f"online store read latency, {platform.python_implementation()} {platform.python_version()}, "
-          f"{len(symbols)} symbols x {len(names)} features")
+    print(
+        f"online store read latency, {platform.python_implementation()} {platform.python_version()}, "
+        f"{len(symbols)} symbols x {len(names)} features"
+    )
     print("| read | n | median us | p99 us | max us |")
     print("|---|---:|---:|---:|---:|")
     for label, ns in rows:

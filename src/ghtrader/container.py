@@ -33,10 +33,10 @@ from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFee
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
-from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
 from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.clock import Clock
@@ -215,13 +215,13 @@ class Container(containers.DeclarativeContainer):
             SyntheticDataProvider,
             synthetic_market,
             calendar,
-            today=providers.Callable(lambda c: (lambda: _beijing_today(c)), clock),
+            today=providers.Callable(lambda c: lambda: _beijing_today(c), clock),
         ),
         csv=providers.Singleton(
             CsvDataProvider,
             providers.Callable(lambda s: s.csv_dir, settings),
             calendar,
-            today=providers.Callable(lambda c: (lambda: _beijing_today(c)), clock),
+            today=providers.Callable(lambda c: lambda: _beijing_today(c), clock),
         ),
         tqsdk=providers.Singleton(
             TqSdkDataProvider,
@@ -234,7 +234,10 @@ class Container(containers.DeclarativeContainer):
     live_feed = providers.Selector(
         providers.Callable(lambda s: s.provider, settings),
         synthetic=providers.Singleton(
-            SyntheticLiveFeed, synthetic_market, calendar, clock,
+            SyntheticLiveFeed,
+            synthetic_market,
+            calendar,
+            clock,
             speedup=providers.Callable(lambda s: s.synthetic_live_speedup, settings),
         ),
         csv=providers.Singleton(_NoLiveFeed, "csv"),
@@ -247,36 +250,81 @@ class Container(containers.DeclarativeContainer):
         min_free_bytes=providers.Callable(lambda s: int(s.min_free_gb * 2**30), settings),
     )
     download_ticks = providers.Singleton(
-        DownloadTicks, provider=data_provider, ticks=ticks_store, index=index_store,
-        calendar=calendar_source, clock=clock, reports=reports, free_space=free_space,
+        DownloadTicks,
+        provider=data_provider,
+        ticks=ticks_store,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
+        free_space=free_space,
     )
     download_contract_range = providers.Singleton(
-        DownloadContractRange, download=download_ticks, provider=data_provider,
-        calendar=calendar_source, clock=clock, reports=reports,
+        DownloadContractRange,
+        download=download_ticks,
+        provider=data_provider,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
     )
     update_contracts = providers.Singleton(
-        UpdateContracts, download=download_ticks, provider=data_provider, index=index_store,
-        calendar=calendar_source, clock=clock, reports=reports,
+        UpdateContracts,
+        download=download_ticks,
+        provider=data_provider,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
     )
     record_ticks = providers.Singleton(
-        RecordTicks, feed=live_feed, ticks=ticks_store, index=index_store, calendar=calendar_source, clock=clock,
+        RecordTicks,
+        feed=live_feed,
+        ticks=ticks_store,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
     )
     verify_coverage = providers.Singleton(
-        VerifyCoverage, provider=data_provider, index=index_store, calendar=calendar_source, clock=clock, reports=reports,
+        VerifyCoverage,
+        provider=data_provider,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
     )
     fill_missing = providers.Singleton(
-        FillMissing, download=download_ticks, verify=verify_coverage, provider=data_provider,
-        ticks=ticks_store, index=index_store, calendar=calendar_source, clock=clock, reports=reports,
+        FillMissing,
+        download=download_ticks,
+        verify=verify_coverage,
+        provider=data_provider,
+        ticks=ticks_store,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
     )
     bootstrap_index = providers.Singleton(
-        BootstrapIndex, ticks=ticks_store, index=index_store, clock=clock, reports=reports,
+        BootstrapIndex,
+        ticks=ticks_store,
+        index=index_store,
+        clock=clock,
+        reports=reports,
     )
     contract_status = providers.Singleton(
-        ContractStatus, provider=data_provider, index=index_store, calendar=calendar_source, clock=clock,
+        ContractStatus,
+        provider=data_provider,
+        index=index_store,
+        calendar=calendar_source,
+        clock=clock,
     )
     audit_store = providers.Singleton(
-        AuditStore, ticks=ticks_store, index=index_store, schema=schema_manager, clock=clock,
-        calendar=calendar_source, reports=reports,
+        AuditStore,
+        ticks=ticks_store,
+        index=index_store,
+        schema=schema_manager,
+        clock=clock,
+        calendar=calendar_source,
+        reports=reports,
     )
     data_use_cases = providers.Factory(
         DataUseCases,
@@ -292,18 +340,34 @@ class Container(containers.DeclarativeContainer):
     )
 
     build_main_schedule = providers.Singleton(
-        BuildMainSchedule, ticks=ticks_store, index=index_store, schedules=schedule_store,
-        calendar=calendar_source, clock=clock, provider=data_provider, reports=reports,
+        BuildMainSchedule,
+        ticks=ticks_store,
+        index=index_store,
+        schedules=schedule_store,
+        calendar=calendar_source,
+        clock=clock,
+        provider=data_provider,
+        reports=reports,
         charts=providers.Singleton(
             MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings), "main_schedule"
         ),
     )
     build_main_l5 = providers.Singleton(
-        BuildMainL5, ticks=ticks_store, index=index_store, schedules=schedule_store,
-        datasets=dataset_store, clock=clock, reports=reports,
+        BuildMainL5,
+        ticks=ticks_store,
+        index=index_store,
+        schedules=schedule_store,
+        datasets=dataset_store,
+        clock=clock,
+        reports=reports,
     )
     build_dataset = providers.Singleton(
-        BuildDataset, ticks=ticks_store, index=index_store, datasets=dataset_store, clock=clock, reports=reports,
+        BuildDataset,
+        ticks=ticks_store,
+        index=index_store,
+        datasets=dataset_store,
+        clock=clock,
+        reports=reports,
         free_space=free_space,
     )
     dataset_use_cases = providers.Factory(
@@ -321,18 +385,32 @@ class Container(containers.DeclarativeContainer):
     model_registry = providers.Callable(_model_registry, stores)
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
-        StoreFrameSource, datasets=dataset_store, ticks=ticks_store, oracle=oracle_source,
+        StoreFrameSource,
+        datasets=dataset_store,
+        ticks=ticks_store,
+        oracle=oracle_source,
     )
     benchmark_writer = providers.Singleton(
         MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings)
     )
     train_model = providers.Singleton(
-        TrainModel, model_families, frame_source, artifact_store, model_registry, clock,
-        runtime=inference_runtime, code_version=providers.Callable(git_commit),
+        TrainModel,
+        model_families,
+        frame_source,
+        artifact_store,
+        model_registry,
+        clock,
+        runtime=inference_runtime,
+        code_version=providers.Callable(git_commit),
     )
     run_benchmark = providers.Singleton(
-        RunBenchmark, families=model_families, frames=frame_source, runtime=inference_runtime,
-        writer=benchmark_writer, clock=clock, calendar=calendar_source,
+        RunBenchmark,
+        families=model_families,
+        frames=frame_source,
+        runtime=inference_runtime,
+        writer=benchmark_writer,
+        clock=clock,
+        calendar=calendar_source,
     )
     compare_models = providers.Singleton(CompareModels, benchmark=run_benchmark, writer=benchmark_writer)
     research_use_cases = providers.Factory(
@@ -345,10 +423,19 @@ class Container(containers.DeclarativeContainer):
     )
 
     run_pipeline = providers.Singleton(
-        RunPipeline, download=download_ticks, verify=verify_coverage, audit=audit_store,
-        build_schedule=build_main_schedule, build_main_l5=build_main_l5, build_dataset=build_dataset,
-        compare=compare_models, train=train_model,
-        provider=data_provider, ticks=ticks_store, calendar=calendar_source, clock=clock,
+        RunPipeline,
+        download=download_ticks,
+        verify=verify_coverage,
+        audit=audit_store,
+        build_schedule=build_main_schedule,
+        build_main_l5=build_main_l5,
+        build_dataset=build_dataset,
+        compare=compare_models,
+        train=train_model,
+        provider=data_provider,
+        ticks=ticks_store,
+        calendar=calendar_source,
+        clock=clock,
     )
 
     get_system_status = providers.Singleton(
@@ -369,9 +456,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(pipeline_service, run_pipeline.provider),
     )
     grpc_server = providers.Factory(
-        lambda settings, services, host=None, port=None: GrpcServer(
-            _server_options(settings, host, port), services
-        ),
+        lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),
         settings,
         grpc_services,
     )

@@ -67,9 +67,7 @@ class Settings(BaseSettings):
     synthetic_live_speedup: float = Field(1.0, gt=0.0)  # market seconds per wall second of `record`
     holiday_url: str = ""  # empty: the cached/bundled list only (no network)
     tqsdk_user: str = Field("", validation_alias=AliasChoices("TQSDK_USER", "tqsdk_user"))
-    tqsdk_password: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password")
-    )
+    tqsdk_password: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password"))
     tq_account_profiles: str = ""  # comma-separated profile names, e.g. "main,alt"
 
     @field_validator("api_token", "postgres_url", mode="before")
@@ -103,9 +101,7 @@ def mask_identifier(value: str) -> str:
     return f"{value[:2]}{'*' * (len(value) - 4)}{value[-2:]}"
 
 
-def _broker_variables(
-    env_file: Path, accounts_file: Path, environ: Mapping[str, str]
-) -> dict[str, str]:
+def _broker_variables(env_file: Path, accounts_file: Path, environ: Mapping[str, str]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for path, broker_only in ((env_file, False), (accounts_file, True)):
         if path.is_file():

@@ -18,7 +18,9 @@ def day_start_ns(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, 9, tzinfo=BEIJING).timestamp()) * 1_000_000_000
 
 
-def make_ticks(days: list[date], rows_per_day: int, *, seed: int = 0, l1_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def make_ticks(
+    days: list[date], rows_per_day: int, *, seed: int = 0, l1_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """(ticks, trading_day) with every market field set, sub-ms time offsets, and some NaN depth.
 
     Rows with index % 7 == 3 lose levels 4-5 on the bid side (NaN price, 0 volume), as thin books do;
@@ -28,9 +30,7 @@ def make_ticks(days: list[date], rows_per_day: int, *, seed: int = 0, l1_only: b
     n = len(days) * rows_per_day
     ticks = empty_ticks(n)
     k = np.arange(rows_per_day, dtype=np.int64)
-    ticks["datetime_ns"] = np.concatenate(
-        [day_start_ns(d) + k * 500_000_000 + (k % 3) * 1_000 + 1 for d in days]
-    )
+    ticks["datetime_ns"] = np.concatenate([day_start_ns(d) + k * 500_000_000 + (k % 3) * 1_000 + 1 for d in days])
     trading_day = np.repeat(np.array(days, dtype="datetime64[D]"), rows_per_day)
     for name in MARKET_FIELDS:
         ticks[name] = np.round(rng.normal(70_000.0, 50.0, n), 1)

@@ -63,7 +63,9 @@ def _postgres(url: str, ensure_schema: bool) -> Iterator[StoreBundle]:
     from ghtrader.adapters.postgres import open_postgres_stores
 
     schema = f"ct_{uuid.uuid4().hex[:12]}"
-    bundle, close = open_postgres_stores(url, Path("unused"), schema=schema, ensure_schema=ensure_schema, max_connections=4)
+    bundle, close = open_postgres_stores(
+        url, Path("unused"), schema=schema, ensure_schema=ensure_schema, max_connections=4
+    )
     try:
         yield bundle
     finally:

@@ -31,8 +31,14 @@ def datasets(stores: StoreBundle) -> DatasetStore:
 
 
 def make_rows(
-    days: list[date], per_day: int, columns: tuple[str, ...] = ("f_a", "f_b"), *, seed: int = 0,
-    symbol: str = SYM, lake: str = "main_l5", provenance: bool = True,
+    days: list[date],
+    per_day: int,
+    columns: tuple[str, ...] = ("f_a", "f_b"),
+    *,
+    seed: int = 0,
+    symbol: str = SYM,
+    lake: str = "main_l5",
+    provenance: bool = True,
 ) -> DatasetRows:
     rng = np.random.default_rng(seed)
     k = np.arange(per_day, dtype=np.int64)
@@ -155,7 +161,10 @@ def _write_at_once(datasets: DatasetStore, writes: list[tuple[str, DatasetRows]]
 
 def _take(rows: DatasetRows, pick: np.ndarray) -> DatasetRows:
     return DatasetRows(
-        rows.symbol, rows.ticks_lake, rows.trading_day[pick], rows.datetime_ns[pick],
+        rows.symbol,
+        rows.ticks_lake,
+        rows.trading_day[pick],
+        rows.datetime_ns[pick],
         {name: col[pick] for name, col in rows.columns.items()},
         None if rows.underlying_contract is None else rows.underlying_contract[pick],
         None if rows.segment_id is None else rows.segment_id[pick],
@@ -218,25 +227,47 @@ def test_invalid_writes_are_rejected(datasets: DatasetStore) -> None:
     with pytest.raises(InvalidArgument):
         datasets.write_rows("features", "b1", backwards)
     with pytest.raises(InvalidArgument):
-        datasets.write_rows("features", "b1", DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"Bad-Name": rows.columns["f_a"]}))
+        datasets.write_rows(
+            "features",
+            "b1",
+            DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"Bad-Name": rows.columns["f_a"]}),
+        )
     with pytest.raises(InvalidArgument):
-        datasets.write_rows("features", "b1", DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"segment_id": rows.columns["f_a"]}))
+        datasets.write_rows(
+            "features",
+            "b1",
+            DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"segment_id": rows.columns["f_a"]}),
+        )
     with pytest.raises(InvalidArgument):
-        datasets.write_rows("features", "b1", DatasetRows(SYM, "cooked", rows.trading_day, rows.datetime_ns, rows.columns))
+        datasets.write_rows(
+            "features", "b1", DatasetRows(SYM, "cooked", rows.trading_day, rows.datetime_ns, rows.columns)
+        )
     assert datasets.built_days("features", SYM, "main_l5") == []
 
 
 def test_build_metadata_upsert_keeps_created_at(datasets: DatasetStore) -> None:
     assert datasets.get_build("b1") is None
-    datasets.put_build(BuildMetadata("b1", "features", "cfg1", {"factors": ["a", "b"], "lookbacks": {"a": 10}}, 1_700_000_000_123_456_789))
+    datasets.put_build(
+        BuildMetadata(
+            "b1", "features", "cfg1", {"factors": ["a", "b"], "lookbacks": {"a": 10}}, 1_700_000_000_123_456_789
+        )
+    )
     datasets.put_build(BuildMetadata("b0", "main_l5", "sched", {"days": 3}, 1_600_000_000_000_000_000))
     got = datasets.get_build("b1")
     assert got is not None
-    assert (got.kind, got.config_hash, dict(got.params)) == ("features", "cfg1", {"factors": ["a", "b"], "lookbacks": {"a": 10}})
+    assert (got.kind, got.config_hash, dict(got.params)) == (
+        "features",
+        "cfg1",
+        {"factors": ["a", "b"], "lookbacks": {"a": 10}},
+    )
     assert got.created_at_ns == 1_700_000_000_123_456_000  # microseconds kept
     datasets.put_build(BuildMetadata("b1", "features", "cfg1", {"factors": ["a"], "days": 2}))
     again = datasets.get_build("b1")
-    assert again is not None and again.created_at_ns == got.created_at_ns and dict(again.params) == {"factors": ["a"], "days": 2}
+    assert (
+        again is not None
+        and again.created_at_ns == got.created_at_ns
+        and dict(again.params) == {"factors": ["a"], "days": 2}
+    )
     assert [b.build_id for b in datasets.builds()] == ["b0", "b1"]
     assert [b.build_id for b in datasets.builds("main_l5")] == ["b0"]
     with pytest.raises(InvalidArgument):
@@ -251,7 +282,9 @@ def test_main_l5_provenance_upsert_and_delete(datasets: DatasetStore) -> None:
     datasets.put_main_l5_provenance(recs)
     datasets.put_main_l5_provenance([MainL5DayProvenance(SYM, DAYS[1], "SHFE.cu2405", 1, "h2", 5, 6)])
     got = datasets.main_l5_provenance(SYM)
-    assert [(p.trading_day, p.underlying_contract, p.segment_id, p.schedule_hash, p.rows_total, p.source_rows) for p in got] == [
+    assert [
+        (p.trading_day, p.underlying_contract, p.segment_id, p.schedule_hash, p.rows_total, p.source_rows) for p in got
+    ] == [
         (DAYS[0], "SHFE.cu2404", 0, "h1", 10, 10),
         (DAYS[1], "SHFE.cu2405", 1, "h2", 5, 6),
         (DAYS[2], "SHFE.cu2405", 1, "h1", 12, 12),
@@ -269,16 +302,27 @@ def test_feature_registry_upsert_and_deprecation(datasets: DatasetStore) -> None
     b1 = FeatureDefinition("spread", 1, "h-b1", ("bid_price1", "ask_price1"), "float64", 1, None)
     datasets.upsert_features([b1, a1])
     got = datasets.feature_registry()
-    assert [(r.feature_name, r.version, r.definition_hash, r.input_columns, r.lookback_ticks, r.ttl_seconds) for r in got] == [
+    assert [
+        (r.feature_name, r.version, r.definition_hash, r.input_columns, r.lookback_ticks, r.ttl_seconds) for r in got
+    ] == [
         ("ofi", 1, "h-a1", ("bid_price1", "bid_volume1"), 50, 5.0),
         ("spread", 1, "h-b1", ("bid_price1", "ask_price1"), 1, None),
     ]
     created = got[0].created_at_ns
     assert created > 0 and got[0].deprecated_at_ns is None
     a2 = FeatureDefinition("ofi", 2, "h-a2", ("bid_price1",), "float64", 100, 5.0)
-    datasets.upsert_features([FeatureDefinition("ofi", 1, "h-a1", a1.input_columns, "float64", 50, 5.0,
-                                                 deprecated_at_ns=1_800_000_000_000_000_000), a2])
+    datasets.upsert_features(
+        [
+            FeatureDefinition(
+                "ofi", 1, "h-a1", a1.input_columns, "float64", 50, 5.0, deprecated_at_ns=1_800_000_000_000_000_000
+            ),
+            a2,
+        ]
+    )
     rows = datasets.feature_registry()
     assert [(r.feature_name, r.version) for r in rows] == [("ofi", 1), ("ofi", 2), ("spread", 1)]
     assert rows[0].created_at_ns == created and rows[0].deprecated_at_ns == 1_800_000_000_000_000_000
-    assert [(r.feature_name, r.version) for r in datasets.feature_registry(include_deprecated=False)] == [("ofi", 2), ("spread", 1)]
+    assert [(r.feature_name, r.version) for r in datasets.feature_registry(include_deprecated=False)] == [
+        ("ofi", 2),
+        ("spread", 1),
+    ]

@@ -115,7 +115,9 @@ def test_no_data_is_idempotent_filtered_and_cleared(stores: StoreBundle) -> None
     idx = stores.index
     idx.record_no_data([first, NoDataDay("SHFE.cu2404", DAYS[2], "raw", "holiday?", T0)])
     idx.record_no_data([dataclasses.replace(first, reason="again", created_at_ns=T0 + 1_000_000)])
-    idx.record_no_data([NoDataDay("SHFE.au2406", DAYS[1], "raw", "none", T0), NoDataDay("SHFE.cu2404", DAYS[1], "main_l5", "x", T0)])
+    idx.record_no_data(
+        [NoDataDay("SHFE.au2406", DAYS[1], "raw", "none", T0), NoDataDay("SHFE.cu2404", DAYS[1], "main_l5", "x", T0)]
+    )
 
     got = idx.no_data_days("SHFE.cu2404")
     assert got == [first, NoDataDay("SHFE.cu2404", DAYS[2], "raw", "holiday?", T0)]  # first record kept
@@ -146,15 +148,24 @@ def test_unknown_lake_is_rejected(stores: StoreBundle) -> None:
 def test_no_data_provenance_round_trips_and_a_cleared_entry_can_be_recorded_anew(stores: StoreBundle) -> None:
     idx = stores.index
     old = NoDataDay(
-        "SHFE.cu2404", DAYS[0], "raw", "provider returned no ticks", T0, provider="csv",
-        request="fetch_days(SHFE.cu2404, 2024-03-04, 2024-03-08)", source_path="/data/csv/SHFE.cu2404.csv",
-        source_size=123_456, source_mtime_ns=1_709_510_400_987_654_321,
+        "SHFE.cu2404",
+        DAYS[0],
+        "raw",
+        "provider returned no ticks",
+        T0,
+        provider="csv",
+        request="fetch_days(SHFE.cu2404, 2024-03-04, 2024-03-08)",
+        source_path="/data/csv/SHFE.cu2404.csv",
+        source_size=123_456,
+        source_mtime_ns=1_709_510_400_987_654_321,
     )
     bare = NoDataDay("SHFE.cu2404", DAYS[1], "raw", "none", T0)  # no provenance: '' and -1
     idx.record_no_data([old, bare])
     assert idx.no_data_days("SHFE.cu2404") == [old, bare]
 
-    newer = dataclasses.replace(old, source_size=200_000, source_mtime_ns=old.source_mtime_ns + 1, created_at_ns=T0 + 1_000)
+    newer = dataclasses.replace(
+        old, source_size=200_000, source_mtime_ns=old.source_mtime_ns + 1, created_at_ns=T0 + 1_000
+    )
     idx.record_no_data([newer])
     assert idx.no_data_days("SHFE.cu2404", end_day=DAYS[0]) == [old]  # the first record is kept
     idx.clear_no_data("SHFE.cu2404", "raw", [DAYS[0]])

@@ -102,7 +102,10 @@ def test_list_filters_and_orders(registry: ModelRegistry) -> None:
     registry.register(_entry("a-model", "3", model_type="logistic"))
     registry.register(_entry("b-model", "1", status="staging"))
     assert [(e.model_id, e.version) for e in registry.list()] == [
-        ("a-model", "3"), ("b-model", "1"), ("b-model", "2"), ("b-model", "10"),
+        ("a-model", "3"),
+        ("b-model", "1"),
+        ("b-model", "2"),
+        ("b-model", "10"),
     ]
     assert [e.model_id for e in registry.list(model_type="logistic")] == ["a-model"]
     assert [e.version for e in registry.list(status="staging")] == ["1"]

@@ -113,7 +113,9 @@ def test_provenance_is_replaced_with_the_row(stores: StoreBundle) -> None:
     stores.ticks.write_ticks(batch)
     rebuilt = dataclasses.replace(
         batch,
-        main_l5=MainL5Provenance(np.full(10, "SHFE.cu2406", dtype=object), np.full(10, 42, dtype=np.int64), "sched-new"),
+        main_l5=MainL5Provenance(
+            np.full(10, "SHFE.cu2406", dtype=object), np.full(10, 42, dtype=np.int64), "sched-new"
+        ),
     )
     stores.ticks.write_ticks(rebuilt)
     got = read_all(stores, "KQ.m@SHFE.cu", "main_l5")

@@ -87,7 +87,11 @@ class Ghtrader:
     def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(GHTRADER), "--port", str(self.port), *args],
-            check=False, env=self.env, capture_output=True, text=True, timeout=timeout,
+            check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def human(self, *args: str, rc: int = 0) -> str:
@@ -162,7 +166,9 @@ def test_status(gt: Ghtrader) -> None:
     assert payload["provider"] == "synthetic"
     assert human.startswith(f"ghTrader {payload['version']} (commit {payload['git_commit']})")
     assert f"of {payload['cpu_count']} cores" in human
-    assert {d["path"] for d in payload["disks"]} == {gt.env[k] for k in ("GHTRADER_DATA_DIR", "GHTRADER_RUNS_DIR", "GHTRADER_ARTIFACTS_DIR")}
+    assert {d["path"] for d in payload["disks"]} == {
+        gt.env[k] for k in ("GHTRADER_DATA_DIR", "GHTRADER_RUNS_DIR", "GHTRADER_ARTIFACTS_DIR")
+    }
     gt.assert_json_was_valid()
 
 
@@ -186,7 +192,9 @@ def test_download_then_a_repeat_downloads_nothing(gt: Ghtrader) -> None:
     assert (res["symbol"], res["start_day"], res["end_day"]) == (C1, START, END)
     assert res["requested"] == DAYS and res["present_before"] == DAYS
     assert res["downloaded"] == res["rows_written"] == res["missing"] == res["no_data"] == 0
-    assert again["summary"].startswith(f"{C1} {START}..{END}: 0 days downloaded, 0 no-data, {DAYS} already present, 0 missing, 0 rows")
+    assert again["summary"].startswith(
+        f"{C1} {START}..{END}: 0 days downloaded, 0 no-data, {DAYS} already present, 0 missing, 0 rows"
+    )
     assert again["report_path"] == res["report_path"] and Path(res["report_path"]).is_file()
     assert res["report_path"] != str(report)  # every run leaves its own report
     SEEN["c1_rows"] = rows
@@ -194,7 +202,9 @@ def test_download_then_a_repeat_downloads_nothing(gt: Ghtrader) -> None:
 
 
 def test_download_contract_range_skips_what_is_present(gt: Ghtrader) -> None:
-    payload = gt.json("download-contract-range", "--var", VAR, "--first", C1, "--last", C2, "--start", START, "--end", END)
+    payload = gt.json(
+        "download-contract-range", "--var", VAR, "--first", C1, "--last", C2, "--start", START, "--end", END
+    )
     res = payload["result"]
     assert payload["ok"] is True
     by = {c["symbol"]: c for c in res["contracts"]}
@@ -210,7 +220,9 @@ def test_download_contract_range_skips_what_is_present(gt: Ghtrader) -> None:
     )
     SEEN["c2_rows"] = by[C2]["rows_written"]
 
-    human = gt.human("download-contract-range", "--var", VAR, "--first", C1, "--last", C2, "--start", START, "--end", END)
+    human = gt.human(
+        "download-contract-range", "--var", VAR, "--first", C1, "--last", C2, "--start", START, "--end", END
+    )
     _line(rf"^downloaded {VAR}: 2 contracts, 0 days downloaded, 0 no-data, 0 missing, 0 rows", human)
     _line(r"^  downloaded\s+0$", human)
     _line(r"^  rows written\s+0$", human)
@@ -293,14 +305,21 @@ def test_main_schedule_rolls_once_in_the_window(gt: Ghtrader) -> None:
     assert (res["first_day"], res["last_day"], res["rows"]) == (SCHEDULED[0], END, 4)
     assert res["contracts"] == [C1, C2]
     assert [(s["segment_id"], s["contract"], s["first_day"], s["last_day"]) for s in res["segments"]] == [
-        (0, C1, "2025-03-21", "2025-03-21"), (1, C2, "2025-03-24", END)]
+        (0, C1, "2025-03-21", "2025-03-21"),
+        (1, C2, "2025-03-24", END),
+    ]
     assert Path(res["chart_path"]).is_file()
     gt.assert_json_was_valid()
 
 
 def test_main_l5_then_a_repeat_rebuilds_nothing(gt: Ghtrader) -> None:
     human = gt.human("main-l5", "--var", VAR, "--start", START, "--end", END)
-    rows = _int(_line(rf"^main-l5 {re.escape(MAIN)}: 4 scheduled days, 4 built, 0 unchanged, 0 missing source, ([\d,]+) rows", human).group(1))
+    rows = _int(
+        _line(
+            rf"^main-l5 {re.escape(MAIN)}: 4 scheduled days, 4 built, 0 unchanged, 0 missing source, ([\d,]+) rows",
+            human,
+        ).group(1)
+    )
     # Spliced from the two contracts on their scheduled days: fewer rows than both raw series together.
     assert 10_000 < rows < SEEN.get("c1_rows", 10**9) + SEEN.get("c2_rows", 10**9)
     _line(r"^  days built\s+4$", human)
@@ -376,7 +395,9 @@ def test_compare_logistic_and_lightgbm_on_identical_splits(gt: Ghtrader) -> None
     human = gt.human("compare", "--models", "logistic,lightgbm", *SCOPE)
     header = _line(r"^metric\s+(.+)$", human).group(1).split()
     assert header == list(res["families"])
-    cells = "\\s+".join(re.escape(f"{table['macro_f1'][f]['mean']:.4g} ± {table['macro_f1'][f]['std']:.2g}") for f in header)
+    cells = "\\s+".join(
+        re.escape(f"{table['macro_f1'][f]['mean']:.4g} ± {table['macro_f1'][f]['std']:.2g}") for f in header
+    )
     _line(rf"^macro_f1\s+{cells}$", human)
     html = Path(_line(r"^  report\s+(\S+)$", human).group(1))
     assert html.is_file()
@@ -388,7 +409,10 @@ def test_run_skip_research_then_a_repeat_ingests_nothing(gt: Ghtrader) -> None:
     args = ("run", "--var", VAR, "--days", str(DAYS), "--contracts", "2", "--end", END, "--skip-research")
     human = gt.human(*args)
     # the window's mains (cu2504 from the provider's earlier history) plus the top 2 by end-day OI
-    m = _line(rf"^pipeline {START}\.\.{END} \({DAYS} trading days\): 3 contracts, ([\d,]+) rows ingested, coverage missing 0, audit clean", human)
+    m = _line(
+        rf"^pipeline {START}\.\.{END} \({DAYS} trading days\): 3 contracts, ([\d,]+) rows ingested, coverage missing 0, audit clean",
+        human,
+    )
     first_rows = _int(m.group(1))
     _line(r"^Audit: clean$", human)
     _line(rf"^Coverage {START}\.\.{END}$", human)
@@ -460,8 +484,17 @@ def test_update_forward_fills_every_active_contract(gt: Ghtrader) -> None:
     # hold trading days), so that update only has the days since then to fetch.
     seed_end = today - timedelta(days=12)
     seed = gt.json(
-        "download-contract-range", "--var", "SHFE.au", "--first", symbols[-15], "--last", symbols[-1],
-        "--start", (seed_end - timedelta(days=12)).isoformat(), "--end", seed_end.isoformat(),
+        "download-contract-range",
+        "--var",
+        "SHFE.au",
+        "--first",
+        symbols[-15],
+        "--last",
+        symbols[-1],
+        "--start",
+        (seed_end - timedelta(days=12)).isoformat(),
+        "--end",
+        seed_end.isoformat(),
     )
     seeded = {c["symbol"] for c in seed["result"]["contracts"] if c["downloaded"] > 0}
     assert len(seeded) >= 10
@@ -505,5 +538,3 @@ def test_audit_of_everything_is_clean(gt: Ghtrader) -> None:
     assert int(m.group(1)) >= 4 + DAYS
     assert Path(_line(r"^  report\s+(\S+)$", human).group(1)).is_file()
     gt.assert_json_was_valid()
-
-

@@ -59,7 +59,9 @@ def _wait_ready(env: dict[str, str], port: int, proc: subprocess.Popen[str], tok
 def server(tmp_path: Path) -> Iterator[tuple[dict[str, str], int, subprocess.Popen[str]]]:
     port = _free_port()
     env = _env(tmp_path, GHTRADER_GRPC_PORT=str(port), GHTRADER_API_TOKEN="e2e-token")
-    proc = subprocess.Popen([str(GHTRADER), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(GHTRADER), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_ready(env, port, proc, token="e2e-token")
         yield env, port, proc
@@ -81,7 +83,11 @@ def test_status_human_and_json(server: tuple[dict[str, str], int, subprocess.Pop
     payload = json.loads(as_json.stdout)
     assert payload["store_reachable"] is True and payload["store_backend"] == "postgres"
     assert payload["uptime_seconds"] > 0
-    assert {d["path"] for d in payload["disks"]} == {env["GHTRADER_DATA_DIR"], env["GHTRADER_RUNS_DIR"], env["GHTRADER_ARTIFACTS_DIR"]}
+    assert {d["path"] for d in payload["disks"]} == {
+        env["GHTRADER_DATA_DIR"],
+        env["GHTRADER_RUNS_DIR"],
+        env["GHTRADER_ARTIFACTS_DIR"],
+    }
     assert "e2e-token" not in human.stdout + as_json.stdout
 
 
@@ -114,7 +120,9 @@ def test_local_mode_runs_an_in_process_server(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["store_reachable"] is True
 
 
-def test_flags_after_the_command_and_a_refused_argument_exits_2(server: tuple[dict[str, str], int, subprocess.Popen[str]]) -> None:
+def test_flags_after_the_command_and_a_refused_argument_exits_2(
+    server: tuple[dict[str, str], int, subprocess.Popen[str]],
+) -> None:
     env, port, _ = server
     result = _cli(env, "status", "--json", "--port", str(port))
     assert result.returncode == 0, result.stderr

@@ -39,7 +39,9 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(GHTRADER), "--local", *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [str(GHTRADER), "--local", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def _write_day(path: Path) -> None:
@@ -72,7 +74,9 @@ def test_csv_download_lists_rejections_and_unknown_or_unusable_inputs_fail(tmp_p
     assert done.returncode == 0, done.stderr
     assert f"rejected         {path}:4: crossed book" in done.stdout
 
-    unknown = _cli(env, "--json", "download-contract-range", "--var", "SHFE.cu", "--first", "SHFE.cu2801", "--last", "SHFE.cu2803")
+    unknown = _cli(
+        env, "--json", "download-contract-range", "--var", "SHFE.cu", "--first", "SHFE.cu2801", "--last", "SHFE.cu2803"
+    )
     assert unknown.returncode == 1, unknown.stderr
     result = json.loads(unknown.stdout)["result"]
     assert "none of the contracts SHFE.cu2801..SHFE.cu2803 is in the csv catalog" in result["unknown_symbols"]

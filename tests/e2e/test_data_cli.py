@@ -43,7 +43,15 @@ def _manifests(tmp: Path) -> list[tuple]:
     bundle, close = open_postgres_stores(None, tmp / "data" / "postgres")
     try:
         return [
-            (m.symbol, m.trading_day, m.rows_total, m.first_datetime_ns, m.last_datetime_ns, m.row_hash_sum, m.row_hash_sum_abs)
+            (
+                m.symbol,
+                m.trading_day,
+                m.rows_total,
+                m.first_datetime_ns,
+                m.last_datetime_ns,
+                m.row_hash_sum,
+                m.row_hash_sum_abs,
+            )
             for m in bundle.index.manifests(SYMBOL, "raw")
         ]
     finally:
@@ -100,8 +108,22 @@ def test_sigkill_mid_ingest_then_rerun_completes_clean_without_duplicates(tmp_pa
     env = _env(tmp_path)
     _cli(env, "status")  # initialise the embedded server and schema before the race
     proc = subprocess.Popen(
-        [str(GHTRADER), "--local", "download", "SHFE.cu2612", "--start", "2026-10-12", "--end", "2026-11-06", "--chunk-days", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            str(GHTRADER),
+            "--local",
+            "download",
+            "SHFE.cu2612",
+            "--start",
+            "2026-10-12",
+            "--end",
+            "2026-11-06",
+            "--chunk-days",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + 240
@@ -143,7 +165,9 @@ def _manifests_for(tmp: Path, symbol: str) -> list[tuple]:
 
 def test_run_pipeline_end_to_end_on_a_small_window(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    result = _cli(env, "--json", "run", "--var", "SHFE.au", "--days", "3", "--contracts", "2", "--end", "2026-11-20", timeout=600)
+    result = _cli(
+        env, "--json", "run", "--var", "SHFE.au", "--days", "3", "--contracts", "2", "--end", "2026-11-20", timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     res = json.loads(result.stdout)["result"]
     assert [v["variety"] for v in res["varieties"]] == ["SHFE.au"]

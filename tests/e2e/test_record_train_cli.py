@@ -33,7 +33,11 @@ class Server:
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(GHTRADER), "--port", str(self.port), *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+            [str(GHTRADER), "--port", str(self.port), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             check=False,
         )
 
@@ -67,7 +71,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         GHTRADER_GRPC_PORT=str(port),
         PYTHONUNBUFFERED="1",
     )
-    proc = subprocess.Popen([str(GHTRADER), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(GHTRADER), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     srv = Server(env, port, proc, tmp_path)
     try:
         deadline = time.monotonic() + 180
@@ -143,7 +149,18 @@ def test_train_on_a_small_synthetic_window(server: Server) -> None:
         ("download", contract, "--start", start, "--end", end),
         ("main-schedule", "--var", "SHFE.cu", "--start", start, "--end", end),
         ("main-l5", "--var", "SHFE.cu", "--start", start, "--end", end),
-        ("build", "KQ.m@SHFE.cu", "--start", start, "--end", end, "--horizons", "10", "--factors", ",".join(CORE_L5_FACTORS)),
+        (
+            "build",
+            "KQ.m@SHFE.cu",
+            "--start",
+            start,
+            "--end",
+            end,
+            "--horizons",
+            "10",
+            "--factors",
+            ",".join(CORE_L5_FACTORS),
+        ),
     ]
     for step in steps:
         done = server.cli(*step)
@@ -151,7 +168,9 @@ def test_train_on_a_small_synthetic_window(server: Server) -> None:
 
     human = server.cli("train", "logistic", "--start", "2026-10-13", "--end", end, "--seed", "1")
     assert human.returncode == 0, human.stderr[-3000:]
-    assert re.search(r"trained logistic logistic-KQ\.m@SHFE\.cu-h10 v1 \(development\): .*accuracy", human.stdout), human.stdout
+    assert re.search(r"trained logistic logistic-KQ\.m@SHFE\.cu-h10 v1 \(development\): .*accuracy", human.stdout), (
+        human.stdout
+    )
 
     as_json = server.cli("--json", "train", "lightgbm", "--start", "2026-10-13", "--end", end, "--seed", "1")
     assert as_json.returncode == 0, as_json.stderr[-3000:]

@@ -88,8 +88,16 @@ def synthetic_frame(
     ~0.1 s per day (numba kernels already compiled).
     """
     frame = _cached_frame(
-        int(days), int(horizon), tuple(factors), int(seed), float(signal_strength), str(symbol),
-        None if price_tick is None else float(price_tick), start, float(k), int(tick_interval_ms),
+        int(days),
+        int(horizon),
+        tuple(factors),
+        int(seed),
+        float(signal_strength),
+        str(symbol),
+        None if price_tick is None else float(price_tick),
+        start,
+        float(k),
+        int(tick_interval_ms),
     )
     return _copy(frame)
 

@@ -91,7 +91,9 @@ class InMemoryDataProvider:
         """Declare a contract's end-of-day OI for a day, ticks or not (a feed gap keeps its OI)."""
         self._open_interest.setdefault(day, {})[symbol] = oi
 
-    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+    def end_of_day_open_interest(
+        self, variety_key_: str, start_day: date, end_day: date
+    ) -> dict[date, dict[str, float]]:
         """Declared OI (``set_open_interest``) where given, else the last tick's OI per contract-day."""
         out = eod_open_interest_from_ticks(self, variety_key_, start_day, end_day)
         for day, per in self._open_interest.items():

@@ -132,8 +132,15 @@ def _rows(n: int, day0: str = "2024-03-04", seed: int = 0) -> DatasetRows:
     day = np.datetime64(day0)
     dt = day.astype("datetime64[ns]").astype(np.int64) + np.arange(n) * 500_000_000
     cols = {f"f_{i}": rng.normal(size=n) for i in range(40)}
-    return DatasetRows(ALIAS, "main_l5", np.full(n, day), dt, cols, np.full(n, "SHFE.cu2404", dtype=object),
-                       np.zeros(n, dtype=np.int64))
+    return DatasetRows(
+        ALIAS,
+        "main_l5",
+        np.full(n, day),
+        dt,
+        cols,
+        np.full(n, "SHFE.cu2404", dtype=object),
+        np.zeros(n, dtype=np.int64),
+    )
 
 
 def test_rebuilding_a_day_leaves_no_growth_and_no_dead_rows(pg: PostgresStoreBundle) -> None:
@@ -173,8 +180,10 @@ def test_migration_0013_replaces_text_keyed_tables_and_builds_start_over(pg: Pos
     pool = pg.pool
     with pool.connection() as conn:  # type: ignore[attr-defined]
         # the layout before 0013: text keys, float8, two B-trees per table
-        conn.execute("CREATE TABLE ghtrader_labels_v2 (symbol text, ticks_lake text, trading_day date, "
-                     "datetime_ns bigint, build_id text, dir_h5 double precision, PRIMARY KEY (symbol, datetime_ns))")
+        conn.execute(
+            "CREATE TABLE ghtrader_labels_v2 (symbol text, ticks_lake text, trading_day date, "
+            "datetime_ns bigint, build_id text, dir_h5 double precision, PRIMARY KEY (symbol, datetime_ns))"
+        )
         conn.execute("INSERT INTO ghtrader_labels_v2 VALUES ('KQ.m@SHFE.cu', 'main_l5', '2024-03-04', 1, 'b', 1)")
         conn.execute("DELETE FROM ghtrader_schema_migrations WHERE id = '0013_dataset_day_partitions'")
     assert pg.schema.ensure_schema() == ["0013_dataset_day_partitions"]
@@ -213,7 +222,9 @@ def test_after_a_crash_derived_days_are_rebuilt_and_ticks_survive(tmp_path: Path
             np.testing.assert_array_equal(world.ticks.read_ticks(ALIAS, "main_l5", *FAR).ticks, ticks.ticks)
             assert world.datasets.built_days("features", ALIAS, "main_l5") == []
             assert world.datasets.read("features", ALIAS, *FAR)["datetime_ns"].shape[0] == 0
-            again = BuildDataset(ticks=world.ticks, index=world.index, datasets=world.datasets, clock=world.clock)(request)
+            again = BuildDataset(ticks=world.ticks, index=world.index, datasets=world.datasets, clock=world.clock)(
+                request
+            )
             assert {k: v.days_written for k, v in again.kinds.items()} == {k: days for k in again.kinds}
             after = world.datasets.read("features", ALIAS, *FAR)
             for name in ("datetime_ns", "ofi_l1_10", "tib_10"):

@@ -96,9 +96,7 @@ def test_wrong_or_missing_token_is_unauthenticated(serve: Callable[..., GrpcServ
         (errors.Unavailable("database down, retry"), "UNAVAILABLE"),
     ],
 )
-def test_application_errors_map_to_status_codes(
-    serve: Callable[..., GrpcServer], exc: Exception, code: str
-) -> None:
+def test_application_errors_map_to_status_codes(serve: Callable[..., GrpcServer], exc: Exception, code: str) -> None:
     def boom() -> SystemStatus:
         raise exc
 

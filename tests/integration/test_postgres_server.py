@@ -76,7 +76,9 @@ def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
         assert pg.started_here and pg.is_running()
         assert (tmp_path / "pg" / "PG_VERSION").exists()
         with psycopg.connect(url) as conn:
-            db, version, tz = conn.execute("SELECT current_database(), version(), current_setting('TimeZone')").fetchone()
+            db, version, tz = conn.execute(
+                "SELECT current_database(), version(), current_setting('TimeZone')"
+            ).fetchone()
             wal = conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_size')").fetchone()
         assert (db, tz) == ("ghtrader", "UTC")
         assert wal == ("minimal", "512MB")  # no replica: COPY into a new/truncated table skips the WAL
@@ -163,10 +165,13 @@ def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> N
     schema.ensure_wide_table("ghtrader_features_test_v2", ["f_spread", "f_imbalance", "f_new"])
     pool = bundle.pool
     with pool.connection() as conn:
-        cols = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'ghtrader_features_test_v2' ORDER BY ordinal_position"
-        )]
+        cols = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'ghtrader_features_test_v2' ORDER BY ordinal_position"
+            )
+        ]
         # partitioned by (series_key, trading_day): rows live in day partitions
         conn.execute(
             "CREATE TABLE ghtrader_features_test_v2_s1_20240304 PARTITION OF ghtrader_features_test_v2 "
@@ -177,10 +182,12 @@ def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> N
             "contract_key, f_spread) VALUES (1, '2024-03-04', 1, -1, 1, 0, 1.5)"
         )
         row = conn.execute("SELECT f_spread, f_new FROM ghtrader_features_test_v2").fetchone()
-        types = dict(conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'ghtrader_features_test_v2'"
-        ).fetchall())
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'ghtrader_features_test_v2'"
+            ).fetchall()
+        )
     assert cols[:6] == ["series_key", "trading_day", "datetime_ns", "segment_id", "build_key", "contract_key"]
     assert cols[6:] == ["f_spread", "f_imbalance", "f_new"]
     assert types["f_new"] == "real"  # float32 storage, the default dtype (features)
@@ -240,8 +247,9 @@ def test_a_killed_writer_leaves_all_or_nothing(server: EmbeddedPostgres) -> None
             print("done", flush=True)
             """
         )
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                                cwd=Path(__file__).resolve().parents[2])
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2]
+        )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         # Kill it while its COPY into the staging table is streaming: nothing is committed yet.

@@ -48,7 +48,9 @@ def test_int64_min_row_hash_round_trips(qdb: StoreBundle) -> None:
 
 
 def test_manifest_sentinel_values_round_trip(qdb: StoreBundle) -> None:
-    m = DayManifest(SYM, DAYS[0], "raw", 0, INT64_MIN, INT64_MAX, False, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, 5_000)
+    m = DayManifest(
+        SYM, DAYS[0], "raw", 0, INT64_MIN, INT64_MAX, False, INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN, 5_000
+    )
     qdb.index.upsert_manifests([m])
     assert qdb.index.manifests(SYM) == [m]
 
@@ -60,7 +62,9 @@ def test_deleted_days_come_back_when_rewritten(qdb: StoreBundle) -> None:
     assert len(_read(qdb)) == 8
 
     day0 = batch.trading_day == np.datetime64(DAYS[0])
-    qdb.ticks.write_ticks(TickBatch(SYM, "raw", batch.ticks[day0][:3], batch.trading_day[day0][:3], batch.row_hash[day0][:3]))
+    qdb.ticks.write_ticks(
+        TickBatch(SYM, "raw", batch.ticks[day0][:3], batch.trading_day[day0][:3], batch.row_hash[day0][:3])
+    )
     got = _read(qdb)
     assert len(got) == 11
     assert qdb.ticks.tick_days(SYM, "raw") == DAYS[:2]
@@ -108,7 +112,10 @@ def test_small_flushes_and_small_read_rounds_give_the_same_rows(qdb: QuestDBStor
     assert_ticks_equal(got.ticks, batch.ticks)
     assert got.underlying_contract is not None and batch.main_l5 is not None
     assert got.underlying_contract.tolist() == batch.main_l5.underlying_contract.tolist()
-    assert_ticks_equal(qdb.ticks.read_ticks(SYM, "main_l5", DAYS[1], DAYS[3]).ticks, store.read_ticks(SYM, "main_l5", DAYS[1], DAYS[3]).ticks)
+    assert_ticks_equal(
+        qdb.ticks.read_ticks(SYM, "main_l5", DAYS[1], DAYS[3]).ticks,
+        store.read_ticks(SYM, "main_l5", DAYS[1], DAYS[3]).ticks,
+    )
 
 
 def test_writes_need_the_schema_and_never_auto_create_tables() -> None:

@@ -81,9 +81,11 @@ def _physical_rows(bundle: StoreBundle, kind: str = "features") -> tuple[int, in
     """(all rows, live rows) of the kind's table, tombstones included in the first."""
     cx = _cx(bundle)
     with cx.pg() as conn:
-        row = ClientCursor(conn).execute(
-            f"SELECT count(), sum(CASE WHEN deleted THEN 0 ELSE 1 END) FROM {cx.table(DATASET_TABLES[kind])}"
-        ).fetchone()
+        row = (
+            ClientCursor(conn)
+            .execute(f"SELECT count(), sum(CASE WHEN deleted THEN 0 ELSE 1 END) FROM {cx.table(DATASET_TABLES[kind])}")
+            .fetchone()
+        )
     assert row is not None
     return int(row[0]), int(row[1] or 0)
 
@@ -98,7 +100,9 @@ def _assert_rows(got: dict[str, np.ndarray], rows: DatasetRows, build_id: str, k
 
 
 # --- atomic day replace -------------------------------------------------------------------------
-def test_a_rewrite_replaces_ticks_in_place_and_tombstones_the_vanished_ones(qdb: StoreBundle, datasets: DatasetStore) -> None:
+def test_a_rewrite_replaces_ticks_in_place_and_tombstones_the_vanished_ones(
+    qdb: StoreBundle, datasets: DatasetStore
+) -> None:
     first = make_rows(DAYS[:2], 10)
     datasets.write_rows("features", "b1", first)
     assert _physical_rows(qdb) == (20, 20)
@@ -225,7 +229,9 @@ def test_readers_polling_during_rewrites_see_whole_days_only(qdb: StoreBundle, d
                 continue
             (build,) = builds
             want = versions[build]
-            if got["datetime_ns"].shape != want.datetime_ns.shape or not np.array_equal(got["f_003"], want.columns["f_003"]):
+            if got["datetime_ns"].shape != want.datetime_ns.shape or not np.array_equal(
+                got["f_003"], want.columns["f_003"]
+            ):
                 bad.append(f"{build}: {got['datetime_ns'].shape[0]} rows, expected {want.datetime_ns.shape[0]}")
             seen.append(build)
 
@@ -285,7 +291,9 @@ def test_null_reads_back_as_nan_and_infinities_survive(datasets: DatasetStore) -
 def test_more_than_100_columns_round_trip_in_table_order(datasets: DatasetStore) -> None:
     rows = make_rows(DAYS[:2], 300, 126, seed=3)
     cols = {"from": np.ones(600), "index": np.zeros(600), **rows.columns}  # SQL keywords are fine names
-    rows = DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, cols, rows.underlying_contract, rows.segment_id)
+    rows = DatasetRows(
+        SYM, "main_l5", rows.trading_day, rows.datetime_ns, cols, rows.underlying_contract, rows.segment_id
+    )
     datasets.write_rows("features", "b1", rows)
     assert datasets.column_names("features") == list(cols)
     got = datasets.read("features", SYM, *FAR)
@@ -312,7 +320,9 @@ def test_invalid_writes_are_refused_before_any_io(qdb: StoreBundle, datasets: Da
     with pytest.raises(InvalidArgument, match="trading_day"):
         datasets.write_rows("features", "b1", far)
     with pytest.raises(InvalidArgument, match="not a key column"):
-        datasets.write_rows("features", "b1", DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"deleted": np.ones(3)}))
+        datasets.write_rows(
+            "features", "b1", DatasetRows(SYM, "main_l5", rows.trading_day, rows.datetime_ns, {"deleted": np.ones(3)})
+        )
     assert "ghtrader_features_v2" not in qdb.schema.table_names()
 
 
@@ -400,7 +410,9 @@ def test_questdb_matches_memory_end_to_end(qdb: StoreBundle, tmp_path: Path) -> 
             w.schema = bundle.schema  # type: ignore[assignment]
             w.schedules = bundle.schedules  # type: ignore[assignment]
             w.datasets = bundle.datasets  # type: ignore[assignment]
-        w.store_market_days(w.cal.trading_days(date(2024, 2, 16), date(2024, 2, 22)), ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"])
+        w.store_market_days(
+            w.cal.trading_days(date(2024, 2, 16), date(2024, 2, 22)), ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"]
+        )
         w.schedule_use_case(with_catalog=False)(BuildMainScheduleRequest("SHFE.cu"))
         w.main_l5_use_case()(BuildMainL5Request("SHFE.cu"))
         return w

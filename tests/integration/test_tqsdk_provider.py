@@ -96,21 +96,27 @@ def _source_days(rng: np.random.Generator) -> dict[date, np.ndarray]:
     d = datetime
     return {
         date(2024, 1, 2): _book(_stamps(d(2024, 1, 2, 9, 0, 0), 40), rng),  # no night before (holiday)
-        date(2024, 1, 3): np.concatenate([
-            _book(_stamps(d(2024, 1, 2, 21, 0, 0), 2200), rng),  # night of Jan 2 -> Jan 3
-            _book(_stamps(d(2024, 1, 3, 0, 30, 0), 20), rng),  # after midnight
-            _book(_stamps(d(2024, 1, 3, 13, 30, 0), 30), rng),
-        ]),
+        date(2024, 1, 3): np.concatenate(
+            [
+                _book(_stamps(d(2024, 1, 2, 21, 0, 0), 2200), rng),  # night of Jan 2 -> Jan 3
+                _book(_stamps(d(2024, 1, 3, 0, 30, 0), 20), rng),  # after midnight
+                _book(_stamps(d(2024, 1, 3, 13, 30, 0), 30), rng),
+            ]
+        ),
         date(2024, 1, 4): empty_ticks(0),  # a trading day with no ticks at all
-        date(2024, 1, 5): np.concatenate([
-            _book(_stamps(d(2024, 1, 4, 21, 0, 0), 25), rng),  # Thursday night -> Friday
-            _book(_stamps(d(2024, 1, 5, 9, 0, 0), 25), rng),
-        ]),
-        date(2024, 1, 8): np.concatenate([
-            _book(_stamps(d(2024, 1, 5, 21, 0, 0), 15), rng),  # Friday night -> Monday
-            _book(_stamps(d(2024, 1, 6, 0, 59, 0), 10), rng),  # Saturday 00:59 -> Monday
-            _book(_stamps(d(2024, 1, 8, 9, 0, 0), 20), rng),
-        ]),
+        date(2024, 1, 5): np.concatenate(
+            [
+                _book(_stamps(d(2024, 1, 4, 21, 0, 0), 25), rng),  # Thursday night -> Friday
+                _book(_stamps(d(2024, 1, 5, 9, 0, 0), 25), rng),
+            ]
+        ),
+        date(2024, 1, 8): np.concatenate(
+            [
+                _book(_stamps(d(2024, 1, 5, 21, 0, 0), 15), rng),  # Friday night -> Monday
+                _book(_stamps(d(2024, 1, 6, 0, 59, 0), 10), rng),  # Saturday 00:59 -> Monday
+                _book(_stamps(d(2024, 1, 8, 9, 0, 0), 20), rng),
+            ]
+        ),
     }
 
 
@@ -193,9 +199,12 @@ def test_download_splits_days_and_keeps_exact_values(world: dict, tmp_path: Path
     assert any("left_kline_id" in c for c in new_charts)
     files = sorted(p.name for p in (tmp_path / CONTRACT).iterdir())
     assert files == [
-        "20240102_20240103.csv", "20240102_20240103.csv.done",
-        "20240104_20240105.csv", "20240104_20240105.csv.done",
-        "20240108_20240108.csv", "20240108_20240108.csv.done",
+        "20240102_20240103.csv",
+        "20240102_20240103.csv.done",
+        "20240104_20240105.csv",
+        "20240104_20240105.csv.done",
+        "20240108_20240108.csv",
+        "20240108_20240108.csv.done",
     ]
 
 
@@ -268,14 +277,18 @@ def test_login_failures_map_to_application_errors(world: dict, tmp_path: Path) -
     fake = world["fake"]
     wrong = TqSdkDataProvider(
         TqSdkConfig(fake.user, "not-the-password", md_url=fake.md_url, auth_url=fake.auth_url),
-        CALENDAR, tmp_path, clock=FixedClock(datetime(2024, 1, 20)),
+        CALENDAR,
+        tmp_path,
+        clock=FixedClock(datetime(2024, 1, 20)),
     )
     with pytest.raises(FailedPrecondition, match="rejected the credentials") as info:
         list(wrong.fetch_days(CONTRACT, date(2024, 1, 2), date(2024, 1, 2)))
     assert "not-the-password" not in str(info.value)
     unreachable = TqSdkDataProvider(
         TqSdkConfig(fake.user, fake.password, md_url=fake.md_url, auth_url="http://127.0.0.1:9"),
-        CALENDAR, tmp_path, clock=FixedClock(datetime(2024, 1, 20)),
+        CALENDAR,
+        tmp_path,
+        clock=FixedClock(datetime(2024, 1, 20)),
     )
     with pytest.raises(Unavailable, match="cannot reach"):
         list(unreachable.fetch_days(CONTRACT, date(2024, 1, 2), date(2024, 1, 2)))
@@ -283,7 +296,10 @@ def test_login_failures_map_to_application_errors(world: dict, tmp_path: Path) -
 
 def test_catalog_merges_service_cache_and_store(world: dict, tmp_path: Path) -> None:
     provider = TqSdkDataProvider(
-        _config(world["fake"]), CALENDAR, tmp_path, clock=FixedClock(datetime(2024, 1, 20)),
+        _config(world["fake"]),
+        CALENDAR,
+        tmp_path,
+        clock=FixedClock(datetime(2024, 1, 20)),
         store_symbols=lambda key: ["SHFE.cu2402", "SHFE.cu2105", "SHFE.cu2408", "SHFE.au2406", "KQ.m@SHFE.cu"],
     )
     rows = {r.symbol: r for r in provider.catalog("SHFE.cu")}
@@ -321,8 +337,9 @@ def test_live_feed_delivers_pushed_ticks(world: dict) -> None:
 
     def pusher() -> None:
         try:
-            if not fake.wait_until(lambda: any(c.get("chart_id", "").startswith("PYSDK_realtime")
-                                               for c in fake.stats.set_chart), 20):
+            if not fake.wait_until(
+                lambda: any(c.get("chart_id", "").startswith("PYSDK_realtime") for c in fake.stats.set_chart), 20
+            ):
                 raise AssertionError("the live feed never subscribed")
             for batch in pushed:
                 fake.push_ticks(CONTRACT, batch)

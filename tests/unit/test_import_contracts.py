@@ -18,7 +18,11 @@ def _lint(src: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     return subprocess.run(
         [str(LINT), "--config", str(ROOT / "importlinter.ini"), "--no-cache"],
-        cwd=src.parent, env=env, capture_output=True, text=True, timeout=120,
+        cwd=src.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -126,7 +126,10 @@ def test_a_misspelled_variable_is_named_with_the_closest_setting_and_never_its_v
     assert "did you mean GHTRADER_GRPC_PORT?" in by_name["GHTRADER_GRPC_PROT"]
     assert "in the environment" in by_name["GHTRADER_GRPC_PROT"]
     assert "did you mean TQSDK_USER?" in by_name["GHTRADER_TQSDK_USER"]  # the alias, not a prefixed name
-    assert "did you mean GHTRADER_API_TOKEN?" in by_name["GHTRADER_API_TOKNE"] and str(env_file) in by_name["GHTRADER_API_TOKNE"]
+    assert (
+        "did you mean GHTRADER_API_TOKEN?" in by_name["GHTRADER_API_TOKNE"]
+        and str(env_file) in by_name["GHTRADER_API_TOKNE"]
+    )
     joined = "\n".join(warnings)
     assert "very-secret-token" not in joined and "6000" not in joined and "me?" not in joined
 
@@ -134,7 +137,9 @@ def test_a_misspelled_variable_is_named_with_the_closest_setting_and_never_its_v
 def test_known_settings_and_unrelated_variables_raise_no_warning(tmp_path: Path) -> None:
     environ = {name: "x" for name in setting_variables()} | {"GHTRADER_TEST_POSTGRES_URL": "x", "HOME": "/root"}
     assert misspelled_settings(None, environ) == []
-    assert misspelled_settings(tmp_path / "missing.env", {"ghtrader_grpc_port": "1"}) == []  # names are case-insensitive
+    assert (
+        misspelled_settings(tmp_path / "missing.env", {"ghtrader_grpc_port": "1"}) == []
+    )  # names are case-insensitive
     assert "see env.example" in misspelled_settings(None, {"GHTRADER_QQQ": "1"})[0]
 
 
@@ -147,7 +152,13 @@ def test_the_cli_entry_point_warns_about_a_misspelled_variable_on_stderr(tmp_pat
     env["GHTRADER_GRPC_PROT"] = "secret-looking-value"
     (tmp_path / ".env").write_text("GHTRADER_LOG_LEVL=DEBUG\n")
     done = subprocess.run(
-        [sys.executable, "-m", "ghtrader.main", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "ghtrader.main", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "GHTRADER_GRPC_PROT in the environment" in done.stderr and "did you mean GHTRADER_GRPC_PORT?" in done.stderr
@@ -156,10 +167,14 @@ def test_the_cli_entry_point_warns_about_a_misspelled_variable_on_stderr(tmp_pat
     assert "WARNING" in done.stderr  # through logging, like the server's other warnings
 
 
-def test_the_client_reads_the_connection_settings_as_settings_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_client_reads_the_connection_settings_as_settings_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert setting_variables() == SETTING_VARIABLES  # the fast reader knows every setting
     env_file = tmp_path / ".env"
-    env_file.write_text("GHTRADER_GRPC_HOST=10.1.2.3\nghtrader_grpc_port=6001\nGHTRADER_API_TOKEN=\nGHTRADER_LOG_LEVEL=DEBUG\n")
+    env_file.write_text(
+        "GHTRADER_GRPC_HOST=10.1.2.3\nghtrader_grpc_port=6001\nGHTRADER_API_TOKEN=\nGHTRADER_LOG_LEVEL=DEBUG\n"
+    )
     for environ in ({}, {"GHTRADER_GRPC_PORT": "6002", "ghtrader_api_token": "tok"}, {"GHTRADER_API_TOKEN": ""}):
         with monkeypatch.context() as m:
             for key, value in environ.items():
@@ -167,7 +182,11 @@ def test_the_client_reads_the_connection_settings_as_settings_does(tmp_path: Pat
             full, fast = load_settings(env_file), load_client_settings(env_file)
         token = full.api_token.get_secret_value() if full.api_token else None
         assert (fast.grpc_host, fast.grpc_port, fast.api_token, fast.log_level) == (
-            full.grpc_host, full.grpc_port, token, full.log_level)
+            full.grpc_host,
+            full.grpc_port,
+            token,
+            full.log_level,
+        )
 
 
 def test_a_bad_port_is_refused_naming_the_variable(tmp_path: Path) -> None:

@@ -51,8 +51,14 @@ REQUIRED_TABLES: tuple[str, ...] = (
 )
 CHECKS: tuple[str, ...] = ("schema", "datetime", "trading_day", "sanity", "row_hash", "index", "main_l5")
 _MANIFEST_FIELDS = (
-    "rows_total", "first_datetime_ns", "last_datetime_ns", "l5_present",
-    "row_hash_min", "row_hash_max", "row_hash_sum", "row_hash_sum_abs",
+    "rows_total",
+    "first_datetime_ns",
+    "last_datetime_ns",
+    "l5_present",
+    "row_hash_min",
+    "row_hash_max",
+    "row_hash_sum",
+    "row_hash_sum_abs",
 )
 
 Severity = Literal["error", "warning"]
@@ -115,7 +121,9 @@ class _Audit:
     def checked(self, check: str, n: int = 1) -> None:
         self.checks[check].checked += n
 
-    def add(self, lake: str, symbol: str, day: date | None, check: str, detail: str, severity: Severity = "error") -> None:
+    def add(
+        self, lake: str, symbol: str, day: date | None, check: str, detail: str, severity: Severity = "error"
+    ) -> None:
         stats = self.checks[check]
         if severity == "error":
             stats.errors += 1
@@ -255,7 +263,10 @@ class AuditStore:
         n_dup = int(np.count_nonzero(step == 0))
         if n_dup:
             audit.add(
-                lake, symbol, day, "datetime",
+                lake,
+                symbol,
+                day,
+                "datetime",
                 f"{n_dup} duplicate datetime_ns ({n_dup / max(1, dt.shape[0]):.2%} of {dt.shape[0]} rows), "
                 f"first at datetime_ns={int(dt[1:][step == 0][0])}",
             )
@@ -275,7 +286,14 @@ class AuditStore:
         audit.checked("row_hash")
         bad_hash = row_hash(arr) != stored.row_hash
         if np.any(bad_hash):
-            audit.rows(lake, symbol, day, "row_hash", "stored row_hash differs from the row's fields (corrupted row)", dt[bad_hash])
+            audit.rows(
+                lake,
+                symbol,
+                day,
+                "row_hash",
+                "stored row_hash differs from the row's fields (corrupted row)",
+                dt[bad_hash],
+            )
 
         if manifest is not None:
             fresh = compute_manifests(symbol, lake, stored.trading_day, stored.row_hash, arr, now_ns)[0]

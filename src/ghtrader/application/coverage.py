@@ -230,7 +230,9 @@ class VerifyCoverage:
             return life_window(entry.info, cal, today), ""
         indexed = _coverage(self._index, cal, symbol, None)
         if not is_dated_contract(symbol):
-            return _window_between(cal, indexed.first_present, today), "continuous alias: checked from its first indexed day"
+            return _window_between(
+                cal, indexed.first_present, today
+            ), "continuous alias: checked from its first indexed day"
         if entry is not None and (entry.info.last_trading_day is not None or not entry.info.expired):
             last = today if entry.info.last_trading_day is None else min(entry.info.last_trading_day, today)
             note = "no first trading day in the catalog: checked from the first indexed day"
@@ -303,7 +305,11 @@ class FillMissing:
             for c in load_catalog(self._provider, variety):
                 window = life_window(c.info, cal, today, request.start_day, request.end_day)
                 if window is None:
-                    reason = "no first trading day in the catalog" if c.info.first_trading_day is None else "no completed trading day in its life window"
+                    reason = (
+                        "no first trading day in the catalog"
+                        if c.info.first_trading_day is None
+                        else "no completed trading day in its life window"
+                    )
                     skipped.append(SkippedContract(c.symbol, reason))
                     continue
                 plans.append(DownloadPlan(c.symbol, window[0], window[1], len(cal.trading_days(*window))))
@@ -311,7 +317,10 @@ class FillMissing:
             self._download, plans, chunk_days=request.chunk_days, force=False, progress=progress
         )
         summary = summarize(
-            variety, results, skipped, self._clock.monotonic_s() - started,
+            variety,
+            results,
+            skipped,
+            self._clock.monotonic_s() - started,
             make_run_id(now_ns, f"fill-missing_{request.mode}_{variety}"),
         )
         result = FillMissingResult(request.mode, sum(p.days for p in plans), unindexed, summary)
@@ -343,7 +352,8 @@ class FillMissing:
         plans: list[DownloadPlan] = []
         for c in coverage.contracts:
             days = [
-                d for d in c.missing_days
+                d
+                for d in c.missing_days
                 if (request.start_day is None or d >= request.start_day)
                 and (request.end_day is None or d <= request.end_day)
             ]
@@ -393,7 +403,9 @@ class BootstrapIndex:
         self._clock = clock
         self._reports = reports
 
-    def __call__(self, request: BootstrapIndexRequest, progress: ProgressCallback = no_progress) -> BootstrapIndexResult:
+    def __call__(
+        self, request: BootstrapIndexRequest, progress: ProgressCallback = no_progress
+    ) -> BootstrapIndexResult:
         for lake in request.ticks_lakes:
             if lake not in TICKS_LAKES:
                 raise InvalidArgument(f"unknown ticks lake {lake!r}: expected one of {TICKS_LAKES}")
@@ -526,4 +538,3 @@ class ContractStatus:
 def statuses_by_symbol(result: ContractStatusResult) -> dict[str, str]:
     """``{symbol: status}`` of a ContractStatus result."""
     return {s.symbol: s.status for s in result.contracts}
-

@@ -202,9 +202,7 @@ class DownloadTicks:
     ) -> DownloadTicksResult:
         symbol = check_symbol(request.symbol)
         if request.start_day > request.end_day:
-            raise InvalidArgument(
-                f"start_day {request.start_day} is after end_day {request.end_day}: swap them"
-            )
+            raise InvalidArgument(f"start_day {request.start_day} is after end_day {request.end_day}: swap them")
         if request.chunk_days < 1:
             raise InvalidArgument(f"chunk_days must be >= 1, got {request.chunk_days}")
         started = self._clock.monotonic_s()
@@ -219,9 +217,7 @@ class DownloadTicks:
         if request.force:
             wanted = list(expected)
         else:
-            wanted = [
-                d for d in expected if d not in state.present and (d not in state.no_data or d in state.stale)
-            ]
+            wanted = [d for d in expected if d not in state.present and (d not in state.no_data or d in state.stale)]
 
         if wanted and self._free_space is not None:
             self._free_space.check(f"a download of {len(wanted)} trading days of {symbol}")
@@ -344,9 +340,7 @@ class DownloadTicks:
         note = f", {prepared.rejected_total} rejected" if prepared.rejected_total else ""
         return f"{len(batch)} rows written{note}"
 
-    def _mark_no_data(
-        self, symbol: str, day: date, reason: str, state: _RunState, now_ns: int, asked: str
-    ) -> str:
+    def _mark_no_data(self, symbol: str, day: date, reason: str, state: _RunState, now_ns: int, asked: str) -> str:
         if day in state.present:
             return "no ticks from the provider; the stored day is kept"
         if day in state.stale:
@@ -358,8 +352,16 @@ class DownloadTicks:
             state.no_data_recorded += 1
         src = state.source
         entry = NoDataDay(
-            symbol, day, RAW, reason, now_ns, provider=src.provider, request=asked,
-            source_path=src.path, source_size=src.size, source_mtime_ns=src.mtime_ns,
+            symbol,
+            day,
+            RAW,
+            reason,
+            now_ns,
+            provider=src.provider,
+            request=asked,
+            source_path=src.path,
+            source_size=src.size,
+            source_mtime_ns=src.mtime_ns,
         )
         self._index.record_no_data([entry])
         state.no_data.add(day)
@@ -512,7 +514,10 @@ class DownloadContractRange:
             self._download, plans, chunk_days=request.chunk_days, force=request.force, progress=progress
         )
         result = summarize(
-            variety, results, skipped, self._clock.monotonic_s() - started,
+            variety,
+            results,
+            skipped,
+            self._clock.monotonic_s() - started,
             make_run_id(now_ns, f"{first}-{last}"),
         )
         if not selected:
@@ -602,7 +607,9 @@ class UpdateContracts:
         self._clock = clock
         self._reports = reports
 
-    def __call__(self, request: UpdateContractsRequest, progress: ProgressCallback = no_progress) -> MultiDownloadResult:
+    def __call__(
+        self, request: UpdateContractsRequest, progress: ProgressCallback = no_progress
+    ) -> MultiDownloadResult:
         variety = check_variety(request.variety_key)
         if request.recent_expiry_days < 0:
             raise InvalidArgument(f"recent_expiry_days must be >= 0, got {request.recent_expiry_days}")

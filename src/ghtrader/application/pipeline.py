@@ -202,27 +202,38 @@ def failed_conditions(result: RunPipelineResult) -> list[FailedCondition]:
     if result.coverage is not None and result.coverage.missing:
         for c in result.coverage.contracts:
             if c.missing:
-                out.append(FailedCondition(
-                    "coverage_missing_days", c.symbol,
-                    f"{c.missing} trading days could be downloaded but are not stored: run data fill-missing",
-                ))
+                out.append(
+                    FailedCondition(
+                        "coverage_missing_days",
+                        c.symbol,
+                        f"{c.missing} trading days could be downloaded but are not stored: run data fill-missing",
+                    )
+                )
     for d in result.datasets:
         if d.main_l5_missing_days:
             days = ", ".join(x.isoformat() for x in d.main_l5_missing_days[:5])
-            out.append(FailedCondition(
-                "main_l5_missing_days", d.symbol,
-                f"{len(d.main_l5_missing_days)} scheduled days whose main contract was never downloaded ({days})",
-            ))
+            out.append(
+                FailedCondition(
+                    "main_l5_missing_days",
+                    d.symbol,
+                    f"{len(d.main_l5_missing_days)} scheduled days whose main contract was never downloaded ({days})",
+                )
+            )
         if d.feature_days != d.main_l5_days:
-            out.append(FailedCondition(
-                "features_incomplete", d.symbol,
-                f"features cover {d.feature_days} of {d.main_l5_days} main_l5 days",
-            ))
+            out.append(
+                FailedCondition(
+                    "features_incomplete",
+                    d.symbol,
+                    f"features cover {d.feature_days} of {d.main_l5_days} main_l5 days",
+                )
+            )
     if result.audit is not None and not result.audit.ok:
         failing = sorted({f.check for f in result.audit.errors()})
         for check in failing:
             n = len(result.audit.errors(check))
-            out.append(FailedCondition("audit_errors", check, f"{n} error findings of the {check} check: see the audit report"))
+            out.append(
+                FailedCondition("audit_errors", check, f"{n} error findings of the {check} check: see the audit report")
+            )
         if not failing:
             out.append(FailedCondition("audit_errors", "audit", "the audit is not clean: see the audit report"))
     return out
@@ -312,9 +323,12 @@ class RunPipeline:
         t0 = time.monotonic()
         coverage = None
         if symbols:
-            coverage = run_stage("verify", lambda: self._verify(
-                VerifyCoverageRequest(symbols=symbols, start_day=start, end_day=end), stage_progress("verify")
-            ))
+            coverage = run_stage(
+                "verify",
+                lambda: self._verify(
+                    VerifyCoverageRequest(symbols=symbols, start_day=start, end_day=end), stage_progress("verify")
+                ),
+            )
         step += 1
         stages["verify"] = time.monotonic() - t0
 
@@ -325,22 +339,32 @@ class RunPipeline:
             if variety not in choices:
                 continue  # its ingest failed: nothing to schedule
             first_main = choices[variety].main_on(start)
-            sched = run_stage(f"schedule {variety}", partial(
-                self._build_schedule,
-                BuildMainScheduleRequest(
-                    variety=variety, start_day=start, end_day=end, initial_main=first_main,
-                    gap_open_interest=provider_oi[variety],
+            sched = run_stage(
+                f"schedule {variety}",
+                partial(
+                    self._build_schedule,
+                    BuildMainScheduleRequest(
+                        variety=variety,
+                        start_day=start,
+                        end_day=end,
+                        initial_main=first_main,
+                        gap_open_interest=provider_oi[variety],
+                    ),
+                    stage_progress(f"{variety} schedule"),
                 ),
-                stage_progress(f"{variety} schedule"),
-            ))
+            )
             step += 1
             if sched is None:
                 continue
             schedules[variety] = sched
-            ml5 = run_stage(f"main_l5 {variety}", partial(
-                self._build_main_l5,
-                BuildMainL5Request(variety=variety, start_day=start, end_day=end), stage_progress(f"{variety} main_l5"),
-            ))
+            ml5 = run_stage(
+                f"main_l5 {variety}",
+                partial(
+                    self._build_main_l5,
+                    BuildMainL5Request(variety=variety, start_day=start, end_day=end),
+                    stage_progress(f"{variety} main_l5"),
+                ),
+            )
             step += 1
             if ml5 is not None:
                 main_l5[variety] = ml5
@@ -353,7 +377,8 @@ class RunPipeline:
                 continue
             sched, ml5 = schedules[variety], main_l5[variety]
             built = run_stage(
-                f"features_labels {variety}", partial(self._build_features, ml5.symbol, variety, start, end, notes, stage_progress)
+                f"features_labels {variety}",
+                partial(self._build_features, ml5.symbol, variety, start, end, notes, stage_progress),
             )
             step += 1
             if built is None:
@@ -402,7 +427,9 @@ class RunPipeline:
 
         t0 = time.monotonic()
         audit_symbols = symbols + tuple(d.symbol for d in datasets)
-        audit = run_stage("audit", lambda: self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit")))
+        audit = run_stage(
+            "audit", lambda: self._audit(AuditStoreRequest(symbols=audit_symbols), stage_progress("audit"))
+        )
         step += 1
         stages["audit"] = time.monotonic() - t0
         progress(total_steps, total_steps, "done")
@@ -435,15 +462,15 @@ class RunPipeline:
         last_done = last_completed_trading_day(cal, self._clock.now_ns())
         end = request.end_day or last_done
         if end > last_done:
-            raise InvalidArgument(
-                f"end_day {end} is in the future: the last completed trading day is {last_done}"
-            )
+            raise InvalidArgument(f"end_day {end} is in the future: the last completed trading day is {last_done}")
         if not cal.is_trading_day(end):
             raise InvalidArgument(f"end_day {end} is not a trading day")
         if request.start_day is not None:
             if request.start_day > end:
                 raise InvalidArgument(f"start_day {request.start_day} is after end_day {end}")
-            start = request.start_day if cal.is_trading_day(request.start_day) else cal.next_trading_day(request.start_day)
+            start = (
+                request.start_day if cal.is_trading_day(request.start_day) else cal.next_trading_day(request.start_day)
+            )
             days = len(cal.trading_days(start, end))
             what = f"start_day {request.start_day}..end_day {end}"
         else:
@@ -453,7 +480,9 @@ class RunPipeline:
             what = f"trading_days {days}"
             start = end if days > MAX_TRADING_DAYS else shift_trading_days(cal, end, days - 1)
         if days > MAX_TRADING_DAYS:
-            raise InvalidArgument(f"{what}: a window of {days} trading days is longer than the limit of {MAX_TRADING_DAYS}")
+            raise InvalidArgument(
+                f"{what}: a window of {days} trading days is longer than the limit of {MAX_TRADING_DAYS}"
+            )
         for variety in request.varieties:
             firsts = [c.info.first_trading_day for c in load_catalog(self._provider, variety)]
             known = [d for d in firsts if d is not None]
@@ -465,7 +494,11 @@ class RunPipeline:
         return start, end
 
     def _ingest(
-        self, request: RunPipelineRequest, variety: str, start: date, end: date,
+        self,
+        request: RunPipelineRequest,
+        variety: str,
+        start: date,
+        end: date,
         stage_progress: Callable[[str], ProgressCallback],
     ) -> tuple[VarietyIngest, ContractChoice, dict[date, dict[str, float]]]:
         """Choose the variety's contracts from the provider's OI and download them over the window;
@@ -481,8 +514,13 @@ class RunPipeline:
         eod = {d: dict(provider_oi.get(d, {})) for d in cal.trading_days(lookback, end)}
         try:
             choice = choose_contracts(
-                eod, start, request.contracts_per_variety, exchange=exchange, variety=name,
-                switch_ratio=DEFAULT_SWITCH_RATIO, last_trading_day=expiry,
+                eod,
+                start,
+                request.contracts_per_variety,
+                exchange=exchange,
+                variety=name,
+                switch_ratio=DEFAULT_SWITCH_RATIO,
+                last_trading_day=expiry,
             )
         except ScheduleError as exc:
             raise InvalidArgument(f"{variety}: {exc}") from exc
@@ -506,7 +544,12 @@ class RunPipeline:
         return ingest, choice, eod
 
     def _build_features(
-        self, symbol: str, variety: str, start: date, end: date, notes: list[str],
+        self,
+        symbol: str,
+        variety: str,
+        start: date,
+        end: date,
+        notes: list[str],
         stage_progress: Callable[[str], ProgressCallback],
     ) -> BuildDatasetResult:
         build_request = BuildDatasetRequest(symbol=symbol, start_day=start, end_day=end)
@@ -519,7 +562,11 @@ class RunPipeline:
             return self._build_dataset(replace(build_request, overwrite=True), stage_progress(f"{variety} rebuild"))
 
     def _research(
-        self, request: RunPipelineRequest, data: VarietyDataset, start: date, end: date,
+        self,
+        request: RunPipelineRequest,
+        data: VarietyDataset,
+        start: date,
+        end: date,
         stage_progress: Callable[[str], ProgressCallback],
     ) -> ResearchOutcome:
         """Compare the families walk-forward, then train the winner on the whole window and register it."""
@@ -530,18 +577,26 @@ class RunPipeline:
             max_train_rows=request.research_max_train_rows,
         )
         base = BenchmarkRequest(
-            symbol=data.symbol, start_day=start, end_day=end, feature_names=tuple(CORE_L5_FACTORS),
-            horizon=request.research_horizon, n_splits=request.research_splits, train=config,
+            symbol=data.symbol,
+            start_day=start,
+            end_day=end,
+            feature_names=tuple(CORE_L5_FACTORS),
+            horizon=request.research_horizon,
+            n_splits=request.research_splits,
+            train=config,
         )
-        report = self._compare(
-            CompareRequest(families=request.research_families, base=base), stage_progress("compare")
-        )
+        report = self._compare(CompareRequest(families=request.research_families, base=base), stage_progress("compare"))
         f1 = report.table.get("macro_f1", {})
         winner = max(request.research_families, key=lambda f: _finite(f1.get(f, {}).get("mean")))
         trained = self._train(
             TrainRequest(
-                family=winner, symbol=data.symbol, start_day=start, end_day=end,
-                horizon=request.research_horizon, feature_names=tuple(CORE_L5_FACTORS), config=config,
+                family=winner,
+                symbol=data.symbol,
+                start_day=start,
+                end_day=end,
+                horizon=request.research_horizon,
+                feature_names=tuple(CORE_L5_FACTORS),
+                config=config,
             ),
             stage_progress(f"train {winner}"),
         )

@@ -213,7 +213,7 @@ class _Recording:
         if st.last_buffered_ns is not None and int(dt[0]) - st.last_buffered_ns >= self._gap_ns:
             self.flush()  # ticks resume after a session break: persist the finished session
         bounds = np.flatnonzero(days[1:] != days[:-1]) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, arr.shape[0]]):
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, arr.shape[0]], strict=False):
             if st.buffered_day is not None and st.buffered_day != days[lo]:
                 self.flush()  # trading-day boundary
             st.pieces.append((arr[lo:hi], days[lo:hi], hashes[lo:hi]))

@@ -78,9 +78,7 @@ def parse_holidays(json_text: str) -> frozenset[date]:
     except (TypeError, ValueError) as exc:
         raise CalendarError(f"invalid holiday list: not JSON ({exc}); expected an array of 'YYYY-MM-DD'") from None
     if not isinstance(items, list):
-        raise CalendarError(
-            f"invalid holiday list: got JSON {type(items).__name__}, expected an array of 'YYYY-MM-DD'"
-        )
+        raise CalendarError(f"invalid holiday list: got JSON {type(items).__name__}, expected an array of 'YYYY-MM-DD'")
     out: set[date] = set()
     for i, item in enumerate(items):
         if not isinstance(item, str) or _ISO_DATE_RE.fullmatch(item) is None:
@@ -154,9 +152,7 @@ class TradingCalendar:
             )
         self._holidays = hs
         self._weekday_only = bool(weekday_only_fallback)
-        self._busdaycal = np.busdaycalendar(
-            weekmask="1111100", holidays=np.array(sorted(hs), dtype="datetime64[D]")
-        )
+        self._busdaycal = np.busdaycalendar(weekmask="1111100", holidays=np.array(sorted(hs), dtype="datetime64[D]"))
 
     def __repr__(self) -> str:
         return f"TradingCalendar({len(self._holidays)} holidays, weekday_only={self._weekday_only})"
@@ -306,9 +302,7 @@ class TradingCalendar:
             out[(in_today & night_today) | (in_yesterday & night_yesterday)] = SESSION_NIGHT
         return out.reshape(ns.shape)
 
-    def is_in_session_mask(
-        self, datetime_ns: np.ndarray, spec: ContractSpec, *, end_grace_ns: int = 0
-    ) -> np.ndarray:
+    def is_in_session_mask(self, datetime_ns: np.ndarray, spec: ContractSpec, *, end_grace_ns: int = 0) -> np.ndarray:
         """Vectorised ``session_of(...) is not None`` as a boolean array."""
         return self.session_codes(datetime_ns, spec, end_grace_ns=end_grace_ns) != SESSION_NONE
 

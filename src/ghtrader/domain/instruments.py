@@ -76,8 +76,7 @@ class ContractSymbol:
             )
         if not isinstance(self.month, int) or not 1 <= self.month <= 12:
             raise InvalidSymbolError(
-                f"invalid contract month {self.month!r} for {self.exchange}.{self.variety}: "
-                "expected 1..12"
+                f"invalid contract month {self.month!r} for {self.exchange}.{self.variety}: expected 1..12"
             )
 
     @property
@@ -249,28 +248,46 @@ class ContractSpec:
         return format_contract(self.exchange, self.variety, year, month)
 
 
-_SHFE_DAY = (SessionWindow(9 * 60, 10 * 60 + 15), SessionWindow(10 * 60 + 30, 11 * 60 + 30),
-             SessionWindow(13 * 60 + 30, 15 * 60))
+_SHFE_DAY = (
+    SessionWindow(9 * 60, 10 * 60 + 15),
+    SessionWindow(10 * 60 + 30, 11 * 60 + 30),
+    SessionWindow(13 * 60 + 30, 15 * 60),
+)
 _ALL_MONTHS = tuple(range(1, 13))
 
 CONTRACT_SPECS: Mapping[str, ContractSpec] = MappingProxyType(
     {
         "SHFE.cu": ContractSpec(
-            exchange="SHFE", variety="cu", price_tick=10.0, multiplier=5.0,
-            day_sessions=_SHFE_DAY, night_session=SessionWindow(21 * 60, 25 * 60),
-            listed_months=_ALL_MONTHS, name="copper",
+            exchange="SHFE",
+            variety="cu",
+            price_tick=10.0,
+            multiplier=5.0,
+            day_sessions=_SHFE_DAY,
+            night_session=SessionWindow(21 * 60, 25 * 60),
+            listed_months=_ALL_MONTHS,
+            name="copper",
         ),
         # 0.02 CNY/g is today's tick; the 2020-06-16 catalog snapshot still had 0.05. The live
         # catalog from the data provider is the source of truth at run time.
         "SHFE.au": ContractSpec(
-            exchange="SHFE", variety="au", price_tick=0.02, multiplier=1000.0,
-            day_sessions=_SHFE_DAY, night_session=SessionWindow(21 * 60, 26 * 60 + 30),
-            listed_months=_ALL_MONTHS, name="gold",
+            exchange="SHFE",
+            variety="au",
+            price_tick=0.02,
+            multiplier=1000.0,
+            day_sessions=_SHFE_DAY,
+            night_session=SessionWindow(21 * 60, 26 * 60 + 30),
+            listed_months=_ALL_MONTHS,
+            name="gold",
         ),
         "SHFE.ag": ContractSpec(
-            exchange="SHFE", variety="ag", price_tick=1.0, multiplier=15.0,
-            day_sessions=_SHFE_DAY, night_session=SessionWindow(21 * 60, 26 * 60 + 30),
-            listed_months=_ALL_MONTHS, name="silver",
+            exchange="SHFE",
+            variety="ag",
+            price_tick=1.0,
+            multiplier=15.0,
+            day_sessions=_SHFE_DAY,
+            night_session=SessionWindow(21 * 60, 26 * 60 + 30),
+            listed_months=_ALL_MONTHS,
+            name="silver",
         ),
     }
 )
@@ -286,7 +303,6 @@ def contract_spec(symbol_or_variety: str) -> ContractSpec:
     spec = CONTRACT_SPECS.get(key)
     if spec is None:
         raise InvalidSymbolError(
-            f"no contract spec for {symbol_or_variety!r} (variety {key!r}): "
-            f"expected one of {sorted(CONTRACT_SPECS)}"
+            f"no contract spec for {symbol_or_variety!r} (variety {key!r}): expected one of {sorted(CONTRACT_SPECS)}"
         )
     return spec

@@ -89,9 +89,7 @@ class MainL5Series:
 def _day_rows(trading_day: date, underlying_ticks: np.ndarray, contract: str) -> np.ndarray:
     ticks = as_tick_array(underlying_ticks)
     if not is_sorted_by_time(ticks):
-        raise MainL5Error(
-            f"raw ticks of {contract} on {trading_day} are not sorted by datetime_ns: sort them first"
-        )
+        raise MainL5Error(f"raw ticks of {contract} on {trading_day} are not sorted by datetime_ns: sort them first")
     return np.array(ticks, dtype=TICK_DTYPE, copy=True)
 
 

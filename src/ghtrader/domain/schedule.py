@@ -212,8 +212,10 @@ class MainSchedule:
 
 
 def _check_ratio(switch_ratio: float) -> None:
-    if isinstance(switch_ratio, bool) or not isinstance(switch_ratio, (int, float)) or not (
-        math.isfinite(switch_ratio) and switch_ratio >= 1.0
+    if (
+        isinstance(switch_ratio, bool)
+        or not isinstance(switch_ratio, (int, float))
+        or not (math.isfinite(switch_ratio) and switch_ratio >= 1.0)
     ):
         raise ScheduleError(f"invalid switch_ratio {switch_ratio!r}: expected a finite number >= 1")
 
@@ -341,8 +343,12 @@ def build_main_schedule(
             OI, or a ``switch_ratio`` below 1.
     """
     decided, main = _run_rule(
-        eod_oi, exchange=exchange, variety=variety, switch_ratio=switch_ratio,
-        last_trading_day=last_trading_day, initial_main=initial_main,
+        eod_oi,
+        exchange=exchange,
+        variety=variety,
+        switch_ratio=switch_ratio,
+        last_trading_day=last_trading_day,
+        initial_main=initial_main,
     )
     if l5_first_day is not None:
         start = 0
@@ -407,8 +413,12 @@ def choose_contracts(
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ScheduleError(f"invalid count {count!r}: expected an int >= 1")
     decided, next_main = _run_rule(
-        eod_oi, exchange=exchange, variety=variety, switch_ratio=switch_ratio,
-        last_trading_day=last_trading_day, initial_main=None,
+        eod_oi,
+        exchange=exchange,
+        variety=variety,
+        switch_ratio=switch_ratio,
+        last_trading_day=last_trading_day,
+        initial_main=None,
     )
     window_days = [d for d in eod_oi if _check_day(d, "trading day") >= window_start]
     if not window_days:

@@ -55,15 +55,19 @@ __all__ = [
 
 #: Per-symbol columns of a DataDownloader tick CSV before the book levels, in file order.
 TQSDK_SCALAR_COLUMNS: tuple[str, ...] = (
-    "last_price", "highest", "lowest", "average", "volume", "amount", "open_interest",
+    "last_price",
+    "highest",
+    "lowest",
+    "average",
+    "volume",
+    "amount",
+    "open_interest",
 )
 _BEIJING_OFFSET_NS = 8 * 3600 * 1_000_000_000
 _MISSING_TOKENS = frozenset({"", "#N/A", "nan", "NaN", "NAN"})
 _FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
-_DT_TEXT_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-)
+_DT_TEXT_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?")
 _DT_TEXT_WIDTH = 29  # "YYYY-MM-DD HH:MM:SS.nnnnnnnnn"
 _SYMBOL_WIDTH = 64
 _EPOCH_WIDTH = 32
@@ -162,7 +166,9 @@ def parse_tqsdk_csv(lines: Iterable[str], source: str, symbol: str | None = None
     if bad.size:
         i = int(bad[0])
         raise TickCsvError(
-            source, _line_of(line_numbers, i), 1,
+            source,
+            _line_of(line_numbers, i),
+            1,
             f"datetime text {str(rows['c0'][i])!r} (Beijing time) does not match datetime_nano "
             f"{int(ns[i])} (which is {_beijing_text(int(ns[i]))} Beijing time)",
         )
@@ -177,9 +183,7 @@ def parse_tqsdk_csv(lines: Iterable[str], source: str, symbol: str | None = None
     )
 
 
-def parse_plain_tick_csv(
-    lines: Iterable[str], source: str, *, default_symbol: str | None = None
-) -> ParsedTicks:
+def parse_plain_tick_csv(lines: Iterable[str], source: str, *, default_symbol: str | None = None) -> ParsedTicks:
     """Parse a plain tick CSV whose header names TICK_FIELDS columns (any order).
 
     ``datetime_ns`` (integer epoch ns, UTC) and the seven scalar fields are required; book-level
@@ -206,7 +210,9 @@ def parse_plain_tick_csv(
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
     if missing:
         raise TickCsvError(
-            source, 1, len(header) + 1,
+            source,
+            1,
+            len(header) + 1,
             f"missing required column(s) {missing}: expected at least {list(REQUIRED_COLUMNS)}",
         )
     kinds = [_K_SYMBOL if c == "symbol" else _K_NS if c == "datetime_ns" else _K_FLOAT for c in header]
@@ -229,9 +235,7 @@ def is_tick_serial_header(header: Sequence[str]) -> bool:
     return "datetime" in names and "id" in names and "datetime_nano" not in names
 
 
-def parse_tick_serial_csv(
-    lines: Iterable[str], source: str, *, default_symbol: str | None = None
-) -> ParsedTicks:
+def parse_tick_serial_csv(lines: Iterable[str], source: str, *, default_symbol: str | None = None) -> ParsedTicks:
     """Parse TqSdk's ``get_tick_serial`` DataFrame written to CSV.
 
     Columns: ``datetime`` (epoch ns; integer, or float64 rounded to the microsecond), ``id``,
@@ -251,7 +255,9 @@ def parse_tick_serial_csv(
     for j, name in enumerate(header, start=1):
         if name not in allowed:
             raise TickCsvError(
-                source, 1, j,
+                source,
+                1,
+                j,
                 f"unknown column {name!r}: a get_tick_serial export has datetime, id, tick fields "
                 "and optionally symbol and duration",
             )
@@ -282,8 +288,13 @@ def parse_tick_serial_csv(
 
 
 def _by_symbol(
-    source: str, header: Sequence[str], seen: Mapping[str, int], out: np.ndarray, lines_of: np.ndarray,
-    symbols: np.ndarray | None, default_symbol: str | None,
+    source: str,
+    header: Sequence[str],
+    seen: Mapping[str, int],
+    out: np.ndarray,
+    lines_of: np.ndarray,
+    symbols: np.ndarray | None,
+    default_symbol: str | None,
 ) -> ParsedTicks:
     levels = max((i for i in LEVELS if any(f in seen for f in level_fields(i))), default=0)
     batches: dict[str | None, np.ndarray]
@@ -355,7 +366,9 @@ def _check_tqsdk_header(header: Sequence[str], source: str, symbol: str | None) 
     if len(header) != len(expected):
         j = min(len(header), len(expected)) + 1
         raise TickCsvError(
-            source, 1, j,
+            source,
+            1,
+            j,
             f"header has {len(header)} columns, expected {len(tqsdk_csv_header(file_symbol, 1))} (level 1) "
             f"or {len(tqsdk_csv_header(file_symbol, 5))} (levels 1-5) for one symbol",
         )
@@ -376,8 +389,12 @@ def _fill_empty(text: str) -> str:
 
 def _record_dtype(kinds: Sequence[str]) -> np.dtype:
     spec = {
-        _K_DT_TEXT: f"U{_DT_TEXT_WIDTH + 1}", _K_NS: "<i8", _K_FLOAT: "<f8", _K_SYMBOL: f"U{_SYMBOL_WIDTH}",
-        _K_EPOCH: f"U{_EPOCH_WIDTH}", _K_IGNORED: "<f8",
+        _K_DT_TEXT: f"U{_DT_TEXT_WIDTH + 1}",
+        _K_NS: "<i8",
+        _K_FLOAT: "<f8",
+        _K_SYMBOL: f"U{_SYMBOL_WIDTH}",
+        _K_EPOCH: f"U{_EPOCH_WIDTH}",
+        _K_IGNORED: "<f8",
     }
     return np.dtype([(f"c{j}", spec[k]) for j, k in enumerate(kinds)])
 
@@ -448,8 +465,9 @@ def _dt_text_ok(col: np.ndarray) -> bool:
     fixed_digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
     if not digit[:, fixed_digits].all():
         return False
-    if not ((codes[:, 4] == ord("-")) & (codes[:, 7] == ord("-")) & (codes[:, 13] == ord(":"))
-            & (codes[:, 16] == ord(":"))).all():
+    if not (
+        (codes[:, 4] == ord("-")) & (codes[:, 7] == ord("-")) & (codes[:, 13] == ord(":")) & (codes[:, 16] == ord(":"))
+    ).all():
         return False
     if not ((codes[:, 10] == ord(" ")) | (codes[:, 10] == ord("T"))).all():
         return False
@@ -474,8 +492,12 @@ def _dt_text_ok(col: np.ndarray) -> bool:
 
 
 def _locate_error(
-    raw: list[str], norm: list[str], line_numbers: np.ndarray | None, dtype: np.dtype,
-    kinds: Sequence[str], source: str,
+    raw: list[str],
+    norm: list[str],
+    line_numbers: np.ndarray | None,
+    dtype: np.dtype,
+    kinds: Sequence[str],
+    source: str,
 ) -> None:
     """Raise the :class:`TickCsvError` of the first bad cell (chunks first, then cell by cell)."""
     for start in range(0, len(norm), _LOCATE_CHUNK):
@@ -499,8 +521,9 @@ def _cell_problem(raw: str, kind: str) -> str | None:
     """Why one cell is bad, or None. Numbers may carry blanks around them; text may not."""
     cell = raw if kind in (_K_DT_TEXT, _K_SYMBOL) or not raw.strip() else raw.strip()
     if kind == _K_EPOCH:
-        if cell in _MISSING_TOKENS or (len(cell) < _EPOCH_WIDTH and _INT_RE.fullmatch(cell)
-                                       and -(2**63) <= int(cell) < 2**63):
+        if cell in _MISSING_TOKENS or (
+            len(cell) < _EPOCH_WIDTH and _INT_RE.fullmatch(cell) and -(2**63) <= int(cell) < 2**63
+        ):
             return None
         if len(cell) < _EPOCH_WIDTH and _FLOAT_RE.fullmatch(cell) and abs(float(cell)) < 2.0**63:
             return None
@@ -532,8 +555,12 @@ def _cell_problem(raw: str, kind: str) -> str | None:
 
 
 def _check_increasing(
-    ns: np.ndarray, symbols: np.ndarray | None, line_numbers: np.ndarray | None, column: int,
-    column_name: str, source: str,
+    ns: np.ndarray,
+    symbols: np.ndarray | None,
+    line_numbers: np.ndarray | None,
+    column: int,
+    column_name: str,
+    source: str,
 ) -> None:
     if ns.size < 2:
         return
@@ -555,7 +582,9 @@ def _check_increasing(
     i, prev = int(rows[k]), int(order[bad[k]])
     whose = "" if symbols is None else f" of {str(symbols[i])!r}"
     raise TickCsvError(
-        source, _line_of(line_numbers, i), column,
+        source,
+        _line_of(line_numbers, i),
+        column,
         f"{column_name} {int(ns[i])} is not after {int(ns[prev])} on line {_line_of(line_numbers, prev)}"
         f"{whose}: time must be strictly increasing",
     )
@@ -568,4 +597,3 @@ def _line_of(line_numbers: np.ndarray | None, row: int) -> int:
 def _beijing_text(ns: int) -> str:
     text = str(np.datetime64(ns + _BEIJING_OFFSET_NS, "ns"))
     return text.replace("T", " ")
-

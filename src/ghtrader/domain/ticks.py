@@ -56,7 +56,13 @@ __all__ = [
 
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 SCALAR_FIELDS: tuple[str, ...] = (
-    "last_price", "average", "highest", "lowest", "volume", "amount", "open_interest",
+    "last_price",
+    "average",
+    "highest",
+    "lowest",
+    "volume",
+    "amount",
+    "open_interest",
 )
 
 
@@ -78,7 +84,12 @@ BID_VOLUME_FIELDS: tuple[str, ...] = tuple(f"bid_volume{i}" for i in LEVELS)
 ASK_PRICE_FIELDS: tuple[str, ...] = tuple(f"ask_price{i}" for i in LEVELS)
 ASK_VOLUME_FIELDS: tuple[str, ...] = tuple(f"ask_volume{i}" for i in LEVELS)
 PRICE_FIELDS: tuple[str, ...] = (
-    "last_price", "average", "highest", "lowest", *BID_PRICE_FIELDS, *ASK_PRICE_FIELDS,
+    "last_price",
+    "average",
+    "highest",
+    "lowest",
+    *BID_PRICE_FIELDS,
+    *ASK_PRICE_FIELDS,
 )
 QUANTITY_FIELDS: tuple[str, ...] = ("volume", "amount", "open_interest", *BID_VOLUME_FIELDS, *ASK_VOLUME_FIELDS)
 #: Fields an L1-only source fills: the scalars plus book level 1.

@@ -35,7 +35,7 @@ def future_instrument(
     """A FUTURE record such as ``future_instrument("SHFE.cu2402", expire_day=..., expired=False)``."""
     exchange, code = symbol.split(".", 1)
     variety = code.rstrip("0123456789")
-    yymm = code[len(variety):]
+    yymm = code[len(variety) :]
     tick = PRICE_TICK.get(variety, 1.0) if price_tick is None else price_tick
     return {
         "__typename": "Future",

@@ -43,7 +43,13 @@ _CST = timezone(timedelta(hours=8))
 TOKEN_PATH = "/auth/realms/shinnytech/protocol/openid-connect/token"
 GRANT_PATH = "/auth/realms/shinnytech/rest/get-grant/tq"
 _TICK_KEYS = (
-    "last_price", "average", "highest", "lowest", "volume", "amount", "open_interest",
+    "last_price",
+    "average",
+    "highest",
+    "lowest",
+    "volume",
+    "amount",
+    "open_interest",
     *(f"{side}_{kind}{i}" for i in range(1, 6) for side in ("bid", "ask") for kind in ("price", "volume")),
 )
 
@@ -312,8 +318,14 @@ class FakeShinny:
             "preferred_username": self.user,
             "grants": {"features": self.features, "accounts": ["*"]},
         }
-        return web.json_response({"access_token": make_jwt(claims), "refresh_token": "fake-refresh",
-                                  "expires_in": 3600, "token_type": "Bearer"})
+        return web.json_response(
+            {
+                "access_token": make_jwt(claims),
+                "refresh_token": "fake-refresh",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+            }
+        )
 
     async def _grant(self, request: web.Request) -> web.Response:
         return web.json_response({"exp": int(time.time()) + 365 * 86400, "daysleft": 365, "account_type": "pro"})
@@ -458,11 +470,13 @@ class FakeShinny:
         s.charts[chart_id] = _Chart(request=dict(pack), symbol=symbol, realtime=realtime)
         lo, hi = max(left, 0), min(right, n - 1)
         data = {str(i): series[i] for i in range(lo, hi + 1)}
-        s.queue({
-            "ticks": {symbol: {"last_id": n - 1, "data": data}},
-            "charts": {chart_id: {**state, "left_id": left, "right_id": right}},
-            "mdhis_more_data": False,
-        })
+        s.queue(
+            {
+                "ticks": {symbol: {"last_id": n - 1, "data": data}},
+                "charts": {chart_id: {**state, "left_id": left, "right_id": right}},
+                "mdhis_more_data": False,
+            }
+        )
 
     def _append(self, symbol: str, records: list[dict[str, Any]]) -> None:
         series = self._series.setdefault(symbol, [])

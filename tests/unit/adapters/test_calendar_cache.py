@@ -109,8 +109,9 @@ def test_empty_fetched_list_is_not_cached(cache: Path) -> None:
     assert not cache.exists()
 
 
-def test_failed_cache_write_leaves_no_temp_file(cache: Path, monkeypatch: pytest.MonkeyPatch,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_cache_write_leaves_no_temp_file(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
@@ -132,8 +133,17 @@ def test_bundled_list_is_weekday_closures_2016_to_2026() -> None:
     assert raw == sorted(set(raw))
     # Spot checks: New Year, Spring Festival (2020 extended to Jan 31), Qingming, Labour Day,
     # Dragon Boat, Mid-Autumn, National Day; 2018-12-31 was a closure, 2024-02-18 a makeup Sunday.
-    for d in ("2016-01-01", "2020-01-31", "2023-04-05", "2019-05-03", "2025-06-02", "2021-09-21",
-              "2024-10-07", "2018-12-31", "2026-02-23"):
+    for d in (
+        "2016-01-01",
+        "2020-01-31",
+        "2023-04-05",
+        "2019-05-03",
+        "2025-06-02",
+        "2021-09-21",
+        "2024-10-07",
+        "2018-12-31",
+        "2026-02-23",
+    ):
         assert date.fromisoformat(d) in days, d
     for d in ("2024-02-19", "2020-02-03", "2024-10-08", "2023-10-09"):
         assert date.fromisoformat(d) not in days, d

@@ -208,7 +208,7 @@ def test_a_header_without_rows_is_an_error_not_a_day_without_data(tmp_path: Path
     text = {
         "tqsdk": tqsdk_text(ALL[:0], CU),
         "plain": plain_text(ALL[:0]),
-        "plain_symbol_column": plain_text(ALL[:0], []) .replace("datetime_ns", "symbol,datetime_ns", 1),
+        "plain_symbol_column": plain_text(ALL[:0], []).replace("datetime_ns", "symbol,datetime_ns", 1),
         "serial": serial_text(ALL[:0], None),
     }[kind]
     path = tmp_path / f"{CU}.csv"
@@ -219,9 +219,16 @@ def test_a_header_without_rows_is_an_error_not_a_day_without_data(tmp_path: Path
 
 
 SERIAL_COLUMNS = [
-    "datetime", "id", "last_price", "average", "highest", "lowest",
+    "datetime",
+    "id",
+    "last_price",
+    "average",
+    "highest",
+    "lowest",
     *[f"{side}_{what}{i}" for i in range(1, 6) for side in ("ask", "bid") for what in ("price", "volume")],
-    "volume", "amount", "open_interest",
+    "volume",
+    "amount",
+    "open_interest",
 ]
 
 
@@ -230,8 +237,11 @@ def serial_text(arr: np.ndarray, symbol: str | None, *, padding: int = 0, as_flo
     header = ["", *SERIAL_COLUMNS] + (["symbol"] if symbol else []) + ["duration"]
     out = [",".join(header)]
     for k in range(padding):
-        out.append(",".join([str(k), "", str(k - padding)] + [""] * (len(SERIAL_COLUMNS) - 2)
-                            + ([symbol] if symbol else []) + ["0"]))
+        out.append(
+            ",".join(
+                [str(k), "", str(k - padding)] + [""] * (len(SERIAL_COLUMNS) - 2) + ([symbol] if symbol else []) + ["0"]
+            )
+        )
     for k, row in enumerate(arr):
         ns = int(row["datetime_ns"])
         when = repr(float(ns)) if as_float else str(ns)
@@ -254,7 +264,8 @@ def test_tick_serial_exports_float_datetimes_padding_and_symbol_column(tmp_path:
     first = next(iter(provider.fetch_days(CU, date(2024, 9, 26), date(2024, 9, 26))))
     assert first.origins is not None
     assert [first.origins.where(i) for i in range(len(first.ticks))] == [
-        f"{tmp_path / (CU + '.csv')}:5", f"{tmp_path / (CU + '.csv')}:6",  # after header and 3 padding rows
+        f"{tmp_path / (CU + '.csv')}:5",
+        f"{tmp_path / (CU + '.csv')}:6",  # after header and 3 padding rows
     ]
 
 

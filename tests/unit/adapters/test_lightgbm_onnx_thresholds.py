@@ -48,8 +48,16 @@ def booster_and_x() -> tuple[lgb.Booster, np.ndarray]:
     x[:, 3] = z[:, 3].astype(np.float32)
     x[rng.random(n) < 0.05, 0] = np.nan  # feature 0 has a NaN branch, the others treat NaN as 0
     y = (z[:, 0] + z[:, 1] > 0).astype(int) + (z[:, 2] > 1).astype(int)
-    params = {"objective": "multiclass", "num_class": 3, "num_leaves": 15, "min_data_in_leaf": 20,
-              "seed": 1, "deterministic": True, "num_threads": 1, "verbosity": -1}
+    params = {
+        "objective": "multiclass",
+        "num_class": 3,
+        "num_leaves": 15,
+        "min_data_in_leaf": 20,
+        "seed": 1,
+        "deterministic": True,
+        "num_threads": 1,
+        "verbosity": -1,
+    }
     return lgb.train(params, lgb.Dataset(x, label=y), num_boost_round=30), x
 
 

@@ -22,7 +22,8 @@ def _softmax_graph(path: Path, outputs: tuple[str, ...] = ("probabilities",), f:
     nodes += [helper.make_node("Softmax", ["logits"], [name], axis=-1) for name in outputs]
     nodes.append(helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0))
     graph = helper.make_graph(
-        nodes, "t",
+        nodes,
+        "t",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", f])],
         [helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])]
         + [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", 3]) for name in outputs],
@@ -56,8 +57,13 @@ def test_provider_list_follows_preference_and_availability(monkeypatch: pytest.M
     runtime = OnnxInferenceRuntime(device_id=1)
     monkeypatch.setattr(OnnxInferenceRuntime, "_cuda_failed", False)
     monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: True)
-    monkeypatch.setattr(runtime_module.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    assert runtime.providers_for(prefer_gpu=True) == [("CUDAExecutionProvider", {"device_id": 1}), "CPUExecutionProvider"]
+    monkeypatch.setattr(
+        runtime_module.ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    assert runtime.providers_for(prefer_gpu=True) == [
+        ("CUDAExecutionProvider", {"device_id": 1}),
+        "CPUExecutionProvider",
+    ]
     monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: False)
     assert runtime.providers_for(prefer_gpu=True) == ["CPUExecutionProvider"]  # no driver: never ask
     monkeypatch.setattr(runtime_module, "_nvidia_driver_present", lambda: True)

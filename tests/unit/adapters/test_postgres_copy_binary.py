@@ -17,10 +17,13 @@ KINDS = ("date", "int8", "timestamptz", "float8", "int4")
 def test_encoding_follows_the_postgres_wire_format() -> None:
     data = encode_rows(("int4", "float8"), [np.array([42]), np.array([-0.5])], header=True, trailer=True)
     assert data == (
-        b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, header extension length
+        b"PGCOPY\n\xff\r\n\x00"
+        + b"\x00" * 8  # signature, flags, header extension length
         + b"\x00\x02"  # two fields
-        + b"\x00\x00\x00\x04" + (42).to_bytes(4, "big")
-        + b"\x00\x00\x00\x08" + np.array([-0.5], ">f8").tobytes()
+        + b"\x00\x00\x00\x04"
+        + (42).to_bytes(4, "big")
+        + b"\x00\x00\x00\x08"
+        + np.array([-0.5], ">f8").tobytes()
         + b"\xff\xff"
     )
 

@@ -21,7 +21,10 @@ from ghtrader.application.ports.reports import (
 
 FIGURES = (
     LineFigure(
-        "curves", "All styles", "x", "y",
+        "curves",
+        "All styles",
+        "x",
+        "y",
         (
             PlotSeries("line", [0, 1, 2], [0.0, 1.0, 0.5]),
             PlotSeries("points", [0, 1, 2], [0.2, 0.4, 0.6], "points", group="line"),
@@ -29,23 +32,42 @@ FIGURES = (
             PlotSeries("markers", [0, 1, 2], [0.3, 0.1, 0.2], "markers", color="0.6"),
             PlotSeries("bars", [0, 1, 2], [0.1, 0.2, 0.3], "bars"),
         ),
-        diagonal=True, hline=0.0, caption="a caption",
+        diagonal=True,
+        hline=0.0,
+        caption="a caption",
     ),
     LineFigure("logx", "Log x", "h", "ic", (PlotSeries("m", [10, 50, 200], [0.4, 0.2, 0.1], "points"),), log_x=True),
-    LineFigure("dated", "Dates", "trading day", "oi",
-               (PlotSeries("cu2405", [19800, 19801, 19804], [5.0, 6.0, 9.0]),), x_dates=True, vlines=(19801.0,)),
+    LineFigure(
+        "dated",
+        "Dates",
+        "trading day",
+        "oi",
+        (PlotSeries("cu2405", [19800, 19801, 19804], [5.0, 6.0, 9.0]),),
+        x_dates=True,
+        vlines=(19801.0,),
+    ),
     MatrixFigure(
-        "matrix", "Two panels", "pred", "true",
-        (MatrixPanel("a", [[0.5, 0.5], [math.nan, 1.0]], ("x", "y"), ("x", "y")),
-         MatrixPanel("b", [[1, 0], [0, 1]], ("x", "y"), ("x", "y"))),
+        "matrix",
+        "Two panels",
+        "pred",
+        "true",
+        (
+            MatrixPanel("a", [[0.5, 0.5], [math.nan, 1.0]], ("x", "y"), ("x", "y")),
+            MatrixPanel("b", [[1, 0], [0, 1]], ("x", "y"), ("x", "y")),
+        ),
     ),
 )
 
 
 def test_writes_json_pngs_and_html(tmp_path: Path) -> None:
     writer = MatplotlibBenchmarkReportWriter(tmp_path)
-    payload = {"a": 1.5, "nan": float("nan"), "inf": float("inf"), "arr": np.array([1.0, np.nan]),
-               "nested": {"x": np.float64(2.0)}}
+    payload = {
+        "a": 1.5,
+        "nan": float("nan"),
+        "inf": float("inf"),
+        "arr": np.array([1.0, np.nan]),
+        "nested": {"x": np.float64(2.0)},
+    }
     table = ReportTable("T <1>", ("metric", "value"), (("acc", "0.5 ± 0.1"),), caption="c & d")
     out = writer.write("rep_1", payload, FIGURES, [table], title="Title")
 

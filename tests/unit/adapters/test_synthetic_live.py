@@ -180,7 +180,7 @@ def test_on_the_real_synthetic_market_the_ticks_are_the_markets() -> None:
     got = rec.rows(symbol)
     lo = int(np.searchsorted(day["datetime_ns"], _ns(FRIDAY, 10, 0), side="right")) - 50
     assert got.shape[0] > 50
-    want = day[lo:lo + got.shape[0]]
+    want = day[lo : lo + got.shape[0]]
     assert all(np.array_equal(got[f], want[f], equal_nan=True) for f in TICK_FIELDS)
 
 

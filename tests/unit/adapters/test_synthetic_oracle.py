@@ -28,8 +28,9 @@ def test_codes_follow_the_expected_move() -> None:
     np.testing.assert_array_equal(codes[defined], expected)
     assert set(np.unique(codes[defined])) == {0.0, 1.0, 2.0}
     # the continuous alias means that day's main contract
-    np.testing.assert_array_equal(oracle.expected_move("KQ.m@SHFE.cu", DAY, 20),
-                                  market.oracle(market.main_contract("SHFE.cu", DAY), DAY, 20))
+    np.testing.assert_array_equal(
+        oracle.expected_move("KQ.m@SHFE.cu", DAY, 20), market.oracle(market.main_contract("SHFE.cu", DAY), DAY, 20)
+    )
 
 
 def test_unknown_days_and_bad_thresholds() -> None:

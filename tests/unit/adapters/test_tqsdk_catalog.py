@@ -97,11 +97,16 @@ def _write_lzma(path: Path, obj: object) -> Path:
 
 
 def test_pre2020_cache_filters_futures_of_a_variety(tmp_path: Path) -> None:
-    cache = Pre2020Cache(_write_lzma(tmp_path / "q.json.lzma", {
-        "SHFE.cu1909": {"ins_class": "FUTURE", "exchange_id": "SHFE", "product_id": "cu"},
-        "SHFE.cu1909C47000": {"ins_class": "FUTURE_OPTION", "exchange_id": "SHFE", "product_id": "cu"},
-        "SHFE.au1912": {"ins_class": "FUTURE", "exchange_id": "SHFE", "product_id": "au"},
-    }))
+    cache = Pre2020Cache(
+        _write_lzma(
+            tmp_path / "q.json.lzma",
+            {
+                "SHFE.cu1909": {"ins_class": "FUTURE", "exchange_id": "SHFE", "product_id": "cu"},
+                "SHFE.cu1909C47000": {"ins_class": "FUTURE_OPTION", "exchange_id": "SHFE", "product_id": "cu"},
+                "SHFE.au1912": {"ins_class": "FUTURE", "exchange_id": "SHFE", "product_id": "au"},
+            },
+        )
+    )
     assert list(cache.futures("SHFE", "cu")) == ["SHFE.cu1909"]
     assert "SHFE.au1912" in cache and "SHFE.au2012" not in cache
 

@@ -36,12 +36,14 @@ def test_level_one_sources_get_nan_deep_levels() -> None:
 
 
 def test_new_rows_skips_placeholders_and_seen_ids() -> None:
-    df = pd.DataFrame({
-        "datetime": [0.0, 1.7e18, 1.7e18 + 5e8, 1.7e18 + 1e9],
-        "id": [-1.0, 7.0, 8.0, 9.0],
-        "last_price": [np.nan, 1.0, 2.0, 3.0],
-        "bid_volume1": [0.0, 4.0, 5.0, 6.0],
-    })
+    df = pd.DataFrame(
+        {
+            "datetime": [0.0, 1.7e18, 1.7e18 + 5e8, 1.7e18 + 1e9],
+            "id": [-1.0, 7.0, 8.0, 9.0],
+            "last_price": [np.nan, 1.0, 2.0, 3.0],
+            "bid_volume1": [0.0, 4.0, 5.0, 6.0],
+        }
+    )
     cols, last = _new_rows(df, 7)
     assert last == 9 and cols["last_price"].tolist() == [2.0, 3.0] and cols["bid_volume1"].tolist() == [5.0, 6.0]
     assert _new_rows(df, 9) == ({}, 9)

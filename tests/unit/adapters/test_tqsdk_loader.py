@@ -27,8 +27,13 @@ _PROBE = textwrap.dedent(
 
 
 def _run(importer: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(importer=importer)],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(importer=importer)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return out.stdout.strip().splitlines()
 
 

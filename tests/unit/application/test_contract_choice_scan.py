@@ -47,13 +47,17 @@ def test_every_end_date_agrees_with_the_market(market: SyntheticMarket, key: str
     position = {d: i for i, d in enumerate(all_days)}
     n, lookback = DEFAULTS.trading_days, DEFAULTS.oi_lookback_days
     delayed = 0
-    for end in history[n - 1:]:
+    for end in history[n - 1 :]:
         i = position[end]
-        window = all_days[i - n + 1: i + 1]
+        window = all_days[i - n + 1 : i + 1]
         start = window[0]
-        provider_oi = {d: oi[d] for d in all_days[max(0, i - n + 1 - lookback): i + 1]}
+        provider_oi = {d: oi[d] for d in all_days[max(0, i - n + 1 - lookback) : i + 1]}
         choice = choose_contracts(
-            provider_oi, start, DEFAULTS.contracts_per_variety, exchange=exchange, variety=variety,
+            provider_oi,
+            start,
+            DEFAULTS.contracts_per_variety,
+            exchange=exchange,
+            variety=variety,
             last_trading_day=expiry,
         )
         assert choice.mains == tuple((d, main[d]) for d in window), f"{key} contract choice for end {end}"
@@ -63,7 +67,11 @@ def test_every_end_date_agrees_with_the_market(market: SyntheticMarket, key: str
         # the provider's OI (BuildMainScheduleRequest.gap_open_interest): exactly the market's.
         filled = {d: {s: v for s, v in oi[d].items() if s in choice.contracts} for d in window}
         exact = build_main_schedule(
-            filled, exchange=exchange, variety=variety, last_trading_day=expiry, initial_main=choice.main_on(start),
+            filled,
+            exchange=exchange,
+            variety=variety,
+            last_trading_day=expiry,
+            initial_main=choice.main_on(start),
         )
         assert [(r.trading_day, r.main_contract) for r in exact.rows] == list(choice.mains), f"{key} end {end}"
 
@@ -71,7 +79,11 @@ def test_every_end_date_agrees_with_the_market(market: SyntheticMarket, key: str
         # them: a switch may come late, but no segment comes from a gap.
         stored = {d: {s: v for s, v in oi[d].items() if s in choice.contracts and (s, d) not in gaps} for d in window}
         schedule = build_main_schedule(
-            stored, exchange=exchange, variety=variety, last_trading_day=expiry, initial_main=choice.main_on(start),
+            stored,
+            exchange=exchange,
+            variety=variety,
+            last_trading_day=expiry,
+            initial_main=choice.main_on(start),
         )
         assert schedule.days == tuple(window)
         market_segments = 1 + sum(main[a] != main[b] for a, b in itertools.pairwise(window))

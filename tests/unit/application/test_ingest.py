@@ -147,7 +147,9 @@ def test_rejected_rows_are_counted_per_reason_and_never_stored(world: World) -> 
     assert result.rejected_total == 3 and result.rows_written == rows.shape[0] - 2
     stored = world.stored(SYM)
     assert stored.shape[0] == rows.shape[0] - 2
-    assert not np.isin(stored["datetime_ns"], [rows["datetime_ns"][2], rows["datetime_ns"][5], stray["datetime_ns"][0]]).any()
+    assert not np.isin(
+        stored["datetime_ns"], [rows["datetime_ns"][2], rows["datetime_ns"][5], stray["datetime_ns"][0]]
+    ).any()
     assert world.index.manifests(SYM, "raw")[0].rows_total == stored.shape[0]
 
 

@@ -79,7 +79,10 @@ def test_no_data_days_record_the_file_and_are_rechecked_when_it_changes(world: W
     assert [(e.trading_day, e.reason) for e in entries] == [(D2, NO_TICKS_REASON), (D3, NO_TICKS_REASON)]
     for e in entries:
         assert (e.provider, e.source_path, e.source_size, e.source_mtime_ns) == (
-            "csv", str(path), st.st_size, st.st_mtime_ns
+            "csv",
+            str(path),
+            st.st_size,
+            st.st_mtime_ns,
         )
         assert e.request == f"fetch_days({SYM}, {D1}, {D3})"  # the chunk asked for
 

@@ -21,7 +21,9 @@ def wrap(x: int) -> int:
 def reference(days: np.ndarray, hashes: np.ndarray, ticks: np.ndarray) -> dict[date, tuple]:
     out: dict[date, list] = {}
     l5 = l5_present_mask(ticks)
-    for d, h, t, deep in zip(days.astype(object), hashes.tolist(), ticks["datetime_ns"].tolist(), l5.tolist(), strict=True):
+    for d, h, t, deep in zip(
+        days.astype(object), hashes.tolist(), ticks["datetime_ns"].tolist(), l5.tolist(), strict=True
+    ):
         acc = out.setdefault(d, [0, t, t, False, h, h, 0, 0])
         acc[0] += 1
         acc[1], acc[2] = min(acc[1], t), max(acc[2], t)
@@ -54,8 +56,14 @@ def test_matches_the_reference(seed: int) -> None:
     assert [m.trading_day for m in got] == sorted(ref)
     for m in got:
         assert (
-            m.rows_total, m.first_datetime_ns, m.last_datetime_ns, m.l5_present,
-            m.row_hash_min, m.row_hash_max, m.row_hash_sum, m.row_hash_sum_abs,
+            m.rows_total,
+            m.first_datetime_ns,
+            m.last_datetime_ns,
+            m.l5_present,
+            m.row_hash_min,
+            m.row_hash_max,
+            m.row_hash_sum,
+            m.row_hash_sum_abs,
         ) == ref[m.trading_day]
         assert (m.symbol, m.ticks_lake, m.updated_at_ns, m.lake_version) == ("SHFE.cu2404", "raw", 123, "v2")
 

@@ -50,8 +50,12 @@ class FailingSchedule:
 def _world(world: World, *, gaps: tuple[tuple[str, date], ...] = ()) -> World:
     """Four cu contracts with ticks on every window day except ``gaps``; the provider's OI
     ranks A > B > C > D on every day, gap days included."""
-    for sym, first, last in ((A, date(2023, 11, 16), date(2024, 11, 15)), (B, date(2023, 12, 18), date(2024, 12, 16)),
-                             (C, date(2024, 1, 16), date(2025, 1, 15)), (D, date(2024, 2, 19), date(2025, 2, 17))):
+    for sym, first, last in (
+        (A, date(2023, 11, 16), date(2024, 11, 15)),
+        (B, date(2023, 12, 18), date(2024, 12, 16)),
+        (C, date(2024, 1, 16), date(2025, 1, 15)),
+        (D, date(2024, 2, 19), date(2025, 2, 17)),
+    ):
         world.provider.add_contract(contract(sym, first, last))
     lookback = world.cal.trading_days(date(2024, 6, 1), TODAY)
     for rank, sym in enumerate((A, B, C, D)):
@@ -68,15 +72,28 @@ def _pipeline(world: World, *, schedule: object | None = None) -> tuple[RunPipel
     schedules, datasets = InMemoryScheduleStore(), InMemoryDatasetStore()
     features = FeatureBuildStub(world)
     pipeline = RunPipeline(
-        download=world.download(), verify=world.verify(), audit=world.audit(),
-        build_schedule=schedule or BuildMainSchedule(  # type: ignore[arg-type]
-            ticks=world.ticks, index=world.index, schedules=schedules, calendar=world.calendar_source,
-            clock=world.clock, provider=world.provider,
+        download=world.download(),
+        verify=world.verify(),
+        audit=world.audit(),
+        build_schedule=schedule
+        or BuildMainSchedule(  # type: ignore[arg-type]
+            ticks=world.ticks,
+            index=world.index,
+            schedules=schedules,
+            calendar=world.calendar_source,
+            clock=world.clock,
+            provider=world.provider,
         ),
-        build_main_l5=BuildMainL5(ticks=world.ticks, index=world.index, schedules=schedules, datasets=datasets, clock=world.clock),
+        build_main_l5=BuildMainL5(
+            ticks=world.ticks, index=world.index, schedules=schedules, datasets=datasets, clock=world.clock
+        ),
         build_dataset=features,  # type: ignore[arg-type]
-        compare=None, train=None, provider=world.provider, ticks=world.ticks,
-        calendar=world.calendar_source, clock=world.clock,
+        compare=None,
+        train=None,
+        provider=world.provider,
+        ticks=world.ticks,
+        calendar=world.calendar_source,
+        clock=world.clock,
     )
     return pipeline, features
 
@@ -119,8 +136,11 @@ def test_a_failing_stage_is_named_and_later_independent_stages_still_run(world: 
     payload = result_payload(r)
     assert payload["ok"] is False
     assert payload["failed_conditions"] == [
-        {"name": "stage_failed", "subject": "schedule SHFE.cu",
-         "detail": "FailedPrecondition: the schedule store is read-only"},
+        {
+            "name": "stage_failed",
+            "subject": "schedule SHFE.cu",
+            "detail": "FailedPrecondition: the schedule store is read-only",
+        },
     ]
     assert "FAILED: stage_failed (schedule SHFE.cu)" in summary_line(r)
     text = format_pipeline(RunResultView(r.ok, summary_line(r), "", payload))
@@ -168,11 +188,16 @@ def test_days_that_could_be_downloaded_but_are_missing_fail_the_run_by_name(worl
         (RunPipelineRequest(varieties=("SHFE.cu",), trading_days=300), "before the memory provider's first"),
         (RunPipelineRequest(end_day=date(2024, 10, 14)), "end_day 2024-10-14 is in the future"),
         (RunPipelineRequest(end_day=date(2024, 10, 5)), "end_day 2024-10-05 is not a trading day"),
-        (RunPipelineRequest(start_day=date(2024, 10, 10), end_day=date(2024, 10, 9)), "start_day 2024-10-10 is after end_day"),
+        (
+            RunPipelineRequest(start_day=date(2024, 10, 10), end_day=date(2024, 10, 9)),
+            "start_day 2024-10-10 is after end_day",
+        ),
         (RunPipelineRequest(contracts_per_variety=0), "contracts_per_variety"),
     ],
 )
-def test_bad_arguments_are_invalid_and_name_the_argument(world: World, request_: RunPipelineRequest, names: str) -> None:
+def test_bad_arguments_are_invalid_and_name_the_argument(
+    world: World, request_: RunPipelineRequest, names: str
+) -> None:
     _world(world)
     pipeline, _ = _pipeline(world)
     with pytest.raises(InvalidArgument, match=names):
@@ -183,6 +208,9 @@ def test_bad_arguments_are_invalid_and_name_the_argument(world: World, request_:
 def test_start_day_sets_the_window(world: World) -> None:
     _world(world)
     pipeline, _ = _pipeline(world)
-    r = pipeline(RunPipelineRequest(varieties=("SHFE.cu",), start_day=date(2024, 10, 8), contracts_per_variety=1,
-                                    research_families=()))
+    r = pipeline(
+        RunPipelineRequest(
+            varieties=("SHFE.cu",), start_day=date(2024, 10, 8), contracts_per_variety=1, research_families=()
+        )
+    )
     assert (r.start_day, r.end_day, r.trading_days) == (date(2024, 10, 8), TODAY, 4) and r.ok

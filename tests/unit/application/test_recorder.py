@@ -66,7 +66,12 @@ def test_flushes_at_the_trading_day_boundary_and_indexes_both_days(world: World)
 
             super().run(symbols, spy, should_stop)
 
-    events = [LiveEvent(SYM, friday[:3]), LiveEvent(SYM, friday[3:]), LiveEvent(SYM, monday[:2]), LiveEvent(SYM, monday[2:])]
+    events = [
+        LiveEvent(SYM, friday[:3]),
+        LiveEvent(SYM, friday[3:]),
+        LiveEvent(SYM, monday[:2]),
+        LiveEvent(SYM, monday[2:]),
+    ]
     result = world.recorder(Probe(events, clock=world.clock))(RecordTicksRequest((SYM,), session_gap_s=1e9, **NEVER))
     assert snapshots == [[], [], [FRI], [FRI]]  # Friday flushed when Monday's first tick arrived
     assert result.flushes == 2  # the day boundary and the final flush
@@ -77,7 +82,11 @@ def test_flushes_at_the_trading_day_boundary_and_indexes_both_days(world: World)
 
 def test_timer_flush(world: World) -> None:
     rows = day_ticks(world.cal, FRI, n=6, night=0)
-    events = [LiveEvent(SYM, rows[:2]), LiveEvent(SYM, rows[2:4], advance_s=3.0), LiveEvent(SYM, rows[4:], advance_s=3.0)]
+    events = [
+        LiveEvent(SYM, rows[:2]),
+        LiveEvent(SYM, rows[2:4], advance_s=3.0),
+        LiveEvent(SYM, rows[4:], advance_s=3.0),
+    ]
     result = world.recorder(InMemoryLiveFeed(events, clock=world.clock))(
         RecordTicksRequest((SYM,), flush_every_s=5.0, flush_every_rows=10**9)
     )
@@ -119,7 +128,9 @@ def test_a_restart_does_not_rewrite_stored_rows(world: World) -> None:
     rows = day_ticks(world.cal, FRI, n=6, night=0)
     world.recorder(InMemoryLiveFeed([LiveEvent(SYM, rows)], clock=world.clock))(RecordTicksRequest((SYM,), **NEVER))
     before = world.index.manifests(SYM, "raw")
-    again = world.recorder(InMemoryLiveFeed([LiveEvent(SYM, rows)], clock=world.clock))(RecordTicksRequest((SYM,), **NEVER))
+    again = world.recorder(InMemoryLiveFeed([LiveEvent(SYM, rows)], clock=world.clock))(
+        RecordTicksRequest((SYM,), **NEVER)
+    )
     assert again.rows_written == 0 and again.duplicates_dropped == 6
     after = world.index.manifests(SYM, "raw")
     assert before[0].same_content(after[0]) and before[0].updated_at_ns == after[0].updated_at_ns
@@ -129,9 +140,9 @@ def test_insane_rows_are_rejected_and_no_data_is_cleared(world: World) -> None:
     world.index.record_no_data([NoDataDay(SYM, FRI, "raw", "provider returned no ticks")])
     rows = day_ticks(world.cal, FRI, n=5, night=0)
     rows["bid_volume1"][1] = -3.0
-    result = world.recorder(InMemoryLiveFeed([LiveEvent(SYM, rows), LiveEvent("SHFE.ag2412", rows)], clock=world.clock))(
-        RecordTicksRequest((SYM,), **NEVER)
-    )
+    result = world.recorder(
+        InMemoryLiveFeed([LiveEvent(SYM, rows), LiveEvent("SHFE.ag2412", rows)], clock=world.clock)
+    )(RecordTicksRequest((SYM,), **NEVER))
     assert result.rejected_total == 1 and result.rows_written == 4
     assert sum(result.rejected_rows.values()) == 1
     assert world.no_data_days(SYM) == []

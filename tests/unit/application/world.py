@@ -66,8 +66,15 @@ def day_ticks(cal: TradingCalendar, day: date, n: int = 12, *, price: float = 75
 
 def contract(symbol: str, first: date | None, last: date | None, *, expired: bool = False) -> ContractInfo:
     return ContractInfo(
-        symbol=symbol, exchange="SHFE", variety=symbol.split(".")[1][:2], expired=expired,
-        first_trading_day=first, last_trading_day=last, price_tick=10.0, multiplier=5.0, source="synthetic",
+        symbol=symbol,
+        exchange="SHFE",
+        variety=symbol.split(".")[1][:2],
+        expired=expired,
+        first_trading_day=first,
+        last_trading_day=last,
+        price_tick=10.0,
+        multiplier=5.0,
+        source="synthetic",
     )
 
 
@@ -93,32 +100,52 @@ class World:
 
     def download(self, ticks_store: object | None = None) -> DownloadTicks:
         return DownloadTicks(
-            provider=self.provider, ticks=ticks_store or self.ticks, index=self.index,  # type: ignore[arg-type]
-            calendar=self.calendar_source, clock=self.clock, reports=self.reports,
+            provider=self.provider,
+            ticks=ticks_store or self.ticks,
+            index=self.index,  # type: ignore[arg-type]
+            calendar=self.calendar_source,
+            clock=self.clock,
+            reports=self.reports,
         )
 
     def contract_range(self) -> DownloadContractRange:
         return DownloadContractRange(
-            download=self.download(), provider=self.provider, calendar=self.calendar_source,
-            clock=self.clock, reports=self.reports,
+            download=self.download(),
+            provider=self.provider,
+            calendar=self.calendar_source,
+            clock=self.clock,
+            reports=self.reports,
         )
 
     def update(self) -> UpdateContracts:
         return UpdateContracts(
-            download=self.download(), provider=self.provider, index=self.index,
-            calendar=self.calendar_source, clock=self.clock, reports=self.reports,
+            download=self.download(),
+            provider=self.provider,
+            index=self.index,
+            calendar=self.calendar_source,
+            clock=self.clock,
+            reports=self.reports,
         )
 
     def verify(self) -> VerifyCoverage:
         return VerifyCoverage(
-            provider=self.provider, index=self.index, calendar=self.calendar_source, clock=self.clock,
+            provider=self.provider,
+            index=self.index,
+            calendar=self.calendar_source,
+            clock=self.clock,
             reports=self.reports,
         )
 
     def fill_missing(self) -> FillMissing:
         return FillMissing(
-            download=self.download(), verify=self.verify(), provider=self.provider, ticks=self.ticks,
-            index=self.index, calendar=self.calendar_source, clock=self.clock, reports=self.reports,
+            download=self.download(),
+            verify=self.verify(),
+            provider=self.provider,
+            ticks=self.ticks,
+            index=self.index,
+            calendar=self.calendar_source,
+            clock=self.clock,
+            reports=self.reports,
         )
 
     def bootstrap(self) -> BootstrapIndex:
@@ -129,12 +156,18 @@ class World:
 
     def audit(self) -> AuditStore:
         return AuditStore(
-            ticks=self.ticks, index=self.index, schema=self.schema, clock=self.clock,
-            calendar=self.calendar_source, reports=self.reports,
+            ticks=self.ticks,
+            index=self.index,
+            schema=self.schema,
+            clock=self.clock,
+            calendar=self.calendar_source,
+            reports=self.reports,
         )
 
     def recorder(self, feed: InMemoryLiveFeed) -> RecordTicks:
-        return RecordTicks(feed=feed, ticks=self.ticks, index=self.index, calendar=self.calendar_source, clock=self.clock)
+        return RecordTicks(
+            feed=feed, ticks=self.ticks, index=self.index, calendar=self.calendar_source, clock=self.clock
+        )
 
     def stored(self, symbol: str, lake: str = "raw") -> np.ndarray:
         return self.ticks.read_ticks(symbol, lake, date(2000, 1, 1), date(2100, 1, 1)).ticks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -28,9 +28,26 @@ CU, AU, AG = CONTRACT_SPECS["SHFE.cu"], CONTRACT_SPECS["SHFE.au"], CONTRACT_SPEC
 # SHFE closures of 2024 (New Year, Spring Festival, Qingming, Labour Day, Dragon Boat,
 # Mid-Autumn, National Day), as a vendor list would give them (weekday dates).
 HOLIDAYS_2024 = [
-    "2024-01-01", "2024-02-09", "2024-02-12", "2024-02-13", "2024-02-14", "2024-02-15", "2024-02-16",
-    "2024-04-04", "2024-04-05", "2024-05-01", "2024-05-02", "2024-05-03", "2024-06-10",
-    "2024-09-16", "2024-09-17", "2024-10-01", "2024-10-02", "2024-10-03", "2024-10-04", "2024-10-07",
+    "2024-01-01",
+    "2024-02-09",
+    "2024-02-12",
+    "2024-02-13",
+    "2024-02-14",
+    "2024-02-15",
+    "2024-02-16",
+    "2024-04-04",
+    "2024-04-05",
+    "2024-05-01",
+    "2024-05-02",
+    "2024-05-03",
+    "2024-06-10",
+    "2024-09-16",
+    "2024-09-17",
+    "2024-10-01",
+    "2024-10-02",
+    "2024-10-03",
+    "2024-10-04",
+    "2024-10-07",
 ]
 
 
@@ -48,7 +65,7 @@ def bj(text: str) -> int:
 def test_beijing_conversion_against_known_epoch() -> None:
     assert bj("2024-01-01 08:00") == 1_704_067_200 * 10**9  # 2024-01-01T00:00Z
     assert bj("1970-01-01 08:00:00.000001") == 1000
-    aware = datetime(2024, 1, 1, 0, 0, tzinfo=timezone.utc)
+    aware = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
     assert beijing_datetime_to_ns(aware) == 1_704_067_200 * 10**9
     ns = bj("2024-09-27 21:30:15.123456")
     assert ns_to_beijing_datetime(ns) == datetime(2024, 9, 27, 21, 30, 15, 123456)
@@ -75,9 +92,15 @@ def test_parse_holidays() -> None:
 
 @pytest.mark.parametrize(
     ("text", "needle"),
-    [('{"a": 1}', "dict"), ("not json", "not JSON"), ('["2024-10-01", 5]', "element 1: 5"),
-     ('["2024-02-30"]', "'2024-02-30'"), ('["20241001"]', "'20241001'"), ('["2024-10-1"]', "'2024-10-1'"),
-     ('[null]', "None")],
+    [
+        ('{"a": 1}', "dict"),
+        ("not json", "not JSON"),
+        ('["2024-10-01", 5]', "element 1: 5"),
+        ('["2024-02-30"]', "'2024-02-30'"),
+        ('["20241001"]', "'20241001'"),
+        ('["2024-10-1"]', "'2024-10-1'"),
+        ("[null]", "None"),
+    ],
 )
 def test_parse_holidays_rejects(text: str, needle: str) -> None:
     with pytest.raises(CalendarError, match=needle):
@@ -98,7 +121,10 @@ def test_weekday_only_fallback() -> None:
     assert cal.is_trading_day(date(2024, 10, 1))
     assert cal.has_night_session(date(2024, 9, 30))
     assert cal.trading_days(date(2024, 9, 27), date(2024, 10, 1)) == [
-        date(2024, 9, 27), date(2024, 9, 30), date(2024, 10, 1)]
+        date(2024, 9, 27),
+        date(2024, 9, 30),
+        date(2024, 10, 1),
+    ]
 
 
 # --- trading days ------------------------------------------------------------------------------
@@ -111,7 +137,11 @@ def test_is_trading_day(cal: TradingCalendar) -> None:
 
 def test_trading_days_inclusive(cal: TradingCalendar) -> None:
     assert cal.trading_days(date(2024, 9, 27), date(2024, 10, 9)) == [
-        date(2024, 9, 27), date(2024, 9, 30), date(2024, 10, 8), date(2024, 10, 9)]
+        date(2024, 9, 27),
+        date(2024, 9, 30),
+        date(2024, 10, 8),
+        date(2024, 10, 9),
+    ]
     assert cal.trading_days(date(2024, 10, 8), date(2024, 10, 8)) == [date(2024, 10, 8)]
     assert cal.trading_days(date(2024, 10, 9), date(2024, 10, 8)) == []
     days = cal.trading_days(date(2024, 1, 1), date(2024, 12, 31))
@@ -131,14 +161,16 @@ def test_next_and_previous(cal: TradingCalendar) -> None:
 
 @pytest.mark.parametrize(
     ("day", "expected"),
-    [(date(2024, 9, 26), True),   # Thursday
-     (date(2024, 9, 27), True),   # Friday, Monday trades
-     (date(2024, 9, 30), False),  # last day before National Day
-     (date(2024, 10, 8), True),   # first day after
-     (date(2024, 9, 28), False),  # Saturday
-     (date(2024, 10, 3), False),  # holiday
-     (date(2024, 9, 13), False),  # Friday before Mid-Autumn (Mon 16th closed)
-     (date(2024, 2, 8), False)],  # Thursday before Spring Festival
+    [
+        (date(2024, 9, 26), True),  # Thursday
+        (date(2024, 9, 27), True),  # Friday, Monday trades
+        (date(2024, 9, 30), False),  # last day before National Day
+        (date(2024, 10, 8), True),  # first day after
+        (date(2024, 9, 28), False),  # Saturday
+        (date(2024, 10, 3), False),  # holiday
+        (date(2024, 9, 13), False),  # Friday before Mid-Autumn (Mon 16th closed)
+        (date(2024, 2, 8), False),
+    ],  # Thursday before Spring Festival
 )
 def test_has_night_session(cal: TradingCalendar, day: date, expected: bool) -> None:
     assert cal.has_night_session(day) is expected
@@ -147,20 +179,22 @@ def test_has_night_session(cal: TradingCalendar, day: date, expected: bool) -> N
 # --- trading day of a timestamp ------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2024-09-27 21:30", date(2024, 9, 30)),   # Friday night -> Monday
-     ("2024-09-28 00:30", date(2024, 9, 30)),   # Saturday after midnight -> Monday
-     ("2024-09-29 12:00", date(2024, 9, 30)),   # Sunday
-     ("2024-09-30 10:00", date(2024, 9, 30)),
-     ("2024-09-30 21:30", date(2024, 10, 8)),   # evening before National Day
-     ("2024-10-03 10:00", date(2024, 10, 8)),   # inside the holiday
-     ("2024-10-07 21:00", date(2024, 10, 8)),   # holiday Monday evening
-     ("2024-10-08 09:00", date(2024, 10, 8)),   # first day after the holiday
-     ("2024-10-08 21:00", date(2024, 10, 9)),
-     ("2024-10-09 01:00", date(2024, 10, 9)),
-     ("2024-09-30 17:59:59.999999", date(2024, 9, 30)),
-     ("2024-09-30 18:00", date(2024, 10, 8)),
-     ("2024-09-26 18:00", date(2024, 9, 27)),
-     ("2024-09-26 17:59:59.999999", date(2024, 9, 26))],
+    [
+        ("2024-09-27 21:30", date(2024, 9, 30)),  # Friday night -> Monday
+        ("2024-09-28 00:30", date(2024, 9, 30)),  # Saturday after midnight -> Monday
+        ("2024-09-29 12:00", date(2024, 9, 30)),  # Sunday
+        ("2024-09-30 10:00", date(2024, 9, 30)),
+        ("2024-09-30 21:30", date(2024, 10, 8)),  # evening before National Day
+        ("2024-10-03 10:00", date(2024, 10, 8)),  # inside the holiday
+        ("2024-10-07 21:00", date(2024, 10, 8)),  # holiday Monday evening
+        ("2024-10-08 09:00", date(2024, 10, 8)),  # first day after the holiday
+        ("2024-10-08 21:00", date(2024, 10, 9)),
+        ("2024-10-09 01:00", date(2024, 10, 9)),
+        ("2024-09-30 17:59:59.999999", date(2024, 9, 30)),
+        ("2024-09-30 18:00", date(2024, 10, 8)),
+        ("2024-09-26 18:00", date(2024, 9, 27)),
+        ("2024-09-26 17:59:59.999999", date(2024, 9, 26)),
+    ],
 )
 def test_trading_day_of(cal: TradingCalendar, text: str, expected: date) -> None:
     ns = bj(text)
@@ -207,32 +241,34 @@ def test_trading_days_of_accepts_datetime64_and_rejects_float(cal: TradingCalend
 # --- sessions ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "cu", "au_ag"),
-    [("2024-09-26 21:00", "night", "night"),
-     ("2024-09-26 20:59:59.999999", None, None),
-     ("2024-09-27 00:59:59.999999", "night", "night"),
-     ("2024-09-27 01:00", None, "night"),          # cu night ends 01:00
-     ("2024-09-27 02:29:59.999999", None, "night"),
-     ("2024-09-27 02:30", None, None),             # au/ag night ends 02:30
-     ("2024-09-27 08:59:59.999999", None, None),
-     ("2024-09-27 09:00", "day", "day"),
-     ("2024-09-27 10:14:59.999999", "day", "day"),
-     ("2024-09-27 10:15", None, None),
-     ("2024-09-27 10:30", "day", "day"),
-     ("2024-09-27 11:30", None, None),
-     ("2024-09-27 13:30", "day", "day"),
-     ("2024-09-27 14:59:59.999999", "day", "day"),
-     ("2024-09-27 15:00", None, None),
-     ("2024-09-27 21:30", "night", "night"),       # Friday night
-     ("2024-09-28 00:30", "night", "night"),       # ... after midnight on Saturday
-     ("2024-09-28 02:00", None, "night"),
-     ("2024-09-28 10:00", None, None),             # Saturday day time
-     ("2024-09-30 21:30", None, None),             # evening before National Day: no night
-     ("2024-10-01 00:30", None, None),
-     ("2024-10-03 10:00", None, None),             # holiday
-     ("2024-10-07 21:30", None, None),             # holiday evening
-     ("2024-10-08 00:30", None, None),             # no night before the first day after
-     ("2024-10-08 09:30", "day", "day"),
-     ("2024-10-08 21:30", "night", "night")],
+    [
+        ("2024-09-26 21:00", "night", "night"),
+        ("2024-09-26 20:59:59.999999", None, None),
+        ("2024-09-27 00:59:59.999999", "night", "night"),
+        ("2024-09-27 01:00", None, "night"),  # cu night ends 01:00
+        ("2024-09-27 02:29:59.999999", None, "night"),
+        ("2024-09-27 02:30", None, None),  # au/ag night ends 02:30
+        ("2024-09-27 08:59:59.999999", None, None),
+        ("2024-09-27 09:00", "day", "day"),
+        ("2024-09-27 10:14:59.999999", "day", "day"),
+        ("2024-09-27 10:15", None, None),
+        ("2024-09-27 10:30", "day", "day"),
+        ("2024-09-27 11:30", None, None),
+        ("2024-09-27 13:30", "day", "day"),
+        ("2024-09-27 14:59:59.999999", "day", "day"),
+        ("2024-09-27 15:00", None, None),
+        ("2024-09-27 21:30", "night", "night"),  # Friday night
+        ("2024-09-28 00:30", "night", "night"),  # ... after midnight on Saturday
+        ("2024-09-28 02:00", None, "night"),
+        ("2024-09-28 10:00", None, None),  # Saturday day time
+        ("2024-09-30 21:30", None, None),  # evening before National Day: no night
+        ("2024-10-01 00:30", None, None),
+        ("2024-10-03 10:00", None, None),  # holiday
+        ("2024-10-07 21:30", None, None),  # holiday evening
+        ("2024-10-08 00:30", None, None),  # no night before the first day after
+        ("2024-10-08 09:30", "day", "day"),
+        ("2024-10-08 21:30", "night", "night"),
+    ],
 )
 def test_session_of_each_variety(cal: TradingCalendar, text: str, cu: str | None, au_ag: str | None) -> None:
     ns = bj(text)
@@ -279,13 +315,15 @@ def test_session_windows_ns(cal: TradingCalendar) -> None:
         ("2024-09-27 21:00:00", "2024-09-28 01:00:00"),
         ("2024-09-30 09:00:00", "2024-09-30 10:15:00"),
         ("2024-09-30 10:30:00", "2024-09-30 11:30:00"),
-        ("2024-09-30 13:30:00", "2024-09-30 15:00:00")]
+        ("2024-09-30 13:30:00", "2024-09-30 15:00:00"),
+    ]
     assert _fmt(cal.session_windows_ns(date(2024, 10, 9), AU))[0] == ("2024-10-08 21:00:00", "2024-10-09 02:30:00")
     # the first day after National Day has no night session before it
     assert _fmt(cal.session_windows_ns(date(2024, 10, 8), AG)) == [
         ("2024-10-08 09:00:00", "2024-10-08 10:15:00"),
         ("2024-10-08 10:30:00", "2024-10-08 11:30:00"),
-        ("2024-10-08 13:30:00", "2024-10-08 15:00:00")]
+        ("2024-10-08 13:30:00", "2024-10-08 15:00:00"),
+    ]
     assert cal.session_windows_ns(date(2024, 10, 3), CU) == []
     assert cal.session_windows_ns(date(2024, 9, 28), CU) == []
 

@@ -40,6 +40,7 @@ def test_non_finite_values_are_dropped_and_empty_gives_nan() -> None:
 
 def test_ks_matches_scipy() -> None:
     from scipy import stats as stats_mod
+
     rng = np.random.default_rng(7)
     for shift, n, m in ((0.0, 2_000, 3_000), (0.1, 5_000, 4_000), (0.5, 300, 500)):
         a, b = rng.normal(size=n), rng.normal(shift, 1.0, m)
@@ -55,5 +56,6 @@ def test_kolmogorov_tail_values() -> None:
     assert kolmogorov_sf(1.628) == pytest.approx(0.0100, abs=2e-4)  # 1%
     assert 0.0 <= kolmogorov_sf(10.0) < 1e-80
     from scipy import special
+
     for x in (0.15, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0):
         assert kolmogorov_sf(x) == pytest.approx(float(special.kolmogorov(x)), abs=1e-12)

@@ -23,8 +23,12 @@ from ghtrader.domain.instruments import (
 
 @pytest.mark.parametrize(
     ("text", "variety", "year", "month"),
-    [("SHFE.cu2602", "cu", 2026, 2), ("SHFE.au2012", "au", 2020, 12), ("SHFE.ag0001", "ag", 2000, 1),
-     ("SHFE.cu9912", "cu", 2099, 12)],
+    [
+        ("SHFE.cu2602", "cu", 2026, 2),
+        ("SHFE.au2012", "au", 2020, 12),
+        ("SHFE.ag0001", "ag", 2000, 1),
+        ("SHFE.cu9912", "cu", 2099, 12),
+    ],
 )
 def test_parse_contract_fields_and_round_trip(text: str, variety: str, year: int, month: int) -> None:
     parsed = parse_symbol(text)
@@ -53,9 +57,28 @@ def test_expiry_month_index_orders_contracts_across_years() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["SHFE.cu26", "SHFE.cu2613", "SHFE.cu2600", "shfe.cu2602", "SHFE.CU2602", "SHFE.cu02602", " SHFE.cu2602",
-     "SHFE.cu2602 ", "SHFE_cu2602", "cu2602", "SHFE.2602", "KQ.m@SHFE.cu2602", "KQ.m@SHFE", "KQ.i@SHFE.cu",
-     "SHFE.cu2602.x", "", "DCE.m2405", "KQ.m@DCE.m", "SHFE.c1u2602", "SHFE.ću2602"],
+    [
+        "SHFE.cu26",
+        "SHFE.cu2613",
+        "SHFE.cu2600",
+        "shfe.cu2602",
+        "SHFE.CU2602",
+        "SHFE.cu02602",
+        " SHFE.cu2602",
+        "SHFE.cu2602 ",
+        "SHFE_cu2602",
+        "cu2602",
+        "SHFE.2602",
+        "KQ.m@SHFE.cu2602",
+        "KQ.m@SHFE",
+        "KQ.i@SHFE.cu",
+        "SHFE.cu2602.x",
+        "",
+        "DCE.m2405",
+        "KQ.m@DCE.m",
+        "SHFE.c1u2602",
+        "SHFE.ću2602",
+    ],
 )
 def test_parse_symbol_rejects_and_names_input(text: str) -> None:
     with pytest.raises(InvalidSymbolError) as info:
@@ -81,8 +104,14 @@ def test_parse_contract_rejects_continuous() -> None:
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(("SHFE", "cu", 26, 2), "26"), (("SHFE", "cu", 2026, 13), "13"), (("SHFE", "cu", 2026, 0), "month"),
-     (("SHFE", "Cu", 2026, 2), "'Cu'"), (("DCE", "m", 2026, 2), "'DCE'"), (("SHFE", "cu", 2100, 1), "2100")],
+    [
+        (("SHFE", "cu", 26, 2), "26"),
+        (("SHFE", "cu", 2026, 13), "13"),
+        (("SHFE", "cu", 2026, 0), "month"),
+        (("SHFE", "Cu", 2026, 2), "'Cu'"),
+        (("DCE", "m", 2026, 2), "'DCE'"),
+        (("SHFE", "cu", 2100, 1), "2100"),
+    ],
 )
 def test_format_contract_rejects(args: tuple, needle: str) -> None:
     with pytest.raises(InvalidSymbolError, match=needle):

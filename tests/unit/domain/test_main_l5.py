@@ -58,11 +58,11 @@ def test_rows_equal_the_scheduled_underlyings_raw_rows(schedule, day_ticks) -> N
     offset = 0
     for row in schedule.rows:
         raw = day_ticks[(row.main_contract, row.trading_day)]
-        part = series.ticks[offset: offset + len(raw)]
+        part = series.ticks[offset : offset + len(raw)]
         assert part.tobytes() == raw.tobytes()  # every field, NaNs included, bit for bit
-        assert set(series.underlying_contract[offset: offset + len(raw)]) == {row.main_contract}
-        assert set(series.segment_id[offset: offset + len(raw)]) == {row.segment_id}
-        assert set(series.trading_day[offset: offset + len(raw)]) == {np.datetime64(row.trading_day, "D")}
+        assert set(series.underlying_contract[offset : offset + len(raw)]) == {row.main_contract}
+        assert set(series.segment_id[offset : offset + len(raw)]) == {row.segment_id}
+        assert set(series.trading_day[offset : offset + len(raw)]) == {np.datetime64(row.trading_day, "D")}
         offset += len(raw)
     assert offset == len(series)
     cols = series.to_columns()

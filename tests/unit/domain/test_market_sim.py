@@ -32,10 +32,26 @@ from ghtrader.domain.ticks import TICK_DTYPE, row_hash
 
 # Weekday SHFE closures of 2024 (as a vendor holiday list gives them).
 HOLIDAYS_2024 = [
-    date(2024, 1, 1), date(2024, 2, 9), date(2024, 2, 12), date(2024, 2, 13), date(2024, 2, 14),
-    date(2024, 2, 15), date(2024, 2, 16), date(2024, 4, 4), date(2024, 4, 5), date(2024, 5, 1),
-    date(2024, 5, 2), date(2024, 5, 3), date(2024, 6, 10), date(2024, 9, 16), date(2024, 9, 17),
-    date(2024, 10, 1), date(2024, 10, 2), date(2024, 10, 3), date(2024, 10, 4), date(2024, 10, 7),
+    date(2024, 1, 1),
+    date(2024, 2, 9),
+    date(2024, 2, 12),
+    date(2024, 2, 13),
+    date(2024, 2, 14),
+    date(2024, 2, 15),
+    date(2024, 2, 16),
+    date(2024, 4, 4),
+    date(2024, 4, 5),
+    date(2024, 5, 1),
+    date(2024, 5, 2),
+    date(2024, 5, 3),
+    date(2024, 6, 10),
+    date(2024, 9, 16),
+    date(2024, 9, 17),
+    date(2024, 10, 1),
+    date(2024, 10, 2),
+    date(2024, 10, 3),
+    date(2024, 10, 4),
+    date(2024, 10, 7),
 ]
 ANCHOR = date(2023, 11, 1)
 DAY = date(2024, 3, 12)  # an ordinary Tuesday
@@ -320,8 +336,19 @@ def test_continuous_series_is_the_mains_level_one(market: SyntheticMarket) -> No
     cont = market.continuous_ticks("SHFE.cu", DAY)
     assert _same(cont, market.ticks("KQ.m@SHFE.cu", DAY))
     assert np.array_equal(cont["datetime_ns"], full["datetime_ns"])
-    for name in ("last_price", "average", "highest", "lowest", "volume", "amount", "open_interest",
-                 "bid_price1", "bid_volume1", "ask_price1", "ask_volume1"):
+    for name in (
+        "last_price",
+        "average",
+        "highest",
+        "lowest",
+        "volume",
+        "amount",
+        "open_interest",
+        "bid_price1",
+        "bid_volume1",
+        "ask_price1",
+        "ask_volume1",
+    ):
         assert np.array_equal(cont[name], full[name]), name
     for lvl in range(2, 6):
         for f in ("bid_price", "bid_volume", "ask_price", "ask_volume"):
@@ -330,8 +357,9 @@ def test_continuous_series_is_the_mains_level_one(market: SyntheticMarket) -> No
 
 # --- zero-tick days -----------------------------------------------------------------------------
 def test_zero_tick_days_occur_at_the_configured_rate(cal: TradingCalendar) -> None:
-    cfg = SyntheticMarketConfig(seed=5, anchor_date=ANCHOR, zero_tick_day_probability=0.05,
-                                zero_tick_day_probability_main=0.005)
+    cfg = SyntheticMarketConfig(
+        seed=5, anchor_date=ANCHOR, zero_tick_day_probability=0.05, zero_tick_day_probability_main=0.005
+    )
     market = SyntheticMarket(cfg, cal)
     days = cal.trading_days(date(2024, 1, 2), date(2024, 6, 28))
     n_other = z_other = n_main = z_main = 0
@@ -435,9 +463,9 @@ def test_varieties_are_correlated_when_configured(cfg: SyntheticMarketConfig, ca
     corr = {}
     for name, loading in (("strong", 0.9), ("none", 0.0)):
         m = strong if name == "strong" else SyntheticMarket(_with_loadings(cfg, loading), cal)
-        corr[name] = np.corrcoef(
-            _minute_returns(m, "SHFE.cu", DAY, grid), _minute_returns(m, "SHFE.au", DAY, grid)
-        )[0, 1]
+        corr[name] = np.corrcoef(_minute_returns(m, "SHFE.cu", DAY, grid), _minute_returns(m, "SHFE.au", DAY, grid))[
+            0, 1
+        ]
     assert corr["strong"] > 0.4 and abs(corr["none"]) < 0.1
 
 
@@ -445,8 +473,23 @@ def test_varieties_are_correlated_when_configured(cfg: SyntheticMarketConfig, ca
 def test_kernels_match_their_pure_python_bodies() -> None:
     rng = np.random.default_rng(0)
     n = 400
-    args = (rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n), rng.random(n),
-            rng.standard_normal(n), 0.6, 0.9, 0.2, 1e-4, 0.05, 0.9, 0.01, 10.0, 64.0, 0.003)
+    args = (
+        rng.standard_normal(n),
+        rng.standard_normal(n),
+        rng.standard_normal(n),
+        rng.random(n),
+        rng.standard_normal(n),
+        0.6,
+        0.9,
+        0.2,
+        1e-4,
+        0.05,
+        0.9,
+        0.01,
+        10.0,
+        64.0,
+        0.003,
+    )
     x, f, h = kern.latent_path(*args)
     for a, b in zip((x, f, h), _py(kern.latent_path)(*args), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
@@ -458,15 +501,37 @@ def test_kernels_match_their_pure_python_bodies() -> None:
     assert np.isnan(mu[-7:]).all() and np.all(np.sign(mu[:-7]) == np.sign(f[kidx[:-7]]))
 
     zi, zg = rng.standard_normal(50), rng.standard_normal(50)
-    for a, b in zip(kern.daily_skeleton(zi, zg, 1e-4, 0.1, 0.85, 0.2, 0.01),
-                    _py(kern.daily_skeleton)(zi, zg, 1e-4, 0.1, 0.85, 0.2, 0.01), strict=True):
+    for a, b in zip(
+        kern.daily_skeleton(zi, zg, 1e-4, 0.1, 0.85, 0.2, 0.01),
+        _py(kern.daily_skeleton)(zi, zg, 1e-4, 0.1, 0.85, 0.2, 0.01),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
     m = kidx.shape[0]
     book_args = (
-        kidx, np.arange(n, dtype=np.int64) * 500_000_000, rng.integers(0, 400, m) * 1_000_000,
-        np.log(70_000.0) + x, f, h, rng.random((m, kern.N_UNIFORMS)), rng.standard_normal((m, kern.N_NORMALS)),
-        10.0, 5.0, 1000.0, 1050.0, 3.0, 0.6, 2.0, 0.7, 1.0, 5.0, 0.6, 0.8, 0.5, 3.0,
+        kidx,
+        np.arange(n, dtype=np.int64) * 500_000_000,
+        rng.integers(0, 400, m) * 1_000_000,
+        np.log(70_000.0) + x,
+        f,
+        h,
+        rng.random((m, kern.N_UNIFORMS)),
+        rng.standard_normal((m, kern.N_NORMALS)),
+        10.0,
+        5.0,
+        1000.0,
+        1050.0,
+        3.0,
+        0.6,
+        2.0,
+        0.7,
+        1.0,
+        5.0,
+        0.6,
+        0.8,
+        0.5,
+        3.0,
     )
     t1, b1 = kern.build_contract_day(*book_args)
     t2, b2 = _py(kern.build_contract_day)(*book_args)
@@ -481,8 +546,21 @@ def test_latent_path_has_volatility_clustering_and_jumps() -> None:
 
     def abs_increments(alpha: float, beta: float, jump_p: float) -> np.ndarray:
         x, _, _ = kern.latent_path(
-            rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n), rng.random(n),
-            rng.standard_normal(n), 0.5, 0.95, 0.0, 1e-4, alpha, beta, jump_p, 15.0, 64.0, 0.0,
+            rng.standard_normal(n),
+            rng.standard_normal(n),
+            rng.standard_normal(n),
+            rng.random(n),
+            rng.standard_normal(n),
+            0.5,
+            0.95,
+            0.0,
+            1e-4,
+            alpha,
+            beta,
+            jump_p,
+            15.0,
+            64.0,
+            0.0,
         )
         return np.abs(np.diff(x))
 

@@ -36,11 +36,11 @@ def mains(s: MainSchedule) -> list[tuple[date, str]]:
 def test_hand_written_example() -> None:
     oi = {
         D[0]: {A: 100_000, B: 80_000, C: 10_000},
-        D[1]: {A: 95_000, B: 100_000, C: 12_000},   # B > A but < 1.1 x A: keep A
-        D[2]: {A: 90_000, B: 100_000, C: 15_000},   # B = 1.11 x A: switch, effective D[3]
+        D[1]: {A: 95_000, B: 100_000, C: 12_000},  # B > A but < 1.1 x A: keep A
+        D[2]: {A: 90_000, B: 100_000, C: 15_000},  # B = 1.11 x A: switch, effective D[3]
         D[3]: {A: 60_000, B: 105_000, C: 30_000},
         D[4]: {A: 20_000, B: 100_000, C: 109_000},  # C < 1.1 x B: keep B
-        D[5]: {A: 5_000, B: 90_000, C: 120_000},    # C = 1.33 x B: switch, effective D[6]
+        D[5]: {A: 5_000, B: 90_000, C: 120_000},  # C = 1.33 x B: switch, effective D[6]
         D[6]: {B: 70_000, C: 130_000},
     }
     s = build(oi)
@@ -157,11 +157,13 @@ def test_l5_first_day_drops_leading_days_without_depth() -> None:
 def test_hash_follows_the_documented_canonical_text() -> None:
     oi = {D[0]: {A: 100, B: 50}, D[1]: {A: 100, B: 200}, D[2]: {}}
     s = build(oi)
-    text = "\n".join([
-        f"rule={SCHEDULE_RULE};exchange=SHFE;variety=cu;switch_ratio=1.1",
-        f"{D[1].isoformat()},{A},0",
-        f"{D[2].isoformat()},{B},1",
-    ])
+    text = "\n".join(
+        [
+            f"rule={SCHEDULE_RULE};exchange=SHFE;variety=cu;switch_ratio=1.1",
+            f"{D[1].isoformat()},{A},0",
+            f"{D[2].isoformat()},{B},1",
+        ]
+    )
     assert s.schedule_hash == hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -234,7 +236,7 @@ def brute_force(oi, contracts, ratio, l5_first):
             continue
         if np.isnan(row[cur]):
             continue  # a data gap of the main: keep it, no decision
-        seen = ~np.all(np.isnan(m[:i]), axis=0) & ~np.all(np.isnan(m[i + 1:]), axis=0)
+        seen = ~np.all(np.isnan(m[:i]), axis=0) & ~np.all(np.isnan(m[i + 1 :]), axis=0)
         if i == 0 and len(days) > 1:
             seen = ~np.isnan(m[1])
         if np.any(seen & np.isnan(row)):
@@ -247,10 +249,12 @@ def brute_force(oi, contracts, ratio, l5_first):
                 cur = j
     keep = main_idx >= 0
     if l5_first is not None:
-        ok = np.array([
-            idx >= 0 and contracts[idx] in l5_first and l5_first[contracts[idx]] <= d
-            for idx, d in zip(main_idx, days, strict=True)
-        ])
+        ok = np.array(
+            [
+                idx >= 0 and contracts[idx] in l5_first and l5_first[contracts[idx]] <= d
+                for idx, d in zip(main_idx, days, strict=True)
+            ]
+        )
         first = int(np.argmax(ok)) if ok.any() else len(days)
         keep &= np.arange(len(days)) >= first
     sel = np.flatnonzero(keep)

@@ -31,9 +31,7 @@ def panels(draw: st.DrawFn) -> tuple[list[date], dict[str, list[float]]]:
 
 
 def _mapping(days: list[date], oi: dict[str, list[float]], drop: set[tuple[str, int]] = frozenset()) -> dict:  # type: ignore[assignment, type-arg]
-    return {
-        d: {c: v[i] for c, v in oi.items() if v[i] == v[i] and (c, i) not in drop} for i, d in enumerate(days)
-    }
+    return {d: {c: v[i] for c, v in oi.items() if v[i] == v[i] and (c, i) not in drop} for i, d in enumerate(days)}
 
 
 def _expiry(days: list[date], oi: dict[str, list[float]]) -> dict[str, date]:

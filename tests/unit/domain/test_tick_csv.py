@@ -74,8 +74,10 @@ def plain_lines(arr: np.ndarray, columns: list[str], symbols: list[str] | None =
     header = (["symbol"] if symbols is not None else []) + columns
     out = [",".join(header) + "\n"]
     for k, row in enumerate(arr):
-        cells = [str(int(row[c])) if c == "datetime_ns" else ("" if np.isnan(row[c]) else repr(float(row[c])))
-                 for c in columns]
+        cells = [
+            str(int(row[c])) if c == "datetime_ns" else ("" if np.isnan(row[c]) else repr(float(row[c])))
+            for c in columns
+        ]
         out.append(",".join(([symbols[k]] if symbols is not None else []) + cells) + "\n")
     return out
 
@@ -155,11 +157,15 @@ def test_tqsdk_blank_line_inside_keeps_line_numbers() -> None:
     [
         (lambda h: ["date"] + h[1:], f"f.csv:1:1: expected header 'datetime', found 'date' {NOT_DD}"),
         (lambda h: h[:1] + ["nano"] + h[2:], f"f.csv:1:2: expected header 'datetime_nano', found 'nano' {NOT_DD}"),
-        (lambda h: h[:2] + ["SHFE.cu2602.close"] + h[3:],
-         "f.csv:1:3: expected header '<SYMBOL>.last_price', found 'SHFE.cu2602.close'"),
+        (
+            lambda h: h[:2] + ["SHFE.cu2602.close"] + h[3:],
+            "f.csv:1:3: expected header '<SYMBOL>.last_price', found 'SHFE.cu2602.close'",
+        ),
         (lambda h: h[:5] + [f"{SYM}.avg"] + h[6:], f"f.csv:1:6: expected header '{SYM}.average', found '{SYM}.avg'"),
-        (lambda h: h[:9] + ["SHFE.cu2603.bid_price1"] + h[10:],
-         f"f.csv:1:10: expected header '{SYM}.bid_price1', found 'SHFE.cu2603.bid_price1'"),
+        (
+            lambda h: h[:9] + ["SHFE.cu2603.bid_price1"] + h[10:],
+            f"f.csv:1:10: expected header '{SYM}.bid_price1', found 'SHFE.cu2603.bid_price1'",
+        ),
         (lambda h: h[:-1], f"f.csv:1:29: header has 28 columns, {BAD_WIDTH}"),
         (lambda h: h + ["extra"], f"f.csv:1:30: header has 30 columns, {BAD_WIDTH}"),
     ],
@@ -200,10 +206,8 @@ def _set_cell(lines: list[str], line: int, column: int, value: str) -> list[str]
         (6, 2, "#N/A", f"invalid timestamp '#N/A': {BAD_NS}"),
         (2, 2, "99999999999999999999", f"invalid timestamp '99999999999999999999': {BAD_NS}"),
         (4, 1, "2026/01/05 09:00:01", f"invalid datetime text '2026/01/05 09:00:01': {BAD_TEXT}"),
-        (4, 1, "2026-13-05 09:00:01.000000000",
-         f"invalid datetime text '2026-13-05 09:00:01.000000000': {BAD_TEXT}"),
-        (4, 1, "2026-01-05 09:00:01.0000000001",
-         f"invalid datetime text '2026-01-05 09:00:01.0000000001': {BAD_TEXT}"),
+        (4, 1, "2026-13-05 09:00:01.000000000", f"invalid datetime text '2026-13-05 09:00:01.000000000': {BAD_TEXT}"),
+        (4, 1, "2026-01-05 09:00:01.0000000001", f"invalid datetime text '2026-01-05 09:00:01.0000000001': {BAD_TEXT}"),
         (4, 1, " 2026-01-05 09:00:01", f"invalid datetime text ' 2026-01-05 09:00:01': {BAD_TEXT}"),
     ],
 )
@@ -276,8 +280,18 @@ def test_tqsdk_big_file_parses_and_locates_late_errors() -> None:
 def test_plain_subset_of_columns_in_any_order() -> None:
     want = make_ticks(10, levels=2)
     want["ask_volume2"][4] = np.nan  # written as an empty cell
-    cols = ["volume", "datetime_ns", *level_fields(2), "last_price", "average", "highest", "lowest",
-            "amount", "open_interest", *level_fields(1)]
+    cols = [
+        "volume",
+        "datetime_ns",
+        *level_fields(2),
+        "last_price",
+        "average",
+        "highest",
+        "lowest",
+        "amount",
+        "open_interest",
+        *level_fields(1),
+    ]
     parsed = parse_plain_tick_csv(plain_lines(want, cols), "p.csv", default_symbol=SYM)
     assert parsed.symbols == (SYM,)
     assert parsed.depth_levels == 2
@@ -311,11 +325,15 @@ def test_plain_time_checked_per_symbol() -> None:
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (["datetime_ns", "last_price", "price"],
-         "p.csv:1:3: unknown column 'price': expected names from TICK_FIELDS and optionally 'symbol'"),
+        (
+            ["datetime_ns", "last_price", "price"],
+            "p.csv:1:3: unknown column 'price': expected names from TICK_FIELDS and optionally 'symbol'",
+        ),
         (["datetime_ns", "volume", "volume"], "p.csv:1:3: duplicate column 'volume' (first at column 2)"),
-        (["datetime_ns", "last_price"],
-         "p.csv:1:3: missing required column(s) ['average', 'highest', 'lowest', 'volume', 'amount', 'open_interest']"),
+        (
+            ["datetime_ns", "last_price"],
+            "p.csv:1:3: missing required column(s) ['average', 'highest', 'lowest', 'volume', 'amount', 'open_interest']",
+        ),
     ],
 )
 def test_plain_header_errors(header: list[str], expected: str) -> None:

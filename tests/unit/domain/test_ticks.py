@@ -35,8 +35,15 @@ from ghtrader.domain.ticks import (
     ticks_to_columns,
 )
 
-_SCALARS = dict(last_price=77000.0, average=76990.5, highest=77200.0, lowest=76800.0, volume=123456.0,
-                amount=4.75e10, open_interest=201234.0)
+_SCALARS = dict(
+    last_price=77000.0,
+    average=76990.5,
+    highest=77200.0,
+    lowest=76800.0,
+    volume=123456.0,
+    amount=4.75e10,
+    open_interest=201234.0,
+)
 
 
 def _full_book(n: int = 1, t0: int = 1_727_443_800_500_000_000) -> np.ndarray:
@@ -100,8 +107,16 @@ def _reference_hash(row: np.void) -> int:
 # --- schema -------------------------------------------------------------------------------------
 def test_dtype_layout() -> None:
     assert TICK_DTYPE.names == TICK_FIELDS
-    assert TICK_FIELDS[:8] == ("datetime_ns", "last_price", "average", "highest", "lowest", "volume", "amount",
-                               "open_interest")
+    assert TICK_FIELDS[:8] == (
+        "datetime_ns",
+        "last_price",
+        "average",
+        "highest",
+        "lowest",
+        "volume",
+        "amount",
+        "open_interest",
+    )
     assert TICK_FIELDS[8:12] == ("bid_price1", "bid_volume1", "ask_price1", "ask_volume1")
     assert TICK_FIELDS[-1] == "ask_volume5"
     assert len(TICK_FIELDS) == 28 and len(MARKET_FIELDS) == 27 and len(L5_LEVEL_FIELDS) == 20
@@ -137,8 +152,12 @@ def test_columns_round_trip() -> None:
 
 
 def test_from_columns_fills_missing_levels_with_nan() -> None:
-    cols = {"datetime_ns": np.array([1, 2], dtype=np.int64), **{k: [v, v] for k, v in _SCALARS.items()},
-            "bid_price1": [1.0, 2.0], "ask_volume1": np.array([3, 4], dtype=np.int32)}
+    cols = {
+        "datetime_ns": np.array([1, 2], dtype=np.int64),
+        **{k: [v, v] for k, v in _SCALARS.items()},
+        "bid_price1": [1.0, 2.0],
+        "ask_volume1": np.array([3, 4], dtype=np.int32),
+    }
     a = ticks_from_columns(cols)
     assert a["bid_price1"].tolist() == [1.0, 2.0]
     assert a["ask_volume1"].tolist() == [3.0, 4.0]
@@ -147,8 +166,10 @@ def test_from_columns_fills_missing_levels_with_nan() -> None:
 
 
 def test_from_columns_accepts_datetime64_and_none() -> None:
-    cols = {"datetime_ns": np.array(["2024-09-27T13:30:00.5"], dtype="datetime64[ns]"),
-            **{k: np.array([None], dtype=object) for k in _SCALARS}}
+    cols = {
+        "datetime_ns": np.array(["2024-09-27T13:30:00.5"], dtype="datetime64[ns]"),
+        **{k: np.array([None], dtype=object) for k in _SCALARS},
+    }
     a = ticks_from_columns(cols)
     assert a["datetime_ns"][0] == 1_727_443_800_500_000_000
     assert np.isnan(a["last_price"][0])
@@ -287,35 +308,46 @@ def test_sorting() -> None:
 def test_check_sanity_rules() -> None:
     a = _full_book(8)
     assert check_sanity(a).n_bad == 0
-    a["ask_price3"][1] = -1.0                       # negative price
-    a["open_interest"][2] = -1.0                    # negative quantity
+    a["ask_price3"][1] = -1.0  # negative price
+    a["open_interest"][2] = -1.0  # negative quantity
     a["bid_price1"][3], a["ask_price1"][3] = 100.0, 99.0  # crossed
-    a["datetime_ns"][4] = a["datetime_ns"][3]       # duplicate time
-    a["datetime_ns"][5] = a["datetime_ns"][3] - 1   # goes back in time
-    a["last_price"][6] = np.nan                     # NaN is not a violation
+    a["datetime_ns"][4] = a["datetime_ns"][3]  # duplicate time
+    a["datetime_ns"][5] = a["datetime_ns"][3] - 1  # goes back in time
+    a["last_price"][6] = np.nan  # NaN is not a violation
     a["bid_price1"][6] = np.nan
     a["amount"][7] = -3.0
     a["lowest"][7] = -1.0
     report = check_sanity(a)
     assert report.reasons.dtype == np.int32
     assert report.reasons.tolist() == [
-        0, REASON_NEGATIVE_PRICE, REASON_NEGATIVE_QUANTITY, REASON_CROSSED_BOOK, REASON_DUPLICATE_TIME,
-        REASON_TIME_DECREASING, 0, REASON_NEGATIVE_PRICE | REASON_NEGATIVE_QUANTITY]
+        0,
+        REASON_NEGATIVE_PRICE,
+        REASON_NEGATIVE_QUANTITY,
+        REASON_CROSSED_BOOK,
+        REASON_DUPLICATE_TIME,
+        REASON_TIME_DECREASING,
+        0,
+        REASON_NEGATIVE_PRICE | REASON_NEGATIVE_QUANTITY,
+    ]
     assert report.bad_mask.tolist() == [False, True, True, True, True, True, False, True]
     assert report.bad_rows.tolist() == [1, 2, 3, 4, 5, 7]
     assert report.n_bad == 6
     assert report.describe(0) == []
     assert report.describe(7) == [REASON_NAMES[REASON_NEGATIVE_PRICE], REASON_NAMES[REASON_NEGATIVE_QUANTITY]]
-    assert report.counts() == {REASON_NAMES[REASON_NEGATIVE_PRICE]: 2, REASON_NAMES[REASON_NEGATIVE_QUANTITY]: 2,
-                               REASON_NAMES[REASON_CROSSED_BOOK]: 1, REASON_NAMES[REASON_DUPLICATE_TIME]: 1,
-                               REASON_NAMES[REASON_TIME_DECREASING]: 1}
+    assert report.counts() == {
+        REASON_NAMES[REASON_NEGATIVE_PRICE]: 2,
+        REASON_NAMES[REASON_NEGATIVE_QUANTITY]: 2,
+        REASON_NAMES[REASON_CROSSED_BOOK]: 1,
+        REASON_NAMES[REASON_DUPLICATE_TIME]: 1,
+        REASON_NAMES[REASON_TIME_DECREASING]: 1,
+    }
     assert all(bin(bit).count("1") == 1 for bit in REASON_NAMES)
 
 
 def test_check_sanity_ignores_absent_level1() -> None:
     a = _full_book(2)
-    a["ask_price1"][0] = np.nan   # one side missing: not crossed
-    a["bid_price1"][1] = 0.0      # zero means absent here too
+    a["ask_price1"][0] = np.nan  # one side missing: not crossed
+    a["bid_price1"][1] = 0.0  # zero means absent here too
     a["ask_price1"][1] = 5.0
     assert check_sanity(a).n_bad == 0
     assert check_sanity(empty_ticks(0)).n_bad == 0

@@ -74,7 +74,20 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def test_global_flags_work_after_the_command_too() -> None:
     args = _parse(["status", "--json", "--port", "1234"])
     assert args.json is True and args.port == 1234
-    args = _parse(["download", "SHFE.cu2602", "--start", "2024-01-02", "--end", "2024-01-05", "--port", "1234", "--host", "10.0.0.9"])
+    args = _parse(
+        [
+            "download",
+            "SHFE.cu2602",
+            "--start",
+            "2024-01-02",
+            "--end",
+            "2024-01-05",
+            "--port",
+            "1234",
+            "--host",
+            "10.0.0.9",
+        ]
+    )
     assert (args.host, args.port, args.json) == ("10.0.0.9", 1234, False)
     args = _parse(["data", "verify", "--var", "SHFE.cu", "--json", "--timeout", "7"])
     assert args.json is True and args.timeout == 7.0
@@ -103,8 +116,24 @@ def test_status_json_after_the_command_reaches_the_connection_step() -> None:
         (["download", "SHFE.cu2602", "--start", "2024-01-05", "--end", "2024-01-02"], "--start"),
         (["download", "SHFE.cu2602", "--start", "2024-01-02", "--end", "2999-01-04"], "--end"),
         (["download", "SHFE.cu2602", "--start", "2024-13-01", "--end", "2024-01-04"], "--start"),
-        (["download", "SHFE.cu2602", "--start", "2024-01-02", "--end", "2024-01-04", "--chunk-days", "0"], "--chunk-days"),
-        (["download-contract-range", "--var", "SHFE.cu", "--first", "SHFE.cu2601", "--last", "SHFE.cu2606", "--chunk-days", "-1"], "--chunk-days"),
+        (
+            ["download", "SHFE.cu2602", "--start", "2024-01-02", "--end", "2024-01-04", "--chunk-days", "0"],
+            "--chunk-days",
+        ),
+        (
+            [
+                "download-contract-range",
+                "--var",
+                "SHFE.cu",
+                "--first",
+                "SHFE.cu2601",
+                "--last",
+                "SHFE.cu2606",
+                "--chunk-days",
+                "-1",
+            ],
+            "--chunk-days",
+        ),
         (["update", "--var", "SHFE.cu", "--recent-expiry-days", "-1"], "--recent-expiry-days"),
         (["record", "SHFE.cu2602", "--duration", "0"], "--duration"),
         (["audit", "--sample-days", "0"], "--sample-days"),

@@ -35,12 +35,25 @@ def test_unknown_symbols_exit_1_saying_so() -> None:
     assert code == 1
     assert "error            the csv catalog has no contracts of SHFE.ag" in text
     code, _ = run(
-        data.cmd_download_range, client, variety="SHFE.cu", first="SHFE.cu2601", last="SHFE.cu2602",
-        start=None, end=None, chunk_days=5,
+        data.cmd_download_range,
+        client,
+        variety="SHFE.cu",
+        first="SHFE.cu2601",
+        last="SHFE.cu2602",
+        start=None,
+        end=None,
+        chunk_days=5,
     )
     assert code == 1
-    assert run(data.cmd_update, FakeClient({"contracts": [], "unknown_symbols": ""}), variety="SHFE.cu",
-               recent_expiry_days=10)[0] == 0
+    assert (
+        run(
+            data.cmd_update,
+            FakeClient({"contracts": [], "unknown_symbols": ""}),
+            variety="SHFE.cu",
+            recent_expiry_days=10,
+        )[0]
+        == 0
+    )
 
 
 def test_rejected_rows_are_printed_with_where_and_why() -> None:

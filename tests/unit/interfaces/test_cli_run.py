@@ -30,9 +30,16 @@ class StandInClient:
 
 def _result(failed: list[dict[str, str]]) -> dict[str, Any]:
     return {
-        "start_day": "2026-11-20", "end_day": "2026-12-04", "varieties": [], "datasets": [], "notes": [],
-        "coverage": {"contracts": []}, "audit": {"ok": True, "checks": {}, "findings": []},
-        "stages_s": {}, "duration_s": 1.0, "failed_conditions": failed,
+        "start_day": "2026-11-20",
+        "end_day": "2026-12-04",
+        "varieties": [],
+        "datasets": [],
+        "notes": [],
+        "coverage": {"contracts": []},
+        "audit": {"ok": True, "checks": {}, "findings": []},
+        "stages_s": {},
+        "duration_s": 1.0,
+        "failed_conditions": failed,
         "stages_completed": ["ingest SHFE.au", "verify", "audit"],
     }
 

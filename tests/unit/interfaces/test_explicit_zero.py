@@ -48,20 +48,44 @@ def _unused() -> Any:
 
 @pytest.fixture
 def recorded() -> Iterator[tuple[str, dict[str, Recorder]]]:
-    uc = {name: Recorder() for name in ("benchmark", "compare", "schedule", "main_l5", "build", "download", "update", "record", "audit")}
+    uc = {
+        name: Recorder()
+        for name in ("benchmark", "compare", "schedule", "main_l5", "build", "download", "update", "record", "audit")
+    }
 
     def factory(name: str) -> Callable[[], Recorder]:
         return lambda: uc[name]
 
     services = [
-        research_service(ResearchUseCases(
-            train=_unused, benchmark=factory("benchmark"), compare=factory("compare"), registry=_unused, clock=_unused)),
-        dataset_service(DatasetUseCases(
-            build_main_schedule=factory("schedule"), build_main_l5=factory("main_l5"), build_dataset=factory("build"))),
-        data_service(DataUseCases(
-            download=factory("download"), download_contract_range=_unused, update=factory("update"),
-            record=factory("record"), verify=_unused, fill_missing=_unused, bootstrap_index=_unused,
-            audit=factory("audit"), contract_status=_unused)),
+        research_service(
+            ResearchUseCases(
+                train=_unused,
+                benchmark=factory("benchmark"),
+                compare=factory("compare"),
+                registry=_unused,
+                clock=_unused,
+            )
+        ),
+        dataset_service(
+            DatasetUseCases(
+                build_main_schedule=factory("schedule"),
+                build_main_l5=factory("main_l5"),
+                build_dataset=factory("build"),
+            )
+        ),
+        data_service(
+            DataUseCases(
+                download=factory("download"),
+                download_contract_range=_unused,
+                update=factory("update"),
+                record=factory("record"),
+                verify=_unused,
+                fill_missing=_unused,
+                bootstrap_index=_unused,
+                audit=factory("audit"),
+                contract_status=_unused,
+            )
+        ),
     ]
     server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), services)
     server.start()
@@ -80,7 +104,10 @@ def _refused(call: Callable[[], Any]) -> ApiError:
 def test_commission_zero_reaches_the_benchmark_as_zero(recorded: tuple[str, dict[str, Recorder]]) -> None:
     target, uc = recorded
     with GhTraderClient(target) as client:
-        assert _refused(lambda: client.benchmark("lightgbm", client.scope(), commission_bp=0.0, slippage_ticks=0.0)).code == "NOT_FOUND"
+        assert (
+            _refused(lambda: client.benchmark("lightgbm", client.scope(), commission_bp=0.0, slippage_ticks=0.0)).code
+            == "NOT_FOUND"
+        )
         zero = uc["benchmark"].last
         _refused(lambda: client.benchmark("lightgbm", client.scope()))
         default = uc["benchmark"].last
@@ -91,7 +118,9 @@ def test_commission_zero_reaches_the_benchmark_as_zero(recorded: tuple[str, dict
     assert compared.base.costs.commission_bp == 0.0
 
 
-def test_an_explicit_zero_count_is_refused_not_replaced_by_the_default(recorded: tuple[str, dict[str, Recorder]]) -> None:
+def test_an_explicit_zero_count_is_refused_not_replaced_by_the_default(
+    recorded: tuple[str, dict[str, Recorder]],
+) -> None:
     target, uc = recorded
     with GhTraderClient(target) as client:
         for scope, field in (
@@ -107,7 +136,9 @@ def test_an_explicit_zero_count_is_refused_not_replaced_by_the_default(recorded:
     assert uc["benchmark"].last.n_splits == 0  # handed on as given; RunBenchmark refuses fewer than 5
 
 
-def test_switch_ratio_and_k_zero_are_refused_and_unset_takes_the_default(recorded: tuple[str, dict[str, Recorder]]) -> None:
+def test_switch_ratio_and_k_zero_are_refused_and_unset_takes_the_default(
+    recorded: tuple[str, dict[str, Recorder]],
+) -> None:
     target, uc = recorded
     with GhTraderClient(target) as client:
         err = _refused(lambda: client.build_main_schedule("SHFE.cu", switch_ratio=0.0))
@@ -155,8 +186,11 @@ def _cli(target: str, *argv: str) -> tuple[int, str]:
     err = io.StringIO()
     host, port = target.rsplit(":", 1)
     code = run(
-        list(argv), defaults=ConnectionDefaults(host=host, port=int(port)),
-        hooks=CliHooks(serve=lambda h, p: 0, local_server=_no_local), stdout=io.StringIO(), stderr=err,
+        list(argv),
+        defaults=ConnectionDefaults(host=host, port=int(port)),
+        hooks=CliHooks(serve=lambda h, p: 0, local_server=_no_local),
+        stdout=io.StringIO(),
+        stderr=err,
     )
     return code, err.getvalue()
 
@@ -172,7 +206,9 @@ def test_cli_sends_commission_zero_and_leaves_unset_flags_unset(recorded: tuple[
     assert uc["update"].last.recent_expiry_days == 0
 
 
-def test_cli_maps_the_servers_invalid_argument_to_exit_2_naming_the_flag(recorded: tuple[str, dict[str, Recorder]]) -> None:
+def test_cli_maps_the_servers_invalid_argument_to_exit_2_naming_the_flag(
+    recorded: tuple[str, dict[str, Recorder]],
+) -> None:
     target, uc = recorded
     code, err = _cli(target, "train", "lightgbm")  # the servicer needs the training days
     assert code == 2 and "INVALID_ARGUMENT" not in err

@@ -9,8 +9,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("torch", "lightgbm", "numba", "pandas", "numpy", "onnxruntime", "psycopg", "dependency_injector",
-         "pydantic", "pydantic_settings", "ghtrader.container", "ghtrader.settings", "ghtrader.application", "ghtrader.domain", "ghtrader.adapters", "ghtrader.interfaces.grpc")
+HEAVY = (
+    "torch",
+    "lightgbm",
+    "numba",
+    "pandas",
+    "numpy",
+    "onnxruntime",
+    "psycopg",
+    "dependency_injector",
+    "pydantic",
+    "pydantic_settings",
+    "ghtrader.container",
+    "ghtrader.settings",
+    "ghtrader.application",
+    "ghtrader.domain",
+    "ghtrader.adapters",
+    "ghtrader.interfaces.grpc",
+)
 
 PROBE = """
 import json, sys
@@ -33,7 +49,13 @@ def _probe(tmp_path: Path, *argv: str) -> dict[str, object]:
     script = PROBE.format(HEAVY_ROOTS=sorted(roots), HEAVY=dotted)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHTRADER_")}
     done = subprocess.run(
-        [sys.executable, "-c", script, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script, *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 

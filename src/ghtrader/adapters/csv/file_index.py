@@ -130,8 +130,11 @@ def _scan_file(path: Path) -> list[SymbolFile]:
         if not first_line.strip():
             raise UnusableFile("empty file: expected a CSV header on line 1")
         info = _classify(path, header)
-        ns_col = {"tqsdk": 1, "plain": header.index("datetime_ns") if "datetime_ns" in header else 0,
-                  "serial": header.index("datetime") if "datetime" in header else 0}[info.kind]
+        ns_col = {
+            "tqsdk": 1,
+            "plain": header.index("datetime_ns") if "datetime_ns" in header else 0,
+            "serial": header.index("datetime") if "datetime" in header else 0,
+        }[info.kind]
         if not info.has_symbol_column:
             first = last = None
             for line in fh:

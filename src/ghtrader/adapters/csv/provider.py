@@ -298,15 +298,23 @@ class CsvDataProvider:
                 price_tick = multiplier = float("nan")
             out.append(
                 ContractInfo(
-                    symbol=symbol, exchange=parsed.exchange, variety=parsed.variety, expired=expired,
-                    first_trading_day=first_day, last_trading_day=last_day,
-                    price_tick=price_tick, multiplier=multiplier, source="csv",
+                    symbol=symbol,
+                    exchange=parsed.exchange,
+                    variety=parsed.variety,
+                    expired=expired,
+                    first_trading_day=first_day,
+                    last_trading_day=last_day,
+                    price_tick=price_tick,
+                    multiplier=multiplier,
+                    source="csv",
                 )
             )
         out.sort(key=lambda c: parse_symbol(c.symbol).expiry_month_index)  # type: ignore[union-attr]
         return out
 
-    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+    def end_of_day_open_interest(
+        self, variety_key_: str, start_day: date, end_day: date
+    ) -> dict[date, dict[str, float]]:
         """OI of each contract's last tick per day in the files (a CSV has no OI without ticks)."""
         if start_day > end_day:
             raise InvalidArgument(f"start_day {start_day} is after end_day {end_day}")

@@ -177,7 +177,10 @@ class CachedHolidayCalendarSource:
             "trading calendar: using ghTrader's BUNDLED holiday list (%d days, up to %s) because the "
             "vendor's list is unavailable; the vendor's list is the source of truth, and every weekday "
             "after %s counts as a trading day. Put the vendor list at %s to replace it.",
-            len(holidays), last, last, self._cache_path,
+            len(holidays),
+            last,
+            last,
+            self._cache_path,
         )
         if self._fetch_text is None:
             try:

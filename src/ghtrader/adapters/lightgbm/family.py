@@ -166,8 +166,9 @@ class LightGBMFamily:
             "verbosity": -1,
         }
         names = [f"f{i}" for i in range(x.shape[1])]  # LightGBM rejects some characters in names
-        dtrain = lgb.Dataset(x, label=y, weight=class_weights(y, params["class_weight"]), feature_name=names,
-                             free_raw_data=True)
+        dtrain = lgb.Dataset(
+            x, label=y, weight=class_weights(y, params["class_weight"]), feature_name=names, free_raw_data=True
+        )
         dvalid = lgb.Dataset(xv, label=yv, weight=class_weights(yv, params["class_weight"]), reference=dtrain)
         evals: dict[str, dict[str, list[float]]] = {}
         total = int(params["num_boost_round"])
@@ -217,5 +218,10 @@ class LightGBMFamily:
             raise FailedPrecondition(
                 f"{booster_path} has {booster.num_feature()} features but {meta_path} names {len(names)}"
             )
-        return LightGBMModel(booster, names, params=meta["params"], best_iteration=booster.current_iteration(),
-                             history=meta.get("history", []))
+        return LightGBMModel(
+            booster,
+            names,
+            params=meta["params"],
+            best_iteration=booster.current_iteration(),
+            history=meta.get("history", []),
+        )

@@ -54,7 +54,9 @@ def booster_to_onnx(booster: lgb.Booster, n_features: int, path: Path) -> OnnxSi
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(model, str(path))
     opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=OPSET)
-    return OnnxSignature(input_name=INPUT_NAME, input_shape=("batch", n_features), output_name=OUTPUT_NAME, opset=int(opset))
+    return OnnxSignature(
+        input_name=INPUT_NAME, input_shape=("batch", n_features), output_name=OUTPUT_NAME, opset=int(opset)
+    )
 
 
 def _floor_float32(values: np.ndarray) -> np.ndarray:

@@ -166,8 +166,9 @@ class LogisticFamily:
         mean = np.nanmean(x.astype(np.float64), axis=0)
         std = np.nanstd(x.astype(np.float64), axis=0)
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
-        model = LogisticModel(train.feature_names, mean, std, np.zeros((x.shape[1], 3)), np.zeros(3),
-                              l2=0.0, params=params, history=[])
+        model = LogisticModel(
+            train.feature_names, mean, std, np.zeros((x.shape[1], 3)), np.zeros(3), l2=0.0, params=params, history=[]
+        )
         z, zv = model.standardise(x), model.standardise(xv)
         w = class_weights(y, params["class_weight"])
         wv = class_weights(yv, params["class_weight"])
@@ -177,14 +178,23 @@ class LogisticFamily:
         stale = 0
         total = len(params["l2_path"])
         for step, l2 in enumerate(params["l2_path"], start=1):
-            weights, bias, iterations = fit_softmax(z, y, len(CLASS_NAMES), l2, weights=w, init=init, max_iter=params["max_iter"])
+            weights, bias, iterations = fit_softmax(
+                z, y, len(CLASS_NAMES), l2, weights=w, init=init, max_iter=params["max_iter"]
+            )
             init = (weights, bias)
             train_loss = log_loss(softmax(z @ weights + bias), y, w)
             pv = softmax(zv @ weights + bias)
             valid_loss = log_loss(pv, yv, wv)
             accuracy = float((pv.argmax(axis=1) == yv).mean())
-            history.append({"l2": l2, "iterations": iterations, "train_loss": train_loss,
-                            "valid_loss": valid_loss, "valid_accuracy": accuracy})
+            history.append(
+                {
+                    "l2": l2,
+                    "iterations": iterations,
+                    "train_loss": train_loss,
+                    "valid_loss": valid_loss,
+                    "valid_accuracy": accuracy,
+                }
+            )
             progress(step, total, f"logistic l2={l2:g}: train loss {train_loss:.4f}, valid loss {valid_loss:.4f}")
             if best is None or valid_loss < best[0] - 1e-9:
                 best, stale = (valid_loss, weights, bias, l2), 0
@@ -194,7 +204,9 @@ class LogisticFamily:
                     break
         assert best is not None
         progress(total, total, f"logistic: best l2={best[3]:g}, valid loss {best[0]:.4f}")
-        return LogisticModel(train.feature_names, mean, std, best[1], best[2], l2=best[3], params=params, history=history)
+        return LogisticModel(
+            train.feature_names, mean, std, best[1], best[2], l2=best[3], params=params, history=history
+        )
 
     def load(self, directory: Path) -> LogisticModel:
         directory = Path(directory)
@@ -209,4 +221,6 @@ class LogisticFamily:
             raise FailedPrecondition(
                 f"{weights_path} does not match {meta_path}: weights {weights.shape} for {len(names)} features"
             )
-        return LogisticModel(names, mean, std, weights, bias, l2=meta["l2"], params=meta["params"], history=meta["history"])
+        return LogisticModel(
+            names, mean, std, weights, bias, l2=meta["l2"], params=meta["params"], history=meta["history"]
+        )

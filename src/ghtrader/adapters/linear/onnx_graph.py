@@ -22,7 +22,9 @@ OUTPUT_NAME = "probabilities"
 OPSET = 17
 
 
-def logistic_graph(mean: np.ndarray, std: np.ndarray, weights: np.ndarray, bias: np.ndarray, path: Path) -> OnnxSignature:
+def logistic_graph(
+    mean: np.ndarray, std: np.ndarray, weights: np.ndarray, bias: np.ndarray, path: Path
+) -> OnnxSignature:
     """Write the graph to ``path``; returns its signature."""
     f, k = weights.shape
     inits = [

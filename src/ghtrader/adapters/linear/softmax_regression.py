@@ -27,7 +27,9 @@ def log_loss(probabilities: np.ndarray, y: np.ndarray, weights: np.ndarray | Non
     return float((nll * weights).sum() / weights.sum())
 
 
-def _objective(theta: np.ndarray, z: np.ndarray, onehot: np.ndarray, w: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+def _objective(
+    theta: np.ndarray, z: np.ndarray, onehot: np.ndarray, w: np.ndarray, l2: float
+) -> tuple[float, np.ndarray]:
     f, k = z.shape[1], onehot.shape[1]
     weights = theta[: f * k].reshape(f, k)
     bias = theta[f * k :]
@@ -68,7 +70,11 @@ def fit_softmax(
     else:
         theta0 = np.concatenate([init[0].ravel(), init[1]])
     result = minimize(
-        _objective, theta0, args=(z, onehot, w, float(l2)), jac=True, method="L-BFGS-B",
+        _objective,
+        theta0,
+        args=(z, onehot, w, float(l2)),
+        jac=True,
+        method="L-BFGS-B",
         options={"maxiter": int(max_iter), "gtol": tol, "ftol": 1e-12},
     )
     theta = result.x

@@ -113,8 +113,10 @@ class InMemoryDatasetStore:
             "trading_day": np.repeat(np.array(day_keys, dtype="datetime64[D]"), counts).astype("datetime64[D]"),
             "datetime_ns": cat([d.datetime_ns for d in picked], np.int64),
             "underlying_contract": cat(
-                [d.underlying_contract if d.underlying_contract is not None else np.full(len(d.datetime_ns), None)
-                 for d in picked],
+                [
+                    d.underlying_contract if d.underlying_contract is not None else np.full(len(d.datetime_ns), None)
+                    for d in picked
+                ],
                 object,
             ),
             "segment_id": cat(
@@ -124,9 +126,7 @@ class InMemoryDatasetStore:
             "build_id": cat([np.full(len(d.datetime_ns), d.build_id, dtype=object) for d in picked], object),
         }
         for name in names:
-            out[name] = cat(
-                [d.columns.get(name, np.full(len(d.datetime_ns), np.nan)) for d in picked], np.float64
-            )
+            out[name] = cat([d.columns.get(name, np.full(len(d.datetime_ns), np.nan)) for d in picked], np.float64)
         order = np.argsort(out["datetime_ns"], kind="stable")
         if n and not np.array_equal(order, np.arange(n)):
             out = {k: v[order] for k, v in out.items()}
@@ -138,8 +138,7 @@ class InMemoryDatasetStore:
         with self._lock:
             stored = self._days.get((kind, symbol, ticks_lake), {})
             return sorted(
-                d for d, rows in stored.items()
-                if config_hash is None or self._config_of(rows.build_id) == config_hash
+                d for d, rows in stored.items() if config_hash is None or self._config_of(rows.build_id) == config_hash
             )
 
     def _config_of(self, build_id: str) -> str | None:
@@ -177,7 +176,9 @@ class InMemoryDatasetStore:
             raise InvalidArgument("build metadata needs a build_id and a config_hash")
         with self._lock:
             old = self._builds.get(meta.build_id)
-            created = old.created_at_ns if old is not None and not meta.created_at_ns else self._stamp(meta.created_at_ns)
+            created = (
+                old.created_at_ns if old is not None and not meta.created_at_ns else self._stamp(meta.created_at_ns)
+            )
             self._builds[meta.build_id] = dataclasses.replace(meta, params=dict(meta.params), created_at_ns=created)
 
     def get_build(self, build_id: str) -> BuildMetadata | None:
@@ -202,7 +203,8 @@ class InMemoryDatasetStore:
     ) -> list[MainL5DayProvenance]:
         with self._lock:
             hits = [
-                p for (sym, day), p in self._provenance.items()
+                p
+                for (sym, day), p in self._provenance.items()
                 if sym == symbol and (start_day is None or day >= start_day) and (end_day is None or day <= end_day)
             ]
         return sorted(hits, key=lambda p: p.trading_day)

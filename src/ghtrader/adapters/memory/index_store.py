@@ -30,9 +30,7 @@ def _check_lake(ticks_lake: str) -> None:
         raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
 
 
-def _selected(
-    key: _Key, symbol: str | None, ticks_lake: str, start_day: date | None, end_day: date | None
-) -> bool:
+def _selected(key: _Key, symbol: str | None, ticks_lake: str, start_day: date | None, end_day: date | None) -> bool:
     sym, day, version, lake = key
     return (
         lake == ticks_lake

@@ -53,7 +53,8 @@ class InMemoryModelRegistry:
             keys = sorted(self._entries)
             entries = [self._entries[k] for k in keys]
         return [
-            e for e in entries
+            e
+            for e in entries
             if (model_type is None or e.model_type == model_type) and (status is None or e.status == status)
         ]
 

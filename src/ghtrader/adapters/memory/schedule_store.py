@@ -24,12 +24,12 @@ class InMemoryScheduleStore:
     def save_schedule(self, schedule: MainSchedule) -> None:
         with self._lock:
             self._rows[(schedule.exchange, schedule.variety)] = (
-                list(schedule.rows), schedule.schedule_hash, float(schedule.switch_ratio)
+                list(schedule.rows),
+                schedule.schedule_hash,
+                float(schedule.switch_ratio),
             )
 
-    def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float | None = None
-    ) -> MainSchedule | None:
+    def load_schedule(self, exchange: str, variety: str, *, switch_ratio: float | None = None) -> MainSchedule | None:
         with self._lock:
             stored = self._rows.get((exchange, variety))
         if stored is None or not stored[0]:

@@ -112,7 +112,9 @@ class InMemoryTickStore:
                 np.empty(0, dtype=np.int64),
             )
         days = series.trading_day
-        picked = series.take(np.flatnonzero((days >= np.datetime64(start_day, "D")) & (days <= np.datetime64(end_day, "D"))))
+        picked = series.take(
+            np.flatnonzero((days >= np.datetime64(start_day, "D")) & (days <= np.datetime64(end_day, "D")))
+        )
         main = ticks_lake == "main_l5"
         return StoredTicks(
             symbol=symbol,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-
 import threading
 from pathlib import Path
 
@@ -28,6 +27,8 @@ def _nvidia_driver_present() -> bool:
     """onnxruntime-gpu lists CUDA even on machines without a GPU and then logs a loud load
     error; ask only where an NVIDIA driver is loaded."""
     return os.path.exists("/proc/driver/nvidia/version") or shutil.which("nvidia-smi") is not None
+
+
 CPU = "CPUExecutionProvider"
 #: Name the exporters give the probability output; other graphs fall back to a (batch, 3) output.
 PROBABILITIES = "probabilities"
@@ -69,7 +70,9 @@ class OnnxInferenceSession:
             raise InvalidArgument(f"model input must have {rank} dimensions {self.input_shape}; got shape {x.shape}")
         for axis, (want, got) in enumerate(zip(self.input_shape, x.shape, strict=True)):
             if isinstance(want, int) and want != got:
-                raise InvalidArgument(f"model input axis {axis} must be {want} (shape {self.input_shape}); got {x.shape}")
+                raise InvalidArgument(
+                    f"model input axis {axis} must be {want} (shape {self.input_shape}); got {x.shape}"
+                )
         (out,) = self._session.run(self._outputs, {self.input_name: x})
         return np.asarray(out)
 
@@ -89,7 +92,9 @@ class OnnxInferenceRuntime:
     _cuda_failed = False
     _lock = threading.Lock()
 
-    def __init__(self, *, intra_op_threads: int | None = 1, inter_op_threads: int | None = 1, device_id: int = 0) -> None:
+    def __init__(
+        self, *, intra_op_threads: int | None = 1, inter_op_threads: int | None = 1, device_id: int = 0
+    ) -> None:
         self._intra = intra_op_threads
         self._inter = inter_op_threads
         self._device_id = int(device_id)

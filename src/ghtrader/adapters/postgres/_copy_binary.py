@@ -22,7 +22,14 @@ PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 PG_EPOCH_US = PG_EPOCH_DAYS * 86_400 * 1_000_000
 
 _WIRE = {"int4": ">i4", "int8": ">i8", "float4": ">f4", "float8": ">f8", "date": ">i4", "timestamptz": ">i8"}
-_NATIVE = {"int4": np.int32, "int8": np.int64, "float4": np.float32, "float8": np.float64, "date": np.int32, "timestamptz": np.int64}
+_NATIVE = {
+    "int4": np.int32,
+    "int8": np.int64,
+    "float4": np.float32,
+    "float8": np.float64,
+    "date": np.int32,
+    "timestamptz": np.int64,
+}
 
 
 def row_dtype(kinds: Sequence[str]) -> np.dtype:
@@ -39,7 +46,7 @@ def encode_rows(kinds: Sequence[str], columns: Sequence[np.ndarray], *, header: 
     n = int(columns[0].shape[0]) if columns else 0
     rows = np.empty(n, dtype=dtype)
     rows["n"] = len(kinds)
-    for i, (kind, col) in enumerate(zip(kinds, columns, strict=True)):
+    for i, col in enumerate(columns):
         rows[f"l{i}"] = dtype[f"v{i}"].itemsize
         rows[f"v{i}"] = col
     return (HEADER if header else b"") + rows.tobytes() + (TRAILER if trailer else b"")

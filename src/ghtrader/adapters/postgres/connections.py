@@ -62,5 +62,7 @@ def open_pool(
         pool.open(wait=True, timeout=timeout_s)
     except PoolTimeout as exc:
         pool.close()
-        raise Unavailable(f"PostgreSQL at {redact_url(url)} is unreachable (no connection within {timeout_s:g}s)") from exc
+        raise Unavailable(
+            f"PostgreSQL at {redact_url(url)} is unreachable (no connection within {timeout_s:g}s)"
+        ) from exc
     return pool

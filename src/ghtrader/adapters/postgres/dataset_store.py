@@ -92,7 +92,9 @@ def _ns(ts: datetime | None) -> int | None:
 
 def _lock_series(conn: Connection[Any], kind: str, symbol: str, ticks_lake: str) -> None:
     """Hold the transaction advisory lock of one series (table, symbol, lake) until commit."""
-    conn.execute(_ROWS_LOCK, {"lock_class": _ROWS_LOCK_CLASS, "lock_key": f"{DATASET_TABLES[kind]}/{symbol}/{ticks_lake}"})
+    conn.execute(
+        _ROWS_LOCK, {"lock_class": _ROWS_LOCK_CLASS, "lock_key": f"{DATASET_TABLES[kind]}/{symbol}/{ticks_lake}"}
+    )
 
 
 def _check_lake(ticks_lake: str) -> None:
@@ -293,12 +295,18 @@ class PostgresDatasetStore:
                 with conn.cursor().copy(copy_sql) as cp:  # type: ignore[arg-type]  # validated names
                     for start in range(0, m, self._block_rows):
                         stop = min(start + self._block_rows, m)
-                        cp.write(encode_rows(kinds, [c[start:stop] for c in columns], header=start == 0, trailer=stop == m))
+                        cp.write(
+                            encode_rows(kinds, [c[start:stop] for c in columns], header=start == 0, trailer=stop == m)
+                        )
                 the_day = _EPOCH_DATE + timedelta(days=day)
                 if not (exists is not None and exists[0]):
                     conn.execute(
                         sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}, {}) TO ({}, {})").format(
-                            sql.Identifier(table), sql.Identifier(part), series, the_day, series,
+                            sql.Identifier(table),
+                            sql.Identifier(part),
+                            series,
+                            the_day,
+                            series,
                             the_day + timedelta(days=1),
                         )
                     )
@@ -351,7 +359,9 @@ class PostgresDatasetStore:
             cols=sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in names),
         )
         params = {"series": series, "start": start_day, "end": end_day}
-        reader = CopyBinaryReader(("date", "int8", "int4", "int8", "int4", *(_WIRE_FLOAT[DATASET_DTYPES[kind]],) * len(names)))
+        reader = CopyBinaryReader(
+            ("date", "int8", "int4", "int8", "int4", *(_WIRE_FLOAT[DATASET_DTYPES[kind]],) * len(names))
+        )
         with self._pool.connection() as conn, conn.transaction():
             with conn.cursor().copy(copy, params) as cp:
                 for chunk in cp:
@@ -459,8 +469,9 @@ class PostgresDatasetStore:
 
     @staticmethod
     def _build(row: tuple[Any, ...]) -> BuildMetadata:
-        return BuildMetadata(build_id=row[0], kind=row[1], config_hash=row[2], params=dict(row[3] or {}),
-                             created_at_ns=_ns(row[4]) or 0)
+        return BuildMetadata(
+            build_id=row[0], kind=row[1], config_hash=row[2], params=dict(row[3] or {}), created_at_ns=_ns(row[4]) or 0
+        )
 
     def get_build(self, build_id: str) -> BuildMetadata | None:
         with self._pool.connection() as conn:
@@ -478,8 +489,17 @@ class PostgresDatasetStore:
         if not records:
             return
         rows = [
-            (r.symbol, r.trading_day, r.underlying_contract, int(r.segment_id), r.schedule_hash, int(r.rows_total),
-             int(r.source_rows), _ts(r.created_at_ns), LAKE_VERSION)
+            (
+                r.symbol,
+                r.trading_day,
+                r.underlying_contract,
+                int(r.segment_id),
+                r.schedule_hash,
+                int(r.rows_total),
+                int(r.source_rows),
+                _ts(r.created_at_ns),
+                LAKE_VERSION,
+            )
             for r in records
         ]
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -518,8 +538,18 @@ class PostgresDatasetStore:
         if not definitions:
             return
         rows = [
-            (d.feature_name, int(d.version), d.definition_hash, list(d.input_columns), d.output_dtype,
-             int(d.lookback_ticks), d.ttl_seconds, _ts(d.created_at_ns), _ts(d.deprecated_at_ns), LAKE_VERSION)
+            (
+                d.feature_name,
+                int(d.version),
+                d.definition_hash,
+                list(d.input_columns),
+                d.output_dtype,
+                int(d.lookback_ticks),
+                d.ttl_seconds,
+                _ts(d.created_at_ns),
+                _ts(d.deprecated_at_ns),
+                LAKE_VERSION,
+            )
             for d in definitions
         ]
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -533,9 +563,15 @@ class PostgresDatasetStore:
             ).fetchall()
         return [
             FeatureDefinition(
-                feature_name=r[0], version=int(r[1]), definition_hash=r[2], input_columns=tuple(r[3]),
-                output_dtype=r[4], lookback_ticks=int(r[5]), ttl_seconds=None if r[6] is None else float(r[6]),
-                created_at_ns=_ns(r[7]) or 0, deprecated_at_ns=_ns(r[8]),
+                feature_name=r[0],
+                version=int(r[1]),
+                definition_hash=r[2],
+                input_columns=tuple(r[3]),
+                output_dtype=r[4],
+                lookback_ticks=int(r[5]),
+                ttl_seconds=None if r[6] is None else float(r[6]),
+                created_at_ns=_ns(r[7]) or 0,
+                deprecated_at_ns=_ns(r[8]),
             )
             for r in rows
         ]

@@ -66,7 +66,9 @@ def _check_lake(ticks_lake: str) -> None:
         raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
 
 
-def _filters(symbol: str | None, ticks_lake: str, start_day: date | None, end_day: date | None) -> tuple[str, list[Any]]:
+def _filters(
+    symbol: str | None, ticks_lake: str, start_day: date | None, end_day: date | None
+) -> tuple[str, list[Any]]:
     _check_lake(ticks_lake)
     where = ["ticks_lake = %s", "lake_version = %s"]
     params: list[Any] = [ticks_lake, LAKE_VERSION]
@@ -97,9 +99,19 @@ class PostgresIndexStore:
             _check_lake(m.ticks_lake)
         rows = [
             (
-                m.symbol, m.trading_day, m.ticks_lake, m.rows_total, m.first_datetime_ns, m.last_datetime_ns,
-                m.l5_present, m.row_hash_min, m.row_hash_max, m.row_hash_sum, m.row_hash_sum_abs,
-                _ts(m.updated_at_ns), m.lake_version,
+                m.symbol,
+                m.trading_day,
+                m.ticks_lake,
+                m.rows_total,
+                m.first_datetime_ns,
+                m.last_datetime_ns,
+                m.l5_present,
+                m.row_hash_min,
+                m.row_hash_max,
+                m.row_hash_sum,
+                m.row_hash_sum_abs,
+                _ts(m.updated_at_ns),
+                m.lake_version,
             )
             for m in manifests
         ]
@@ -118,9 +130,19 @@ class PostgresIndexStore:
             rows = conn.execute(_SELECT_MANIFESTS + where, params).fetchall()  # type: ignore[arg-type]
         return [
             DayManifest(
-                symbol=r[0], trading_day=r[1], ticks_lake=r[2], rows_total=r[3], first_datetime_ns=r[4],
-                last_datetime_ns=r[5], l5_present=r[6], row_hash_min=r[7], row_hash_max=r[8], row_hash_sum=r[9],
-                row_hash_sum_abs=r[10], updated_at_ns=r[11], lake_version=r[12],
+                symbol=r[0],
+                trading_day=r[1],
+                ticks_lake=r[2],
+                rows_total=r[3],
+                first_datetime_ns=r[4],
+                last_datetime_ns=r[5],
+                l5_present=r[6],
+                row_hash_min=r[7],
+                row_hash_max=r[8],
+                row_hash_sum=r[9],
+                row_hash_sum_abs=r[10],
+                updated_at_ns=r[11],
+                lake_version=r[12],
             )
             for r in rows
         ]
@@ -155,8 +177,17 @@ class PostgresIndexStore:
             _check_lake(d.ticks_lake)
         rows = [
             (
-                d.symbol, d.trading_day, d.ticks_lake, d.reason, _ts(d.created_at_ns), d.lake_version,
-                d.provider, d.request, d.source_path, d.source_size, d.source_mtime_ns,
+                d.symbol,
+                d.trading_day,
+                d.ticks_lake,
+                d.reason,
+                _ts(d.created_at_ns),
+                d.lake_version,
+                d.provider,
+                d.request,
+                d.source_path,
+                d.source_size,
+                d.source_mtime_ns,
             )
             for d in days
         ]
@@ -175,8 +206,17 @@ class PostgresIndexStore:
             rows = conn.execute(_SELECT_NO_DATA + where, params).fetchall()  # type: ignore[arg-type]
         return [
             NoDataDay(
-                symbol=r[0], trading_day=r[1], ticks_lake=r[2], reason=r[3], created_at_ns=r[4], lake_version=r[5],
-                provider=r[6], request=r[7], source_path=r[8], source_size=r[9], source_mtime_ns=r[10],
+                symbol=r[0],
+                trading_day=r[1],
+                ticks_lake=r[2],
+                reason=r[3],
+                created_at_ns=r[4],
+                lake_version=r[5],
+                provider=r[6],
+                request=r[7],
+                source_path=r[8],
+                source_size=r[9],
+                source_mtime_ns=r[10],
             )
             for r in rows
         ]

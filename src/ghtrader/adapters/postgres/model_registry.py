@@ -27,7 +27,9 @@ from ghtrader.application.research.registry_entries import (
 __all__ = ["PostgresModelRegistry"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_COLS = "model_id, version, model_type, status, artifact_path, config_hash, metrics, created_at, promoted_at, retired_at"
+_COLS = (
+    "model_id, version, model_type, status, artifact_path, config_hash, metrics, created_at, promoted_at, retired_at"
+)
 _INSERT = (
     f"INSERT INTO {MODEL_REGISTRY_TABLE} ({_COLS}, lake_version) VALUES "
     "(%(model_id)s, %(version)s, %(model_type)s, %(status)s, %(artifact_path)s, %(config_hash)s, %(metrics)s, "

@@ -43,7 +43,10 @@ class PostgresScheduleStore:
     def save_schedule(self, schedule: MainSchedule) -> None:
         key = {"exchange": schedule.exchange, "variety": schedule.variety, "v": LAKE_VERSION}
         with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_KEY >> 32, f"{schedule.exchange}.{schedule.variety}"))
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                (_LOCK_KEY >> 32, f"{schedule.exchange}.{schedule.variety}"),
+            )
             stored = [r[0] for r in conn.execute(_HASHES, key)]
             if stored == [schedule.schedule_hash] or (not stored and not schedule.rows):
                 return
@@ -51,7 +54,8 @@ class PostgresScheduleStore:
             if schedule.rows:
                 conn.execute(
                     _INSERT,
-                    key | {
+                    key
+                    | {
                         "hash": schedule.schedule_hash,
                         "ratio": float(schedule.switch_ratio),
                         "days": [r.trading_day for r in schedule.rows],
@@ -60,9 +64,7 @@ class PostgresScheduleStore:
                     },
                 )
 
-    def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float | None = None
-    ) -> MainSchedule | None:
+    def load_schedule(self, exchange: str, variety: str, *, switch_ratio: float | None = None) -> MainSchedule | None:
         key = {"exchange": exchange, "variety": variety, "v": LAKE_VERSION}
         with self._pool.connection() as conn:
             rows = conn.execute(_LOAD, key).fetchall()

@@ -398,7 +398,7 @@ class PostgresSchemaManager:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
-                "id text COLLATE \"C\" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                'id text COLLATE "C" PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())'
             )
             done = {row[0] for row in conn.execute(f"SELECT id FROM {MIGRATIONS_TABLE}")}
             applied: list[str] = []

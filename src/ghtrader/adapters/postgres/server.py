@@ -209,7 +209,9 @@ class EmbeddedPostgres:
         }
         lines = [f"{key} = '{str(value).replace(chr(39), chr(39) * 2)}'" for key, value in values.items()]
         path = self._data_dir / _CONF_NAME
-        path.write_text("# written by ghtrader EmbeddedPostgres.start(); edits are overwritten\n" + "\n".join(lines) + "\n")
+        path.write_text(
+            "# written by ghtrader EmbeddedPostgres.start(); edits are overwritten\n" + "\n".join(lines) + "\n"
+        )
         if user is not None:
             os.chown(path, user.pw_uid, user.pw_gid)
 
@@ -238,7 +240,9 @@ class EmbeddedPostgres:
         return f"postgresql://{_SUPERUSER}@127.0.0.1:{port}/{quote(database)}"
 
     def _ensure_database(self) -> None:
-        with psycopg.connect(self._url_from_pidfile("postgres"), autocommit=True, connect_timeout=int(self._timeout_s)) as conn:
+        with psycopg.connect(
+            self._url_from_pidfile("postgres"), autocommit=True, connect_timeout=int(self._timeout_s)
+        ) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self._database,)).fetchone()
             if exists is None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self._database)))
@@ -270,15 +274,21 @@ class EmbeddedPostgres:
                     **extra,  # type: ignore[arg-type]
                 )
             except subprocess.TimeoutExpired as exc:
-                raise EmbeddedPostgresError(f"{exe} {' '.join(args)} timed out; see {self._data_dir / _LOG_NAME}") from exc
+                raise EmbeddedPostgresError(
+                    f"{exe} {' '.join(args)} timed out; see {self._data_dir / _LOG_NAME}"
+                ) from exc
             out.seek(0)
             output = out.read()
         if check and proc.returncode != 0:
             log_tail = ""
             log = self._data_dir / _LOG_NAME
             if log.exists():
-                log_tail = "\n--- server log (tail) ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
-            raise EmbeddedPostgresError(f"{exe} {' '.join(args)} failed (exit {proc.returncode}):\n{output.strip()}{log_tail}")
+                log_tail = "\n--- server log (tail) ---\n" + "\n".join(
+                    log.read_text(errors="replace").splitlines()[-20:]
+                )
+            raise EmbeddedPostgresError(
+                f"{exe} {' '.join(args)} failed (exit {proc.returncode}):\n{output.strip()}{log_tail}"
+            )
         return subprocess.CompletedProcess(proc.args, proc.returncode, output, "")
 
     # --- running as root -------------------------------------------------------------------------

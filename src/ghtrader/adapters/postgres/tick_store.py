@@ -104,9 +104,7 @@ _WRITE_RAW = _write_sql(False)
 _WRITE_MAIN = _write_sql(True)
 # Writers of one (symbol, lake) take this transaction lock, so "no stored row in the batch's time
 # span" stays true until commit and the cheaper plain INSERT is safe. Key: (class, series hash).
-_SERIES_LOCK = (
-    "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
-)
+_SERIES_LOCK = "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
 _LOCK_CLASS = 0x6768  # "gh"
 _OVERLAP = (
     f"SELECT EXISTS (SELECT 1 FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s "

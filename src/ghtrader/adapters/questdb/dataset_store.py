@@ -255,7 +255,9 @@ class QuestDBDatasetStore:
                             slice(None) if len(groups) == 1 else np.flatnonzero((day_num >= first) & (day_num <= last))
                         )
                         buf = sender.new_buffer()
-                        buf.dataframe(self._frame(rows, build_id, pick), table_name=table, symbols=self._symbols(rows), at="ts")
+                        buf.dataframe(
+                            self._frame(rows, build_id, pick), table_name=table, symbols=self._symbols(rows), at="ts"
+                        )
                         sel = (tomb_day >= first) & (tomb_day <= last)
                         if sel.any():
                             buf.dataframe(
@@ -429,11 +431,15 @@ class QuestDBDatasetStore:
         if self._table_columns(kind) is None and self._table_columns(kind, refresh=True) is None:
             return []
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT DISTINCT build_id, cast(trading_day AS long) FROM {self._tables[kind]} "
-                "WHERE symbol = %s AND ticks_lake = %s AND NOT deleted",
-                (symbol, ticks_lake),
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT DISTINCT build_id, cast(trading_day AS long) FROM {self._tables[kind]} "
+                    "WHERE symbol = %s AND ticks_lake = %s AND NOT deleted",
+                    (symbol, ticks_lake),
+                )
+                .fetchall()
+            )
         return [(b, np.datetime64(int(ms) // _MS_PER_DAY, "D").item()) for b, ms in rows]
 
     def _config_hashes(self, build_ids: Sequence[str]) -> dict[str, str]:
@@ -513,12 +519,15 @@ class QuestDBDatasetStore:
 
     def _select_builds(self, where: str, args: Sequence[Any]) -> list[BuildMetadata]:
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT build_id, kind, config_hash, params, cast(created_at AS long) FROM {self._builds}{where}", args
-            ).fetchall()
-        out = [
-            BuildMetadata(b, k, h, json.loads(p) if p else {}, _ns(c) or 0) for b, k, h, p, c in rows
-        ]
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT build_id, kind, config_hash, params, cast(created_at AS long) FROM {self._builds}{where}",
+                    args,
+                )
+                .fetchall()
+            )
+        out = [BuildMetadata(b, k, h, json.loads(p) if p else {}, _ns(c) or 0) for b, k, h, p, c in rows]
         return sorted(out, key=lambda m: (m.created_at_ns, m.build_id))
 
     def get_build(self, build_id: str) -> BuildMetadata | None:
@@ -568,11 +577,15 @@ class QuestDBDatasetStore:
             where.append("trading_day <= %s")
             args.append(end_day)
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                "SELECT symbol, trading_day, underlying_contract, segment_id, schedule_hash, rows_total, source_rows, "
-                f"cast(created_at AS long) FROM {self._provenance} WHERE {' AND '.join(where)}",
-                args,
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    "SELECT symbol, trading_day, underlying_contract, segment_id, schedule_hash, rows_total, source_rows, "
+                    f"cast(created_at AS long) FROM {self._provenance} WHERE {' AND '.join(where)}",
+                    args,
+                )
+                .fetchall()
+            )
         out = [
             MainL5DayProvenance(r[0], r[1].date(), r[2], int(r[3]), r[4], int(r[5]), int(r[6]), _ns(r[7]) or 0)
             for r in rows
@@ -600,11 +613,15 @@ class QuestDBDatasetStore:
         names = sorted({d.feature_name for d in definitions})
         with self._cx.pg() as conn:
             marks = ", ".join(["%s"] * len(names))
-            for name, version, us in ClientCursor(conn).execute(
-                f"SELECT feature_name, version, cast(created_at AS long) FROM {self._registry} "
-                f"WHERE feature_name IN ({marks})",
-                names,
-            ).fetchall():
+            for name, version, us in (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT feature_name, version, cast(created_at AS long) FROM {self._registry} "
+                    f"WHERE feature_name IN ({marks})",
+                    names,
+                )
+                .fetchall()
+            ):
                 if (name, int(version)) in created and us is not None:
                     created[(name, int(version))] = int(us)
         rows = [
@@ -623,10 +640,14 @@ class QuestDBDatasetStore:
     def feature_registry(self, *, include_deprecated: bool = True) -> list[FeatureDefinition]:
         where = "" if include_deprecated else " WHERE deprecated_at = null"
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                "SELECT feature_name, version, definition_hash, input_columns, output_dtype, lookback_ticks, "
-                f"ttl_seconds, cast(created_at AS long), cast(deprecated_at AS long) FROM {self._registry}{where}"
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    "SELECT feature_name, version, definition_hash, input_columns, output_dtype, lookback_ticks, "
+                    f"ttl_seconds, cast(created_at AS long), cast(deprecated_at AS long) FROM {self._registry}{where}"
+                )
+                .fetchall()
+            )
         out = [
             FeatureDefinition(
                 feature_name=r[0], version=int(r[1]), definition_hash=r[2], input_columns=tuple(json.loads(r[3] or "[]")),

@@ -111,8 +111,11 @@ class QuestDBIndexStore:
             return
         with self._cx.pg() as conn:
             mark_days_deleted(
-                ClientCursor(conn), table, "symbol = %s AND ticks_lake = %s AND lake_version = %s",
-                (symbol, ticks_lake, LAKE_VERSION), days,
+                ClientCursor(conn),
+                table,
+                "symbol = %s AND ticks_lake = %s AND lake_version = %s",
+                (symbol, ticks_lake, LAKE_VERSION),
+                days,
             )
             self._cx.wait_applied(conn, table)
 
@@ -160,10 +163,14 @@ class QuestDBIndexStore:
     def indexed_symbols(self, ticks_lake: str = "raw") -> list[str]:
         _check_lake(ticks_lake)
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT DISTINCT symbol FROM {self._index} WHERE ticks_lake = %s AND lake_version = %s AND NOT deleted",
-                (ticks_lake, LAKE_VERSION),
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT DISTINCT symbol FROM {self._index} WHERE ticks_lake = %s AND lake_version = %s AND NOT deleted",
+                    (ticks_lake, LAKE_VERSION),
+                )
+                .fetchall()
+            )
         return sorted(r[0] for r in rows)
 
     # --- no-data ledger ---------------------------------------------------------------------
@@ -185,17 +192,31 @@ class QuestDBIndexStore:
         last = max(k[1] for k in fresh)
         marks = ", ".join(["%s"] * len(symbols))
         with self._cx.pg() as conn:
-            present = ClientCursor(conn).execute(
-                f"SELECT symbol, trading_day, lake_version, ticks_lake FROM {self._no_data} "
-                f"WHERE NOT deleted AND symbol IN ({marks}) AND trading_day >= %s AND trading_day <= %s",
-                (*symbols, first, last),
-            ).fetchall()
+            present = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT symbol, trading_day, lake_version, ticks_lake FROM {self._no_data} "
+                    f"WHERE NOT deleted AND symbol IN ({marks}) AND trading_day >= %s AND trading_day <= %s",
+                    (*symbols, first, last),
+                )
+                .fetchall()
+            )
         for sym, day, version, lake in present:
             fresh.pop((sym, day.date(), version, lake), None)
         rows = [
             (
-                d.symbol, d.trading_day, d.ticks_lake, d.reason, _stamp(d.created_at_ns), d.lake_version,
-                d.provider, d.request, d.source_path, d.source_size, d.source_mtime_ns, False,
+                d.symbol,
+                d.trading_day,
+                d.ticks_lake,
+                d.reason,
+                _stamp(d.created_at_ns),
+                d.lake_version,
+                d.provider,
+                d.request,
+                d.source_path,
+                d.source_size,
+                d.source_mtime_ns,
+                False,
             )
             for d in fresh.values()
         ]

@@ -56,8 +56,17 @@ class QuestDBScheduleStore:
             if stored == [new_hash] or (not stored and not schedule.rows):
                 return
             rows: list[tuple[Any, ...]] = [
-                (r.trading_day, ex, var, r.main_contract, int(r.segment_id), new_hash, LAKE_VERSION, False,
-                 float(schedule.switch_ratio))
+                (
+                    r.trading_day,
+                    ex,
+                    var,
+                    r.main_contract,
+                    int(r.segment_id),
+                    new_hash,
+                    LAKE_VERSION,
+                    False,
+                    float(schedule.switch_ratio),
+                )
                 for r in schedule.rows
             ]
             rows += [
@@ -75,9 +84,7 @@ class QuestDBScheduleStore:
             values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             cur.execute(f"INSERT INTO {self._table} ({_COLS}) VALUES {values}", [v for row in chunk for v in row])
 
-    def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float | None = None
-    ) -> MainSchedule | None:
+    def load_schedule(self, exchange: str, variety: str, *, switch_ratio: float | None = None) -> MainSchedule | None:
         with self._cx.pg() as conn:
             live = self._live_rows(ClientCursor(conn), exchange, variety)
         if not live:
@@ -93,7 +100,9 @@ class QuestDBScheduleStore:
 
     def schedule_hashes(self, exchange: str, variety: str) -> list[str]:
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT DISTINCT schedule_hash FROM {self._table} {_LIVE}", (exchange, variety, LAKE_VERSION)
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(f"SELECT DISTINCT schedule_hash FROM {self._table} {_LIVE}", (exchange, variety, LAKE_VERSION))
+                .fetchall()
+            )
         return sorted(r[0] for r in rows)

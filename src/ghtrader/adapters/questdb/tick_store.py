@@ -57,7 +57,12 @@ _UNREACHABLE_CODES = {
 }
 
 _READ_RAW_DTYPE = np.dtype(
-    [("trading_day_ms", "<i8"), *((name, TICK_DTYPE[name]) for name in TICK_FIELDS), ("row_hash", "<i8"), ("row_hash_null", "?")]
+    [
+        ("trading_day_ms", "<i8"),
+        *((name, TICK_DTYPE[name]) for name in TICK_FIELDS),
+        ("row_hash", "<i8"),
+        ("row_hash_null", "?"),
+    ]
 )
 _READ_MAIN_DTYPE = np.dtype(
     [*_READ_RAW_DTYPE.descr, ("underlying_contract", "O"), ("segment_id", "<i8"), ("schedule_hash", "O")]
@@ -65,9 +70,7 @@ _READ_MAIN_DTYPE = np.dtype(
 # NULL -> NaN for DOUBLE; row_hash NULL (= INT64_MIN) comes as 0 plus a flag (fromiter cannot
 # put None into an int64 field).
 _SELECT_RAW = (
-    "cast(trading_day AS long), datetime_ns, "
-    + ", ".join(MARKET_FIELDS)
-    + ", coalesce(row_hash, 0), row_hash = null"
+    "cast(trading_day AS long), datetime_ns, " + ", ".join(MARKET_FIELDS) + ", coalesce(row_hash, 0), row_hash = null"
 )
 _SELECT_MAIN = _SELECT_RAW + ", underlying_contract, coalesce(segment_id, -1), schedule_hash"
 
@@ -258,19 +261,27 @@ class QuestDBTickStore:
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:
         _check_lake(ticks_lake)
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT DISTINCT trading_day FROM {self._table} "
-                "WHERE symbol = %s AND ticks_lake = %s AND NOT deleted",
-                (symbol, ticks_lake),
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT DISTINCT trading_day FROM {self._table} "
+                    "WHERE symbol = %s AND ticks_lake = %s AND NOT deleted",
+                    (symbol, ticks_lake),
+                )
+                .fetchall()
+            )
         return sorted(row[0].date() for row in rows)
 
     def tick_symbols(self, ticks_lake: str) -> list[str]:
         _check_lake(ticks_lake)
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                f"SELECT DISTINCT symbol FROM {self._table} WHERE ticks_lake = %s AND NOT deleted", (ticks_lake,)
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    f"SELECT DISTINCT symbol FROM {self._table} WHERE ticks_lake = %s AND NOT deleted", (ticks_lake,)
+                )
+                .fetchall()
+            )
         return sorted(row[0] for row in rows)
 
     def end_of_day_open_interest(
@@ -326,11 +337,16 @@ class QuestDBTickStore:
             return
         with self._cx.pg() as conn:
             mark_days_deleted(
-                ClientCursor(conn), self._table, "symbol = %s AND ticks_lake = %s", (symbol, ticks_lake), days,
+                ClientCursor(conn),
+                self._table,
+                "symbol = %s AND ticks_lake = %s",
+                (symbol, ticks_lake),
+                days,
                 # the designated-timestamp range lets QuestDB touch only those days' partitions
                 also="AND ts >= %s AND ts < %s",
                 also_params=lambda chunk: (
-                    _midnight(chunk[0]) - timedelta(days=self._max_lag), _midnight(chunk[-1]) + timedelta(days=2),
+                    _midnight(chunk[0]) - timedelta(days=self._max_lag),
+                    _midnight(chunk[-1]) + timedelta(days=2),
                 ),
             )
             self._cx.wait_applied(conn, self._table)

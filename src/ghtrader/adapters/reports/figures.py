@@ -52,8 +52,15 @@ def _line(spec: LineFigure) -> Figure:
             ax.step(x, y, where="post", linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
         elif s.style == "bars":
             width = _bar_width(x) / max(n_bars, 1)
-            ax.bar(x + (bar_i - (n_bars - 1) / 2) * width, y, width=width * 0.95, color=color,
-                   alpha=0.3 if n_bars < len(spec.series) else 0.75, label=s.label, zorder=1)
+            ax.bar(
+                x + (bar_i - (n_bars - 1) / 2) * width,
+                y,
+                width=width * 0.95,
+                color=color,
+                alpha=0.3 if n_bars < len(spec.series) else 0.75,
+                label=s.label,
+                zorder=1,
+            )
             bar_i += 1
         else:
             ax.plot(x, y, linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
@@ -117,8 +124,15 @@ def _matrix(spec: MatrixFigure) -> Figure:
         ax.imshow(values, cmap="Blues", vmin=0.0, vmax=top if top > 0 else 1.0)
         for (r, c), v in np.ndenumerate(values):
             text = "-" if not math.isfinite(v) else format(v, spec.value_format)
-            ax.text(c, r, text, ha="center", va="center", fontsize=9,
-                    color="white" if math.isfinite(v) and v > 0.6 * top else "black")
+            ax.text(
+                c,
+                r,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if math.isfinite(v) and v > 0.6 * top else "black",
+            )
         ax.set_xticks(range(len(panel.col_labels)), panel.col_labels)
         ax.set_yticks(range(len(panel.row_labels)), panel.row_labels)
         ax.set_xlabel(spec.xlabel)

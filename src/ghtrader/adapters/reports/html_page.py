@@ -39,8 +39,7 @@ def render_html(
         f"<h1>{escape(title)}</h1>",
     ]
     if meta:
-        parts.append('<p class="meta">' + "<br>".join(
-            f"<b>{escape(k)}</b>: {escape(v)}" for k, v in meta) + "</p>")
+        parts.append('<p class="meta">' + "<br>".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in meta) + "</p>")
     for table in tables:
         parts.append(f"<h2>{escape(table.title)}</h2>")
         parts.append(_table(table))

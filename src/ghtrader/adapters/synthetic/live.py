@@ -36,7 +36,12 @@ class _Stream:
     """One symbol's ticks, one trading day in memory at a time, with a read position."""
 
     def __init__(
-        self, symbol: str, load: Callable[[date], np.ndarray], calendar: TradingCalendar, day: date, last_day: date | None
+        self,
+        symbol: str,
+        load: Callable[[date], np.ndarray],
+        calendar: TradingCalendar,
+        day: date,
+        last_day: date | None,
     ) -> None:
         self.symbol = symbol
         self._load = load
@@ -64,7 +69,7 @@ class _Stream:
             self.pos = 0
         end = int(np.searchsorted(self.ticks["datetime_ns"], market_ns, side="right"))
         end = min(end, self.pos + limit)
-        out = self.ticks[self.pos:end].copy()
+        out = self.ticks[self.pos : end].copy()
         self.pos = max(self.pos, end)
         return out
 
@@ -134,7 +139,7 @@ class SyntheticLiveFeed:
             stream.seek_after(origin_ns)
             history = self._history_before(load, stream, origin_ns)
             for lo in range(0, history.shape[0], self._max_batch):
-                on_ticks(s, history[lo:lo + self._max_batch])
+                on_ticks(s, history[lo : lo + self._max_batch])
             streams.append(stream)
         while True:
             market_ns = origin_ns + int((self._clock.monotonic_s() - started_s) * self._speedup * 1e9)
@@ -153,7 +158,7 @@ class SyntheticLiveFeed:
         """The last ``history`` ticks at or before ``origin_ns`` (this and earlier trading days)."""
         if self._history == 0:
             return empty_ticks(0)
-        pieces = [stream.ticks[max(0, stream.pos - self._history):stream.pos]]
+        pieces = [stream.ticks[max(0, stream.pos - self._history) : stream.pos]]
         have = pieces[0].shape[0]
         day = stream.day
         for _ in range(_HISTORY_LOOKBACK_DAYS):
@@ -162,7 +167,7 @@ class SyntheticLiveFeed:
             day = self._calendar.previous_trading_day(day)
             earlier = load(day)
             earlier = earlier[earlier["datetime_ns"] <= origin_ns]
-            pieces.insert(0, earlier[max(0, earlier.shape[0] - (self._history - have)):])
+            pieces.insert(0, earlier[max(0, earlier.shape[0] - (self._history - have)) :])
             have += pieces[0].shape[0]
         return np.concatenate(pieces).copy()
 

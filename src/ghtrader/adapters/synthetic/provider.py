@@ -138,7 +138,9 @@ class SyntheticDataProvider:
         except DomainError as exc:
             raise InvalidArgument(f"synthetic market cannot generate {arg} on {day}: {exc}") from None
 
-    def end_of_day_open_interest(self, variety_key_: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+    def end_of_day_open_interest(
+        self, variety_key_: str, start_day: date, end_day: date
+    ) -> dict[date, dict[str, float]]:
         """The market's own end-of-day OI of every listed contract per trading day, zero-tick
         days included (the exchange still reports their OI). Days before the trading day that
         precedes ``history_start`` map to ``{}``: the market seeds its first main from that day.
@@ -195,9 +197,15 @@ class SyntheticDataProvider:
                 life_first = max(life_first, self._first_trading_day_from(self._history_start))
             out.append(
                 ContractInfo(
-                    symbol=symbol, exchange=spec.exchange, variety=spec.variety, expired=life_last < as_of,
-                    first_trading_day=life_first, last_trading_day=life_last,
-                    price_tick=spec.price_tick, multiplier=spec.multiplier, source="synthetic",
+                    symbol=symbol,
+                    exchange=spec.exchange,
+                    variety=spec.variety,
+                    expired=life_last < as_of,
+                    first_trading_day=life_first,
+                    last_trading_day=life_last,
+                    price_tick=spec.price_tick,
+                    multiplier=spec.multiplier,
+                    source="synthetic",
                 )
             )
         return out

@@ -57,14 +57,23 @@ def export_onnx(
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
             torch.onnx.export(
-                wrapped, example, str(path), dynamo=False, opset_version=opset,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                wrapped,
+                example,
+                str(path),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
             )
         elif exporter == "dynamo":
             program = torch.onnx.export(
-                wrapped, example, dynamo=True, opset_version=max(opset, 18),
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                wrapped,
+                example,
+                dynamo=True,
+                opset_version=max(opset, 18),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
                 dynamic_shapes=({0: torch.export.Dim("batch")},),
             )
             program.save(str(path), external_data=False)

@@ -139,7 +139,9 @@ class TorchTrainedModel:
         rows = window_ends(frame.segment_id, self.window)
         out = np.full((len(frame), 3), np.nan, dtype=np.float64)
         if rows.shape[0]:
-            device = "cuda" if self.train_params.get("predict_device") == "auto" and torch.cuda.is_available() else "cpu"
+            device = (
+                "cuda" if self.train_params.get("predict_device") == "auto" and torch.cuda.is_available() else "cpu"
+            )
             self.module.to(device)
             batch = int(self.train_params.get("eval_batch_size", 2048))
             out[rows] = predict_probabilities(self.module, features, rows, self.window, batch)
@@ -209,7 +211,9 @@ class TorchModelFamily:
 
     kind: ModelKind = "deep"
 
-    def __init__(self, name: str, build_module: BuildModule, defaults: Mapping[str, Any], description: str = "") -> None:
+    def __init__(
+        self, name: str, build_module: BuildModule, defaults: Mapping[str, Any], description: str = ""
+    ) -> None:
         clash = set(defaults) & set(TRAINING_DEFAULTS)
         if clash:
             raise ValueError(f"architecture parameters {sorted(clash)} clash with training parameters")
@@ -228,8 +232,7 @@ class TorchModelFamily:
         unknown = sorted(set(params) - set(self._defaults) - set(TRAINING_DEFAULTS))
         if unknown:
             raise InvalidArgument(
-                f"unknown parameter(s) {unknown} for model family {self.name!r}; "
-                f"known: {sorted(self.default_params())}"
+                f"unknown parameter(s) {unknown} for model family {self.name!r}; known: {sorted(self.default_params())}"
             )
         arch = {k: params.get(k, v) for k, v in self._defaults.items()}
         loop = {k: params.get(k, v) for k, v in TRAINING_DEFAULTS.items()}
@@ -251,8 +254,18 @@ class TorchModelFamily:
         arch, loop = self._params(config.params)
         try:
             options = LoopOptions(
-                **{k: loop[k] for k in ("class_weighting", "weight_decay", "grad_clip", "min_delta", "amp_dtype",
-                                        "eval_batch_size", "data_on_device")}
+                **{
+                    k: loop[k]
+                    for k in (
+                        "class_weighting",
+                        "weight_decay",
+                        "grad_clip",
+                        "min_delta",
+                        "amp_dtype",
+                        "eval_batch_size",
+                        "data_on_device",
+                    )
+                }
             )
         except ValueError as exc:
             raise InvalidArgument(f"model family {self.name!r}: {exc}") from exc
@@ -262,7 +275,8 @@ class TorchModelFamily:
 
         normalizer = Normalizer.fit(train.features, clip=float(loop["normalization_clip"]))
         train_data = WindowData(
-            normalizer.apply(train.features), labelled_window_ends(train.segment_id, train.labels, config.window),
+            normalizer.apply(train.features),
+            labelled_window_ends(train.segment_id, train.labels, config.window),
             np.asarray(train.labels, dtype=np.float64),
         )
         valid_x = valid.features
@@ -272,7 +286,8 @@ class TorchModelFamily:
                 f"{list(train.feature_names)[:5]}...: both splits need the same columns in the same order"
             )
         valid_data = WindowData(
-            normalizer.apply(valid_x), labelled_window_ends(valid.segment_id, valid.labels, config.window),
+            normalizer.apply(valid_x),
+            labelled_window_ends(valid.segment_id, valid.labels, config.window),
             np.asarray(valid.labels, dtype=np.float64),
         )
         seed_everything(config.seed)
@@ -288,9 +303,14 @@ class TorchModelFamily:
             architecture_params=arch,
             train_params={
                 **loop,
-                "seed": config.seed, "max_epochs": config.max_epochs, "patience": config.patience,
-                "batch_size": config.batch_size, "learning_rate": config.learning_rate, "device": config.device,
-                "amp": config.amp, "max_train_rows": config.max_train_rows,
+                "seed": config.seed,
+                "max_epochs": config.max_epochs,
+                "patience": config.patience,
+                "batch_size": config.batch_size,
+                "learning_rate": config.learning_rate,
+                "device": config.device,
+                "amp": config.amp,
+                "max_train_rows": config.max_train_rows,
             },
             training=result.summary(),
             description=self.description,

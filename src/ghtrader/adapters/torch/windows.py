@@ -112,7 +112,8 @@ class Normalizer:
     def summary(self, feature_names: tuple[str, ...]) -> dict[str, dict[str, float]]:
         """``{name: {"mean", "std"}}`` for a model card."""
         return {
-            name: {"mean": float(m), "std": float(s)} for name, m, s in zip(feature_names, self.mean, self.std)
+            name: {"mean": float(m), "std": float(s)}
+            for name, m, s in zip(feature_names, self.mean, self.std, strict=False)
         }
 
 
@@ -139,7 +140,9 @@ class WindowDataset(Dataset):
         self.features = features
         self.window = int(window)
         self.ends = torch.as_tensor(np.asarray(ends, dtype=np.int64), device=features.device)
-        self.labels = torch.as_tensor(np.asarray(labels, dtype=np.float64)[ends].astype(np.int64), device=features.device)
+        self.labels = torch.as_tensor(
+            np.asarray(labels, dtype=np.float64)[ends].astype(np.int64), device=features.device
+        )
         self._offsets = torch.arange(-self.window + 1, 1, dtype=torch.int64, device=features.device)
 
     def __len__(self) -> int:

@@ -67,11 +67,7 @@ def plan_segments(days: Sequence[date], done: Sequence[Chunk], chunk_days: int) 
             out.append(Segment(hit, tuple(days[i:j]), cached=True))
         else:
             j = i
-            while (
-                j < len(days)
-                and j - i < chunk_days
-                and not any(c.covers(days[j]) for c in done_sorted)
-            ):
+            while j < len(days) and j - i < chunk_days and not any(c.covers(days[j]) for c in done_sorted):
                 j += 1
             out.append(Segment(Chunk(days[i], days[j - 1]), tuple(days[i:j]), cached=False))
         i = j

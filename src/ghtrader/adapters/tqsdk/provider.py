@@ -129,7 +129,9 @@ class TqSdkDataProvider:
         store = list(self._store_symbols(variety_key)) if self._store_symbols is not None else []
         return self._catalog.contracts(variety_key, store)
 
-    def end_of_day_open_interest(self, variety_key: str, start_day: date, end_day: date) -> dict[date, dict[str, float]]:
+    def end_of_day_open_interest(
+        self, variety_key: str, start_day: date, end_day: date
+    ) -> dict[date, dict[str, float]]:
         """OI of each catalog contract's last tick per day, from the (cached) tick downloads.
 
         Minimal: a contract-day without ticks has no entry, and every contract-day of the range

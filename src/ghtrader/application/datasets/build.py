@@ -156,13 +156,15 @@ def features_config_hash(
 ) -> str:
     """Config hash of a features build: factor set with versions and definition hashes, price
     tick, multiplier and the cross-asset sources."""
-    return _sha({
-        "kind": FEATURES,
-        "factors": [[s.name, int(s.version), s.definition_hash] for s in specs],
-        "price_tick": float(price_tick),
-        "multiplier": None if multiplier is None else float(multiplier),
-        "extras": dict(sorted(extras.items())),
-    })
+    return _sha(
+        {
+            "kind": FEATURES,
+            "factors": [[s.name, int(s.version), s.definition_hash] for s in specs],
+            "price_tick": float(price_tick),
+            "multiplier": None if multiplier is None else float(multiplier),
+            "extras": dict(sorted(extras.items())),
+        }
+    )
 
 
 def labels_config_hash(config: LabelConfig, price_tick: float, kind: str = LABELS) -> str:
@@ -302,8 +304,18 @@ class BuildDataset:
                     "columns": columns,
                     "lookahead_ticks": lookahead[kind],
                 }
-            plans[kind] = self._plan_kind(kind, cfg, columns, params, symbol, lake, request, source, in_range,
-                                          {d: fingerprint(d, kind) for d in source})
+            plans[kind] = self._plan_kind(
+                kind,
+                cfg,
+                columns,
+                params,
+                symbol,
+                lake,
+                request,
+                source,
+                in_range,
+                {d: fingerprint(d, kind) for d in source},
+            )
         # Refuse before writing anything: never mix two configs in one dataset.
         for plan in plans.values():
             others = [h for h in self._datasets.stored_config_hashes(plan.kind, symbol, lake) if h != plan.config_hash]
@@ -338,8 +350,22 @@ class BuildDataset:
             for i, seg in enumerate(work):
                 progress(i, len(work), f"{symbol}: segment {seg} ({seg_days[seg][0]}..{seg_days[seg][-1]})")
                 self._build_segment(
-                    symbol, lake, seg_days[seg], first_change[seg], plans, specs, price_tick, multiplier,
-                    request.labels, lookahead, extras, source, lo, hi, now_ns, writes,
+                    symbol,
+                    lake,
+                    seg_days[seg],
+                    first_change[seg],
+                    plans,
+                    specs,
+                    price_tick,
+                    multiplier,
+                    request.labels,
+                    lookahead,
+                    extras,
+                    source,
+                    lo,
+                    hi,
+                    now_ns,
+                    writes,
                 )
         progress(len(work), len(work), f"{symbol}: {len(work)} segments computed")
 
@@ -444,11 +470,17 @@ class BuildDataset:
             self._datasets.delete_days(plan.kind, symbol, lake, plan.orphans)
         if not plan.changed and not plan.orphans:
             return
-        digest = _sha({
-            "kind": plan.kind, "config": plan.config_hash, "symbol": symbol, "lake": lake,
-            "days": sorted(f"{d.isoformat()}={plan.fingerprints[d]}" for d in plan.changed),
-            "orphans": [d.isoformat() for d in plan.orphans], "now": now_ns,
-        })
+        digest = _sha(
+            {
+                "kind": plan.kind,
+                "config": plan.config_hash,
+                "symbol": symbol,
+                "lake": lake,
+                "days": sorted(f"{d.isoformat()}={plan.fingerprints[d]}" for d in plan.changed),
+                "orphans": [d.isoformat() for d in plan.orphans],
+                "now": now_ns,
+            }
+        )
         plan.build_id = make_run_id(now_ns, f"{plan.kind}_{digest[:12]}")
         self._put_build(plan, now_ns)
 
@@ -508,9 +540,7 @@ class BuildDataset:
         last = max((t[-1] for t in targets.values() if t), default=None)
         if last is None:
             return
-        engine = (
-            OnlineFactorEngine([s.name for s in specs], price_tick, multiplier) if targets.get(FEATURES) else None
-        )
+        engine = OnlineFactorEngine([s.name for s in specs], price_tick, multiplier) if targets.get(FEATURES) else None
         loaded: dict[date, _Day] = {}
 
         def get(i: int) -> _Day:

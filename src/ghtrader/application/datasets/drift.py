@@ -86,10 +86,12 @@ class CheckDrift:
         if request.max_samples < 10:
             raise InvalidArgument(f"max_samples must be >= 10, got {request.max_samples}")
         cols = list(request.columns) if request.columns is not None else self._datasets.column_names(request.kind)
-        ref = self._datasets.read(request.kind, symbol, request.reference_start, request.reference_end,
-                                  ticks_lake=lake, columns=cols)
-        new = self._datasets.read(request.kind, symbol, request.recent_start, request.recent_end,
-                                  ticks_lake=lake, columns=cols)
+        ref = self._datasets.read(
+            request.kind, symbol, request.reference_start, request.reference_end, ticks_lake=lake, columns=cols
+        )
+        new = self._datasets.read(
+            request.kind, symbol, request.recent_start, request.recent_end, ticks_lake=lake, columns=cols
+        )
         n_ref, n_new = ref["datetime_ns"].shape[0], new["datetime_ns"].shape[0]
         if n_ref == 0 or n_new == 0:
             raise FailedPrecondition(

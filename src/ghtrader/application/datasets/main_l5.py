@@ -103,11 +103,23 @@ class BuildMainL5Result:
 def _same_rows(a: DayManifest, b: DayManifest) -> bool:
     """Both manifests describe the same rows (symbol and lake aside)."""
     return (
-        a.rows_total, a.first_datetime_ns, a.last_datetime_ns, a.l5_present,
-        a.row_hash_min, a.row_hash_max, a.row_hash_sum, a.row_hash_sum_abs,
+        a.rows_total,
+        a.first_datetime_ns,
+        a.last_datetime_ns,
+        a.l5_present,
+        a.row_hash_min,
+        a.row_hash_max,
+        a.row_hash_sum,
+        a.row_hash_sum_abs,
     ) == (
-        b.rows_total, b.first_datetime_ns, b.last_datetime_ns, b.l5_present,
-        b.row_hash_min, b.row_hash_max, b.row_hash_sum, b.row_hash_sum_abs,
+        b.rows_total,
+        b.first_datetime_ns,
+        b.last_datetime_ns,
+        b.l5_present,
+        b.row_hash_min,
+        b.row_hash_max,
+        b.row_hash_sum,
+        b.row_hash_sum_abs,
     )
 
 
@@ -147,10 +159,12 @@ class BuildMainL5:
         days = [d for d in schedule.days if lo <= d <= hi]
 
         stored = {m.trading_day: m for m in self._index.manifests(symbol, MAIN_L5, request.start_day, request.end_day)}
-        provenance = {p.trading_day: p for p in self._datasets.main_l5_provenance(symbol, request.start_day, request.end_day)}
-        stored_days = set(stored) | set(provenance) | {
-            d for d in self._ticks.tick_days(symbol, MAIN_L5) if lo <= d <= hi
+        provenance = {
+            p.trading_day: p for p in self._datasets.main_l5_provenance(symbol, request.start_day, request.end_day)
         }
+        stored_days = (
+            set(stored) | set(provenance) | {d for d in self._ticks.tick_days(symbol, MAIN_L5) if lo <= d <= hi}
+        )
         raw: dict[str, dict[date, DayManifest]] = {}
         for contract in sorted({schedule.main_on(d) for d in days} - {None}):
             raw[contract] = {  # type: ignore[index]
@@ -162,7 +176,9 @@ class BuildMainL5:
             for contract in raw
             for n in self._index.no_data_days(contract, RAW, request.start_day, request.end_day)
         }
-        derived_no_data = {n.trading_day for n in self._index.no_data_days(symbol, MAIN_L5, request.start_day, request.end_day)}
+        derived_no_data = {
+            n.trading_day for n in self._index.no_data_days(symbol, MAIN_L5, request.start_day, request.end_day)
+        }
 
         build_id = make_run_id(now_ns, f"main_l5_{symbol}")
         no_data: list[MainL5NoDataDay] = []
@@ -208,9 +224,7 @@ class BuildMainL5:
             built.append(day)
             rows_written += n
         if no_data:
-            self._index.record_no_data(
-                [NoDataDay(symbol, g.trading_day, MAIN_L5, g.reason, now_ns) for g in no_data]
-            )
+            self._index.record_no_data([NoDataDay(symbol, g.trading_day, MAIN_L5, g.reason, now_ns) for g in no_data])
         gap_days = {g.trading_day for g in no_data}
         stale = sorted(d for d in derived_no_data if d not in gap_days)
         if stale:  # the day has rows now, or is no longer scheduled
@@ -259,7 +273,8 @@ class BuildMainL5:
             payload = {"use_case": "main-l5", "request": to_jsonable(request), "result": to_jsonable(result)}
             result.report_path = self._reports.write_json("main_l5", result.run_id, payload)
         progress(
-            total, total,
+            total,
+            total,
             f"{symbol}: {len(built)} days built, {unchanged} unchanged, "
             f"{len(no_data)} without underlying ticks, {len(missing)} missing",
         )
@@ -299,7 +314,11 @@ class BuildMainL5:
         )
         self._ticks.write_ticks(batch)
         self._datasets.put_main_l5_provenance(
-            [MainL5DayProvenance(symbol, day, contract, spliced.segment_id, spliced.schedule_hash, n, len(source), now_ns)]
+            [
+                MainL5DayProvenance(
+                    symbol, day, contract, spliced.segment_id, spliced.schedule_hash, n, len(source), now_ns
+                )
+            ]
         )
         manifests = compute_manifests(symbol, MAIN_L5, trading_day, batch.row_hash, spliced.ticks, now_ns)
         self._index.upsert_manifests(manifests)

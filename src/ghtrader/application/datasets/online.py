@@ -32,9 +32,7 @@ class StaleFeature(FailedPrecondition):
     """The latest value of a feature is older than its TTL."""
 
     def __init__(self, value: FeatureValue, age_s: float, ttl_s: float) -> None:
-        super().__init__(
-            f"{value.feature} of {value.symbol} is stale: last event {age_s:.3f}s ago, TTL {ttl_s:g}s"
-        )
+        super().__init__(f"{value.feature} of {value.symbol} is stale: last event {age_s:.3f}s ago, TTL {ttl_s:g}s")
         self.value = value
         self.age_s = age_s
         self.ttl_s = ttl_s

@@ -60,7 +60,11 @@ class SyncFeatureRegistry:
                 result.added.append(tag)
                 changes.append(d)
             elif (
-                old.definition_hash, tuple(old.input_columns), old.output_dtype, old.lookback_ticks, old.ttl_seconds,
+                old.definition_hash,
+                tuple(old.input_columns),
+                old.output_dtype,
+                old.lookback_ticks,
+                old.ttl_seconds,
                 old.deprecated_at_ns,
             ) != (d.definition_hash, d.input_columns, d.output_dtype, d.lookback_ticks, d.ttl_seconds, None):
                 result.updated.append(tag)
@@ -73,8 +77,14 @@ class SyncFeatureRegistry:
                     result.deprecated.append(f"{key[0]}@{key[1]}")
                     changes.append(
                         FeatureDefinition(
-                            old.feature_name, old.version, old.definition_hash, tuple(old.input_columns),
-                            old.output_dtype, old.lookback_ticks, old.ttl_seconds, deprecated_at_ns=now_ns,
+                            old.feature_name,
+                            old.version,
+                            old.definition_hash,
+                            tuple(old.input_columns),
+                            old.output_dtype,
+                            old.lookback_ticks,
+                            old.ttl_seconds,
+                            deprecated_at_ns=now_ns,
                         )
                     )
         if changes:

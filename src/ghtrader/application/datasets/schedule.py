@@ -155,8 +155,11 @@ class BuildMainSchedule:
             for gap in self._index.no_data_days(None, RAW, start, end):
                 known = request.gap_open_interest.get(gap.trading_day, {}).get(gap.symbol)
                 if (
-                    known is not None and gap.trading_day in eod_oi and (gap.symbol, gap.trading_day) not in committed
-                    and is_dated_contract(gap.symbol) and symbol_variety(gap.symbol) == key
+                    known is not None
+                    and gap.trading_day in eod_oi
+                    and (gap.symbol, gap.trading_day) not in committed
+                    and is_dated_contract(gap.symbol)
+                    and symbol_variety(gap.symbol) == key
                 ):
                     eod_oi[gap.trading_day][gap.symbol] = float(known)
                     gaps_filled += 1
@@ -217,9 +220,14 @@ class BuildMainSchedule:
         if self._charts is not None:
             figures, tables = schedule_chart(schedule, eod_oi)
             written = self._charts.write(
-                f"{result.run_id}_chart", {"variety": key, "schedule_hash": schedule.schedule_hash},
-                figures, tables, title=f"{key} roll schedule",
+                f"{result.run_id}_chart",
+                {"variety": key, "schedule_hash": schedule.schedule_hash},
+                figures,
+                tables,
+                title=f"{key} roll schedule",
             )
             result.chart_path = written.html_path
-        progress(3, 3, f"{key}: {len(schedule)} days, {len(result.segments)} segments, hash {schedule.schedule_hash[:12]}")
+        progress(
+            3, 3, f"{key}: {len(schedule)} days, {len(result.segments)} segments, hash {schedule.schedule_hash[:12]}"
+        )
         return result

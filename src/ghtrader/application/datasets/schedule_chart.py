@@ -38,16 +38,28 @@ def schedule_chart(
     ]
     single = [c for c in contracts if len(seen[c]) == 1]  # e.g. a one-day scan of every listed contract
     if single:
-        series.append(PlotSeries(
-            f"{len(single)} contract{'s' if len(single) > 1 else ''} seen on one day", [_x(seen[c][0]) for c in single],
-            [float(eod_oi[seen[c][0]][c]) for c in single], style="markers", group="single", color="0.6",
-        ))
+        series.append(
+            PlotSeries(
+                f"{len(single)} contract{'s' if len(single) > 1 else ''} seen on one day",
+                [_x(seen[c][0]) for c in single],
+                [float(eod_oi[seen[c][0]][c]) for c in single],
+                style="markers",
+                group="single",
+                color="0.6",
+            )
+        )
     # The main of day d was chosen from d's previous close; its OI on d shows the series it rides.
     main_pts = [(r.trading_day, eod_oi.get(r.trading_day, {}).get(r.main_contract)) for r in schedule.rows]
-    series.append(PlotSeries(
-        "main contract", [_x(d) for d, oi in main_pts if oi is not None],
-        [float(oi) for _, oi in main_pts if oi is not None], style="points", group="main", color="black",
-    ))
+    series.append(
+        PlotSeries(
+            "main contract",
+            [_x(d) for d, oi in main_pts if oi is not None],
+            [float(oi) for _, oi in main_pts if oi is not None],
+            style="points",
+            group="main",
+            color="black",
+        )
+    )
     segments = schedule.segments()
     rolls = [s.first_day for s in segments[1:]]
     figure = LineFigure(
@@ -74,8 +86,9 @@ def schedule_chart(
             if new is not None and old:
                 ratio = f"{new / old:.2f} on {decision}"
         n_days = sum(1 for r in schedule.rows if r.segment_id == seg.segment_id)
-        rows.append((str(seg.segment_id), seg.contract, seg.first_day.isoformat(), seg.last_day.isoformat(),
-                     str(n_days), ratio))
+        rows.append(
+            (str(seg.segment_id), seg.contract, seg.first_day.isoformat(), seg.last_day.isoformat(), str(n_days), ratio)
+        )
         previous = seg
     table = ReportTable(
         title="Segments",

@@ -21,8 +21,16 @@ __all__ = ["KEY_COLUMNS", "check_column_name", "check_dataset_rows", "check_kind
 #: Key columns of every wide table (``deleted``: the soft-delete flag of backends without
 #: DELETE); no float column may take one of these names.
 KEY_COLUMNS: tuple[str, ...] = (
-    "symbol", "ticks_lake", "trading_day", "datetime_ns", "ts", "underlying_contract", "segment_id",
-    "build_id", "lake_version", "deleted",
+    "symbol",
+    "ticks_lake",
+    "trading_day",
+    "datetime_ns",
+    "ts",
+    "underlying_contract",
+    "segment_id",
+    "build_id",
+    "lake_version",
+    "deleted",
 )
 _COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -76,9 +76,7 @@ class ScheduleStore(Protocol):
         """Store ``schedule`` as the variety's schedule (atomic; saving it again changes nothing)."""
         ...
 
-    def load_schedule(
-        self, exchange: str, variety: str, *, switch_ratio: float | None = None
-    ) -> MainSchedule | None:
+    def load_schedule(self, exchange: str, variety: str, *, switch_ratio: float | None = None) -> MainSchedule | None:
         """The stored schedule, or None when there is none.
 
         ``switch_ratio`` None uses the stored ratio (the default ratio for rows saved before the

@@ -159,7 +159,9 @@ def read_meta(store: ArtifactStore, directory: Path, horizon: int | None = None)
         names = [n for n in store.files(directory) if _META_RE.match(n)]
         if len(names) != 1:
             found = ", ".join(names) or "none"
-            raise FailedPrecondition(f"{directory}: expected one model_h<H>.meta.json (found {found}); name the horizon")
+            raise FailedPrecondition(
+                f"{directory}: expected one model_h<H>.meta.json (found {found}); name the horizon"
+            )
         name = names[0]
     else:
         name = meta_file_name(horizon)
@@ -175,7 +177,9 @@ def read_meta(store: ArtifactStore, directory: Path, horizon: int | None = None)
     return ModelMeta.from_dict(data, str(directory / name))
 
 
-def verify_files(store: ArtifactStore, directory: Path, meta: ModelMeta, *, onnx: bool = True, weights: bool = True) -> None:
+def verify_files(
+    store: ArtifactStore, directory: Path, meta: ModelMeta, *, onnx: bool = True, weights: bool = True
+) -> None:
     """Raise FailedPrecondition unless every file the sidecar records has the recorded digest."""
     expected: dict[str, str] = {}
     if onnx:
@@ -271,9 +275,12 @@ def model_card(meta: Mapping[str, Any], description: Mapping[str, Any]) -> str:
         "",
         "## Hyper-parameters",
         "",
-        *_table(sorted(dict(description.get("hyper_parameters") or meta.get("params") or {}).items()), ("name", "value")),
+        *_table(
+            sorted(dict(description.get("hyper_parameters") or meta.get("params") or {}).items()), ("name", "value")
+        ),
         "",
-        "Training config: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(dict(meta.get("train_config") or {}).items())),
+        "Training config: "
+        + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(dict(meta.get("train_config") or {}).items())),
         "",
         "## Data",
         "",
@@ -299,7 +306,9 @@ def model_card(meta: Mapping[str, Any], description: Mapping[str, Any]) -> str:
         "",
         "## Validation metrics",
         "",
-        *_table([(k, v) for k, v in sorted(metrics.items()) if not isinstance(v, (Mapping, list))], ("metric", "value")),
+        *_table(
+            [(k, v) for k, v in sorted(metrics.items()) if not isinstance(v, (Mapping, list))], ("metric", "value")
+        ),
     ]
     lines += _grouped("By regime", metrics.get("by_regime"))
     lines += _grouped("By session", metrics.get("by_session"))
@@ -340,4 +349,3 @@ def _summary(normalization: Any) -> Any:
     for k, v in normalization.items():
         out[k] = f"{len(v)} values" if isinstance(v, (list, tuple)) and len(v) > 6 else v
     return out
-

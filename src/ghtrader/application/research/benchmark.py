@@ -154,7 +154,10 @@ class RunBenchmark:
             )
 
             written = self._writer.write(
-                report.report_id, report.to_payload(), benchmark_figures([report]), benchmark_tables([report]),
+                report.report_id,
+                report.to_payload(),
+                benchmark_figures([report]),
+                benchmark_tables([report]),
                 title=f"Benchmark {report.family} on {report.symbol} (h={report.horizon})",
             )
             report.report_paths = to_jsonable(written)
@@ -197,7 +200,9 @@ class RunBenchmark:
         _check_request(request)
         if len(frame) == 0:
             raise InvalidArgument("the frame has no rows")
-        purge = request.purge_ticks if request.purge_ticks is not None else max(request.horizon, *request.decay_horizons)
+        purge = (
+            request.purge_ticks if request.purge_ticks is not None else max(request.horizon, *request.decay_horizons)
+        )
         config = WalkForwardConfig(
             n_splits=request.n_splits,
             mode=request.window_mode,
@@ -219,9 +224,7 @@ class RunBenchmark:
             spec = None
         multiplier = request.multiplier if request.multiplier is not None else (spec.multiplier if spec else None)
         if multiplier is None:
-            raise InvalidArgument(
-                f"cannot tell the contract multiplier of {frame.symbol!r}: set request.multiplier"
-            )
+            raise InvalidArgument(f"cannot tell the contract multiplier of {frame.symbol!r}: set request.multiplier")
         calendar = self._calendar.load() if self._calendar is not None else TradingCalendar(())
         sessions = (
             session_codes(frame.datetime_ns, calendar, spec, end_grace_ns=_SESSION_GRACE_NS)
@@ -278,8 +281,9 @@ class RunBenchmark:
 
             test = split.test_index
             probs, probs_ctx, lo = _predict_with_context(model, frame, test)
-            regimes = fit_vol_regimes(frame.mid[split.train_index], frame.segment_id[split.train_index],
-                                      frame.trading_day[split.train_index])
+            regimes = fit_vol_regimes(
+                frame.mid[split.train_index], frame.segment_id[split.train_index], frame.trading_day[split.train_index]
+            )
             regime_codes = regimes.codes_of(ctx.vol[test])
             codes, oracle_fit = oracle_codes(frame, split.train_index) if has_oracle else (None, None)
             oracle_test = codes[test] if codes is not None else None
@@ -287,37 +291,45 @@ class RunBenchmark:
             latency = self._latency(request, model, frame, test, lo, probs_ctx, notes)
             metrics = score.flat()
             if latency is not None:
-                metrics.update({
-                    "latency_p50_ms": latency["p50_ms"],
-                    "latency_p95_ms": latency["p95_ms"],
-                    "latency_p99_ms": latency["p99_ms"],
-                    "throughput_per_s": latency["throughput_per_s"],
-                })
+                metrics.update(
+                    {
+                        "latency_p50_ms": latency["p50_ms"],
+                        "latency_p95_ms": latency["p95_ms"],
+                        "latency_p99_ms": latency["p99_ms"],
+                        "throughput_per_s": latency["throughput_per_s"],
+                    }
+                )
             metrics["fit_seconds"] = fit_s
             oracle = score.oracle
             if oracle is not None and oracle_fit is not None:
-                oracle = {**oracle, "source": oracle_fit.source, "threshold": oracle_fit.threshold,
-                          "train_macro_f1": oracle_fit.train_macro_f1}
-            folds.append(FoldResult(
-                fold=split.fold,
-                train_days=split.train_days,
-                valid_days=split.valid_days,
-                test_days=split.test_days,
-                train_rows=_span(split.train_index),
-                valid_rows=_span(split.valid_index),
-                test_rows=_span(test),
-                metrics=metrics,
-                classification=score.classification.to_dict(),
-                trading=score.trading.to_dict(),
-                decay=score.decay.to_dict(),
-                by_regime=score.by_regime,
-                by_session=score.by_session,
-                oracle=oracle,
-                latency=latency,
-                regime_edges={"low": regimes.low_edge, "high": regimes.high_edge},
-                model=_describe(model),
-                fit_seconds=fit_s,
-            ))
+                oracle = {
+                    **oracle,
+                    "source": oracle_fit.source,
+                    "threshold": oracle_fit.threshold,
+                    "train_macro_f1": oracle_fit.train_macro_f1,
+                }
+            folds.append(
+                FoldResult(
+                    fold=split.fold,
+                    train_days=split.train_days,
+                    valid_days=split.valid_days,
+                    test_days=split.test_days,
+                    train_rows=_span(split.train_index),
+                    valid_rows=_span(split.valid_index),
+                    test_rows=_span(test),
+                    metrics=metrics,
+                    classification=score.classification.to_dict(),
+                    trading=score.trading.to_dict(),
+                    decay=score.decay.to_dict(),
+                    by_regime=score.by_regime,
+                    by_session=score.by_session,
+                    oracle=oracle,
+                    latency=latency,
+                    regime_edges={"low": regimes.low_edge, "high": regimes.high_edge},
+                    model=_describe(model),
+                    fit_seconds=fit_s,
+                )
+            )
             pooled_rows.append(test)
             pooled_probs.append(probs)
             pooled_regimes.append(regime_codes)
@@ -328,7 +340,11 @@ class RunBenchmark:
         rows = np.concatenate(pooled_rows)
         probs = np.concatenate(pooled_probs)
         pooled_score = self._score(
-            request, ctx, rows, probs, np.concatenate(pooled_regimes),
+            request,
+            ctx,
+            rows,
+            probs,
+            np.concatenate(pooled_regimes),
             np.concatenate(pooled_oracle) if len(pooled_oracle) == len(folds) and pooled_oracle else None,
         )
         pooled_oracle_block = pooled_score.oracle
@@ -351,7 +367,9 @@ class RunBenchmark:
             notes.append("profitable before costs but not after costs (pooled test rows)")
         curves = _curves(pooled_score)
         now_ns = self._clock.now_ns()
-        report_id = request.report_id or make_run_id(now_ns, f"benchmark_{family.name}_{frame.symbol}_h{request.horizon}")
+        report_id = request.report_id or make_run_id(
+            now_ns, f"benchmark_{family.name}_{frame.symbol}_h{request.horizon}"
+        )
         report = BenchmarkReport(
             report_id=report_id,
             family=family.name,
@@ -387,7 +405,9 @@ class RunBenchmark:
     ) -> RowsScore:
         try:
             return score_rows(
-                ctx, rows, probs,
+                ctx,
+                rows,
+                probs,
                 horizon=request.horizon,
                 decay_horizons=sorted(set(request.decay_horizons)),
                 regime_codes=regime_codes,
@@ -419,7 +439,10 @@ class RunBenchmark:
             return None
         try:
             return measure_latency(
-                model, x, reference, self._runtime,
+                model,
+                x,
+                reference,
+                self._runtime,
                 samples=request.latency_samples,
                 batch_size=request.throughput_batch,
                 batches=request.throughput_batches,
@@ -449,7 +472,9 @@ def _check_request(request: BenchmarkRequest) -> None:
             raise InvalidArgument(f"invalid {name} {getattr(request, name)!r}: expected >= 1")
 
 
-def _predict_with_context(model: TrainedModel, frame: FeatureFrame, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def _predict_with_context(
+    model: TrainedModel, frame: FeatureFrame, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Probabilities of the (contiguous) test rows, predicted with ``window - 1`` rows of history
     before the block (features are causal, so earlier rows may feed a window).
 
@@ -495,7 +520,10 @@ def _curves(score: RowsScore) -> dict[str, Any]:
             "accuracy": cal.accuracy.tolist(),
             "count": cal.count.tolist(),
         },
-        "decay": {"horizons": list(score.decay.horizons), "ic": list(score.decay.ic),
-                  "half_life": score.decay.half_life},
+        "decay": {
+            "horizons": list(score.decay.horizons),
+            "ic": list(score.decay.ic),
+            "half_life": score.decay.half_life,
+        },
         "confusion": score.classification.confusion.tolist(),
     }

@@ -103,53 +103,93 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
             ),
         )
     ]
-    fold_cols = (("accuracy", ".4f"), ("macro_f1", ".4f"), ("log_loss", ".4f"), ("ece", ".4f"),
-                 ("net_pnl", ",.0f"), ("net_sharpe", ".2f"), ("oracle_macro_f1", ".4f"),
-                 ("model_oracle_f1_ratio", ".3f"))
+    fold_cols = (
+        ("accuracy", ".4f"),
+        ("macro_f1", ".4f"),
+        ("log_loss", ".4f"),
+        ("ece", ".4f"),
+        ("net_pnl", ",.0f"),
+        ("net_sharpe", ".2f"),
+        ("oracle_macro_f1", ".4f"),
+        ("model_oracle_f1_ratio", ".3f"),
+    )
     fold_rows: list[tuple[str, ...]] = []
     for r in reports:
         for f in r.folds:
-            fold_rows.append((
-                r.family, str(f.fold + 1), f"{f.test_days[0]}..{f.test_days[1]}", _fmt(f.test_rows[2], ",.0f"),
-                *(_fmt(f.metrics.get(c), spec) for c, spec in fold_cols),
-            ))
-    tables.append(ReportTable(
-        "Folds", ("model", "fold", "test days", "test rows", *(c for c, _ in fold_cols)), tuple(fold_rows)
-    ))
+            fold_rows.append(
+                (
+                    r.family,
+                    str(f.fold + 1),
+                    f"{f.test_days[0]}..{f.test_days[1]}",
+                    _fmt(f.test_rows[2], ",.0f"),
+                    *(_fmt(f.metrics.get(c), spec) for c, spec in fold_cols),
+                )
+            )
+    tables.append(
+        ReportTable("Folds", ("model", "fold", "test days", "test rows", *(c for c, _ in fold_cols)), tuple(fold_rows))
+    )
 
     group_rows: list[tuple[str, ...]] = []
     for r in reports:
         for kind in ("by_regime", "by_session"):
             for name, g in r.pooled[kind].items():
-                group_rows.append((
-                    r.family, name, _fmt(g["rows"], ",.0f"), _fmt(g["accuracy"], ".4f"), _fmt(g["macro_f1"], ".4f"),
-                    _fmt(g["log_loss"], ".4f"), _fmt(g["n_trades"], ",.0f"), _fmt(g["net_pnl"], ",.0f"),
-                    _fmt(g["net_sharpe"], ".2f"),
-                ))
-    tables.append(ReportTable(
-        "By volatility regime and session (pooled test rows)",
-        ("model", "group", "rows", "accuracy", "macro_f1", "log_loss", "trades", "net_pnl", "net_sharpe"),
-        tuple(group_rows),
-        caption="Volatility terciles are fitted on each fold's training rows.",
-    ))
+                group_rows.append(
+                    (
+                        r.family,
+                        name,
+                        _fmt(g["rows"], ",.0f"),
+                        _fmt(g["accuracy"], ".4f"),
+                        _fmt(g["macro_f1"], ".4f"),
+                        _fmt(g["log_loss"], ".4f"),
+                        _fmt(g["n_trades"], ",.0f"),
+                        _fmt(g["net_pnl"], ",.0f"),
+                        _fmt(g["net_sharpe"], ".2f"),
+                    )
+                )
+    tables.append(
+        ReportTable(
+            "By volatility regime and session (pooled test rows)",
+            ("model", "group", "rows", "accuracy", "macro_f1", "log_loss", "trades", "net_pnl", "net_sharpe"),
+            tuple(group_rows),
+            caption="Volatility terciles are fitted on each fold's training rows.",
+        )
+    )
 
     pooled_rows: list[tuple[str, ...]] = []
     for r in reports:
         m = r.pooled["metrics"]
         t = r.pooled["trading"]
         o = r.pooled.get("oracle") or {}
-        pooled_rows.append((
-            r.family, _fmt(m.get("macro_f1"), ".4f"), _fmt(o.get("macro_f1"), ".4f"),
-            _fmt(o.get("model_oracle_f1_ratio"), ".3f"), _fmt(t["gross"]["total"], ",.0f"),
-            _fmt(t["net"]["total"], ",.0f"), _fmt(t["break_even_accuracy"], ".3f"), _fmt(t["hit_rate"], ".3f"),
-            "yes" if t["profitable_gross_not_net"] else "no",
-        ))
-    tables.append(ReportTable(
-        "Pooled test rows: model, oracle and costs",
-        ("model", "macro_f1", "oracle macro_f1", "ratio", "gross pnl", "net pnl", "break-even acc", "hit rate",
-         "profitable before costs only"),
-        tuple(pooled_rows),
-    ))
+        pooled_rows.append(
+            (
+                r.family,
+                _fmt(m.get("macro_f1"), ".4f"),
+                _fmt(o.get("macro_f1"), ".4f"),
+                _fmt(o.get("model_oracle_f1_ratio"), ".3f"),
+                _fmt(t["gross"]["total"], ",.0f"),
+                _fmt(t["net"]["total"], ",.0f"),
+                _fmt(t["break_even_accuracy"], ".3f"),
+                _fmt(t["hit_rate"], ".3f"),
+                "yes" if t["profitable_gross_not_net"] else "no",
+            )
+        )
+    tables.append(
+        ReportTable(
+            "Pooled test rows: model, oracle and costs",
+            (
+                "model",
+                "macro_f1",
+                "oracle macro_f1",
+                "ratio",
+                "gross pnl",
+                "net pnl",
+                "break-even acc",
+                "hit rate",
+                "profitable before costs only",
+            ),
+            tuple(pooled_rows),
+        )
+    )
     notes = [(r.family, r.note or "") for r in reports if r.note]
     if notes:
         tables.append(ReportTable("Notes", ("model", "note"), tuple(notes)))
@@ -169,20 +209,33 @@ def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
         acc = np.asarray(rel["accuracy"], dtype=np.float64)
         ok = np.isfinite(conf) & np.isfinite(acc)
         ece = r.pooled["metrics"].get("ece", math.nan)
-        reliability.append(PlotSeries(f"{r.family} (ECE {_fmt(ece, '.3f')})", conf[ok].tolist(), acc[ok].tolist(),
-                                      "points", group=r.family))
+        reliability.append(
+            PlotSeries(
+                f"{r.family} (ECE {_fmt(ece, '.3f')})", conf[ok].tolist(), acc[ok].tolist(), "points", group=r.family
+            )
+        )
         count = np.asarray(rel["count"], dtype=np.float64)
         if count.sum() > 0:
             centers = (np.arange(count.shape[0]) + 0.5) / count.shape[0]
-            shares.append(PlotSeries(f"{r.family}: share of rows", centers.tolist(), (count / count.sum()).tolist(),
-                                     "bars", group=r.family))
+            shares.append(
+                PlotSeries(
+                    f"{r.family}: share of rows",
+                    centers.tolist(),
+                    (count / count.sum()).tolist(),
+                    "bars",
+                    group=r.family,
+                )
+            )
         d = r.curves["decay"]
         hl = d.get("half_life")
         decay.append(PlotSeries(f"{r.family} (half-life {_fmt(hl, '.0f')} ticks)", d["horizons"], d["ic"], "points"))
         eq = r.curves["equity"]
         equity.append(PlotSeries(f"{r.family} net", eq["elapsed_days"], eq["cum_net"], group=r.family))
-        equity.append(PlotSeries(f"{r.family} gross (before costs)", eq["elapsed_days"], eq["cum_gross"],
-                                 group=r.family, dashed=True))
+        equity.append(
+            PlotSeries(
+                f"{r.family} gross (before costs)", eq["elapsed_days"], eq["cum_gross"], group=r.family, dashed=True
+            )
+        )
     figures: list[FigureSpec] = [
         LineFigure(
             name="reliability",
@@ -220,23 +273,30 @@ def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
         ),
     ]
     fold_series = [
-        PlotSeries(r.family, [f.fold + 1 for f in r.folds], [f.metrics.get("macro_f1", math.nan) for f in r.folds],
-                   "bars")
+        PlotSeries(
+            r.family, [f.fold + 1 for f in r.folds], [f.metrics.get("macro_f1", math.nan) for f in r.folds], "bars"
+        )
         for r in reports
     ]
     oracle = reports[0].folds[0].metrics.get("oracle_macro_f1") if reports[0].folds else None
     if oracle is not None:
-        fold_series.append(PlotSeries(
-            "oracle", [f.fold + 1 for f in reports[0].folds],
-            [f.metrics.get("oracle_macro_f1", math.nan) for f in reports[0].folds], "points",
-        ))
-    figures.append(LineFigure(
-        name="folds_macro_f1",
-        title="Macro-F1 per walk-forward fold",
-        xlabel="fold",
-        ylabel="macro-F1",
-        series=tuple(fold_series),
-    ))
+        fold_series.append(
+            PlotSeries(
+                "oracle",
+                [f.fold + 1 for f in reports[0].folds],
+                [f.metrics.get("oracle_macro_f1", math.nan) for f in reports[0].folds],
+                "points",
+            )
+        )
+    figures.append(
+        LineFigure(
+            name="folds_macro_f1",
+            title="Macro-F1 per walk-forward fold",
+            xlabel="fold",
+            ylabel="macro-F1",
+            series=tuple(fold_series),
+        )
+    )
     return figures
 
 

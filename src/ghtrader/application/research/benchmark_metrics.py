@@ -206,7 +206,11 @@ def _trade(
 
 
 def _group_scores(
-    labels: np.ndarray, probs: np.ndarray, trading: TradingReport, codes: np.ndarray, names: Mapping[int, str],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    trading: TradingReport,
+    codes: np.ndarray,
+    names: Mapping[int, str],
     n_bins: int,
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}

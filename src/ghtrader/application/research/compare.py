@@ -68,10 +68,15 @@ class ComparisonReport:
         for key, spec in SUMMARY_METRICS:
             if key in self.table:
                 cells = self.table[key]
-                rows.append((key, *(
-                    format_mean_std(cells[f]["mean"], cells[f]["std"], spec) if f in cells else "-"
-                    for f in self.families
-                )))
+                rows.append(
+                    (
+                        key,
+                        *(
+                            format_mean_std(cells[f]["mean"], cells[f]["std"], spec) if f in cells else "-"
+                            for f in self.families
+                        ),
+                    )
+                )
         return rows
 
 
@@ -92,9 +97,11 @@ class CompareModels:
     ) -> ComparisonReport:
         """Compare ``families`` (objects) or ``request.families`` (names) on ``frame`` (or the
         frame source's frame)."""
-        fams = list(families) if families is not None else [
-            self._benchmark.resolve_family(replace(request.base, family=name), None) for name in request.families
-        ]
+        fams = (
+            list(families)
+            if families is not None
+            else [self._benchmark.resolve_family(replace(request.base, family=name), None) for name in request.families]
+        )
         if len(fams) < 2:
             raise InvalidArgument("compare needs at least two model families")
         names = [f.name for f in fams]
@@ -107,6 +114,7 @@ class CompareModels:
         n = len(fams)
         reports: list[BenchmarkReport] = []
         for i, fam in enumerate(fams):
+
             def sub(done: int, total: int, message: str, _i: int = i) -> None:
                 frac = done / total if total else 1.0
                 progress(min(int(1000 * (_i + frac) / n), 999), 1000, message)
@@ -134,7 +142,10 @@ class CompareModels:
         )
         if base.write_report and self._writer is not None:
             written = self._writer.write(
-                report_id, out.to_payload(), benchmark_figures(reports), benchmark_tables(reports),
+                report_id,
+                out.to_payload(),
+                benchmark_figures(reports),
+                benchmark_tables(reports),
                 title=f"Compare {', '.join(names)} on {frame.symbol} (h={base.horizon})",
             )
             out.report_paths = to_jsonable(written)

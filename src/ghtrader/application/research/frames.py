@@ -111,9 +111,11 @@ class StoreFrameSource:
         if self._oracle is not None:
             threshold = (self._oracle_k if self._oracle_k is not None else k) * price_tick
             contracts = underlying if ticks_lake == "main_l5" else np.full(dt.shape[0], symbol, dtype=object)
-            extras.update(_oracle_extras(
-                self._oracle, symbol, stored.trading_day, trading_day, contracts, tick_pos, horizon, threshold
-            ))
+            extras.update(
+                _oracle_extras(
+                    self._oracle, symbol, stored.trading_day, trading_day, contracts, tick_pos, horizon, threshold
+                )
+            )
 
         frame = FeatureFrame(
             features=np.ascontiguousarray(np.column_stack([feats[n][fi] for n in names]), dtype=np.float32),
@@ -172,9 +174,7 @@ class StoreFrameSource:
         params = max(metas, key=lambda m: m.created_at_ns).params if metas else {}
         return ids, hashes[0] if hashes else "", params
 
-    def _schedule_hash(
-        self, symbol: str, lake: str, start_day: date, end_day: date, per_row: np.ndarray | None
-    ) -> str:
+    def _schedule_hash(self, symbol: str, lake: str, start_day: date, end_day: date, per_row: np.ndarray | None) -> str:
         if lake != "main_l5":
             return ""
         found = {p.schedule_hash for p in self._datasets.main_l5_provenance(symbol, start_day, end_day)}

@@ -87,9 +87,7 @@ class Predictor:
             )
         unknown = [n for n in given if n not in expected]
         missing = [n for n in expected if n not in given]
-        raise FailedPrecondition(
-            f"features do not match the model's: unexpected {unknown}, missing {missing}"
-        )
+        raise FailedPrecondition(f"features do not match the model's: unexpected {unknown}, missing {missing}")
 
     def predict(self, x: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
         """(batch, 3) probabilities for model inputs ``x``: (f,) or (batch, f) for window 1,
@@ -108,7 +106,9 @@ class Predictor:
         if x.shape[-1] != f:
             raise FailedPrecondition(f"input has {x.shape[-1]} features per row; the model takes {f}")
         if window > 1 and x.shape[1] != window:
-            raise FailedPrecondition(f"input window of {x.shape[1]} ticks does not match the model's window of {window}")
+            raise FailedPrecondition(
+                f"input window of {x.shape[1]} ticks does not match the model's window of {window}"
+            )
         return np.asarray(self.session.run(x), dtype=np.float64)
 
     def predict_frame(self, frame: FeatureFrame, inputs: InputsFn | None = None) -> np.ndarray:

@@ -222,7 +222,11 @@ class TrainModel:
             raise FailedPrecondition("TrainModel has no frame source; call train_frame with a frame")
         progress(0, 100, f"loading {request.symbol} {request.start_day}..{request.end_day} h={request.horizon}")
         frame, provenance = self._frames.load(
-            request.symbol, request.ticks_lake, request.start_day, request.end_day, request.horizon,
+            request.symbol,
+            request.ticks_lake,
+            request.start_day,
+            request.end_day,
+            request.horizon,
             request.feature_names,
         )
         return self.train_frame(request, frame, provenance, progress)
@@ -265,6 +269,7 @@ class TrainModel:
         staged = self._artifacts.stage(family.name)
         published: Path | None = None
         try:
+
             def fit_progress(done: int, total: int, message: str) -> None:
                 progress(5 + int(75 * done / max(total, 1)), 100, message)
 
@@ -322,7 +327,9 @@ class TrainModel:
                 "weights": {"dir": WEIGHTS_DIR, "files": weights},
                 "metrics": metrics,
             }
-            published, version = self._publish(staged, request.model_id, family.name, meta, description, request.horizon)
+            published, version = self._publish(
+                staged, request.model_id, family.name, meta, description, request.horizon
+            )
             entry = RegistryEntry(
                 model_id=request.model_id,
                 version=version,
@@ -337,7 +344,9 @@ class TrainModel:
         except BaseException:
             self._artifacts.discard(published if published is not None else staged)
             raise
-        progress(100, 100, f"registered {request.model_id} v{version} ({metrics.get('accuracy', float('nan')):.3f} accuracy)")
+        progress(
+            100, 100, f"registered {request.model_id} v{version} ({metrics.get('accuracy', float('nan')):.3f} accuracy)"
+        )
         return TrainResult(
             entry=entry,
             artifact_dir=published,
@@ -374,7 +383,9 @@ class TrainModel:
         return kind, diff
 
     @staticmethod
-    def _data_range(request: TrainRequest, frame: FeatureFrame, train: FeatureFrame, valid: FeatureFrame) -> dict[str, Any]:
+    def _data_range(
+        request: TrainRequest, frame: FeatureFrame, train: FeatureFrame, valid: FeatureFrame
+    ) -> dict[str, Any]:
         def span(part: FeatureFrame) -> dict[str, Any]:
             return {
                 "first_datetime_ns": int(part.datetime_ns[0]),
@@ -403,7 +414,13 @@ class TrainModel:
         return max(known, default=0) + 1
 
     def _publish(
-        self, staged: Path, model_id: str, model_type: str, meta: dict[str, Any], description: Mapping[str, Any], horizon: int
+        self,
+        staged: Path,
+        model_id: str,
+        model_type: str,
+        meta: dict[str, Any],
+        description: Mapping[str, Any],
+        horizon: int,
     ) -> tuple[Path, str]:
         """Write meta + card with the next free version and publish; retries when another run
         took that version first."""
@@ -413,7 +430,9 @@ class TrainModel:
             tried = max(self._next_version(model_type), tried + 1)
             version = str(tried)
             meta["version"] = version
-            self._artifacts.write_text(staged, meta_file_name(horizon), json.dumps(json.loads(canonical_json(meta)), indent=2, sort_keys=True))
+            self._artifacts.write_text(
+                staged, meta_file_name(horizon), json.dumps(json.loads(canonical_json(meta)), indent=2, sort_keys=True)
+            )
             self._artifacts.write_text(staged, CARD_FILE, model_card(meta, description))
             try:
                 return self._artifacts.publish(staged, model_type, version), version

@@ -253,7 +253,11 @@ class TradingReport:
         day count stays that of the whole evaluation, so trades per day keep their meaning."""
         return _report(
             self.trades.take(np.asarray(mask, dtype=bool)),
-            self.horizon, self.n_rows, self.n_days, self.days_per_year, self.costs,
+            self.horizon,
+            self.n_rows,
+            self.n_days,
+            self.days_per_year,
+            self.costs,
         )
 
     def by_group(self, row_codes: np.ndarray, names: Mapping[int, str]) -> dict[str, TradingReport]:

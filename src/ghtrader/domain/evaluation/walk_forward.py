@@ -164,8 +164,11 @@ def walk_forward_splits(
             train = np.arange(r_train, max(r_train, r_test - purge), dtype=np.int64)
             valid = np.zeros(0, dtype=np.int64)
         test = np.arange(r_test, r_end, dtype=np.int64)
-        empty = [name for name, part, needed in (("train", train, True), ("valid", valid, v > 0), ("test", test, True))
-                 if needed and part.shape[0] == 0]
+        empty = [
+            name
+            for name, part, needed in (("train", train, True), ("valid", valid, v > 0), ("test", test, True))
+            if needed and part.shape[0] == 0
+        ]
         if empty:
             notes.append(f"fold {fold} dropped: {', '.join(empty)} empty after a purge of {purge} rows")
             continue

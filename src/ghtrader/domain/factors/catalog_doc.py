@@ -57,7 +57,7 @@ Benchmark: `.venv/bin/python bench/factors_bench.py --ticks 1000000`.
   (`price_tick` engine argument); the contract multiplier is the `multiplier` argument or,
   when omitted, `amount / (volume * average)` of the latest tick where all three are > 0.
   A gap over {K.MAX_DT_S:g} s between ticks is a session break (`dt` NaN).
-- **Cross-asset** factors read the extra inputs {', '.join(f'`{e}`' for e in EXTRA_INPUTS)} (as-of mids of the
+- **Cross-asset** factors read the extra inputs {", ".join(f"`{e}`" for e in EXTRA_INPUTS)} (as-of mids of the
   other varieties aligned to this symbol's ticks); absent extras make those factors NaN.
 - **TTL** is how long a value stays usable with no newer tick: 5% of the lookback at two ticks a
   second, clamped to 3..300 s. **Hash** is the definition hash (spec + formula + kernel source).
@@ -76,12 +76,20 @@ def _fmt_params(params: dict) -> str:
 def factors_markdown() -> str:
     """The markdown catalog of every registered factor and base series."""
     specs = registry()
-    lines = [_HEADER, f"{len(specs)} factors in {len(GROUPS)} groups. Core L5 set (`CORE_L5_FACTORS`): "
-             + ", ".join(f"`{n}`" for n in CORE_L5_FACTORS) + ".", ""]
+    lines = [
+        _HEADER,
+        f"{len(specs)} factors in {len(GROUPS)} groups. Core L5 set (`CORE_L5_FACTORS`): "
+        + ", ".join(f"`{n}`" for n in CORE_L5_FACTORS)
+        + ".",
+        "",
+    ]
     for group in GROUPS:
         members = [s for s in specs if s.group == group]
         lines += [f"## {group} ({len(members)})", ""]
-        lines += ["| name | formula | unit | kind (params) | lookback | TTL s | hash |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| name | formula | unit | kind (params) | lookback | TTL s | hash |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for s in members:
             lb = f"{s.lookback}{' (recursive)' if s.recursive else ''}"
             lines.append(

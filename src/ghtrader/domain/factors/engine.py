@@ -74,9 +74,7 @@ def _segments(segment_id: object, n: int) -> np.ndarray:
         return np.zeros(n, dtype=np.int64)
     arr = np.asarray(segment_id)
     if arr.shape != (n,) or arr.dtype.kind not in "iu":
-        raise FactorError(
-            f"invalid segment_id of shape {arr.shape} and dtype {arr.dtype}: expected ({n},) integers"
-        )
+        raise FactorError(f"invalid segment_id of shape {arr.shape} and dtype {arr.dtype}: expected ({n},) integers")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -115,13 +113,36 @@ class _State:
         self.ib = np.zeros(K.N_IROWS * K.LD, dtype=np.int64)
         self.tb = np.zeros(K.N_TROWS * K.LD, dtype=np.float64)
 
-    def run(self, plan: FactorPlan, gprm: np.ndarray, X: np.ndarray, day: np.ndarray, seg: np.ndarray,
-            xe: np.ndarray, out: np.ndarray, Xi: np.ndarray | None = None, flat: np.ndarray | None = None) -> None:
+    def run(
+        self,
+        plan: FactorPlan,
+        gprm: np.ndarray,
+        X: np.ndarray,
+        day: np.ndarray,
+        seg: np.ndarray,
+        xe: np.ndarray,
+        out: np.ndarray,
+        Xi: np.ndarray | None = None,
+        flat: np.ndarray | None = None,
+    ) -> None:
         """Advance over the ticks ``X``; ``out`` is an ``(n, n_factors)`` column-major matrix.
         ``Xi`` (``X`` viewed as int64) and ``flat`` (``out`` raveled in column order) may be given."""
         K.run_ticks(
-            X, X.view(np.int64) if Xi is None else Xi, day, seg, xe, plan.ops, plan.fprm, plan.groups, gprm,
-            self.istate, self.pstate, self.state, self.bb, self.ib, self.tb,
+            X,
+            X.view(np.int64) if Xi is None else Xi,
+            day,
+            seg,
+            xe,
+            plan.ops,
+            plan.fprm,
+            plan.groups,
+            gprm,
+            self.istate,
+            self.pstate,
+            self.state,
+            self.bb,
+            self.ib,
+            self.tb,
             out.ravel(order="F") if flat is None else flat,
         )
 

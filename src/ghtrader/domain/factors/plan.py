@@ -108,5 +108,10 @@ def build_plan(names: Sequence[str] | None = None) -> FactorPlan:
             if col in EXTRA_INPUTS:
                 extras[col] = None
     return FactorPlan(
-        specs=specs, ops=ops, fprm=fprm, groups=groups, state_size=off, extras=tuple(extras),
+        specs=specs,
+        ops=ops,
+        fprm=fprm,
+        groups=groups,
+        state_size=off,
+        extras=tuple(extras),
     )

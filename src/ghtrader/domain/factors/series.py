@@ -66,9 +66,20 @@ _ALL: tuple[BaseSeries, ...] = (
     _s("spread", K.B_SPREAD, "mid", 1, _L1, "(ask_price1 - bid_price1) / tick"),
     _s("rspread", K.B_RSPREAD, "quote", 1, _L1, "(ask_price1 - bid_price1) / mid * 1e4"),
     _s("dvol", K.B_DVOL, "trade", 2, ("volume", "trading_day"), _DVOL),
-    _s("damt_m", K.B_DAMT_M, "trade", 2, ("amount", "trading_day"), "turnover difference (same rule as dvol) / 1e6, CNY millions"),
     _s(
-        "notional", K.B_NOTIONAL, "trade", 2, _TRADE,
+        "damt_m",
+        K.B_DAMT_M,
+        "trade",
+        2,
+        ("amount", "trading_day"),
+        "turnover difference (same rule as dvol) / 1e6, CNY millions",
+    ),
+    _s(
+        "notional",
+        K.B_NOTIONAL,
+        "trade",
+        2,
+        _TRADE,
         "turnover difference / multiplier (price x lots); the multiplier is the engine's "
         "`multiplier` or, when not given, amount / (volume * average) of the latest tick where "
         "all three are > 0",
@@ -84,7 +95,10 @@ _ALL: tuple[BaseSeries, ...] = (
     _s("eff", K.B_EFF, "trade", 2, (*_TRADE, *_L1), "2 |tradepx - prev mid| / prev mid * 1e4 (NaN without a trade)"),
     *(
         _s(
-            f"imb{i}", K.B_IMB1 + i - 1, "mid" if i == 1 else "levels", 1,
+            f"imb{i}",
+            K.B_IMB1 + i - 1,
+            "mid" if i == 1 else "levels",
+            1,
             (f"bid_price{i}", f"bid_volume{i}", f"ask_price{i}", f"ask_volume{i}"),
             f"(bid_volume{i} - ask_volume{i}) / (bid_volume{i} + ask_volume{i}) (NaN when both sides are absent)",
         )
@@ -92,7 +106,10 @@ _ALL: tuple[BaseSeries, ...] = (
     ),
     *(
         _s(
-            f"dep{i}", K.B_DEP1 + i - 1, "mid" if i == 1 else "levels", 1,
+            f"dep{i}",
+            K.B_DEP1 + i - 1,
+            "mid" if i == 1 else "levels",
+            1,
             (f"bid_price{i}", f"bid_volume{i}", f"ask_price{i}", f"ask_volume{i}"),
             f"bid_volume{i} + ask_volume{i} (lots)",
         )
@@ -100,7 +117,10 @@ _ALL: tuple[BaseSeries, ...] = (
     ),
     *(
         _s(
-            f"hdep{i}", K.B_HDEP1 + i - 1, "mid" if i == 1 else "ofi", 1,
+            f"hdep{i}",
+            K.B_HDEP1 + i - 1,
+            "mid" if i == 1 else "ofi",
+            1,
             (f"bid_price{i}", f"bid_volume{i}", f"ask_price{i}", f"ask_volume{i}"),
             f"(bid_volume{i} + ask_volume{i}) / 2 (lots)",
         )
@@ -108,7 +128,10 @@ _ALL: tuple[BaseSeries, ...] = (
     ),
     *(
         _s(
-            f"ofi{i}", K.B_OFI1 + i - 1, "ofi", 2,
+            f"ofi{i}",
+            K.B_OFI1 + i - 1,
+            "ofi",
+            2,
             (f"bid_price{i}", f"bid_volume{i}", f"ask_price{i}", f"ask_volume{i}"),
             f"order-flow imbalance at level {i} (Cont et al.; Xu et al. multi-level): "
             f"e_b - e_a with e_b = [b >= b'] bv - [b <= b'] bv', e_a = [a <= a'] av - [a >= a'] av', "
@@ -117,11 +140,32 @@ _ALL: tuple[BaseSeries, ...] = (
         )
         for i in range(1, 6)
     ),
-    _s("micro", K.B_MICRO, "mid", 1, _L1, "((ask1 * bid_volume1 + bid1 * ask_volume1) / (bid_volume1 + ask_volume1) - mid) / tick"),
+    _s(
+        "micro",
+        K.B_MICRO,
+        "mid",
+        1,
+        _L1,
+        "((ask1 * bid_volume1 + bid1 * ask_volume1) / (bid_volume1 + ask_volume1) - mid) / tick",
+    ),
     _s("lastpos", K.B_LASTPOS, "quote", 1, ("last_price", *_L1), "(last_price - bid1) / (ask1 - bid1)"),
-    _s("vwapdev_day", K.B_VWAPDEV_DAY, "quote", 1, ("average", *_L1), "(mid / average - 1) * 1e4 (average = the day's VWAP)"),
+    _s(
+        "vwapdev_day",
+        K.B_VWAPDEV_DAY,
+        "quote",
+        1,
+        ("average", *_L1),
+        "(mid / average - 1) * 1e4 (average = the day's VWAP)",
+    ),
     _s("logdvol", K.B_LOGDVOL, "logdvol", 2, ("volume", "trading_day"), "ln(1 + dvol)"),
-    _s("dt", K.B_DT, "misc", 2, ("datetime_ns",), f"seconds since prev tick; NaN when over {K.MAX_DT_S:g} s (a session break)"),
+    _s(
+        "dt",
+        K.B_DT,
+        "misc",
+        2,
+        ("datetime_ns",),
+        f"seconds since prev tick; NaN when over {K.MAX_DT_S:g} s (a session break)",
+    ),
     _s("l1chg", K.B_L1CHG, "misc", 2, _L1, "1 when the bid1 or ask1 price (or its presence) differs from prev, else 0"),
     _s("midchg", K.B_MIDCHG, "returns", 2, _L1, "1 when mid != prev mid, else 0"),
     _s("oi", K.B_OI, "misc", 1, ("open_interest",), "open_interest"),
@@ -130,23 +174,46 @@ _ALL: tuple[BaseSeries, ...] = (
     _s("tod_sin", K.B_TOD_SIN, "clock", 1, ("datetime_ns",), "sin(2 pi tod / 86400)"),
     _s("tod_cos", K.B_TOD_COS, "clock", 1, ("datetime_ns",), "cos(2 pi tod / 86400)"),
     _s("one", K.B_ONE, "misc", 1, (), "1"),
-    _s("newday", K.B_NEWDAY, "misc", 2, ("trading_day",), "1 on the first tick of a trading day (and of a segment), else 0"),
-    _s("imbc3", K.B_IMBC3, "depth", 1, _L5, "(sum_{i<=3} bv_i - sum_{i<=3} av_i) / (sum_{i<=3} bv_i + sum_{i<=3} av_i)"),
-    _s("imbc5", K.B_IMBC5, "depth", 1, _L5, "(sum_{i<=5} bv_i - sum_{i<=5} av_i) / (sum_{i<=5} bv_i + sum_{i<=5} av_i)"),
+    _s(
+        "newday",
+        K.B_NEWDAY,
+        "misc",
+        2,
+        ("trading_day",),
+        "1 on the first tick of a trading day (and of a segment), else 0",
+    ),
+    _s(
+        "imbc3", K.B_IMBC3, "depth", 1, _L5, "(sum_{i<=3} bv_i - sum_{i<=3} av_i) / (sum_{i<=3} bv_i + sum_{i<=3} av_i)"
+    ),
+    _s(
+        "imbc5", K.B_IMBC5, "depth", 1, _L5, "(sum_{i<=5} bv_i - sum_{i<=5} av_i) / (sum_{i<=5} bv_i + sum_{i<=5} av_i)"
+    ),
     _s("imbdw", K.B_IMBDW, "depth", 1, _L5, "sum_i (bv_i - av_i) / i / sum_i (bv_i + av_i) / i"),
     _s(
-        "wmid5", K.B_WMID5, "wmid", 1, _L5,
+        "wmid5",
+        K.B_WMID5,
+        "wmid",
+        1,
+        _L5,
         "(sum_i (bid_i av_i + ask_i bv_i) / sum_i (bv_i + av_i) - mid) / tick, over levels with both sides present",
     ),
     _s(
-        "bpress", K.B_BPRESS, "book", 1, _L5,
+        "bpress",
+        K.B_BPRESS,
+        "book",
+        1,
+        _L5,
         "(P_b - P_a) / (P_b + P_a), P_b = sum_i bv_i / ((mid - bid_i) / tick), P_a = sum_i av_i / ((ask_i - mid) / tick)",
     ),
     _s("depb5", K.B_DEPB5, "depth", 1, _L5, "sum_{i<=5} bv_i (lots)"),
     _s("depa5", K.B_DEPA5, "depth", 1, _L5, "sum_{i<=5} av_i (lots)"),
     _s("logdep5", K.B_LOGDEP5, "logdepth", 1, _L5, "ln(1 + depb5 + depa5)"),
     _s(
-        "slope_b", K.B_SLOPE_B, "slope", 1, _L5,
+        "slope_b",
+        K.B_SLOPE_B,
+        "slope",
+        1,
+        _L5,
         "least-squares slope of cumulative bid depth D_i = sum_{m<=i} bv_m on distance (mid - bid_i) / tick over present bid levels (>= 2), lots per tick",
     ),
     _s("slope_a", K.B_SLOPE_A, "slope", 1, _L5, "as slope_b on the ask side with distance (ask_i - mid) / tick"),
@@ -161,13 +228,21 @@ _ALL: tuple[BaseSeries, ...] = (
     _s("ofisum", K.B_OFISUM, "ofi", 2, _L5, "sum of ofi_i over the levels where it is defined (NaN when none)"),
     _s("hdepsum", K.B_HDEPSUM, "ofi", 2, _L5, "sum of hdep_i over the same levels as ofisum"),
     _s(
-        "arr", K.B_ARR, "dynamics", 2, (*_L5, "volume", "trading_day"),
+        "arr",
+        K.B_ARR,
+        "dynamics",
+        2,
+        (*_L5, "volume", "trading_day"),
         "lots added to the book between prev and this snapshot: per side, over prices both snapshots "
         "can see (bids at or above the higher of the two deepest visible bids; asks symmetrically), "
         "sum of max(v - v', 0) with a missing price counting 0 lots",
     ),
     _s(
-        "can", K.B_CAN, "dynamics", 2, (*_L5, *_TRADE),
+        "can",
+        K.B_CAN,
+        "dynamics",
+        2,
+        (*_L5, *_TRADE),
         "lots cancelled: per side, removed lots (sum of max(v' - v, 0) on the same prices) minus "
         "the traded lots that hit that side (dvol (1 - sign) / 2 on the bid, dvol (1 + sign) / 2 on "
         "the ask), floored at 0",

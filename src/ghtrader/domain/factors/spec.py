@@ -139,8 +139,20 @@ _KIND_HELPERS: Mapping[str, tuple[Callable[..., Any], ...]] = MappingProxyType(
     }
 )
 _SHARED_KERNELS: tuple[Callable[..., Any], ...] = (
-    K.run_ticks, K._gather, K._run_series, K._run_ops, K._carry, K._reset,
-    K._o, K._r, K._finite, K._fin, K._lag_row, K._to_ring, K._ln, K._ln1p,
+    K.run_ticks,
+    K._gather,
+    K._run_series,
+    K._run_ops,
+    K._carry,
+    K._reset,
+    K._o,
+    K._r,
+    K._finite,
+    K._fin,
+    K._lag_row,
+    K._to_ring,
+    K._ln,
+    K._ln1p,
 )
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")

@@ -46,12 +46,20 @@ def compute_labels(
     arr = as_tick_array(ticks)
     out: dict[str, np.ndarray] = {}
     if "direction" in wanted:
-        out.update(direction_labels(
-            arr["bid_price1"], arr["ask_price1"], segment_id, cfg.direction_horizons, price_tick, cfg.k
-        ))
+        out.update(
+            direction_labels(
+                arr["bid_price1"], arr["ask_price1"], segment_id, cfg.direction_horizons, price_tick, cfg.k
+            )
+        )
     if "fill" in wanted:
-        out.update(fill_labels(
-            arr, trading_day, segment_id, price_tick, cfg.fill_horizons,
-            expire_at_day_end=cfg.fill_expire_at_day_end,
-        ))
+        out.update(
+            fill_labels(
+                arr,
+                trading_day,
+                segment_id,
+                price_tick,
+                cfg.fill_horizons,
+                expire_at_day_end=cfg.fill_expire_at_day_end,
+            )
+        )
     return out

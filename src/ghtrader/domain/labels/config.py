@@ -42,9 +42,11 @@ def check_horizons(horizons: object, name: str = "horizons") -> tuple[int, ...]:
         items = tuple(horizons)  # type: ignore[arg-type]
     except TypeError:
         raise LabelError(f"invalid {name} {horizons!r}: expected a sequence of positive ints") from None
-    ok = bool(items) and all(
-        isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in items
-    ) and len(set(items)) == len(items)
+    ok = (
+        bool(items)
+        and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in items)
+        and len(set(items)) == len(items)
+    )
     if not ok:
         raise LabelError(f"invalid {name} {horizons!r}: expected distinct positive ints, e.g. (10, 50, 200)")
     return tuple(sorted(items))

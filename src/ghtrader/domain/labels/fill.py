@@ -77,9 +77,7 @@ def fill_label_names(horizons: Sequence[int] = DEFAULT_FILL_HORIZONS) -> tuple[s
     names: list[str] = []
     for order in FILL_ORDERS:
         names.extend(f"fill_{order}_h{h}" for h in hs)
-        names.extend(
-            (f"ttf_{order}_ticks", f"ttf_{order}_ns", f"ttf_{order}_censored", f"queue_ahead_{order}")
-        )
+        names.extend((f"ttf_{order}_ticks", f"ttf_{order}_ns", f"ttf_{order}_censored", f"queue_ahead_{order}"))
     return tuple(names)
 
 

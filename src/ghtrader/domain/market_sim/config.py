@@ -63,20 +63,28 @@ class VarietyParams:
     def __post_init__(self) -> None:
         _check(
             isinstance(self.key, str) and re.fullmatch(r"[A-Z]+\.[a-z]+", self.key) is not None,
-            "key", self.key, "a variety key like 'SHFE.cu'",
+            "key",
+            self.key,
+            "a variety key like 'SHFE.cu'",
         )
         _check(_finite(self.base_price) and self.base_price > 0, "base_price", self.base_price, "> 0")
         _check(
             _finite(self.annual_volatility) and 0 < self.annual_volatility < 2,
-            "annual_volatility", self.annual_volatility, "in (0, 2)",
+            "annual_volatility",
+            self.annual_volatility,
+            "in (0, 2)",
         )
         _check(
             _finite(self.factor_loading) and -1 <= self.factor_loading <= 1,
-            "factor_loading", self.factor_loading, "in [-1, 1]",
+            "factor_loading",
+            self.factor_loading,
+            "in [-1, 1]",
         )
         _check(
             _finite(self.carry_per_year) and abs(self.carry_per_year) < 1,
-            "carry_per_year", self.carry_per_year, "in (-1, 1)",
+            "carry_per_year",
+            self.carry_per_year,
+            "in (-1, 1)",
         )
         for name in ("peak_open_interest", "main_daily_volume", "depth_lots"):
             v = getattr(self, name)
@@ -84,32 +92,53 @@ class VarietyParams:
         _check(
             isinstance(self.seasonal_months, tuple)
             and all(isinstance(m, int) and 1 <= m <= 12 for m in self.seasonal_months),
-            "seasonal_months", self.seasonal_months, "a tuple of months 1..12",
+            "seasonal_months",
+            self.seasonal_months,
+            "a tuple of months 1..12",
         )
         _check(
             _finite(self.off_month_weight) and 0 < self.off_month_weight <= 1,
-            "off_month_weight", self.off_month_weight, "in (0, 1]",
+            "off_month_weight",
+            self.off_month_weight,
+            "in (0, 1]",
         )
 
 
 #: Defaults seeded from SHFE_FACTS.md (price levels of the mid-2020s, 2020 OI pattern).
 DEFAULT_VARIETY_PARAMS: tuple[VarietyParams, ...] = (
     VarietyParams(
-        key="SHFE.cu", base_price=70_000.0, annual_volatility=0.18, factor_loading=0.55,
+        key="SHFE.cu",
+        base_price=70_000.0,
+        annual_volatility=0.18,
+        factor_loading=0.55,
         carry_per_year=0.02,
-        peak_open_interest=120_000.0, main_daily_volume=80_000.0, depth_lots=25.0,
+        peak_open_interest=120_000.0,
+        main_daily_volume=80_000.0,
+        depth_lots=25.0,
     ),
     VarietyParams(
-        key="SHFE.au", base_price=560.0, annual_volatility=0.15, factor_loading=0.7,
+        key="SHFE.au",
+        base_price=560.0,
+        annual_volatility=0.15,
+        factor_loading=0.7,
         carry_per_year=0.025,
-        peak_open_interest=220_000.0, main_daily_volume=150_000.0, depth_lots=20.0,
-        seasonal_months=(6, 12), off_month_weight=0.12,
+        peak_open_interest=220_000.0,
+        main_daily_volume=150_000.0,
+        depth_lots=20.0,
+        seasonal_months=(6, 12),
+        off_month_weight=0.12,
     ),
     VarietyParams(
-        key="SHFE.ag", base_price=7_500.0, annual_volatility=0.25, factor_loading=0.8,
+        key="SHFE.ag",
+        base_price=7_500.0,
+        annual_volatility=0.25,
+        factor_loading=0.8,
         carry_per_year=0.025,
-        peak_open_interest=480_000.0, main_daily_volume=600_000.0, depth_lots=120.0,
-        seasonal_months=(6, 12), off_month_weight=0.2,
+        peak_open_interest=480_000.0,
+        main_daily_volume=600_000.0,
+        depth_lots=120.0,
+        seasonal_months=(6, 12),
+        off_month_weight=0.2,
     ),
 )
 
@@ -173,22 +202,30 @@ class SyntheticMarketConfig:
         _check(isinstance(self.anchor_date, date), "anchor_date", self.anchor_date, "a datetime.date")
         _check(
             _finite(self.signal_strength) and 0 <= self.signal_strength <= 2,
-            "signal_strength", self.signal_strength, "in [0, 2]",
+            "signal_strength",
+            self.signal_strength,
+            "in [0, 2]",
         )
         _check(
             _finite(self.ofi_persistence) and 0 <= self.ofi_persistence < 1,
-            "ofi_persistence", self.ofi_persistence, "in [0, 1)",
+            "ofi_persistence",
+            self.ofi_persistence,
+            "in [0, 1)",
         )
         for name in ("book_imbalance_sensitivity", "trade_direction_sensitivity", "jump_scale"):
             v = getattr(self, name)
             _check(_finite(v) and 0 <= v <= 100, name, v, "in [0, 100]")
         _check(
             isinstance(self.tick_interval_ms, int) and 10 <= self.tick_interval_ms <= 60_000,
-            "tick_interval_ms", self.tick_interval_ms, "an int in [10, 60000]",
+            "tick_interval_ms",
+            self.tick_interval_ms,
+            "an int in [10, 60000]",
         )
         _check(
             isinstance(self.tick_jitter_ms, int) and 0 <= self.tick_jitter_ms < self.tick_interval_ms,
-            "tick_jitter_ms", self.tick_jitter_ms, "an int in [0, tick_interval_ms)",
+            "tick_jitter_ms",
+            self.tick_jitter_ms,
+            "an int in [0, tick_interval_ms)",
         )
         for a_name, b_name in (("garch_alpha", "garch_beta"), ("daily_garch_alpha", "daily_garch_beta")):
             a, b = getattr(self, a_name), getattr(self, b_name)
@@ -196,30 +233,41 @@ class SyntheticMarketConfig:
             _check(_finite(b) and b >= 0, b_name, b, ">= 0")
             _check(a + b < 1, f"{a_name}+{b_name}", a + b, "< 1 (stationary variance)")
         for name in (
-            "jump_probability", "overnight_gap_fraction", "zero_tick_day_probability",
+            "jump_probability",
+            "overnight_gap_fraction",
+            "zero_tick_day_probability",
             "zero_tick_day_probability_main",
         ):
             v = getattr(self, name)
             _check(_finite(v) and 0 <= v < 1, name, v, "in [0, 1)")
         _check(
             _finite(self.price_mean_reversion) and 0 <= self.price_mean_reversion < 0.5,
-            "price_mean_reversion", self.price_mean_reversion, "in [0, 0.5)",
+            "price_mean_reversion",
+            self.price_mean_reversion,
+            "in [0, 0.5)",
         )
         _check(
-            _finite(self.min_tick_probability) and _finite(self.max_tick_probability)
+            _finite(self.min_tick_probability)
+            and _finite(self.max_tick_probability)
             and 0 < self.min_tick_probability <= self.max_tick_probability <= 1,
-            "min/max_tick_probability", (self.min_tick_probability, self.max_tick_probability),
+            "min/max_tick_probability",
+            (self.min_tick_probability, self.max_tick_probability),
             "0 < min <= max <= 1",
         )
         _check(
             _finite(self.open_interest_noise) and 0 <= self.open_interest_noise < 1,
-            "open_interest_noise", self.open_interest_noise, "in [0, 1)",
+            "open_interest_noise",
+            self.open_interest_noise,
+            "in [0, 1)",
         )
         _check(
-            isinstance(self.varieties, tuple) and len(self.varieties) > 0
+            isinstance(self.varieties, tuple)
+            and len(self.varieties) > 0
             and all(isinstance(v, VarietyParams) for v in self.varieties)
             and len({v.key for v in self.varieties}) == len(self.varieties),
-            "varieties", self.varieties, "a non-empty tuple of VarietyParams with distinct keys",
+            "varieties",
+            self.varieties,
+            "a non-empty tuple of VarietyParams with distinct keys",
         )
 
     @property
@@ -232,9 +280,7 @@ class SyntheticMarketConfig:
         for v in self.varieties:
             if v.key == key:
                 return v
-        raise MarketSimConfigError(
-            f"variety {key!r} is not simulated: expected one of {list(self.variety_keys)}"
-        )
+        raise MarketSimConfigError(f"variety {key!r} is not simulated: expected one of {list(self.variety_keys)}")
 
     def with_variety(self, params: VarietyParams) -> SyntheticMarketConfig:
         """A copy with ``params`` replacing the variety of the same key (or appended)."""

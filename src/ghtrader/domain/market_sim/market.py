@@ -58,11 +58,19 @@ _LATENT_CACHE = 6
 _CONTRACT_CACHE = 12
 
 _BLOCK_FIELDS: tuple[str, ...] = (
-    "last_price", "average", "highest", "lowest", "volume", "amount", "open_interest",
+    "last_price",
+    "average",
+    "highest",
+    "lowest",
+    "volume",
+    "amount",
+    "open_interest",
     *(f for lvl in range(1, 6) for f in level_fields(lvl)),
 )
 _ROUNDED_FIELDS: tuple[str, ...] = (
-    "last_price", "highest", "lowest",
+    "last_price",
+    "highest",
+    "lowest",
     *(f"{side}_price{lvl}" for lvl in range(1, 6) for side in ("bid", "ask")),
 )
 _DEEP_FIELDS: tuple[str, ...] = tuple(f for lvl in range(2, 6) for f in level_fields(lvl))
@@ -276,9 +284,7 @@ class SyntheticMarket:
         """
         key, _, _ = self._variety(variety_key)
         if not self._cal.is_trading_day(trading_day):
-            raise CalendarError(
-                f"{trading_day} is not a trading day: a main contract exists only on trading days"
-            )
+            raise CalendarError(f"{trading_day} is not a trading day: a main contract exists only on trading days")
         self._check_history(trading_day)
         self._extend_mains(key, trading_day)
         return self._mains[key][trading_day]
@@ -328,8 +334,13 @@ class SyntheticMarket:
             )
             var_bar = (params.annual_volatility / math.sqrt(_TRADING_DAYS_PER_YEAR)) ** 2
             m, q, t = kern.daily_skeleton(
-                z_t, z_g, var_bar, cfg.daily_garch_alpha, cfg.daily_garch_beta,
-                cfg.overnight_gap_fraction, cfg.price_mean_reversion,
+                z_t,
+                z_g,
+                var_bar,
+                cfg.daily_garch_alpha,
+                cfg.daily_garch_beta,
+                cfg.overnight_gap_fraction,
+                cfg.price_mean_reversion,
             )
             sk = _Skeleton(ords, m, q, t)
             self._skeletons[key] = sk
@@ -362,13 +373,23 @@ class SyntheticMarket:
         slots = grid_t // (cfg.tick_interval_ms * 1_000_000)
         c_common = counter_normals(stream_key(cfg.seed, "intraday-common"), slots)
         phi, kappa = cfg.ofi_persistence, cfg.signal_strength
-        variance_mult = (
-            1.0 + kappa * kappa * (1.0 + phi) / (1.0 - phi) + cfg.jump_probability * cfg.jump_scale**2
-        )
+        variance_mult = 1.0 + kappa * kappa * (1.0 + phi) / (1.0 - phi) + cfg.jump_probability * cfg.jump_scale**2
         step_sd = math.sqrt(sk.day_var[j] * (1.0 - cfg.overnight_gap_fraction) / (max(n, 1) * variance_mult))
         x, f, h = kern.latent_path(
-            eta, e_idio, c_common, jump_u, jump_z, params.factor_loading, phi, kappa, step_sd,
-            cfg.garch_alpha, cfg.garch_beta, cfg.jump_probability, cfg.jump_scale, _EPS2_CAP,
+            eta,
+            e_idio,
+            c_common,
+            jump_u,
+            jump_z,
+            params.factor_loading,
+            phi,
+            kappa,
+            step_sd,
+            cfg.garch_alpha,
+            cfg.garch_beta,
+            cfg.jump_probability,
+            cfg.jump_scale,
+            _EPS2_CAP,
             float(sk.target[j]),
         )
         latent = _LatentDay(grid_t, x, f, h, step_sd, math.log(params.base_price) + float(sk.log_open[j]))
@@ -429,16 +450,28 @@ class SyntheticMarket:
         log_price = latent.log_open + basis + latent.x
         sqrt_a = math.sqrt(a)
         times, block = kern.build_contract_day(
-            kidx, latent.grid_t, jitter, log_price, latent.f, latent.h, u, z,
-            spec.price_tick, spec.multiplier, oi_prev, oi_eod,
+            kidx,
+            latent.grid_t,
+            jitter,
+            log_price,
+            latent.f,
+            latent.h,
+            u,
+            z,
+            spec.price_tick,
+            spec.multiplier,
+            oi_prev,
+            oi_eod,
             _OI_PATH_NOISE * max(oi_prev, oi_eod) + 0.5,
             0.2 + 0.7 * sqrt_a,  # P(one-tick spread)
             0.5 + 2.5 * (1.0 - a),  # mean extra spread ticks otherwise
             min(1.0, 0.5 + 0.8 * sqrt_a),  # P(a deeper level is quoted)
             0.05 + 1.5 * (1.0 - a),  # mean extra gap ticks between levels
             max(1.0, params.depth_lots * (0.05 + 0.95 * a)),
-            cfg.book_imbalance_sensitivity, cfg.trade_direction_sensitivity,
-            p_trade, trade_size,
+            cfg.book_imbalance_sensitivity,
+            cfg.trade_direction_sensitivity,
+            p_trade,
+            trade_size,
         )
         ticks = np.empty(n, dtype=TICK_DTYPE)
         ticks["datetime_ns"] = times
@@ -508,14 +541,17 @@ class SyntheticMarket:
             return np.empty(0)
         lat = cd.latent
         mu = kern.oracle_log_drift(
-            cd.kidx, lat.f, lat.h, lat.step_sd, self._cfg.signal_strength, self._cfg.ofi_persistence,
+            cd.kidx,
+            lat.f,
+            lat.h,
+            lat.step_sd,
+            self._cfg.signal_strength,
+            self._cfg.ofi_persistence,
             int(horizon_ticks),
         )
         return np.exp(cd.log_price) * np.expm1(mu)
 
-    def oracle_direction(
-        self, symbol: str, trading_day: date, horizon_ticks: int, threshold: float
-    ) -> np.ndarray:
+    def oracle_direction(self, symbol: str, trading_day: date, horizon_ticks: int, threshold: float) -> np.ndarray:
         """:meth:`oracle` as ``int8`` UP (+1) / FLAT (0) / DOWN (-1) against ``threshold`` (price units).
 
         ``+1`` where the expectation is above ``threshold``, ``-1`` below ``-threshold``, else 0

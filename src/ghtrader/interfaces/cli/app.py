@@ -79,7 +79,9 @@ def _add_global_flags(parser: argparse.ArgumentParser, defaults: ConnectionDefau
     group.add_argument("--host", default=default(host), help="server host" + shown(host))
     group.add_argument("--port", type=port, default=default(port_), help="server port" + shown(port_))
     group.add_argument("--token", default=default(token), help="API token (default: GHTRADER_API_TOKEN)")
-    group.add_argument("--timeout", type=positive_float, default=default(600.0), help="per-call timeout in seconds" + shown(600))
+    group.add_argument(
+        "--timeout", type=positive_float, default=default(600.0), help="per-call timeout in seconds" + shown(600)
+    )
     group.add_argument("--json", action="store_true", default=default(False), help="machine-readable JSON on stdout")
     group.add_argument(
         "--local", action="store_true", default=default(False), help="run against an in-process server on a free port"
@@ -160,11 +162,21 @@ def run(
 
 # API field names as the server's messages spell them -> the CLI flag that sets them.
 _FLAG_OF_FIELD = {
-    "start_day": "--start", "end_day": "--end", "chunk_days": "--chunk-days", "switch_ratio": "--switch-ratio",
-    "threshold_ticks": "--k", "horizon": "--horizon", "direction_horizons": "--horizons",
-    "n_splits": "--splits", "commission_bp": "--commission-bp", "slippage_ticks": "--slippage-ticks",
-    "max_epochs": "--epochs", "max_train_rows": "--max-train-rows",
-    "sample_days": "--sample-days", "duration_s": "--duration", "recent_expiry_days": "--recent-expiry-days",
+    "start_day": "--start",
+    "end_day": "--end",
+    "chunk_days": "--chunk-days",
+    "switch_ratio": "--switch-ratio",
+    "threshold_ticks": "--k",
+    "horizon": "--horizon",
+    "direction_horizons": "--horizons",
+    "n_splits": "--splits",
+    "commission_bp": "--commission-bp",
+    "slippage_ticks": "--slippage-ticks",
+    "max_epochs": "--epochs",
+    "max_train_rows": "--max-train-rows",
+    "sample_days": "--sample-days",
+    "duration_s": "--duration",
+    "recent_expiry_days": "--recent-expiry-days",
 }
 _FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _FLAG_OF_FIELD), key=len, reverse=True)) + r")\b")
 

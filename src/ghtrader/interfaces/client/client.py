@@ -69,9 +69,14 @@ class ApiError(RuntimeError):
 
 def _model_dict(m: research_pb2.ModelEntry) -> dict[str, Any]:
     return {
-        "model_id": m.model_id, "version": m.version, "model_type": m.model_type, "status": m.status,
-        "artifact_path": m.artifact_path, "config_hash": m.config_hash,
-        "metrics": json.loads(m.metrics_json or "{}"), "created_at_ns": m.created_at_ns,
+        "model_id": m.model_id,
+        "version": m.version,
+        "model_type": m.model_type,
+        "status": m.status,
+        "artifact_path": m.artifact_path,
+        "config_hash": m.config_hash,
+        "metrics": json.loads(m.metrics_json or "{}"),
+        "created_at_ns": m.created_at_ns,
     }
 
 
@@ -113,7 +118,9 @@ class GhTraderClient:
         except grpc.RpcError as exc:
             raise self._translate(exc) from None
 
-    def _run(self, fn: Callable[..., Iterable[runs_pb2.RunEvent]], request: object, on_progress: ProgressHandler) -> RunResultView:
+    def _run(
+        self, fn: Callable[..., Iterable[runs_pb2.RunEvent]], request: object, on_progress: ProgressHandler
+    ) -> RunResultView:
         """Consume a RunEvent stream: progress to ``on_progress``, return the final result."""
         try:
             # Long runs have no deadline: they stream progress and the caller may cancel.
@@ -141,8 +148,11 @@ class GhTraderClient:
         start_day: str = "",
     ) -> RunResultView:
         req = pipeline_pb2.RunPipelineRequest(
-            varieties=list(varieties), trading_days=trading_days,
-            contracts_per_variety=contracts_per_variety, end_day=end_day, skip_research=skip_research,
+            varieties=list(varieties),
+            trading_days=trading_days,
+            contracts_per_variety=contracts_per_variety,
+            end_day=end_day,
+            skip_research=skip_research,
             start_day=start_day,
         )
         return self._run(self._pipeline.RunPipeline, req, on_progress)
@@ -150,24 +160,70 @@ class GhTraderClient:
     # --- research ---------------------------------------------------------------------
     @staticmethod
     def scope(
-        symbol: str = "", start_day: str = "", end_day: str = "", horizon: int | None = None, features: Sequence[str] = (),
-        max_epochs: int | None = None, window: int | None = None, max_train_rows: int | None = None, seed: int = 0,
+        symbol: str = "",
+        start_day: str = "",
+        end_day: str = "",
+        horizon: int | None = None,
+        features: Sequence[str] = (),
+        max_epochs: int | None = None,
+        window: int | None = None,
+        max_train_rows: int | None = None,
+        seed: int = 0,
     ) -> research_pb2.ResearchScope:
         """What a research call works on; empty strings and None take the server's defaults."""
         return research_pb2.ResearchScope(
-            symbol=symbol, start_day=start_day, end_day=end_day, features=list(features), seed=seed,
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            features=list(features),
+            seed=seed,
             **_given(horizon=horizon, max_epochs=max_epochs, window=window, max_train_rows=max_train_rows),
         )
 
-    def train(self, family: str, scope: research_pb2.ResearchScope, *, model_id: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
-        return self._run(self._research.Train, research_pb2.TrainRequest(family=family, scope=scope, model_id=model_id), on_progress)
+    def train(
+        self,
+        family: str,
+        scope: research_pb2.ResearchScope,
+        *,
+        model_id: str = "",
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        return self._run(
+            self._research.Train, research_pb2.TrainRequest(family=family, scope=scope, model_id=model_id), on_progress
+        )
 
-    def benchmark(self, family: str, scope: research_pb2.ResearchScope, *, n_splits: int | None = None, commission_bp: float | None = None, slippage_ticks: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = research_pb2.BenchmarkRequest(family=family, scope=scope, **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks))
+    def benchmark(
+        self,
+        family: str,
+        scope: research_pb2.ResearchScope,
+        *,
+        n_splits: int | None = None,
+        commission_bp: float | None = None,
+        slippage_ticks: float | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = research_pb2.BenchmarkRequest(
+            family=family,
+            scope=scope,
+            **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks),
+        )
         return self._run(self._research.Benchmark, req, on_progress)
 
-    def compare(self, families: Sequence[str], scope: research_pb2.ResearchScope, *, n_splits: int | None = None, commission_bp: float | None = None, slippage_ticks: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = research_pb2.CompareRequest(families=list(families), scope=scope, **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks))
+    def compare(
+        self,
+        families: Sequence[str],
+        scope: research_pb2.ResearchScope,
+        *,
+        n_splits: int | None = None,
+        commission_bp: float | None = None,
+        slippage_ticks: float | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = research_pb2.CompareRequest(
+            families=list(families),
+            scope=scope,
+            **_given(n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks),
+        )
         return self._run(self._research.Compare, req, on_progress)
 
     def list_models(self, *, model_type: str = "", status: str = "") -> list[dict[str, Any]]:
@@ -175,53 +231,144 @@ class GhTraderClient:
         return [_model_dict(m) for m in r.models]
 
     def set_model_status(self, model_id: str, version: str, status: str) -> dict[str, Any]:
-        m = self._call(self._research.SetModelStatus, research_pb2.SetModelStatusRequest(model_id=model_id, version=version, status=status))
+        m = self._call(
+            self._research.SetModelStatus,
+            research_pb2.SetModelStatusRequest(model_id=model_id, version=version, status=status),
+        )
         return _model_dict(m)
 
     # --- datasets ---------------------------------------------------------------------
-    def build_main_schedule(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = datasets_pb2.BuildMainScheduleRequest(variety=variety, start_day=start_day, end_day=end_day, **_given(switch_ratio=switch_ratio))
+    def build_main_schedule(
+        self,
+        variety: str,
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        switch_ratio: float | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = datasets_pb2.BuildMainScheduleRequest(
+            variety=variety, start_day=start_day, end_day=end_day, **_given(switch_ratio=switch_ratio)
+        )
         return self._run(self._datasets.BuildMainSchedule, req, on_progress)
 
-    def build_main_l5(self, variety: str, *, start_day: str = "", end_day: str = "", switch_ratio: float | None = None, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = datasets_pb2.BuildMainL5Request(variety=variety, start_day=start_day, end_day=end_day, force=force, **_given(switch_ratio=switch_ratio))
+    def build_main_l5(
+        self,
+        variety: str,
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        switch_ratio: float | None = None,
+        force: bool = False,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = datasets_pb2.BuildMainL5Request(
+            variety=variety, start_day=start_day, end_day=end_day, force=force, **_given(switch_ratio=switch_ratio)
+        )
         return self._run(self._datasets.BuildMainL5, req, on_progress)
 
-    def build_dataset(self, symbol: str, *, start_day: str = "", end_day: str = "", factors: Sequence[str] = (), horizons: Sequence[int] = (), threshold_ticks: float | None = None, overwrite: bool = False, kinds: Sequence[str] = (), on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def build_dataset(
+        self,
+        symbol: str,
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        factors: Sequence[str] = (),
+        horizons: Sequence[int] = (),
+        threshold_ticks: float | None = None,
+        overwrite: bool = False,
+        kinds: Sequence[str] = (),
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
         req = datasets_pb2.BuildDatasetRequest(
-            symbol=symbol, start_day=start_day, end_day=end_day, factors=list(factors), horizons=list(horizons),
-            overwrite=overwrite, kinds=list(kinds), **_given(threshold_ticks=threshold_ticks),
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            factors=list(factors),
+            horizons=list(horizons),
+            overwrite=overwrite,
+            kinds=list(kinds),
+            **_given(threshold_ticks=threshold_ticks),
         )
         return self._run(self._datasets.BuildDataset, req, on_progress)
 
     # --- data system -----------------------------------------------------------------
-    def download(self, symbol: str, start_day: str, end_day: str, *, chunk_days: int | None = None, force: bool = False, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = data_pb2.DownloadRequest(symbol=symbol, start_day=start_day, end_day=end_day, force=force, **_given(chunk_days=chunk_days))
+    def download(
+        self,
+        symbol: str,
+        start_day: str,
+        end_day: str,
+        *,
+        chunk_days: int | None = None,
+        force: bool = False,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = data_pb2.DownloadRequest(
+            symbol=symbol, start_day=start_day, end_day=end_day, force=force, **_given(chunk_days=chunk_days)
+        )
         return self._run(self._data.Download, req, on_progress)
 
-    def download_contract_range(self, variety: str, first_contract: str, last_contract: str, *, start_day: str = "", end_day: str = "", chunk_days: int | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
-        req = data_pb2.DownloadContractRangeRequest(variety=variety, first_contract=first_contract, last_contract=last_contract, start_day=start_day, end_day=end_day, **_given(chunk_days=chunk_days))
+    def download_contract_range(
+        self,
+        variety: str,
+        first_contract: str,
+        last_contract: str,
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        chunk_days: int | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = data_pb2.DownloadContractRangeRequest(
+            variety=variety,
+            first_contract=first_contract,
+            last_contract=last_contract,
+            start_day=start_day,
+            end_day=end_day,
+            **_given(chunk_days=chunk_days),
+        )
         return self._run(self._data.DownloadContractRange, req, on_progress)
 
-    def update(self, variety: str, *, recent_expiry_days: int | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def update(
+        self, variety: str, *, recent_expiry_days: int | None = None, on_progress: ProgressHandler = _ignore
+    ) -> RunResultView:
         req = data_pb2.UpdateRequest(variety=variety, **_given(recent_expiry_days=recent_expiry_days))
         return self._run(self._data.Update, req, on_progress)
 
-    def record(self, symbols: Sequence[str], *, duration_s: float | None = None, on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def record(
+        self, symbols: Sequence[str], *, duration_s: float | None = None, on_progress: ProgressHandler = _ignore
+    ) -> RunResultView:
         req = data_pb2.RecordRequest(symbols=list(symbols), **_given(duration_s=duration_s))
         return self._run(self._data.Record, req, on_progress)
 
-    def verify(self, variety: str = "", symbols: Sequence[str] = (), *, start_day: str = "", end_day: str = "", on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def verify(
+        self,
+        variety: str = "",
+        symbols: Sequence[str] = (),
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
         req = data_pb2.VerifyRequest(variety=variety, symbols=list(symbols), start_day=start_day, end_day=end_day)
         return self._run(self._data.Verify, req, on_progress)
 
-    def fill_missing(self, variety: str, *, mode: str = "normal", on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def fill_missing(
+        self, variety: str, *, mode: str = "normal", on_progress: ProgressHandler = _ignore
+    ) -> RunResultView:
         return self._run(self._data.FillMissing, data_pb2.FillMissingRequest(variety=variety, mode=mode), on_progress)
 
     def bootstrap_index(self, symbols: Sequence[str] = (), *, on_progress: ProgressHandler = _ignore) -> RunResultView:
         return self._run(self._data.BootstrapIndex, data_pb2.BootstrapIndexRequest(symbols=list(symbols)), on_progress)
 
-    def audit(self, symbols: Sequence[str] = (), *, sample_days: int | None = None, seed: int = 0, on_progress: ProgressHandler = _ignore) -> RunResultView:
+    def audit(
+        self,
+        symbols: Sequence[str] = (),
+        *,
+        sample_days: int | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
         req = data_pb2.AuditRequest(symbols=list(symbols), seed=seed, **_given(sample_days=sample_days))
         return self._run(self._data.Audit, req, on_progress)
 
@@ -230,7 +377,16 @@ class GhTraderClient:
         return VarietyStatusView(
             variety=r.variety,
             contracts=tuple(
-                ContractStatusView(c.symbol, c.status, c.expected_days, c.present_days, c.no_data_days, c.missing_days, c.first_present_day, c.last_present_day)
+                ContractStatusView(
+                    c.symbol,
+                    c.status,
+                    c.expected_days,
+                    c.present_days,
+                    c.no_data_days,
+                    c.missing_days,
+                    c.first_present_day,
+                    c.last_present_day,
+                )
                 for c in r.contracts
             ),
             counts=dict(r.counts),

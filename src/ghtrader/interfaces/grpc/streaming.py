@@ -35,7 +35,9 @@ Work = Callable[[Callable[[int, int, str], None]], RunOutcome]
 _DONE = object()
 
 
-def stream_run(work: Work, context: grpc.ServicerContext, *, min_interval_s: float = 0.2) -> Iterator[runs_pb2.RunEvent]:
+def stream_run(
+    work: Work, context: grpc.ServicerContext, *, min_interval_s: float = 0.2
+) -> Iterator[runs_pb2.RunEvent]:
     """Yield progress events while ``work(progress)`` runs, then its result; re-raise its error."""
     events: queue.Queue[object] = queue.Queue(maxsize=1000)
     outcome: list[RunOutcome] = []

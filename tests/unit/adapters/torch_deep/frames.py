@@ -30,7 +30,9 @@ def market_frame(seed: int = 11, signal_strength: float = 0.4, horizon: int = 10
         n = ticks.shape[0]
         trading_day = np.full(n, np.datetime64(day, "D"))
         seg = np.full(n, i, dtype=np.int64)
-        x, names = compute_factor_matrix(ticks, trading_day, segment_id=seg, names=CORE_L5_FACTORS, price_tick=PRICE_TICK)
+        x, names = compute_factor_matrix(
+            ticks, trading_day, segment_id=seg, names=CORE_L5_FACTORS, price_tick=PRICE_TICK
+        )
         y = direction_labels(ticks["bid_price1"], ticks["ask_price1"], seg, [horizon], PRICE_TICK)[f"dir_h{horizon}"]
         parts.append((x.astype(np.float32), names, y, seg, ticks, trading_day))
     ticks = np.concatenate([p[4] for p in parts])

@@ -28,7 +28,14 @@ def _quiet(done: int, total: int, message: str) -> None:
 
 
 def _config(name: str, **kw) -> TrainConfig:
-    base = {"horizon": 10, "window": 16, "max_epochs": 1, "batch_size": 128, "max_train_rows": 512, "params": TINY[name]}
+    base = {
+        "horizon": 10,
+        "window": 16,
+        "max_epochs": 1,
+        "batch_size": 128,
+        "max_train_rows": 512,
+        "params": TINY[name],
+    }
     base.update(kw)
     return TrainConfig(**base)
 
@@ -93,7 +100,9 @@ def test_normalization_is_fitted_on_the_training_frame_only(tmp_path: Path) -> N
     model = FAMILIES["tcn"].fit(train, valid, _config("tcn", horizon=2, window=8), _quiet)
     np.testing.assert_allclose(model.normalizer.mean, train.features.mean(axis=0), atol=1e-5)
     np.testing.assert_allclose(model.normalizer.std, train.features.std(axis=0), rtol=1e-4)
-    assert model.describe()["normalization"]["x0"]["mean"] == pytest.approx(float(train.features[:, 0].mean()), abs=1e-5)
+    assert model.describe()["normalization"]["x0"]["mean"] == pytest.approx(
+        float(train.features[:, 0].mean()), abs=1e-5
+    )
     model.save(tmp_path)
     np.testing.assert_array_equal(FAMILIES["tcn"].load(tmp_path).normalizer.mean, model.normalizer.mean)
 
@@ -113,7 +122,13 @@ def test_early_stopping_restores_the_best_weights() -> None:
     valid = replace(valid, labels=rng.permutation(valid.labels))  # nothing to learn: valid loss drifts up
     calls: list[tuple[int, int, str]] = []
     config = _config(
-        "transformer", horizon=2, window=8, max_epochs=12, patience=2, learning_rate=2e-2, batch_size=64,
+        "transformer",
+        horizon=2,
+        window=8,
+        max_epochs=12,
+        patience=2,
+        learning_rate=2e-2,
+        batch_size=64,
         max_train_rows=None,
     )
     model = FAMILIES["transformer"].fit(train, valid, config, lambda d, t, m: calls.append((d, t, m)))
@@ -131,7 +146,10 @@ def test_early_stopping_restores_the_best_weights() -> None:
 
 def test_same_seed_same_model_other_seed_other_model() -> None:
     train, valid = planted_frame(n=1500, seed=1), planted_frame(n=600, seed=2)
-    fit = lambda seed: FAMILIES["ssm"].fit(train, valid, _config("ssm", horizon=2, window=8, seed=seed), _quiet)
+
+    def fit(seed: int):
+        return FAMILIES["ssm"].fit(train, valid, _config("ssm", horizon=2, window=8, seed=seed), _quiet)
+
     a, b, c = fit(1), fit(1), fit(2)
     np.testing.assert_array_equal(a.predict_proba(valid), b.predict_proba(valid))
     assert not np.allclose(a.predict_proba(valid), c.predict_proba(valid), equal_nan=True)
@@ -140,7 +158,9 @@ def test_same_seed_same_model_other_seed_other_model() -> None:
 def test_max_train_rows_and_class_weights_are_applied() -> None:
     train, valid = planted_frame(n=3000, seed=1), planted_frame(n=600, seed=2)
     model = FAMILIES["tcn"].fit(
-        train, valid, _config("tcn", horizon=2, window=8, max_train_rows=300, params={"class_weighting": "balanced"}),
+        train,
+        valid,
+        _config("tcn", horizon=2, window=8, max_train_rows=300, params={"class_weighting": "balanced"}),
         _quiet,
     )
     t = model.training
@@ -212,7 +232,9 @@ def test_a_family_is_just_a_module_builder() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.lin(x[:, -1]) * self.scale
 
-    family = TorchModelFamily("last_tick", lambda f, w, p: Last(f, **p), {"scale": 1.0}, "a linear read of the last tick")
+    family = TorchModelFamily(
+        "last_tick", lambda f, w, p: Last(f, **p), {"scale": 1.0}, "a linear read of the last tick"
+    )
     train, valid = planted_frame(n=1500, seed=1), planted_frame(n=600, seed=2)
     model = family.fit(train, valid, TrainConfig(horizon=2, window=3, max_epochs=2, params={"scale": 2.0}), _quiet)
     assert model.describe()["architecture_params"] == {"scale": 2.0}

@@ -71,7 +71,9 @@ def test_dynamo_exporter_gives_the_same_graph_outputs(tmp_path) -> None:
     module = _module("tcn")
     export_onnx(module, tmp_path / "tcn.onnx", WINDOW, FEATURES, exporter="dynamo")
     x = np.random.default_rng(0).standard_normal((4, WINDOW, FEATURES)).astype(np.float32)
-    got = ort.InferenceSession(str(tmp_path / "tcn.onnx"), providers=["CPUExecutionProvider"]).run(None, {INPUT_NAME: x})[0]
+    got = ort.InferenceSession(str(tmp_path / "tcn.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {INPUT_NAME: x}
+    )[0]
     with torch.no_grad():
         np.testing.assert_allclose(got, torch.softmax(module(torch.from_numpy(x)), -1).numpy(), atol=1e-4)
 

@@ -112,25 +112,40 @@ class DatasetWorld:
                     continue
                 seen.add(symbol)
                 first, last = self.market.contract_life(symbol)
-                self.provider.add_contract(ContractInfo(symbol, "SHFE", "cu", False, first, last, 10.0, 5.0, "synthetic"))
+                self.provider.add_contract(
+                    ContractInfo(symbol, "SHFE", "cu", False, first, last, 10.0, 5.0, "synthetic")
+                )
 
     # --- use cases --------------------------------------------------------------------------
     def schedule_use_case(self, *, with_catalog: bool = True) -> BuildMainSchedule:
         return BuildMainSchedule(
-            ticks=self.ticks, index=self.index, schedules=self.schedules, calendar=self.calendar_source,
-            clock=self.clock, provider=self.provider if with_catalog else None, reports=self.reports,
+            ticks=self.ticks,
+            index=self.index,
+            schedules=self.schedules,
+            calendar=self.calendar_source,
+            clock=self.clock,
+            provider=self.provider if with_catalog else None,
+            reports=self.reports,
         )
 
     def main_l5_use_case(self) -> BuildMainL5:
         return BuildMainL5(
-            ticks=self.ticks, index=self.index, schedules=self.schedules, datasets=self.datasets,
-            clock=self.clock, reports=self.reports,
+            ticks=self.ticks,
+            index=self.index,
+            schedules=self.schedules,
+            datasets=self.datasets,
+            clock=self.clock,
+            reports=self.reports,
         )
 
     def audit(self) -> AuditStore:
         return AuditStore(
-            ticks=self.ticks, index=self.index, schema=self.schema, clock=self.clock,
-            calendar=self.calendar_source, reports=self.reports,
+            ticks=self.ticks,
+            index=self.index,
+            schema=self.schema,
+            clock=self.clock,
+            calendar=self.calendar_source,
+            reports=self.reports,
         )
 
 

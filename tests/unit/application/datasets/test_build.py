@@ -29,12 +29,23 @@ def stored(values: np.ndarray) -> np.ndarray:
     """Factor values as the features table keeps them (float32, read back as float64)."""
     return values.astype(DATASET_DTYPES["features"]).astype(np.float64)
 
+
 ALIAS = "KQ.m@SHFE.cu"
 CONTRACTS = ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"]
 FAR = (date(2000, 1, 1), date(2100, 1, 1))
 # windowed, recursive (EWMA, regime, day means), order flow and one cross-asset factor
-FACTORS = ("imb_l1", "spread_ticks", "ret_100", "rv_100", "ofi_l1_10", "ema_gap_10_100", "vol_z_100",
-           "har_rv_prevday", "vpin_10", "xret_au_10")
+FACTORS = (
+    "imb_l1",
+    "spread_ticks",
+    "ret_100",
+    "rv_100",
+    "ofi_l1_10",
+    "ema_gap_10_100",
+    "vol_z_100",
+    "har_rv_prevday",
+    "vpin_10",
+    "xret_au_10",
+)
 LABELS = LabelConfig(direction_horizons=(5, 50), fill_horizons=(10, 100))
 FIRST = date(2024, 2, 15)
 
@@ -50,7 +61,10 @@ def grow(world: DatasetWorld, end: date) -> None:
 
 def builder(world: DatasetWorld, datasets: InMemoryDatasetStore | None = None) -> BuildDataset:
     return BuildDataset(
-        ticks=world.ticks, index=world.index, datasets=datasets or world.datasets, clock=world.clock,
+        ticks=world.ticks,
+        index=world.index,
+        datasets=datasets or world.datasets,
+        clock=world.clock,
         reports=world.reports,
     )
 
@@ -148,8 +162,9 @@ def test_incremental_days_equal_a_full_rebuild(world: DatasetWorld) -> None:
     assert full.kinds["features"].config_hash == inc.kinds["features"].config_hash
     assert_same_values(read_all(world.datasets, "features"), read_all(fresh, "features"), list(FACTORS))
     assert_same_values(read_all(world.datasets, "labels"), read_all(fresh, "labels"), full.kinds["labels"].columns)
-    assert_same_values(read_all(world.datasets, "fill_labels"), read_all(fresh, "fill_labels"),
-                       full.kinds["fill_labels"].columns)
+    assert_same_values(
+        read_all(world.datasets, "fill_labels"), read_all(fresh, "fill_labels"), full.kinds["fill_labels"].columns
+    )
 
     # a build limited to a range then extended gives the same values too
     ranged = InMemoryDatasetStore()
@@ -170,16 +185,17 @@ def test_rolling_state_restarts_at_each_segment(world: DatasetWorld) -> None:
     assert seg is not None and len(np.unique(seg)) == 2
     second = seg == seg.max()
     # the second segment alone, from a fresh engine, gives exactly the stored values
-    alone = compute_factors(main.ticks[second], main.trading_day[second], seg[second], names=FACTORS,
-                            price_tick=10.0, multiplier=5.0)
+    alone = compute_factors(
+        main.ticks[second], main.trading_day[second], seg[second], names=FACTORS, price_tick=10.0, multiplier=5.0
+    )
     for name in FACTORS:
         np.testing.assert_array_equal(feats[name][second], stored(alone[name]), err_msg=name)
     start = int(np.flatnonzero(second)[0])
-    assert np.isnan(feats["ret_100"][start:start + 100]).all()  # windows never reach back over a roll
+    assert np.isnan(feats["ret_100"][start : start + 100]).all()  # windows never reach back over a roll
     lab_alone = compute_labels(main.ticks[second], main.trading_day[second], seg[second], 10.0, LABELS)
     np.testing.assert_array_equal(labs["dmid_h50"][second], lab_alone["dmid_h50"])
     # and direction labels never look across the roll
-    assert np.isnan(labs["dmid_h50"][start - 50:start]).all()
+    assert np.isnan(labs["dmid_h50"][start - 50 : start]).all()
 
 
 def test_changed_config_is_refused_without_overwrite(world: DatasetWorld) -> None:
@@ -191,8 +207,9 @@ def test_changed_config_is_refused_without_overwrite(world: DatasetWorld) -> Non
     new = features_config_hash([get_factor(n) for n in FACTORS[:3]], 10.0, 5.0, {})  # no cross-asset factor left
     assert old in str(err.value) and new in str(err.value)
     with pytest.raises(FailedPrecondition, match=first.kinds["labels"].config_hash):
-        builder(world)(BuildDatasetRequest(ALIAS, factors=FACTORS, labels=LabelConfig(direction_horizons=(7,)),
-                                           kinds=("labels",)))
+        builder(world)(
+            BuildDatasetRequest(ALIAS, factors=FACTORS, labels=LabelConfig(direction_horizons=(7,)), kinds=("labels",))
+        )
     # nothing was touched by the refused builds
     assert world.datasets.stored_config_hashes("features", ALIAS, "main_l5") == [old]
 
@@ -243,10 +260,18 @@ def test_cross_asset_input_arrives_later_and_is_picked_up(world: DatasetWorld) -
     feats = read_all(world.datasets, "features")
     assert np.isfinite(feats["xret_au_10"]).mean() > 0.5
     # same times on both series, so the as-of gold mid of each cu tick is the gold tick's own mid
-    gold_mid = np.where((gold["bid_price1"] > 0) & (gold["ask_price1"] > 0),
-                        (gold["bid_price1"] + gold["ask_price1"]) / 2.0, np.nan)
-    alone = compute_factors(main.ticks, main.trading_day, main.segment_id, names=["xret_au_10"],
-                            extras={"au_mid": gold_mid}, price_tick=10.0, multiplier=5.0)
+    gold_mid = np.where(
+        (gold["bid_price1"] > 0) & (gold["ask_price1"] > 0), (gold["bid_price1"] + gold["ask_price1"]) / 2.0, np.nan
+    )
+    alone = compute_factors(
+        main.ticks,
+        main.trading_day,
+        main.segment_id,
+        names=["xret_au_10"],
+        extras={"au_mid": gold_mid},
+        price_tick=10.0,
+        multiplier=5.0,
+    )
     np.testing.assert_array_equal(feats["xret_au_10"], stored(alone["xret_au_10"]))
 
 
@@ -302,5 +327,6 @@ def test_an_interrupted_build_resumes_to_the_full_result(world: DatasetWorld) ->
     full = builder(world, fresh)(request())
     assert_same_values(read_all(store, "features"), read_all(fresh, "features"), list(FACTORS))
     assert_same_values(read_all(store, "labels"), read_all(fresh, "labels"), full.kinds["labels"].columns)
-    assert_same_values(read_all(store, "fill_labels"), read_all(fresh, "fill_labels"),
-                       full.kinds["fill_labels"].columns)
+    assert_same_values(
+        read_all(store, "fill_labels"), read_all(fresh, "fill_labels"), full.kinds["fill_labels"].columns
+    )

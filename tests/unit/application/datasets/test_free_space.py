@@ -39,8 +39,9 @@ def test_a_build_on_a_full_disk_fails_before_writing_anything(dworld: DatasetWor
     world = dworld
     grow(world, date(2024, 2, 23))
     guard = FreeSpaceGuard(FixedSpace(GIB), 2 * GIB)
-    build = BuildDataset(ticks=world.ticks, index=world.index, datasets=world.datasets, clock=world.clock,
-                         free_space=guard)
+    build = BuildDataset(
+        ticks=world.ticks, index=world.index, datasets=world.datasets, clock=world.clock, free_space=guard
+    )
     with pytest.raises(FailedPrecondition, match="free"):
         build(request())
     assert world.datasets.built_days("features", ALIAS, "main_l5") == []

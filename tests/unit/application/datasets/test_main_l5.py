@@ -65,7 +65,8 @@ def test_main_l5_rows_equal_the_scheduled_raw_rows(dworld: DatasetWorld, days: l
     assert all(a.same_content(b) for a, b in zip(manifests, fresh, strict=True))
     prov = dworld.datasets.main_l5_provenance(ALIAS)
     assert [(p.trading_day, p.underlying_contract, p.segment_id, p.rows_total) for p in prov] == [
-        (r.trading_day, r.main_contract, r.segment_id, m.rows_total) for r, m in zip(schedule.rows, manifests)
+        (r.trading_day, r.main_contract, r.segment_id, m.rows_total)
+        for r, m in zip(schedule.rows, manifests, strict=True)
     ]
     assert all(p.source_rows == p.rows_total and p.schedule_hash == schedule.schedule_hash for p in prov)
     meta = dworld.datasets.get_build(result.build_id or "")
@@ -149,7 +150,9 @@ def test_underlying_without_ticks_is_a_recorded_no_data_day(dworld: DatasetWorld
     dworld.index.record_no_data([NoDataDay(gap.main_contract, gap.trading_day, "raw", "provider returned no ticks")])
     result = main_l5(BuildMainL5Request("SHFE.cu"))
     assert result.missing_days == []
-    assert [(g.trading_day, g.underlying_contract) for g in result.no_data_days] == [(gap.trading_day, gap.main_contract)]
+    assert [(g.trading_day, g.underlying_contract) for g in result.no_data_days] == [
+        (gap.trading_day, gap.main_contract)
+    ]
     assert "provider returned no ticks" in result.no_data_days[0].reason
     assert gap.trading_day not in dworld.ticks.tick_days(ALIAS, "main_l5")
     (ledger,) = dworld.index.no_data_days(ALIAS, "main_l5")

@@ -32,8 +32,9 @@ def test_live_values_equal_the_batch_engine(dworld: DatasetWorld, ticks: np.ndar
     svc.update("SHFE.cu2404", ticks[:300], np.full(300, np.datetime64(DAY)))  # warm up on history
     for row in ticks[300:]:
         svc.on_tick("SHFE.cu2404", row, DAY)
-    batch = compute_factors(ticks, np.full(len(ticks), np.datetime64(DAY)), None, names=NAMES, price_tick=10.0,
-                            multiplier=5.0)
+    batch = compute_factors(
+        ticks, np.full(len(ticks), np.datetime64(DAY)), None, names=NAMES, price_tick=10.0, multiplier=5.0
+    )
     got = svc.get_vector("SHFE.cu2404")
     for name in NAMES:
         expected = batch[name][-1]

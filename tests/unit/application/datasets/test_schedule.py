@@ -96,7 +96,9 @@ def test_schedule_starts_where_the_main_first_has_l5(dworld: DatasetWorld) -> No
     schedule = result.schedule
     assert schedule is not None
     assert schedule.rows[0].trading_day == l5_from and schedule.rows[0].segment_id == 0
-    assert {r.trading_day: r.main_contract for r in schedule.rows} == {d: c for d, c in expected.items() if d >= l5_from}
+    assert {r.trading_day: r.main_contract for r in schedule.rows} == {
+        d: c for d, c in expected.items() if d >= l5_from
+    }
     assert first_main in dworld.market.listed_contracts("SHFE.cu", days[1])
 
     # without the L5 requirement the schedule starts on the second input day
@@ -146,7 +148,9 @@ def test_the_schedule_chart_shows_every_contract_and_each_roll(dworld: DatasetWo
     assert len(drawn) + (int(single[0].label.split()[0]) if single else 0) == len(result.contracts)
     assert set(drawn) <= set(result.contracts)
     epoch = date(1970, 1, 1)
-    assert [date.fromordinal(epoch.toordinal() + int(v)) for v in fig.vlines] == [s.first_day for s in result.segments[1:]]
+    assert [date.fromordinal(epoch.toordinal() + int(v)) for v in fig.vlines] == [
+        s.first_day for s in result.segments[1:]
+    ]
     main = fig.series[-1]
     assert len(main.x) == result.rows  # every scheduled day has its main's open interest
     (table,) = tables

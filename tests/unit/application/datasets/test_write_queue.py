@@ -16,10 +16,12 @@ def test_writes_run_in_order_and_done_runs_on_the_callers_thread() -> None:
     me = threading.get_ident()
     with WriteQueue(depth=2) as q:
         for i in range(10):
+
             def write(i: int = i) -> int:
                 time.sleep(0.001 * (10 - i))  # later writes are quicker: order must still hold
                 ran.append(i)
                 return i * 10
+
             q.submit(write, lambda r: done.append((r, threading.get_ident() == me)))
     assert ran == list(range(10))
     assert done == [(i * 10, True) for i in range(10)]
@@ -30,9 +32,11 @@ def test_at_most_depth_writes_are_in_flight() -> None:
     started: list[int] = []
     q = WriteQueue(depth=2)
     try:
+
         def submit_three() -> None:
             for i in range(3):
                 q.submit(lambda i=i: (started.append(i), gate.wait(5)), lambda _r: None)
+
         t = threading.Thread(target=submit_three)
         t.start()
         time.sleep(0.2)

@@ -60,7 +60,9 @@ class PriorFamily:
     def default_params(self) -> dict[str, Any]:
         return {}
 
-    def fit(self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback) -> PriorModel:
+    def fit(
+        self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback
+    ) -> PriorModel:
         y = train.labels[np.isfinite(train.labels)].astype(np.int64)
         counts = np.bincount(y, minlength=3).astype(np.float64) + 1.0
         return PriorModel(counts / counts.sum(), train.feature_names)
@@ -85,7 +87,9 @@ class RecordingFamily:
     def default_params(self) -> dict[str, Any]:
         return self.inner.default_params()
 
-    def fit(self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback) -> TrainedModel:
+    def fit(
+        self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback
+    ) -> TrainedModel:
         self.train_times.append(train.datetime_ns.copy())
         self.valid_times.append(valid.datetime_ns.copy())
         return self.inner.fit(train, valid, config, progress)
@@ -138,7 +142,9 @@ class WindowedFamily:
     def default_params(self) -> dict[str, Any]:
         return {}
 
-    def fit(self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback) -> WindowedModel:
+    def fit(
+        self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback
+    ) -> WindowedModel:
         model = WindowedModel(self.window, train.feature_names)
         self.models.append(model)
         return model

@@ -53,8 +53,20 @@ def report(recorded: tuple[BenchmarkReport, RecordingFamily]) -> BenchmarkReport
 def test_five_folds_with_mean_and_std(report: BenchmarkReport) -> None:
     assert report.n_splits == report.n_splits_requested == 5
     assert not any("splits instead" in n for n in report.notes)
-    for key in ("accuracy", "macro_f1", "log_loss", "ece", "mce", "brier", "net_pnl", "net_sharpe", "ic_h10",
-                "latency_p50_ms", "oracle_macro_f1", "model_oracle_f1_ratio"):
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "log_loss",
+        "ece",
+        "mce",
+        "brier",
+        "net_pnl",
+        "net_sharpe",
+        "ic_h10",
+        "latency_p50_ms",
+        "oracle_macro_f1",
+        "model_oracle_f1_ratio",
+    ):
         s = report.summary[key]
         values = [f.metrics[key] for f in report.folds]
         assert s.n == 5
@@ -124,7 +136,8 @@ def test_costs_are_charged_and_flagged(report: BenchmarkReport) -> None:
 
 def test_free_costs_make_net_equal_gross() -> None:
     free = _benchmark(runtime=False)(
-        replace(REQUEST, costs=CostModel.free(), write_report=False), frame=synthetic_frame(**FRAME_ARGS),
+        replace(REQUEST, costs=CostModel.free(), write_report=False),
+        frame=synthetic_frame(**FRAME_ARGS),
         family=LogisticFamily(),
     )
     t = free.pooled["trading"]
@@ -170,7 +183,8 @@ def test_report_files(report: BenchmarkReport) -> None:
 
 def test_fewer_days_than_folds_gives_a_note() -> None:
     short = _benchmark(runtime=False)(
-        replace(REQUEST, write_report=False), frame=synthetic_frame(**{**FRAME_ARGS, "days": 6}),
+        replace(REQUEST, write_report=False),
+        frame=synthetic_frame(**{**FRAME_ARGS, "days": 6}),
         family=PriorFamily(),
     )
     assert short.n_splits == 4 and short.n_splits_requested == 5

@@ -30,7 +30,8 @@ def test_families_share_identical_folds_and_one_table(tmp_path: Path) -> None:
     bench = RunBenchmark(families=FamilyRegistry([logistic, prior]), runtime=OnnxInferenceRuntime(), clock=FakeClock())
     progress: list[tuple[int, int, str]] = []
     out = CompareModels(benchmark=bench, writer=writer)(
-        CompareRequest(("logistic", "prior"), REQUEST), lambda d, t, m: progress.append((d, t, m)),
+        CompareRequest(("logistic", "prior"), REQUEST),
+        lambda d, t, m: progress.append((d, t, m)),
         frame=synthetic_frame(**FRAME_ARGS),
     )
 
@@ -68,5 +69,8 @@ def test_compare_needs_two_distinct_families() -> None:
     with pytest.raises(InvalidArgument, match="at least two"):
         compare(CompareRequest(("prior",), REQUEST), frame=frame, families=[PriorFamily()])
     with pytest.raises(InvalidArgument, match="repeated"):
-        compare(CompareRequest((), replace(REQUEST, write_report=False)), frame=frame,
-                families=[PriorFamily(), PriorFamily()])
+        compare(
+            CompareRequest((), replace(REQUEST, write_report=False)),
+            frame=frame,
+            families=[PriorFamily(), PriorFamily()],
+        )

@@ -103,9 +103,18 @@ class _CountingSession:
 
 def _window_meta(window: int, names: tuple[str, ...]) -> ModelMeta:
     return ModelMeta(
-        model_id="tcn-x", version="1", family="tcn", kind="deep", horizon=10, window=window, feature_names=names,
-        onnx=OnnxSignature("x", ("batch", window, len(names)), "probabilities", 17), onnx_sha256="sha256:0",
-        onnx_input=ONNX_INPUT_MODEL, weights={}, config_hash="c",
+        model_id="tcn-x",
+        version="1",
+        family="tcn",
+        kind="deep",
+        horizon=10,
+        window=window,
+        feature_names=names,
+        onnx=OnnxSignature("x", ("batch", window, len(names)), "probabilities", 17),
+        onnx_sha256="sha256:0",
+        onnx_input=ONNX_INPUT_MODEL,
+        weights={},
+        config_hash="c",
     )
 
 

@@ -41,8 +41,9 @@ def _store(symbol: str, days: list[date], lake: str) -> tuple[InMemoryTickStore,
     ticks = np.concatenate(parts)
     tday = np.concatenate([np.full(p.shape[0], np.datetime64(d, "D")) for p, d in zip(parts, days, strict=True)])
     under = np.concatenate([np.full(p.shape[0], c, dtype=object) for p, c in zip(parts, contracts, strict=True)])
-    seg = np.concatenate([np.full(p.shape[0], contracts.index(c), dtype=np.int64) for p, c in
-                          zip(parts, contracts, strict=True)])
+    seg = np.concatenate(
+        [np.full(p.shape[0], contracts.index(c), dtype=np.int64) for p, c in zip(parts, contracts, strict=True)]
+    )
     prov = MainL5Provenance(under, seg, "schedule-hash") if lake == "main_l5" else None
     tick_store = InMemoryTickStore()
     tick_store.write_ticks(TickBatch(symbol, lake, ticks, tday, row_hash(ticks), prov))
@@ -53,15 +54,33 @@ def _store(symbol: str, days: list[date], lake: str) -> tuple[InMemoryTickStore,
     datasets.put_build(BuildMetadata("fb", "features", "fhash", {"price_tick": 10.0}))
     datasets.put_build(BuildMetadata("lb", "labels", "lhash", {"price_tick": 10.0, "label_config": {"k": 1.0}}))
     main = lake == "main_l5"
-    datasets.write_rows("features", "fb", DatasetRows(
-        symbol, lake, tday, ticks["datetime_ns"], {n: feats[:, j] for j, n in enumerate(names)},
-        under if main else None, seg if main else None,
-    ))
+    datasets.write_rows(
+        "features",
+        "fb",
+        DatasetRows(
+            symbol,
+            lake,
+            tday,
+            ticks["datetime_ns"],
+            {n: feats[:, j] for j, n in enumerate(names)},
+            under if main else None,
+            seg if main else None,
+        ),
+    )
     keep = np.arange(ticks.shape[0]) < ticks.shape[0] - 5  # the last 5 rows have no labels row
-    datasets.write_rows("labels", "lb", DatasetRows(
-        symbol, lake, tday[keep], ticks["datetime_ns"][keep], {k: v[keep] for k, v in labels.items()},
-        under[keep] if main else None, seg[keep] if main else None,
-    ))
+    datasets.write_rows(
+        "labels",
+        "lb",
+        DatasetRows(
+            symbol,
+            lake,
+            tday[keep],
+            ticks["datetime_ns"][keep],
+            {k: v[keep] for k, v in labels.items()},
+            under[keep] if main else None,
+            seg[keep] if main else None,
+        ),
+    )
     truth = {"ticks": ticks, "features": feats, "labels": labels, "contracts": under, "segment": seg, "n": keep.sum()}
     return tick_store, datasets, truth
 
@@ -124,8 +143,15 @@ def test_benchmark_reads_its_frame_from_the_store() -> None:
     ticks, datasets, _ = _store("SHFE.cu2612", days, "raw")
     source = StoreFrameSource(datasets=datasets, ticks=ticks, oracle=SyntheticOracleSource(_market()))
     bench = RunBenchmark(families=FamilyRegistry([PriorFamily()]), frames=source, clock=FakeClock())
-    request = BenchmarkRequest(family="prior", symbol="SHFE.cu2612", ticks_lake="raw", start_day=days[0],
-                               end_day=days[-1], feature_names=FACTORS, write_report=False)
+    request = BenchmarkRequest(
+        family="prior",
+        symbol="SHFE.cu2612",
+        ticks_lake="raw",
+        start_day=days[0],
+        end_day=days[-1],
+        feature_names=FACTORS,
+        write_report=False,
+    )
     report = bench(request)
     assert report.n_splits == 5 and report.feature_names == FACTORS
     assert report.provenance is not None and report.provenance["feature_build_id"] == "fb"

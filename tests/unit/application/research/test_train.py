@@ -58,8 +58,17 @@ def test_a_run_writes_artifacts_and_registers_a_development_model(tmp_path: Path
         assert world.store.digest(result.artifact_dir / relative) == digest
 
     card = (result.artifact_dir / "model_card.md").read_text()
-    for needle in ("## Intended use", "Research only", "## Architecture", "## Hyper-parameters", "## Data",
-                   "## Validation metrics", "## Limits", "`x3`, `x0`, `x1`", entry.config_hash):
+    for needle in (
+        "## Intended use",
+        "Research only",
+        "## Architecture",
+        "## Hyper-parameters",
+        "## Data",
+        "## Validation metrics",
+        "## Limits",
+        "`x3`, `x0`, `x1`",
+        entry.config_hash,
+    ):
         assert needle in card
 
     model, parsed = load_model(world.store, world.families, result.artifact_dir)
@@ -76,7 +85,9 @@ def test_versions_count_up_per_model_type(tmp_path: Path, frame: FeatureFrame) -
     changed = world.trainer(request(frame, valid_fraction=0.3))
     assert changed.entry.version == "3" and changed.entry.config_hash != first.entry.config_hash
     assert [(e.model_id, e.version) for e in world.registry.list(model_type="logistic")] == [
-        ("another", "2"), ("logistic-SHFE.cu2612-h10", "1"), ("logistic-SHFE.cu2612-h10", "3"),
+        ("another", "2"),
+        ("logistic-SHFE.cu2612-h10", "1"),
+        ("logistic-SHFE.cu2612-h10", "3"),
     ]
 
 

@@ -24,8 +24,12 @@ from ghtrader.application.research.train import TrainModel, TrainRequest
 from tests.fakes.system import FakeClock
 
 PROVENANCE = FrameProvenance(
-    feature_build_id="fb-1", label_build_id="lb-1", schedule_hash="sched-abc", ticks_lake="main_l5",
-    lake_version="v2", config_hash="ds-cfg-1",
+    feature_build_id="fb-1",
+    label_build_id="lb-1",
+    schedule_hash="sched-abc",
+    ticks_lake="main_l5",
+    lake_version="v2",
+    config_hash="ds-cfg-1",
 )
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "logistic": {"l2_path": [0.01]},
@@ -63,14 +67,22 @@ class TrainWorld:
         return not self.registry.list() and not versions and (not staging.exists() or not any(staging.iterdir()))
 
 
-def train_world(tmp_path: Path, frame: FeatureFrame, *, families: FamilyRegistry | None = None,
-                registry: ModelRegistry | None = None, **kwargs: Any) -> TrainWorld:
+def train_world(
+    tmp_path: Path,
+    frame: FeatureFrame,
+    *,
+    families: FamilyRegistry | None = None,
+    registry: ModelRegistry | None = None,
+    **kwargs: Any,
+) -> TrainWorld:
     families = families or FamilyRegistry([LogisticFamily(), LightGBMFamily()])
     store = FilesystemArtifactStore(tmp_path / "artifacts" / "models")
     registry = registry or InMemoryModelRegistry()
     frames = StaticFrames(frame)
     runtime = OnnxInferenceRuntime()
-    trainer = TrainModel(families, frames, store, registry, FakeClock(), runtime=runtime, code_version="abc123", **kwargs)
+    trainer = TrainModel(
+        families, frames, store, registry, FakeClock(), runtime=runtime, code_version="abc123", **kwargs
+    )
     return TrainWorld(trainer, store, registry, frames, families, runtime)
 
 

@@ -33,6 +33,7 @@ def test_average_ranks_and_spearman_without_ties() -> None:
 
 def test_spearman_with_ties_matches_scipy() -> None:
     from scipy import stats
+
     rng = np.random.default_rng(2)
     a = rng.integers(-3, 4, 500).astype(float)  # many ties, like a tick-valued dmid
     b = a + rng.integers(-4, 5, 500)

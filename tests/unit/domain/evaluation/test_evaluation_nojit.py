@@ -27,7 +27,9 @@ def test_plain_python_entry_kernel_matches_the_jit(tmp_path: Path) -> None:
         np.save({str(tmp_path / "out.npy")!r}, on_signal_entries(x, 7))
         """
     )
-    subprocess.run([sys.executable, "-c", script], env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, check=True, timeout=120
+    )
     want = on_signal_entries(can_enter, 7)
     assert want.shape[0] > 100 and np.all(np.diff(want) >= 7)
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), want)

@@ -53,10 +53,16 @@ def market_days() -> dict[str, object]:
 def _trade(m: dict, positions: np.ndarray, h: int, **kw: object):  # type: ignore[no-untyped-def]
     t = m["ticks"]
     return evaluate_positions(
-        positions, m["labels"][f"dmid_h{h}"], h,
-        mid=mid_price(t["bid_price1"], t["ask_price1"]), spread=t["ask_price1"] - t["bid_price1"],
-        segment_id=m["seg"], trading_day=m["day"], multiplier=m["spec"].multiplier,
-        price_tick=m["spec"].price_tick, **kw,
+        positions,
+        m["labels"][f"dmid_h{h}"],
+        h,
+        mid=mid_price(t["bid_price1"], t["ask_price1"]),
+        spread=t["ask_price1"] - t["bid_price1"],
+        segment_id=m["seg"],
+        trading_day=m["day"],
+        multiplier=m["spec"].multiplier,
+        price_tick=m["spec"].price_tick,
+        **kw,
     )
 
 

@@ -106,8 +106,18 @@ def test_trading_report_by_regime_and_session_adds_up() -> None:
     day = np.full(n, DAY)
     dmid = np.append(mid[5:] - mid[:-5], [np.nan] * 5)
     pos = rng.choice([-1, 1], n)
-    r = evaluate_positions(pos, dmid, 5, mid=mid, spread=np.full(n, 0.1), segment_id=seg, trading_day=day,
-                           multiplier=5.0, price_tick=0.1, costs=CostModel())
+    r = evaluate_positions(
+        pos,
+        dmid,
+        5,
+        mid=mid,
+        spread=np.full(n, 0.1),
+        segment_id=seg,
+        trading_day=day,
+        multiplier=5.0,
+        price_tick=0.1,
+        costs=CostModel(),
+    )
     vol_codes = fit_vol_regimes(mid, seg, day, window=50).assign(mid, seg, day)
     by_vol = r.by_group(vol_codes, VOL_REGIME_NAMES)
     assert set(by_vol) == {"low_vol", "mid_vol", "high_vol"}

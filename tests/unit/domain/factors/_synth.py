@@ -37,8 +37,13 @@ class Synth:
 
     def slice(self, start: int, stop: int | None = None) -> Synth:
         sl = slice(start, stop)
-        return Synth(self.ticks[sl].copy(), self.day[sl].copy(), self.seg[sl].copy(),
-                     {k: v[sl].copy() for k, v in self.extras.items()}, self.price_tick)
+        return Synth(
+            self.ticks[sl].copy(),
+            self.day[sl].copy(),
+            self.seg[sl].copy(),
+            {k: v[sl].copy() for k, v in self.extras.items()},
+            self.price_tick,
+        )
 
 
 def make_synth(seed: int = 7, n_day: int = N_DAY, seg_split: int = SEG_SPLIT) -> Synth:
@@ -139,11 +144,12 @@ def run_online(synth: Synth, names=None) -> np.ndarray:
     keys = list(synth.extras)
     cols = [synth.extras[k] for k in keys]
     for i in range(len(synth)):
-        ex = {k: float(c[i]) for k, c in zip(keys, cols)}
+        ex = {k: float(c[i]) for k, c in zip(keys, cols, strict=True)}
         out[i] = eng.update(synth.ticks[i], synth.day[i], int(synth.seg[i]), ex)
     return out
 
 
 def run_batch(synth: Synth, names=None) -> tuple[np.ndarray, tuple[str, ...]]:
-    return compute_factor_matrix(synth.ticks, synth.day, synth.seg, names=names, extras=synth.extras,
-                                 price_tick=synth.price_tick)
+    return compute_factor_matrix(
+        synth.ticks, synth.day, synth.seg, names=names, extras=synth.extras, price_tick=synth.price_tick
+    )

@@ -21,4 +21,3 @@ def batch_all(synth: Synth) -> tuple[np.ndarray, tuple[str, ...]]:
 @pytest.fixture(scope="session")
 def online_all(synth: Synth) -> np.ndarray:
     return run_online(synth)
-

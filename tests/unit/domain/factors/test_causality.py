@@ -37,12 +37,12 @@ def perturbed(synth):
 def test_head_ignores_perturbed_tail(name, batch_all, perturbed):
     mat, names = batch_all
     j = names.index(name)
-    for cut, other in zip(CUTS, perturbed):
+    for cut, other in zip(CUTS, perturbed, strict=True):
         np.testing.assert_array_equal(other[: cut + 1, j], mat[: cut + 1, j], err_msg=f"cut at {cut}")
 
 
 def test_perturbation_reaches_the_tail(batch_all, perturbed):
     mat, names = batch_all
     j = names.index("imb_l1")
-    for cut, other in zip(CUTS, perturbed):
+    for cut, other in zip(CUTS, perturbed, strict=True):
         assert not np.array_equal(other[cut + 1 :, j], mat[cut + 1 :, j], equal_nan=True)

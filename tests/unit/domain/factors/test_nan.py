@@ -56,7 +56,7 @@ def test_nan_only_columns_never_raise_and_spare_other_factors(what, synth, batch
 def test_an_empty_book_gives_nan_prices_and_zero_depth(synth):
     s = _blank(synth, BOOK)
     mat, names = run_batch(s)
-    col = dict(zip(names, mat.T))
+    col = dict(zip(names, mat.T, strict=True))
     for name in ("imb_l1", "spread_ticks", "ret_1", "micro_dev", "ofi_l1_10", "slope_imb", "kyle_100"):
         assert np.isnan(col[name]).all(), name
     assert (col["depth_l1"] == 0).all() and (col["log_depth5"] == 0).all()  # no lots on display
@@ -65,7 +65,7 @@ def test_an_empty_book_gives_nan_prices_and_zero_depth(synth):
 def test_l1_only_series_still_gives_level_one_factors(synth):
     s = _blank(synth, DEEP)
     mat, names = run_batch(s)
-    col = dict(zip(names, mat.T))
+    col = dict(zip(names, mat.T, strict=True))
     assert np.isfinite(col["imb_l1"]).mean() > 0.95
     assert np.isfinite(col["ofi_l1_10"]).mean() > 0.9
     assert np.isnan(col["imb_l2"]).all() and np.isnan(col["ofi_l3_10"]).all()
@@ -81,8 +81,9 @@ def test_absent_extras_make_only_cross_asset_factors_nan(synth, batch_all):
     other = [j for j in range(len(names)) if j not in cross]
     assert np.isnan(got[:, cross]).all()
     np.testing.assert_array_equal(got[:, other], mat[:, other])
-    only_cu, _ = compute_factor_matrix(s.ticks, s.day, s.seg, extras={"cu_mid": s.extras["cu_mid"]},
-                                       price_tick=s.price_tick)
+    only_cu, _ = compute_factor_matrix(
+        s.ticks, s.day, s.seg, extras={"cu_mid": s.extras["cu_mid"]}, price_tick=s.price_tick
+    )
     for j in cross:
         if "_cu_" in names[j]:
             np.testing.assert_array_equal(only_cu[:, j], mat[:, j])

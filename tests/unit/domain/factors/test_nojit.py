@@ -16,8 +16,13 @@ N = 700  # ticks: long enough for every window up to 500 to produce values, shor
 
 def test_plain_python_kernels_match_the_jit(tmp_path, synth):
     s = synth.slice(6800, 6800 + N)  # crosses the trading-day change at 7000
-    np.savez(tmp_path / "in.npz", ticks=s.ticks, day=s.day.view(np.int64), seg=s.seg,
-             **{f"x_{k}": v for k, v in s.extras.items()})
+    np.savez(
+        tmp_path / "in.npz",
+        ticks=s.ticks,
+        day=s.day.view(np.int64),
+        seg=s.seg,
+        **{f"x_{k}": v for k, v in s.extras.items()},
+    )
     script = textwrap.dedent(
         f"""
         import numpy as np

@@ -21,7 +21,7 @@ TICK = PRICE_TICK
 def ref(synth):
     s = synth.slice(3500, 7600)
     mat, names = run_batch(s)
-    return s, dict(zip(names, mat.T)), _base(s)
+    return s, dict(zip(names, mat.T, strict=True)), _base(s)
 
 
 def _present(p, v):
@@ -66,8 +66,19 @@ def _base(s):
                 sign[i] = 0.0
     gap = np.r_[NAN, np.diff(t["datetime_ns"]) / 1e9]
     gap[gap > 600] = NAN
-    b.update(mid=mid, lm=lm, ret=ret, dvol=dvol, damt=damt, px=px, prev_mid=prev_mid, sign=sign,
-             q=sign * dvol, dt=gap, new_day=new_day)
+    b.update(
+        mid=mid,
+        lm=lm,
+        ret=ret,
+        dvol=dvol,
+        damt=damt,
+        px=px,
+        prev_mid=prev_mid,
+        sign=sign,
+        q=sign * dvol,
+        dt=gap,
+        new_day=new_day,
+    )
     return b
 
 
@@ -118,7 +129,9 @@ def test_realized_variance_family(ref):
         x = lm[sl][np.isfinite(lm[sl])]
         return x.max(), x.min()
 
-    _check(got["parkinson_100"], _roll(n, 100, 100, lambda sl, i: (np.subtract(*hl(sl))) ** 2 / (4 * math.log(2)) * 1e8))
+    _check(
+        got["parkinson_100"], _roll(n, 100, 100, lambda sl, i: (np.subtract(*hl(sl))) ** 2 / (4 * math.log(2)) * 1e8)
+    )
 
     def gk(sl, i):
         h, lo = hl(sl)
@@ -248,7 +261,9 @@ def test_snapshot_book_factors(ref):
                 slopes[i] = np.polyfit(d, c, 1)[0]
     _check(got["gap_ask"], gaps)
     _check(got["slope_bid"], slopes)
-    micro = (t["ask_price1"] * t["bid_volume1"] + t["bid_price1"] * t["ask_volume1"]) / (t["bid_volume1"] + t["ask_volume1"])
+    micro = (t["ask_price1"] * t["bid_volume1"] + t["bid_price1"] * t["ask_volume1"]) / (
+        t["bid_volume1"] + t["ask_volume1"]
+    )
     _check(got["micro_dev"], np.where(np.isfinite(b["mid"]), (micro - b["mid"]) / TICK, NAN))
     pb = sum(np.where(b[f"bok{k}"], b[f"bv{k}"] / ((b["mid"] - t[f"bid_price{k}"]) / TICK), 0.0) for k in range(1, 6))
     pa = sum(np.where(b[f"aok{k}"], b[f"av{k}"] / ((t[f"ask_price{k}"] - b["mid"]) / TICK), 0.0) for k in range(1, 6))

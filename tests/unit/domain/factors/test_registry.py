@@ -65,17 +65,51 @@ def test_spec_fields_are_valid(spec):
 
 def test_issue_taxonomy_is_present():
     required = [
-        "ofi_l1_10", "ofi_l5_10", "ofi_int_50", "vpin_50", "kyle_100",  # order flow
-        "spread_ticks", "eff_spread_50", "realized_spread_10_50", "depth_l3", "spread_resil_100",  # liquidity
+        "ofi_l1_10",
+        "ofi_l5_10",
+        "ofi_int_50",
+        "vpin_50",
+        "kyle_100",  # order flow
+        "spread_ticks",
+        "eff_spread_50",
+        "realized_spread_10_50",
+        "depth_l3",
+        "spread_resil_100",  # liquidity
         "amihud_100",  # price impact
-        "ret_1", "ret_5", "ret_10", "ret_50", "ret_100", "ret_500", "acc_10",  # momentum
-        "rv_100", "parkinson_100", "gk_100", "har_rv_1000", "har_rv_5000", "har_rv_today", "har_rv_prevday",
-        "vwap_dev_50", "vol_surprise_10_500", "tod_vol_ratio_50",  # volume
-        "imb_l1", "imb_l2", "imb_l3", "imb_l4", "imb_l5", "imb_dw",  # book imbalance
-        "micro_dev", "book_pressure",  # pressure
-        "slope_bid", "curv_bid", "conc_bid",  # shape
-        "arrival_rate_50", "cancel_rate_50", "quote_life_50",  # dynamics
-        "xcorr_cu_100", "xz_au_500", "xlead_ag_500",  # cross-asset
+        "ret_1",
+        "ret_5",
+        "ret_10",
+        "ret_50",
+        "ret_100",
+        "ret_500",
+        "acc_10",  # momentum
+        "rv_100",
+        "parkinson_100",
+        "gk_100",
+        "har_rv_1000",
+        "har_rv_5000",
+        "har_rv_today",
+        "har_rv_prevday",
+        "vwap_dev_50",
+        "vol_surprise_10_500",
+        "tod_vol_ratio_50",  # volume
+        "imb_l1",
+        "imb_l2",
+        "imb_l3",
+        "imb_l4",
+        "imb_l5",
+        "imb_dw",  # book imbalance
+        "micro_dev",
+        "book_pressure",  # pressure
+        "slope_bid",
+        "curv_bid",
+        "conc_bid",  # shape
+        "arrival_rate_50",
+        "cancel_rate_50",
+        "quote_life_50",  # dynamics
+        "xcorr_cu_100",
+        "xz_au_500",
+        "xlead_ag_500",  # cross-asset
         "vol_regime_100",  # regime
     ]
     missing = [n for n in required if n not in FACTOR_REGISTRY]
@@ -105,8 +139,15 @@ def test_definition_hashes_are_stable_across_processes():
 
 
 def test_hash_follows_the_definition():
-    base = {"name": "t_ratio", "group": "order_flow", "kind": "ratio", "series": ("q", "dvol"), "window": 10,
-            "unit": "1", "formula": "sum(q) / sum(dvol)"}
+    base = {
+        "name": "t_ratio",
+        "group": "order_flow",
+        "kind": "ratio",
+        "series": ("q", "dvol"),
+        "window": 10,
+        "unit": "1",
+        "formula": "sum(q) / sum(dvol)",
+    }
     h = define(**base).definition_hash
     assert define(**base).definition_hash == h
     assert define(**{**base, "window": 11}).definition_hash != h
@@ -130,8 +171,15 @@ def test_hash_follows_the_definition():
     ],
 )
 def test_define_rejects_bad_specs(kwargs, message):
-    base = {"name": "t_ratio", "group": "order_flow", "kind": "ratio", "series": ("q", "dvol"), "window": 10,
-            "unit": "1", "formula": "sum(q) / sum(dvol)"}
+    base = {
+        "name": "t_ratio",
+        "group": "order_flow",
+        "kind": "ratio",
+        "series": ("q", "dvol"),
+        "window": 10,
+        "unit": "1",
+        "formula": "sum(q) / sum(dvol)",
+    }
     with pytest.raises(FactorError, match=message):
         define(**{**base, **kwargs})
 
@@ -160,8 +208,10 @@ def test_base_series_indices_cover_the_kernel_vector():
 def test_plan_state_layout_is_disjoint_and_sized():
     plan = build_plan(None)
     offsets = plan.ops[:, K.O_OFF]
-    sizes = [K.state_size(int(r[K.O_KIND]), int(r[K.O_W]), int(r[K.O_W2]), int(r[K.O_MASK]), int(r[K.O_MASK2]))
-             for r in plan.ops]
+    sizes = [
+        K.state_size(int(r[K.O_KIND]), int(r[K.O_W]), int(r[K.O_W2]), int(r[K.O_MASK]), int(r[K.O_MASK2]))
+        for r in plan.ops
+    ]
     assert offsets[0] == 0
     assert all(offsets[j] + sizes[j] == offsets[j + 1] for j in range(len(sizes) - 1))
     assert offsets[-1] + sizes[-1] == plan.state_size

@@ -45,8 +45,9 @@ def test_a_segment_id_change_alone_resets(synth):
     seg = np.zeros(len(s), dtype=np.int64)
     seg[1200:] = 1
     a, _ = compute_factor_matrix(s.ticks, s.day, seg, extras=s.extras, price_tick=s.price_tick)
-    b, _ = compute_factor_matrix(s.ticks[1200:], s.day[1200:], None, extras={k: v[1200:] for k, v in s.extras.items()},
-                                 price_tick=s.price_tick)
+    b, _ = compute_factor_matrix(
+        s.ticks[1200:], s.day[1200:], None, extras={k: v[1200:] for k, v in s.extras.items()}, price_tick=s.price_tick
+    )
     np.testing.assert_array_equal(a[1200:], b)
 
 
@@ -63,8 +64,9 @@ def test_online_reset_starts_over(synth, batch_all):
 def lookback_runs(synth):
     """For sample ticks t: the full run and a run started at t - lookback + 1 (multiplier given,
     so no state is carried from before the window)."""
-    full, names = compute_factor_matrix(synth.ticks, synth.day, synth.seg, extras=synth.extras,
-                                        price_tick=synth.price_tick, multiplier=MULTIPLIER)
+    full, names = compute_factor_matrix(
+        synth.ticks, synth.day, synth.seg, extras=synth.extras, price_tick=synth.price_tick, multiplier=MULTIPLIER
+    )
     return full, names
 
 
@@ -79,8 +81,9 @@ def test_value_depends_only_on_the_lookback(name, synth, lookback_runs):
         if t >= len(synth) or start < 0 or synth.seg[start] != synth.seg[t]:
             continue
         s = synth.slice(start, t + 1)
-        got, _ = compute_factor_matrix(s.ticks, s.day, s.seg, names=[name], extras=s.extras,
-                                       price_tick=s.price_tick, multiplier=MULTIPLIER)
+        got, _ = compute_factor_matrix(
+            s.ticks, s.day, s.seg, names=[name], extras=s.extras, price_tick=s.price_tick, multiplier=MULTIPLIER
+        )
         want = full[t, j]
         if np.isnan(want):
             assert np.isnan(got[-1, 0]), f"t={t}"
@@ -88,8 +91,15 @@ def test_value_depends_only_on_the_lookback(name, synth, lookback_runs):
             np.testing.assert_allclose(got[-1, 0], want, rtol=1e-7, atol=1e-9, err_msg=f"t={t}")
         if lb > 1:  # one tick less of history is not enough: the value is not defined yet
             s2 = synth.slice(start + 1, t + 1)
-            short, _ = compute_factor_matrix(s2.ticks, s2.day, s2.seg, names=[name], extras=s2.extras,
-                                             price_tick=s2.price_tick, multiplier=MULTIPLIER)
+            short, _ = compute_factor_matrix(
+                s2.ticks,
+                s2.day,
+                s2.seg,
+                names=[name],
+                extras=s2.extras,
+                price_tick=s2.price_tick,
+                multiplier=MULTIPLIER,
+            )
             assert np.isnan(short[-1, 0])
         checked += 1
     assert checked >= 3

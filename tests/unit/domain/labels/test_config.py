@@ -21,9 +21,15 @@ def test_defaults_and_normalisation() -> None:
 def test_hash_is_sha256_of_the_canonical_json() -> None:
     cfg = LabelConfig(direction_horizons=(5,), k=2.0)
     text = json.dumps(
-        {"labels_version": LABELS_VERSION, "direction_horizons": [5], "k": 2.0,
-         "fill_horizons": [10, 50, 100, 500], "fill_expire_at_day_end": True},
-        sort_keys=True, separators=(",", ":"),
+        {
+            "labels_version": LABELS_VERSION,
+            "direction_horizons": [5],
+            "k": 2.0,
+            "fill_horizons": [10, 50, 100, 500],
+            "fill_expire_at_day_end": True,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     )
     assert cfg.config_hash() == hashlib.sha256(text.encode()).hexdigest()
 
@@ -47,8 +53,16 @@ def test_dict_round_trip_rejects_unknown_fields() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"direction_horizons": ()}, {"direction_horizons": (0,)}, {"fill_horizons": (5, 5)}, {"fill_horizons": (1.5,)},
-     {"k": 0}, {"k": float("nan")}, {"k": True}, {"fill_expire_at_day_end": 1}],
+    [
+        {"direction_horizons": ()},
+        {"direction_horizons": (0,)},
+        {"fill_horizons": (5, 5)},
+        {"fill_horizons": (1.5,)},
+        {"k": 0},
+        {"k": float("nan")},
+        {"k": True},
+        {"fill_expire_at_day_end": 1},
+    ],
 )
 def test_invalid_values(bad: dict) -> None:
     with pytest.raises(LabelError):
@@ -57,8 +71,12 @@ def test_invalid_values(bad: dict) -> None:
 
 @pytest.mark.parametrize(
     ("change", "moved"),
-    [({"direction_horizons": (10, 50)}, "direction"), ({"k": 1.5}, "direction"),
-     ({"fill_horizons": (10,)}, "fill"), ({"fill_expire_at_day_end": False}, "fill")],
+    [
+        ({"direction_horizons": (10, 50)}, "direction"),
+        ({"k": 1.5}, "direction"),
+        ({"fill_horizons": (10,)}, "fill"),
+        ({"fill_expire_at_day_end": False}, "fill"),
+    ],
 )
 def test_part_hash_moves_only_with_its_own_fields(change: dict, moved: str) -> None:
     base, other = LabelConfig(), LabelConfig(**change)

@@ -92,9 +92,9 @@ def test_agrees_with_reference_and_ignores_rows_beyond_horizon(seed: int) -> Non
     # Scramble everything after a cut: labels of rows t with t + max_h <= cut do not move.
     cut = 150
     bid2, ask2, seg2 = bid.copy(), ask.copy(), seg.copy()
-    bid2[cut + 1:] = rng.normal(5000, 100, n - cut - 1)
-    ask2[cut + 1:] = np.nan
-    seg2[cut + 1:] = rng.integers(0, 100, n - cut - 1)
+    bid2[cut + 1 :] = rng.normal(5000, 100, n - cut - 1)
+    ask2[cut + 1 :] = np.nan
+    seg2[cut + 1 :] = rng.integers(0, 100, n - cut - 1)
     out2 = direction_labels(bid2, ask2, seg2, horizons, 1.0, 1.0)
     keep = cut - max(horizons) + 1
     for name in out:

@@ -21,9 +21,16 @@ def run(ticks, horizons=(1, 3, 10), day=None, seg=None, **kw):
 def quiet_book(make_ticks, n, **overrides):
     """bid 70000 x5 / ask 70010 x5, level 2 one tick further out x7, no trades."""
     cols = dict(
-        bid_price1=70_000.0, bid_volume1=5.0, ask_price1=70_010.0, ask_volume1=5.0,
-        bid_price2=69_990.0, bid_volume2=7.0, ask_price2=70_020.0, ask_volume2=8.0,
-        last_price=70_000.0, volume=100.0,
+        bid_price1=70_000.0,
+        bid_volume1=5.0,
+        ask_price1=70_010.0,
+        ask_volume1=5.0,
+        bid_price2=69_990.0,
+        bid_volume2=7.0,
+        ask_price2=70_020.0,
+        ask_volume2=8.0,
+        last_price=70_000.0,
+        volume=100.0,
     )
     cols.update(overrides)
     return make_ticks(n, **cols)
@@ -79,8 +86,10 @@ def test_opposite_quote_reaching_the_price_fills(make_ticks) -> None:
     # Row 2: the ask drops to 70000 (our bid): every bid at 70000 has traded -> buy_best fills
     # with no volume at all. Row 3: the bid rises to 70020 -> sell_behind (70020) fills.
     t = quiet_book(
-        make_ticks, 4,
-        bid_price1=[70_000, 70_000, 69_990, 70_020], ask_price1=[70_010, 70_010, 70_000, 70_030],
+        make_ticks,
+        4,
+        bid_price1=[70_000, 70_000, 69_990, 70_020],
+        ask_price1=[70_010, 70_010, 70_000, 70_030],
     )
     out = run(t)
     assert out["ttf_buy_best_ticks"][0] == 2.0
@@ -171,7 +180,7 @@ def ref_fill(ticks, day, seg, tick, horizons, expire):
                 cols["q"][t] = q
                 stop = min(n - 1, t + h_max)
                 same = (seg == seg[t]) & ((day == day[t]) if expire else True)
-                breaks = np.flatnonzero(~same[t + 1: stop + 1])
+                breaks = np.flatnonzero(~same[t + 1 : stop + 1])
                 if breaks.size:
                     stop = t + breaks[0]
                 idx = np.arange(t + 1, stop + 1)
@@ -228,10 +237,10 @@ def test_label_ignores_rows_after_the_max_horizon(random_book) -> None:
     base = fill_labels(t, day, seg, TICK, horizons)
     t2 = t.copy()
     other = random_book(np.random.default_rng(12), n, TICK)
-    t2[cut + 1:] = other[cut + 1:]
+    t2[cut + 1 :] = other[cut + 1 :]
     day2, seg2 = day.copy(), seg.copy()
-    day2[cut + 1:] = 5
-    seg2[cut + 1:] = 3
+    day2[cut + 1 :] = 5
+    seg2[cut + 1 :] = 3
     moved = fill_labels(t2, day2, seg2, TICK, horizons)
     keep = cut - max(horizons) + 1
     changed = 0

@@ -25,7 +25,12 @@ DEFAULTS: dict[str, Any] = {
 
 def _time_conv(channels: int) -> list[nn.Module]:
     # Pad 3 rows before the window start so a 4x1 kernel keeps the window length (causal).
-    return [nn.ZeroPad2d((0, 0, 3, 0)), nn.Conv2d(channels, channels, (4, 1)), nn.LeakyReLU(0.01), nn.BatchNorm2d(channels)]
+    return [
+        nn.ZeroPad2d((0, 0, 3, 0)),
+        nn.Conv2d(channels, channels, (4, 1)),
+        nn.LeakyReLU(0.01),
+        nn.BatchNorm2d(channels),
+    ]
 
 
 def _conv_block(c_in: int, channels: int, kernel: tuple[int, int], stride: tuple[int, int]) -> nn.Sequential:
@@ -60,15 +65,28 @@ class DeepLOB(nn.Module):
         self.block2 = _conv_block(c, c, (1, 2), (1, 2))
         self.block3 = _conv_block(c, c, (1, book_width // 4), (1, 1))
         self.branch3 = nn.Sequential(
-            nn.Conv2d(c, ci, 1), nn.LeakyReLU(0.01), nn.BatchNorm2d(ci),
-            nn.ZeroPad2d((0, 0, 1, 1)), nn.Conv2d(ci, ci, (3, 1)), nn.LeakyReLU(0.01), nn.BatchNorm2d(ci),
+            nn.Conv2d(c, ci, 1),
+            nn.LeakyReLU(0.01),
+            nn.BatchNorm2d(ci),
+            nn.ZeroPad2d((0, 0, 1, 1)),
+            nn.Conv2d(ci, ci, (3, 1)),
+            nn.LeakyReLU(0.01),
+            nn.BatchNorm2d(ci),
         )
         self.branch5 = nn.Sequential(
-            nn.Conv2d(c, ci, 1), nn.LeakyReLU(0.01), nn.BatchNorm2d(ci),
-            nn.ZeroPad2d((0, 0, 2, 2)), nn.Conv2d(ci, ci, (5, 1)), nn.LeakyReLU(0.01), nn.BatchNorm2d(ci),
+            nn.Conv2d(c, ci, 1),
+            nn.LeakyReLU(0.01),
+            nn.BatchNorm2d(ci),
+            nn.ZeroPad2d((0, 0, 2, 2)),
+            nn.Conv2d(ci, ci, (5, 1)),
+            nn.LeakyReLU(0.01),
+            nn.BatchNorm2d(ci),
         )
         self.branch_pool = nn.Sequential(
-            nn.MaxPool2d((3, 1), stride=1, padding=(1, 0)), nn.Conv2d(c, ci, 1), nn.LeakyReLU(0.01), nn.BatchNorm2d(ci),
+            nn.MaxPool2d((3, 1), stride=1, padding=(1, 0)),
+            nn.Conv2d(c, ci, 1),
+            nn.LeakyReLU(0.01),
+            nn.BatchNorm2d(ci),
         )
         self.lstm = nn.LSTM(3 * ci, lstm_hidden, batch_first=True)
         self.drop = nn.Dropout(dropout)

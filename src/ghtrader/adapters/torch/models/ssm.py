@@ -65,7 +65,7 @@ def selective_scan_sequential(
     """
     h: torch.Tensor | None = None
     ys = []
-    for d_t, u_t, b_t, c_t in zip(delta.unbind(1), u.unbind(1), b.unbind(1), c.unbind(1)):
+    for d_t, u_t, b_t, c_t in zip(delta.unbind(1), u.unbind(1), b.unbind(1), c.unbind(1), strict=False):
         drive = (d_t * u_t).unsqueeze(-1) * b_t.unsqueeze(1)  # (B, Di, N)
         h = drive if h is None else torch.exp(d_t.unsqueeze(-1) * a) * h + drive
         ys.append((h * c_t.unsqueeze(1)).sum(dim=-1))

@@ -33,8 +33,12 @@ class TemporalBlock(nn.Module):
     def __init__(self, c_in: int, c_out: int, kernel_size: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            CausalConv1d(c_in, c_out, kernel_size, dilation), nn.ReLU(), nn.Dropout(dropout),
-            CausalConv1d(c_out, c_out, kernel_size, dilation), nn.ReLU(), nn.Dropout(dropout),
+            CausalConv1d(c_in, c_out, kernel_size, dilation),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            CausalConv1d(c_out, c_out, kernel_size, dilation),
+            nn.ReLU(),
+            nn.Dropout(dropout),
         )
         self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
@@ -46,11 +50,18 @@ class TCN(nn.Module):
     """(B, W, f) -> stacked temporal blocks (dilation 1, 2, 4, ...) -> last tick -> logits."""
 
     def __init__(
-        self, n_features: int, window: int, channels: int = 32, levels: int = 4, kernel_size: int = 3, dropout: float = 0.1
+        self,
+        n_features: int,
+        window: int,
+        channels: int = 32,
+        levels: int = 4,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
     ) -> None:
         super().__init__()
         blocks = [
-            TemporalBlock(n_features if i == 0 else channels, channels, kernel_size, 2**i, dropout) for i in range(levels)
+            TemporalBlock(n_features if i == 0 else channels, channels, kernel_size, 2**i, dropout)
+            for i in range(levels)
         ]
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(channels, 3)

@@ -42,7 +42,9 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, order: int) -> torch.Tens
 class KANLinear(nn.Module):
     """KAN layer ``in_dim -> out_dim``: a SiLU base path plus a B-spline function on each edge."""
 
-    def __init__(self, in_dim: int, out_dim: int, grid_size: int, spline_order: int, value_range: float, bias: bool = True):
+    def __init__(
+        self, in_dim: int, out_dim: int, grid_size: int, spline_order: int, value_range: float, bias: bool = True
+    ):
         super().__init__()
         if grid_size < 1 or spline_order < 1 or value_range <= 0:
             raise ValueError(

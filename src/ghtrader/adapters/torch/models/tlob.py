@@ -30,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
 class DualAttentionLayer(nn.Module):
     """Temporal attention over ticks, then spatial attention over feature channels."""
 
-    def __init__(self, window: int, hidden: int, temporal_heads: int, spatial_heads: int, mlp_ratio: float, dropout: float):
+    def __init__(
+        self, window: int, hidden: int, temporal_heads: int, spatial_heads: int, mlp_ratio: float, dropout: float
+    ):
         super().__init__()
         self.temporal = EncoderBlock(hidden, temporal_heads, mlp_ratio, dropout)
         self.spatial = EncoderBlock(window, spatial_heads, mlp_ratio, dropout)
@@ -59,11 +61,18 @@ class TLOB(nn.Module):
         self.embed = nn.Linear(n_features, hidden)
         self.register_buffer("positions", sinusoidal_positions(window, hidden), persistent=False)
         self.layers = nn.Sequential(
-            *[DualAttentionLayer(window, hidden, temporal_heads, spatial_heads, mlp_ratio, dropout) for _ in range(layers)]
+            *[
+                DualAttentionLayer(window, hidden, temporal_heads, spatial_heads, mlp_ratio, dropout)
+                for _ in range(layers)
+            ]
         )
         self.norm = nn.LayerNorm(hidden)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(window * hidden, head_hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(head_hidden, 3)
+            nn.Flatten(),
+            nn.Linear(window * hidden, head_hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(head_hidden, 3),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

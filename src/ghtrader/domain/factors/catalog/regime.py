@@ -15,12 +15,29 @@ _F = (
 
 SPECS: tuple[FactorSpec, ...] = (
     define(
-        "vol_z_100", _G, "regime", "ret2", window=100, window2=1000, mode="z", c=0.01, d=_ALPHA, unit="1",
+        "vol_z_100",
+        _G,
+        "regime",
+        "ret2",
+        window=100,
+        window2=1000,
+        mode="z",
+        c=0.01,
+        d=_ALPHA,
+        unit="1",
         formula=_F.format(w=100),
     ),
     *(
         define(
-            f"vol_regime_{w}", _G, "regime", "ret2", window=w, window2=1000, mode="bucket", c=0.01, d=_ALPHA,
+            f"vol_regime_{w}",
+            _G,
+            "regime",
+            "ret2",
+            window=w,
+            window2=1000,
+            mode="bucket",
+            c=0.01,
+            d=_ALPHA,
             unit="bucket",
             formula=_F.format(w=w) + "; bucket 0 when z < -0.4307, 2 when z > 0.4307, else 1 (terciles of N(0, 1))",
         )

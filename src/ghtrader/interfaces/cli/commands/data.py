@@ -21,7 +21,9 @@ from ghtrader.interfaces.client.views import ProgressView, RunResultView
 Handler = Callable[[GhTraderClient, argparse.Namespace, Output], int]
 
 
-def _with_bar(label: str, out: Output, call: Callable[[Callable[[ProgressView], None]], RunResultView]) -> RunResultView:
+def _with_bar(
+    label: str, out: Output, call: Callable[[Callable[[ProgressView], None]], RunResultView]
+) -> RunResultView:
     bar = ProgressBar(label, out.stderr)
     try:
         return call(bar)
@@ -90,27 +92,63 @@ def _finish(out: Output, r: RunResultView, keys: tuple[str, ...] = (), extra: st
     return 0 if r.ok and not unknown else 1
 
 
-_DOWNLOAD_KEYS = ("requested", "present_before", "downloaded", "no_data", "missing", "rows_written", "rejected_total", "duration_s")
+_DOWNLOAD_KEYS = (
+    "requested",
+    "present_before",
+    "downloaded",
+    "no_data",
+    "missing",
+    "rows_written",
+    "rejected_total",
+    "duration_s",
+)
 
 
 def cmd_download(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar(args.symbol, out, lambda bar: client.download(
-        args.symbol, args.start, args.end, chunk_days=args.chunk_days, force=args.force, on_progress=bar))
+    r = _with_bar(
+        args.symbol,
+        out,
+        lambda bar: client.download(
+            args.symbol, args.start, args.end, chunk_days=args.chunk_days, force=args.force, on_progress=bar
+        ),
+    )
     return _finish(out, r, _DOWNLOAD_KEYS)
 
 
 def cmd_download_range(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar(args.variety, out, lambda bar: client.download_contract_range(
-        args.variety, args.first, args.last, start_day=args.start or "", end_day=args.end or "",
-        chunk_days=args.chunk_days, on_progress=bar))
-    return _finish(out, r, ("contracts", "downloaded", "no_data", "missing", "rows_written", "duration_s"),
-                   extra=_contracts_table(r.result.get("contracts", [])))
+    r = _with_bar(
+        args.variety,
+        out,
+        lambda bar: client.download_contract_range(
+            args.variety,
+            args.first,
+            args.last,
+            start_day=args.start or "",
+            end_day=args.end or "",
+            chunk_days=args.chunk_days,
+            on_progress=bar,
+        ),
+    )
+    return _finish(
+        out,
+        r,
+        ("contracts", "downloaded", "no_data", "missing", "rows_written", "duration_s"),
+        extra=_contracts_table(r.result.get("contracts", [])),
+    )
 
 
 def cmd_update(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar(args.variety, out, lambda bar: client.update(args.variety, recent_expiry_days=args.recent_expiry_days, on_progress=bar))
-    return _finish(out, r, ("contracts", "downloaded", "no_data", "rows_written", "duration_s"),
-                   extra=_contracts_table(r.result.get("contracts", [])))
+    r = _with_bar(
+        args.variety,
+        out,
+        lambda bar: client.update(args.variety, recent_expiry_days=args.recent_expiry_days, on_progress=bar),
+    )
+    return _finish(
+        out,
+        r,
+        ("contracts", "downloaded", "no_data", "rows_written", "duration_s"),
+        extra=_contracts_table(r.result.get("contracts", [])),
+    )
 
 
 def cmd_record(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
@@ -119,12 +157,19 @@ def cmd_record(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
 
 
 def cmd_audit(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar("audit", out, lambda bar: client.audit(args.symbols, sample_days=args.sample_days, seed=args.seed, on_progress=bar))
+    r = _with_bar(
+        "audit",
+        out,
+        lambda bar: client.audit(args.symbols, sample_days=args.sample_days, seed=args.seed, on_progress=bar),
+    )
     human = r.summary
     findings = r.result.get("findings", [])
     errors = [f for f in findings if f.get("severity") == "error"]
     if errors:
-        rows = [(f.get("check", ""), f.get("symbol", ""), f.get("trading_day", ""), str(f.get("detail", ""))[:80]) for f in errors[:20]]
+        rows = [
+            (f.get("check", ""), f.get("symbol", ""), f.get("trading_day", ""), str(f.get("detail", ""))[:80])
+            for f in errors[:20]
+        ]
         human += "\n" + table(("check", "symbol", "trading_day", "detail"), rows)
         if len(errors) > 20:
             human += f"\n  ... and {len(errors) - 20} more errors (see the report)"
@@ -135,11 +180,20 @@ def cmd_audit(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
 
 
 def cmd_verify(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar("verify", out, lambda bar: client.verify(args.variety or "", args.symbols, start_day=args.start or "", end_day=args.end or "", on_progress=bar))
+    r = _with_bar(
+        "verify",
+        out,
+        lambda bar: client.verify(
+            args.variety or "", args.symbols, start_day=args.start or "", end_day=args.end or "", on_progress=bar
+        ),
+    )
     human = r.summary
     contracts = r.result.get("contracts", [])
     if contracts:
-        rows = [(c.get("symbol"), c.get("expected"), c.get("present"), c.get("no_data"), c.get("missing")) for c in contracts]
+        rows = [
+            (c.get("symbol"), c.get("expected"), c.get("present"), c.get("no_data"), c.get("missing"))
+            for c in contracts
+        ]
         human += "\n" + table(("symbol", "expected", "present", "no_data", "missing"), rows)
     unindexed = r.result.get("unindexed", [])
     if unindexed:
@@ -153,8 +207,10 @@ def cmd_verify(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
 def cmd_fill_missing(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     r = _with_bar("fill-missing", out, lambda bar: client.fill_missing(args.variety, mode=args.mode, on_progress=bar))
     download = r.result.get("download") or {}
-    human_extra = "\n" + _details({"days_requested": r.result.get("days_requested", 0), **download},
-                                  ("days_requested", "contracts", "downloaded", "no_data", "missing", "rows_written"))
+    human_extra = "\n" + _details(
+        {"days_requested": r.result.get("days_requested", 0), **download},
+        ("days_requested", "contracts", "downloaded", "no_data", "missing", "rows_written"),
+    )
     return _finish(out, r, (), extra=human_extra + _contracts_table(download.get("contracts", [])))
 
 
@@ -165,10 +221,14 @@ def cmd_bootstrap_index(client: GhTraderClient, args: argparse.Namespace, out: O
 
 def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     v = client.contract_status(args.variety)
-    rows = [(c.symbol, c.status, c.expected_days, c.present_days, c.no_data_days, c.missing_days, c.last_present_day) for c in v.contracts]
+    rows = [
+        (c.symbol, c.status, c.expected_days, c.present_days, c.no_data_days, c.missing_days, c.last_present_day)
+        for c in v.contracts
+    ]
     counts = ", ".join(f"{k} {n}" for k, n in sorted(v.counts.items()))
     human = f"{v.variety}: {counts or 'no contracts'}\n" + table(
-        ("symbol", "status", "expected", "present", "no_data", "missing", "last_present"), rows)
+        ("symbol", "status", "expected", "present", "no_data", "missing", "last_present"), rows
+    )
     out.result(v.to_dict(), human)
     return 0
 
@@ -193,8 +253,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("update", help="forward-fill active and recently expired contracts of a variety")
     p.add_argument("--var", dest="variety", required=True)
-    p.add_argument("--recent-expiry-days", type=non_negative_int, help=(
-        "also contracts expired within this many trading days (0 = active only; default 10)"))
+    p.add_argument(
+        "--recent-expiry-days",
+        type=non_negative_int,
+        help=("also contracts expired within this many trading days (0 = active only; default 10)"),
+    )
     p.set_defaults(handler=cmd_update)
 
     p = sub.add_parser("record", help="record live ticks (Ctrl-C stops)")

@@ -25,25 +25,50 @@ def format_pipeline(r: RunResultView) -> str:
     parts.append(table(("variety", "contract", f"EOD OI {res.get('end_day', '')}"), rows))
     cov = res.get("coverage") or {}
     parts += ["", f"Coverage {res.get('start_day')}..{res.get('end_day')}"]
-    parts.append(table(
-        ("symbol", "expected", "present", "no_data", "missing"),
-        [(c["symbol"], c["expected"], c["present"], c["no_data"], c["missing"]) for c in cov.get("contracts", [])],
-    ))
+    parts.append(
+        table(
+            ("symbol", "expected", "present", "no_data", "missing"),
+            [(c["symbol"], c["expected"], c["present"], c["no_data"], c["missing"]) for c in cov.get("contracts", [])],
+        )
+    )
     ds = res.get("datasets", [])
     if ds:
         parts += ["", "Roll schedule and main_l5 (continuous main with real depth)"]
-        parts.append(table(
-            ("symbol", "segments", "main_l5 days", "rows written", "missing", "schedule"),
-            [(d["symbol"], " -> ".join(f"{c} ({a}..{b})" for c, a, b in d["segments"]), d["main_l5_days"],
-              f"{d['main_l5_rows']:,}", len(d["main_l5_missing_days"]), d["schedule_hash"][:12]) for d in ds],
-        ))
+        parts.append(
+            table(
+                ("symbol", "segments", "main_l5 days", "rows written", "missing", "schedule"),
+                [
+                    (
+                        d["symbol"],
+                        " -> ".join(f"{c} ({a}..{b})" for c, a, b in d["segments"]),
+                        d["main_l5_days"],
+                        f"{d['main_l5_rows']:,}",
+                        len(d["main_l5_missing_days"]),
+                        d["schedule_hash"][:12],
+                    )
+                    for d in ds
+                ],
+            )
+        )
         parts += [f"  roll chart  {d['schedule_chart']}" for d in ds if d.get("schedule_chart")]
         parts += ["", "Features and labels"]
-        parts.append(table(
-            ("symbol", "feature days", "factors", "direction label days", "columns", "fill label days", "columns"),
-            [(d["symbol"], d["feature_days"], d["feature_columns"], d["label_days"], d["label_columns"],
-              d.get("fill_label_days", 0), d.get("fill_label_columns", 0)) for d in ds],
-        ))
+        parts.append(
+            table(
+                ("symbol", "feature days", "factors", "direction label days", "columns", "fill label days", "columns"),
+                [
+                    (
+                        d["symbol"],
+                        d["feature_days"],
+                        d["feature_columns"],
+                        d["label_days"],
+                        d["label_columns"],
+                        d.get("fill_label_days", 0),
+                        d.get("fill_label_columns", 0),
+                    )
+                    for d in ds
+                ],
+            )
+        )
     research = res.get("research")
     if research:
         parts += ["", f"Models on {research['symbol']} h{research['horizon']} (walk-forward, identical splits)"]
@@ -59,10 +84,12 @@ def format_pipeline(r: RunResultView) -> str:
     audit = res.get("audit") or {}
     audit_state = "not run (stage failed)" if not audit else ("clean" if audit.get("ok") else "ERRORS FOUND")
     parts += ["", f"Audit: {audit_state}"]
-    parts.append(table(
-        ("check", "checked", "errors", "warnings"),
-        [(name, s["checked"], s["errors"], s["warnings"]) for name, s in sorted(audit.get("checks", {}).items())],
-    ))
+    parts.append(
+        table(
+            ("check", "checked", "errors", "warnings"),
+            [(name, s["checked"], s["errors"], s["warnings"]) for name, s in sorted(audit.get("checks", {}).items())],
+        )
+    )
     errors = [f for f in audit.get("findings", []) if f.get("severity") == "error"]
     for f in errors[:10]:
         parts.append(f"  ERROR {f['check']} {f['symbol']} {f.get('trading_day')}: {f['detail']}")
@@ -72,7 +99,10 @@ def format_pipeline(r: RunResultView) -> str:
         for g in d.get("main_l5_no_data_days", []):
             parts.append(f"No-data day: {d['symbol']} {g['trading_day']} ({g['reason']})")
     stages = res.get("stages_s", {})
-    parts += ["", "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()) + f"; total {res.get('duration_s', 0):.1f}s"]
+    parts += [
+        "",
+        "Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()) + f"; total {res.get('duration_s', 0):.1f}s",
+    ]
     if r.report_path:
         parts.append(f"Audit report: {r.report_path}")
     parts += failed_conditions_text(res)
@@ -100,8 +130,13 @@ def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> in
     bar = ProgressBar("run", out.stderr)
     try:
         r = client.run_pipeline(
-            varieties=args.varieties or (), trading_days=args.days or 0, contracts_per_variety=args.contracts or 0,
-            end_day=args.end or "", start_day=args.start or "", skip_research=args.skip_research, on_progress=bar,
+            varieties=args.varieties or (),
+            trading_days=args.days or 0,
+            contracts_per_variety=args.contracts or 0,
+            end_day=args.end or "",
+            start_day=args.start or "",
+            skip_research=args.skip_research,
+            on_progress=bar,
         )
     except ApiError as exc:
         if exc.code != "INVALID_ARGUMENT":
@@ -118,7 +153,8 @@ def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> in
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "run", help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize",
+        "run",
+        help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize",
         epilog="exit 0: the job did its work; 1: it names each failed condition; 2: a bad argument",
     )
     p.add_argument("--var", dest="varieties", action="append", help="variety (repeatable; default cu, au, ag)")

@@ -20,8 +20,15 @@ HEADLINE = ("accuracy", "macro_f1", "logloss", "ece", "brier", "net_sharpe", "ne
 def _scope(client: GhTraderClient, args: argparse.Namespace) -> Any:
     features = [f for f in (args.features or "").split(",") if f]
     return client.scope(
-        symbol=args.symbol, start_day=args.start or "", end_day=args.end or "", horizon=args.horizon,
-        features=features, max_epochs=args.epochs, window=args.window, max_train_rows=args.max_train_rows, seed=args.seed,
+        symbol=args.symbol,
+        start_day=args.start or "",
+        end_day=args.end or "",
+        horizon=args.horizon,
+        features=features,
+        max_epochs=args.epochs,
+        window=args.window,
+        max_train_rows=args.max_train_rows,
+        seed=args.seed,
     )
 
 
@@ -41,15 +48,28 @@ def comparison_table(table_data: dict[str, dict[str, dict[str, float]]], familie
 
 
 def cmd_train(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar(f"train {args.family}", out, lambda bar: client.train(args.family, _scope(client, args), model_id=args.model_id or "", on_progress=bar))
+    r = _with_bar(
+        f"train {args.family}",
+        out,
+        lambda bar: client.train(args.family, _scope(client, args), model_id=args.model_id or "", on_progress=bar),
+    )
     out.result(r.to_dict(), r.summary + (f"\n  meta    {r.report_path}" if r.report_path else ""))
     return 0
 
 
 def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    r = _with_bar(f"benchmark {args.family}", out, lambda bar: client.benchmark(
-        args.family, _scope(client, args), n_splits=args.splits, commission_bp=args.commission_bp,
-        slippage_ticks=args.slippage_ticks, on_progress=bar))
+    r = _with_bar(
+        f"benchmark {args.family}",
+        out,
+        lambda bar: client.benchmark(
+            args.family,
+            _scope(client, args),
+            n_splits=args.splits,
+            commission_bp=args.commission_bp,
+            slippage_ticks=args.slippage_ticks,
+            on_progress=bar,
+        ),
+    )
     summary = r.result.get("summary", {})
     human = r.summary + "\n" + table(("metric", args.family), [(k, _fmt(v)) for k, v in sorted(summary.items())][:30])
     if r.report_path:
@@ -60,9 +80,18 @@ def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output)
 
 def cmd_compare(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     families = [f for f in args.models.split(",") if f]
-    r = _with_bar("compare", out, lambda bar: client.compare(
-        families, _scope(client, args), n_splits=args.splits, commission_bp=args.commission_bp,
-        slippage_ticks=args.slippage_ticks, on_progress=bar))
+    r = _with_bar(
+        "compare",
+        out,
+        lambda bar: client.compare(
+            families,
+            _scope(client, args),
+            n_splits=args.splits,
+            commission_bp=args.commission_bp,
+            slippage_ticks=args.slippage_ticks,
+            on_progress=bar,
+        ),
+    )
     human = r.summary + "\n" + comparison_table(r.result.get("table", {}), list(r.result.get("families", families)))
     for note in r.result.get("notes", []):
         human += f"\n  note: {note}"
@@ -81,7 +110,17 @@ def cmd_models(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
         out.result(m, f"{m['model_id']} v{m['version']} is now {m['status']}")
         return 0
     models = client.list_models(model_type=args.type or "", status=args.status or "")
-    rows = [(m["model_id"], m["version"], m["model_type"], m["status"], _fmt(m["metrics"].get("macro_f1", "")), m["artifact_path"]) for m in models]
+    rows = [
+        (
+            m["model_id"],
+            m["version"],
+            m["model_type"],
+            m["status"],
+            _fmt(m["metrics"].get("macro_f1", "")),
+            m["artifact_path"],
+        )
+        for m in models
+    ]
     out.result({"models": models}, table(("model_id", "version", "type", "status", "macro_f1", "artifacts"), rows))
     return 0
 

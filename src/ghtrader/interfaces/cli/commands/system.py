@@ -21,9 +21,7 @@ def format_status(s: StatusView) -> str:
         f"  memory        {human_bytes(s.memory_used_bytes)} / {human_bytes(s.memory_total_bytes)}",
     ]
     for d in s.disks:
-        lines.append(
-            f"  disk {d.path:<9}{human_bytes(d.free_bytes)} free of {human_bytes(d.total_bytes)}"
-        )
+        lines.append(f"  disk {d.path:<9}{human_bytes(d.free_bytes)} free of {human_bytes(d.total_bytes)}")
     lines.append(f"  gpu           {s.gpu}")
     return "\n".join(lines)
 

@@ -109,7 +109,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return stream_run(work, context)
 
-    def DownloadContractRange(self, request: data_pb2.DownloadContractRangeRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def DownloadContractRange(
+        self, request: data_pb2.DownloadContractRangeRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         req = DownloadContractRangeRequest(
             variety_key=request.variety,
             first_contract=request.first_contract,
@@ -121,7 +123,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.download_contract_range()(req, progress)
-            return RunOutcome(r.missing == 0 and not r.unknown_symbols, _multi_summary("downloaded", r), r, r.report_path)
+            return RunOutcome(
+                r.missing == 0 and not r.unknown_symbols, _multi_summary("downloaded", r), r, r.report_path
+            )
 
         return stream_run(work, context)
 
@@ -141,7 +145,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             raise InvalidArgument("record needs at least one symbol")
         duration = optional_field(request, "duration_s")
         if duration is not None and not duration > 0:
-            raise InvalidArgument(f"duration_s must be > 0 seconds (or unset to record until cancelled), got {duration}")
+            raise InvalidArgument(
+                f"duration_s must be > 0 seconds (or unset to record until cancelled), got {duration}"
+            )
         req = RecordTicksRequest(symbols=tuple(request.symbols), max_runtime_s=duration)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -175,7 +181,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return stream_run(work, context)
 
-    def FillMissing(self, request: data_pb2.FillMissingRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def FillMissing(
+        self, request: data_pb2.FillMissingRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         mode = request.mode or "normal"
         if mode not in ("normal", "init"):
             raise InvalidArgument(f"mode must be 'normal' or 'init', got {mode!r}")
@@ -184,11 +192,15 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.fill_missing()(req, progress)
             d = r.download
-            return RunOutcome(d.missing == 0, f"fill-missing ({r.mode}): " + _multi_summary("filled", d), r, d.report_path)
+            return RunOutcome(
+                d.missing == 0, f"fill-missing ({r.mode}): " + _multi_summary("filled", d), r, d.report_path
+            )
 
         return stream_run(work, context)
 
-    def BootstrapIndex(self, request: data_pb2.BootstrapIndexRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BootstrapIndex(
+        self, request: data_pb2.BootstrapIndexRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         req = BootstrapIndexRequest(symbols=tuple(request.symbols))
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -219,7 +231,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return stream_run(work, context)
 
-    def GetContractStatus(self, request: data_pb2.GetContractStatusRequest, context: grpc.ServicerContext) -> data_pb2.GetContractStatusResponse:
+    def GetContractStatus(
+        self, request: data_pb2.GetContractStatusRequest, context: grpc.ServicerContext
+    ) -> data_pb2.GetContractStatusResponse:
         if not request.variety:
             raise InvalidArgument("variety is required, e.g. SHFE.cu")
         r = self._uc.contract_status()(ContractStatusRequest(variety_key=request.variety))

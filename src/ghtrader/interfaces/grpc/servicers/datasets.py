@@ -34,7 +34,9 @@ def _ratio(request: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not value >= 1.0:
-        raise InvalidArgument(f"switch_ratio must be >= 1 (a challenger needs that multiple of the main's OI), got {value}")
+        raise InvalidArgument(
+            f"switch_ratio must be >= 1 (a challenger needs that multiple of the main's OI), got {value}"
+        )
     return {"switch_ratio": value}
 
 
@@ -42,7 +44,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
     def __init__(self, use_cases: DatasetUseCases) -> None:
         self._uc = use_cases
 
-    def BuildMainSchedule(self, request: datasets_pb2.BuildMainScheduleRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildMainSchedule(
+        self, request: datasets_pb2.BuildMainScheduleRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         req = BuildMainScheduleRequest(
             variety=request.variety,
             start_day=parse_day(request.start_day, "start_day", required=False),
@@ -62,7 +66,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
 
         return stream_run(work, context)
 
-    def BuildMainL5(self, request: datasets_pb2.BuildMainL5Request, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildMainL5(
+        self, request: datasets_pb2.BuildMainL5Request, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         req = BuildMainL5Request(
             variety=request.variety,
             start_day=parse_day(request.start_day, "start_day", required=False),
@@ -82,7 +88,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
 
         return stream_run(work, context)
 
-    def BuildDataset(self, request: datasets_pb2.BuildDatasetRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildDataset(
+        self, request: datasets_pb2.BuildDatasetRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         label_fields: dict[str, Any] = {}
         if request.horizons:
             label_fields["direction_horizons"] = tuple(int(h) for h in request.horizons)

@@ -62,7 +62,9 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
     def __init__(self, run_pipeline: Callable[[], RunPipeline]) -> None:
         self._run_pipeline = run_pipeline
 
-    def RunPipeline(self, request: pipeline_pb2.RunPipelineRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def RunPipeline(
+        self, request: pipeline_pb2.RunPipelineRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         fields: dict[str, Any] = {}
         if request.varieties:
             fields["varieties"] = tuple(request.varieties)

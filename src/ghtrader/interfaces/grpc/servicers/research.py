@@ -157,12 +157,16 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             e = r.entry
             metrics = {k: v for k, v in r.metrics.items() if isinstance(v, (int, float))}
             shown = ", ".join(f"{k} {v:.3f}" for k, v in list(metrics.items())[:4])
-            summary = f"trained {e.model_type} {e.model_id} v{e.version} ({e.status}): {shown}; artifacts {r.artifact_dir}"
+            summary = (
+                f"trained {e.model_type} {e.model_id} v{e.version} ({e.status}): {shown}; artifacts {r.artifact_dir}"
+            )
             return RunOutcome(True, summary, r, str(r.meta_path))
 
         return stream_run(work, context)
 
-    def Benchmark(self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def Benchmark(
+        self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         if not request.family:
             raise InvalidArgument("family is required")
         scope = parse_scope(request.scope)
@@ -181,7 +185,9 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
 
         return stream_run(work, context)
 
-    def Compare(self, request: research_pb2.CompareRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def Compare(
+        self, request: research_pb2.CompareRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         families = tuple(f for name in request.families for f in name.split(",") if f)
         if len(families) < 1:
             raise InvalidArgument("compare needs at least one family")
@@ -200,11 +206,15 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
 
         return stream_run(work, context)
 
-    def ListModels(self, request: research_pb2.ListModelsRequest, context: grpc.ServicerContext) -> research_pb2.ListModelsResponse:
+    def ListModels(
+        self, request: research_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> research_pb2.ListModelsResponse:
         entries = self._uc.registry().list(model_type=request.model_type or None, status=request.status or None)
         return research_pb2.ListModelsResponse(models=[_entry_message(e) for e in entries])
 
-    def SetModelStatus(self, request: research_pb2.SetModelStatusRequest, context: grpc.ServicerContext) -> research_pb2.ModelEntry:
+    def SetModelStatus(
+        self, request: research_pb2.SetModelStatusRequest, context: grpc.ServicerContext
+    ) -> research_pb2.ModelEntry:
         if request.status not in STATUSES:
             raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}, got {request.status!r}")
         registry = self._uc.registry()

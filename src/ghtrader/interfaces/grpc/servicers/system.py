@@ -24,9 +24,7 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
             git_commit=s.git_commit,
             uptime_seconds=s.uptime_seconds,
             server_time_ns=s.server_time_ns,
-            store=system_pb2.StoreStatus(
-                backend=s.store.backend, reachable=s.store.reachable, detail=s.store.detail
-            ),
+            store=system_pb2.StoreStatus(backend=s.store.backend, reachable=s.store.reachable, detail=s.store.detail),
             cpu_percent=s.host.cpu_percent,
             cpu_count=s.host.cpu_count,
             memory_used_bytes=s.host.memory_used_bytes,

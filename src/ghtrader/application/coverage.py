@@ -198,8 +198,8 @@ class VerifyCoverage:
                 unindexed.append(symbol)
                 messages.append(f"{symbol}: not in the index, skipped (download it, or run `data bootstrap-index`)")
                 continue
-            variety = symbol_variety(symbol)
-            entry = catalog_of(variety).get(symbol) if variety else None
+            symbol_var = symbol_variety(symbol)
+            entry = catalog_of(symbol_var).get(symbol) if symbol_var else None
             window, note = self._window(symbol, entry, cal, today)
             window = _clip(window, request.start_day, request.end_day)
             if note:
@@ -434,7 +434,12 @@ class BootstrapIndex:
             duration_s=self._clock.monotonic_s() - started,
             per_symbol=per_symbol,
             run_id=make_run_id(now_ns, "bootstrap-index"),
-            **totals,
+            days=totals["days"],
+            added=totals["added"],
+            changed=totals["changed"],
+            unchanged=totals["unchanged"],
+            removed=totals["removed"],
+            no_data_cleared=totals["no_data_cleared"],
         )
         if self._reports is not None:
             payload = {"use_case": "bootstrap-index", "request": to_jsonable(request), "result": to_jsonable(result)}

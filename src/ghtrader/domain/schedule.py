@@ -180,7 +180,8 @@ class MainSchedule:
         next_main: str | None = None,
     ) -> MainSchedule:
         """Rebuild a schedule (and its hash) from stored rows or ``(day, contract, segment_id)`` tuples."""
-        return cls(exchange, variety, switch_ratio, tuple(rows), next_main)
+        typed = tuple(r if isinstance(r, ScheduleRow) else ScheduleRow(*r) for r in rows)
+        return cls(exchange, variety, switch_ratio, typed, next_main)
 
     def __len__(self) -> int:
         return len(self.rows)

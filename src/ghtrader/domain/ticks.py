@@ -154,7 +154,7 @@ def ticks_from_columns(columns: Mapping[str, object], *, allow_extra: bool = Fal
     missing = [f for f in REQUIRED_COLUMNS if f not in columns]
     if missing:
         raise TickSchemaError(f"tick columns {missing} are missing: expected at least {list(REQUIRED_COLUMNS)}")
-    extra = sorted(str(k) for k in columns if k not in TICK_DTYPE.names)
+    extra = sorted(str(k) for k in columns if k not in TICK_FIELDS)
     if extra and not allow_extra:
         raise TickSchemaError(f"unknown tick columns {extra}: expected names from TICK_FIELDS")
     dt = _datetime_column(columns["datetime_ns"], None)

@@ -422,7 +422,7 @@ class BuildDataset:
         for b in self._datasets.builds(kind):
             p = b.params
             if b.config_hash == config_hash and p.get("symbol") == symbol and p.get("ticks_lake") == lake:
-                merged.update(p.get("fingerprints") or {})  # type: ignore[arg-type]
+                merged.update(p.get("fingerprints") or {})
         return merged
 
     def _plan_kind(

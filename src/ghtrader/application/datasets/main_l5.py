@@ -166,8 +166,8 @@ class BuildMainL5:
             set(stored) | set(provenance) | {d for d in self._ticks.tick_days(symbol, MAIN_L5) if lo <= d <= hi}
         )
         raw: dict[str, dict[date, DayManifest]] = {}
-        for contract in sorted({schedule.main_on(d) for d in days} - {None}):
-            raw[contract] = {  # type: ignore[index]
+        for contract in sorted({c for c in (schedule.main_on(d) for d in days) if c is not None}):
+            raw[contract] = {
                 m.trading_day: m for m in self._index.manifests(contract, RAW, request.start_day, request.end_day)
             }
 

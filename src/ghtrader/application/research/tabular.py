@@ -86,7 +86,7 @@ def nan_only_columns(features: np.ndarray, names: Sequence[str]) -> list[str]:
     if features.shape[0] == 0:
         return list(names)
     finite_any = np.isfinite(features).any(axis=0)
-    return [names[i] for i in np.flatnonzero(~finite_any)]
+    return [names[int(i)] for i in np.flatnonzero(~finite_any)]
 
 
 def check_training_data(train: FeatureFrame, valid: FeatureFrame | None = None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,8 @@ def _day_key(value: object) -> int:
         return int(value)
     if isinstance(value, (_dt.date, np.datetime64, str)):
         try:
-            return int(np.datetime64(value, "D").astype(np.int64))
+            day: Any = value  # date, datetime64 or ISO text: numpy parses each
+            return int(np.datetime64(day, "D").astype(np.int64))
         except (TypeError, ValueError):
             pass
     raise FactorError(f"invalid trading_day {value!r}: expected an integer, a date or a datetime64")
@@ -245,13 +247,13 @@ class OnlineFactorEngine:
         elif isinstance(tick_row, np.void) and tick_row.dtype == TICK_DTYPE:
             self._row[0] = tick_row
         elif isinstance(tick_row, Mapping):
-            unknown = sorted(str(k) for k in tick_row if k not in TICK_DTYPE.names)
+            unknown = sorted(str(k) for k in tick_row if k not in TICK_FIELDS)
             if unknown or "datetime_ns" not in tick_row:
                 raise FactorError(f"invalid tick mapping: unknown fields {unknown} or no 'datetime_ns'")
             row = self._row
             for f in TICK_FIELDS[1:]:
                 row[f] = tick_row.get(f, np.nan)
-            row["datetime_ns"] = int(tick_row["datetime_ns"])  # type: ignore[call-overload]
+            row["datetime_ns"] = int(tick_row["datetime_ns"])
         elif isinstance(tick_row, (np.ndarray, np.void)) and tick_row.dtype.names is not None:
             arr = as_tick_array(np.atleast_1d(tick_row))
             if arr.shape != (1,):

@@ -39,7 +39,7 @@ class LabelError(DomainError):
 def check_horizons(horizons: object, name: str = "horizons") -> tuple[int, ...]:
     """Validate tick horizons: a non-empty sequence of distinct positive ints, returned ascending."""
     try:
-        items = tuple(horizons)  # type: ignore[arg-type]
+        items: tuple[Any, ...] = tuple(horizons)  # type: ignore[arg-type]  # any iterable; checked below
     except TypeError:
         raise LabelError(f"invalid {name} {horizons!r}: expected a sequence of positive ints") from None
     ok = (
@@ -96,7 +96,7 @@ class LabelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise LabelError(f"unknown LabelConfig fields {unknown}: expected some of {sorted(known)}")
-        kwargs = {key: tuple(v) if isinstance(v, list) else v for key, v in data.items()}
+        kwargs: dict[str, Any] = {key: tuple(v) if isinstance(v, list) else v for key, v in data.items()}
         return cls(**kwargs)
 
     def config_hash(self) -> str:

@@ -131,15 +131,15 @@ def _bench_postgres(
     try:
         assert _store_days(bundle.ticks, bundle.index, args.symbol, days, market, cal) == n
         datasets = bundle.datasets
-        build = BuildDataset(ticks=bundle.ticks, index=bundle.index, datasets=datasets, clock=clock)  # type: ignore[arg-type]
+        build = BuildDataset(ticks=bundle.ticks, index=bundle.index, datasets=datasets, clock=clock)
         runs = [("fresh", request), *((f"overwrite #{i}", replace(request, overwrite=True)) for i in (1, 2))]
         for label, req in runs:
-            with pool.connection() as conn:  # type: ignore[attr-defined]
+            with pool.connection() as conn:
                 lsn = _wal_lsn(conn)
             t0 = time.perf_counter()
             result = build(req)
             dt = time.perf_counter() - t0
-            with pool.connection() as conn:  # type: ignore[attr-defined]
+            with pool.connection() as conn:
                 wal = _wal_lsn(conn) - lsn
                 sizes = {k: _table_bytes(conn, t) for k, t in DATASET_TABLES.items()}
             assert all(k.rows_written == n for k in result.kinds.values()), result.kinds
@@ -148,7 +148,7 @@ def _bench_postgres(
                 + "  ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()),
                 flush=True,
             )
-        with pool.connection() as conn:  # type: ignore[attr-defined]
+        with pool.connection() as conn:
             conn.execute("CHECKPOINT")
             print(f"\n{'table':<18} {'B/tick':>8} {'columns':>8} {'f4 payload':>11} {'f8 payload':>11}")
             total = 0.0
@@ -161,7 +161,7 @@ def _bench_postgres(
             raw = _table_bytes(conn, TICKS_TABLE) / n
             print(f"{'raw ticks':<18} {raw:8.0f}")
     finally:
-        with pool.connection() as conn:  # type: ignore[attr-defined]
+        with pool.connection() as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
         close()
 

@@ -282,7 +282,7 @@ def run_questdb(batches: list[TickBatch], plain_rows: int, log: Callable[[str], 
             finally:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
     finally:
-        bundle.schema.drop_tables()  # type: ignore[attr-defined]
+        bundle.schema.drop_tables()
         close()
     return results
 

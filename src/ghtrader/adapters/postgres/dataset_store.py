@@ -203,7 +203,7 @@ class PostgresDatasetStore:
                     "VALUES (%(s)s, %(l)s, %(v)s) ON CONFLICT DO NOTHING",
                     params,
                 )
-            row = conn.execute(select, params).fetchone()  # type: ignore[arg-type]
+            row = conn.execute(select, params).fetchone()
         if row is None:
             return None
         with self._lock:
@@ -292,7 +292,7 @@ class PostgresDatasetStore:
                     *(rows.columns[c][pick] for c in names),
                 ]
                 copy_sql = f"COPY {part} ({copy_cols}) FROM STDIN (FORMAT BINARY, FREEZE)"
-                with conn.cursor().copy(copy_sql) as cp:  # type: ignore[arg-type]  # validated names
+                with conn.cursor().copy(copy_sql) as cp:
                     for start in range(0, m, self._block_rows):
                         stop = min(start + self._block_rows, m)
                         cp.write(
@@ -481,7 +481,7 @@ class PostgresDatasetStore:
     def builds(self, kind: str | None = None) -> list[BuildMetadata]:
         where, args = ("WHERE kind = %s ", (kind,)) if kind is not None else ("", ())
         with self._pool.connection() as conn:
-            rows = conn.execute(_SELECT_BUILDS + where + "ORDER BY created_at, build_id", args).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(_SELECT_BUILDS + where + "ORDER BY created_at, build_id", args).fetchall()
         return [self._build(r) for r in rows]
 
     # --- main_l5 provenance ----------------------------------------------------------------------
@@ -518,7 +518,7 @@ class PostgresDatasetStore:
             args.append(end_day)
         query = f"SELECT {_PROV_COLS}, created_at FROM {MAIN_L5_PROVENANCE_TABLE} WHERE {' AND '.join(where)} ORDER BY trading_day"
         with self._pool.connection() as conn:
-            rows = conn.execute(query, args).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(query, args).fetchall()
         return [
             MainL5DayProvenance(r[0], r[1], r[2], int(r[3]), r[4], int(r[5]), int(r[6]), _ns(r[7]) or 0) for r in rows
         ]
@@ -559,7 +559,7 @@ class PostgresDatasetStore:
         where = "" if include_deprecated else "WHERE deprecated_at IS NULL "
         with self._pool.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_REG_COLS} FROM {FEATURE_REGISTRY_TABLE} {where}ORDER BY feature_name, version"  # type: ignore[arg-type]
+                f"SELECT {_REG_COLS} FROM {FEATURE_REGISTRY_TABLE} {where}ORDER BY feature_name, version"
             ).fetchall()
         return [
             FeatureDefinition(

@@ -127,7 +127,7 @@ class PostgresIndexStore:
     ) -> list[DayManifest]:
         where, params = _filters(symbol, ticks_lake, start_day, end_day)
         with self._pool.connection() as conn:
-            rows = conn.execute(_SELECT_MANIFESTS + where, params).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(_SELECT_MANIFESTS + where, params).fetchall()
         return [
             DayManifest(
                 symbol=r[0],
@@ -203,7 +203,7 @@ class PostgresIndexStore:
     ) -> list[NoDataDay]:
         where, params = _filters(symbol, ticks_lake, start_day, end_day)
         with self._pool.connection() as conn:
-            rows = conn.execute(_SELECT_NO_DATA + where, params).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(_SELECT_NO_DATA + where, params).fetchall()
         return [
             NoDataDay(
                 symbol=r[0],

@@ -406,7 +406,7 @@ class PostgresSchemaManager:
                 if migration.id in done:
                     continue
                 for statement in migration.statements:
-                    conn.execute(statement)  # type: ignore[arg-type]  # DDL built from constants
+                    conn.execute(statement)
                 conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (id) VALUES (%s)", (migration.id,))
                 applied.append(migration.id)
         return applied

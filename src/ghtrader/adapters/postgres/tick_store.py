@@ -226,14 +226,14 @@ class PostgresTickStore:
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(_SERIES_LOCK, params)
             overlap = conn.execute(_OVERLAP, params).fetchone()
-            conn.execute(statements.stage_ddl)  # type: ignore[arg-type]  # SQL built from constants
-            with conn.cursor().copy(statements.copy) as cp:  # type: ignore[arg-type]
+            conn.execute(statements.stage_ddl)
+            with conn.cursor().copy(statements.copy) as cp:
                 for start in range(0, n, self._block_rows):
                     stop = min(start + self._block_rows, n)
                     block = [c[start:stop] for c in columns]
                     cp.write(encode_rows(statements.kinds, block, header=start == 0, trailer=stop == n))
             fresh = overlap is not None and not overlap[0]
-            conn.execute(statements.insert if fresh else statements.upsert, params)  # type: ignore[arg-type]
+            conn.execute(statements.insert if fresh else statements.upsert, params)
         return n
 
     def read_ticks(self, symbol: str, ticks_lake: str, start_day: date, end_day: date) -> StoredTicks:
@@ -252,7 +252,7 @@ class PostgresTickStore:
                 contracts, hashes = list(row[0]), list(row[1])
                 params |= {"contracts": contracts, "hashes": hashes}
             reader = CopyBinaryReader(_READ_MAIN_KINDS if main else _READ_RAW_KINDS)
-            with conn.cursor().copy(_READ_MAIN if main else _READ_RAW, params) as cp:  # type: ignore[arg-type]
+            with conn.cursor().copy(_READ_MAIN if main else _READ_RAW, params) as cp:
                 for chunk in cp:
                     reader.feed(chunk)
         cols = reader.finish()
@@ -294,7 +294,7 @@ class PostgresTickStore:
             "ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
         )
         reader = CopyBinaryReader(("int8", *("float8",) * len(names)))
-        with self._pool.connection() as conn, conn.cursor().copy(copy, params) as cp:  # type: ignore[arg-type]
+        with self._pool.connection() as conn, conn.cursor().copy(copy, params) as cp:
             for chunk in cp:
                 reader.feed(chunk)
         cols = reader.finish()
@@ -332,5 +332,5 @@ class PostgresTickStore:
             return {}
         params = {"symbols": names, "lake": ticks_lake, "start": start_day, "end": end_day}
         with self._pool.connection() as conn:
-            rows = conn.execute(_EOD_OPEN_INTEREST, params).fetchall()  # type: ignore[arg-type]
+            rows = conn.execute(_EOD_OPEN_INTEREST, params).fetchall()
         return {(sym, day): float(oi) for sym, day, oi in rows}

@@ -306,7 +306,7 @@ class QuestDBDatasetStore:
                     f"AND (trading_day IN ({marks}) OR (datetime_ns >= %t AND datetime_ns <= %t))",
                     (rows.symbol, rows.ticks_lake, lo, hi, *chunk, dt0, dt1),
                 )
-                got = np.fromiter(cur, dtype=dtype, count=cur.rowcount)  # type: ignore[arg-type]
+                got = np.fromiter(cur, dtype=dtype, count=cur.rowcount)
                 parts_day.append(got["day_ms"] // _MS_PER_DAY)
                 parts_dt.append(got["datetime_ns"])
         day = np.concatenate(parts_day)
@@ -421,7 +421,7 @@ class QuestDBDatasetStore:
                 w0, w1 = self._window(int(days[g0]), int(days[g1 - 1]))
                 # execute() buffers one group in libpq; binary results decode straight into floats.
                 cur.execute(f"SELECT {select} FROM {table} WHERE {live}", (symbol, lake, d0, d1, w0, w1))
-                yield np.fromiter(cur, dtype=dtype, count=cur.rowcount)  # type: ignore[arg-type]
+                yield np.fromiter(cur, dtype=dtype, count=cur.rowcount)
 
     # --- wide tables: days and deletes ---------------------------------------------------------
     def _build_days(self, kind: str, symbol: str, ticks_lake: str) -> list[tuple[str, date]]:

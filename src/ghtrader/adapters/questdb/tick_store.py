@@ -216,7 +216,7 @@ class QuestDBTickStore:
         with self._cx.pg() as conn, conn.cursor(binary=True) as cur:
             # Streamed in chunks of rows: the client never buffers the whole result, and
             # decoding one chunk overlaps with the server producing the next.
-            rows = np.fromiter(cur.stream(query, params, size=self._stream_rows), dtype=dtype)  # type: ignore[arg-type]
+            rows = np.fromiter(cur.stream(query, params, size=self._stream_rows), dtype=dtype)
         dt = rows["datetime_ns"]
         if rows.shape[0] > 1 and not bool(np.all(dt[1:] > dt[:-1])):
             rows = rows[np.argsort(dt, kind="stable")]

@@ -36,7 +36,7 @@ def import_tqsdk() -> ModuleType:
             foreign_root = logging.Logger.root
             logging.Logger.root = root
             logging.Logger.manager = manager
-            logging.getLogger = get_logger  # type: ignore[assignment]
+            logging.getLogger = get_logger
             if foreign_root is not root:
                 # tqsdk's loggers already exist under its root: let their records climb into ours
                 foreign_root.parent = root

@@ -233,7 +233,7 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="download one symbol's ticks for a range of trading days")
     p.add_argument("symbol", help="e.g. SHFE.cu2602 or KQ.m@SHFE.cu")
     p.add_argument("--start", required=True, type=trading_day, help="first trading day, YYYY-MM-DD")

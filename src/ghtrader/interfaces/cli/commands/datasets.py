@@ -97,7 +97,7 @@ def cmd_build(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
     return 0 if r.ok else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     for name, handler, helptext in (
         ("main-schedule", cmd_main_schedule, "OI roll schedule of a variety"),
         ("main-l5", cmd_main_l5, "materialize KQ.m@<variety> with real depth from the schedule"),

@@ -151,7 +151,7 @@ def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> in
     return 0 if r.ok else EXIT_FAILED
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="the main job: ingest a recent CU/AU/AG history, verify, audit, summarize",

@@ -143,7 +143,7 @@ def _add_costs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slippage-ticks", type=non_negative_float, help="round-trip slippage in price ticks (default 0)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one model family, export ONNX, register it")
     p.add_argument("family", help="logistic, lightgbm, deeplob, tcn, transformer, tlob, ssm, tkan, patchtst")
     p.add_argument("--model-id")

@@ -32,6 +32,6 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
     return 0 if status.store_reachable else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="server version, uptime, store and host resources")
     p.set_defaults(handler=cmd_status)

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def synthetic_batch(n: int, rows_per_day: int = 50_000) -> TickBatch:
     return TickBatch("SHFE.cu2401", "raw", ticks, days, row_hash(ticks))
 
 
-def timed(label: str, n: int, fn) -> None:  # type: ignore[no-untyped-def]
+def timed(label: str, n: int, fn: Callable[[], object]) -> None:
     t0 = time.perf_counter()
     fn()
     dt = time.perf_counter() - t0

@@ -9,7 +9,7 @@ connections and the gRPC server start when an entry point first asks for them
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 
 from dependency_injector import containers, providers
@@ -42,6 +42,7 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
+from ghtrader.application.ports.providers import TickCallback
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
@@ -137,7 +138,7 @@ class _NoLiveFeed:
     def __init__(self, provider: str) -> None:
         self._provider = provider
 
-    def run(self, symbols, on_ticks, should_stop) -> None:  # type: ignore[no-untyped-def]
+    def run(self, symbols: Sequence[str], on_ticks: TickCallback, should_stop: Callable[[], bool]) -> None:
         raise FailedPrecondition(
             f"live recording needs GHTRADER_PROVIDER=synthetic or tqsdk (the {self._provider} provider has no live feed)"
         )

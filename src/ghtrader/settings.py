@@ -159,4 +159,4 @@ def setting_variables() -> frozenset[str]:
 
 def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:
     """Settings from the environment and ``env_file`` (``None``: environment only)."""
-    return Settings(_env_file=env_file if env_file is not None and env_file.is_file() else None)  # type: ignore[call-arg]
+    return Settings(_env_file=env_file if env_file is not None and env_file.is_file() else None)  # type: ignore[call-arg]  # BaseSettings init option, not a field

@@ -625,9 +625,8 @@ class RunPipeline:
         return results
 
 
-def _finite(value: object) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+def _finite(value: float | None) -> float:
+    if value is None:
         return float("-inf")
+    v = float(value)
     return v if v == v else float("-inf")

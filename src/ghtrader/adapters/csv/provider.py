@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -309,7 +310,7 @@ class CsvDataProvider:
                     source="csv",
                 )
             )
-        out.sort(key=lambda c: parse_symbol(c.symbol).expiry_month_index)  # type: ignore[union-attr]
+        out.sort(key=lambda c: cast(ContractSymbol, parse_symbol(c.symbol)).expiry_month_index)
         return out
 
     def end_of_day_open_interest(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ghtrader.application.datasets.store_checks import check_dataset_rows, check_kind
 from ghtrader.application.errors import InvalidArgument
@@ -106,8 +107,8 @@ class InMemoryDatasetStore:
         counts = [d.datetime_ns.shape[0] for d in picked]
         n = int(sum(counts))
 
-        def cat(parts: list[np.ndarray], dtype: object) -> np.ndarray:
-            return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)  # type: ignore[call-overload]
+        def cat(parts: list[np.ndarray], dtype: DTypeLike) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
         out: dict[str, np.ndarray] = {
             "trading_day": np.repeat(np.array(day_keys, dtype="datetime64[D]"), counts).astype("datetime64[D]"),

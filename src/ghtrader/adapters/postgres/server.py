@@ -33,7 +33,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 from urllib.parse import quote
 
 import psycopg
@@ -253,7 +253,7 @@ class EmbeddedPostgres:
 
     def _run(self, exe: str, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         user = self._service_user()
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {}  # user/group/extra_groups for subprocess.run
         if user is not None:
             extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
@@ -271,7 +271,7 @@ class EmbeddedPostgres:
                     cwd=str(self._data_dir.parent),
                     timeout=self._timeout_s + 30,
                     check=False,
-                    **extra,  # type: ignore[arg-type]
+                    **extra,
                 )
             except subprocess.TimeoutExpired as exc:
                 raise EmbeddedPostgresError(

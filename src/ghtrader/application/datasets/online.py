@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -136,7 +136,7 @@ class OnlineFeatureService:
     def on_tick(
         self,
         symbol: str,
-        tick: object,
+        tick: np.void | Mapping[str, Any],
         trading_day: object,
         segment_id: int = 0,
         extras: Mapping[str, float] | None = None,
@@ -149,7 +149,7 @@ class OnlineFeatureService:
             except DomainError as exc:
                 raise InvalidArgument(str(exc)) from exc
             values = {name: float(v) for name, v in zip(engine.names, out, strict=True)}
-            event_ns = int(tick["datetime_ns"])  # type: ignore[index]
+            event_ns = int(tick["datetime_ns"])
             self._store.put_latest(symbol, values, event_ns)
         return values
 

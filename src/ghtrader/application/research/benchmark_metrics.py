@@ -21,6 +21,7 @@ from ghtrader.domain.evaluation import (
     ClassificationMetrics,
     CostModel,
     DecayReport,
+    EntryRule,
     SignalRule,
     TradingReport,
     alpha_decay,
@@ -187,7 +188,7 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
 
 
 def _trade(
-    ctx: FrameContext, rows: np.ndarray, positions: np.ndarray, horizon: int, costs: CostModel, entry: str
+    ctx: FrameContext, rows: np.ndarray, positions: np.ndarray, horizon: int, costs: CostModel, entry: EntryRule
 ) -> TradingReport:
     f = ctx.frame
     return evaluate_positions(
@@ -201,7 +202,7 @@ def _trade(
         multiplier=ctx.multiplier,
         price_tick=f.price_tick,
         costs=costs,
-        entry=entry,  # type: ignore[arg-type]
+        entry=entry,
     )
 
 
@@ -246,7 +247,7 @@ def score_rows(
     oracle: np.ndarray | None,
     costs: CostModel,
     signal: SignalRule,
-    entry: str,
+    entry: EntryRule,
     n_bins: int,
 ) -> RowsScore:
     """Score ``probs`` (aligned with ``rows``, time-ordered frame positions).

@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 import numpy as np
 
@@ -46,10 +46,10 @@ def version_number(version: str) -> int:
     return int(version)
 
 
-def check_status(status: str) -> str:
+def check_status(status: str) -> ModelStatus:
     if status not in MODEL_STATUSES:
         raise InvalidArgument(f"unknown model status {status!r}: expected one of {', '.join(MODEL_STATUSES)}")
-    return status
+    return cast(ModelStatus, status)
 
 
 def stamp_us(ns: int | None) -> int | None:
@@ -106,8 +106,8 @@ def check_entry(entry: RegistryEntry) -> RegistryEntry:
 
 def with_status(entry: RegistryEntry, status: str, at_ns: int) -> RegistryEntry:
     """``entry`` moved to ``status`` at ``at_ns`` (stamps as in the module docstring)."""
-    check_status(status)
+    new_status = check_status(status)
     at = stamp_us(at_ns)
-    promoted = at if status == "production" else entry.promoted_at_ns
-    retired = at if status == "retired" else entry.retired_at_ns
-    return replace(entry, status=status, promoted_at_ns=promoted, retired_at_ns=retired)  # type: ignore[arg-type]
+    promoted = at if new_status == "production" else entry.promoted_at_ns
+    retired = at if new_status == "retired" else entry.retired_at_ns
+    return replace(entry, status=new_status, promoted_at_ns=promoted, retired_at_ns=retired)

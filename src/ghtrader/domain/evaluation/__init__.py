@@ -45,6 +45,7 @@ from ghtrader.domain.evaluation.signals import (
 )
 from ghtrader.domain.evaluation.trading import (
     CostModel,
+    EntryRule,
     PnlStats,
     TradeLog,
     TradingReport,
@@ -70,6 +71,7 @@ __all__ = [
     "ClassificationMetrics",
     "CostModel",
     "DecayReport",
+    "EntryRule",
     "EvaluationError",
     "LatencyStats",
     "PnlStats",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import numpy as np
 
 from ghtrader.domain.labels.config import LABEL_PARTS, LabelConfig, LabelError
@@ -13,7 +16,7 @@ __all__ = ["compute_labels", "label_names"]
 
 
 def _parts(parts: object) -> tuple[str, ...]:
-    items = (parts,) if isinstance(parts, str) else tuple(parts)  # type: ignore[arg-type]
+    items = (parts,) if isinstance(parts, str) else tuple(cast(Iterable[object], parts))
     if not items or any(p not in LABEL_PARTS for p in items):
         raise LabelError(f"invalid label parts {parts!r}: expected some of {LABEL_PARTS}")
     return tuple(p for p in LABEL_PARTS if p in items)

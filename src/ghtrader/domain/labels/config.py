@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from ghtrader.domain.errors import DomainError
 
@@ -39,7 +39,7 @@ class LabelError(DomainError):
 def check_horizons(horizons: object, name: str = "horizons") -> tuple[int, ...]:
     """Validate tick horizons: a non-empty sequence of distinct positive ints, returned ascending."""
     try:
-        items: tuple[Any, ...] = tuple(horizons)  # type: ignore[arg-type]  # any iterable; checked below
+        items: tuple[Any, ...] = tuple(cast(Iterable[Any], horizons))  # a non-iterable raises TypeError
     except TypeError:
         raise LabelError(f"invalid {name} {horizons!r}: expected a sequence of positive ints") from None
     ok = (

@@ -32,6 +32,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
 # Health checks stay open so load balancers and `grpc_health_probe` work without the token.
 _OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
 
+_Continuation = Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None]
+
 
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     """Status code and client-facing message for an exception raised by a servicer."""
@@ -77,7 +79,9 @@ def _is_abort(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("grpc")
 
 
-def _rebuild(handler: grpc.RpcMethodHandler, wrap_unary: Callable, wrap_stream: Callable):  # type: ignore[type-arg]
+def _rebuild(
+    handler: grpc.RpcMethodHandler, wrap_unary: Callable[[Any], Any], wrap_stream: Callable[[Any], Any]
+) -> grpc.RpcMethodHandler:
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             wrap_unary(handler.unary_unary), handler.request_deserializer, handler.response_serializer
@@ -98,7 +102,9 @@ def _rebuild(handler: grpc.RpcMethodHandler, wrap_unary: Callable, wrap_stream: 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
     """Turns application/domain errors into status codes with an actionable message."""
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
@@ -120,7 +126,9 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
                 return hmac.compare_digest(given, self._expected)
         return False
 
-    def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    def intercept_service(
+        self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
         if handler is None or handler_call_details.method in _OPEN_METHODS:
             return handler

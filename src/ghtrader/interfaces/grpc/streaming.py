@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -69,7 +69,7 @@ def stream_run(
         item = events.get()
         if item is _DONE:
             break
-        yield item  # type: ignore[misc]
+        yield cast(runs_pb2.RunEvent, item)  # only progress events and _DONE are queued
     thread.join()
     if failure:
         raise failure[0]

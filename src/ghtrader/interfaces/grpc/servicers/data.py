@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 import grpc
 
@@ -50,6 +50,10 @@ class DataUseCases:
     contract_status: Callable[[], ContractStatus]
 
 
+@overload
+def parse_day(text: str, field: str, *, required: Literal[True] = True) -> date: ...
+@overload
+def parse_day(text: str, field: str, *, required: bool) -> date | None: ...
 def parse_day(text: str, field: str, *, required: bool = True) -> date | None:
     if not text:
         if required:
@@ -92,8 +96,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
     def Download(self, request: data_pb2.DownloadRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
         req = DownloadTicksRequest(
             symbol=request.symbol,
-            start_day=parse_day(request.start_day, "start_day"),  # type: ignore[arg-type]
-            end_day=parse_day(request.end_day, "end_day"),  # type: ignore[arg-type]
+            start_day=parse_day(request.start_day, "start_day"),
+            end_day=parse_day(request.end_day, "end_day"),
             force=request.force,
             **_chunk(request),
         )
@@ -187,7 +191,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         mode = request.mode or "normal"
         if mode not in ("normal", "init"):
             raise InvalidArgument(f"mode must be 'normal' or 'init', got {mode!r}")
-        req = FillMissingRequest(variety_key=request.variety, mode=mode)  # type: ignore[arg-type]
+        req = FillMissingRequest(variety_key=request.variety, mode=cast(Literal["normal", "init"], mode))
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = self._uc.fill_missing()(req, progress)

@@ -6,13 +6,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
 from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, TrainConfig
+from ghtrader.application.ports.models import ModelRegistry, ModelStatus, RegistryEntry, TrainConfig
 from ghtrader.application.reporting import to_jsonable
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
@@ -220,7 +220,8 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         registry = self._uc.registry()
         if registry.get(request.model_id, request.version) is None:
             raise NotFound(f"no model {request.model_id} version {request.version} in the registry")
-        entry = registry.set_status(request.model_id, request.version, request.status, self._uc.clock().now_ns())  # type: ignore[arg-type]
+        status = cast(ModelStatus, request.status)  # checked against STATUSES above
+        entry = registry.set_status(request.model_id, request.version, status, self._uc.clock().now_ns())
         return _entry_message(entry)
 
 

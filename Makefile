@@ -22,11 +22,11 @@ PROTO_STAMP := $(PROTO_OUT)/.generated
 .PHONY: setup proto lint test unit ruff typecheck run serve bench clean-venv help
 
 help:
-	@echo "make test   - set up .venv, generate gRPC code, lint layers, run the test suite"
+	@echo "make test   - set up .venv, generate gRPC code, check layers, ruff and mypy, run the tests"
 	@echo "make run    - run the main job on the embedded defaults and print a summary"
 	@echo "make serve  - start the gRPC server on 127.0.0.1:50051"
-	@echo "make ruff   - ruff check + ruff format --check on src tests bench (not yet part of make test)"
-	@echo "make typecheck - mypy on the domain and application layers (not yet part of make test)"
+	@echo "make ruff   - ruff check + ruff format --check on src tests bench (part of make test)"
+	@echo "make typecheck - mypy on the domain and application layers (part of make test)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,8 @@ proto: $(PROTO_STAMP)
 lint: setup proto
 	$(VENV)/bin/lint-imports --config importlinter.ini
 
-test: lint
+# House checks first (layers, ruff lint + format, mypy on domain/application), then the tests.
+test: lint ruff typecheck
 	$(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS)
 
 unit: proto

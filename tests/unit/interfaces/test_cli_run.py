@@ -7,6 +7,8 @@ import io
 import json
 from typing import Any
 
+import pytest
+
 from ghtrader.interfaces.cli.commands import pipeline as run_command
 from ghtrader.interfaces.cli.output import Output
 from ghtrader.interfaces.client import ApiError
@@ -74,10 +76,11 @@ def test_exit_0_when_the_job_did_its_work() -> None:
     assert code == 0 and "Result: OK" in out
 
 
-def test_days_zero_is_a_usage_error_naming_the_flag() -> None:
+def test_days_zero_is_a_usage_error_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
     client = StandInClient()
-    code, _, err = _run(["--days", "0"], client)
-    assert code == 2 and "--days must be at least 1" in err and client.calls == []
+    with pytest.raises(SystemExit) as exited:
+        _run(["--days", "0"], client)
+    assert exited.value.code == 2 and "--days" in capsys.readouterr().err and client.calls == []
 
 
 def test_invalid_argument_from_the_server_exits_2_with_its_message() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ghtrader.interfaces.cli.arguments import positive_int
 from ghtrader.interfaces.cli.commands.research import comparison_table
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
@@ -123,16 +124,12 @@ def failed_conditions_text(res: dict[str, Any]) -> list[str]:
 
 
 def cmd_run(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    for flag, value in (("--days", args.days), ("--contracts", args.contracts)):
-        if value is not None and value < 1:  # 0 on the wire means "default", so reject it here
-            out.error(f"run: {flag} must be at least 1, got {value}")
-            return EXIT_USAGE
     bar = ProgressBar("run", out.stderr)
     try:
         r = client.run_pipeline(
             varieties=args.varieties or (),
-            trading_days=args.days or 0,
-            contracts_per_variety=args.contracts or 0,
+            trading_days=args.days,
+            contracts_per_variety=args.contracts,
             end_day=args.end or "",
             start_day=args.start or "",
             skip_research=args.skip_research,
@@ -158,8 +155,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="exit 0: the job did its work; 1: it names each failed condition; 2: a bad argument",
     )
     p.add_argument("--var", dest="varieties", action="append", help="variety (repeatable; default cu, au, ag)")
-    p.add_argument("--days", type=int, default=None, help="trading days of history, 1..2000 (default 12)")
-    p.add_argument("--contracts", type=int, default=None, help="contracts per variety by open interest (default 3)")
+    p.add_argument("--days", type=positive_int, default=None, help="trading days of history, 1..2000 (default 12)")
+    p.add_argument(
+        "--contracts", type=positive_int, default=None, help="contracts per variety by open interest (default 3)"
+    )
     p.add_argument("--end", help="last trading day, YYYY-MM-DD (default: the last completed one)")
     p.add_argument("--start", help="first trading day, YYYY-MM-DD (overrides --days)")
     p.add_argument("--skip-research", action="store_true", help="ingest and datasets only (no model training)")

@@ -68,9 +68,9 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
         fields: dict[str, Any] = {}
         if request.varieties:
             fields["varieties"] = tuple(request.varieties)
-        if request.trading_days:
+        if request.HasField("trading_days"):  # an explicit 0 reaches the use case, which refuses it
             fields["trading_days"] = request.trading_days
-        if request.contracts_per_variety:
+        if request.HasField("contracts_per_variety"):
             fields["contracts_per_variety"] = request.contracts_per_variety
         fields["end_day"] = parse_day(request.end_day, "end_day", required=False)
         fields["start_day"] = parse_day(request.start_day, "start_day", required=False)

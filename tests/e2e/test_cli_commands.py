@@ -538,3 +538,33 @@ def test_audit_of_everything_is_clean(gt: Ghtrader) -> None:
     assert int(m.group(1)) >= 4 + DAYS
     assert Path(_line(r"^  report\s+(\S+)$", human).group(1)).is_file()
     gt.assert_json_was_valid()
+
+
+def _sql(root: Path, statement: str) -> None:
+    """One statement on the module's embedded PostgreSQL (beside the running server)."""
+    from ghtrader.adapters.postgres import open_postgres_stores
+
+    bundle, close = open_postgres_stores(None, root / "data" / "postgres")
+    try:
+        with bundle.pool.connection() as conn:
+            conn.execute(statement)
+            conn.commit()
+    finally:
+        close()
+
+
+def test_run_after_a_corrupted_row_exits_1_and_names_the_audit_failure(gt: Ghtrader) -> None:
+    # last: it leaves the store dirty on purpose
+    _sql(
+        gt.root,
+        "UPDATE ghtrader_ticks_raw_v2 SET last_price = last_price + 10 WHERE datetime_ns = ("
+        f"SELECT min(datetime_ns) FROM ghtrader_ticks_raw_v2 WHERE symbol = '{C2}' AND trading_day = '{END}')",
+    )
+    args = ("run", "--var", VAR, "--days", str(DAYS), "--contracts", "2", "--end", END, "--skip-research")
+    human = gt.human(*args, rc=1)
+    _line(r"^Result: FAILED \(\d+ conditions?\)$", human)
+    _line(r"^  FAILED audit_errors \[\w+\]: \d+ error findings of the \w+ check", human)
+    payload = gt.json(*args, rc=1)
+    names = {c["name"] for c in payload["failed_conditions"]}
+    assert payload["ok"] is False and names == {"audit_errors"}  # and nothing else went wrong
+    gt.assert_json_was_valid()

@@ -79,7 +79,7 @@ def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
             db, version, tz = conn.execute("SELECT current_database(), version(), current_setting('TimeZone')").fetchone()
             wal = conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_size')").fetchone()
         assert (db, tz) == ("ghtrader", "UTC")
-        assert wal == ("minimal", "512MB")  # no replica: COPY into a new/truncated table skips the WAL
+        assert wal == ("minimal", "256MB")  # no replica: COPY into a new/truncated table skips the WAL
         assert version.startswith("PostgreSQL 16")
         if os.geteuid() == 0:  # PostgreSQL refuses root: it must run as the service account
             service = pwd.getpwnam("ghtrader-pg")
@@ -154,6 +154,50 @@ def test_migrations_are_recorded_in_order(bundle: PostgresStoreBundle) -> None:
     assert isinstance(schema, PostgresSchemaManager)
     assert schema.applied_migrations() == [m.id for m in MIGRATIONS]
     assert "ghtrader_schema_migrations" in schema.table_names()
+
+
+def _ticks_indexes(pool) -> list[tuple[str, str, bool]]:
+    with pool.connection() as conn:
+        return [
+            (name, definition.split(" USING btree ")[1], primary)
+            for name, definition, primary in conn.execute(
+                "SELECT i.relname::text, pg_get_indexdef(x.indexrelid), x.indisprimary FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'ghtrader_ticks_raw_v2'::regclass "
+                "ORDER BY 1"
+            )
+        ]
+
+
+def test_0017_converts_a_filled_ticks_table_to_one_day_key(server: EmbeddedPostgres) -> None:
+    schema = "it_migrate_0017"
+    bundle, close = open_postgres_stores(server.url, schema=schema, ensure_schema=False)
+    try:
+        before = [m for m in MIGRATIONS if m.id < "0017"]
+        PostgresSchemaManager(bundle.pool, before).ensure_schema()
+        assert len(_ticks_indexes(bundle.pool)) == 2  # the old layout: time key + day index
+        raw = make_batch("SHFE.cu2404", DAYS[:3], 40)
+        main = make_batch("KQ.m@SHFE.cu", DAYS[:3], 40, lake="main_l5")
+        bundle.ticks.write_ticks(raw)  # plain INSERTs: valid under either key
+        bundle.ticks.write_ticks(main)
+
+        assert PostgresSchemaManager(bundle.pool).ensure_schema() == [m.id for m in MIGRATIONS if m.id >= "0017"]
+        assert _ticks_indexes(bundle.pool) == [
+            ("ghtrader_ticks_raw_v2_pkey", "(symbol, ticks_lake, trading_day, datetime_ns)", True)
+        ]
+        got = bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
+        assert_ticks_equal(got.ticks, raw.ticks)
+        np.testing.assert_array_equal(got.row_hash, raw.row_hash)
+        got_main = bundle.ticks.read_ticks("KQ.m@SHFE.cu", "main_l5", *FAR)
+        assert got_main.schedule_hash is not None and main.main_l5 is not None
+        assert set(got_main.schedule_hash.tolist()) == {main.main_l5.schedule_hash}
+        np.testing.assert_array_equal(got_main.underlying_contract, main.main_l5.underlying_contract)
+        # an overlapping rewrite upserts on the new key: nothing doubles
+        assert bundle.ticks.write_ticks(raw) == len(raw)
+        assert len(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)) == len(raw)
+    finally:
+        close()
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> None:

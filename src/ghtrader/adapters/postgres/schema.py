@@ -309,6 +309,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         ),
     ),
+    Migration(
+        "0017_ticks_day_primary_key",
+        # One B-tree instead of two: trading_day is a function of datetime_ns, so the day index
+        # (symbol, ticks_lake, trading_day, datetime_ns) made unique identifies a row as the old
+        # (symbol, ticks_lake, datetime_ns) key did and still serves every day-range read. The
+        # store keeps datetime_ns unique per series itself (a rewrite that moves a tick to another
+        # trading_day deletes the old row). Built before the old ones go, so the table is never
+        # without a key.
+        (
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {TICKS_TABLE}_day_key "
+            f"ON {TICKS_TABLE} (symbol, ticks_lake, trading_day, datetime_ns)",
+            f"ALTER TABLE {TICKS_TABLE} DROP CONSTRAINT IF EXISTS {TICKS_TABLE}_pkey",
+            f"DROP INDEX IF EXISTS {TICKS_TABLE}_day_idx",
+            f"ALTER TABLE {TICKS_TABLE} ADD CONSTRAINT {TICKS_TABLE}_pkey PRIMARY KEY USING INDEX {TICKS_TABLE}_day_key",
+        ),
+    ),
 )
 
 #: Key columns of every wide (features / labels / fill labels) table, in order, with their SQL

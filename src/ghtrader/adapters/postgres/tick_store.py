@@ -1,11 +1,13 @@
 """``PostgresTickStore``: the TickStore port on ``ghtrader_ticks_raw_v2``.
 
 Writes: binary COPY (encoded by NumPy, see ``_copy_binary``) into a temporary staging table,
-then one ``INSERT ... SELECT ... ON CONFLICT (symbol, ticks_lake, datetime_ns) DO UPDATE`` —
-all in one transaction, so a write is all or nothing and a retry is harmless. Rows whose
-content is unchanged are not rewritten. When no stored row of the series falls in the
-batch's time span (the usual append), a plain INSERT skips the conflict checks; a per-series
-advisory lock keeps that check true until commit. Reads: binary ``COPY (SELECT ...) TO
+then one ``INSERT ... SELECT ... ON CONFLICT (symbol, ticks_lake, trading_day, datetime_ns) DO
+UPDATE`` — all in one transaction, so a write is all or nothing and a retry is harmless. Rows
+whose content is unchanged are not rewritten. The table has that one key (migration 0017);
+a row's identity is still (symbol, ticks_lake, datetime_ns): a rewrite that moves a tick to
+another trading_day first deletes the stored row. When no stored row of the series falls in
+the batch's time span (the usual append), a plain INSERT skips the conflict checks; a
+per-series advisory lock keeps that check true until commit. Reads: binary ``COPY (SELECT ...) TO
 STDOUT`` decoded in blocks straight into NumPy columns. NaN is stored as the float8 NaN
 (never NULL).
 """
@@ -43,8 +45,8 @@ _STAGE_RAW = ("trading_day", "datetime_ns", "ts", *MARKET_FIELDS, "row_hash")
 _KINDS_RAW = ("date", "int8", "timestamptz", *("float8",) * len(MARKET_FIELDS), "int8")
 _STAGE_MAIN = (*_STAGE_RAW, "contract_code", "segment_id")
 _KINDS_MAIN = (*_KINDS_RAW, "int4", "int8")
-# Columns a rewrite may change (identity columns excluded; ts follows datetime_ns).
-_MUTABLE = ("trading_day", *MARKET_FIELDS, "row_hash", "underlying_contract", "segment_id", "schedule_hash")
+# Columns a rewrite may change (key columns excluded; ts follows datetime_ns).
+_MUTABLE = (*MARKET_FIELDS, "row_hash", "underlying_contract", "segment_id", "schedule_hash")
 
 _READ_RAW_KINDS = ("date", "int8", *("float8",) * len(MARKET_FIELDS), "int8")
 _READ_MAIN_KINDS = (*_READ_RAW_KINDS, "int4", "int8", "int4")
@@ -87,7 +89,7 @@ def _write_sql(with_provenance: bool) -> _WriteSql:
     target = ", ".join(f"t.{c}" for c in _MUTABLE)
     excluded = ", ".join(f"EXCLUDED.{c}" for c in _MUTABLE)
     upsert = (
-        f"{insert} ON CONFLICT (symbol, ticks_lake, datetime_ns) DO UPDATE SET "
+        f"{insert} ON CONFLICT (symbol, ticks_lake, trading_day, datetime_ns) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_MUTABLE, "ts", "lake_version"))
         + f" WHERE ({target}) IS DISTINCT FROM ({excluded})"
     )
@@ -108,9 +110,27 @@ _SERIES_LOCK = (
     "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
 )
 _LOCK_CLASS = 0x6768  # "gh"
-_OVERLAP = (
-    f"SELECT EXISTS (SELECT 1 FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s "
-    "AND datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s)"
+# The stored trading days of the series holding a row in the batch's time span. The key leads with
+# trading_day, so this walks the series' days (two index probes each) rather than its rows.
+_OVERLAP_DAYS = f"""
+WITH RECURSIVE d AS (
+    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s
+    UNION ALL
+    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE}
+            WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day > d.day)
+    FROM d WHERE d.day IS NOT NULL
+)
+SELECT coalesce(array_agg(d.day ORDER BY d.day), '{{}}') FROM d
+WHERE d.day IS NOT NULL AND EXISTS (
+    SELECT 1 FROM {TICKS_TABLE} t WHERE t.symbol = %(symbol)s AND t.ticks_lake = %(lake)s
+    AND t.trading_day = d.day AND t.datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s)"""
+# Before an upsert: stored rows of the batch's times filed under another trading_day than the
+# batch gives them (datetime_ns identifies a row; the key alone would keep both).
+_DELETE_MOVED = (
+    f"DELETE FROM {TICKS_TABLE} t USING ghtrader_ticks_stage s "
+    "WHERE t.symbol = %(symbol)s AND t.ticks_lake = %(lake)s AND t.trading_day = ANY(%(days)s::date[]) "
+    "AND t.datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s "
+    "AND t.datetime_ns = s.datetime_ns AND t.trading_day <> s.trading_day"
 )
 
 _READ_WHERE = "WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day BETWEEN %(start)s AND %(end)s"
@@ -227,15 +247,19 @@ class PostgresTickStore:
 
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(_SERIES_LOCK, params)
-            overlap = conn.execute(_OVERLAP, params).fetchone()
+            overlap = conn.execute(_OVERLAP_DAYS, params).fetchone()
+            params["days"] = list(overlap[0]) if overlap is not None else []
             conn.execute(statements.stage_ddl)  # type: ignore[arg-type]  # SQL built from constants
             with conn.cursor().copy(statements.copy) as cp:  # type: ignore[arg-type]
                 for start in range(0, n, self._block_rows):
                     stop = min(start + self._block_rows, n)
                     block = [c[start:stop] for c in columns]
                     cp.write(encode_rows(statements.kinds, block, header=start == 0, trailer=stop == n))
-            fresh = overlap is not None and not overlap[0]
-            conn.execute(statements.insert if fresh else statements.upsert, params)  # type: ignore[arg-type]
+            if params["days"]:
+                conn.execute(_DELETE_MOVED, params)
+                conn.execute(statements.upsert, params)  # type: ignore[arg-type]  # SQL built from constants
+            else:
+                conn.execute(statements.insert, params)  # type: ignore[arg-type]
         return n
 
     def read_ticks(self, symbol: str, ticks_lake: str, start_day: date, end_day: date) -> StoredTicks:

@@ -30,6 +30,7 @@ from ghtrader.adapters.postgres import (
 )
 from ghtrader.adapters.postgres import tick_store as tick_store_module
 from ghtrader.adapters.postgres.schema import MIGRATIONS, PostgresSchemaManager
+from ghtrader.domain.ticks import MARKET_FIELDS
 from tests.contract._data import DAYS, assert_ticks_equal, make_batch
 
 pytestmark = pytest.mark.integration
@@ -168,7 +169,31 @@ def _ticks_indexes(pool) -> list[tuple[str, str, bool]]:
         ]
 
 
-def test_0017_converts_a_filled_ticks_table_to_one_day_key(server: EmbeddedPostgres) -> None:
+def _insert_old_layout(conn: psycopg.Connection, batch) -> None:
+    """Rows as the store wrote them before migration 0017 (text series columns on every row)."""
+    prov = batch.main_l5
+    rows = [
+        (
+            batch.symbol, batch.ticks_lake, batch.trading_day[i].item(), int(t["datetime_ns"]),
+            *(float(t[name]) for name in MARKET_FIELDS), int(batch.row_hash[i]),
+            None if prov is None else str(prov.underlying_contract[i]),
+            None if prov is None else int(prov.segment_id[i]),
+            None if prov is None else prov.schedule_hash,
+        )
+        for i, t in enumerate(batch.ticks)
+    ]
+    marks = ", ".join(["%s"] * (len(MARKET_FIELDS) + 8))
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO ghtrader_ticks_raw_v2 (symbol, ticks_lake, trading_day, datetime_ns, {', '.join(MARKET_FIELDS)}, "
+            "row_hash, underlying_contract, segment_id, schedule_hash, ts) "
+            f"VALUES ({marks}, to_timestamp(0))",
+            rows,
+        )
+        cur.execute("UPDATE ghtrader_ticks_raw_v2 SET ts = to_timestamp(datetime_ns / 1e9)")
+
+
+def test_0017_rewrites_a_filled_ticks_table_around_the_series_key(server: EmbeddedPostgres) -> None:
     schema = "it_migrate_0017"
     bundle, close = open_postgres_stores(server.url, schema=schema, ensure_schema=False)
     try:
@@ -177,13 +202,29 @@ def test_0017_converts_a_filled_ticks_table_to_one_day_key(server: EmbeddedPostg
         assert len(_ticks_indexes(bundle.pool)) == 2  # the old layout: time key + day index
         raw = make_batch("SHFE.cu2404", DAYS[:3], 40)
         main = make_batch("KQ.m@SHFE.cu", DAYS[:3], 40, lake="main_l5")
-        bundle.ticks.write_ticks(raw)  # plain INSERTs: valid under either key
-        bundle.ticks.write_ticks(main)
+        with bundle.pool.connection() as conn:
+            for batch in (raw, main):
+                _insert_old_layout(conn, batch)
 
         assert PostgresSchemaManager(bundle.pool).ensure_schema() == [m.id for m in MIGRATIONS if m.id >= "0017"]
         assert _ticks_indexes(bundle.pool) == [
-            ("ghtrader_ticks_raw_v2_pkey", "(symbol, ticks_lake, trading_day, datetime_ns)", True)
+            ("ghtrader_ticks_raw_v2_pkey", "(series_key, trading_day, datetime_ns)", True)
         ]
+        with bundle.pool.connection() as conn:
+            series = conn.execute(
+                "SELECT series_key, symbol, ticks_lake FROM ghtrader_tick_series_v2 ORDER BY series_key"
+            ).fetchall()
+            counts = dict(conn.execute(
+                "SELECT series_key, count(*) FROM ghtrader_ticks_raw_v2 GROUP BY 1"
+            ).fetchall())
+            columns = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'ghtrader_ticks_raw_v2' ORDER BY ordinal_position"
+            )]
+        assert [(sym, lake) for _, sym, lake in series] == [("KQ.m@SHFE.cu", "main_l5"), ("SHFE.cu2404", "raw")]
+        assert counts == {series[0][0]: len(main), series[1][0]: len(raw)}
+        assert "symbol" not in columns and "ticks_lake" not in columns
+        assert columns[:2] == ["datetime_ns", "ts"]  # 8-byte columns first: no alignment padding
         got = bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
         assert_ticks_equal(got.ticks, raw.ticks)
         np.testing.assert_array_equal(got.row_hash, raw.row_hash)
@@ -191,9 +232,12 @@ def test_0017_converts_a_filled_ticks_table_to_one_day_key(server: EmbeddedPostg
         assert got_main.schedule_hash is not None and main.main_l5 is not None
         assert set(got_main.schedule_hash.tolist()) == {main.main_l5.schedule_hash}
         np.testing.assert_array_equal(got_main.underlying_contract, main.main_l5.underlying_contract)
-        # an overlapping rewrite upserts on the new key: nothing doubles
+        # an overlapping rewrite upserts on the new key: nothing doubles; a new series gets a new key
         assert bundle.ticks.write_ticks(raw) == len(raw)
         assert len(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)) == len(raw)
+        bundle.ticks.write_ticks(make_batch("SHFE.cu2405", DAYS[:1], 5))
+        assert bundle.ticks.tick_symbols("raw") == ["SHFE.cu2404", "SHFE.cu2405"]
+        assert bundle.ticks.tick_days("SHFE.cu2404", "raw") == DAYS[:3]
     finally:
         close()
         with psycopg.connect(server.url, autocommit=True) as conn:

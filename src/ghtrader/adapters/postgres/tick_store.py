@@ -1,10 +1,11 @@
 """``PostgresTickStore``: the TickStore port on ``ghtrader_ticks_raw_v2``.
 
 Writes: binary COPY (encoded by NumPy, see ``_copy_binary``) into a temporary staging table,
-then one ``INSERT ... SELECT ... ON CONFLICT (symbol, ticks_lake, trading_day, datetime_ns) DO
-UPDATE`` — all in one transaction, so a write is all or nothing and a retry is harmless. Rows
-whose content is unchanged are not rewritten. The table has that one key (migration 0017);
-a row's identity is still (symbol, ticks_lake, datetime_ns): a rewrite that moves a tick to
+then one ``INSERT ... SELECT ... ON CONFLICT (series_key, trading_day, datetime_ns) DO UPDATE``
+— all in one transaction, so a write is all or nothing and a retry is harmless. Rows whose
+content is unchanged are not rewritten. A series (symbol, ticks_lake) is stored once in
+``ghtrader_tick_series_v2`` and its rows carry its integer ``series_key`` (migration 0017). A
+row's identity is still (symbol, ticks_lake, datetime_ns): a rewrite that files a tick under
 another trading_day first deletes the stored row. When no stored row of the series falls in
 the batch's time span (the usual append), a plain INSERT skips the conflict checks; a
 per-series advisory lock keeps that check true until commit. Reads: binary ``COPY (SELECT ...) TO
@@ -17,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
+from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from ghtrader.adapters.postgres._copy_binary import (
@@ -27,7 +30,7 @@ from ghtrader.adapters.postgres._copy_binary import (
     CopyBinaryReader,
     encode_rows,
 )
-from ghtrader.adapters.postgres.schema import TICKS_TABLE
+from ghtrader.adapters.postgres.schema import TICK_SERIES_TABLE, TICKS_TABLE
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.stores import (
     TICKS_LAKES,
@@ -80,16 +83,16 @@ def _write_sql(with_provenance: bool) -> _WriteSql:
         else "NULL, NULL, NULL"
     )
     insert = (
-        f"INSERT INTO {TICKS_TABLE} AS t (symbol, ticks_lake, trading_day, datetime_ns, ts, {_MARKET}, row_hash, "
+        f"INSERT INTO {TICKS_TABLE} AS t (series_key, trading_day, datetime_ns, ts, {_MARKET}, row_hash, "
         "underlying_contract, segment_id, schedule_hash, lake_version) "
-        f"SELECT %(symbol)s, %(lake)s, s.trading_day, s.datetime_ns, s.ts, "
+        f"SELECT %(series)s, s.trading_day, s.datetime_ns, s.ts, "
         f"{', '.join('s.' + m for m in MARKET_FIELDS)}, s.row_hash, {provenance}, 'v2' "
         "FROM ghtrader_ticks_stage s"
     )
     target = ", ".join(f"t.{c}" for c in _MUTABLE)
     excluded = ", ".join(f"EXCLUDED.{c}" for c in _MUTABLE)
     upsert = (
-        f"{insert} ON CONFLICT (symbol, ticks_lake, trading_day, datetime_ns) DO UPDATE SET "
+        f"{insert} ON CONFLICT (series_key, trading_day, datetime_ns) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_MUTABLE, "ts", "lake_version"))
         + f" WHERE ({target}) IS DISTINCT FROM ({excluded})"
     )
@@ -110,30 +113,35 @@ _SERIES_LOCK = (
     "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
 )
 _LOCK_CLASS = 0x6768  # "gh"
+_ENSURE_SERIES = (
+    f"INSERT INTO {TICK_SERIES_TABLE} (symbol, ticks_lake) VALUES (%(symbol)s, %(lake)s) "
+    "ON CONFLICT (symbol, ticks_lake) DO NOTHING"
+)
+_SERIES_KEY = f"SELECT series_key FROM {TICK_SERIES_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s"
+_NO_SERIES = -1  # never a stored key: reads of an unknown series find no rows
 # The stored trading days of the series holding a row in the batch's time span. The key leads with
 # trading_day, so this walks the series' days (two index probes each) rather than its rows.
 _OVERLAP_DAYS = f"""
 WITH RECURSIVE d AS (
-    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s
+    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE series_key = %(series)s
     UNION ALL
-    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE}
-            WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day > d.day)
+    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE} WHERE series_key = %(series)s AND trading_day > d.day)
     FROM d WHERE d.day IS NOT NULL
 )
 SELECT coalesce(array_agg(d.day ORDER BY d.day), '{{}}') FROM d
 WHERE d.day IS NOT NULL AND EXISTS (
-    SELECT 1 FROM {TICKS_TABLE} t WHERE t.symbol = %(symbol)s AND t.ticks_lake = %(lake)s
+    SELECT 1 FROM {TICKS_TABLE} t WHERE t.series_key = %(series)s
     AND t.trading_day = d.day AND t.datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s)"""
 # Before an upsert: stored rows of the batch's times filed under another trading_day than the
 # batch gives them (datetime_ns identifies a row; the key alone would keep both).
 _DELETE_MOVED = (
     f"DELETE FROM {TICKS_TABLE} t USING ghtrader_ticks_stage s "
-    "WHERE t.symbol = %(symbol)s AND t.ticks_lake = %(lake)s AND t.trading_day = ANY(%(days)s::date[]) "
+    "WHERE t.series_key = %(series)s AND t.trading_day = ANY(%(days)s::date[]) "
     "AND t.datetime_ns BETWEEN %(first_ns)s AND %(last_ns)s "
     "AND t.datetime_ns = s.datetime_ns AND t.trading_day <> s.trading_day"
 )
 
-_READ_WHERE = "WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day BETWEEN %(start)s AND %(end)s"
+_READ_WHERE = "WHERE series_key = %(series)s AND trading_day BETWEEN %(start)s AND %(end)s"
 _READ_RAW = (
     f"COPY (SELECT trading_day, datetime_ns, {_MARKET}, row_hash FROM {TICKS_TABLE} {_READ_WHERE} "
     "ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
@@ -153,42 +161,36 @@ _READ_LABELS = (
 # Loose index scans: jump from one distinct value to the next instead of reading every row.
 _TICK_DAYS = f"""
 WITH RECURSIVE d AS (
-    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s
+    SELECT min(trading_day) AS day FROM {TICKS_TABLE} WHERE series_key = %(series)s
     UNION ALL
-    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE}
-            WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s AND trading_day > d.day)
+    SELECT (SELECT min(trading_day) FROM {TICKS_TABLE} WHERE series_key = %(series)s AND trading_day > d.day)
     FROM d WHERE d.day IS NOT NULL
 )
 SELECT day FROM d WHERE day IS NOT NULL ORDER BY day"""
 _TICK_SYMBOLS = f"""
-WITH RECURSIVE s AS (
-    SELECT min(symbol) AS symbol FROM {TICKS_TABLE}
-    UNION ALL
-    SELECT (SELECT min(symbol) FROM {TICKS_TABLE} WHERE symbol > s.symbol) FROM s WHERE s.symbol IS NOT NULL
-)
-SELECT s.symbol FROM s
-WHERE s.symbol IS NOT NULL
-  AND EXISTS (SELECT 1 FROM {TICKS_TABLE} t WHERE t.symbol = s.symbol AND t.ticks_lake = %(lake)s)
+SELECT s.symbol FROM {TICK_SERIES_TABLE} s
+WHERE s.ticks_lake = %(lake)s AND EXISTS (SELECT 1 FROM {TICKS_TABLE} t WHERE t.series_key = s.series_key)
 ORDER BY s.symbol"""
 
 # One index probe per (symbol, calendar day) between each symbol's first and last stored day:
-# the last tick of a day comes straight off the (symbol, ticks_lake, trading_day, datetime_ns)
-# index read backwards, never a scan of the day's rows.
+# the last tick of a day comes straight off the (series_key, trading_day, datetime_ns) key read
+# backwards, never a scan of the day's rows.
 _EOD_OPEN_INTEREST = f"""
 SELECT s.symbol, g.day::date, x.open_interest
-FROM unnest(%(symbols)s::text[]) AS s(symbol)
+FROM {TICK_SERIES_TABLE} s
 CROSS JOIN LATERAL (
     SELECT greatest(%(start)s::date, (SELECT min(trading_day) FROM {TICKS_TABLE}
-                                      WHERE symbol = s.symbol AND ticks_lake = %(lake)s)) AS lo,
+                                      WHERE series_key = s.series_key)) AS lo,
            least(%(end)s::date, (SELECT max(trading_day) FROM {TICKS_TABLE}
-                                 WHERE symbol = s.symbol AND ticks_lake = %(lake)s)) AS hi
+                                 WHERE series_key = s.series_key)) AS hi
 ) b
 CROSS JOIN LATERAL generate_series(b.lo, b.hi, interval '1 day') AS g(day)
 CROSS JOIN LATERAL (
     SELECT t.open_interest FROM {TICKS_TABLE} t
-    WHERE t.symbol = s.symbol AND t.ticks_lake = %(lake)s AND t.trading_day = g.day::date
+    WHERE t.series_key = s.series_key AND t.trading_day = g.day::date
     ORDER BY t.datetime_ns DESC LIMIT 1
 ) x
+WHERE s.symbol = ANY(%(symbols)s::text[]) AND s.ticks_lake = %(lake)s
 ORDER BY s.symbol, g.day"""
 
 
@@ -199,6 +201,12 @@ def _time_order(dt: np.ndarray) -> np.ndarray | None:
     if dt.shape[0] < 2 or bool(np.all(dt[1:] > dt[:-1])):
         return None
     return np.argsort(dt, kind="stable")
+
+
+def _series_key(conn: Connection[Any], symbol: str, ticks_lake: str) -> int:
+    """The series' key, or ``_NO_SERIES`` when nothing was ever written to it."""
+    row = conn.execute(_SERIES_KEY, {"symbol": symbol, "lake": ticks_lake}).fetchone()
+    return _NO_SERIES if row is None else int(row[0])
 
 
 def _check_lake(ticks_lake: str) -> None:
@@ -247,6 +255,8 @@ class PostgresTickStore:
 
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(_SERIES_LOCK, params)
+            conn.execute(_ENSURE_SERIES, params)
+            params["series"] = _series_key(conn, batch.symbol, batch.ticks_lake)
             overlap = conn.execute(_OVERLAP_DAYS, params).fetchone()
             params["days"] = list(overlap[0]) if overlap is not None else []
             conn.execute(statements.stage_ddl)  # type: ignore[arg-type]  # SQL built from constants
@@ -273,6 +283,8 @@ class PostgresTickStore:
             # The label scan and the COPY must see one snapshot even while others write.
             if main:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            params["series"] = _series_key(conn, symbol, ticks_lake)
+            if main:
                 row = conn.execute(_READ_LABELS, params).fetchone()
                 assert row is not None
                 contracts, hashes = list(row[0]), list(row[1])
@@ -313,16 +325,18 @@ class PostgresTickStore:
         """``datetime_ns`` and ``columns`` of the rows ``read_ticks`` returns, in its order."""
         _check_lake(ticks_lake)
         names = market_columns(columns)
-        params = {"symbol": symbol, "lake": ticks_lake, "start": start_day, "end": end_day}
+        params: dict[str, object] = {"start": start_day, "end": end_day}
         # names are checked against MARKET_FIELDS, so they are safe to splice in
         copy = (
             f"COPY (SELECT datetime_ns, {', '.join(names)} FROM {TICKS_TABLE} {_READ_WHERE} "
             "ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
         )
         reader = CopyBinaryReader(("int8", *("float8",) * len(names)))
-        with self._pool.connection() as conn, conn.cursor().copy(copy, params) as cp:  # type: ignore[arg-type]
-            for chunk in cp:
-                reader.feed(chunk)
+        with self._pool.connection() as conn, conn.transaction():
+            params["series"] = _series_key(conn, symbol, ticks_lake)
+            with conn.cursor().copy(copy, params) as cp:  # type: ignore[arg-type]
+                for chunk in cp:
+                    reader.feed(chunk)
         cols = reader.finish()
         out = dict(zip(("datetime_ns", *names), cols, strict=True))
         order = _time_order(out["datetime_ns"])
@@ -331,7 +345,8 @@ class PostgresTickStore:
     def tick_days(self, symbol: str, ticks_lake: str) -> list[date]:
         _check_lake(ticks_lake)
         with self._pool.connection() as conn:
-            return [row[0] for row in conn.execute(_TICK_DAYS, {"symbol": symbol, "lake": ticks_lake})]
+            series = _series_key(conn, symbol, ticks_lake)
+            return [row[0] for row in conn.execute(_TICK_DAYS, {"series": series})]
 
     def tick_symbols(self, ticks_lake: str) -> list[str]:
         _check_lake(ticks_lake)
@@ -344,8 +359,8 @@ class PostgresTickStore:
             return
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(
-                f"DELETE FROM {TICKS_TABLE} WHERE symbol = %s AND ticks_lake = %s AND trading_day = ANY(%s::date[])",
-                (symbol, ticks_lake, list(days)),
+                f"DELETE FROM {TICKS_TABLE} WHERE series_key = %s AND trading_day = ANY(%s::date[])",
+                (_series_key(conn, symbol, ticks_lake), list(days)),
             )
 
     def end_of_day_open_interest(

@@ -221,9 +221,15 @@ def test_0017_rewrites_a_filled_ticks_table_around_the_series_key(server: Embedd
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
                 "AND table_name = 'ghtrader_ticks_raw_v2' ORDER BY ordinal_position"
             )]
+            labels = conn.execute("SELECT kind, value FROM ghtrader_tick_labels_v2 ORDER BY 1, 2").fetchall()
         assert [(sym, lake) for _, sym, lake in series] == [("KQ.m@SHFE.cu", "main_l5"), ("SHFE.cu2404", "raw")]
         assert counts == {series[0][0]: len(main), series[1][0]: len(raw)}
         assert "symbol" not in columns and "ticks_lake" not in columns
+        assert "underlying_contract" not in columns and {"contract_key", "schedule_key"} <= set(columns)
+        assert main.main_l5 is not None
+        assert labels == [("contract", c) for c in sorted(set(main.main_l5.underlying_contract.tolist()))] + [
+            ("schedule", main.main_l5.schedule_hash)
+        ]
         assert columns[:2] == ["datetime_ns", "ts"]  # 8-byte columns first: no alignment padding
         got = bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
         assert_ticks_equal(got.ticks, raw.ticks)

@@ -4,7 +4,9 @@ Writes: binary COPY (encoded by NumPy, see ``_copy_binary``) into a temporary st
 then one ``INSERT ... SELECT ... ON CONFLICT (series_key, trading_day, datetime_ns) DO UPDATE``
 — all in one transaction, so a write is all or nothing and a retry is harmless. Rows whose
 content is unchanged are not rewritten. A series (symbol, ticks_lake) is stored once in
-``ghtrader_tick_series_v2`` and its rows carry its integer ``series_key`` (migration 0017). A
+``ghtrader_tick_series_v2`` and its rows carry its integer ``series_key``; a main_l5 row's
+underlying contract and schedule hash are integer keys into ``ghtrader_tick_labels_v2``
+(migration 0017). A
 row's identity is still (symbol, ticks_lake, datetime_ns): a rewrite that files a tick under
 another trading_day first deletes the stored row. When no stored row of the series falls in
 the batch's time span (the usual append), a plain INSERT skips the conflict checks; a
@@ -30,7 +32,7 @@ from ghtrader.adapters.postgres._copy_binary import (
     CopyBinaryReader,
     encode_rows,
 )
-from ghtrader.adapters.postgres.schema import TICK_SERIES_TABLE, TICKS_TABLE
+from ghtrader.adapters.postgres.schema import TICK_LABELS_TABLE, TICK_SERIES_TABLE, TICKS_TABLE
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.stores import (
     TICKS_LAKES,
@@ -46,10 +48,10 @@ __all__ = ["PostgresTickStore"]
 _MARKET = ", ".join(MARKET_FIELDS)
 _STAGE_RAW = ("trading_day", "datetime_ns", "ts", *MARKET_FIELDS, "row_hash")
 _KINDS_RAW = ("date", "int8", "timestamptz", *("float8",) * len(MARKET_FIELDS), "int8")
-_STAGE_MAIN = (*_STAGE_RAW, "contract_code", "segment_id")
+_STAGE_MAIN = (*_STAGE_RAW, "contract_key", "segment_id")
 _KINDS_MAIN = (*_KINDS_RAW, "int4", "int8")
 # Columns a rewrite may change (key columns excluded; ts follows datetime_ns).
-_MUTABLE = (*MARKET_FIELDS, "row_hash", "underlying_contract", "segment_id", "schedule_hash")
+_MUTABLE = (*MARKET_FIELDS, "row_hash", "contract_key", "segment_id", "schedule_key")
 
 _READ_RAW_KINDS = ("date", "int8", *("float8",) * len(MARKET_FIELDS), "int8")
 _READ_MAIN_KINDS = (*_READ_RAW_KINDS, "int4", "int8", "int4")
@@ -75,16 +77,12 @@ def _write_sql(with_provenance: bool) -> _WriteSql:
         "row_hash bigint NOT NULL",
     ]
     if with_provenance:
-        cols += ["contract_code integer NOT NULL", "segment_id bigint NOT NULL"]
+        cols += ["contract_key integer NOT NULL", "segment_id bigint NOT NULL"]
     stage_cols = _STAGE_MAIN if with_provenance else _STAGE_RAW
-    provenance = (
-        "(%(contracts)s::text[])[s.contract_code], s.segment_id, %(schedule_hash)s"
-        if with_provenance
-        else "NULL, NULL, NULL"
-    )
+    provenance = "s.contract_key, s.segment_id, %(schedule_key)s" if with_provenance else "NULL, NULL, NULL"
     insert = (
         f"INSERT INTO {TICKS_TABLE} AS t (series_key, trading_day, datetime_ns, ts, {_MARKET}, row_hash, "
-        "underlying_contract, segment_id, schedule_hash, lake_version) "
+        "contract_key, segment_id, schedule_key, lake_version) "
         f"SELECT %(series)s, s.trading_day, s.datetime_ns, s.ts, "
         f"{', '.join('s.' + m for m in MARKET_FIELDS)}, s.row_hash, {provenance}, 'v2' "
         "FROM ghtrader_ticks_stage s"
@@ -119,6 +117,12 @@ _ENSURE_SERIES = (
 )
 _SERIES_KEY = f"SELECT series_key FROM {TICK_SERIES_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s"
 _NO_SERIES = -1  # never a stored key: reads of an unknown series find no rows
+_ENSURE_LABELS = (
+    f"INSERT INTO {TICK_LABELS_TABLE} (kind, value) SELECT %(kind)s, unnest(%(values)s::text[]) "
+    "ON CONFLICT (kind, value) DO NOTHING"
+)
+_LABEL_KEYS = f"SELECT value, label_key FROM {TICK_LABELS_TABLE} WHERE kind = %(kind)s AND value = ANY(%(values)s::text[])"
+_LABEL_VALUES = f"SELECT label_key, value FROM {TICK_LABELS_TABLE} WHERE label_key = ANY(%(keys)s::integer[])"
 # The stored trading days of the series holding a row in the batch's time span. The key leads with
 # trading_day, so this walks the series' days (two index probes each) rather than its rows.
 _OVERLAP_DAYS = f"""
@@ -147,16 +151,9 @@ _READ_RAW = (
     "ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
 )
 _READ_MAIN = (
-    f"COPY (SELECT trading_day, datetime_ns, {_MARKET}, row_hash, "
-    "coalesce(array_position(%(contracts)s::text[], underlying_contract), 0)::integer, "
-    "coalesce(segment_id, -1), "
-    "coalesce(array_position(%(hashes)s::text[], schedule_hash), 0)::integer "
+    f"COPY (SELECT trading_day, datetime_ns, {_MARKET}, row_hash, coalesce(contract_key, 0), "
+    "coalesce(segment_id, -1), coalesce(schedule_key, 0) "
     f"FROM {TICKS_TABLE} {_READ_WHERE} ORDER BY trading_day, datetime_ns) TO STDOUT (FORMAT BINARY)"
-)
-_READ_LABELS = (
-    "SELECT coalesce(array_agg(DISTINCT underlying_contract) FILTER (WHERE underlying_contract IS NOT NULL), '{}'), "
-    "coalesce(array_agg(DISTINCT schedule_hash) FILTER (WHERE schedule_hash IS NOT NULL), '{}') "
-    f"FROM {TICKS_TABLE} {_READ_WHERE}"
 )
 # Loose index scans: jump from one distinct value to the next instead of reading every row.
 _TICK_DAYS = f"""
@@ -209,6 +206,19 @@ def _series_key(conn: Connection[Any], symbol: str, ticks_lake: str) -> int:
     return _NO_SERIES if row is None else int(row[0])
 
 
+def _label_keys(conn: Connection[Any], kind: str, values: list[str]) -> dict[str, int]:
+    """Keys of ``values`` (sorted, distinct) of one label kind, adding the new ones."""
+    params = {"kind": kind, "values": values}
+    conn.execute(_ENSURE_LABELS, params)
+    return {value: int(key) for value, key in conn.execute(_LABEL_KEYS, params)}
+
+
+def _label_values(keys: np.ndarray, names: dict[int, str]) -> np.ndarray:
+    """Object array of the label of each key (None for key 0: no label)."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return np.array([names.get(int(k)) for k in uniq], dtype=object)[inverse.reshape(-1)]
+
+
 def _check_lake(ticks_lake: str) -> None:
     if ticks_lake not in TICKS_LAKES:
         raise InvalidArgument(f"unknown ticks_lake {ticks_lake!r}: expected one of {TICKS_LAKES}")
@@ -246,17 +256,18 @@ class PostgresTickStore:
             "last_ns": int(ticks["datetime_ns"][-1]),
         }
         prov = batch.main_l5
-        statements = _WRITE_RAW
-        if prov is not None:
-            contracts, codes = np.unique(prov.underlying_contract.astype(str), return_inverse=True)
-            columns += [codes.reshape(-1).astype(np.int32) + 1, prov.segment_id]  # SQL arrays are 1-based
-            params |= {"contracts": contracts.tolist(), "schedule_hash": prov.schedule_hash}
-            statements = _WRITE_MAIN
+        statements = _WRITE_RAW if prov is None else _WRITE_MAIN
 
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(_SERIES_LOCK, params)
             conn.execute(_ENSURE_SERIES, params)
             params["series"] = _series_key(conn, batch.symbol, batch.ticks_lake)
+            if prov is not None:
+                contracts, codes = np.unique(prov.underlying_contract.astype(str), return_inverse=True)
+                keys = _label_keys(conn, "contract", contracts.tolist())
+                contract_keys = np.array([keys[c] for c in contracts.tolist()], dtype=np.int32)
+                columns += [contract_keys[codes.reshape(-1)], prov.segment_id]
+                params["schedule_key"] = _label_keys(conn, "schedule", [prov.schedule_hash])[prov.schedule_hash]
             overlap = conn.execute(_OVERLAP_DAYS, params).fetchone()
             params["days"] = list(overlap[0]) if overlap is not None else []
             conn.execute(statements.stage_ddl)  # type: ignore[arg-type]  # SQL built from constants
@@ -277,23 +288,18 @@ class PostgresTickStore:
         _check_lake(ticks_lake)
         params: dict[str, object] = {"symbol": symbol, "lake": ticks_lake, "start": start_day, "end": end_day}
         main = ticks_lake == "main_l5"
-        contracts: list[str] = []
-        hashes: list[str] = []
+        names: dict[int, str] = {}
         with self._pool.connection() as conn, conn.transaction():
-            # The label scan and the COPY must see one snapshot even while others write.
-            if main:
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             params["series"] = _series_key(conn, symbol, ticks_lake)
-            if main:
-                row = conn.execute(_READ_LABELS, params).fetchone()
-                assert row is not None
-                contracts, hashes = list(row[0]), list(row[1])
-                params |= {"contracts": contracts, "hashes": hashes}
             reader = CopyBinaryReader(_READ_MAIN_KINDS if main else _READ_RAW_KINDS)
             with conn.cursor().copy(_READ_MAIN if main else _READ_RAW, params) as cp:  # type: ignore[arg-type]
                 for chunk in cp:
                     reader.feed(chunk)
-        cols = reader.finish()
+            cols = reader.finish()
+            if main:  # labels are never changed or removed once keyed, so any snapshot names them
+                k = 2 + len(MARKET_FIELDS)
+                used = np.union1d(cols[k + 1], cols[k + 3])
+                names = dict(conn.execute(_LABEL_VALUES, {"keys": used[used > 0].tolist()}).fetchall())
 
         n = cols[0].shape[0]
         ticks = np.empty(n, dtype=TICK_DTYPE)
@@ -308,9 +314,9 @@ class PostgresTickStore:
         extra: dict[str, np.ndarray] = {}
         if main:
             extra = {
-                "underlying_contract": np.array([None, *contracts], dtype=object)[cols[k + 1]],
+                "underlying_contract": _label_values(cols[k + 1], names),
                 "segment_id": cols[k + 2],
-                "schedule_hash": np.array([None, *hashes], dtype=object)[cols[k + 3]],
+                "schedule_hash": _label_values(cols[k + 3], names),
             }
         order = _time_order(ticks["datetime_ns"])
         if order is not None:

@@ -230,7 +230,8 @@ def test_0017_rewrites_a_filled_ticks_table_around_the_series_key(server: Embedd
         assert labels == [("contract", c) for c in sorted(set(main.main_l5.underlying_contract.tolist()))] + [
             ("schedule", main.main_l5.schedule_hash)
         ]
-        assert columns[:2] == ["datetime_ns", "ts"]  # 8-byte columns first: no alignment padding
+        assert columns[:2] == ["datetime_ns", MARKET_FIELDS[0]]  # 8-byte columns first: no padding
+        assert "ts" not in columns and "lake_version" not in columns
         got = bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
         assert_ticks_equal(got.ticks, raw.ticks)
         np.testing.assert_array_equal(got.row_hash, raw.row_hash)
@@ -285,15 +286,20 @@ def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> N
         schema.ensure_wide_table("ghtrader_features_test_v2", ["datetime_ns"])
 
 
-def test_ts_column_follows_datetime_ns(bundle: PostgresStoreBundle) -> None:
+def test_ticks_rows_carry_their_series_and_no_ts(bundle: PostgresStoreBundle) -> None:
     batch = make_batch("SHFE.cu2404", DAYS[:1], 3)
     bundle.ticks.write_ticks(batch)
     with bundle.pool.connection() as conn:
         rows = conn.execute(
-            "SELECT datetime_ns, (extract(epoch FROM ts) * 1000000)::bigint, lake_version FROM ghtrader_ticks_raw_v2 "
-            "ORDER BY datetime_ns"
+            "SELECT s.symbol, s.ticks_lake, s.lake_version, t.datetime_ns FROM ghtrader_ticks_raw_v2 t "
+            "JOIN ghtrader_tick_series_v2 s USING (series_key) ORDER BY t.datetime_ns"
         ).fetchall()
-    assert [(dt // 1000, v) for dt, _, v in rows] == [(us, "v2") for _, us, _ in rows]
+        columns = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = 'ghtrader_ticks_raw_v2'"
+        )}
+    assert rows == [("SHFE.cu2404", "raw", "v2", int(dt)) for dt in batch.ticks["datetime_ns"]]
+    assert not {"ts", "lake_version", "symbol", "ticks_lake"} & columns  # ts is datetime_ns / 1000 (us)
 
 
 def test_a_failed_write_leaves_the_previous_state(bundle: PostgresStoreBundle, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,8 @@ Writes: binary COPY (encoded by NumPy, see ``_copy_binary``) into a temporary st
 then one ``INSERT ... SELECT ... ON CONFLICT (series_key, trading_day, datetime_ns) DO UPDATE``
 — all in one transaction, so a write is all or nothing and a retry is harmless. Rows whose
 content is unchanged are not rewritten. A series (symbol, ticks_lake) is stored once in
-``ghtrader_tick_series_v2`` and its rows carry its integer ``series_key``; a main_l5 row's
+``ghtrader_tick_series_v2`` (with its ``lake_version``) and its rows carry its integer
+``series_key``; ``ts`` is not stored (it is ``datetime_ns`` in microseconds); a main_l5 row's
 underlying contract and schedule hash are integer keys into ``ghtrader_tick_labels_v2``
 (migration 0017). A
 row's identity is still (symbol, ticks_lake, datetime_ns): a rewrite that files a tick under
@@ -28,7 +29,6 @@ from psycopg_pool import ConnectionPool
 
 from ghtrader.adapters.postgres._copy_binary import (
     PG_EPOCH_DAYS,
-    PG_EPOCH_US,
     CopyBinaryReader,
     encode_rows,
 )
@@ -46,11 +46,11 @@ from ghtrader.domain.ticks import MARKET_FIELDS, TICK_DTYPE
 __all__ = ["PostgresTickStore"]
 
 _MARKET = ", ".join(MARKET_FIELDS)
-_STAGE_RAW = ("trading_day", "datetime_ns", "ts", *MARKET_FIELDS, "row_hash")
-_KINDS_RAW = ("date", "int8", "timestamptz", *("float8",) * len(MARKET_FIELDS), "int8")
+_STAGE_RAW = ("trading_day", "datetime_ns", *MARKET_FIELDS, "row_hash")
+_KINDS_RAW = ("date", "int8", *("float8",) * len(MARKET_FIELDS), "int8")
 _STAGE_MAIN = (*_STAGE_RAW, "contract_key", "segment_id")
 _KINDS_MAIN = (*_KINDS_RAW, "int4", "int8")
-# Columns a rewrite may change (key columns excluded; ts follows datetime_ns).
+# Columns a rewrite may change (key columns excluded).
 _MUTABLE = (*MARKET_FIELDS, "row_hash", "contract_key", "segment_id", "schedule_key")
 
 _READ_RAW_KINDS = ("date", "int8", *("float8",) * len(MARKET_FIELDS), "int8")
@@ -72,7 +72,6 @@ def _write_sql(with_provenance: bool) -> _WriteSql:
     cols = [
         "trading_day date NOT NULL",
         "datetime_ns bigint NOT NULL",
-        "ts timestamptz NOT NULL",
         *(f"{name} double precision NOT NULL" for name in MARKET_FIELDS),
         "row_hash bigint NOT NULL",
     ]
@@ -81,17 +80,17 @@ def _write_sql(with_provenance: bool) -> _WriteSql:
     stage_cols = _STAGE_MAIN if with_provenance else _STAGE_RAW
     provenance = "s.contract_key, s.segment_id, %(schedule_key)s" if with_provenance else "NULL, NULL, NULL"
     insert = (
-        f"INSERT INTO {TICKS_TABLE} AS t (series_key, trading_day, datetime_ns, ts, {_MARKET}, row_hash, "
-        "contract_key, segment_id, schedule_key, lake_version) "
-        f"SELECT %(series)s, s.trading_day, s.datetime_ns, s.ts, "
-        f"{', '.join('s.' + m for m in MARKET_FIELDS)}, s.row_hash, {provenance}, 'v2' "
+        f"INSERT INTO {TICKS_TABLE} AS t (series_key, trading_day, datetime_ns, {_MARKET}, row_hash, "
+        "contract_key, segment_id, schedule_key) "
+        f"SELECT %(series)s, s.trading_day, s.datetime_ns, "
+        f"{', '.join('s.' + m for m in MARKET_FIELDS)}, s.row_hash, {provenance} "
         "FROM ghtrader_ticks_stage s"
     )
     target = ", ".join(f"t.{c}" for c in _MUTABLE)
     excluded = ", ".join(f"EXCLUDED.{c}" for c in _MUTABLE)
     upsert = (
         f"{insert} ON CONFLICT (series_key, trading_day, datetime_ns) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_MUTABLE, "ts", "lake_version"))
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in _MUTABLE)
         + f" WHERE ({target}) IS DISTINCT FROM ({excluded})"
     )
     return _WriteSql(
@@ -112,7 +111,7 @@ _SERIES_LOCK = (
 )
 _LOCK_CLASS = 0x6768  # "gh"
 _ENSURE_SERIES = (
-    f"INSERT INTO {TICK_SERIES_TABLE} (symbol, ticks_lake) VALUES (%(symbol)s, %(lake)s) "
+    f"INSERT INTO {TICK_SERIES_TABLE} (symbol, ticks_lake, lake_version) VALUES (%(symbol)s, %(lake)s, 'v2') "
     "ON CONFLICT (symbol, ticks_lake) DO NOTHING"
 )
 _SERIES_KEY = f"SELECT series_key FROM {TICK_SERIES_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s"
@@ -244,7 +243,6 @@ class PostgresTickStore:
         columns: list[np.ndarray] = [
             batch.trading_day.astype(np.int64) - PG_EPOCH_DAYS,
             ticks["datetime_ns"],
-            np.floor_divide(ticks["datetime_ns"], 1000) - PG_EPOCH_US,
             *(ticks[name] for name in MARKET_FIELDS),
             batch.row_hash,
         ]

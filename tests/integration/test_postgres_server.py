@@ -244,6 +244,12 @@ def test_0017_rewrites_a_filled_ticks_table_around_the_series_key(server: Embedd
         assert len(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)) == len(raw)
         bundle.ticks.write_ticks(make_batch("SHFE.cu2405", DAYS[:1], 5))
         assert bundle.ticks.tick_symbols("raw") == ["SHFE.cu2404", "SHFE.cu2405"]
+        bundle.ticks.write_ticks(main)  # rewrites of known series and labels use up no key
+        with bundle.pool.connection() as conn:
+            keys = conn.execute("SELECT series_key FROM ghtrader_tick_series_v2 ORDER BY 1").fetchall()
+            label_keys = conn.execute("SELECT max(label_key), count(*) FROM ghtrader_tick_labels_v2").fetchone()
+        assert keys == [(1,), (2,), (3,)]
+        assert label_keys is not None and label_keys[0] == label_keys[1]
         assert bundle.ticks.tick_days("SHFE.cu2404", "raw") == DAYS[:3]
     finally:
         close()

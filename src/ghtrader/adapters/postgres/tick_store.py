@@ -110,14 +110,17 @@ _SERIES_LOCK = (
     "SELECT pg_advisory_xact_lock(%(lock_class)s::int4, hashtext(%(symbol)s::text || '/' || %(lake)s::text))"
 )
 _LOCK_CLASS = 0x6768  # "gh"
+# Insert only what is missing: a conflicting INSERT would still use up an identity value.
 _ENSURE_SERIES = (
-    f"INSERT INTO {TICK_SERIES_TABLE} (symbol, ticks_lake, lake_version) VALUES (%(symbol)s, %(lake)s, 'v2') "
+    f"INSERT INTO {TICK_SERIES_TABLE} (symbol, ticks_lake, lake_version) SELECT %(symbol)s, %(lake)s, 'v2' "
+    f"WHERE NOT EXISTS (SELECT 1 FROM {TICK_SERIES_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s) "
     "ON CONFLICT (symbol, ticks_lake) DO NOTHING"
 )
 _SERIES_KEY = f"SELECT series_key FROM {TICK_SERIES_TABLE} WHERE symbol = %(symbol)s AND ticks_lake = %(lake)s"
 _NO_SERIES = -1  # never a stored key: reads of an unknown series find no rows
 _ENSURE_LABELS = (
-    f"INSERT INTO {TICK_LABELS_TABLE} (kind, value) SELECT %(kind)s, unnest(%(values)s::text[]) "
+    f"INSERT INTO {TICK_LABELS_TABLE} (kind, value) SELECT %(kind)s, v FROM unnest(%(values)s::text[]) AS v "
+    f"WHERE NOT EXISTS (SELECT 1 FROM {TICK_LABELS_TABLE} l WHERE l.kind = %(kind)s AND l.value = v) "
     "ON CONFLICT (kind, value) DO NOTHING"
 )
 _LABEL_KEYS = f"SELECT value, label_key FROM {TICK_LABELS_TABLE} WHERE kind = %(kind)s AND value = ANY(%(values)s::text[])"

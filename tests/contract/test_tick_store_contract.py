@@ -108,6 +108,23 @@ def test_changed_rows_replace_stored_rows(stores: StoreBundle) -> None:
     np.testing.assert_array_equal(got.row_hash[:5], batch.row_hash[:5])
 
 
+def test_rewrite_moving_a_tick_to_another_trading_day_keeps_one_row(stores: StoreBundle) -> None:
+    # datetime_ns identifies a row: a calendar fix that files ticks under another day replaces them.
+    batch = make_batch(SYM, DAYS[:2], 10)
+    stores.ticks.write_ticks(batch)
+    moved_day = np.full(4, np.datetime64(DAYS[3]), dtype="datetime64[D]")
+    moved = TickBatch(SYM, "raw", batch.ticks[2:6].copy(), moved_day, batch.row_hash[2:6])
+    assert stores.ticks.write_ticks(moved) == 4
+
+    got = read_all(stores)
+    assert len(got) == len(batch)
+    assert_ticks_equal(got.ticks, batch.ticks)
+    expected_days = batch.trading_day.copy()
+    expected_days[2:6] = moved_day
+    np.testing.assert_array_equal(got.trading_day, expected_days)
+    assert stores.ticks.tick_days(SYM, "raw") == [DAYS[0], DAYS[1], DAYS[3]]
+
+
 def test_provenance_is_replaced_with_the_row(stores: StoreBundle) -> None:
     batch = make_batch("KQ.m@SHFE.cu", DAYS[:1], 10, lake="main_l5")
     stores.ticks.write_ticks(batch)

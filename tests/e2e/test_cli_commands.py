@@ -558,7 +558,8 @@ def test_run_after_a_corrupted_row_exits_1_and_names_the_audit_failure(gt: Ghtra
     _sql(
         gt.root,
         "UPDATE ghtrader_ticks_raw_v2 SET last_price = last_price + 10 WHERE datetime_ns = ("
-        f"SELECT min(datetime_ns) FROM ghtrader_ticks_raw_v2 WHERE symbol = '{C2}' AND trading_day = '{END}')",
+        "SELECT min(datetime_ns) FROM ghtrader_ticks_raw_v2 JOIN ghtrader_tick_series_v2 USING (series_key) "
+        f"WHERE symbol = '{C2}' AND ticks_lake = 'raw' AND trading_day = '{END}')",
     )
     args = ("run", "--var", VAR, "--days", str(DAYS), "--contracts", "2", "--end", END, "--skip-research")
     human = gt.human(*args, rc=1)

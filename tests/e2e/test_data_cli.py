@@ -93,7 +93,8 @@ def test_download_twice_identical_manifests_then_audit_catches_a_corrupted_row(t
     _sql(
         tmp_path,
         "UPDATE ghtrader_ticks_raw_v2 SET last_price = last_price + 10 WHERE datetime_ns = ("
-        f"SELECT min(datetime_ns) FROM ghtrader_ticks_raw_v2 WHERE symbol = '{SYMBOL}' AND trading_day = '{day}')",
+        "SELECT min(datetime_ns) FROM ghtrader_ticks_raw_v2 JOIN ghtrader_tick_series_v2 USING (series_key) "
+        f"WHERE symbol = '{SYMBOL}' AND ticks_lake = 'raw' AND trading_day = '{day}')",
     )
     dirty = _cli(env, "--json", "audit")
     assert dirty.returncode == 1, dirty.stdout + dirty.stderr
@@ -144,11 +145,15 @@ def test_sigkill_mid_ingest_then_rerun_completes_clean_without_duplicates(tmp_pa
     assert audit.returncode == 0, audit.stdout + audit.stderr
     dupes = _sql(
         tmp_path,
-        "SELECT count(*) FROM (SELECT symbol, ticks_lake, datetime_ns FROM ghtrader_ticks_raw_v2 "
-        "GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
+        "SELECT count(*) FROM (SELECT series_key, datetime_ns FROM ghtrader_ticks_raw_v2 "
+        "GROUP BY 1, 2 HAVING count(*) > 1) d",
     )
     assert dupes == [(0,)]
-    total = _sql(tmp_path, "SELECT count(*) FROM ghtrader_ticks_raw_v2 WHERE symbol = 'SHFE.cu2612'")[0][0]
+    total = _sql(
+        tmp_path,
+        "SELECT count(*) FROM ghtrader_ticks_raw_v2 JOIN ghtrader_tick_series_v2 USING (series_key) "
+        "WHERE symbol = 'SHFE.cu2612' AND ticks_lake = 'raw'",
+    )[0][0]
     indexed = sum(m[2] for m in _manifests_for(tmp_path, "SHFE.cu2612"))
     assert total == indexed
 

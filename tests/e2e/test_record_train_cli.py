@@ -96,7 +96,9 @@ def _stored_raw(tmp: Path, symbol: str) -> tuple[int, int]:
     try:
         with bundle.pool.connection() as conn:
             (stored,) = conn.execute(
-                "SELECT count(*) FROM ghtrader_ticks_raw_v2 WHERE symbol = %s", (symbol,)
+                "SELECT count(*) FROM ghtrader_ticks_raw_v2 JOIN ghtrader_tick_series_v2 USING (series_key) "
+                "WHERE symbol = %s AND ticks_lake = 'raw'",
+                (symbol,),
             ).fetchone()
         indexed = sum(m.rows_total for m in bundle.index.manifests(symbol, "raw"))
         return int(stored), int(indexed)

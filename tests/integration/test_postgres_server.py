@@ -30,6 +30,7 @@ from ghtrader.adapters.postgres import (
 )
 from ghtrader.adapters.postgres import tick_store as tick_store_module
 from ghtrader.adapters.postgres.schema import MIGRATIONS, PostgresSchemaManager
+from ghtrader.domain.ticks import MARKET_FIELDS
 from tests.contract._data import DAYS, assert_ticks_equal, make_batch
 
 pytestmark = pytest.mark.integration
@@ -81,7 +82,7 @@ def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
             ).fetchone()
             wal = conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_size')").fetchone()
         assert (db, tz) == ("ghtrader", "UTC")
-        assert wal == ("minimal", "512MB")  # no replica: COPY into a new/truncated table skips the WAL
+        assert wal == ("minimal", "256MB")  # no replica: COPY into a new/truncated table skips the WAL
         assert version.startswith("PostgreSQL 16")
         if os.geteuid() == 0:  # PostgreSQL refuses root: it must run as the service account
             service = pwd.getpwnam("ghtrader-pg")
@@ -158,6 +159,111 @@ def test_migrations_are_recorded_in_order(bundle: PostgresStoreBundle) -> None:
     assert "ghtrader_schema_migrations" in schema.table_names()
 
 
+def _ticks_indexes(pool) -> list[tuple[str, str, bool]]:
+    with pool.connection() as conn:
+        return [
+            (name, definition.split(" USING btree ")[1], primary)
+            for name, definition, primary in conn.execute(
+                "SELECT i.relname::text, pg_get_indexdef(x.indexrelid), x.indisprimary FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = 'ghtrader_ticks_raw_v2'::regclass "
+                "ORDER BY 1"
+            )
+        ]
+
+
+def _insert_old_layout(conn: psycopg.Connection, batch) -> None:
+    """Rows as the store wrote them before migration 0017 (text series columns on every row)."""
+    prov = batch.main_l5
+    rows = [
+        (
+            batch.symbol,
+            batch.ticks_lake,
+            batch.trading_day[i].item(),
+            int(t["datetime_ns"]),
+            *(float(t[name]) for name in MARKET_FIELDS),
+            int(batch.row_hash[i]),
+            None if prov is None else str(prov.underlying_contract[i]),
+            None if prov is None else int(prov.segment_id[i]),
+            None if prov is None else prov.schedule_hash,
+        )
+        for i, t in enumerate(batch.ticks)
+    ]
+    marks = ", ".join(["%s"] * (len(MARKET_FIELDS) + 8))
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO ghtrader_ticks_raw_v2 (symbol, ticks_lake, trading_day, datetime_ns, {', '.join(MARKET_FIELDS)}, "
+            "row_hash, underlying_contract, segment_id, schedule_hash, ts) "
+            f"VALUES ({marks}, to_timestamp(0))",
+            rows,
+        )
+        cur.execute("UPDATE ghtrader_ticks_raw_v2 SET ts = to_timestamp(datetime_ns / 1e9)")
+
+
+def test_0017_rewrites_a_filled_ticks_table_around_the_series_key(server: EmbeddedPostgres) -> None:
+    schema = "it_migrate_0017"
+    bundle, close = open_postgres_stores(server.url, schema=schema, ensure_schema=False)
+    try:
+        before = [m for m in MIGRATIONS if m.id < "0017"]
+        PostgresSchemaManager(bundle.pool, before).ensure_schema()
+        assert len(_ticks_indexes(bundle.pool)) == 2  # the old layout: time key + day index
+        raw = make_batch("SHFE.cu2404", DAYS[:3], 40)
+        main = make_batch("KQ.m@SHFE.cu", DAYS[:3], 40, lake="main_l5")
+        with bundle.pool.connection() as conn:
+            for batch in (raw, main):
+                _insert_old_layout(conn, batch)
+
+        assert PostgresSchemaManager(bundle.pool).ensure_schema() == [m.id for m in MIGRATIONS if m.id >= "0017"]
+        assert _ticks_indexes(bundle.pool) == [
+            ("ghtrader_ticks_raw_v2_pkey", "(series_key, trading_day, datetime_ns)", True)
+        ]
+        with bundle.pool.connection() as conn:
+            series = conn.execute(
+                "SELECT series_key, symbol, ticks_lake FROM ghtrader_tick_series_v2 ORDER BY series_key"
+            ).fetchall()
+            counts = dict(conn.execute("SELECT series_key, count(*) FROM ghtrader_ticks_raw_v2 GROUP BY 1").fetchall())
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = 'ghtrader_ticks_raw_v2' ORDER BY ordinal_position"
+                )
+            ]
+            labels = conn.execute("SELECT kind, value FROM ghtrader_tick_labels_v2 ORDER BY 1, 2").fetchall()
+        assert [(sym, lake) for _, sym, lake in series] == [("KQ.m@SHFE.cu", "main_l5"), ("SHFE.cu2404", "raw")]
+        assert counts == {series[0][0]: len(main), series[1][0]: len(raw)}
+        assert "symbol" not in columns and "ticks_lake" not in columns
+        assert "underlying_contract" not in columns and {"contract_key", "schedule_key"} <= set(columns)
+        assert main.main_l5 is not None
+        assert labels == [("contract", c) for c in sorted(set(main.main_l5.underlying_contract.tolist()))] + [
+            ("schedule", main.main_l5.schedule_hash)
+        ]
+        assert columns[:2] == ["datetime_ns", MARKET_FIELDS[0]]  # 8-byte columns first: no padding
+        assert "ts" not in columns and "lake_version" not in columns
+        got = bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)
+        assert_ticks_equal(got.ticks, raw.ticks)
+        np.testing.assert_array_equal(got.row_hash, raw.row_hash)
+        got_main = bundle.ticks.read_ticks("KQ.m@SHFE.cu", "main_l5", *FAR)
+        assert got_main.schedule_hash is not None and main.main_l5 is not None
+        assert set(got_main.schedule_hash.tolist()) == {main.main_l5.schedule_hash}
+        np.testing.assert_array_equal(got_main.underlying_contract, main.main_l5.underlying_contract)
+        # an overlapping rewrite upserts on the new key: nothing doubles; a new series gets a new key
+        assert bundle.ticks.write_ticks(raw) == len(raw)
+        assert len(bundle.ticks.read_ticks("SHFE.cu2404", "raw", *FAR)) == len(raw)
+        bundle.ticks.write_ticks(make_batch("SHFE.cu2405", DAYS[:1], 5))
+        assert bundle.ticks.tick_symbols("raw") == ["SHFE.cu2404", "SHFE.cu2405"]
+        bundle.ticks.write_ticks(main)  # rewrites of known series and labels use up no key
+        with bundle.pool.connection() as conn:
+            keys = conn.execute("SELECT series_key FROM ghtrader_tick_series_v2 ORDER BY 1").fetchall()
+            label_keys = conn.execute("SELECT max(label_key), count(*) FROM ghtrader_tick_labels_v2").fetchone()
+        assert keys == [(1,), (2,), (3,)]
+        assert label_keys is not None and label_keys[0] == label_keys[1]
+        assert bundle.ticks.tick_days("SHFE.cu2404", "raw") == DAYS[:3]
+    finally:
+        close()
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> None:
     schema = bundle.schema
     assert isinstance(schema, PostgresSchemaManager)
@@ -198,15 +304,23 @@ def test_wide_table_helper_creates_and_extends(bundle: PostgresStoreBundle) -> N
         schema.ensure_wide_table("ghtrader_features_test_v2", ["datetime_ns"])
 
 
-def test_ts_column_follows_datetime_ns(bundle: PostgresStoreBundle) -> None:
+def test_ticks_rows_carry_their_series_and_no_ts(bundle: PostgresStoreBundle) -> None:
     batch = make_batch("SHFE.cu2404", DAYS[:1], 3)
     bundle.ticks.write_ticks(batch)
     with bundle.pool.connection() as conn:
         rows = conn.execute(
-            "SELECT datetime_ns, (extract(epoch FROM ts) * 1000000)::bigint, lake_version FROM ghtrader_ticks_raw_v2 "
-            "ORDER BY datetime_ns"
+            "SELECT s.symbol, s.ticks_lake, s.lake_version, t.datetime_ns FROM ghtrader_ticks_raw_v2 t "
+            "JOIN ghtrader_tick_series_v2 s USING (series_key) ORDER BY t.datetime_ns"
         ).fetchall()
-    assert [(dt // 1000, v) for dt, _, v in rows] == [(us, "v2") for _, us, _ in rows]
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'ghtrader_ticks_raw_v2'"
+            )
+        }
+    assert rows == [("SHFE.cu2404", "raw", "v2", int(dt)) for dt in batch.ticks["datetime_ns"]]
+    assert not {"ts", "lake_version", "symbol", "ticks_lake"} & columns  # ts is datetime_ns / 1000 (us)
 
 
 def test_a_failed_write_leaves_the_previous_state(bundle: PostgresStoreBundle, monkeypatch: pytest.MonkeyPatch) -> None:

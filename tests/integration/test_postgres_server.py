@@ -82,7 +82,7 @@ def test_start_initialises_and_stop_stops(tmp_path: Path) -> None:
             ).fetchone()
             wal = conn.execute("SELECT current_setting('wal_level'), current_setting('max_wal_size')").fetchone()
         assert (db, tz) == ("ghtrader", "UTC")
-        assert wal == ("minimal", "256MB")  # no replica: COPY into a new/truncated table skips the WAL
+        assert wal == ("minimal", "96MB")  # no replica: COPY into a new/truncated table skips the WAL
         assert version.startswith("PostgreSQL 16")
         if os.geteuid() == 0:  # PostgreSQL refuses root: it must run as the service account
             service = pwd.getpwnam("ghtrader-pg")

@@ -32,6 +32,7 @@ from ghtrader.application.research.tabular import (
     class_weights,
     tabular_xy,
 )
+from ghtrader.domain.evaluation import accuracy as classification_accuracy
 
 __all__ = ["LogisticFamily", "LogisticModel"]
 
@@ -185,7 +186,7 @@ class LogisticFamily:
             train_loss = log_loss(softmax(z @ weights + bias), y, w)
             pv = softmax(zv @ weights + bias)
             valid_loss = log_loss(pv, yv, wv)
-            accuracy = float((pv.argmax(axis=1) == yv).mean())
+            accuracy = classification_accuracy(yv, pv)
             history.append(
                 {
                     "l2": l2,

@@ -28,6 +28,7 @@ from ghtrader.domain.evaluation import (
     classification_metrics,
     edge_score,
     evaluate_positions,
+    macro_f1_of_classes,
     positions_from_probs,
 )
 from ghtrader.domain.labels import direction_labels
@@ -145,7 +146,7 @@ def fit_oracle_threshold(expected_move: np.ndarray, labels: np.ndarray, price_ti
     for t_ticks in ORACLE_THRESHOLD_GRID_TICKS:
         t = t_ticks * price_tick
         pred = np.where(e > t, 2, np.where(e < -t, 0, 1))
-        f1 = _macro_f1(y, pred)
+        f1 = macro_f1_of_classes(y, pred)
         if f1 > best[1] + 1e-12:
             best = (t, f1)
     return best
@@ -165,18 +166,6 @@ def oracle_codes(frame: FeatureFrame, train_rows: np.ndarray) -> tuple[np.ndarra
     if given is not None:
         return np.asarray(given, dtype=np.float64), OracleFit("oracle_direction", None, None)
     return None, None
-
-
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    cm = np.bincount(y * 3 + pred, minlength=9).reshape(3, 3).astype(np.float64)
-    tp = np.diag(cm)
-    col, row = cm.sum(axis=0), cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(col > 0, tp / col, 0.0)
-        recall = np.where(row > 0, tp / row, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    present = (col + row) > 0
-    return float(f1[present].mean()) if present.any() else math.nan
 
 
 def _one_hot(codes: np.ndarray) -> np.ndarray:

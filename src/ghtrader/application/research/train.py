@@ -53,6 +53,7 @@ from ghtrader.application.research.tabular import (
     labelled_rows,
     select_features,
 )
+from ghtrader.domain.evaluation import classification_metrics
 
 __all__ = ["TrainModel", "TrainRequest", "TrainResult", "split_by_time", "validation_metrics"]
 
@@ -131,37 +132,27 @@ def split_by_time(frame: FeatureFrame, valid_fraction: float, purge_gap: int) ->
     return frame.take(np.arange(train_end)), frame.take(np.arange(cut, n))
 
 
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, dict[str, float]]:
-    per_class: dict[str, float] = {}
-    for k, name in enumerate(CLASS_NAMES):
-        tp = float(np.sum((pred == k) & (y == k)))
-        fp = float(np.sum((pred == k) & (y != k)))
-        fn = float(np.sum((pred != k) & (y == k)))
-        per_class[name] = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-    return float(np.mean(list(per_class.values()))), per_class
-
-
 def validation_metrics(frame: FeatureFrame, probabilities: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1 (and per class), log-loss, Brier and the majority-class baseline on the
-    labelled rows with finite probabilities."""
+    """Accuracy, macro-F1 (and per class), log-loss, Brier, ECE and the majority-class baseline
+    on the labelled rows with finite probabilities. Every score is the domain's
+    :func:`classification_metrics`, the definition the benchmark uses too."""
     rows = labelled_rows(frame)
     p = np.asarray(probabilities, dtype=np.float64)[rows]
     ok = np.isfinite(p).all(axis=1)
-    y = frame.labels[rows][ok].astype(np.int64)
-    p = p[ok]
+    y = frame.labels[rows][ok]
     if y.shape[0] == 0:
         return {"n_valid": 0}
-    pred = p.argmax(axis=1)
-    macro, per_class = _macro_f1(y, pred)
-    onehot = np.eye(len(CLASS_NAMES))[y]
-    counts = np.bincount(y, minlength=len(CLASS_NAMES))
+    m = classification_metrics(y, p[ok])
+    counts = m.support
     return {
-        "n_valid": int(y.shape[0]),
-        "accuracy": float(np.mean(pred == y)),
-        "macro_f1": macro,
-        "f1_by_class": per_class,
-        "log_loss": float(-np.mean(np.log(np.clip(p[np.arange(y.shape[0]), y], 1e-15, 1.0)))),
-        "brier": float(np.mean(np.sum((p - onehot) ** 2, axis=1))),
+        "n_valid": m.n,
+        "accuracy": m.accuracy,
+        "macro_f1": m.macro_f1,
+        "f1_by_class": {name: float(m.f1[k]) for k, name in enumerate(CLASS_NAMES)},
+        "classes_absent": list(m.classes_absent),
+        "log_loss": m.log_loss,
+        "brier": m.brier,
+        "ece": m.ece,
         "majority_accuracy": float(counts.max() / counts.sum()),
         "valid_class_share": (counts / counts.sum()).tolist(),
     }

@@ -17,6 +17,7 @@ from ghtrader.domain.evaluation.classification import (
     expected_calibration_error,
     log_loss,
     macro_f1,
+    macro_f1_of_classes,
     maximum_calibration_error,
     per_class_scores,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "latency_stats",
     "log_loss",
     "macro_f1",
+    "macro_f1_of_classes",
     "max_drawdown",
     "maximum_calibration_error",
     "per_class_scores",

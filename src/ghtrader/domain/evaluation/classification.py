@@ -5,8 +5,14 @@ used) and ``n_dropped``. Definitions:
 
 - confusion matrix ``C[i, j]``: rows with true class ``i`` predicted ``j`` (prediction = argmax).
 - precision_k = C[k, k] / sum_i C[i, k], recall_k = C[k, k] / sum_j C[k, j], F1 their harmonic
-  mean; a zero denominator gives 0. Macro-F1 averages F1 over the classes that occur in the
-  labels or the predictions (a class never seen nor predicted does not count).
+  mean; a zero denominator gives 0. Macro-F1 is the plain mean of the three F1 values: the class
+  set {DOWN, FLAT, UP} is fixed, so a class absent from a fold's labels counts with F1 0 (0 if it
+  was predicted: every such prediction is a false positive; 0 too if it was neither seen nor
+  predicted). Why: every fold and every model is then averaged over the same three terms, and
+  the score moves by O(1/n) when one prediction changes. Dropping absent classes instead would
+  make one stray UP prediction in a fold without UP rows cost a third of the score (2 terms ->
+  3), and score folds with different class sets on different scales. The price: a fold missing
+  a class has a ceiling of 2/3, the same for every model on it (``classes_absent`` names them).
 - log-loss: ``-mean(log(clip(p[y] / sum(p), eps, 1)))``: rows are renormalised to sum to 1, then
   the true-class probability is clipped so a confident miss costs ``-log(eps)``, not infinity.
 - Brier (multiclass): ``mean(sum_k (p_k - [y == k])^2)``, in [0, 2].
@@ -45,6 +51,7 @@ __all__ = [
     "expected_calibration_error",
     "log_loss",
     "macro_f1",
+    "macro_f1_of_classes",
     "maximum_calibration_error",
     "per_class_scores",
 ]
@@ -93,8 +100,7 @@ def _scores_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     precision = _safe_ratio(tp, predicted)
     recall = _safe_ratio(tp, actual)
     f1 = _safe_ratio(2.0 * precision * recall, precision + recall)
-    present = (predicted + actual) > 0
-    macro = float(f1[present].mean()) if present.any() else math.nan
+    macro = float(f1.mean()) if actual.sum() > 0 else math.nan
     return precision, recall, f1, macro
 
 
@@ -111,8 +117,24 @@ def accuracy(labels: np.ndarray, probs: np.ndarray) -> float:
 
 
 def macro_f1(labels: np.ndarray, probs: np.ndarray) -> float:
-    """Unweighted mean F1 over the classes present in labels or predictions."""
+    """Mean F1 over the fixed classes DOWN, FLAT, UP; a class absent from the labels scores 0
+    (see the module docstring for why). NaN when no row is usable."""
     return _scores_from_confusion(confusion_matrix(labels, probs))[3]
+
+
+def macro_f1_of_classes(labels: np.ndarray, predicted: np.ndarray) -> float:
+    """:func:`macro_f1` of predicted class codes (0/1/2) instead of probabilities, for hard
+    classifiers such as a thresholded oracle; rows with a NaN label or prediction are dropped."""
+    y = as_vector(labels, "labels")
+    q = as_vector(predicted, "predicted", y.shape[0])
+    keep = ~np.isnan(y) & ~np.isnan(q)
+    y, q = y[keep], q[keep]
+    for name, v in (("labels", y), ("predicted", q)):
+        if not np.isin(v, (0.0, 1.0, 2.0)).all():
+            raise EvaluationError(
+                f"invalid {name} value {v[~np.isin(v, (0.0, 1.0, 2.0))][0]!r}: expected 0, 1, 2 or NaN"
+            )
+    return _scores_from_confusion(_confusion(y.astype(np.int64), q.astype(np.int64)))[3]
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray, eps: float) -> float:
@@ -237,6 +259,11 @@ class ClassificationMetrics:
     mce: float
     calibration: CalibrationBins
 
+    @property
+    def classes_absent(self) -> tuple[str, ...]:
+        """Classes with no labelled row: each scores F1 0, capping macro-F1 below 1."""
+        return tuple(name for k, name in enumerate(CLASS_LABELS) if self.support[k] == 0)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary (per-class values keyed by class name)."""
         per_class = {
@@ -257,6 +284,7 @@ class ClassificationMetrics:
             "brier": self.brier,
             "ece": self.ece,
             "mce": self.mce,
+            "classes_absent": list(self.classes_absent),
             "per_class": per_class,
             "confusion": self.confusion.tolist(),
             "calibration": self.calibration.to_dict(),

@@ -1,4 +1,5 @@
-"""Pieces of the benchmark scoring: realized moves and the oracle threshold fitted on train."""
+"""Pieces of the benchmark scoring: realized moves, the oracle threshold fitted on train, and the
+same classification scores as train validation on the same predictions."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ from dataclasses import replace
 
 import numpy as np
 
+from ghtrader.application.ports.models import FeatureFrame
 from ghtrader.application.research.benchmark_metrics import (
     ORACLE_THRESHOLD_GRID_TICKS,
+    FrameContext,
     fit_oracle_threshold,
     oracle_codes,
     realized_moves,
+    score_rows,
 )
-from ghtrader.domain.evaluation import macro_f1
+from ghtrader.application.research.train import validation_metrics
+from ghtrader.domain.evaluation import CostModel, SignalRule, macro_f1
 from tests.fakes.frames import synthetic_frame
 
 
@@ -59,3 +64,49 @@ def test_oracle_codes_prefer_the_fitted_expectation() -> None:
     assert fit2 is not None and fit2.source == "oracle_direction" and fit2.threshold is None
     np.testing.assert_array_equal(given, frame.extras["oracle_direction"])
     assert oracle_codes(replace(frame, extras={}), train) == (None, None)
+
+
+def _score_like_the_benchmark(frame: FeatureFrame, rows: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    ctx = FrameContext(
+        frame=frame,
+        moves=realized_moves(frame, [frame.horizon]),
+        vol=np.zeros(len(frame)),
+        session=np.zeros(len(frame), dtype=np.int8),
+        multiplier=5.0,
+    )
+    score = score_rows(
+        ctx,
+        rows,
+        probs,
+        horizon=frame.horizon,
+        decay_horizons=[frame.horizon],
+        regime_codes=np.zeros(rows.shape[0], dtype=np.int8),
+        oracle=None,
+        costs=CostModel(),
+        signal=SignalRule(),
+        entry="grid",
+        n_bins=15,
+    )
+    return score.flat()
+
+
+def test_train_validation_and_the_benchmark_score_the_same_predictions_alike() -> None:
+    frame = synthetic_frame(days=2, tick_interval_ms=5000)
+    rng = np.random.default_rng(3)
+    n = len(frame)
+    logits = rng.normal(0.0, 1.0, (n, 3))
+    # float32 softmax rows, as an ONNX graph returns them (sums off 1 by ~1e-7)
+    probs = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32).astype(np.float64)
+    probs[5] = np.nan  # a row the model could not score
+    block = np.arange(n // 3, 2 * n // 3)
+    without_up = block[frame.labels[block] != 2]  # a fold where UP never occurs
+    never_up = probs.copy()
+    never_up[:, 1] += never_up[:, 2]
+    never_up[:, 2] = 0.0  # ... and where the model never says UP
+    for rows, p in ((np.arange(n), probs), (block, probs), (without_up, probs), (without_up, never_up)):
+        bench = _score_like_the_benchmark(frame, rows, p[rows])
+        train = validation_metrics(frame.take(rows), p[rows])
+        assert train["n_valid"] > 0
+        for key in ("accuracy", "macro_f1", "log_loss", "brier", "ece"):
+            assert train[key] == bench[key], key
+    assert validation_metrics(frame.take(without_up), never_up[without_up])["classes_absent"] == ["UP"]

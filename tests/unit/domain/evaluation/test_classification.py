@@ -17,6 +17,7 @@ from ghtrader.domain.evaluation import (
     expected_calibration_error,
     log_loss,
     macro_f1,
+    macro_f1_of_classes,
     maximum_calibration_error,
     per_class_scores,
 )
@@ -61,11 +62,72 @@ def test_precision_recall_f1_match_a_per_class_count_loop() -> None:
     assert macro_f1(Y, P) == pytest.approx((1 / 2 + 2 / 3 + 2 / 5) / 3)
 
 
-def test_macro_f1_ignores_a_class_never_seen_nor_predicted() -> None:
+def test_macro_f1_counts_a_class_never_seen_nor_predicted_as_zero() -> None:
     y = np.array([0.0, 0.0, 2.0, 2.0])
     p = np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]])
-    # DOWN: tp 1, fn 1 -> f1 2/3; UP: tp 2, fp 1 -> f1 4/5; FLAT absent everywhere
-    assert macro_f1(y, p) == pytest.approx((2 / 3 + 4 / 5) / 2)
+    # DOWN: tp 1, fn 1 -> f1 2/3; UP: tp 2, fp 1 -> f1 4/5; FLAT absent from both: f1 0, still averaged
+    assert macro_f1(y, p) == pytest.approx((2 / 3 + 4 / 5 + 0.0) / 3)
+    m = classification_metrics(y, p)
+    assert m.f1.tolist() == pytest.approx([2 / 3, 0.0, 4 / 5])
+    assert m.classes_absent == ("FLAT",) and m.to_dict()["classes_absent"] == ["FLAT"]
+
+
+def test_macro_f1_when_up_never_occurs_but_is_predicted() -> None:
+    # labels 0 0 1 1 1, predictions 0 2 1 1 2: UP has 2 false positives and nothing to find
+    y = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
+    p = np.eye(3)[[0, 2, 1, 1, 2]]
+    # DOWN: tp 1 fn 1 -> 2/3; FLAT: tp 2 fn 1 -> 4/5; UP: tp 0 -> 0
+    assert macro_f1(y, p) == pytest.approx((2 / 3 + 4 / 5 + 0.0) / 3)
+    assert classification_metrics(y, p).classes_absent == ("UP",)
+
+
+def test_a_perfect_predictor_on_a_fold_without_up_is_capped_at_two_thirds() -> None:
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    assert macro_f1(y, np.eye(3)[y.astype(int)]) == pytest.approx(2 / 3)
+
+
+def test_one_stray_prediction_moves_macro_f1_by_little() -> None:
+    # 200 rows without UP, predicted perfectly; one row then predicted UP by mistake
+    y = np.repeat([0.0, 1.0], 100)
+    p = np.eye(3)[y.astype(int)]
+    stray = p.copy()
+    stray[0] = [0.0, 0.0, 1.0]
+    before, after = macro_f1(y, p), macro_f1(y, stray)
+    assert before == pytest.approx(2 / 3)
+    assert 0 < before - after < 0.01  # not the 1/3 jump of averaging over the classes present
+
+
+def _reference_macro_f1(truth: list[int], pred: list[int]) -> float:
+    scores = []
+    for k in range(3):
+        tp = sum(1 for t, q in zip(truth, pred, strict=True) if t == k and q == k)
+        fp = sum(1 for t, q in zip(truth, pred, strict=True) if t != k and q == k)
+        fn = sum(1 for t, q in zip(truth, pred, strict=True) if t == k and q != k)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_macro_f1_matches_a_reference_loop_on_random_folds(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 7, 50, 400):
+        # skewed class mixes so some folds miss a class in labels, predictions or both
+        y = rng.choice(3, n, p=rng.dirichlet([0.3, 0.3, 0.3])).astype(float)
+        p = rng.dirichlet([0.2, 0.2, 0.2], n)
+        pred = p.argmax(axis=1)
+        ref = _reference_macro_f1(y.astype(int).tolist(), pred.tolist())
+        assert macro_f1(y, p) == pytest.approx(ref, abs=1e-12)
+        assert macro_f1_of_classes(y, pred) == pytest.approx(ref, abs=1e-12)
+        assert classification_metrics(y, p).macro_f1 == pytest.approx(ref, abs=1e-12)
+
+
+def test_macro_f1_of_classes_drops_nan_and_rejects_other_codes() -> None:
+    y = np.array([0.0, 1.0, np.nan, 2.0])
+    q = np.array([0.0, 1.0, 2.0, np.nan])
+    assert macro_f1_of_classes(y, q) == pytest.approx(2 / 3)
+    assert math.isnan(macro_f1_of_classes(np.array([np.nan]), np.array([1.0])))
+    with pytest.raises(EvaluationError):
+        macro_f1_of_classes(np.array([0.0, 1.0]), np.array([0.0, 3.0]))
 
 
 def test_log_loss_by_hand_with_clipping_and_renormalisation() -> None:

@@ -30,6 +30,7 @@ from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
+from ghtrader.adapters.xgboost import XGBoostFamily
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
@@ -122,7 +123,7 @@ def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSo
 
 
 def _model_families() -> FamilyRegistry:
-    families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily()]
+    families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily(), XGBoostFamily()]
     from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
 
     return FamilyRegistry([*families, *deep_families().values()])

@@ -12,6 +12,7 @@ from pathlib import Path
 HEAVY = (
     "torch",
     "lightgbm",
+    "xgboost",
     "numba",
     "pandas",
     "numpy",

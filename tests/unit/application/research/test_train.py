@@ -91,12 +91,15 @@ def test_versions_count_up_per_model_type(tmp_path: Path, frame: FeatureFrame) -
     ]
 
 
-def test_lightgbm_trains_through_the_same_use_case(tmp_path: Path, frame: FeatureFrame) -> None:
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+def test_tree_families_train_through_the_same_use_case(tmp_path: Path, frame: FeatureFrame, family: str) -> None:
     world = train_world(tmp_path, frame)
-    result = world.trainer(request(frame, family="lightgbm"))
+    result = world.trainer(request(frame, family=family))
     meta = read_meta(world.store, result.artifact_dir, 10)
-    assert meta.family == "lightgbm" and meta.onnx_input == "raw_features"
+    assert meta.family == family and meta.onnx_input == "raw_features"
     assert meta.raw["onnx"]["parity_max_abs_diff"] < 1e-5
+    model, _ = load_model(world.store, world.families, result.artifact_dir)
+    assert model.family == family and model.feature_names == frame.feature_names
 
 
 def test_split_keeps_a_purge_gap_of_at_least_the_horizon(frame: FeatureFrame) -> None:
@@ -150,7 +153,7 @@ def test_nan_only_columns_are_named(tmp_path: Path, frame: FeatureFrame) -> None
 
 def test_unknown_family_and_wrong_horizon_are_refused(tmp_path: Path, frame: FeatureFrame) -> None:
     world = train_world(tmp_path, frame)
-    _assert_refused(world, request(frame, family="xgboost"), "known families: logistic, lightgbm")
+    _assert_refused(world, request(frame, family="catboost"), "known families: logistic, lightgbm, xgboost")
     assert world.frames.calls == []  # refused before reading data
     _assert_refused(world, request(frame, horizon=50), "horizon 10, not 50")
 

@@ -13,6 +13,7 @@ from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.memory import InMemoryModelRegistry
 from ghtrader.adapters.onnx import OnnxInferenceRuntime
+from ghtrader.adapters.xgboost import XGBoostFamily
 from ghtrader.application.ports.models import (
     FeatureFrame,
     FrameProvenance,
@@ -34,6 +35,7 @@ PROVENANCE = FrameProvenance(
 FAST_PARAMS: dict[str, dict[str, Any]] = {
     "logistic": {"l2_path": [0.01]},
     "lightgbm": {"num_boost_round": 40, "early_stopping_rounds": 5, "learning_rate": 0.2, "num_threads": 1},
+    "xgboost": {"num_boost_round": 40, "early_stopping_rounds": 5, "learning_rate": 0.3, "num_threads": 1},
 }
 
 
@@ -75,7 +77,7 @@ def train_world(
     registry: ModelRegistry | None = None,
     **kwargs: Any,
 ) -> TrainWorld:
-    families = families or FamilyRegistry([LogisticFamily(), LightGBMFamily()])
+    families = families or FamilyRegistry([LogisticFamily(), LightGBMFamily(), XGBoostFamily()])
     store = FilesystemArtifactStore(tmp_path / "artifacts" / "models")
     registry = registry or InMemoryModelRegistry()
     frames = StaticFrames(frame)

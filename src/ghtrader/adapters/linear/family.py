@@ -28,8 +28,10 @@ from ghtrader.application.ports.models import (
 )
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.research.tabular import (
+    check_model_features,
     check_training_data,
     class_weights,
+    family_params,
     tabular_xy,
 )
 from ghtrader.domain.evaluation import accuracy as classification_accuracy
@@ -74,11 +76,7 @@ class LogisticModel:
         self.history = list(history)
 
     def _check(self, frame: FeatureFrame) -> None:
-        if tuple(frame.feature_names) != self.feature_names:
-            raise FailedPrecondition(
-                f"the frame's features {list(frame.feature_names)[:8]}... differ from the model's "
-                f"{len(self.feature_names)} features (names and order must match)"
-            )
+        check_model_features(self.feature_names, frame)
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         """float64 standardised inputs with NaN set to the training mean (0)."""
@@ -143,10 +141,7 @@ class LogisticFamily:
         return {k: (list(v) if isinstance(v, list) else v) for k, v in _DEFAULTS.items()}
 
     def _params(self, config: TrainConfig) -> dict[str, Any]:
-        unknown = sorted(set(config.params) - set(_DEFAULTS))
-        if unknown:
-            raise InvalidArgument(f"unknown logistic params {unknown}; known: {sorted(_DEFAULTS)}")
-        params = self.default_params() | dict(config.params)
+        params = family_params("logistic", self.default_params(), config.params)
         path = params["l2_path"]
         if isinstance(path, (int, float)):
             path = [path]

@@ -27,8 +27,10 @@ from ghtrader.application.ports.models import (
 )
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.research.tabular import (
+    check_model_features,
     check_training_data,
     class_weights,
+    family_params,
     tabular_xy,
 )
 
@@ -77,11 +79,7 @@ class XGBoostModel:
         self.rounds_trained = int(rounds_trained) if rounds_trained is not None else self.best_iteration
 
     def _check(self, frame: FeatureFrame) -> None:
-        if tuple(frame.feature_names) != self.feature_names:
-            raise FailedPrecondition(
-                f"the frame's features {list(frame.feature_names)[:8]}... differ from the model's "
-                f"{len(self.feature_names)} features (names and order must match)"
-            )
+        check_model_features(self.feature_names, frame)
 
     def predict_proba(self, frame: FeatureFrame) -> np.ndarray:
         self._check(frame)
@@ -151,10 +149,7 @@ class XGBoostFamily:
         return dict(_DEFAULTS)
 
     def _params(self, config: TrainConfig) -> dict[str, Any]:
-        unknown = sorted(set(config.params) - set(_DEFAULTS))
-        if unknown:
-            raise InvalidArgument(f"unknown xgboost params {unknown}; known: {sorted(_DEFAULTS)}")
-        params = self.default_params() | dict(config.params)
+        params = family_params("xgboost", self.default_params(), config.params)
         if int(params["num_boost_round"]) < 1 or int(params["early_stopping_rounds"]) < 1:
             raise InvalidArgument("num_boost_round and early_stopping_rounds must be >= 1")
         return params

@@ -6,12 +6,13 @@ trained on. Every check raises InvalidArgument with a message naming what is wro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.models import CLASS_NAMES, FeatureFrame
 
 __all__ = [
@@ -131,3 +132,20 @@ def class_weights(y: np.ndarray, mode: str | None) -> np.ndarray | None:
     counts = np.bincount(y, minlength=len(CLASS_NAMES)).astype(np.float64)
     per_class = np.divide(y.shape[0], len(CLASS_NAMES) * counts, out=np.zeros_like(counts), where=counts > 0)
     return per_class[y]
+
+
+def family_params(family: str, defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` updated with ``given``; a name not in ``defaults`` is InvalidArgument naming the known ones."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise InvalidArgument(f"unknown {family} params {unknown}; known: {sorted(defaults)}")
+    return dict(defaults) | dict(given)
+
+
+def check_model_features(model_features: Sequence[str], frame: FeatureFrame) -> None:
+    """FailedPrecondition unless ``frame`` holds the model's features, same names in the same order."""
+    if tuple(frame.feature_names) != tuple(model_features):
+        raise FailedPrecondition(
+            f"the frame's features {list(frame.feature_names)[:8]}... differ from the model's "
+            f"{len(model_features)} features (names and order must match)"
+        )

@@ -145,15 +145,20 @@ def _unit(
     acc: np.ndarray,
     tmp: np.ndarray,
 ) -> None:
-    """Add the average class probabilities of one antithetic pair of continuations to ``acc``."""
+    """Set ``acc`` to one sampling unit's class probabilities: the average over an antithetic
+    pair of continuations, minus the same average under the control model, plus the control's
+    exact expectation (:func:`_control_expectation`)."""
     innov = math.sqrt(1.0 - phi * phi)
     jkey = _mix(key ^ _JUMP_SALT)
     log_nj = math.log1p(-jump_p) if 0.0 < jump_p < 1.0 else 0.0
-    for c in range(3):
-        acc[c] = 0.0
+    jump_var = jump_p * jump_scale * jump_scale
+    _control_expectation(x0, f0, h1, dk, slope, step_sd, kappa, phi, alpha, beta, omega, jump_var, mid0, k_ticks,
+                         tick, p_odd, acc)  # fmt: skip
     for sign_i in range(2):
         sign = 1.0 if sign_i == 0 else -1.0
         x = x0
+        xa = x0  # the control model's log price: same shocks, volatility on its mean path
+        hb = h1
         f_prev = f0
         h = h1
         eps2 = 0.0
@@ -163,7 +168,9 @@ def _unit(
         for s in range(1, dk + 1):
             if s > 1:
                 h = omega + alpha * min(eps2, eps2_cap) + beta * h
+                hb = omega + alpha * (hb + jump_var) + beta * hb
             sig = step_sd * math.sqrt(h)
+            sb = step_sd * math.sqrt(hb)
             jump = 0.0
             if s == next_jump:
                 u1 = _uniform(jkey, 3 * n_jump + 1)
@@ -172,10 +179,14 @@ def _unit(
                 n_jump += 1
                 next_jump = _next_jump(jkey, n_jump, s, jump_p, log_nj, dk)
             base = x + kappa * sig * f_prev + slope + jump
+            base_a = xa + kappa * sb * f_prev + slope
             if s == dk:
                 _class_probs(base, sig, mid0, k_ticks, tick, p_odd, tmp)
                 for c in range(3):
                     acc[c] += 0.5 * tmp[c]
+                _class_probs(base_a, sb, mid0, k_ticks, tick, p_odd, tmp)
+                for c in range(3):
+                    acc[c] -= 0.5 * tmp[c]
                 break
             u1 = _uniform(key, 2 * s)
             u2 = _uniform(key, 2 * s + 1)
@@ -183,9 +194,58 @@ def _unit(
             z = sign * r * math.cos(_TWO_PI * u2)
             eta = sign * r * math.sin(_TWO_PI * u2)
             x = base + sig * z
+            xa = base_a + sb * z
             eps = (sig * z + jump) / step_sd
             eps2 = eps * eps
             f_prev = phi * f_prev + innov * eta
+
+
+@njit(cache=True)
+def _control_expectation(
+    x0: float,
+    f0: float,
+    h1: float,
+    dk: int,
+    slope: float,
+    step_sd: float,
+    kappa: float,
+    phi: float,
+    alpha: float,
+    beta: float,
+    omega: float,
+    jump_var: float,
+    mid0: float,
+    k_ticks: float,
+    tick: float,
+    p_odd: float,
+    out: np.ndarray,
+) -> None:
+    """Exact class probabilities under the control model, a linear-Gaussian copy of the
+    continuation: no jumps and the variance multiplier on its expected path ``hb`` (so the
+    shocks do not feed back). Its end log price is ``N(mu, V)`` with
+    ``mu = x0 + dk slope + kappa f0 sum_s sb_s phi^(s-1)`` and
+    ``V = sum_s sb_s^2 + kappa^2 (1 - phi^2) sum_j w_j^2``, ``w_j = sum_{s>j} sb_s phi^(s-1-j)``.
+    Subtracting the control computed on the same draws and adding this leaves the estimator
+    unbiased while removing most of its variance."""
+    sb = np.empty(dk + 1)
+    hb = h1
+    mu = x0 + slope * dk
+    var = 0.0
+    decay = 1.0
+    for s in range(1, dk + 1):
+        if s > 1:
+            hb = omega + alpha * (hb + jump_var) + beta * hb
+        sb[s] = step_sd * math.sqrt(hb)
+        mu += kappa * f0 * sb[s] * decay
+        decay *= phi
+        var += sb[s] * sb[s]
+    w = 0.0
+    acc = 0.0
+    for j in range(dk - 1, 0, -1):
+        w = sb[j + 1] + phi * w
+        acc += w * w
+    var += kappa * kappa * (1.0 - phi * phi) * acc
+    _class_probs(mu, math.sqrt(var), mid0, k_ticks, tick, p_odd, out)
 
 
 @njit(cache=True)

@@ -60,7 +60,7 @@ _CONTRACT_CACHE = 12
 #: Target standard error of each Bayes class probability, and the antithetic path pairs per
 #: batch / at most per tick of the adaptive Monte Carlo.
 BAYES_SE_TARGET = 0.01
-_BAYES_BATCH_PAIRS = 128
+_BAYES_BATCH_PAIRS = 64
 _BAYES_MAX_PAIRS = 32_768
 
 _BLOCK_FIELDS: tuple[str, ...] = (

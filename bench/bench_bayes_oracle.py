@@ -1,6 +1,6 @@
 """Bayes oracle benchmark: rows/s of ``SyntheticMarket.class_probabilities`` on one cu main day.
 
-Run:  .venv/bin/python bench/bench_bayes_oracle.py [--rows 20000] [--threads 1]
+Run:  .venv/bin/python bench/bench_bayes_oracle.py [--rows 20000]
 
 Default config (seed 7, 500 ms grid, signal strength 0.1), the copper main contract of one
 trading day; a random sample of ``--rows`` ticks (as the frame extras take per day), timed warm
@@ -11,7 +11,6 @@ table: rows/s, mean continuations (paths) per row, largest standard error.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import date
@@ -20,11 +19,8 @@ from datetime import date
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--threads", type=int, default=1, help="numba threads (prange over rows)")
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 11, 3))
     args = parser.parse_args()
-    os.environ["NUMBA_NUM_THREADS"] = str(args.threads)
-
     import numpy as np
 
     from ghtrader.adapters.filesystem.calendar_cache import bundled_holidays_text
@@ -42,7 +38,7 @@ def main() -> None:
     market.class_probabilities_with_paths(main_contract, args.day, 10, 1.0, rows[:50])  # compile
 
     print("command:", " ".join([sys.executable, *sys.argv]))
-    print(f"{main_contract} {args.day}: {n} ticks, {rows.shape[0]} sampled rows, {args.threads} thread(s)\n")
+    print(f"{main_contract} {args.day}: {n} ticks, {rows.shape[0]} sampled rows, one core\n")
     print("| H | rows/s | paths per row (mean) | max SE |")
     print("|---|---|---|---|")
     for horizon in (10, 50):

@@ -7,7 +7,9 @@ runs the latent recursion of :func:`ghtrader.domain.market_sim._kernels.latent_p
 returns the exact label probabilities given the path up to step ``k + dk - 1``: the last step's
 Gaussian shock and the final spread are integrated analytically (Rao-Blackwellisation). Pairs of
 antithetic paths (all normals negated) form one sampling unit. Draws come from a counter-based
-hash of ``(seed, i, unit, draw)``, so results do not depend on the rows asked for or on threads.
+hash of ``(seed, i, unit, draw)``, so results do not depend on the rows asked for. The row loop is
+serial on purpose: ``parallel=True`` gained nothing measurable on the 2-core host, and numba's
+default threading layer aborts when two threads (e.g. gRPC workers) launch parallel kernels at once.
 See docs/synthetic_market.md, "The Bayes oracle".
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ghtrader.domain.market_sim._kernels import garch_omega
 
@@ -258,7 +260,7 @@ def _next_jump(jkey: np.uint64, n_jump: int, step: int, jump_p: float, log_nj: f
     return step + 1 + int(math.floor(math.log(_uniform(jkey, 3 * n_jump)) / log_nj))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bayes_class_probabilities(
     rows: np.ndarray,
     kidx: np.ndarray,
@@ -301,7 +303,7 @@ def bayes_class_probabilities(
     paths = np.zeros(m, dtype=np.int64)
     omega = garch_omega(alpha, beta, jump_p, jump_scale)
     seed_key = _mix(np.uint64(seed) ^ _ROW_SALT)
-    for r in prange(m):
+    for r in range(m):
         i = rows[r]
         if i < 0 or i + horizon >= n or np.isnan(mid_ticks[i]):
             continue

@@ -184,6 +184,17 @@ def test_rows_without_h_ticks_left_are_nan_and_bad_input_is_refused() -> None:
         market.class_probabilities(main, day, 0, 1.0, rows)
 
 
+def test_probabilities_stay_in_the_simplex_near_certainty() -> None:
+    market = _default_market()
+    day = DAYS[0]
+    main = market.main_contract("SHFE.cu", day)
+    rows = np.arange(0, 20_000, 3, dtype=np.int64)
+    p, se = market.class_probabilities(main, day, 10, 2.0, rows)  # a 2-tick move in 10 ticks is rare
+    assert p.min() >= 0.0 and p.max() <= 1.0
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert np.median(p[:, 1]) > 0.99 and se.max() <= 0.01
+
+
 def test_odd_spread_probability_matches_the_book_law() -> None:
     rng = np.random.default_rng(3)
     p_one, extra = 0.4, 2.2

@@ -294,6 +294,8 @@ def bayes_class_probabilities(
     ``se`` are ``(m, 3)`` (DOWN, FLAT, UP; NaN where ``i + horizon`` is past the day or the mid is
     NaN); ``paths`` the continuations used per row. Batches of ``batch_units`` antithetic pairs
     run until every class's standard error is ``<= se_target`` or ``max_units`` pairs are used.
+    Each unit's three values sum to 1 but may leave [0, 1] by the control variate's noise, so the
+    means are clipped to [0, 1] and renormalised (a change below one SE, only near 0 or 1).
     """
     m = rows.shape[0]
     n = kidx.shape[0]
@@ -335,10 +337,14 @@ def bayes_class_probabilities(
                 worst = max(worst, math.sqrt(var / units))
             if worst <= se_target:
                 break
+        total = 0.0
         for c in range(3):
             mean = s1[c] / units
             var = max(0.0, (s2[c] - units * mean * mean) / (units - 1)) if units > 1 else np.nan
-            probs[r, c] = mean
+            probs[r, c] = min(1.0, max(0.0, mean))  # the control variate may overshoot by < an SE
+            total += probs[r, c]
             se[r, c] = math.sqrt(var / units)
+        for c in range(3):
+            probs[r, c] /= total
         paths[r] = 2 * units
     return probs, se, paths

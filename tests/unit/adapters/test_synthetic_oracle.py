@@ -41,3 +41,21 @@ def test_unknown_days_and_bad_thresholds() -> None:
     assert oracle.expected_move("SHFE.cu2601", before, 10) is None
     with pytest.raises(InvalidArgument, match="threshold"):
         oracle.oracle_direction("SHFE.cu2612", DAY, 10, -1.0)
+
+
+def test_class_probabilities_serve_the_markets_bayes_oracle() -> None:
+    market = synthetic_market(seed=7, signal_strength=0.3, tick_interval_ms=5000)
+    rows = np.array([0, 5, 17, 400], dtype=np.int64)
+    found = SyntheticOracleSource(market).class_probabilities("SHFE.cu2612", DAY, 20, 1.0, rows)
+    assert found is not None
+    probs, se = found
+    want_p, want_se = market.class_probabilities("SHFE.cu2612", DAY, 20, 1.0, rows)
+    np.testing.assert_array_equal(probs, want_p)
+    np.testing.assert_array_equal(se, want_se)
+    seeded = SyntheticOracleSource(market, seed=3).class_probabilities("SHFE.cu2612", DAY, 20, 1.0, rows)
+    assert seeded is not None and not np.array_equal(seeded[0], probs)
+    oracle = SyntheticOracleSource(market)
+    assert oracle.class_probabilities("SHFE.cu2612", date(2026, 11, 7), 20, 1.0, rows) is None  # a Saturday
+    assert oracle.class_probabilities("SHFE.cu2601", date(2025, 12, 10), 20, 1.0, rows) is None  # before the anchor
+    with pytest.raises(InvalidArgument, match="k_ticks"):
+        oracle.class_probabilities("SHFE.cu2612", DAY, 20, -1.0, rows)

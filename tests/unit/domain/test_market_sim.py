@@ -490,10 +490,14 @@ def test_kernels_match_their_pure_python_bodies() -> None:
         64.0,
         0.003,
     )
-    x, f, h = kern.latent_path(*args)
-    for a, b in zip((x, f, h), _py(kern.latent_path)(*args), strict=True):
+    x, f, h, slope = kern.latent_path(*args)
+    for a, b in zip((x, f, h, slope), _py(kern.latent_path)(*args), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
     assert x[-1] == pytest.approx(0.003) and x[0] == 0.0 and np.all(h > 0)
+    # the slope is the bridge's drift: the same draws bridged to another target differ by it
+    x2, _, _, slope2 = kern.latent_path(*args[:-1], 0.003 + (n - 1) * 1e-5)
+    assert slope2 - slope == pytest.approx(1e-5, rel=1e-9)
+    np.testing.assert_allclose(x2 - x, 1e-5 * np.arange(n), atol=1e-15)
 
     kidx = np.sort(rng.choice(n, size=150, replace=False)).astype(np.int64)
     mu = kern.oracle_log_drift(kidx, f, h, 1e-4, 0.2, 0.9, 7)
@@ -545,7 +549,7 @@ def test_latent_path_has_volatility_clustering_and_jumps() -> None:
     n = 60_000
 
     def abs_increments(alpha: float, beta: float, jump_p: float) -> np.ndarray:
-        x, _, _ = kern.latent_path(
+        x, _, _, _ = kern.latent_path(
             rng.standard_normal(n),
             rng.standard_normal(n),
             rng.standard_normal(n),

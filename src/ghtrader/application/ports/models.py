@@ -280,3 +280,15 @@ class OracleSource(Protocol):
         """Per tick, the expected mid-price change over ``horizon`` ticks (price units; NaN
         where undefined)."""
         ...
+
+    def class_probabilities(
+        self, symbol: str, trading_day: date, horizon: int, k_ticks: float, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The Bayes class probabilities and their Monte Carlo standard errors at ticks ``rows``.
+
+        ``(probs, se)``, both ``(len(rows), 3)`` in the label order DOWN, FLAT, UP: the chance
+        of each class of the direction label over ``horizon`` ticks with threshold ``k_ticks``
+        price ticks, given everything the generator knows at the tick; NaN rows where undefined
+        (``i + horizon`` past the day). ``rows`` are int64 positions in the contract-day's ticks.
+        None when the source knows nothing of that contract-day."""
+        ...

@@ -6,12 +6,17 @@ quotes of the same rows in the tick store (NaN where the tick row is absent or a
 ``extras`` carries the realized moves ``dmid_h{h}`` the labels build stored (for alpha decay and
 costed evaluation) and, with an :class:`OracleSource`, the oracle's ``oracle_direction`` and
 ``oracle_dmid`` aligned by (contract, trading day, ``datetime_ns``): for main_l5 rows the
-contract is the row's ``underlying_contract``.
+contract is the row's ``underlying_contract``. The oracle's Bayes class probabilities
+``bayes_p_down`` / ``bayes_p_flat`` / ``bayes_p_up`` and ``bayes_se`` (the largest of their
+three Monte Carlo standard errors) are filled on a seeded random sample of at most
+``oracle_sample_per_day`` rows per contract-day (NaN elsewhere and where undefined).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -27,10 +32,14 @@ from ghtrader.application.ports.stores import LAKE_VERSION, TICKS_LAKES, TickSto
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import contract_spec
 
-__all__ = ["DEFAULT_EXTRA_HORIZONS", "StoreFrameSource"]
+__all__ = ["BAYES_EXTRAS", "DEFAULT_EXTRA_HORIZONS", "DEFAULT_ORACLE_SAMPLE_PER_DAY", "StoreFrameSource"]
 
 #: Realized-move horizons copied into ``extras`` when the labels build stored them.
 DEFAULT_EXTRA_HORIZONS: tuple[int, ...] = (10, 50, 100, 200)
+#: Rows per contract-day that get the oracle's Bayes class probabilities (a seeded sample).
+DEFAULT_ORACLE_SAMPLE_PER_DAY = 20_000
+#: Extras keys of the Bayes class probabilities (DOWN, FLAT, UP) and their largest standard error.
+BAYES_EXTRAS: tuple[str, ...] = ("bayes_p_down", "bayes_p_flat", "bayes_p_up", "bayes_se")
 
 
 class StoreFrameSource:
@@ -43,6 +52,10 @@ class StoreFrameSource:
         extra_horizons: horizons of the ``dmid_h{h}`` extras (those stored are copied).
         oracle_threshold_ticks: the oracle's class threshold in ticks (default: the labels'
             ``k`` from the labels build, else 1).
+        oracle_sample_per_day: rows per contract-day (a random sample, all rows of a smaller
+            day) that get the Bayes extras ``bayes_p_down/flat/up`` and ``bayes_se``, computed
+            with the labels build's ``k``; 0 skips them.
+        oracle_sample_seed: seed of that sample (rows are drawn per contract-day from it).
     """
 
     def __init__(
@@ -53,12 +66,22 @@ class StoreFrameSource:
         oracle: OracleSource | None = None,
         extra_horizons: Sequence[int] = DEFAULT_EXTRA_HORIZONS,
         oracle_threshold_ticks: float | None = None,
+        oracle_sample_per_day: int = DEFAULT_ORACLE_SAMPLE_PER_DAY,
+        oracle_sample_seed: int = 0,
     ) -> None:
+        if (
+            isinstance(oracle_sample_per_day, bool)
+            or not isinstance(oracle_sample_per_day, int)
+            or oracle_sample_per_day < 0
+        ):
+            raise InvalidArgument(f"invalid oracle_sample_per_day {oracle_sample_per_day!r}: expected an int >= 0")
         self._datasets = datasets
         self._ticks = ticks
         self._oracle = oracle
         self._extra_horizons = tuple(int(h) for h in extra_horizons)
         self._oracle_k = oracle_threshold_ticks
+        self._sample_per_day = oracle_sample_per_day
+        self._sample_seed = int(oracle_sample_seed)
 
     def load(
         self,
@@ -113,7 +136,15 @@ class StoreFrameSource:
             contracts = underlying if ticks_lake == "main_l5" else np.full(dt.shape[0], symbol, dtype=object)
             extras.update(
                 _oracle_extras(
-                    self._oracle, symbol, stored.trading_day, trading_day, contracts, tick_pos, horizon, threshold
+                    self._oracle,
+                    symbol,
+                    stored.trading_day,
+                    trading_day,
+                    contracts,
+                    tick_pos,
+                    horizon,
+                    threshold,
+                    _BayesSample(k, self._sample_per_day, self._sample_seed),
                 )
             )
 
@@ -183,6 +214,22 @@ class StoreFrameSource:
         return ",".join(sorted(found))
 
 
+@dataclass(frozen=True, slots=True)
+class _BayesSample:
+    k_ticks: float  # the labels' threshold in ticks
+    per_day: int  # rows per contract-day
+    seed: int
+
+
+def _sample_rows(rows: np.ndarray, contract: str, day: np.datetime64, sample: _BayesSample) -> np.ndarray:
+    """A seeded random subset (sorted) of ``rows``: at most ``sample.per_day``, all when fewer."""
+    if rows.shape[0] <= sample.per_day:
+        return rows
+    ordinal = int(day.astype("datetime64[D]").astype(np.int64))
+    rng = np.random.default_rng([sample.seed, ordinal, zlib.crc32(contract.encode("utf-8"))])
+    return np.sort(rng.choice(rows, size=sample.per_day, replace=False))
+
+
 def _oracle_extras(
     oracle: OracleSource,
     symbol: str,
@@ -192,6 +239,7 @@ def _oracle_extras(
     tick_pos: np.ndarray,
     horizon: int,
     threshold: float,
+    sample: _BayesSample,
 ) -> dict[str, np.ndarray]:
     """Oracle arrays are aligned with a contract-day's ticks: the tick store's rows of that
     day (main_l5 copies the underlying's raw rows one for one). A day whose row count differs
@@ -199,6 +247,8 @@ def _oracle_extras(
     n = trading_day.shape[0]
     direction = np.full(n, np.nan)
     move = np.full(n, np.nan)
+    bayes = np.full((n, 3), np.nan)
+    bayes_se = np.full(n, np.nan)
     tick_day = np.asarray(tick_day).astype("datetime64[D]")
     keys = np.char.add(np.asarray(contracts, dtype=str), np.asarray(trading_day, dtype=str))
     _, first_rows, group = np.unique(keys, return_index=True, return_inverse=True)
@@ -218,7 +268,23 @@ def _oracle_extras(
         at = tick_pos[rows] - lo
         direction[rows] = d[at]
         move[rows] = e[at]
-    return {"oracle_direction": direction, "oracle_dmid": move}
+        if sample.per_day == 0:
+            continue
+        picked = _sample_rows(rows, contract, day, sample)
+        found = oracle.class_probabilities(contract, the_day, horizon, sample.k_ticks, tick_pos[picked] - lo)
+        if found is None:
+            continue
+        probs, se = found
+        bayes[picked] = probs
+        bayes_se[picked] = se.max(axis=1)
+    return {
+        "oracle_direction": direction,
+        "oracle_dmid": move,
+        "bayes_p_down": bayes[:, 0],
+        "bayes_p_flat": bayes[:, 1],
+        "bayes_p_up": bayes[:, 2],
+        "bayes_se": bayes_se,
+    }
 
 
 def _check_request(lake: str, start_day: date, end_day: date, horizon: int, names: tuple[str, ...]) -> None:

@@ -24,7 +24,7 @@ COL_LEVEL0 = 7  # then per level l (0..4): bid_price, bid_volume, ask_price, ask
 N_COLS = 27
 N_UNIFORMS = 21
 N_NORMALS = 11
-_MAX_SPREAD_TICKS = 20
+MAX_SPREAD_TICKS = 20
 _MAX_GAP_TICKS = 10
 
 
@@ -67,6 +67,13 @@ def daily_skeleton(
 
 
 @njit(cache=True)
+def garch_omega(alpha: float, beta: float, jump_p: float, jump_scale: float) -> float:
+    """Intercept of the intraday GARCH, net of the jumps' share of the step variance (floored)."""
+    omega = (1.0 - alpha - beta) - alpha * jump_p * jump_scale * jump_scale
+    return max(omega, 0.1 * (1.0 - alpha - beta))
+
+
+@njit(cache=True)
 def latent_path(
     eta: np.ndarray,
     e_idio: np.ndarray,
@@ -83,23 +90,23 @@ def latent_path(
     jump_scale: float,
     eps2_cap: float,
     target: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Latent log-price path of one variety-day on the 500 ms grid.
 
-    Returns ``(x, f, h)``: ``x`` = log price relative to the day's open (bridged so that
+    Returns ``(x, f, h, slope)``: ``x`` = log price relative to the day's open (bridged so that
     ``x[-1] == target``), ``f`` = order-flow imbalance state, ``h`` = GARCH variance
-    multiplier (the step volatility is ``step_sd * sqrt(h[k])``, known one step ahead).
+    multiplier (the step volatility is ``step_sd * sqrt(h[k])``, known one step ahead),
+    ``slope`` = the bridge's drift added per step (0 for fewer than two steps).
     """
     n = eta.shape[0]
     x = np.empty(n)
     f = np.empty(n)
     h = np.empty(n)
     if n == 0:
-        return x, f, h
+        return x, f, h, 0.0
     innov = math.sqrt(1.0 - phi * phi)
     idio = math.sqrt(max(0.0, 1.0 - loading * loading))
-    omega = (1.0 - alpha - beta) - alpha * jump_p * jump_scale * jump_scale
-    omega = max(omega, 0.1 * (1.0 - alpha - beta))
+    omega = garch_omega(alpha, beta, jump_p, jump_scale)
     f[0] = eta[0]
     h[0] = 1.0
     x[0] = 0.0
@@ -115,11 +122,12 @@ def latent_path(
         x[k] = x[k - 1] + kappa * sig * f[k - 1] + shock
         eps = shock / step_sd
         eps2 = eps * eps
+    slope = 0.0
     if n > 1:
         slope = (target - x[n - 1]) / (n - 1)
         for k in range(n):
             x[k] += slope * k
-    return x, f, h
+    return x, f, h, slope
 
 
 @njit(cache=True)
@@ -219,7 +227,7 @@ def build_contract_day(
         if u[i, 0] < p_one_tick_spread:
             spread = 1
         else:
-            spread = min(2 + int(-math.log(u[i, 1]) * extra_spread_mean), _MAX_SPREAD_TICKS)
+            spread = min(2 + int(-math.log(u[i, 1]) * extra_spread_mean), MAX_SPREAD_TICKS)
         bid1 = math.floor(p_ticks - 0.5 * spread + 0.5)
         ask1 = bid1 + spread
         fk = f[k]

@@ -30,6 +30,7 @@ from ghtrader.domain.instruments import (
 from ghtrader.domain.instruments import (
     variety_key as key_of_variety,
 )
+from ghtrader.domain.market_sim import _bayes_kernels as bayes
 from ghtrader.domain.market_sim import _kernels as kern
 from ghtrader.domain.market_sim._random import (
     counter_normals,
@@ -56,6 +57,11 @@ _OI_PATH_NOISE = 0.002  # intraday open-interest wander, share of the day's open
 _SKELETON_CHUNK_DAYS = 366
 _LATENT_CACHE = 6
 _CONTRACT_CACHE = 12
+#: Target standard error of each Bayes class probability, and the antithetic path pairs per
+#: batch / at most per tick of the adaptive Monte Carlo.
+BAYES_SE_TARGET = 0.01
+_BAYES_BATCH_PAIRS = 64
+_BAYES_MAX_PAIRS = 32_768
 
 _BLOCK_FIELDS: tuple[str, ...] = (
     "last_price",
@@ -92,6 +98,7 @@ class _LatentDay:
     h: np.ndarray  # GARCH variance multiplier
     step_sd: float
     log_open: float  # log of the variety's latent open price
+    slope: float  # the bridge's drift per step (part of x)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,13 @@ class _ContractDay:
     kidx: np.ndarray  # grid step of each tick
     log_price: np.ndarray  # contract latent log price at each tick
     latent: _LatentDay
+    p_tick: float  # per-step snapshot probability
+    p_odd_spread: float  # probability that a snapshot's spread is an odd number of ticks
+
+
+def _check_horizon(horizon_ticks: object) -> None:
+    if not isinstance(horizon_ticks, (int, np.integer)) or isinstance(horizon_ticks, bool) or horizon_ticks < 1:
+        raise DomainError(f"invalid horizon_ticks={horizon_ticks!r}: expected an int >= 1")
 
 
 def _tick_decimals(tick: float) -> int:
@@ -375,7 +389,7 @@ class SyntheticMarket:
         phi, kappa = cfg.ofi_persistence, cfg.signal_strength
         variance_mult = 1.0 + kappa * kappa * (1.0 + phi) / (1.0 - phi) + cfg.jump_probability * cfg.jump_scale**2
         step_sd = math.sqrt(sk.day_var[j] * (1.0 - cfg.overnight_gap_fraction) / (max(n, 1) * variance_mult))
-        x, f, h = kern.latent_path(
+        x, f, h, slope = kern.latent_path(
             eta,
             e_idio,
             c_common,
@@ -392,7 +406,7 @@ class SyntheticMarket:
             _EPS2_CAP,
             float(sk.target[j]),
         )
-        latent = _LatentDay(grid_t, x, f, h, step_sd, math.log(params.base_price) + float(sk.log_open[j]))
+        latent = _LatentDay(grid_t, x, f, h, step_sd, math.log(params.base_price) + float(sk.log_open[j]), slope)
         with self._lock:
             self._latent[cache_key] = latent
             if len(self._latent) > _LATENT_CACHE:
@@ -449,6 +463,7 @@ class SyntheticMarket:
         )
         log_price = latent.log_open + basis + latent.x
         sqrt_a = math.sqrt(a)
+        p_one, extra_spread = 0.2 + 0.7 * sqrt_a, 0.5 + 2.5 * (1.0 - a)
         times, block = kern.build_contract_day(
             kidx,
             latent.grid_t,
@@ -463,8 +478,8 @@ class SyntheticMarket:
             oi_prev,
             oi_eod,
             _OI_PATH_NOISE * max(oi_prev, oi_eod) + 0.5,
-            0.2 + 0.7 * sqrt_a,  # P(one-tick spread)
-            0.5 + 2.5 * (1.0 - a),  # mean extra spread ticks otherwise
+            p_one,  # P(one-tick spread)
+            extra_spread,  # mean extra spread ticks otherwise
             min(1.0, 0.5 + 0.8 * sqrt_a),  # P(a deeper level is quoted)
             0.05 + 1.5 * (1.0 - a),  # mean extra gap ticks between levels
             max(1.0, params.depth_lots * (0.05 + 0.95 * a)),
@@ -479,7 +494,8 @@ class SyntheticMarket:
         for col, name in enumerate(_BLOCK_FIELDS):
             ticks[name] = np.round(block[:, col], decimals) if name in _ROUNDED_FIELDS else block[:, col]
         ticks.flags.writeable = False
-        return _ContractDay(ticks, kidx, log_price[kidx], latent)
+        p_odd = bayes.odd_spread_probability(p_one, extra_spread, kern.MAX_SPREAD_TICKS)
+        return _ContractDay(ticks, kidx, log_price[kidx], latent, p_tick, p_odd)
 
     def _resolve(self, symbol: str, trading_day: date) -> ContractSymbol | None:
         """The dated contract behind ``symbol`` (the main for a ``KQ.m@`` alias), or None."""
@@ -527,16 +543,8 @@ class SyntheticMarket:
         with ``dk`` the 500 ms steps from tick ``i`` to tick ``i + H``. NaN where ``i + H`` is past
         the day's last tick; aligned with :meth:`ticks` (a ``KQ.m@`` symbol uses the main).
         """
-        if not isinstance(horizon_ticks, (int, np.integer)) or horizon_ticks < 1:
-            raise DomainError(f"invalid horizon_ticks={horizon_ticks!r}: expected an int >= 1")
-        c = self._resolve(symbol, trading_day)
-        if c is None:
-            return np.empty(0)
-        first, last = self._life_of(c.year, c.month)
-        if not (first <= trading_day <= last) or not self._cal.is_trading_day(trading_day):
-            return np.empty(0)
-        self._check_history(trading_day)
-        cd = self._contract_day(c, trading_day)
+        _check_horizon(horizon_ticks)
+        cd = self._oracle_day(symbol, trading_day)
         if cd is None:
             return np.empty(0)
         lat = cd.latent
@@ -550,6 +558,102 @@ class SyntheticMarket:
             int(horizon_ticks),
         )
         return np.exp(cd.log_price) * np.expm1(mu)
+
+    def _oracle_day(self, symbol: str, trading_day: date) -> _ContractDay | None:
+        """The contract-day behind ``symbol`` (the main for ``KQ.m@``), None when it has no ticks."""
+        c = self._resolve(symbol, trading_day)
+        if c is None:
+            return None
+        first, last = self._life_of(c.year, c.month)
+        if not (first <= trading_day <= last) or not self._cal.is_trading_day(trading_day):
+            return None
+        self._check_history(trading_day)
+        return self._contract_day(c, trading_day)
+
+    def class_probabilities(
+        self,
+        symbol: str,
+        trading_day: date,
+        horizon_ticks: int,
+        k_ticks: float,
+        rows: np.ndarray,
+        seed: int = 0,
+        se_target: float = BAYES_SE_TARGET,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The Bayes oracle: ``p*(DOWN, FLAT, UP)`` of the direction label at ticks ``rows``.
+
+        Probabilities of the label ``dir_h{H}`` (threshold ``k_ticks`` price ticks on the mid,
+        as ``ghtrader.domain.labels.direction_labels``) given the generator's state at each tick
+        (latent price, order-flow imbalance, next step's volatility, the day's bridge slope, the
+        observed mid), by Monte Carlo continuation of the generator until every class's standard
+        error is ``<= se_target`` (or a cap of paths). Returns ``(probs, se)``, both ``(len(rows),
+        3)``, NaN where ``i + H`` is past the day's last tick; ``rows`` index :meth:`ticks`
+        (a ``KQ.m@`` symbol uses the main); empty arrays when the contract-day has no ticks.
+        Deterministic given ``seed``; see docs/synthetic_market.md, "The Bayes oracle".
+        """
+        probs, se, _ = self.class_probabilities_with_paths(
+            symbol, trading_day, horizon_ticks, k_ticks, rows, seed=seed, se_target=se_target
+        )
+        return probs, se
+
+    def class_probabilities_with_paths(
+        self,
+        symbol: str,
+        trading_day: date,
+        horizon_ticks: int,
+        k_ticks: float,
+        rows: np.ndarray,
+        seed: int = 0,
+        se_target: float = BAYES_SE_TARGET,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`class_probabilities` plus the number of continuations used per row."""
+        _check_horizon(horizon_ticks)
+        if not (isinstance(k_ticks, (int, float, np.floating)) and math.isfinite(k_ticks) and k_ticks > 0):
+            raise DomainError(f"invalid k_ticks={k_ticks!r}: expected a finite number > 0")
+        if not (math.isfinite(se_target) and se_target > 0):
+            raise DomainError(f"invalid se_target={se_target!r}: expected a finite number > 0")
+        at = np.asarray(rows)
+        if at.ndim != 1 or not (at.size == 0 or np.issubdtype(at.dtype, np.integer)):
+            raise DomainError("rows must be a 1-d array of int tick positions")
+        cd = self._oracle_day(symbol, trading_day)
+        if cd is None:
+            return np.empty((0, 3)), np.empty((0, 3)), np.empty(0, dtype=np.int64)
+        n = cd.kidx.shape[0]
+        at = at.astype(np.int64)
+        if at.size and (at.min() < 0 or at.max() >= n):
+            raise DomainError(f"rows out of range: the contract-day has {n} ticks")
+        cfg, lat = self._cfg, cd.latent
+        tick = self._specs[key_of_variety(symbol)].price_tick
+        bid, ask = cd.ticks["bid_price1"], cd.ticks["ask_price1"]
+        with np.errstate(invalid="ignore"):
+            mid = np.where((bid > 0) & (ask > 0), 0.5 * (bid + ask) / tick, np.nan)
+        mid_ticks = np.round(2.0 * mid) / 2.0  # exact half-ticks, free of the prices' float rounding
+        return bayes.bayes_class_probabilities(
+            at,
+            cd.kidx,
+            cd.log_price,
+            mid_ticks,
+            lat.f,
+            lat.h,
+            lat.slope,
+            lat.step_sd,
+            cfg.signal_strength,
+            cfg.ofi_persistence,
+            cfg.garch_alpha,
+            cfg.garch_beta,
+            cfg.jump_probability,
+            cfg.jump_scale,
+            _EPS2_CAP,
+            cd.p_tick,
+            cd.p_odd_spread,
+            tick,
+            float(k_ticks),
+            int(horizon_ticks),
+            int(seed) & 0x7FFFFFFFFFFFFFFF,
+            float(se_target),
+            _BAYES_BATCH_PAIRS,
+            _BAYES_MAX_PAIRS,
+        )
 
     def oracle_direction(self, symbol: str, trading_day: date, horizon_ticks: int, threshold: float) -> np.ndarray:
         """:meth:`oracle` as ``int8`` UP (+1) / FLAT (0) / DOWN (-1) against ``threshold`` (price units).

@@ -123,6 +123,54 @@ def test_oracle_extras_align_with_each_contract_day() -> None:
         np.testing.assert_array_equal(frame.extras["oracle_direction"][rows], direction)
 
 
+def test_bayes_extras_fill_a_seeded_sample_of_each_contract_day() -> None:
+    ticks, datasets, truth = _store(MAIN, MAIN_DAYS, "main_l5")
+    market = _market()
+    oracle = SyntheticOracleSource(market)
+    # the oracle's own threshold is overridden; the Bayes extras use the labels build's k (1.0)
+    source = StoreFrameSource(
+        datasets=datasets, ticks=ticks, oracle=oracle, oracle_threshold_ticks=3.0, oracle_sample_per_day=1500
+    )
+    frame, _ = source.load(MAIN, "main_l5", MAIN_DAYS[0], MAIN_DAYS[1], 10, FACTORS)
+    p = np.column_stack([frame.extras[k] for k in ("bayes_p_down", "bayes_p_flat", "bayes_p_up")])
+    se = frame.extras["bayes_se"]
+    contracts = truth["contracts"][: len(frame)]
+    picked_sets = []
+    for day, contract in zip(MAIN_DAYS, dict.fromkeys(contracts), strict=True):
+        rows = np.flatnonzero(frame.trading_day == np.datetime64(day, "D"))
+        day_ticks = market.ticks(contract, day)
+        pos = np.searchsorted(day_ticks["datetime_ns"], frame.datetime_ns[rows])
+        picked = ~np.isnan(se[rows])
+        # 1500 sampled rows, minus those whose horizon runs past the day (NaN there)
+        assert 1490 <= picked.sum() <= 1500 and rows.shape[0] > 3000
+        want_p, want_se = market.class_probabilities(contract, day, 10, 1.0, pos[picked])
+        np.testing.assert_array_equal(p[rows[picked]], want_p)
+        np.testing.assert_array_equal(se[rows[picked]], want_se.max(axis=1))
+        assert np.isnan(p[rows[~picked]]).all()
+        assert se[rows[picked]].max() <= 0.01
+        np.testing.assert_allclose(p[rows[picked]].sum(axis=1), 1.0, atol=1e-9)
+        picked_sets.append(pos[picked])
+    # the sample spreads over the day rather than taking its first rows
+    assert all(q.max() - q.min() > 3000 for q in picked_sets)
+    # the same sample again; another seed samples other rows
+    again, _ = source.load(MAIN, "main_l5", MAIN_DAYS[0], MAIN_DAYS[1], 10, FACTORS)
+    np.testing.assert_array_equal(again.extras["bayes_p_up"], frame.extras["bayes_p_up"])
+    other = StoreFrameSource(
+        datasets=datasets, ticks=ticks, oracle=oracle, oracle_sample_per_day=1500, oracle_sample_seed=1
+    )
+    other_frame, _ = other.load(MAIN, "main_l5", MAIN_DAYS[0], MAIN_DAYS[1], 10, FACTORS)
+    assert not np.array_equal(np.isnan(other_frame.extras["bayes_se"]), np.isnan(se))
+    # a day smaller than the sample gets every row; 0 turns the extras off
+    every = StoreFrameSource(datasets=datasets, ticks=ticks, oracle=oracle, oracle_sample_per_day=100_000)
+    all_frame, _ = every.load(MAIN, "main_l5", MAIN_DAYS[0], MAIN_DAYS[0], 10, FACTORS)
+    assert np.isnan(all_frame.extras["bayes_se"]).sum() == 10  # only the day's last 10 ticks
+    off = StoreFrameSource(datasets=datasets, ticks=ticks, oracle=oracle, oracle_sample_per_day=0)
+    off_frame, _ = off.load(MAIN, "main_l5", MAIN_DAYS[0], MAIN_DAYS[0], 10, FACTORS)
+    assert np.isnan(off_frame.extras["bayes_p_up"]).all()
+    with pytest.raises(InvalidArgument, match="oracle_sample_per_day"):
+        StoreFrameSource(datasets=datasets, ticks=ticks, oracle=oracle, oracle_sample_per_day=-1)
+
+
 def test_clear_errors() -> None:
     ticks, datasets, _ = _store("SHFE.cu2612", RAW_DAYS, "raw")
     source = StoreFrameSource(datasets=datasets, ticks=ticks)
@@ -141,7 +189,9 @@ def test_clear_errors() -> None:
 def test_benchmark_reads_its_frame_from_the_store() -> None:
     days = [date(2026, 11, d) for d in (2, 3, 4, 5, 6, 9, 10, 11)]
     ticks, datasets, _ = _store("SHFE.cu2612", days, "raw")
-    source = StoreFrameSource(datasets=datasets, ticks=ticks, oracle=SyntheticOracleSource(_market()))
+    source = StoreFrameSource(
+        datasets=datasets, ticks=ticks, oracle=SyntheticOracleSource(_market()), oracle_sample_per_day=300
+    )
     bench = RunBenchmark(families=FamilyRegistry([PriorFamily()]), frames=source, clock=FakeClock())
     request = BenchmarkRequest(
         family="prior",

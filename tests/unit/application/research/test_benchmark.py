@@ -17,6 +17,7 @@ from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.models import FeatureFrame
 from ghtrader.application.research.benchmark import BenchmarkReport, RunBenchmark
+from ghtrader.application.research.benchmark_figures import benchmark_figures, benchmark_tables, ceiling_table
 from ghtrader.domain.evaluation import CostModel
 from tests.fakes.frames import synthetic_frame
 from tests.fakes.system import FakeClock
@@ -297,3 +298,24 @@ def test_ece_before_calibration_comes_from_the_model_when_it_has_one(
     assert model.summary["ece_uncalibrated"].n == 5
     assert model.pooled["metrics"]["ece_uncalibrated"] > model.pooled["metrics"]["ece"] + 0.05
     assert "ece_uncalibrated" not in prior.summary
+
+
+def test_the_report_shows_a_ceiling_panel(
+    ceiling: tuple[FeatureFrame, BenchmarkReport, BenchmarkReport], tmp_path: Path
+) -> None:
+    _, model, prior = ceiling
+    reports = [model, prior]
+    tables = benchmark_tables(reports)
+    table = next(t for t in tables if t.title.startswith("Ceiling"))
+    assert [row[0] for row in table.rows] == [model.family, prior.family]
+    info_col = table.columns.index("info captured")
+    assert table.rows[0][info_col] == format(model.pooled["metrics"]["info_captured"], ".3f")
+    written = MatplotlibBenchmarkReportWriter(tmp_path).write(
+        "ceiling", {"x": 1}, benchmark_figures(reports), tables, title="ceiling"
+    )
+    names = set(written.figure_paths)
+    assert {"ceiling_info_captured", "ceiling_log_loss", "ceiling_macro_f1", "ceiling_policy_pnl"} <= names
+    html = Path(written.html_path).read_text(encoding="utf-8")
+    assert "Ceiling: each model against the Bayes oracle" in html and "Bayes rule macro-F1" in html
+    # without the oracle there is no ceiling panel
+    assert ceiling_table([replace(prior, pooled={**prior.pooled, "metrics": {}})]) is None

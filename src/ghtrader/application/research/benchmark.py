@@ -11,8 +11,16 @@ early stopping on the validation day(s), then scored on the test days:
   max drawdown, win rate, profit factor, break-even accuracy, and the flag "profitable before
   costs but not after");
 - alpha decay: IC of ``p_up - p_down`` with the realized move at each decay horizon, half-life;
-- the oracle beside the model on the same test rows when the frame carries one
-  (``oracle_dmid``: threshold fitted on the fold's training rows; else ``oracle_direction``);
+- the ceiling, when the frame carries the Bayes oracle's true class probabilities on sampled
+  rows: Bayes log-loss beside the model's, information captured, the Bayes decision rule's
+  macro-F1; and the cost-aware expected-move policy of the model (threshold chosen on the
+  fold's validation rows: the model's out-of-sample probabilities before the test days) and of
+  the oracle (threshold chosen on sampled training rows), see
+  :mod:`ghtrader.application.research.benchmark_ceiling`; ECE before calibration when the
+  model offers ``predict_proba_uncalibrated``;
+- the expected-move rule beside the model on the same test rows when the frame carries the
+  generator's expected move (``oracle_dmid``: threshold fitted on the fold's training rows;
+  else ``oracle_direction``): a reference a model can beat, not an upper bound;
 - inference latency at batch 1 (p50 / p95 / p99) and throughput through the ONNX runtime.
 
 Test rows of every fold are also scored pooled; folds give mean and standard deviation.
@@ -42,11 +50,19 @@ from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.ports.reports import BenchmarkReportWriter
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
+from ghtrader.application.research.benchmark_ceiling import (
+    CeilingRows,
+    bayes_probs,
+    ceiling_rows,
+    fit_ceiling,
+    pool_ceiling_rows,
+    score_ceiling,
+)
 from ghtrader.application.research.benchmark_latency import measure_latency
 from ghtrader.application.research.benchmark_metrics import (
     FrameContext,
     RowsScore,
-    oracle_codes,
+    expected_move_rule_codes,
     realized_moves,
     score_rows,
 )
@@ -255,9 +271,9 @@ class RunBenchmark:
         t_start = self._timer() if started is None else started
         ctx = context or self.context(request, frame)
         notes: list[str] = [plan.note] if plan.note else []
-        has_oracle = "oracle_dmid" in frame.extras or "oracle_direction" in frame.extras
-        if not has_oracle:
-            notes.append("no oracle in the frame: model/oracle comparison skipped")
+        has_rule = "oracle_dmid" in frame.extras or "oracle_direction" in frame.extras
+        if bayes_probs(frame) is None:
+            notes.append("no Bayes oracle in the frame: ceiling metrics (information captured, Bayes log-loss) skipped")
         if self._runtime is None:
             notes.append("no inference runtime configured: latency not measured")
         cfg = replace(request.train or TrainConfig(horizon=request.horizon), horizon=request.horizon, seed=request.seed)
@@ -266,7 +282,9 @@ class RunBenchmark:
         pooled_rows: list[np.ndarray] = []
         pooled_probs: list[np.ndarray] = []
         pooled_regimes: list[np.ndarray] = []
-        pooled_oracle: list[np.ndarray] = []
+        pooled_rule: list[np.ndarray] = []
+        pooled_ceiling: list[CeilingRows] = []
+        no_trade_folds: list[int] = []
         for i, split in enumerate(plan.splits):
             label = f"{family.name} fold {i + 1}/{len(plan.splits)}"
             progress(2 * i, steps, f"{label}: fitting on {split.train_days[0]}..{split.train_days[1]}")
@@ -280,16 +298,32 @@ class RunBenchmark:
             progress(2 * i + 1, steps, f"{label}: scoring {split.test_days[0]}..{split.test_days[1]}")
 
             test = split.test_index
-            probs, probs_ctx, lo = _predict_with_context(model, frame, test)
+            probs, probs_ctx, lo = _predict_with_context(model.predict_proba, model, frame, test)
+            valid_probs = (
+                _predict_with_context(model.predict_proba, model, frame, split.valid_index)[0]
+                if split.valid_index.shape[0]
+                else np.zeros((0, 3))
+            )
+            uncalibrated_fn = getattr(model, "predict_proba_uncalibrated", None)
+            uncalibrated = (
+                _predict_with_context(uncalibrated_fn, model, frame, test)[0] if callable(uncalibrated_fn) else None
+            )
             regimes = fit_vol_regimes(
                 frame.mid[split.train_index], frame.segment_id[split.train_index], frame.trading_day[split.train_index]
             )
             regime_codes = regimes.codes_of(ctx.vol[test])
-            codes, oracle_fit = oracle_codes(frame, split.train_index) if has_oracle else (None, None)
-            oracle_test = codes[test] if codes is not None else None
-            score = self._score(request, ctx, test, probs, regime_codes, oracle_test)
+            codes, rule_fit = expected_move_rule_codes(frame, split.train_index) if has_rule else (None, None)
+            rule_test = codes[test] if codes is not None else None
+            score = self._score(request, ctx, test, probs, regime_codes, rule_test)
+            ceiling_fit = fit_ceiling(
+                ctx, split.train_index, split.valid_index, valid_probs, horizon=request.horizon, costs=request.costs
+            )
+            if not ceiling_fit.model_policy.trades:
+                no_trade_folds.append(split.fold + 1)
+            fold_ceiling = ceiling_rows(ceiling_fit, frame, test, probs, uncalibrated)
             latency = self._latency(request, model, frame, test, lo, probs_ctx, notes)
             metrics = score.flat()
+            metrics.update(self._score_ceiling(request, ctx, fold_ceiling))
             if latency is not None:
                 metrics.update(
                     {
@@ -300,13 +334,13 @@ class RunBenchmark:
                     }
                 )
             metrics["fit_seconds"] = fit_s
-            oracle = score.oracle
-            if oracle is not None and oracle_fit is not None:
-                oracle = {
-                    **oracle,
-                    "source": oracle_fit.source,
-                    "threshold": oracle_fit.threshold,
-                    "train_macro_f1": oracle_fit.train_macro_f1,
+            rule_block = score.expected_move_rule
+            if rule_block is not None and rule_fit is not None:
+                rule_block = {
+                    **rule_block,
+                    "source": rule_fit.source,
+                    "threshold": rule_fit.threshold,
+                    "train_macro_f1": rule_fit.train_macro_f1,
                 }
             folds.append(
                 FoldResult(
@@ -323,18 +357,20 @@ class RunBenchmark:
                     decay=score.decay.to_dict(),
                     by_regime=score.by_regime,
                     by_session=score.by_session,
-                    oracle=oracle,
+                    expected_move_rule=rule_block,
                     latency=latency,
                     regime_edges={"low": regimes.low_edge, "high": regimes.high_edge},
                     model=_describe(model),
                     fit_seconds=fit_s,
+                    ceiling=ceiling_fit.to_dict(),
                 )
             )
             pooled_rows.append(test)
             pooled_probs.append(probs)
             pooled_regimes.append(regime_codes)
-            if oracle_test is not None:
-                pooled_oracle.append(oracle_test)
+            if rule_test is not None:
+                pooled_rule.append(rule_test)
+            pooled_ceiling.append(fold_ceiling)
 
         progress(steps - 1, steps, f"{family.name}: pooling {len(folds)} folds")
         rows = np.concatenate(pooled_rows)
@@ -345,23 +381,37 @@ class RunBenchmark:
             rows,
             probs,
             np.concatenate(pooled_regimes),
-            np.concatenate(pooled_oracle) if len(pooled_oracle) == len(folds) and pooled_oracle else None,
+            np.concatenate(pooled_rule) if len(pooled_rule) == len(folds) and pooled_rule else None,
         )
-        pooled_oracle_block = pooled_score.oracle
-        if pooled_oracle_block is not None:
-            pooled_oracle_block = {
-                **pooled_oracle_block,
-                "source": folds[0].oracle["source"] if folds[0].oracle else None,
-                "fold_thresholds": [f.oracle.get("threshold") if f.oracle else None for f in folds],
+        pooled_rule_block = pooled_score.expected_move_rule
+        if pooled_rule_block is not None:
+            first = folds[0].expected_move_rule
+            pooled_rule_block = {
+                **pooled_rule_block,
+                "source": first["source"] if first else None,
+                "fold_thresholds": [
+                    f.expected_move_rule.get("threshold") if f.expected_move_rule else None for f in folds
+                ],
             }
+        pooled_metrics = pooled_score.flat()
+        pooled_metrics.update(self._score_ceiling(request, ctx, pool_ceiling_rows(pooled_ceiling)))
+        if no_trade_folds:
+            notes.append(
+                "cost-aware policy: no threshold made money on the validation rows of fold(s) "
+                f"{', '.join(map(str, no_trade_folds))}, so the model does not trade there"
+            )
+        if pooled_metrics.get("bayes_policy_n_trades", 1.0) == 0.0:
+            notes.append("cost-aware policy: even the Bayes oracle finds no trade worth its cost")
+        elif pooled_metrics.get("bayes_policy_net_pnl", 1.0) <= 0:
+            notes.append("cost-aware policy: even the Bayes oracle loses after costs (sampled test rows)")
         pooled = {
-            "metrics": pooled_score.flat(),
+            "metrics": pooled_metrics,
             "classification": pooled_score.classification.to_dict(),
             "trading": pooled_score.trading.to_dict(),
             "decay": pooled_score.decay.to_dict(),
             "by_regime": pooled_score.by_regime,
             "by_session": pooled_score.by_session,
-            "oracle": pooled_oracle_block,
+            "expected_move_rule": pooled_rule_block,
         }
         if pooled_score.trading.profitable_gross_not_net:
             notes.append("profitable before costs but not after costs (pooled test rows)")
@@ -401,7 +451,7 @@ class RunBenchmark:
         rows: np.ndarray,
         probs: np.ndarray,
         regime_codes: np.ndarray,
-        oracle: np.ndarray | None,
+        expected_move_rule: np.ndarray | None,
     ) -> RowsScore:
         try:
             return score_rows(
@@ -411,7 +461,7 @@ class RunBenchmark:
                 horizon=request.horizon,
                 decay_horizons=sorted(set(request.decay_horizons)),
                 regime_codes=regime_codes,
-                oracle=oracle,
+                expected_move_rule=expected_move_rule,
                 costs=request.costs,
                 signal=request.signal,
                 entry=request.entry,
@@ -419,6 +469,19 @@ class RunBenchmark:
             )
         except EvaluationError as exc:
             raise InvalidArgument(f"cannot score the predictions: {exc}") from exc
+
+    def _score_ceiling(self, request: BenchmarkRequest, ctx: FrameContext, rows: CeilingRows) -> dict[str, float]:
+        try:
+            return score_ceiling(
+                ctx,
+                rows,
+                horizon=request.horizon,
+                costs=request.costs,
+                entry=request.entry,
+                n_bins=request.calibration_bins,
+            )
+        except EvaluationError as exc:
+            raise InvalidArgument(f"cannot score against the ceiling: {exc}") from exc
 
     def _latency(
         self,
@@ -473,16 +536,17 @@ def _check_request(request: BenchmarkRequest) -> None:
 
 
 def _predict_with_context(
-    model: TrainedModel, frame: FeatureFrame, test: np.ndarray
+    predict: Callable[[FeatureFrame], np.ndarray], model: TrainedModel, frame: FeatureFrame, test: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Probabilities of the (contiguous) test rows, predicted with ``window - 1`` rows of history
-    before the block (features are causal, so earlier rows may feed a window).
+    """``predict`` (the model's probabilities) of the (contiguous) test rows, predicted with
+    ``window - 1`` rows of history before the block (features are causal, so earlier rows may
+    feed a window).
 
     Returns ``(probs of the test rows, probs of the whole slice, slice start)``.
     """
     lo = max(0, int(test[0]) - max(int(model.window) - 1, 0))
     hi = int(test[-1]) + 1
-    probs_ctx = np.asarray(model.predict_proba(frame.take(np.arange(lo, hi))), dtype=np.float64)
+    probs_ctx = np.asarray(predict(frame.take(np.arange(lo, hi))), dtype=np.float64)
     if probs_ctx.shape != (hi - lo, 3):
         raise FailedPrecondition(
             f"{model.family}.predict_proba returned shape {probs_ctx.shape} for {hi - lo} rows (expected (n, 3))"

@@ -20,19 +20,37 @@ from ghtrader.application.ports.reports import (
 )
 from ghtrader.application.research.benchmark_report import BenchmarkReport
 
-__all__ = ["SUMMARY_METRICS", "benchmark_figures", "benchmark_tables", "format_mean_std"]
+__all__ = ["SUMMARY_METRICS", "benchmark_figures", "benchmark_tables", "ceiling_table", "format_mean_std"]
 
 #: Metrics of the summary table, in order, with how to print them.
 SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
+    ("info_captured", ".3f"),
+    ("log_loss", ".4f"),
+    ("bayes_log_loss", ".4f"),
+    ("ece", ".4f"),
+    ("ece_uncalibrated", ".4f"),
+    ("policy_net_pnl", ",.0f"),
+    ("policy_n_trades", ",.0f"),
     ("accuracy", ".4f"),
     ("macro_f1", ".4f"),
-    ("log_loss", ".4f"),
     ("brier", ".4f"),
-    ("ece", ".4f"),
     ("mce", ".4f"),
-    ("oracle_macro_f1", ".4f"),
-    ("model_oracle_f1_ratio", ".3f"),
-    ("oracle_accuracy", ".4f"),
+    ("model_log_loss_bayes_rows", ".4f"),
+    ("prior_log_loss", ".4f"),
+    ("model_macro_f1_bayes_rows", ".4f"),
+    ("bayes_macro_f1", ".4f"),
+    ("bayes_rows", ",.0f"),
+    ("bayes_se_max", ".4f"),
+    ("policy_turnover", ".4f"),
+    ("policy_net_pnl_per_trade", ",.1f"),
+    ("policy_n_trades_bayes_rows", ",.0f"),
+    ("bayes_policy_net_pnl_per_trade", ",.1f"),
+    ("bayes_policy_n_trades", ",.0f"),
+    ("bayes_policy_net_pnl", ",.0f"),
+    ("policy_net_pnl_bayes_rows", ",.0f"),
+    ("expected_move_rule_macro_f1", ".4f"),
+    ("model_expected_move_rule_f1_ratio", ".3f"),
+    ("expected_move_rule_accuracy", ".4f"),
     ("gross_pnl", ",.0f"),
     ("net_pnl", ",.0f"),
     ("net_sharpe", ".2f"),
@@ -42,7 +60,7 @@ SUMMARY_METRICS: tuple[tuple[str, str], ...] = (
     ("hit_rate", ".3f"),
     ("break_even_accuracy", ".3f"),
     ("n_trades", ",.0f"),
-    ("oracle_net_pnl", ",.0f"),
+    ("expected_move_rule_net_pnl", ",.0f"),
     ("half_life", ".1f"),
     ("latency_p50_ms", ".3f"),
     ("latency_p95_ms", ".3f"),
@@ -79,7 +97,13 @@ def _metric_keys(reports: Sequence[BenchmarkReport]) -> list[tuple[str, str]]:
     present = set().union(*(r.summary.keys() for r in reports))
     keys = [(k, f) for k, f in SUMMARY_METRICS if k in present]
     ics = sorted({k for k in present if k.startswith("ic_h")}, key=lambda k: int(k[4:]))
-    return keys[:6] + [(k, ".4f") for k in ics] + keys[6:]
+    head = [k for k in keys if k[0] in _HEAD]
+    rest = [k for k in keys if k[0] not in _HEAD]
+    return head + [(k, ".4f") for k in ics] + rest
+
+
+#: Rows of the summary table shown before the alpha-decay ICs.
+_HEAD = frozenset(k for k, _ in SUMMARY_METRICS[:11])
 
 
 def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
@@ -99,7 +123,9 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
             caption=(
                 f"{n} walk-forward folds (asked {reports[0].n_splits_requested}), purge {reports[0].purge} ticks, "
                 f"horizon {reports[0].horizon} ticks; PnL in currency per lot, Sharpe annualised. "
-                "Ratio = model macro-F1 / oracle macro-F1 on the same test ticks."
+                "info_captured = (LL_prior - LL_model) / (LL_prior - LL_bayes) on the test ticks with Bayes "
+                "probabilities (1: all the generator knows; 0: base rates). policy_* = cost-aware expected-move "
+                "policy. The expected-move rule thresholds the generator's expected move: a reference, no ceiling."
             ),
         )
     ]
@@ -110,8 +136,10 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
         ("ece", ".4f"),
         ("net_pnl", ",.0f"),
         ("net_sharpe", ".2f"),
-        ("oracle_macro_f1", ".4f"),
-        ("model_oracle_f1_ratio", ".3f"),
+        ("info_captured", ".3f"),
+        ("bayes_log_loss", ".4f"),
+        ("policy_net_pnl", ",.0f"),
+        ("expected_move_rule_macro_f1", ".4f"),
     )
     fold_rows: list[tuple[str, ...]] = []
     for r in reports:
@@ -159,13 +187,13 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
     for r in reports:
         m = r.pooled["metrics"]
         t = r.pooled["trading"]
-        o = r.pooled.get("oracle") or {}
+        o = r.pooled.get("expected_move_rule") or {}
         pooled_rows.append(
             (
                 r.family,
                 _fmt(m.get("macro_f1"), ".4f"),
                 _fmt(o.get("macro_f1"), ".4f"),
-                _fmt(o.get("model_oracle_f1_ratio"), ".3f"),
+                _fmt(o.get("model_f1_ratio"), ".3f"),
                 _fmt(t["gross"]["total"], ",.0f"),
                 _fmt(t["net"]["total"], ",.0f"),
                 _fmt(t["break_even_accuracy"], ".3f"),
@@ -175,11 +203,11 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
         )
     tables.append(
         ReportTable(
-            "Pooled test rows: model, oracle and costs",
+            "Pooled test rows: model, expected-move rule and costs",
             (
                 "model",
                 "macro_f1",
-                "oracle macro_f1",
+                "expected-move rule macro_f1",
                 "ratio",
                 "gross pnl",
                 "net pnl",
@@ -190,15 +218,131 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
             tuple(pooled_rows),
         )
     )
+    ceiling = ceiling_table(reports)
+    if ceiling is not None:
+        tables.insert(1, ceiling)
     notes = [(r.family, r.note or "") for r in reports if r.note]
     if notes:
         tables.append(ReportTable("Notes", ("model", "note"), tuple(notes)))
     return tables
 
 
+#: Columns of the ceiling table: (header, pooled metric key, format).
+_CEILING_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("Bayes ticks", "bayes_rows", ",.0f"),
+    ("log-loss", "model_log_loss_bayes_rows", ".4f"),
+    ("Bayes log-loss", "bayes_log_loss", ".4f"),
+    ("prior log-loss", "prior_log_loss", ".4f"),
+    ("info captured", "info_captured", ".3f"),
+    ("macro-F1", "model_macro_f1_bayes_rows", ".4f"),
+    ("Bayes rule macro-F1", "bayes_macro_f1", ".4f"),
+    ("policy net/trade", "policy_net_pnl_per_trade", ",.1f"),
+    ("policy trades", "policy_n_trades_bayes_rows", ",.0f"),
+    ("Bayes policy net/trade", "bayes_policy_net_pnl_per_trade", ",.1f"),
+    ("Bayes policy trades", "bayes_policy_n_trades", ",.0f"),
+    ("ECE", "ece", ".4f"),
+    ("ECE uncalibrated", "ece_uncalibrated", ".4f"),
+)
+
+
+def _has_ceiling(reports: Sequence[BenchmarkReport]) -> bool:
+    return any("bayes_log_loss" in r.pooled["metrics"] for r in reports)
+
+
+def ceiling_table(reports: Sequence[BenchmarkReport]) -> ReportTable | None:
+    """Each model against the Bayes oracle on the pooled test ticks that carry its
+    probabilities (None when no report has them)."""
+    if not _has_ceiling(reports):
+        return None
+    rows = tuple(
+        (r.family, *(_fmt(r.pooled["metrics"].get(key), spec) for _, key, spec in _CEILING_COLUMNS)) for r in reports
+    )
+    se = max((r.pooled["metrics"].get("bayes_se_max", math.nan) for r in reports), default=math.nan)
+    return ReportTable(
+        "Ceiling: each model against the Bayes oracle (pooled test ticks with true probabilities)",
+        ("model", *(h for h, _, _ in _CEILING_COLUMNS)),
+        rows,
+        caption=(
+            "info captured = (LL_prior - LL_model) / (LL_prior - LL_Bayes): 1 = all the generator knows, "
+            "0 = base rates. Bayes rule = class weights on argmax(w p) fitted on training ticks. Policy: one lot "
+            "where the expected move beats a threshold (from the round-trip cost up) chosen on validation ticks "
+            "(model) or sampled training ticks (oracle); net PnL per trade in currency per lot, each sampled tick "
+            f"an independent trade. Largest Monte Carlo standard error of a Bayes probability: {_fmt(se, '.4f')}."
+        ),
+    )
+
+
+def _ceiling_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
+    if not _has_ceiling(reports):
+        return []
+
+    def per_fold(r: BenchmarkReport, key: str) -> list[float]:
+        return [f.metrics.get(key, math.nan) for f in r.folds]
+
+    folds = [f.fold + 1 for f in reports[0].folds]
+    info = tuple(
+        PlotSeries(r.family, [f.fold + 1 for f in r.folds], per_fold(r, "info_captured"), "bars") for r in reports
+    )
+    loss = [
+        PlotSeries(r.family, [f.fold + 1 for f in r.folds], per_fold(r, "model_log_loss_bayes_rows"), "bars")
+        for r in reports
+    ]
+    loss.append(PlotSeries("Bayes oracle", folds, per_fold(reports[0], "bayes_log_loss"), "points", color="black"))
+    loss.append(PlotSeries("prior", folds, per_fold(reports[0], "prior_log_loss"), "points", color="0.6", dashed=True))
+    pnl = [
+        PlotSeries(r.family, [f.fold + 1 for f in r.folds], per_fold(r, "policy_net_pnl_per_trade"), "bars")
+        for r in reports
+    ]
+    pnl.append(
+        PlotSeries(
+            "Bayes oracle", folds, per_fold(reports[0], "bayes_policy_net_pnl_per_trade"), "points", color="black"
+        )
+    )
+    f1 = [
+        PlotSeries(r.family, [f.fold + 1 for f in r.folds], per_fold(r, "model_macro_f1_bayes_rows"), "bars")
+        for r in reports
+    ]
+    f1.append(PlotSeries("Bayes decision rule", folds, per_fold(reports[0], "bayes_macro_f1"), "points", color="black"))
+    return [
+        LineFigure(
+            name="ceiling_info_captured",
+            title="Ceiling: information captured per fold (1 = the Bayes oracle)",
+            xlabel="fold",
+            ylabel="(LL_prior - LL_model) / (LL_prior - LL_Bayes)",
+            series=info,
+            hline=1.0,
+            caption="0 = no more than the training class frequencies; 1 = what the generator knows.",
+        ),
+        LineFigure(
+            name="ceiling_log_loss",
+            title="Ceiling: log-loss beside the Bayes oracle's (test ticks with true probabilities)",
+            xlabel="fold",
+            ylabel="log-loss",
+            series=tuple(loss),
+        ),
+        LineFigure(
+            name="ceiling_macro_f1",
+            title="Ceiling: macro-F1 beside the Bayes decision rule's",
+            xlabel="fold",
+            ylabel="macro-F1",
+            series=tuple(f1),
+        ),
+        LineFigure(
+            name="ceiling_policy_pnl",
+            title="Ceiling: cost-aware policy, net PnL per trade (model vs Bayes oracle)",
+            xlabel="fold",
+            ylabel="net PnL per trade (currency per lot)",
+            series=tuple(pnl),
+            hline=0.0,
+            caption="Sampled test ticks, each trade one lot held for the horizon, after commission and spread.",
+        ),
+    ]
+
+
 def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
-    """Reliability diagram, alpha decay, equity curve, confusion matrices and per-fold
-    macro-F1; one curve per report (overlaid)."""
+    """Reliability diagram, alpha decay, equity curve, confusion matrices, per-fold macro-F1
+    and, when the frame carries the Bayes oracle, the ceiling panel (information captured,
+    log-loss, macro-F1 and policy PnL against the oracle); one curve per report (overlaid)."""
     reliability = []
     shares = []
     decay = []
@@ -278,16 +422,16 @@ def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
         )
         for r in reports
     ]
-    oracle = reports[0].folds[0].metrics.get("oracle_macro_f1") if reports[0].folds else None
-    if oracle is not None:
-        fold_series.append(
-            PlotSeries(
-                "oracle",
-                [f.fold + 1 for f in reports[0].folds],
-                [f.metrics.get("oracle_macro_f1", math.nan) for f in reports[0].folds],
-                "points",
+    for key, name in (("bayes_macro_f1", "Bayes decision rule"), ("expected_move_rule_macro_f1", "expected-move rule")):
+        if reports[0].folds and key in reports[0].folds[0].metrics:
+            fold_series.append(
+                PlotSeries(
+                    name,
+                    [f.fold + 1 for f in reports[0].folds],
+                    [f.metrics.get(key, math.nan) for f in reports[0].folds],
+                    "points",
+                )
             )
-        )
     figures.append(
         LineFigure(
             name="folds_macro_f1",
@@ -297,7 +441,7 @@ def benchmark_figures(reports: Sequence[BenchmarkReport]) -> list[FigureSpec]:
             series=tuple(fold_series),
         )
     )
-    return figures
+    return figures + _ceiling_figures(reports)
 
 
 def _confusion_panel(label: str, counts: Sequence[Sequence[float]]) -> MatrixPanel:

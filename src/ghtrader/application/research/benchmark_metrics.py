@@ -1,5 +1,7 @@
 """Scoring one set of predictions on rows of a frame: classification and calibration, cost-
-adjusted trading, alpha decay, breakdowns by volatility regime and session, and the oracle.
+adjusted trading, alpha decay, breakdowns by volatility regime and session, and the
+expected-move rule (a threshold on the generator's expected mid move: a reference, no ceiling;
+the ceiling is the Bayes oracle of :mod:`ghtrader.application.research.benchmark_ceiling`).
 
 Everything here is arithmetic over the domain's evaluation functions; the benchmark use case
 decides which rows (a fold's test block, or every fold's test rows pooled).
@@ -34,16 +36,18 @@ from ghtrader.domain.evaluation import (
 from ghtrader.domain.labels import direction_labels
 
 __all__ = [
+    "ExpectedMoveRuleFit",
     "FrameContext",
-    "OracleFit",
     "RowsScore",
-    "fit_oracle_threshold",
+    "expected_move_rule_codes",
+    "fit_expected_move_threshold",
     "realized_moves",
     "score_rows",
+    "trade_rows",
 ]
 
-#: Oracle thresholds tried when fitting one on training rows, in ticks.
-ORACLE_THRESHOLD_GRID_TICKS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(41))
+#: Expected-move rule thresholds tried when fitting one on training rows, in ticks.
+EXPECTED_MOVE_THRESHOLD_GRID_TICKS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(41))
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,11 @@ class FrameContext:
 
 
 @dataclass(frozen=True)
-class OracleFit:
-    """How the oracle's classes were obtained: from ``oracle_dmid`` with a threshold fitted on
-    the fold's training rows, or as given in ``oracle_direction``."""
+class ExpectedMoveRuleFit:
+    """How the expected-move rule's classes were obtained: from the frame's ``oracle_dmid``
+    (the generator's expected move) with a threshold fitted on the fold's training rows, or as
+    given in ``oracle_direction``. It ignores volatility and how the book is built, so it is no
+    upper bound: a model may beat it."""
 
     source: str  # "oracle_dmid (threshold fitted on train)" | "oracle_direction"
     threshold: float | None  # price units (fitted), None when given
@@ -76,7 +82,7 @@ class RowsScore:
     decay: DecayReport
     by_regime: dict[str, dict[str, Any]]
     by_session: dict[str, dict[str, Any]]
-    oracle: dict[str, Any] | None
+    expected_move_rule: dict[str, Any] | None
     entry_time_days: np.ndarray  # elapsed days from the first row to each trade's entry
 
     def flat(self) -> dict[str, float]:
@@ -103,11 +109,12 @@ class RowsScore:
         for h, ic in zip(self.decay.horizons, self.decay.ic, strict=True):
             out[f"ic_h{h}"] = ic
         out["half_life"] = math.nan if self.decay.half_life is None else float(self.decay.half_life)
-        if self.oracle is not None:
-            out["oracle_accuracy"] = self.oracle["accuracy"]
-            out["oracle_macro_f1"] = self.oracle["macro_f1"]
-            out["oracle_net_pnl"] = self.oracle["trading"]["net"]["total"]
-            out["model_oracle_f1_ratio"] = self.oracle["model_oracle_f1_ratio"]
+        rule = self.expected_move_rule
+        if rule is not None:
+            out["expected_move_rule_accuracy"] = rule["accuracy"]
+            out["expected_move_rule_macro_f1"] = rule["macro_f1"]
+            out["expected_move_rule_net_pnl"] = rule["trading"]["net"]["total"]
+            out["model_expected_move_rule_f1_ratio"] = rule["model_f1_ratio"]
         return out
 
 
@@ -131,8 +138,10 @@ def realized_moves(frame: FeatureFrame, horizons: Sequence[int]) -> dict[int, np
     return out
 
 
-def fit_oracle_threshold(expected_move: np.ndarray, labels: np.ndarray, price_tick: float) -> tuple[float, float]:
-    """``(threshold, macro_f1)``: the threshold (price units) on the oracle's expected move that
+def fit_expected_move_threshold(
+    expected_move: np.ndarray, labels: np.ndarray, price_tick: float
+) -> tuple[float, float]:
+    """``(threshold, macro_f1)``: the threshold (price units) on the generator's expected move that
     maximizes macro-F1 against ``labels`` on these (training) rows, from a grid of 0..2 ticks.
 
     A label needs a realized move of ``k`` ticks, but the realized move is the expectation plus
@@ -143,7 +152,7 @@ def fit_oracle_threshold(expected_move: np.ndarray, labels: np.ndarray, price_ti
     if y.shape[0] == 0:
         return math.nan, math.nan
     best = (math.nan, -1.0)
-    for t_ticks in ORACLE_THRESHOLD_GRID_TICKS:
+    for t_ticks in EXPECTED_MOVE_THRESHOLD_GRID_TICKS:
         t = t_ticks * price_tick
         pred = np.where(e > t, 2, np.where(e < -t, 0, 1))
         f1 = macro_f1_of_classes(y, pred)
@@ -152,19 +161,22 @@ def fit_oracle_threshold(expected_move: np.ndarray, labels: np.ndarray, price_ti
     return best
 
 
-def oracle_codes(frame: FeatureFrame, train_rows: np.ndarray) -> tuple[np.ndarray | None, OracleFit | None]:
-    """The oracle's class per frame row (float codes, NaN unknown) for one fold, or None."""
+def expected_move_rule_codes(
+    frame: FeatureFrame, train_rows: np.ndarray
+) -> tuple[np.ndarray | None, ExpectedMoveRuleFit | None]:
+    """The expected-move rule's class per frame row (float codes, NaN unknown) for one fold, or
+    None when the frame carries neither ``oracle_dmid`` nor ``oracle_direction``."""
     move = frame.extras.get("oracle_dmid")
     if move is not None:
         move = np.asarray(move, dtype=np.float64)
-        threshold, f1 = fit_oracle_threshold(move[train_rows], frame.labels[train_rows], frame.price_tick)
+        threshold, f1 = fit_expected_move_threshold(move[train_rows], frame.labels[train_rows], frame.price_tick)
         if math.isfinite(threshold):
             codes = np.where(move > threshold, 2.0, np.where(move < -threshold, 0.0, 1.0))
             codes[np.isnan(move)] = np.nan
-            return codes, OracleFit("oracle_dmid (threshold fitted on train)", threshold, f1)
+            return codes, ExpectedMoveRuleFit("oracle_dmid (threshold fitted on train)", threshold, f1)
     given = frame.extras.get("oracle_direction")
     if given is not None:
-        return np.asarray(given, dtype=np.float64), OracleFit("oracle_direction", None, None)
+        return np.asarray(given, dtype=np.float64), ExpectedMoveRuleFit("oracle_direction", None, None)
     return None, None
 
 
@@ -176,9 +188,10 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _trade(
+def trade_rows(
     ctx: FrameContext, rows: np.ndarray, positions: np.ndarray, horizon: int, costs: CostModel, entry: EntryRule
 ) -> TradingReport:
+    """:func:`evaluate_positions` of per-row ``positions`` on ``rows`` of the frame."""
     f = ctx.frame
     return evaluate_positions(
         positions,
@@ -233,7 +246,7 @@ def score_rows(
     horizon: int,
     decay_horizons: Sequence[int],
     regime_codes: np.ndarray,
-    oracle: np.ndarray | None,
+    expected_move_rule: np.ndarray | None,
     costs: CostModel,
     signal: SignalRule,
     entry: EntryRule,
@@ -242,13 +255,13 @@ def score_rows(
     """Score ``probs`` (aligned with ``rows``, time-ordered frame positions).
 
     ``regime_codes`` are the volatility regime codes of ``rows`` (fitted on training data by
-    the caller); ``oracle`` the oracle's class codes of ``rows`` (or None).
+    the caller); ``expected_move_rule`` the expected-move rule's class codes of ``rows`` (or None).
     """
     f = ctx.frame
     labels = f.labels[rows]
     cls = classification_metrics(labels, probs, n_bins=n_bins)
     positions = positions_from_probs(probs, signal)
-    trading = _trade(ctx, rows, positions, horizon, costs, entry)
+    trading = trade_rows(ctx, rows, positions, horizon, costs, entry)
     score = edge_score(probs)
     decay = alpha_decay(score, {h: ctx.moves[h][rows] for h in decay_horizons}, horizons=list(decay_horizons))
     by_regime = _group_scores(labels, probs, trading, regime_codes, VOL_REGIME_NAMES, n_bins)
@@ -256,22 +269,23 @@ def score_rows(
     t0 = int(f.datetime_ns[rows[0]]) if rows.shape[0] else 0
     entry_days = (f.datetime_ns[rows][trading.trades.entry_index] - t0) / 86_400e9
 
-    oracle_block = None
-    if oracle is not None:
-        common = np.isfinite(labels) & np.isfinite(oracle) & np.isfinite(probs).all(axis=1)
-        o = classification_metrics(labels[common], _one_hot(oracle[common]), n_bins=n_bins)
+    rule_block = None
+    if expected_move_rule is not None:
+        rule = expected_move_rule
+        common = np.isfinite(labels) & np.isfinite(rule) & np.isfinite(probs).all(axis=1)
+        o = classification_metrics(labels[common], _one_hot(rule[common]), n_bins=n_bins)
         m = classification_metrics(labels[common], probs[common], n_bins=n_bins)
-        o_pos = np.where(np.isfinite(oracle), oracle - 1.0, 0.0)
-        o_trading = _trade(ctx, rows, o_pos, horizon, costs, entry)
+        o_pos = np.where(np.isfinite(rule), rule - 1.0, 0.0)
+        o_trading = trade_rows(ctx, rows, o_pos, horizon, costs, entry)
         ratio = m.macro_f1 / o.macro_f1 if o.macro_f1 and math.isfinite(o.macro_f1) else math.nan
-        oracle_block = {
+        rule_block = {
             "n": o.n,
             "accuracy": o.accuracy,
             "macro_f1": o.macro_f1,
             "model_accuracy_same_rows": m.accuracy,
             "model_macro_f1_same_rows": m.macro_f1,
-            "model_oracle_f1_ratio": ratio,
+            "model_f1_ratio": ratio,
             "confusion": o.confusion.tolist(),
             "trading": o_trading.to_dict(),
         }
-    return RowsScore(cls, trading, decay, by_regime, by_session, oracle_block, entry_days)
+    return RowsScore(cls, trading, decay, by_regime, by_session, rule_block, entry_days)

@@ -100,11 +100,12 @@ class FoldResult:
     decay: dict[str, Any]
     by_regime: dict[str, dict[str, Any]]
     by_session: dict[str, dict[str, Any]]
-    oracle: dict[str, Any] | None
+    expected_move_rule: dict[str, Any] | None  # threshold on the generator's expected move (no ceiling)
     latency: dict[str, Any] | None
     regime_edges: dict[str, float]
     model: dict[str, Any]
     fit_seconds: float
+    ceiling: dict[str, Any] | None = None  # prior, cost-aware policies, Bayes decision rule fitted
 
 
 @dataclass
@@ -135,7 +136,7 @@ class BenchmarkReport:
 
     @property
     def note(self) -> str | None:
-        """All notes in one line (fewer folds than asked, missing oracle, skipped latency ...)."""
+        """All notes in one line (fewer folds than asked, no Bayes oracle, skipped latency ...)."""
         return "; ".join(self.notes) or None
 
     def to_payload(self) -> dict[str, Any]:

@@ -1,10 +1,25 @@
 """Evaluation of direction models: classification and calibration metrics, cost-adjusted
-trading PnL, alpha decay across horizons, walk-forward splits, latency summaries and regimes.
+trading PnL, alpha decay across horizons, walk-forward splits, latency summaries, regimes and
+the ceiling set by true class probabilities (information captured, Bayes decision rule,
+cost-aware expected-move policy).
 
 Pure NumPy (one numba kernel); arrays in, frozen result objects with ``to_dict`` out.
 """
 
 from ghtrader.domain.evaluation._checks import EvaluationError
+from ghtrader.domain.evaluation.ceiling import (
+    DecisionRule,
+    ExpectedMovePolicy,
+    class_frequencies,
+    class_mean_moves,
+    expected_move,
+    fit_decision_rule,
+    fit_expected_move_policy,
+    independent_trade_net,
+    information_captured,
+    prior_log_loss,
+    round_trip_cost,
+)
 from ghtrader.domain.evaluation.classification import (
     CLASS_LABELS,
     CalibrationBins,
@@ -72,8 +87,10 @@ __all__ = [
     "ClassificationMetrics",
     "CostModel",
     "DecayReport",
+    "DecisionRule",
     "EntryRule",
     "EvaluationError",
+    "ExpectedMovePolicy",
     "LatencyStats",
     "PnlStats",
     "SignalRule",
@@ -87,6 +104,8 @@ __all__ = [
     "alpha_decay",
     "brier_score",
     "calibration_bins",
+    "class_frequencies",
+    "class_mean_moves",
     "classification_metrics",
     "confusion_matrix",
     "directional_accuracy",
@@ -94,9 +113,14 @@ __all__ = [
     "evaluate_positions",
     "evaluate_signal",
     "expected_calibration_error",
+    "expected_move",
+    "fit_decision_rule",
+    "fit_expected_move_policy",
     "fit_vol_regimes",
     "group_masks",
     "half_life_horizon",
+    "independent_trade_net",
+    "information_captured",
     "information_coefficient",
     "latency_stats",
     "log_loss",
@@ -107,8 +131,10 @@ __all__ = [
     "per_class_scores",
     "pnl_stats",
     "positions_from_probs",
+    "prior_log_loss",
     "profit_factor",
     "rolling_realised_vol",
+    "round_trip_cost",
     "session_codes",
     "walk_forward_splits",
 ]

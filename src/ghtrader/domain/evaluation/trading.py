@@ -352,8 +352,8 @@ def evaluate_positions(
     ``horizon`` rows.
 
     Args:
-        positions: desired direction per row (e.g. :func:`positions_from_probs`, or an
-            oracle's -1/0/+1 direction for an upper bound).
+        positions: desired direction per row (e.g. :func:`positions_from_probs`, or the
+            -1/0/+1 direction from a reference rule).
         dmid: ``mid[t + horizon] - mid[t]`` per row (price units), NaN where undefined.
         mid, spread: price units per row; segment_id: int per row; trading_day:
             ``datetime64[D]`` (or integer codes) per row; rows in time order.

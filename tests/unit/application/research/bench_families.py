@@ -3,7 +3,7 @@ another family, and a windowed model that needs history (like a deep model)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,4 +150,67 @@ class WindowedFamily:
         return model
 
     def load(self, directory: Path) -> WindowedModel:
+        raise NotImplementedError
+
+
+def bayes_frame(frame: FeatureFrame, *, strength: float = 1.5, sample: float = 0.5, seed: int = 0) -> FeatureFrame:
+    """``frame`` with labels redrawn from known class probabilities and those probabilities as
+    Bayes oracle extras on a random ``sample`` of rows (NaN elsewhere, as a sampled oracle).
+
+    ``p = softmax(-s z, 0.5, s z)`` with ``z`` the first feature standardised, so a linear model
+    can learn them; the realized move ``dmid_h{horizon}`` is the label's direction times four ticks
+    plus noise of half a tick (NaN where the label is)."""
+    rng = np.random.default_rng(seed)
+    x = frame.features[:, 0].astype(np.float64)
+    z = np.nan_to_num((x - np.nanmean(x)) / (np.nanstd(x) or 1.0))
+    logits = np.column_stack([-strength * z, np.full(z.shape[0], 0.5), strength * z])
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    drawn = (rng.random(z.shape[0])[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2).astype(np.float64)
+    labels = np.where(np.isfinite(frame.labels), drawn, np.nan)
+    tick = frame.price_tick
+    dmid = (labels - 1.0) * 4.0 * tick + rng.normal(0.0, 0.5 * tick, z.shape[0])
+    sampled = rng.random(z.shape[0]) < sample
+    extras = dict(frame.extras)
+    extras[f"dmid_h{frame.horizon}"] = dmid
+    for k, name in enumerate(("bayes_p_down", "bayes_p_flat", "bayes_p_up")):
+        extras[name] = np.where(sampled, p[:, k], np.nan)
+    extras["bayes_se"] = np.where(sampled, 0.005, np.nan)
+    return replace(frame, labels=labels, extras=extras)
+
+
+@dataclass
+class SharpenedModel:
+    """Another model's probabilities, with an over-confident version as the uncalibrated one."""
+
+    inner: TrainedModel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def predict_proba(self, frame: FeatureFrame) -> np.ndarray:
+        return np.asarray(self.inner.predict_proba(frame), dtype=np.float64)
+
+    def predict_proba_uncalibrated(self, frame: FeatureFrame) -> np.ndarray:
+        p = self.predict_proba(frame) ** 4
+        return p / p.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class SharpenedFamily:
+    """Fits ``inner`` and wraps its model in :class:`SharpenedModel`."""
+
+    inner: ModelFamily
+    name: str = "sharpened"
+    kind: str = "tabular"
+
+    def default_params(self) -> dict[str, Any]:
+        return self.inner.default_params()
+
+    def fit(
+        self, train: FeatureFrame, valid: FeatureFrame, config: TrainConfig, progress: ProgressCallback
+    ) -> SharpenedModel:
+        return SharpenedModel(self.inner.fit(train, valid, config, progress))
+
+    def load(self, directory: Path) -> SharpenedModel:
         raise NotImplementedError

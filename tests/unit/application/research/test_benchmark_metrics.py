@@ -1,4 +1,4 @@
-"""Pieces of the benchmark scoring: realized moves, the oracle threshold fitted on train, and the
+"""Pieces of the benchmark scoring: realized moves, the expected-move rule's threshold fitted on train, and the
 same classification scores as train validation on the same predictions."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import numpy as np
 
 from ghtrader.application.ports.models import FeatureFrame
 from ghtrader.application.research.benchmark_metrics import (
-    ORACLE_THRESHOLD_GRID_TICKS,
+    EXPECTED_MOVE_THRESHOLD_GRID_TICKS,
     FrameContext,
-    fit_oracle_threshold,
-    oracle_codes,
+    expected_move_rule_codes,
+    fit_expected_move_threshold,
     realized_moves,
     score_rows,
 )
@@ -37,33 +37,35 @@ def test_realized_moves_from_mid_match_the_label_build() -> None:
     np.testing.assert_allclose(computed[37][:100], m[37:137] - m[:100])
 
 
-def test_oracle_threshold_is_the_best_of_the_grid_on_training_rows() -> None:
+def test_expected_move_threshold_is_the_best_of_the_grid_on_training_rows() -> None:
     frame = synthetic_frame(days=2, tick_interval_ms=5000)
     e, y = frame.extras["oracle_dmid"], frame.labels
-    threshold, f1 = fit_oracle_threshold(e, y, frame.price_tick)
+    threshold, f1 = fit_expected_move_threshold(e, y, frame.price_tick)
     ok = np.isfinite(e) & np.isfinite(y)
     scores = []
-    for t in ORACLE_THRESHOLD_GRID_TICKS:
+    for t in EXPECTED_MOVE_THRESHOLD_GRID_TICKS:
         pred = np.where(e[ok] > t * 10.0, 2, np.where(e[ok] < -t * 10.0, 0, 1))
         scores.append(macro_f1(y[ok], _one_hot(pred)))
     assert f1 == max(scores)
-    assert threshold == ORACLE_THRESHOLD_GRID_TICKS[int(np.argmax(scores))] * 10.0
+    assert threshold == EXPECTED_MOVE_THRESHOLD_GRID_TICKS[int(np.argmax(scores))] * 10.0
     # below the labels' own k = 1 tick: the realized move is the expectation plus noise
     assert 0 < threshold < 10.0
-    assert f1 > scores[ORACLE_THRESHOLD_GRID_TICKS.index(1.0)]
+    assert f1 > scores[EXPECTED_MOVE_THRESHOLD_GRID_TICKS.index(1.0)]
 
 
-def test_oracle_codes_prefer_the_fitted_expectation() -> None:
+def test_expected_move_rule_codes_prefer_the_fitted_expectation() -> None:
     frame = synthetic_frame(days=2, tick_interval_ms=5000)
     train = np.arange(len(frame) // 2)
-    codes, fit = oracle_codes(frame, train)
+    codes, fit = expected_move_rule_codes(frame, train)
     assert codes is not None and fit is not None and fit.threshold is not None
     e = frame.extras["oracle_dmid"]
     assert np.all(codes[e > fit.threshold] == 2) and np.all(codes[e < -fit.threshold] == 0)
-    given, fit2 = oracle_codes(replace(frame, extras={"oracle_direction": frame.extras["oracle_direction"]}), train)
+    given, fit2 = expected_move_rule_codes(
+        replace(frame, extras={"oracle_direction": frame.extras["oracle_direction"]}), train
+    )
     assert fit2 is not None and fit2.source == "oracle_direction" and fit2.threshold is None
     np.testing.assert_array_equal(given, frame.extras["oracle_direction"])
-    assert oracle_codes(replace(frame, extras={}), train) == (None, None)
+    assert expected_move_rule_codes(replace(frame, extras={}), train) == (None, None)
 
 
 def _score_like_the_benchmark(frame: FeatureFrame, rows: np.ndarray, probs: np.ndarray) -> dict[str, float]:
@@ -81,7 +83,7 @@ def _score_like_the_benchmark(frame: FeatureFrame, rows: np.ndarray, probs: np.n
         horizon=frame.horizon,
         decay_horizons=[frame.horizon],
         regime_codes=np.zeros(rows.shape[0], dtype=np.int8),
-        oracle=None,
+        expected_move_rule=None,
         costs=CostModel(),
         signal=SignalRule(),
         entry="grid",

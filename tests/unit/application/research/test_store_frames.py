@@ -205,6 +205,7 @@ def test_benchmark_reads_its_frame_from_the_store() -> None:
     report = bench(request)
     assert report.n_splits == 5 and report.feature_names == FACTORS
     assert report.provenance is not None and report.provenance["feature_build_id"] == "fb"
-    assert report.pooled["oracle"] is not None and len(report.pooled["oracle"]["fold_thresholds"]) == 5
+    rule = report.pooled["expected_move_rule"]
+    assert rule is not None and len(rule["fold_thresholds"]) == 5
     with pytest.raises(InvalidArgument, match="symbol, start_day and end_day"):
         bench(replace(request, symbol=""))

@@ -14,7 +14,26 @@ from ghtrader.interfaces.cli.commands.data import _with_bar
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
-HEADLINE = ("accuracy", "macro_f1", "logloss", "ece", "brier", "net_sharpe", "net_total", "latency_p50_us")
+#: Metrics first in the compare (and ``run``) model table, in order: the model against the Bayes
+#: oracle, calibration before and after, the cost-aware policy, then the classic scores.
+HEADLINE = (
+    "info_captured",
+    "log_loss",
+    "bayes_log_loss",
+    "ece",
+    "ece_uncalibrated",
+    "policy_net_pnl",
+    "policy_n_trades",
+    "bayes_policy_net_pnl_per_trade",
+    "policy_net_pnl_per_trade",
+    "macro_f1",
+    "bayes_macro_f1",
+    "accuracy",
+    "brier",
+    "net_pnl",
+    "net_sharpe",
+    "latency_p50_ms",
+)
 
 
 def _scope(client: GhTraderClient, args: argparse.Namespace) -> Any:
@@ -41,8 +60,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _headline_first(metrics: dict[str, Any]) -> list[str]:
+    return [m for m in HEADLINE if m in metrics] + [m for m in sorted(metrics) if m not in HEADLINE]
+
+
 def comparison_table(table_data: dict[str, dict[str, dict[str, float]]], families: list[str]) -> str:
-    metrics = [m for m in HEADLINE if m in table_data] + [m for m in sorted(table_data) if m not in HEADLINE]
+    metrics = _headline_first(table_data)
     rows = [(m, *(_fmt(table_data[m].get(f, {})) for f in families)) for m in metrics[:24]]
     return table(("metric", *families), rows)
 
@@ -71,7 +94,8 @@ def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output)
         ),
     )
     summary = r.result.get("summary", {})
-    human = r.summary + "\n" + table(("metric", args.family), [(k, _fmt(v)) for k, v in sorted(summary.items())][:30])
+    keys = _headline_first(summary)
+    human = r.summary + "\n" + table(("metric", args.family), [(k, _fmt(summary[k])) for k in keys][:40])
     if r.report_path:
         human += f"\n  report  {r.report_path}"
     out.result(r.to_dict(), human)

@@ -280,3 +280,13 @@ class OracleSource(Protocol):
         """Per tick, the expected mid-price change over ``horizon`` ticks (price units; NaN
         where undefined)."""
         ...
+
+
+# --- calibration inside the exported graph ------------------------------------------------------
+class CalibrationGraphWriter(Protocol):
+    """Appends a probability calibrator to an exported ONNX graph (the adapter owns onnx)."""
+
+    def append(self, onnx_path: Path, weights: np.ndarray, bias: np.ndarray, eps: float) -> None:
+        """Rewrite ``onnx_path`` in place so its probability output becomes
+        ``softmax(log(max(p, eps)) @ weights.T + bias)``; output name and shape unchanged."""
+        ...

@@ -77,9 +77,7 @@ def calibration_split(n: int, fraction: float, gap: int) -> tuple[np.ndarray, np
 class CalibratedModel:
     """A TrainedModel whose ``predict_proba`` is the base model's, calibrated."""
 
-    def __init__(
-        self, base: TrainedModel, calibrator: ProbabilityCalibrator, graph: CalibrationGraphWriter
-    ) -> None:
+    def __init__(self, base: TrainedModel, calibrator: ProbabilityCalibrator, graph: CalibrationGraphWriter) -> None:
         self.base = base
         self.calibrator = calibrator
         self._graph = graph
@@ -149,7 +147,9 @@ class CalibratedFamily:
             raise InvalidArgument(f"calibration_fraction must be a number (got {fraction!r})") from None
         if not (math.isfinite(fraction) and 0.0 < fraction < 1.0):
             raise InvalidArgument(f"calibration_fraction must be between 0 and 1 (got {fraction!r})")
-        method: CalibrationMethod = "identity" if choice == "none" else _BY_KIND[self.kind] if choice == "auto" else choice
+        method: CalibrationMethod = (
+            "identity" if choice == "none" else _BY_KIND[self.kind] if choice == "auto" else choice
+        )
         return method, fraction, replace(config, params=params)
 
     def fit(
@@ -189,7 +189,9 @@ class CalibratedFamily:
         model = self.base.load(directory)
         path = Path(directory) / CALIBRATION_FILE
         if not path.is_file():
-            return CalibratedModel(model, identity_calibrator(f"no {CALIBRATION_FILE}: saved uncalibrated"), self._graph)
+            return CalibratedModel(
+                model, identity_calibrator(f"no {CALIBRATION_FILE}: saved uncalibrated"), self._graph
+            )
         try:
             calibrator = ProbabilityCalibrator.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, EvaluationError) as exc:

@@ -195,3 +195,34 @@ def test_append_keeps_other_consumers_on_the_uncalibrated_tensor() -> None:
     with pytest.raises(FailedPrecondition, match="no output"):
         append_calibration(model, np.eye(3), np.zeros(3), 1e-7, output="scores")
     onnx.checker.check_model(out)
+
+
+def test_trained_and_served_through_the_artifacts(tmp_path: Path) -> None:
+    """TrainModel -> artifacts -> Predictor: serving returns the calibrated probabilities, the
+    sidecar records the calibrator and its file's digest, and a changed calibrator is refused."""
+    import json
+
+    from ghtrader.application.research.artifacts import load_model, read_meta
+    from ghtrader.application.research.families import FamilyRegistry
+    from ghtrader.application.research.serving import Predictor
+    from tests.unit.application.research.train_world import request, train_world
+
+    frame = _imbalanced_frame(8000, seed=5)
+    families = FamilyRegistry([CalibratedFamily(LightGBMFamily(), OnnxCalibrationGraphWriter())])
+    world = train_world(tmp_path, frame, families=families)
+    result = world.trainer(request(frame, family="lightgbm"))
+    meta = read_meta(world.store, result.artifact_dir, 10)
+    assert meta.raw["calibration"]["method"] == "logistic"
+    assert "weights/calibration.json" in meta.weights
+    assert meta.raw["onnx"]["parity_max_abs_diff"] <= 1e-5
+    model, _ = load_model(world.store, world.families, result.artifact_dir)
+    predictor = Predictor.open(world.store, world.runtime, result.artifact_dir, prefer_gpu=False)
+    served = predictor.predict_frame(frame)
+    np.testing.assert_allclose(served, model.predict_proba(frame), atol=1e-5)
+    assert np.abs(served - model.predict_proba_uncalibrated(frame)).max() > 1e-2
+    path = result.artifact_dir / "weights" / CALIBRATION_FILE
+    changed = json.loads(path.read_text())
+    changed["bias"] = [0.0, 0.0, 0.0]
+    path.write_text(json.dumps(changed))
+    with pytest.raises(FailedPrecondition, match="does not match its meta"):
+        load_model(world.store, world.families, result.artifact_dir)

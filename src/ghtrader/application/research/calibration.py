@@ -163,7 +163,7 @@ class CalibratedFamily:
         tail_labels = np.asarray(train.labels, dtype=np.float64)[tail]
         labelled = tail_labels[np.isfinite(tail_labels)]
         classes = np.unique(labelled).shape[0]
-        if labelled.shape[0] < self._min_rows or classes < 3 or head.shape[0] == 0:
+        if labelled.shape[0] < max(self._min_rows, 1) or classes < 3 or head.shape[0] == 0:
             note = (
                 f"calibration tail of {labelled.shape[0]} labelled rows ({classes} classes) is under "
                 f"{self._min_rows} rows or lacks a class: fitted on the whole fold, left uncalibrated"

@@ -25,7 +25,7 @@ from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
-from ghtrader.adapters.onnx import OnnxInferenceRuntime
+from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxInferenceRuntime
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
@@ -48,6 +48,7 @@ from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBu
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.benchmark import RunBenchmark
+from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
@@ -126,7 +127,10 @@ def _model_families() -> FamilyRegistry:
     families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily(), XGBoostFamily()]
     from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
 
-    return FamilyRegistry([*families, *deep_families().values()])
+    # Every family is calibrated on the tail of its training fold, so benchmark, compare, train
+    # and serving all see calibrated probabilities.
+    graph = OnnxCalibrationGraphWriter()
+    return FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:

@@ -184,6 +184,9 @@ def test_train_on_a_small_synthetic_window(server: Server) -> None:
     meta = json.loads(Path(result["meta_path"]).read_text())
     assert Path(result["onnx_path"]).is_file() and meta["onnx"]["parity_max_abs_diff"] <= 1e-4
     assert meta["data"]["start_day"] == "2026-10-13" and meta["data"]["end_day"] == end
+    # Calibrated on the training fold's tail; the calibrator is digested with the weights.
+    assert meta["calibration"]["method"] == "logistic" and meta["calibration"]["rows"] >= 500
+    assert "weights/calibration.json" in meta["weights"]["files"]
 
     models = server.cli("--json", "models")
     assert models.returncode == 0, models.stderr

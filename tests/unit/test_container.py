@@ -59,3 +59,15 @@ def test_dataset_use_cases_resolve_on_the_bundle(wired: tuple[Container, InMemor
     assert isinstance(use_cases.build_main_schedule(), BuildMainSchedule)
     assert isinstance(use_cases.build_main_l5(), BuildMainL5)
     assert isinstance(use_cases.build_dataset(), BuildDataset)
+
+
+def test_every_model_family_is_calibrated(wired: tuple[Container, InMemoryStoreBundle]) -> None:
+    from ghtrader.application.research.calibration import CalibratedFamily
+
+    container, _ = wired
+    families = container.model_families()
+    assert {"logistic", "lightgbm", "xgboost", "tcn", "deeplob"} <= set(families.names())
+    for name in families.names():
+        family = families.get(name)
+        assert isinstance(family, CalibratedFamily) and family.base.name == name
+        assert family.default_params()["calibration"] == "auto"

@@ -1,7 +1,9 @@
-"""ONNX Runtime adapter (the only package importing onnxruntime): InferenceRuntime / InferenceSession."""
+"""ONNX adapter (the only package importing onnxruntime): InferenceRuntime / InferenceSession, and
+the CalibrationGraphWriter that appends a calibrator to an exported graph."""
 
 from __future__ import annotations
 
+from ghtrader.adapters.onnx.calibration_graph import OnnxCalibrationGraphWriter
 from ghtrader.adapters.onnx.runtime import OnnxInferenceRuntime, OnnxInferenceSession
 
-__all__ = ["OnnxInferenceRuntime", "OnnxInferenceSession"]
+__all__ = ["OnnxCalibrationGraphWriter", "OnnxInferenceRuntime", "OnnxInferenceSession"]

@@ -292,3 +292,13 @@ class OracleSource(Protocol):
         (``i + horizon`` past the day). ``rows`` are int64 positions in the contract-day's ticks.
         None when the source knows nothing of that contract-day."""
         ...
+
+
+# --- calibration inside the exported graph ------------------------------------------------------
+class CalibrationGraphWriter(Protocol):
+    """Appends a probability calibrator to an exported ONNX graph (the adapter owns onnx)."""
+
+    def append(self, onnx_path: Path, weights: np.ndarray, bias: np.ndarray, eps: float) -> None:
+        """Rewrite ``onnx_path`` in place so its probability output becomes
+        ``softmax(log(max(p, eps)) @ weights.T + bias)``; output name and shape unchanged."""
+        ...

@@ -304,6 +304,8 @@ def model_card(meta: Mapping[str, Any], description: Mapping[str, Any]) -> str:
         "",
         "Normalisation: " + canonical_json(_summary(meta.get("normalization"))),
         "",
+        "Calibration: " + _calibration_line(description.get("calibration")),
+        "",
         "## Validation metrics",
         "",
         *_table(
@@ -339,6 +341,21 @@ def model_card(meta: Mapping[str, Any], description: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _calibration_line(calibration: Any) -> str:
+    """One line on the probability calibrator of ``describe()["calibration"]``."""
+    if not isinstance(calibration, Mapping):
+        return "none (raw model probabilities)"
+    method = calibration.get("method")
+    if method == "identity":
+        return f"none ({calibration.get('note') or 'identity'})"
+    detail = f", T = {_fmt(calibration['temperature'])}" if calibration.get("temperature") is not None else ""
+    return (
+        f"{method}{detail} on {calibration.get('rows')} held-out tail rows of the training fold; "
+        f"there, log-loss {_fmt(calibration.get('log_loss_before'))} -> {_fmt(calibration.get('log_loss_after'))}, "
+        f"ECE {_fmt(calibration.get('ece_before'))} -> {_fmt(calibration.get('ece_after'))}."
+    )
 
 
 def _summary(normalization: Any) -> Any:

@@ -305,6 +305,9 @@ class TrainModel:
                 "train_config": train_config,
                 "params": params,
                 "normalization": description.get("normalization"),
+                # The calibrator on the probability output (also in weights/calibration.json,
+                # digested with the weights, and inside model.onnx); None for an unwrapped family.
+                "calibration": description.get("calibration"),
                 "onnx": {
                     "file": ONNX_FILE,
                     "sha256": self._artifacts.digest(staged / ONNX_FILE),

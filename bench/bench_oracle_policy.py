@@ -42,7 +42,6 @@ def main() -> None:
     from ghtrader.domain.calendar import TradingCalendar, parse_holidays
     from ghtrader.domain.evaluation import CostModel, log_loss
     from ghtrader.domain.evaluation.ceiling import (
-        class_mean_moves,
         fit_expected_move_policy,
         independent_trade_net,
         prior_log_loss,
@@ -88,8 +87,7 @@ def main() -> None:
             p, y, d, c, test = (np.concatenate(parts[k]) for k in ("p", "y", "d", "c", "test"))
             ok = np.isfinite(p).all(axis=1) & np.isfinite(y) & np.isfinite(d)
             fit, ev = ok & ~test, ok & test
-            moves = class_mean_moves(y[fit], d[fit])
-            policy = fit_expected_move_policy(moves, p[fit], d[fit], c[fit], spec.multiplier)
+            policy = fit_expected_move_policy(p[fit], d[fit], c[fit], spec.multiplier)
             net = independent_trade_net(policy.positions(p[ev]), d[ev], c[ev], spec.multiplier)
             info = prior_log_loss(y[fit], y[ev]) - log_loss(y[ev], p[ev])
             thr = policy.threshold / spec.price_tick if policy.trades else math.inf

@@ -8,10 +8,10 @@ largest Monte Carlo standard error of the three, ``bayes_se``. Per fold:
 - ``prior``: the class frequencies of the fold's training labels (add-one smoothed);
 - the Bayes decision rule (class weights maximising macro-F1) is fitted on the fold's sampled
   TRAINING rows and applied to its sampled test rows;
-- the cost-aware policy of the model: class mean moves ``m_c`` from the training rows, its
-  threshold chosen on the fold's VALIDATION rows, i.e. on the model's out-of-sample
-  probabilities from the days just before the test days (the model was early-stopped on them,
-  never fitted to them); the Bayes policy's threshold is chosen on the sampled training rows.
+- the cost-aware policy of the model: its move curve (expected move as a function of
+  ``p_up - p_down``) and threshold fitted on the fold's VALIDATION rows, i.e. on the model's
+  out-of-sample probabilities from the days just before the test days (the model was
+  early-stopped on them, never fitted to them); the Bayes policy's on the sampled training rows.
   Both choose the threshold counting every fitting row as an independent one-lot trade.
 
 Scores (:func:`score_ceiling`, per fold and on the pooled test rows): the policy's positions are
@@ -38,7 +38,6 @@ from ghtrader.domain.evaluation import (
     EntryRule,
     ExpectedMovePolicy,
     class_frequencies,
-    class_mean_moves,
     expected_calibration_error,
     fit_decision_rule,
     fit_expected_move_policy,
@@ -130,17 +129,14 @@ def fit_ceiling(
     """Fit the fold's prior, policies and decision rule (see the module docstring)."""
     f = ctx.frame
     move = ctx.moves[horizon]
-    moves = class_mean_moves(f.labels[train], move[train])
-    model_policy = fit_expected_move_policy(
-        moves, valid_probs, move[valid], _costs_per_row(ctx, valid, costs), ctx.multiplier
-    )
+    model_policy = fit_expected_move_policy(valid_probs, move[valid], _costs_per_row(ctx, valid, costs), ctx.multiplier)
     bayes = bayes_probs(f)
     bayes_policy = rule = None
     if bayes is not None:
         sampled = train[_sampled(bayes[train], f.labels[train])]
         rule = fit_decision_rule(bayes[sampled], f.labels[sampled])
         bayes_policy = fit_expected_move_policy(
-            moves, bayes[sampled], move[sampled], _costs_per_row(ctx, sampled, costs), ctx.multiplier
+            bayes[sampled], move[sampled], _costs_per_row(ctx, sampled, costs), ctx.multiplier
         )
     return CeilingFit(class_frequencies(f.labels[train]), model_policy, bayes_policy, rule)
 

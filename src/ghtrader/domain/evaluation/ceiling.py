@@ -9,8 +9,8 @@
 - Bayes decision rule for macro-F1: macro-F1 is not maximised by the argmax of calibrated
   probabilities when classes are imbalanced; the rule predicts ``argmax(w * p)`` with
   ``w = (w_down, 1, w_up)`` chosen on training rows from a geometric grid.
-- Cost-aware policy: the expected move ``E = sum_c p_c * m_c`` (price units), ``m_c`` the mean
-  realized move of class ``c`` on training rows; one lot in the sign of ``E`` wherever
+- Cost-aware policy: the expected move ``E`` (price units) read from the edge ``p_up - p_down``
+  through a monotone curve fitted on the fitting rows (:class:`MoveCurve`); one lot in the sign of ``E`` wherever
   ``|E| > threshold``, the threshold chosen to maximise net PnL on fitting rows from a grid that
   starts at the mean round-trip cost. When no threshold of the grid makes money there, the
   policy never trades (``threshold`` is +inf and ``trades`` is False).
@@ -27,6 +27,7 @@ import numpy as np
 from ghtrader.domain.evaluation._checks import EvaluationError, as_probs, as_vector, check_finite
 from ghtrader.domain.evaluation._kernels import weighted_argmax_f1_grid
 from ghtrader.domain.evaluation.classification import N_CLASSES, clean_rows, log_loss
+from ghtrader.domain.evaluation.signals import edge_score
 from ghtrader.domain.evaluation.trading import CostModel
 
 __all__ = [
@@ -36,7 +37,8 @@ __all__ = [
     "ExpectedMovePolicy",
     "class_frequencies",
     "class_mean_moves",
-    "expected_move",
+    "MoveCurve",
+    "fit_move_curve",
     "fit_decision_rule",
     "fit_expected_move_policy",
     "independent_trade_net",
@@ -145,13 +147,70 @@ def class_mean_moves(labels: np.ndarray, dmid: np.ndarray) -> np.ndarray:
     return np.divide(total, count, out=np.zeros(N_CLASSES), where=count > 0)
 
 
-def expected_move(probs: np.ndarray, class_moves: np.ndarray) -> np.ndarray:
-    """``sum_c p_c * m_c`` per row (rows renormalised to sum to 1; NaN where a probability is)."""
-    p = as_probs(probs)
-    m = as_vector(class_moves, "class_moves", N_CLASSES)
-    total = p.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (p @ m) / total
+def _pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence closest to ``values`` in weighted least squares (a few dozen
+    bins: a plain loop)."""
+    means: list[float] = []
+    sizes: list[float] = []
+    counts: list[int] = []
+    for v, w in zip(values.tolist(), weights.tolist(), strict=True):
+        means.append(v)
+        sizes.append(w)
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            w2 = sizes[-2] + sizes[-1]
+            m2 = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / w2
+            c2 = counts[-2] + counts[-1]
+            del means[-1], sizes[-1], counts[-1]
+            means[-1], sizes[-1], counts[-1] = m2, w2, c2
+    return np.repeat(np.asarray(means), counts)
+
+
+@dataclass(frozen=True)
+class MoveCurve:
+    """The expected move (price units) as a non-decreasing function of the edge ``p_up -
+    p_down``: the mean realized move in quantile bins of the edge, made monotone (pool adjacent
+    violators) and interpolated linearly between bin centres (flat beyond the outer ones).
+
+    Three class probabilities cannot say how far an UP move goes; the curve reads it off the
+    fitting rows, so a sharp forecast can expect more than the UP class's average move."""
+
+    edges: tuple[float, ...]  # bin centres (mean edge per bin), increasing
+    moves: tuple[float, ...]  # monotone mean move per bin
+
+    def __call__(self, probs: np.ndarray) -> np.ndarray:
+        s = edge_score(probs)
+        out = np.full(s.shape[0], np.nan)
+        ok = np.isfinite(s)
+        if self.edges:
+            out[ok] = np.interp(s[ok], np.asarray(self.edges), np.asarray(self.moves))
+        return out
+
+
+def fit_move_curve(probs: np.ndarray, dmid: np.ndarray, n_bins: int = 40) -> MoveCurve:
+    """:class:`MoveCurve` of these rows (rows with a NaN drop out; an empty curve without rows)."""
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise EvaluationError(f"invalid n_bins={n_bins!r}: expected an int >= 1")
+    d = as_vector(dmid, "dmid")
+    s = edge_score(as_probs(probs, d.shape[0]))
+    ok = np.isfinite(s) & np.isfinite(d)
+    s, d = s[ok], d[ok]
+    if s.shape[0] == 0:
+        return MoveCurve((), ())
+    order = np.argsort(s, kind="stable")
+    s, d = s[order], d[order]
+    bounds = np.unique(np.linspace(0, s.shape[0], min(n_bins, s.shape[0]) + 1).astype(np.int64))
+    counts = np.diff(bounds).astype(np.float64)
+    centres = np.add.reduceat(s, bounds[:-1]) / counts
+    means = np.add.reduceat(d, bounds[:-1]) / counts
+    # equal edges in neighbouring bins would make interp ill-defined: merge them
+    keep = np.concatenate(([True], np.diff(centres) > 0))
+    group = np.cumsum(keep) - 1
+    w = np.bincount(group, weights=counts)
+    centres = np.bincount(group, weights=centres * counts) / w
+    means = np.bincount(group, weights=means * counts) / w
+    monotone = _pool_adjacent_violators(means, w)
+    return MoveCurve(tuple(float(x) for x in centres), tuple(float(x) for x in monotone))
 
 
 def independent_trade_net(positions: np.ndarray, dmid: np.ndarray, cost: np.ndarray, multiplier: float) -> np.ndarray:
@@ -169,7 +228,7 @@ def independent_trade_net(positions: np.ndarray, dmid: np.ndarray, cost: np.ndar
 class ExpectedMovePolicy:
     """One lot in the sign of the expected move where ``|E| > threshold`` (price units)."""
 
-    class_moves: tuple[float, float, float]
+    curve: MoveCurve
     threshold: float  # +inf: never trades
     mean_cost: float  # mean round-trip cost (price units) on the fitting rows: the grid's start
     fit_net_pnl: float  # net PnL (currency) of the chosen threshold on the fitting rows
@@ -182,7 +241,8 @@ class ExpectedMovePolicy:
         return math.isfinite(self.threshold)
 
     def expected_move(self, probs: np.ndarray) -> np.ndarray:
-        return expected_move(probs, np.asarray(self.class_moves))
+        """The expected move (price units) of each row's probabilities (NaN where unknown)."""
+        return self.curve(probs)
 
     def positions(self, probs: np.ndarray) -> np.ndarray:
         """int8 direction per row (0 where it does not trade or a probability is NaN)."""
@@ -197,7 +257,7 @@ class ExpectedMovePolicy:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "class_moves": list(self.class_moves),
+            "move_curve": {"edge": list(self.curve.edges), "move": list(self.curve.moves)},
             "threshold": self.threshold if self.trades else None,
             "trades": self.trades,
             "mean_cost": self.mean_cost,
@@ -208,33 +268,31 @@ class ExpectedMovePolicy:
 
 
 def fit_expected_move_policy(
-    class_moves: np.ndarray,
     probs: np.ndarray,
     dmid: np.ndarray,
     cost: np.ndarray,
     multiplier: float,
     grid: tuple[float, ...] = DEFAULT_POLICY_GRID,
+    n_bins: int = 40,
 ) -> ExpectedMovePolicy:
-    """The threshold (``grid`` x the mean round-trip cost) maximising the net PnL of
-    :func:`independent_trade_net` on these fitting rows, ``class_moves`` fixed beforehand (from
-    training rows). No grid threshold with positive net PnL, or no usable row: no trades.
+    """Fit the move curve (:func:`fit_move_curve`) and the threshold (``grid`` x the mean
+    round-trip cost) maximising the net PnL of :func:`independent_trade_net` on these fitting
+    rows. No grid threshold with positive net PnL, or no usable row: no trades.
 
     Args:
-        class_moves: ``(3,)`` mean realized move per class (:func:`class_mean_moves`).
         probs: ``(n, 3)`` probabilities of the fitting rows; dmid: their realized moves;
         cost: their round-trip cost in price units (:func:`round_trip_cost`).
     """
-    m = as_vector(class_moves, "class_moves", N_CLASSES)
     d = as_vector(dmid, "dmid")
     p = as_probs(probs, d.shape[0])
     c = as_vector(cost, "cost", d.shape[0])
     mult = check_finite(multiplier, "multiplier", positive=True)
-    e = expected_move(p, m)
+    curve = fit_move_curve(p, d, n_bins)
+    e = curve(p)
     ok = np.isfinite(e) & np.isfinite(d) & np.isfinite(c)
     e, d, c = e[ok], d[ok], c[ok]
-    moves = (float(m[0]), float(m[1]), float(m[2]))
     if e.shape[0] == 0:
-        return ExpectedMovePolicy(moves, math.inf, math.nan, 0.0, 0, 0)
+        return ExpectedMovePolicy(curve, math.inf, math.nan, 0.0, 0, 0)
     mean_cost = float(c.mean())
     # rows sorted by |E| descending: the trades of threshold t are a prefix, their PnL a cumsum
     order = np.argsort(-np.abs(e), kind="stable")
@@ -246,7 +304,7 @@ def fit_expected_move_policy(
     pnl = cum[n_taken]
     best = int(np.argmax(pnl))
     if not (pnl[best] > 0 and mean_cost >= 0):
-        return ExpectedMovePolicy(moves, math.inf, mean_cost, 0.0, 0, int(e.shape[0]))
+        return ExpectedMovePolicy(curve, math.inf, mean_cost, 0.0, 0, int(e.shape[0]))
     return ExpectedMovePolicy(
-        moves, float(thresholds[best]), mean_cost, float(pnl[best]), int(n_taken[best]), int(e.shape[0])
+        curve, float(thresholds[best]), mean_cost, float(pnl[best]), int(n_taken[best]), int(e.shape[0])
     )

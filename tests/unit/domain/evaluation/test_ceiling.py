@@ -13,7 +13,7 @@ from ghtrader.domain.evaluation import (
     CostModel,
     class_frequencies,
     class_mean_moves,
-    expected_move,
+    fit_move_curve,
     fit_decision_rule,
     fit_expected_move_policy,
     independent_trade_net,
@@ -119,13 +119,46 @@ def _moves(y: np.ndarray, rng: np.random.Generator, tick: float) -> np.ndarray:
     return (y - 1.0) * 2.0 * tick + rng.normal(0.0, 0.3 * tick, y.shape[0])
 
 
-def test_class_moves_and_expected_move() -> None:
+def test_class_mean_moves() -> None:
     y = np.array([0.0, 0.0, 1.0, 2.0, np.nan])
     d = np.array([-2.0, -4.0, 0.5, 3.0, 9.0])
     np.testing.assert_allclose(class_mean_moves(y, d), [-3.0, 0.5, 3.0])
     np.testing.assert_allclose(class_mean_moves(np.array([1.0]), np.array([1.0])), [0.0, 1.0, 0.0])
-    e = expected_move(np.array([[0.2, 0.5, 0.3], [2.0, 0.0, 0.0]]), np.array([-3.0, 0.5, 3.0]))
-    np.testing.assert_allclose(e, [0.2 * -3 + 0.25 + 0.9, -3.0])
+
+
+def test_move_curve_is_monotone_and_reads_moves_beyond_the_class_means() -> None:
+    rng = np.random.default_rng(3)
+    n = 40_000
+    s = rng.uniform(-1.0, 1.0, n)
+    # the realized move grows faster than linearly with the edge, plus noise and a kink
+    d = 5.0 * s**3 + rng.normal(0.0, 1.0, n)
+    p = np.column_stack([(1 - s) / 2 * 0.9, np.full(n, 0.1), (1 + s) / 2 * 0.9])
+    curve = fit_move_curve(p, d, n_bins=40)
+    assert len(curve.edges) == 40
+    assert np.all(np.diff(curve.moves) >= 0) and np.all(np.diff(curve.edges) > 0)
+    grid = np.linspace(-0.9, 0.9, 19)
+    probe = np.column_stack([(1 - grid) / 2 * 0.9, np.full(19, 0.1), (1 + grid) / 2 * 0.9])
+    np.testing.assert_allclose(curve(probe), 5.0 * grid**3, atol=0.25)
+    # a sharp forecast expects more than the UP class's average move
+    up = d[s > 0].mean()
+    assert curve(probe[-1:])[0] > 1.5 * up
+    assert np.isnan(curve(np.array([[np.nan, 0.5, 0.5]])))[0]
+    assert fit_move_curve(np.full((2, 3), np.nan), np.array([1.0, 2.0])).edges == ()
+    # a decreasing relation is pooled flat, never inverted
+    flat = fit_move_curve(p, -d, n_bins=10)
+    assert np.ptp(flat.moves) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pool_adjacent_violators_matches_a_brute_force_fit() -> None:
+    from ghtrader.domain.evaluation.ceiling import _pool_adjacent_violators
+
+    v = np.array([1.0, 3.0, 2.0, 2.0, 0.0, 5.0])
+    w = np.array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0])
+    out = _pool_adjacent_violators(v, w)
+    assert np.all(np.diff(out) >= 0)
+    # the block 3, 2, 2, 0 (weights 1, 2, 1, 1) pools to its weighted mean 9 / 5; the 1 before it stays
+    np.testing.assert_allclose(out, [1.0, 1.8, 1.8, 1.8, 1.8, 5.0], atol=1e-12)
+    assert np.sum(w * (out - v) ** 2) <= np.sum(w * (np.maximum.accumulate(v) - v) ** 2) + 1e-12
 
 
 def test_policy_never_trades_when_costs_exceed_every_edge() -> None:
@@ -138,8 +171,7 @@ def test_policy_never_trades_when_costs_exceed_every_edge() -> None:
     spread = np.full(n, 5 * tick)  # a wide spread: 50 per round trip against moves of ~20
     cost = round_trip_cost(CostModel(), mid, spread, tick)
     assert cost[0] == pytest.approx(1e-4 * 70_000 + 50)
-    m = class_mean_moves(y, d)
-    policy = fit_expected_move_policy(m, p, d, cost, multiplier=5.0)
+    policy = fit_expected_move_policy(p, d, cost, multiplier=5.0)
     assert not policy.trades and policy.fit_trades == 0 and math.isinf(policy.threshold)
     assert not policy.positions(p).any()
     assert policy.to_dict()["threshold"] is None
@@ -152,7 +184,7 @@ def test_policy_trades_and_wins_when_the_edge_is_large() -> None:
     y_fit, y_new = _draw(p_fit, rng), _draw(p_new, rng)
     d_fit, d_new = _moves(y_fit, rng, tick), _moves(y_new, rng, tick)
     cost = round_trip_cost(CostModel(), np.full(n, 70_000.0), np.full(n, tick), tick)
-    policy = fit_expected_move_policy(class_mean_moves(y_fit, d_fit), p_fit, d_fit, cost, multiplier=5.0)
+    policy = fit_expected_move_policy(p_fit, d_fit, cost, multiplier=5.0)
     assert policy.trades and policy.threshold >= policy.mean_cost > 0 and policy.fit_net_pnl > 0
     pos = policy.positions(p_new)
     e = policy.expected_move(p_new)

@@ -19,7 +19,7 @@ a main_l5 day whose underlying had no ticks is a recorded no-data day, not a fai
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
@@ -164,8 +164,10 @@ class ResearchOutcome:
     horizon: int
     families: list[str]
     table: dict[str, dict[str, dict[str, float]]]  # metric -> family -> {mean, std, n}
-    winner: str
+    winner: str  # the family with the lowest mean log-loss (calibrated probabilities: a proper score)
     winner_macro_f1: float
+    winner_log_loss: float
+    winner_info_captured: float  # NaN without the Bayes oracle
     model_id: str
     version: str
     artifact_dir: str
@@ -587,7 +589,9 @@ class RunPipeline:
         )
         report = self._compare(CompareRequest(families=request.research_families, base=base), stage_progress("compare"))
         f1 = report.table.get("macro_f1", {})
-        winner = max(request.research_families, key=lambda f: _finite(f1.get(f, {}).get("mean")))
+        ll = report.table.get("log_loss", {})
+        info = report.table.get("info_captured", {})
+        winner = choose_winner(request.research_families, report.table)
         trained = self._train(
             TrainRequest(
                 family=winner,
@@ -607,6 +611,8 @@ class RunPipeline:
             table=report.table,
             winner=winner,
             winner_macro_f1=_finite(f1.get(winner, {}).get("mean")),
+            winner_log_loss=_finite_or_inf(ll.get(winner, {}).get("mean")),
+            winner_info_captured=_nan_if_missing(info.get(winner, {}).get("mean")),
             model_id=trained.entry.model_id,
             version=str(trained.entry.version),
             artifact_dir=str(trained.artifact_dir),
@@ -630,3 +636,23 @@ def _finite(value: float | None) -> float:
         return float("-inf")
     v = float(value)
     return v if v == v else float("-inf")
+
+
+def choose_winner(families: Sequence[str], table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
+    """The family with the lowest mean log-loss in a comparison ``table`` (metric -> family ->
+    stats); the first listed wins ties, a family without a finite log-loss ranks last. Log-loss,
+    not argmax macro-F1: calibrated probabilities are what the policies and later gates use."""
+    ll = table.get("log_loss", {})
+    return min(families, key=lambda f: _finite_or_inf(ll.get(f, {}).get("mean")))
+
+
+def _finite_or_inf(value: float | None) -> float:
+    """``value`` when finite, else +inf (a missing loss ranks last)."""
+    if value is None:
+        return float("inf")
+    v = float(value)
+    return v if v == v and abs(v) != float("inf") else float("inf")
+
+
+def _nan_if_missing(value: float | None) -> float:
+    return float("nan") if value is None else float(value)

@@ -214,3 +214,15 @@ def test_start_day_sets_the_window(world: World) -> None:
         )
     )
     assert (r.start_day, r.end_day, r.trading_days) == (date(2024, 10, 8), TODAY, 4) and r.ok
+
+
+def test_the_winner_is_the_family_with_the_lowest_log_loss() -> None:
+    from ghtrader.application.pipeline import choose_winner
+
+    table = {
+        "log_loss": {"lightgbm": {"mean": 0.81}, "tcn": {"mean": 0.79}, "logistic": {"mean": float("nan")}},
+        "macro_f1": {"lightgbm": {"mean": 0.45}, "tcn": {"mean": 0.38}},
+    }
+    assert choose_winner(("lightgbm", "tcn", "logistic"), table) == "tcn"
+    assert choose_winner(("logistic", "lightgbm"), table) == "lightgbm"  # NaN ranks last
+    assert choose_winner(("a", "b"), {}) == "a"  # nothing known: the first listed

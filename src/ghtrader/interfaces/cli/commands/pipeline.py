@@ -77,7 +77,9 @@ def format_pipeline(r: RunResultView) -> str:
         for note in research.get("notes", []):
             parts.append(f"  note: {note}")
         parts.append(
-            f"Winner: {research['winner']} (macro-F1 {research['winner_macro_f1']:.3f}) registered as "
+            f"Winner: {research['winner']} (lowest log-loss {_number(research.get('winner_log_loss'), 4)}, "
+            f"information captured {_number(research.get('winner_info_captured'), 3)}, "
+            f"macro-F1 {_number(research.get('winner_macro_f1'), 3)}) registered as "
             f"{research['model_id']} v{research['version']} -> {research['artifact_dir']}"
         )
         if research.get("report_html"):
@@ -163,3 +165,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", help="first trading day, YYYY-MM-DD (overrides --days)")
     p.add_argument("--skip-research", action="store_true", help="ingest and datasets only (no model training)")
     p.set_defaults(handler=cmd_run)
+
+
+def _number(value: object, digits: int) -> str:
+    """``value`` with ``digits`` decimals; "n/a" when it is missing or not a number."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and value == value else "n/a"

@@ -68,3 +68,25 @@ def weighted_argmax_f1_grid(probs: np.ndarray, labels: np.ndarray, w_down: np.nd
                 cm[labels[r], c] += 1.0
             out[i, j] = _macro_f1_of_confusion(cm) if n > 0 else np.nan
     return out
+
+
+@njit(cache=True)
+def isotonic_blocks(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Isotonic (non-decreasing) least-squares fit of ``y`` on ``x`` sorted ascending, by pool
+    adjacent violators. Returns per block ``(mean x, fitted y, row count)``; blocks follow ``x``."""
+    n = y.shape[0]
+    sx = np.empty(n)
+    sy = np.empty(n)
+    cnt = np.empty(n)
+    k = 0
+    for i in range(n):
+        sx[k] = x[i]
+        sy[k] = y[i]
+        cnt[k] = 1.0
+        k += 1
+        while k > 1 and sy[k - 2] * cnt[k - 1] > sy[k - 1] * cnt[k - 2]:
+            sx[k - 2] += sx[k - 1]
+            sy[k - 2] += sy[k - 1]
+            cnt[k - 2] += cnt[k - 1]
+            k -= 1
+    return sx[:k] / cnt[:k], sy[:k] / cnt[:k], cnt[:k]

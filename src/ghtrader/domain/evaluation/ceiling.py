@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ghtrader.domain.evaluation._checks import EvaluationError, as_probs, as_vector, check_finite
-from ghtrader.domain.evaluation._kernels import weighted_argmax_f1_grid
+from ghtrader.domain.evaluation._kernels import isotonic_blocks, weighted_argmax_f1_grid
 from ghtrader.domain.evaluation.classification import N_CLASSES, clean_rows, log_loss
 from ghtrader.domain.evaluation.signals import edge_score
 from ghtrader.domain.evaluation.trading import CostModel
@@ -147,36 +147,18 @@ def class_mean_moves(labels: np.ndarray, dmid: np.ndarray) -> np.ndarray:
     return np.divide(total, count, out=np.zeros(N_CLASSES), where=count > 0)
 
 
-def _pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The non-decreasing sequence closest to ``values`` in weighted least squares (a few dozen
-    bins: a plain loop)."""
-    means: list[float] = []
-    sizes: list[float] = []
-    counts: list[int] = []
-    for v, w in zip(values.tolist(), weights.tolist(), strict=True):
-        means.append(v)
-        sizes.append(w)
-        counts.append(1)
-        while len(means) > 1 and means[-2] > means[-1]:
-            w2 = sizes[-2] + sizes[-1]
-            m2 = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / w2
-            c2 = counts[-2] + counts[-1]
-            del means[-1], sizes[-1], counts[-1]
-            means[-1], sizes[-1], counts[-1] = m2, w2, c2
-    return np.repeat(np.asarray(means), counts)
-
-
 @dataclass(frozen=True)
 class MoveCurve:
     """The expected move (price units) as a non-decreasing function of the edge ``p_up -
-    p_down``: the mean realized move in quantile bins of the edge, made monotone (pool adjacent
-    violators) and interpolated linearly between bin centres (flat beyond the outer ones).
+    p_down``: the isotonic regression of the realized move on the edge (pool adjacent
+    violators over the fitting rows), interpolated linearly between the centres of its blocks
+    (flat beyond the outer ones).
 
     Three class probabilities cannot say how far an UP move goes; the curve reads it off the
     fitting rows, so a sharp forecast can expect more than the UP class's average move."""
 
-    edges: tuple[float, ...]  # bin centres (mean edge per bin), increasing
-    moves: tuple[float, ...]  # monotone mean move per bin
+    edges: tuple[float, ...]  # block centres (mean edge per block), increasing
+    moves: tuple[float, ...]  # non-decreasing mean move per block
 
     def __call__(self, probs: np.ndarray) -> np.ndarray:
         s = edge_score(probs)
@@ -187,10 +169,9 @@ class MoveCurve:
         return out
 
 
-def fit_move_curve(probs: np.ndarray, dmid: np.ndarray, n_bins: int = 40) -> MoveCurve:
-    """:class:`MoveCurve` of these rows (rows with a NaN drop out; an empty curve without rows)."""
-    if not isinstance(n_bins, int) or n_bins < 1:
-        raise EvaluationError(f"invalid n_bins={n_bins!r}: expected an int >= 1")
+def fit_move_curve(probs: np.ndarray, dmid: np.ndarray) -> MoveCurve:
+    """:class:`MoveCurve` of these rows: the isotonic regression of the realized move on the edge
+    (rows with a NaN drop out; an empty curve without rows)."""
     d = as_vector(dmid, "dmid")
     s = edge_score(as_probs(probs, d.shape[0]))
     ok = np.isfinite(s) & np.isfinite(d)
@@ -198,19 +179,14 @@ def fit_move_curve(probs: np.ndarray, dmid: np.ndarray, n_bins: int = 40) -> Mov
     if s.shape[0] == 0:
         return MoveCurve((), ())
     order = np.argsort(s, kind="stable")
-    s, d = s[order], d[order]
-    bounds = np.unique(np.linspace(0, s.shape[0], min(n_bins, s.shape[0]) + 1).astype(np.int64))
-    counts = np.diff(bounds).astype(np.float64)
-    centres = np.add.reduceat(s, bounds[:-1]) / counts
-    means = np.add.reduceat(d, bounds[:-1]) / counts
-    # equal edges in neighbouring bins would make interp ill-defined: merge them
+    centres, moves, counts = isotonic_blocks(np.ascontiguousarray(s[order]), np.ascontiguousarray(d[order]))
+    # blocks of tied edges can share a centre: merge them so the interpolation is well defined
     keep = np.concatenate(([True], np.diff(centres) > 0))
     group = np.cumsum(keep) - 1
     w = np.bincount(group, weights=counts)
     centres = np.bincount(group, weights=centres * counts) / w
-    means = np.bincount(group, weights=means * counts) / w
-    monotone = _pool_adjacent_violators(means, w)
-    return MoveCurve(tuple(float(x) for x in centres), tuple(float(x) for x in monotone))
+    moves = np.bincount(group, weights=moves * counts) / w
+    return MoveCurve(tuple(centres.tolist()), tuple(moves.tolist()))
 
 
 def independent_trade_net(positions: np.ndarray, dmid: np.ndarray, cost: np.ndarray, multiplier: float) -> np.ndarray:
@@ -273,7 +249,6 @@ def fit_expected_move_policy(
     cost: np.ndarray,
     multiplier: float,
     grid: tuple[float, ...] = DEFAULT_POLICY_GRID,
-    n_bins: int = 40,
 ) -> ExpectedMovePolicy:
     """Fit the move curve (:func:`fit_move_curve`) and the threshold (``grid`` x the mean
     round-trip cost) maximising the net PnL of :func:`independent_trade_net` on these fitting
@@ -287,7 +262,7 @@ def fit_expected_move_policy(
     p = as_probs(probs, d.shape[0])
     c = as_vector(cost, "cost", d.shape[0])
     mult = check_finite(multiplier, "multiplier", positive=True)
-    curve = fit_move_curve(p, d, n_bins)
+    curve = fit_move_curve(p, d)
     e = curve(p)
     ok = np.isfinite(e) & np.isfinite(d) & np.isfinite(c)
     e, d, c = e[ok], d[ok], c[ok]

@@ -13,9 +13,9 @@ from ghtrader.domain.evaluation import (
     CostModel,
     class_frequencies,
     class_mean_moves,
-    fit_move_curve,
     fit_decision_rule,
     fit_expected_move_policy,
+    fit_move_curve,
     independent_trade_net,
     information_captured,
     log_loss,
@@ -133,8 +133,8 @@ def test_move_curve_is_monotone_and_reads_moves_beyond_the_class_means() -> None
     # the realized move grows faster than linearly with the edge, plus noise and a kink
     d = 5.0 * s**3 + rng.normal(0.0, 1.0, n)
     p = np.column_stack([(1 - s) / 2 * 0.9, np.full(n, 0.1), (1 + s) / 2 * 0.9])
-    curve = fit_move_curve(p, d, n_bins=40)
-    assert len(curve.edges) == 40
+    curve = fit_move_curve(p, d)
+    assert len(curve.edges) > 20
     assert np.all(np.diff(curve.moves) >= 0) and np.all(np.diff(curve.edges) > 0)
     grid = np.linspace(-0.9, 0.9, 19)
     probe = np.column_stack([(1 - grid) / 2 * 0.9, np.full(19, 0.1), (1 + grid) / 2 * 0.9])
@@ -145,20 +145,27 @@ def test_move_curve_is_monotone_and_reads_moves_beyond_the_class_means() -> None
     assert np.isnan(curve(np.array([[np.nan, 0.5, 0.5]])))[0]
     assert fit_move_curve(np.full((2, 3), np.nan), np.array([1.0, 2.0])).edges == ()
     # a decreasing relation is pooled flat, never inverted
-    flat = fit_move_curve(p, -d, n_bins=10)
+    flat = fit_move_curve(p, -d)
     assert np.ptp(flat.moves) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_pool_adjacent_violators_matches_a_brute_force_fit() -> None:
-    from ghtrader.domain.evaluation.ceiling import _pool_adjacent_violators
+def test_isotonic_blocks_pool_violators_to_weighted_means() -> None:
+    from ghtrader.domain.evaluation._kernels import isotonic_blocks
 
-    v = np.array([1.0, 3.0, 2.0, 2.0, 0.0, 5.0])
-    w = np.array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0])
-    out = _pool_adjacent_violators(v, w)
-    assert np.all(np.diff(out) >= 0)
-    # the block 3, 2, 2, 0 (weights 1, 2, 1, 1) pools to its weighted mean 9 / 5; the 1 before it stays
-    np.testing.assert_allclose(out, [1.0, 1.8, 1.8, 1.8, 1.8, 5.0], atol=1e-12)
-    assert np.sum(w * (out - v) ** 2) <= np.sum(w * (np.maximum.accumulate(v) - v) ** 2) + 1e-12
+    x = np.arange(6, dtype=np.float64)
+    y = np.array([1.0, 3.0, 2.0, 2.0, 0.0, 5.0])
+    centres, fitted, counts = isotonic_blocks(x, y)
+    # 3, 2, 2, 0 pool to their mean 7 / 4; the 1 before it and the 5 after stay
+    np.testing.assert_allclose(fitted, [1.0, 1.75, 5.0])
+    np.testing.assert_allclose(centres, [0.0, 2.5, 5.0])
+    np.testing.assert_allclose(counts, [1, 4, 1])
+    # against brute force: no monotone step function of these blocks fits better
+    rng = np.random.default_rng(1)
+    yy = rng.normal(size=200).cumsum() * 0.1 + rng.normal(size=200)
+    c, f, n = isotonic_blocks(np.arange(200.0), yy)
+    full = np.repeat(f, n.astype(np.int64))
+    assert np.all(np.diff(f) > 0) and full.shape == yy.shape
+    assert np.sum((full - yy) ** 2) <= np.sum((np.maximum.accumulate(yy) - yy) ** 2) + 1e-9
 
 
 def test_policy_never_trades_when_costs_exceed_every_edge() -> None:

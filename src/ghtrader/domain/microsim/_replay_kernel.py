@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ghtrader.domain.microsim._queue_kernels import advance_queue
+from ghtrader.domain.microsim._trade_kernels import split_vwap
 from ghtrader.domain.microsim.codes import (
     AUTO,
     BUY,
@@ -415,18 +416,7 @@ def replay_kernel(
                 dv = volume[i] - volume[cur]
                 da = amount[i] - amount[cur]
                 if dv > 0.0 and da > 0.0:
-                    x = da / (dv * mult) / tick
-                    kf = math.floor(x + 1e-9)
-                    frac = x - kf
-                    if frac < 1e-6 or frac > 1.0 - 1e-6:
-                        lo = math.floor(x + 0.5) * tick
-                        hi = lo
-                        q_lo = dv
-                    else:
-                        lo = kf * tick
-                        hi = lo + tick
-                        q_hi = dv * frac
-                        q_lo = dv - q_hi
+                    lo, q_lo, hi, q_hi = split_vwap(dv, da / (dv * mult), tick)
             used_bid[:] = 0.0
             used_ask[:] = 0.0
             keep = 0

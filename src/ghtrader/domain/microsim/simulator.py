@@ -20,6 +20,9 @@ Rules (the kernel in ``_replay_kernel.py`` implements them):
   - else by the queue model (queue_models.py): trades inferred at its price (trades.py) advance
     the queue and, once the queue ahead is exhausted, the excess fills it (``FILL_QUEUE``).
   Trades between two snapshots are applied at the later one, to every order then resting.
+  Simulated orders are not in the displayed sizes and do not queue behind one another; a
+  trade-through is judged on the two-tick split of the interval's VWAP (trades.py), so a wide
+  sweep inside one interval can be misread.
 * Orders expire at a trading day's first snapshot (``day_start``), when today's positions
   become yesterday's. Offsets: OPEN; CLOSE closes yesterday's position; CLOSETODAY today's;
   a close beyond the position not frozen by other working closes is rejected.

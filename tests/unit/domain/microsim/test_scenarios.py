@@ -227,3 +227,24 @@ def test_orders_expire_and_positions_roll_at_day_start() -> None:
     assert r.orders["status"].tolist() == [FILLED, CANCELLED]
     assert r.orders["done_ns"][1] == 1000 * MS
     assert r.positions["long_yesterday"] == 1.0 and r.positions["long_today"] == 0.0
+
+
+def test_bad_commands_and_configs_are_refused() -> None:
+    b = _flat_book()
+    with pytest.raises(ValueError, match="unknown order id"):
+        simulate(b, _cfg(), make_commands([(0, CANCEL, 0, 0.0, 0, 9, OPEN)]))
+    with pytest.raises(ValueError, match="unique"):
+        simulate(b, _cfg(), make_commands([(0, LIMIT, BUY, P, 1, 1, OPEN), (1, LIMIT, BUY, P, 1, 1, OPEN)]))
+    with pytest.raises(ValueError, match="qty > 0"):
+        simulate(b, _cfg(), make_commands([(0, LIMIT, BUY, P, 0, 1, OPEN)]))
+    with pytest.raises(ValueError, match="unknown queue model"):
+        _cfg(queue_model="coin_flip")
+    with pytest.raises(ValueError, match=">= 0"):
+        Latency(-1)
+
+
+def test_an_order_before_the_first_snapshot_is_rejected() -> None:
+    b = _flat_book()
+    b["datetime_ns"] += 1000 * MS
+    r = simulate(b, _cfg(), make_commands([(0, LIMIT, BUY, P, 1, 1, OPEN)]))
+    assert r.orders["status"].tolist() == [REJECTED] and r.fills.size == 0

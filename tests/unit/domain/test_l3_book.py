@@ -372,3 +372,18 @@ def test_regime_presets_differ_as_named():
     # trending: persistent buying pressure lifts the price; volatile moves more than mean-reverting
     assert _mid(trend)[-1] - _mid(trend)[0] > 10 * 10.0
     assert np.nanstd(np.diff(_mid(vol))) > 2 * np.nanstd(np.diff(_mid(calm)))
+
+
+def test_session_grid_of_a_cu_day():
+    from datetime import date
+
+    from ghtrader.domain.calendar import TradingCalendar
+    from ghtrader.domain.instruments import CONTRACT_SPECS
+    from ghtrader.domain.market_sim.l3_book import session_grid_ns
+
+    grid = session_grid_ns(TradingCalendar(frozenset()), CONTRACT_SPECS["SHFE.cu"], date(2026, 11, 4))
+    # night 21:00-01:00 (4 h) plus the day sessions 9:00-10:15, 10:30-11:30, 13:30-15:00 (3.75 h)
+    assert grid.size == int(7.75 * 3600 * 2)
+    assert np.all(np.diff(grid) >= 500_000_000)
+    day = simulate_l3_day(L3BookConfig(), 1, grid[:100])
+    assert np.array_equal(day.ticks["datetime_ns"], grid[:100])

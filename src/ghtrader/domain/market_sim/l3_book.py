@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 
+from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import _l3_kernels as k
 from ghtrader.domain.market_sim._random import generator, stream_key
 from ghtrader.domain.market_sim.config import MarketSimConfigError
@@ -31,6 +34,7 @@ __all__ = [
     "L3Day",
     "OrderBook",
     "l3_preset",
+    "session_grid_ns",
     "simulate_l3_day",
 ]
 
@@ -195,6 +199,13 @@ class L3Day:
     injected: np.ndarray  # INJECTED_FILL_DTYPE, in injection-time order
     n_events: int  # order arrivals, cancels and marketable orders applied
     n_orders: int  # limit orders created (initial book included)
+
+
+def session_grid_ns(calendar: TradingCalendar, spec: ContractSpec, trading_day: date, slot_ms: int = 500) -> np.ndarray:
+    """Epoch-ns snapshot times every ``slot_ms`` inside the sessions of a trading day (night first)."""
+    step = int(slot_ms) * 1_000_000
+    parts = [np.arange(a, b, step, dtype=np.int64) for a, b in calendar.session_windows_ns(trading_day, spec)]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _slot_inputs(cfg: L3BookConfig, seed: int, n: int) -> np.ndarray:

@@ -387,3 +387,26 @@ def test_session_grid_of_a_cu_day():
     assert np.all(np.diff(grid) >= 500_000_000)
     day = simulate_l3_day(L3BookConfig(), 1, grid[:100])
     assert np.array_equal(day.ticks["datetime_ns"], grid[:100])
+
+
+@pytest.mark.parametrize("n", [1, 333, 1200])
+def test_snapshot_levels_equal_the_live_orders(n):
+    # a run of n slots is the prefix of a longer run; its final book is the one the last snapshot shows
+    run = simulate_l3_day(l3_preset("volatile"), 21, _grid(n))
+    longer = simulate_l3_day(l3_preset("volatile"), 21, _grid(n + 50))
+    assert run.ticks.tobytes() == longer.ticks[:n].tobytes()
+    last = run.ticks[-1]
+    live = run.final_orders
+    assert np.all(live["qty"] >= 1) and np.all(np.diff(live["id"]) > 0)
+    assert np.all(np.diff(live["t_s"]) >= 0)  # ids are arrival order
+    for side, name in ((BID, "bid"), (ASK, "ask")):
+        mine = live[live["side"] == side]
+        prices = np.unique(mine["price"])[::-1] if side == BID else np.unique(mine["price"])
+        for lvl in range(1, 6):
+            p, v = last[f"{name}_price{lvl}"], last[f"{name}_volume{lvl}"]
+            if lvl > prices.size:
+                assert np.isnan(p) and np.isnan(v)
+                continue
+            assert p == prices[lvl - 1]
+            assert v == mine["qty"][mine["price"] == p].sum()
+    assert live[live["side"] == BID]["price"].max() < live[live["side"] == ASK]["price"].min()

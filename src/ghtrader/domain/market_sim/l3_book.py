@@ -33,6 +33,7 @@ __all__ = [
     "L3BookConfig",
     "L3Day",
     "OrderBook",
+    "RESTING_ORDER_DTYPE",
     "l3_preset",
     "session_grid_ns",
     "simulate_l3_day",
@@ -45,6 +46,8 @@ ASK = 1
 EXECUTION_DTYPE = np.dtype(
     [("t_s", "<f8"), ("price", "<f8"), ("qty", "<i8"), ("aggressor", "<i8"), ("resting_id", "<i8")]
 )
+#: A live resting order (``id`` is its FIFO sequence number; ``t_s`` its arrival time).
+RESTING_ORDER_DTYPE = np.dtype([("id", "<i8"), ("side", "<i8"), ("price", "<f8"), ("qty", "<i8"), ("t_s", "<f8")])
 #: An injected order and its true outcome. ``seq``: orders with a lower id are ahead of it at its
 #: price; ``queue_ahead``: lots resting there when it joined. ``fill_kind``: 0 no fill within the horizon, 1 the
 #: queue ahead was consumed and volume traded at the order's price, 2 the price traded through
@@ -199,6 +202,7 @@ class L3Day:
     injected: np.ndarray  # INJECTED_FILL_DTYPE, in injection-time order
     n_events: int  # order arrivals, cancels and marketable orders applied
     n_orders: int  # limit orders created (initial book included)
+    final_orders: np.ndarray  # RESTING_ORDER_DTYPE: the live orders after the last slot, by id
 
 
 def session_grid_ns(calendar: TradingCalendar, spec: ContractSpec, trading_day: date, slot_ms: int = 500) -> np.ndarray:
@@ -326,7 +330,14 @@ def simulate_l3_day(
     inj["distance_ticks"] = np.where(iside == BID, bb - ipx, ipx - ba)
     inj["fill_t_s"] = fill_t
     inj["fill_kind"] = fill_kind
-    return L3Day(ticks, execs, inj, int(cnt[k.N_EVENTS]), int(cnt[k.N_ORD]))
+    ids = np.sort(np.concatenate([live[0, : cnt[k.N_LB]], live[1, : cnt[k.N_LA]]]))
+    final = np.empty(ids.size, dtype=RESTING_ORDER_DTYPE)
+    final["id"] = ids
+    final["side"] = orders[ids, k.SIDE]
+    final["price"] = (orders[ids, k.PX] + base) * config.tick
+    final["qty"] = orders[ids, k.QTY]
+    final["t_s"] = o_t[ids]
+    return L3Day(ticks, execs, inj, int(cnt[k.N_EVENTS]), int(cnt[k.N_ORD]), final)
 
 
 class OrderBook:

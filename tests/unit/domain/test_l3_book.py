@@ -19,7 +19,7 @@ from ghtrader.domain.market_sim.l3_book import (
     l3_preset,
     simulate_l3_day,
 )
-from ghtrader.domain.ticks import TICK_DTYPE
+from ghtrader.domain.ticks import TICK_DTYPE, check_sanity
 
 N_SLOTS = 2400  # 20 minutes of trading time
 
@@ -176,6 +176,7 @@ def test_random_event_streams_keep_book_invariants(ops):
 def test_snapshots_are_consistent(day):
     tk = day.ticks
     assert tk.dtype == TICK_DTYPE and tk.shape == (N_SLOTS,)
+    assert check_sanity(tk).n_bad == 0  # the store's ingest checks accept them
     assert np.array_equal(tk["datetime_ns"], _grid())
     bid1, ask1 = tk["bid_price1"], tk["ask_price1"]
     both = np.isfinite(bid1) & np.isfinite(ask1)

@@ -210,6 +210,18 @@ S_F, S_LIM, S_CAN, S_SHOCK, S_SHOCK_SIZE = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
+def ar1_path(eps: Arr, mean: float, phi: float, sigma: float) -> Arr:
+    """``x_0 = sigma eps_0``, ``x_i = phi x_(i-1) + sigma sqrt(1 - phi^2) eps_i``; returns ``mean + x``."""
+    out = np.empty(eps.shape[0])
+    sd = sigma * math.sqrt(1.0 - phi * phi)
+    x = 0.0
+    for i in range(eps.shape[0]):
+        x = sigma * eps[i] if i == 0 else phi * x + sd * eps[i]
+        out[i] = mean + x
+    return out
+
+
+@njit(cache=True)
 def _poisson(state: np.ndarray, mean: float) -> int:
     limit = math.exp(-mean)
     k = 0

@@ -214,16 +214,9 @@ def session_grid_ns(calendar: TradingCalendar, spec: ContractSpec, trading_day: 
 
 def _slot_inputs(cfg: L3BookConfig, seed: int, n: int) -> np.ndarray:
     rng = generator(seed, "l3", "flow")
-    eps = rng.standard_normal(n)
-    f = np.empty(n)
-    sd = cfg.flow_sigma * math.sqrt(1.0 - cfg.flow_phi**2)
-    x = cfg.flow_sigma * eps[0] if n else 0.0
-    for i in range(n):  # one AR(1) step per 500 ms slot (not per event)
-        if i:
-            x = cfg.flow_phi * x + sd * eps[i]
-        f[i] = cfg.flow_mean + x
     slots = np.empty((n, 5))
-    slots[:, k.S_F] = f
+    # one AR(1) step per 500 ms slot (not per event)
+    slots[:, k.S_F] = k.ar1_path(rng.standard_normal(n), cfg.flow_mean, cfg.flow_phi, cfg.flow_sigma)
     start = np.arange(n) * cfg.slot_s()
     crash = (start >= cfg.crash_start_s) & (start < cfg.crash_start_s + cfg.crash_duration_s)
     crisis = (start >= cfg.crisis_start_s) & (start < cfg.crisis_start_s + cfg.crisis_duration_s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 
 import numpy as np
@@ -411,3 +412,18 @@ def test_snapshot_levels_equal_the_live_orders(n):
             assert p == prices[lvl - 1]
             assert v == mine["qty"][mine["price"] == p].sum()
     assert live[live["side"] == BID]["price"].max() < live[live["side"] == ASK]["price"].min()
+
+
+def test_cancel_beta_thins_the_side_under_pressure():
+    # steady buying pressure (f ~ 0.5): with cancel_beta the asks cancel faster, the bids slower
+    cfg = L3BookConfig(flow_mean=0.5, flow_sigma=0.05)
+    plain = simulate_l3_day(cfg, 4, _grid(1200)).ticks
+    tilted = simulate_l3_day(dataclasses.replace(cfg, cancel_beta=1.0), 4, _grid(1200)).ticks
+
+    def l5_depth(t: np.ndarray, name: str) -> float:
+        return float(np.mean(np.nansum([t[f"{name}_volume{i}"] for i in range(1, 6)], axis=0)[200:]))
+
+    depth = {name: l5_depth(tilted, name) for name in ("bid", "ask")}
+    base = {name: l5_depth(plain, name) for name in ("bid", "ask")}
+    assert depth["ask"] < 0.8 * base["ask"]
+    assert depth["bid"] > 1.1 * base["bid"]

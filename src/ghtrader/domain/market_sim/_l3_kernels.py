@@ -202,7 +202,7 @@ def _log_quote(t: float, cnt: Arr, q_t: Arr, q: Arr) -> None:
 
 # fp indices (float parameters)
 F_LAM0, F_KAPPA, F_THETA, F_MU, F_BETA, F_GAMMA, F_ALPHA, F_DECAY = 0, 1, 2, 3, 4, 5, 6, 7
-F_LIM_SIZE, F_MKT_SIZE, F_SLOT_S, F_TICK, F_MULT, F_OI = 8, 9, 10, 11, 12, 13
+F_LIM_SIZE, F_MKT_SIZE, F_SLOT_S, F_TICK, F_MULT, F_OI, F_CAN_BETA = 8, 9, 10, 11, 12, 13, 14
 # ip indices (integer parameters)
 I_DEPTH, I_SWEEP, I_CENTER, I_BASE, I_INIT_LEVELS, I_SHOCK_SWEEP = 0, 1, 2, 3, 4, 5
 # slot columns: imbalance f, limit-arrival multiplier, cancel multiplier, shock sell rate, shock size
@@ -297,10 +297,12 @@ def simulate_kernel(
         mkt_b = mu * max(1.0 + fp[F_BETA] * f, 0.0)
         mkt_s = mu * max(1.0 - fp[F_BETA] * f, 0.0)
         shock = slots[k, S_SHOCK]
-        can = theta * slots[k, S_CAN]
+        # pressure toward one side thins the queues it is about to hit
+        can_b = theta * slots[k, S_CAN] * max(1.0 - fp[F_CAN_BETA] * f, 0.0)
+        can_a = theta * slots[k, S_CAN] * max(1.0 + fp[F_CAN_BETA] * f, 0.0)
         n_ex0 = cnt[N_EX]
         while True:
-            lam_bar = lim_b + lim_a + can * (cnt[N_LB] + cnt[N_LA]) + mkt_b + mkt_s + exc[0] + exc[1] + shock
+            lam_bar = lim_b + lim_a + can_b * cnt[N_LB] + can_a * cnt[N_LA] + mkt_b + mkt_s + exc[0] + exc[1] + shock
             dt = -math.log(rand_u(rng)) / lam_bar if lam_bar > 0 else np.inf
             if t + dt >= t_end:
                 exc *= math.exp(-fp[F_DECAY] * (t_end - t))
@@ -314,8 +316,8 @@ def simulate_kernel(
             while j < n_inj and inj_t[j] < t:
                 _inject(j, inj_side, inj_px, inj_seq, inj_ahead, inj_bid, inj_ask, lv, cnt)
                 j += 1
-            cb = can * cnt[N_LB]
-            ca = can * cnt[N_LA]
+            cb = can_b * cnt[N_LB]
+            ca = can_a * cnt[N_LA]
             u = rand_u(rng) * lam_bar
             if u < lim_b + lim_a:
                 side = 0 if u < lim_b else 1

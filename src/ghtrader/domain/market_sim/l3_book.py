@@ -86,7 +86,7 @@ class L3BookConfig:
     Rates are per second of trading time. Limit orders of one side arrive at ``d`` ticks behind
     the opposite best (``d = 1`` is the touch when the spread is one tick, inside the spread when
     it is wider) at rate ``limit_rate * exp(-depth_decay * (d - 1)) * (1 +- flow_gamma * f)`` for
-    ``d <= depth_levels``; every live order is cancelled at rate ``cancel_rate``; marketable
+    ``d <= depth_levels``; every live bid (ask) is cancelled at ``cancel_rate * (1 -+ cancel_beta * f)``; marketable
     buys (sells) arrive at ``market_rate * (1 +- flow_beta * f)`` plus a Hawkes excitation that
     jumps by ``hawkes_alpha`` at each marketable order of that side and decays at ``hawkes_decay``.
     ``f`` is AR(1) per slot: mean ``flow_mean``, autocorrelation ``flow_phi``, sd ``flow_sigma``.
@@ -104,6 +104,7 @@ class L3BookConfig:
     depth_decay: float = 0.12
     depth_levels: int = 20
     cancel_rate: float = 0.05
+    cancel_beta: float = 0.0
     limit_size: float = 6.0
     market_rate: float = 0.25
     market_size: float = 10.0
@@ -130,7 +131,7 @@ class L3BookConfig:
         for name in ("tick", "multiplier", "open_price", "limit_rate", "cancel_rate", "hawkes_decay"):
             _check(_pos(getattr(self, name)), name, getattr(self, name), "a finite number > 0")
         for name in (
-            "open_interest", "depth_decay", "market_rate", "flow_beta", "flow_gamma", "flow_sigma",
+            "open_interest", "depth_decay", "market_rate", "cancel_beta", "flow_beta", "flow_gamma", "flow_sigma",
             "hawkes_alpha", "crash_duration_s", "crash_rate", "crisis_duration_s",
             "crisis_cancel_mult", "crisis_limit_mult",
         ):  # fmt: skip
@@ -263,11 +264,12 @@ def simulate_l3_day(
     if ipx.size and (np.any(ipx < 0) or np.any(ipx >= n_levels)):
         raise MarketSimConfigError("injected orders: a price lies outside the book's window")
     slots = _slot_inputs(config, seed, n)
-    fp = np.zeros(14)
+    fp = np.zeros(15)
     fp[[k.F_LAM0, k.F_KAPPA, k.F_THETA, k.F_MU, k.F_BETA, k.F_GAMMA, k.F_ALPHA, k.F_DECAY]] = [
         config.limit_rate, config.depth_decay, config.cancel_rate, config.market_rate,
         config.flow_beta, config.flow_gamma, config.hawkes_alpha, config.hawkes_decay,
     ]  # fmt: skip
+    fp[k.F_CAN_BETA] = config.cancel_beta
     fp[[k.F_LIM_SIZE, k.F_MKT_SIZE, k.F_SLOT_S, k.F_TICK, k.F_MULT, k.F_OI]] = [
         config.limit_size, config.market_size, config.slot_s(), config.tick, config.multiplier, config.open_interest,
     ]  # fmt: skip

@@ -427,3 +427,25 @@ def test_cancel_beta_thins_the_side_under_pressure():
     base = {name: l5_depth(plain, name) for name in ("bid", "ask")}
     assert depth["ask"] < 0.8 * base["ask"]
     assert depth["bid"] > 1.1 * base["bid"]
+
+
+def test_snapshot_truth_places_orders_on_the_snapshots():
+    from ghtrader.domain.market_sim.l3_book import snapshot_truth
+
+    cfg = L3BookConfig()
+    run, snap = snapshot_truth(cfg, 6, _grid(800), every_slots=10, distances=(0, 2))
+    plain = simulate_l3_day(cfg, 6, _grid(800))
+    assert run.ticks.tobytes() == plain.ticks.tobytes()  # zero impact
+    inj = run.injected
+    assert inj.size == snap.size == 4 * 80
+    assert np.all(np.diff(inj["t_s"]) >= 0)
+    tk = plain.ticks
+    for row, i in zip(inj, snap, strict=True):
+        assert row["t_s"] == (i + 1) * 0.5
+        name = "bid" if row["side"] == BID else "ask"
+        shown = {tk[f"{name}_price{lv}"][i]: tk[f"{name}_volume{lv}"][i] for lv in range(1, 6)}
+        assert row["queue_ahead"] == shown.get(row["price"], 0.0)
+        d = round(abs(row["price"] - tk[f"{name}_price1"][i]) / 10.0)
+        assert row["distance_ticks"] == d and d in (0, 2)
+    with pytest.raises(MarketSimConfigError):
+        snapshot_truth(cfg, 6, _grid(10), distances=())

@@ -36,6 +36,7 @@ __all__ = [
     "RESTING_ORDER_DTYPE",
     "l3_preset",
     "session_grid_ns",
+    "snapshot_truth",
     "simulate_l3_day",
 ]
 
@@ -333,6 +334,52 @@ def simulate_l3_day(
     final["qty"] = orders[ids, k.QTY]
     final["t_s"] = o_t[ids]
     return L3Day(ticks, execs, inj, int(cnt[k.N_EVENTS]), int(cnt[k.N_ORD]), final)
+
+
+def snapshot_truth(
+    config: L3BookConfig,
+    seed: int,
+    datetime_ns: np.ndarray,
+    *,
+    every_slots: int = 4,
+    distances: tuple[int, ...] = (0, 1, 2),
+    horizon_s: float = 60.0,
+) -> tuple[L3Day, np.ndarray]:
+    """Injected orders placed as a snapshot-based simulator would see them, with their true fills.
+
+    Every ``every_slots`` snapshots, one bid ``d`` ticks below that snapshot's bid1 and one ask
+    ``d`` above its ask1 for each ``d`` in ``distances`` join the book at the snapshot's time
+    (where the snapshot's own side is non-empty), so each order's ``queue_ahead`` is the volume the
+    snapshot displays at its price. Returns the run (its market is the same as without the
+    orders) and, per injected order, the index of the snapshot it was placed on.
+    """
+    if isinstance(every_slots, bool) or not isinstance(every_slots, int) or every_slots < 1:
+        raise MarketSimConfigError(f"invalid every_slots={every_slots!r}: expected an int >= 1")
+    if not distances or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in distances):
+        raise MarketSimConfigError(f"invalid distances={distances!r}: expected ints >= 0")
+    plain = simulate_l3_day(config, seed, datetime_ns).ticks
+    idx = np.arange(every_slots - 1, plain.shape[0], every_slots)
+    rows, sides, prices = [], [], []
+    for d in distances:
+        for side, col, sign in ((BID, "bid_price1", -1.0), (ASK, "ask_price1", 1.0)):
+            ref = plain[col][idx]
+            ok = np.isfinite(ref)
+            rows.append(idx[ok])
+            sides.append(np.full(int(ok.sum()), side, dtype=np.int64))
+            prices.append(ref[ok] + sign * d * config.tick)
+    snap = np.concatenate(rows)
+    order = np.argsort(snap, kind="stable")
+    snap = snap[order]
+    run = simulate_l3_day(
+        config,
+        seed,
+        datetime_ns,
+        inject_t_s=(snap + 1) * config.slot_s(),
+        inject_side=np.concatenate(sides)[order],
+        inject_price=np.concatenate(prices)[order],
+        horizon_s=horizon_s,
+    )
+    return run, snap
 
 
 class OrderBook:

@@ -58,7 +58,9 @@ def fill_auc(filled: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def _score(label: str, true_t: np.ndarray, t0: np.ndarray, prob: np.ndarray, pred_t: np.ndarray) -> QueueScore:
+def _score(
+    label: str, true_t: np.ndarray, t0: np.ndarray, prob: np.ndarray, pred_t: np.ndarray, rank: np.ndarray
+) -> QueueScore:
     filled = np.isfinite(true_t)
     n = int(true_t.size)
     if n == 0:
@@ -73,7 +75,7 @@ def _score(label: str, true_t: np.ndarray, t0: np.ndarray, prob: np.ndarray, pre
         true_fill_rate=rate,
         mean_predicted=mean_p,
         fill_rate_bias=mean_p - rate,
-        auc=fill_auc(filled, prob),
+        auc=fill_auc(filled, rank),
         brier=float(np.mean((prob - filled) ** 2)),
         ttf_mae_s=float(ttf.mean()) if ttf.size else math.nan,
         n_ttf=int(ttf.size),
@@ -88,15 +90,20 @@ def score_queue_model(
     predicted_fill_t: np.ndarray,
     *,
     max_distance: int = 3,
+    rank_score: np.ndarray | None = None,
 ) -> list[QueueScore]:
     """Scores per distance bucket ``0 .. max_distance - 1``, ``max_distance+`` (negative distances,
-    inside the spread, join bucket 0), then ``all``."""
+    inside the spread, join bucket 0), then ``all``.
+
+    The AUC ranks orders by ``rank_score`` when given (e.g. a deterministic model's earliness of
+    its predicted fill), else by ``predicted_prob``; the Brier score always uses ``predicted_prob``."""
     t_true = as_vector(true_fill_t, "true_fill_t")
     n = t_true.shape[0]
     t0 = as_vector(inject_t, "inject_t", n)
     dist = as_vector(distance_ticks, "distance_ticks", n, dtype=np.int64)
     prob = as_vector(predicted_prob, "predicted_prob", n)
     t_pred = as_vector(predicted_fill_t, "predicted_fill_t", n)
+    rank = prob if rank_score is None else as_vector(rank_score, "rank_score", n)
     if not np.all(np.isfinite(t0)):
         raise EvaluationError("inject_t must be finite")
     if not np.all((prob >= 0.0) & (prob <= 1.0)):
@@ -108,6 +115,6 @@ def score_queue_model(
     for b in range(max_distance + 1):
         m = bucket == b
         label = f"{b}+" if b == max_distance else str(b)
-        out.append(_score(label, t_true[m], t0[m], prob[m], t_pred[m]))
-    out.append(_score("all", t_true, t0, prob, t_pred))
+        out.append(_score(label, t_true[m], t0[m], prob[m], t_pred[m], rank[m]))
+    out.append(_score("all", t_true, t0, prob, t_pred, rank))
     return out

@@ -78,7 +78,7 @@ class SimConfig:
     tick: float
     multiplier: float
     fees: FeeTable
-    queue_model: str = "risk_averse"
+    queue_model: str = "prob_log"  # the model the L3-truth study supports (README, queue_study.py)
     queue_power: float = 2.0  # n of the power model
     consume_depth: bool = True
     feed_latency: Latency = field(default_factory=Latency)

@@ -52,3 +52,14 @@ def test_rejects_bad_inputs():
         score_queue_model([1.0], [0.0], [0], [1.5], [1.0])
     with pytest.raises(EvaluationError):
         score_queue_model([1.0, 2.0], [0.0], [0], [0.5], [1.0])
+
+
+def test_rank_score_drives_the_auc_and_not_the_brier():
+    true_t = np.array([1.0, np.nan, 2.0, np.nan])
+    t0 = np.zeros(4)
+    prob = np.array([1.0, 1.0, 0.0, 0.0])  # 0/1 prediction: half right
+    rank = np.array([0.9, 0.1, 0.8, 0.2])  # ranks both fills above both no-fills
+    by_prob = score_queue_model(true_t, t0, np.zeros(4), prob, true_t, max_distance=1)[-1]
+    by_rank = score_queue_model(true_t, t0, np.zeros(4), prob, true_t, max_distance=1, rank_score=rank)[-1]
+    assert by_prob.auc == pytest.approx(0.5) and by_rank.auc == 1.0
+    assert by_prob.brier == by_rank.brier == pytest.approx(0.5)

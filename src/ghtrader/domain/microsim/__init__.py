@@ -3,9 +3,10 @@
 Trades are inferred from the snapshots' cumulative counters (trades.py), resting orders keep a
 queue position under a selectable model (queue_models.py), and the replay (simulator.py) applies
 feed / order / cancel latencies, fees by offset (fees.py) and reports fills, positions, equity and
-round trips (results.py).
+round trips (results.py); counterfactual.py compares two replays of the same snapshots.
 """
 
+from ghtrader.domain.microsim.counterfactual import PolicyStats, ab_markdown, compare_policies, policy_stats
 from ghtrader.domain.microsim.fees import DEFAULT_FEES, FeeRate, FeeTable, fee_table
 from ghtrader.domain.microsim.latency import Latency
 from ghtrader.domain.microsim.queue_models import QUEUE_MODELS, advance_queue, queue_model_code
@@ -30,13 +31,17 @@ __all__ = [
     "FeeRate",
     "FeeTable",
     "Latency",
+    "PolicyStats",
     "QuoteStrategy",
     "SimConfig",
     "SimResult",
+    "ab_markdown",
     "advance_queue",
+    "compare_policies",
     "fee_table",
     "infer_trades",
     "make_commands",
+    "policy_stats",
     "queue_model_code",
     "simulate",
     "split_vwap",

@@ -7,7 +7,8 @@ hours of trading time; the stress presets' crash / crisis start 600 s in); every
 one-lot bids and asks at 0, 1 and 2 ticks from the best join the L3 book (true FIFO fill) and the
 micro-sim under each queue model (zero latency, queue ahead = displayed size), 60 s horizon.
 Prints the command, then markdown tables: per preset the overall fill / no-fill scores, then all
-presets pooled by distance and by passive fill kind, and the model the pooled Brier score picks.
+presets pooled by distance and by passive fill kind, the model the pooled Brier score picks, and a
+counterfactual A/B replay (passive at best vs FAK at the opposite best) on the default preset.
 Metric definitions: src/ghtrader/domain/evaluation/queue_study.py.
 """
 
@@ -17,6 +18,10 @@ import argparse
 import math
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ghtrader.domain.market_sim.l3_book import L3BookConfig
 
 
 def _f(x: float, nd: int = 3) -> str:
@@ -78,6 +83,40 @@ def main() -> None:
         )
     print()
     print("best by pooled Brier (fill / no fill):", best_queue_model(rows))
+    print()
+    _ab_demo(l3_preset("default"), args.seeds[0], args.snapshots, args.horizon)
+
+
+def _ab_demo(cfg: L3BookConfig, seed: int, n: int, horizon: float) -> None:
+    """Counterfactual replay on one L3 run: every 20th snapshot one lot, sides alternating,
+    passive at the own best (cancelled after the horizon) vs FAK at the opposite best."""
+    import numpy as np
+
+    from ghtrader.domain.market_sim.l3_book import simulate_l3_day
+    from ghtrader.domain.microsim import SimConfig, ab_markdown, compare_policies, fee_table, make_commands, simulate
+    from ghtrader.domain.microsim.codes import AUTO, CANCEL, FAK, LIMIT
+
+    grid = np.arange(n, dtype=np.int64) * int(cfg.slot_ms) * 1_000_000
+    ticks = simulate_l3_day(cfg, seed, grid).ticks
+    sim = SimConfig(tick=cfg.tick, multiplier=cfg.multiplier, fees=fee_table("cu"))
+    idx = np.arange(10, n, 20)
+    side = np.where(np.arange(idx.size) % 2 == 0, 1, -1)
+    own = np.where(side > 0, ticks["bid_price1"][idx], ticks["ask_price1"][idx])
+    opp = np.where(side > 0, ticks["ask_price1"][idx], ticks["bid_price1"][idx])
+    ok = np.isfinite(own) & np.isfinite(opp)
+    idx, side, own, opp = idx[ok], side[ok], own[ok], opp[ok]
+    t = grid[idx]
+    h = int(horizon * 1e9)
+    passive = [(int(t[j]), LIMIT, int(side[j]), float(own[j]), 1, j, AUTO) for j in range(idx.size)]
+    passive += [(int(t[j]) + h, CANCEL, 0, 0.0, 0, j, AUTO) for j in range(idx.size)]
+    aggressive = [(int(t[j]), FAK, int(side[j]), float(opp[j]), 1, j, AUTO) for j in range(idx.size)]
+    a = simulate(ticks, sim, commands=make_commands(passive))
+    b = simulate(ticks, sim, commands=make_commands(aggressive))
+    table = compare_policies(a, b, tick=sim.tick, multiplier=sim.multiplier, horizon_snapshots=20)
+    print(f"Counterfactual replay (default preset, seed {seed}, {idx.size:,} one-lot orders, sides alternating,")
+    print(f"queue model {sim.queue_model}, adverse selection over 20 snapshots = 10 s):")
+    print()
+    print(ab_markdown(table, ("passive at best", "FAK at opposite best")))
 
 
 if __name__ == "__main__":

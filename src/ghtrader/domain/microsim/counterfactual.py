@@ -88,5 +88,5 @@ def ab_markdown(table: dict[str, dict[str, float]], names: tuple[str, str] = ("A
     """The :func:`compare_policies` table as markdown, columns named after the two policies."""
     lines = [f"| metric | {names[0]} | {names[1]} | {names[1]} - {names[0]} |", "|---|---:|---:|---:|"]
     for metric, row in table.items():
-        lines.append(f"| {metric} | {row['A']:.4g} | {row['B']:.4g} | {row['B-A']:.4g} |")
+        lines.append(f"| {metric} | {row['A']:.6g} | {row['B']:.6g} | {row['B-A']:.6g} |")
     return "\n".join(lines)

@@ -38,16 +38,24 @@ def main() -> None:
         default=["default", "trending", "mean_reverting", "volatile", "flash_crash", "liquidity_crisis"],
     )
     parser.add_argument("--horizon", type=float, default=60.0)
+    parser.add_argument("--powers", type=float, nargs="+", default=[2.0], help="exponents n of prob_power")
     args = parser.parse_args()
 
     from ghtrader.domain.evaluation.queue_study import StudyOrders, best_queue_model, score_study, study_day
     from ghtrader.domain.market_sim.l3_book import l3_preset
+    from ghtrader.domain.microsim import SimConfig, fee_table
 
     t0 = time.perf_counter()
     per_preset: dict[str, StudyOrders] = {}
     for preset in args.presets:
         cfg = l3_preset(preset)
-        days = [study_day(cfg, seed, args.snapshots, horizon_s=args.horizon) for seed in args.seeds]
+        base = {"tick": cfg.tick, "multiplier": cfg.multiplier, "fees": fee_table("cu")}
+        models = {"risk_averse": SimConfig(**base, queue_model="risk_averse")}  # type: ignore[arg-type]
+        for n in args.powers:
+            name = "prob_power" if args.powers == [2.0] else f"prob_power n={n:g}"
+            models[name] = SimConfig(**base, queue_model="prob_power", queue_power=n)  # type: ignore[arg-type]
+        models["prob_log"] = SimConfig(**base, queue_model="prob_log")  # type: ignore[arg-type]
+        days = [study_day(cfg, seed, args.snapshots, models=models, horizon_s=args.horizon) for seed in args.seeds]
         per_preset[preset] = StudyOrders.concat(days)
     pooled = StudyOrders.concat(list(per_preset.values()))
     elapsed = time.perf_counter() - t0

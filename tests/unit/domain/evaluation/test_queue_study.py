@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ghtrader.domain.evaluation.queue_study import StudyOrders, best_queue_model, score_study, study_day
-from ghtrader.domain.market_sim.l3_book import l3_preset
+from ghtrader.domain.market_sim.l3_book import BID, l3_preset, snapshot_truth
 from ghtrader.domain.microsim import SimConfig, fee_table
 
 HORIZON = 60.0
@@ -36,6 +36,20 @@ def test_truth_lies_on_the_snapshot_grid_within_the_horizon(day: StudyOrders) ->
     assert np.allclose(ttf / slot, np.round(ttf / slot))
     assert set(np.unique(day.true_kind[filled])) <= {1, 2} and np.all(day.true_kind[~filled] == 0)
     assert set(np.unique(day.distance)) == {0, 1, 2}
+
+
+def test_both_sides_start_from_the_displayed_queue() -> None:
+    # the L3 truth's queue ahead is what the snapshot shows at the price, the micro-sim's start
+    cfg = l3_preset("default")
+    run, snap = snapshot_truth(cfg, 3, np.arange(400, dtype=np.int64) * 500_000_000)
+    inj = run.injected
+    for j in range(inj.size):
+        side = "bid" if inj["side"][j] == BID else "ask"
+        prices = np.array([run.ticks[f"{side}_price{lvl}"][snap[j]] for lvl in range(1, 6)])
+        vols = np.array([run.ticks[f"{side}_volume{lvl}"][snap[j]] for lvl in range(1, 6)])
+        shown = vols[prices == inj["price"][j]].sum()
+        assert inj["queue_ahead"][j] == shown, j
+    assert np.allclose(inj["t_s"], (snap + 1) * cfg.slot_s())
 
 
 def test_each_model_predicts_on_the_grid_with_a_kind(day: StudyOrders) -> None:

@@ -60,9 +60,7 @@ def main() -> None:
         f"SHFE.cu main, {days[0]}..{days[-1]}: fit on {len(days) - args.test_days} days, "
         f"test on {args.test_days}; {args.rows} sampled ticks a day; costs: {costs.commission_bp} bp + half-spread x2\n"
     )
-    print(
-        "| signal strength | H | threshold (ticks) | test trades | net PnL / trade (CNY) | ± SE | LL prior - LL Bayes |"
-    )
+    print("| signal strength | H | threshold (ticks) | test trades | net PnL / trade (CNY) | ± SE | LL prior - LL Bayes |")
     print("|---|---|---|---|---|---|---|")
     base = SyntheticMarketConfig(seed=7, anchor_date=date(2026, 1, 5))
     t0 = time.perf_counter()

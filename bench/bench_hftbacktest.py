@@ -150,8 +150,10 @@ def _pure(hbt, step_ns):
 
 
 @njit
-def _requote(hbt, decide_ns, qty, max_pos, fills_out):
-    """Quote ``qty`` at the best bid / ask at each snapshot's local time; returns orders sent."""
+def _requote(hbt, decide_ns, day_end, qty, max_pos, fills_out):
+    """Quote ``qty`` at the best bid / ask at each snapshot's local time; returns orders sent.
+    After a trading day's last snapshot the working quotes are cancelled 10 ms later (the micro-sim
+    expires them at the next day's first snapshot; no event lies in between)."""
     buy_id = 0
     sell_id = 0
     buy_px = np.nan
@@ -163,8 +165,8 @@ def _requote(hbt, decide_ns, qty, max_pos, fills_out):
         if i == 0:
             hbt.wait_next_feed(False, 1_000_000_000)  # the clock starts (at i64 max) on the first feed
         dt = decide_ns[i] - hbt.current_timestamp
-        if dt > 0 and hbt.elapse(dt) != 0:
-            break
+        if dt > 0:
+            hbt.elapse(dt)  # returns 1 at the last snapshot (end of data): still quote on it, as the micro-sim does
         hbt.clear_inactive_orders(0)
         orders = hbt.orders(0)
         if buy_id != 0 and buy_id not in orders:
@@ -197,6 +199,14 @@ def _requote(hbt, decide_ns, qty, max_pos, fills_out):
                 sell_px = ba
                 hbt.submit_sell_order(0, sell_id, ba, qty, GTC, LIMIT, False)
                 sent += 1
+        if day_end[i]:
+            hbt.elapse(10_000_000)
+            if buy_id != 0:
+                hbt.cancel(0, buy_id, False)
+                buy_id = 0
+            if sell_id != 0:
+                hbt.cancel(0, sell_id, False)
+                sell_id = 0
     fills_out[0] = hbt.state_values(0).num_trades
     fills_out[1] = hbt.position(0)
     return sent
@@ -225,14 +235,14 @@ def make_backtest(events: np.ndarray, tick: float, mult: float, model: str, entr
     return HashMapMarketDepthBacktest([asset])
 
 
-def run(events, decide_ns, tick, mult, model, entry_ns, strategy, max_pos=5.0) -> tuple[float, float, dict]:
+def run(events, decide_ns, day_end, tick, mult, model, entry_ns, strategy, max_pos=5.0) -> tuple[float, float, dict]:
     """``(build_s, replay_s, stats)`` of one backtest."""
     t0 = time.perf_counter()
     hbt = make_backtest(events, tick, mult, model, entry_ns)
     t1 = time.perf_counter()
     out = np.zeros(2)
     if strategy:
-        sent = _requote(hbt, decide_ns, 1.0, max_pos, out)
+        sent = _requote(hbt, decide_ns, day_end, 1.0, max_pos, out)
     else:
         sent = 0
         _pure(hbt, 10_000_000_000)
@@ -259,9 +269,11 @@ def main() -> None:
     conv_s = time.perf_counter() - t0
     n = ticks.shape[0]
     decide = ticks["datetime_ns"].astype(np.int64) + feed_ns
+    day_end = np.zeros(n, dtype=np.bool_)
+    day_end[:-1] = day_start[1:]
     warm = convert(ticks[:3000], day_start[:3000], tick, mult, feed_ns)
-    run(warm, decide[:3000], tick, mult, "risk_averse", entry_ns, True)  # JIT warm-up
-    run(warm, decide[:3000], tick, mult, "risk_averse", entry_ns, False)
+    run(warm, decide[:3000], day_end[:3000], tick, mult, "risk_averse", entry_ns, True)  # JIT warm-up
+    run(warm, decide[:3000], day_end[:3000], tick, mult, "risk_averse", entry_ns, False)
     kinds = np.bincount((events["ev"] & 0xFF).astype(np.int64), minlength=5)
     if not args.json:
         print(
@@ -274,7 +286,7 @@ def main() -> None:
     for name, model, strat in runs:
         best = (float("inf"), float("inf"), {})
         for _ in range(args.repeat):
-            b, r, st = run(events, decide, tick, mult, model, entry_ns, strat)
+            b, r, st = run(events, decide, day_end, tick, mult, model, entry_ns, strat)
             if b + r < best[0] + best[1]:
                 best = (b, r, st)
         b, r, st = best

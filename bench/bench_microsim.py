@@ -1,22 +1,27 @@
 """Micro-simulator throughput: snapshots per second on ~1M synthetic cu L5 snapshots.
 
 Run:  .venv/bin/python bench/bench_microsim.py [--snapshots 1000000] [--days 3] [--repeat 3]
+      [--file data/bench/cu_l5_1m.npz] [--entry-ms 5] [--json]
 
 Builds the snapshots from ``SyntheticMarket`` ticks of ``--days`` consecutive cu main days
 (default config, seed 7), tiled until ``--snapshots`` rows (each copy a new trading day: orders
-expire, counters restart). Runs the built-in re-quoting strategy (1 lot at the best bid and ask,
-max position 5, feed 5 ms, entry and cancel latency drawn from an empirical sample, seed 1) under
-each queue model, plus a pure replay with no orders, after one JIT warm-up; reports the best of
-``--repeat`` wall times (the whole ``simulate`` call: array preparation, kernel and result
-records). hftbacktest is not installed or compared here (left for later).
+expire, counters restart), or reads them from ``--file`` (written by ``make_snapshots.py``, the
+file hftbacktest replays too). Runs the built-in re-quoting strategy (1 lot at the best bid and
+ask, max position 5, feed 5 ms, entry and cancel latency drawn from an empirical sample, or the
+constant ``--entry-ms``; seed 1) under each queue model, plus a pure replay with no orders, after
+one JIT warm-up; reports the best of ``--repeat`` wall times (the whole ``simulate`` call: array
+preparation, kernel and result records). ``--json`` prints one JSON line per run for
+``bench_microsim_vs_hftbacktest.sh``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 
 def main() -> None:
@@ -25,38 +30,28 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 27))
+    parser.add_argument("--file", type=Path, default=None)
+    parser.add_argument("--entry-ms", type=float, default=None, help="constant entry / cancel latency")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     import numpy as np
 
-    from ghtrader.adapters.filesystem.calendar_cache import bundled_holidays_text
-    from ghtrader.domain.calendar import TradingCalendar, parse_holidays
-    from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
     from ghtrader.domain.microsim import Latency, QuoteStrategy, SimConfig, simulate
 
-    calendar = TradingCalendar(parse_holidays(bundled_holidays_text()))
-    days = calendar.trading_days(date(2026, 1, 5), args.end)[-args.days :]
-    market = SyntheticMarket(SyntheticMarketConfig(seed=7, anchor_date=date(2026, 1, 5)), calendar)
-    t0 = time.perf_counter()
-    parts = [market.ticks(market.main_contract("SHFE.cu", d), d) for d in days]
-    gen_s = time.perf_counter() - t0
-    day_len = [p.shape[0] for p in parts]
-    copies = []
-    starts = []
-    total = 0
-    shift = 0
-    while total < args.snapshots:
-        for p in parts:
-            q = p.copy()
-            q["datetime_ns"] += shift
-            copies.append(q)
-            starts.append(total)
-            total += q.shape[0]
-        shift = int(copies[-1]["datetime_ns"][-1] - parts[0]["datetime_ns"][0]) + 3_600_000_000_000
-    ticks = np.concatenate(copies)[: args.snapshots]
-    day_start = np.zeros(ticks.shape[0], dtype=np.bool_)
-    day_start[[s for s in starts if s < ticks.shape[0]]] = True
+    if args.file is not None:
+        z = np.load(args.file)
+        ticks, day_start = z["ticks"], z["day_start"]
+        desc = f"{ticks.shape[0]} SHFE.cu L5 snapshots from {args.file} ({int(day_start.sum())} trading days)"
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from make_snapshots import build_snapshots
+
+        ticks, day_start, desc = build_snapshots(args.snapshots, args.days, args.end)
     n = ticks.shape[0]
-    lat = Latency(samples_ns=np.array([2, 3, 3, 4, 5, 8, 15]) * 1_000_000)
+    if args.entry_ms is None:
+        lat = Latency(samples_ns=np.array([2, 3, 3, 4, 5, 8, 15]) * 1_000_000)
+    else:
+        lat = Latency(int(args.entry_ms * 1e6))
     strategy = QuoteStrategy(qty=1, max_position=5)
 
     def config(model: str) -> SimConfig:
@@ -65,15 +60,14 @@ def main() -> None:
         )
 
     simulate(ticks[:5000], config("risk_averse"), strategy=strategy, day_start=day_start[:5000])  # JIT warm-up
-    print("command:", " ".join([sys.executable, *sys.argv]))
-    print(
-        f"{n} SHFE.cu L5 snapshots: {len(days)} synthetic main days ({days[0]}..{days[-1]}, "
-        f"{sum(day_len)} ticks, generated in {gen_s:.1f} s) tiled to {int(day_start.sum())} trading days\n"
-    )
-    print(
-        "| run | queue model | best wall (s) | snapshots/s | orders | fills | queue / cross / aggressive | net PnL (CNY) |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    if not args.json:
+        print("command:", " ".join([sys.executable, *sys.argv]))
+        print(f"{desc}\n")
+        print(
+            "| run | queue model | best wall (s) | snapshots/s | orders | fills | queue / cross / aggressive "
+            "| net PnL (CNY) |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
     runs = [("pure replay", "risk_averse", None)] + [
         ("re-quote", m, strategy) for m in ("risk_averse", "prob_power", "prob_log")
     ]
@@ -84,6 +78,14 @@ def main() -> None:
             r = simulate(ticks, config(model), strategy=strat, day_start=day_start)
             best = min(best, time.perf_counter() - t1)
         s = r.summary
+        if args.json:
+            row = {
+                "engine": "microsim", "run": name, "model": model, "wall_s": best, "snapshots": n,
+                "orders": int(s["orders"]), "fills": int(s["fills"]), "fills_queue": int(s["fills_passive_queue"]),
+                "fills_cross": int(s["fills_passive_cross"]), "position": float(r.equity["position"][-1]) if n else 0.0,
+            }  # fmt: skip
+            print(json.dumps(row))
+            continue
         kinds = f"{s['fills_passive_queue']:.0f} / {s['fills_passive_cross']:.0f} / {s['fills_aggressive']:.0f}"
         print(
             f"| {name} | {model} | {best:.3f} | {n / best:,.0f} | {s['orders']:.0f} | {s['fills']:.0f} | "

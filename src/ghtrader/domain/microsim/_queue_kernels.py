@@ -44,7 +44,10 @@ def advance_queue(
             fb = queue_weight(model, back, power)
             ff = queue_weight(model, a, power)
             if fb + ff > 0.0:
-                a -= unexplained * fb / (fb + ff)
+                # p = f(back) / (f(back) + f(front)) of the decrease comes from behind, the rest
+                # from ahead; what behind cannot supply (more than ``back`` lots) comes from ahead
+                from_back = unexplained * fb / (fb + ff)
+                a -= unexplained - from_back + max(from_back - back, 0.0)
     if a > new_qty:
         a = new_qty
     if a < 0.0:

@@ -12,8 +12,11 @@ order is not part of the displayed size (it is hypothetical). Select a model by 
 * probabilistic (``QUEUE_PROB_POWER``, ``QUEUE_PROB_LOG``): after the trades, a decrease
   ``d = displayed_prev - traded_at_P - displayed_new > 0`` is split between the lots in front
   (``front = ahead - traded_at_P``) and behind (``back = displayed_prev - traded_at_P - front``):
-  ``ahead' = min(front - d * p, displayed_new)`` with ``p = f(back) / (f(back) + f(front))``,
-  ``f(x) = x ** n`` (power, ``n`` configurable) or ``f(x) = log(1 + x)`` (log).
+  a share ``p = f(back) / (f(back) + f(front))`` of it is taken from behind the order and the
+  rest from in front, ``ahead' = min(front - (1 - p) d - max(p d - back, 0), displayed_new)``
+  (what behind cannot supply comes from in front), ``f(x) = x ** n`` (power, ``n`` configurable)
+  or ``f(x) = log(1 + x)`` (log). With nothing behind (an order just placed at the back), every
+  cancelled lot was ahead of it; with ``f`` increasing, the longer side loses more lots.
 
 In both, when ``ahead - traded_at_P < 0`` the queue is exhausted and the excess lots fill the
 order (integer lots; a fractional remainder stays as a negative ``ahead``). Displayed sizes are

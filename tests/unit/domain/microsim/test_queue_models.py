@@ -27,19 +27,24 @@ def test_risk_averse_only_trades_advance_and_drops_cap() -> None:
 
 def test_power_model_splits_unexplained_decrease() -> None:
     # front = 5 - 2 = 3, back = (10 - 2) - 3 = 5, decrease = 8 - 6 = 2
-    # n=1: p = 5 / (5 + 3) = 0.625 -> 3 - 2 * 0.625 = 1.75
-    assert advance_queue(PW, 1.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(1.75)
-    # n=2: p = 25 / (25 + 9) -> 3 - 50 / 34
-    assert advance_queue(PW, 2.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(3.0 - 50.0 / 34.0)
-    # 5 ahead of 5 shown, 2 cancelled: back = 0 -> f(0) = 0 -> p = 0, front stays 5; cap min(5, 3)
+    # n=1: p = 5 / (5 + 3) = 0.625 of the 2 from behind, 0.75 from ahead -> 3 - 0.75 = 2.25
+    assert advance_queue(PW, 1.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(2.25)
+    # n=2: p = 25 / (25 + 9) from behind -> 3 - 2 * 9 / 34
+    assert advance_queue(PW, 2.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(3.0 - 18.0 / 34.0)
+    # 5 ahead of 5 shown, 2 cancelled: back = 0 -> f(0) = 0 -> p = 0, both lots were ahead: 3
     assert advance_queue(PW, 1.0, 5.0, 5.0, 3.0, 0.0) == 3.0
+    # n=0.5, front 9, back 1, decrease 6 (10 -> 4 shown): p = 1 / (1 + 3) -> 1.5 from behind, but
+    # only 1 is there: 4.5 + 0.5 = 5 from ahead -> 4 (= everything still shown)
+    assert advance_queue(PW, 0.5, 9.0, 10.0, 4.0, 0.0) == pytest.approx(4.0)
+    # front 6, back 2, decrease 3: p = 2 / 8 -> 0.75 from behind, 2.25 from ahead -> 3.75
+    assert advance_queue(PW, 1.0, 6.0, 8.0, 5.0, 0.0) == pytest.approx(3.75)
 
 
 def test_log_model_splits_unexplained_decrease() -> None:
-    # p = log(1 + 5) / (log(1 + 5) + log(1 + 3)) = 1.7917595 / 3.1780538 = 0.5637914
+    # p = log(1 + 5) / (log(1 + 5) + log(1 + 3)) = 1.7917595 / 3.1780538 = 0.5637914 from behind
     p = math.log(6.0) / (math.log(6.0) + math.log(4.0))
     assert p == pytest.approx(0.5637914, abs=1e-7)
-    assert advance_queue(LG, 0.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(3.0 - 2.0 * p)
+    assert advance_queue(LG, 0.0, 5.0, 10.0, 6.0, 2.0) == pytest.approx(3.0 - 2.0 * (1.0 - p))
 
 
 def test_depth_sequence_under_each_model() -> None:

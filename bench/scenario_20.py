@@ -80,6 +80,6 @@ ORDERS: list[tuple[int, str, int, float, int]] = [
 _AGREED = {2: 7, 3: 9, 4: 10, 5: 12}
 EXPECTED: dict[str, dict[str, dict[int, int]]] = {
     "risk_averse": {"microsim": {1: 5, **_AGREED}, "hftbacktest": {1: 5, **_AGREED}},
-    "prob_power": {"microsim": {1: 4, **_AGREED}, "hftbacktest": {1: 5, **_AGREED}},
-    "prob_log": {"microsim": {1: 4, **_AGREED}, "hftbacktest": {1: 4, **_AGREED}},
+    "prob_power": {"microsim": {1: 5, **_AGREED}, "hftbacktest": {1: 5, **_AGREED}},
+    "prob_log": {"microsim": {1: 5, **_AGREED}, "hftbacktest": {1: 4, **_AGREED}},
 }

@@ -253,18 +253,19 @@ def test_an_order_before_the_first_snapshot_is_rejected() -> None:
 @pytest.mark.parametrize(("model", "fill_ms"), [("risk_averse", 2500), ("prob_power", 2000), ("prob_log", 2000)])
 def test_queue_models_inside_the_replay(model: str, fill_ms: int) -> None:
     # Join behind 10 at 70000. 500: 4 cancelled (shown 6) -> every model: min(10, 6) = 6 (back 0).
-    # 1000: 10 join behind (shown 16). 1500: 6 cancelled (shown 10):
-    #   risk-averse 6; power n=1: 6 - 6 * 10/16 = 2.25; log: 6 - 6 * ln 11 / (ln 11 + ln 7) = 2.688.
-    # 2000: 4 traded at 70000 (shown 6): risk-averse 2 (no fill); power -1.75 and log -1.31: fill.
-    # 2500: 3 traded (shown 3): risk-averse 2 - 3 = -1: fill.
+    # 1000: 10 join behind (shown 16). 1500: 6 cancelled (shown 10), front 6, back 10:
+    #   risk-averse 6; power n=1: p = 10/16 from behind, 6 * 6/16 = 2.25 from ahead -> 3.75;
+    #   log: p = ln 11 / (ln 11 + ln 7) from behind, 6 * (1 - p) = 2.688 from ahead -> 3.312.
+    # 2000: 5 traded at 70000 (shown 5): risk-averse 1 (no fill); power -1.25 and log -1.69: fill.
+    # 2500: 3 traded (shown 2): risk-averse 1 - 3 = -2: fill.
     b = book(
         [
             {"t_ms": 0, "bids": [(P, 10)], "asks": ASKS},
             {"t_ms": 500, "bids": [(P, 6)], "asks": ASKS},
             {"t_ms": 1000, "bids": [(P, 16)], "asks": ASKS},
             {"t_ms": 1500, "bids": [(P, 10)], "asks": ASKS},
-            {"t_ms": 2000, "bids": [(P, 6)], "asks": ASKS, "trades": [(P, 4)]},
-            {"t_ms": 2500, "bids": [(P, 3)], "asks": ASKS, "trades": [(P, 3)]},
+            {"t_ms": 2000, "bids": [(P, 5)], "asks": ASKS, "trades": [(P, 5)]},
+            {"t_ms": 2500, "bids": [(P, 2)], "asks": ASKS, "trades": [(P, 3)]},
         ]
     )
     r = simulate(b, _cfg(queue_model=model, queue_power=1.0), make_commands([(1 * MS, LIMIT, BUY, P, 1, 1, OPEN)]))

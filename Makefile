@@ -19,7 +19,7 @@ PROTO_SRC := $(wildcard proto/ghtrader/v1/*.proto)
 PROTO_OUT := src/ghtrader/v1
 PROTO_STAMP := $(PROTO_OUT)/.generated
 
-.PHONY: setup proto lint test unit ruff typecheck run serve bench clean-venv help
+.PHONY: setup proto lint test unit ruff typecheck run serve bench bench-hft clean-venv help
 
 help:
 	@echo "make test   - set up .venv, generate gRPC code, check layers, ruff and mypy, run the tests"
@@ -73,6 +73,11 @@ serve: setup proto
 bench: setup proto
 	$(PY) bench/factors_bench.py
 	$(PY) bench/ingest_bench.py
+
+# micro-sim vs hftbacktest 2.4.4 (installed in bench/.venv-hft only, never in .venv; not part of make test)
+bench-hft: setup
+	bench/bench_microsim_vs_hftbacktest.sh
+	$(PY) bench/scenario_side_by_side.py
 
 clean-venv:
 	rm -rf $(VENV) $(PROTO_OUT)

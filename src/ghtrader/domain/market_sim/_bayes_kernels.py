@@ -21,14 +21,11 @@ import numpy as np
 from numba import njit
 
 from ghtrader.domain.market_sim._kernels import garch_omega
+from ghtrader.domain.market_sim._random import _GOLDEN, _INV_2_53, _MIX1, _MIX2
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
 _ROW_SALT = np.uint64(0xD1B54A32D192ED03)
 _DK_SALT = np.uint64(0x8CB92BA72F3D8DD7)
 _JUMP_SALT = np.uint64(0xA0761D6478BD642F)
-_INV_2_53 = 1.0 / 9007199254740992.0
 _TWO_PI = 2.0 * math.pi
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 #: Tolerance of the label rule in ticks (as ghtrader.domain.labels: in favour of UP/DOWN).

@@ -183,6 +183,18 @@ def _fill(
 
 
 @njit(cache=True)
+def _cancel(k: int, t: int, o_i: np.ndarray, o_f: np.ndarray, pos: np.ndarray) -> int:
+    """Cancel live order ``k`` at ``t`` (its unfilled lots unfrozen); 1 when it was no longer
+    live (the cancel is rejected), else 0."""
+    if o_i[k, O_STATUS] != LIVE:
+        return 1
+    o_i[k, O_STATUS] = CANCELLED
+    o_i[k, O_DONE_NS] = t
+    _unfreeze(o_i[k, O_SIDE], o_i[k, O_OFFSET], o_f[k, O_QTY] - o_f[k, O_FILLED], pos)
+    return 0
+
+
+@njit(cache=True)
 def _available(side: int, off: int, pos: np.ndarray) -> float:
     if side == BUY:
         if off == CLOSE:
@@ -403,10 +415,7 @@ def replay_kernel(
             if cur >= 0 and day_start[i]:
                 for z in range(n_live):
                     k = live[z]
-                    if o_i[k, O_STATUS] == LIVE:
-                        o_i[k, O_STATUS] = CANCELLED
-                        o_i[k, O_DONE_NS] = ts
-                        _unfreeze(o_i[k, O_SIDE], o_i[k, O_OFFSET], o_f[k, O_QTY] - o_f[k, O_FILLED], pos)
+                    _cancel(k, ts, o_i, o_f, pos)  # day orders expire (no reject counted)
                 n_live = 0
                 pos[P_LONG_YD] += pos[P_LONG_TODAY]
                 pos[P_LONG_TODAY] = 0.0
@@ -490,12 +499,7 @@ def replay_kernel(
             i_cmd += 1
             k = c_order[j]
             if c_kind[j] == CANCEL:
-                if o_i[k, O_STATUS] == LIVE:
-                    o_i[k, O_STATUS] = CANCELLED
-                    o_i[k, O_DONE_NS] = tc
-                    _unfreeze(o_i[k, O_SIDE], o_i[k, O_OFFSET], o_f[k, O_QTY] - o_f[k, O_FILLED], pos)
-                else:
-                    cancel_rejects += 1
+                cancel_rejects += _cancel(k, tc, o_i, o_f, pos)
                 continue
             nf = _arrive_order(
                 k, tc, cur, bid_p, bid_v, ask_p, ask_v, used_bid, used_ask, consume, eps,
@@ -514,12 +518,7 @@ def replay_kernel(
             p_cancel[jp] = p_cancel[n_pend]
             p_k[jp] = p_k[n_pend]
             if is_cancel:
-                if o_i[k, O_STATUS] == LIVE:
-                    o_i[k, O_STATUS] = CANCELLED
-                    o_i[k, O_DONE_NS] = tp
-                    _unfreeze(o_i[k, O_SIDE], o_i[k, O_OFFSET], o_f[k, O_QTY] - o_f[k, O_FILLED], pos)
-                else:
-                    cancel_rejects += 1
+                cancel_rejects += _cancel(k, tp, o_i, o_f, pos)
                 continue
             nf = _arrive_order(
                 k, tp, cur, bid_p, bid_v, ask_p, ask_v, used_bid, used_ask, consume, eps,

@@ -149,7 +149,7 @@ class TargetDriver:
     def __post_init__(self) -> None:
         if len(self.times_ns) != len(self.targets):
             raise ValueError("times_ns and targets must have the same length")
-        if any(b < a for a, b in zip(self.times_ns, self.times_ns[1:])):
+        if np.any(np.diff(np.asarray(self.times_ns, dtype=np.int64)) < 0):
             raise ValueError("times_ns must be sorted")
 
     def target_at(self, datetime_ns: int) -> int:
@@ -383,9 +383,7 @@ def run_tq_backtest(
         mid_arr = np.asarray(mids, dtype=np.float64)
         mid_arr = _fill_nan_forward(mid_arr)
         stamp_arr = np.asarray(stamps, dtype=np.int64)
-        return collect(
-            orders, trades, stamp_arr, mid_arr, multiplier, pos, acct, tracked.cancel_ns, tracked.done_ns
-        )
+        return collect(orders, trades, stamp_arr, mid_arr, multiplier, pos, acct, tracked.cancel_ns, tracked.done_ns)
     except Exception as exc:
         raise translate_tqsdk_error(exc, what, config) from None
     finally:

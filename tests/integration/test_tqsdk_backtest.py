@@ -16,7 +16,8 @@ from ghtrader.adapters.tqsdk.backtest import QuoteDriver, TargetDriver, run_tq_b
 from ghtrader.adapters.tqsdk.loader import import_tqsdk
 from ghtrader.domain.calendar import beijing_datetime_to_ns
 from ghtrader.domain.microsim import codes
-from ghtrader.domain.microsim.simulator import QuoteStrategy
+from ghtrader.domain.microsim.fees import FeeRate, FeeTable
+from ghtrader.domain.microsim.simulator import QuoteStrategy, SimConfig, simulate
 from ghtrader.domain.ticks import empty_ticks, level_fields
 from tests.fakes.shinny import FakeShinny, future_instrument
 
@@ -127,3 +128,27 @@ def test_target_series_as_fak_orders(config: TqSdkConfig) -> None:
     assert r.summary["pnl_net"] == gross - fees
     assert r.account["balance"] == 1_000_000.0 + gross - fees
     assert r.positions == {"long_today": 0.0, "long_his": 0.0, "short_today": 0.0, "short_his": 0.0}
+
+
+def test_same_fills_as_the_micro_sim_without_latency(config: TqSdkConfig) -> None:
+    """The two engines on the same ticks: same fills, kinds, offsets and PnL. They differ only in
+    when the moved sell quote goes out (micro-sim: tick 4, its zero-latency cancel is done at once;
+    TqSim: tick 5, after the cancel is confirmed) and in the end state of the last quotes (TqSim
+    cancels working orders when the backtest ends; the micro-sim leaves them LIVE)."""
+    strategy = QuoteStrategy(qty=1, max_position=1)
+    lot = FeeRate(per_lot=FEE)
+    sim = simulate(
+        _ticks(), SimConfig(tick=10.0, multiplier=MULT, fees=FeeTable("cu", lot, lot, lot)), strategy=strategy
+    )
+    tq = run_tq_backtest(config, SYMBOL, START, END, QuoteDriver(SYMBOL, strategy))
+
+    for name in ("datetime_ns", "side", "offset", "passive", "fill_kind", "price", "qty", "fee"):
+        np.testing.assert_array_equal(tq.fills[name], sim.fills[name], err_msg=name)
+    for name in ("pnl_gross", "fees", "pnl_net", "round_trips", "final_position"):
+        assert tq.summary[name] == sim.summary[name], name
+    np.testing.assert_array_equal(tq.equity["pnl_net"], sim.equity["pnl_net"])
+    sent = {int(s): i for i, s in enumerate(STAMPS)}
+    assert [sent[int(t)] for t in sim.orders["send_ns"]] == [0, 0, 4, 8, 8]
+    assert [sent[int(t)] for t in tq.orders["send_ns"]] == [0, 0, 5, 8, 8]
+    assert sim.orders["status"][-2:].tolist() == [codes.LIVE, codes.LIVE]
+    assert tq.orders["status"][-2:].tolist() == [codes.CANCELLED, codes.CANCELLED]

@@ -38,15 +38,22 @@ END = datetime(2024, 1, 3, 9, 1, 0)
 # Last price per tick (every 0.5 s); the book is last -/+ 10 (one tick each side).
 LAST = [68000.0] * 4 + [67970.0] * 4 + [68000.0] * 8
 STAMPS = beijing_datetime_to_ns(START) + np.arange(len(LAST), dtype=np.int64) * 500_000_000
+# A second contract for kline charts: 6 ticks a minute (every 10 s) for three minutes.
+KLINE_SYMBOL = "SHFE.cu2403"
+MINUTES = [
+    [68000.0, 68050.0, 67980.0, 68010.0, 68020.0, 68030.0],
+    [68030.0, 68100.0, 68090.0, 68060.0, 68070.0, 68080.0],
+    [68080.0, 68000.0, 68010.0, 68020.0, 68040.0, 68060.0],
+]
 
 
-def _ticks() -> np.ndarray:
-    last = np.asarray(LAST)
+def _ticks(last_prices: list[float] = LAST, step_ns: int = 500_000_000) -> np.ndarray:
+    last = np.asarray(last_prices)
     t = empty_ticks(len(last))
-    t["datetime_ns"] = STAMPS
+    t["datetime_ns"] = beijing_datetime_to_ns(START) + np.arange(len(last), dtype=np.int64) * step_ns
     t["last_price"] = t["average"] = last
     t["highest"], t["lowest"] = 68100.0, 67900.0
-    t["volume"] = np.arange(len(last), dtype=float) * 2
+    t["volume"] = 10.0 + np.arange(len(last), dtype=float) * 2
     t["amount"] = t["volume"] * last * MULT
     t["open_interest"] = 100_000.0
     for i in range(1, 6):
@@ -60,7 +67,9 @@ def _ticks() -> np.ndarray:
 def config() -> Iterator[TqSdkConfig]:
     fake = FakeShinny(holidays=[date(2024, 1, 1)])
     fake.add_instruments(future_instrument(SYMBOL, expire_day=date(2024, 2, 19), expired=False))
+    fake.add_instruments(future_instrument(KLINE_SYMBOL, expire_day=date(2024, 3, 15), expired=False))
     fake.set_ticks(SYMBOL, _ticks())
+    fake.set_ticks(KLINE_SYMBOL, _ticks(sum(MINUTES, []), step_ns=10_000_000_000))
     with fake, pytest.MonkeyPatch.context() as mp:
         for key, value in fake.env().items():  # the URLs exist once the fake is listening
             mp.setenv(key, value)
@@ -152,3 +161,30 @@ def test_same_fills_as_the_micro_sim_without_latency(config: TqSdkConfig) -> Non
     assert [sent[int(t)] for t in tq.orders["send_ns"]] == [0, 0, 5, 8, 8]
     assert sim.orders["status"][-2:].tolist() == [codes.LIVE, codes.LIVE]
     assert tq.orders["status"][-2:].tolist() == [codes.CANCELLED, codes.CANCELLED]
+
+
+def test_fake_serves_minute_klines_to_tqbacktest(config: TqSdkConfig) -> None:
+    """A backtest of a strategy that reads 1-minute bars (and a quote generated from them): the
+    fake builds the bars from its ticks and TqBacktest replays them."""
+    from tqsdk import BacktestFinished, TqApi, TqAuth, TqBacktest, TqSim
+
+    auth = TqAuth(config.user_name, str(config.password))
+    auth._auth_url = str(config.auth_url)
+    api = TqApi(TqSim(), backtest=TqBacktest(START, datetime(2024, 1, 3, 9, 3, 0)), auth=auth, disable_print=True)
+    try:
+        bars = api.get_kline_serial(KLINE_SYMBOL, 60, data_length=3)
+        quote = api.get_quote(KLINE_SYMBOL)
+        with pytest.raises(BacktestFinished):
+            while True:
+                api.wait_update()
+        got = bars[["open", "high", "low", "close", "volume", "close_oi"]].to_numpy().tolist()
+        assert got == [
+            [68000.0, 68050.0, 67980.0, 68030.0, 10.0, 100_000.0],  # volume 20 - 10 (first tick's)
+            [68030.0, 68100.0, 68030.0, 68080.0, 12.0, 100_000.0],
+            [68080.0, 68080.0, 68000.0, 68060.0, 12.0, 100_000.0],
+        ]
+        start_ns = beijing_datetime_to_ns(START)
+        assert bars["datetime"].astype("int64").tolist() == [start_ns + k * 60_000_000_000 for k in range(3)]
+        assert quote.last_price == 68060.0  # the quote follows the smallest duration: the bars' close
+    finally:
+        api.close()

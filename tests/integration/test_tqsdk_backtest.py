@@ -63,12 +63,27 @@ def _ticks(last_prices: list[float] = LAST, step_ns: int = 500_000_000) -> np.nd
     return t
 
 
+TWO_DAY_SYMBOL = "SHFE.cu2404"
+
+
+def _two_days() -> np.ndarray:
+    """4 ticks at 68000 before the close of trading day Jan 3, 4 at 68100 in the night session
+    opening trading day Jan 4."""
+    day = _ticks([68000.0] * 4)
+    night = _ticks([68100.0] * 4)
+    day["datetime_ns"] = beijing_datetime_to_ns(datetime(2024, 1, 3, 14, 59, 0)) + np.arange(4) * 500_000_000
+    night["datetime_ns"] = beijing_datetime_to_ns(datetime(2024, 1, 3, 21, 0, 0)) + np.arange(4) * 500_000_000
+    return np.concatenate([day, night])
+
+
 @pytest.fixture(scope="module")
 def config() -> Iterator[TqSdkConfig]:
     fake = FakeShinny(holidays=[date(2024, 1, 1)])
     fake.add_instruments(future_instrument(SYMBOL, expire_day=date(2024, 2, 19), expired=False))
     fake.add_instruments(future_instrument(KLINE_SYMBOL, expire_day=date(2024, 3, 15), expired=False))
+    fake.add_instruments(future_instrument(TWO_DAY_SYMBOL, expire_day=date(2024, 4, 15), expired=False))
     fake.set_ticks(SYMBOL, _ticks())
+    fake.set_ticks(TWO_DAY_SYMBOL, _two_days())
     fake.set_ticks(KLINE_SYMBOL, _ticks(sum(MINUTES, []), step_ns=10_000_000_000))
     with fake, pytest.MonkeyPatch.context() as mp:
         for key, value in fake.env().items():  # the URLs exist once the fake is listening
@@ -188,3 +203,22 @@ def test_fake_serves_minute_klines_to_tqbacktest(config: TqSdkConfig) -> None:
         assert quote.last_price == 68060.0  # the quote follows the smallest duration: the bars' close
     finally:
         api.close()
+
+
+def test_position_held_overnight_closes_as_yesterdays(config: TqSdkConfig) -> None:
+    """Trading days given as dates: the replay starts before the first tick, which still reaches
+    the driver; TqSim settles the day, so the next day's close is CLOSE (yesterday's position)."""
+    ticks = _two_days()
+    t = ticks["datetime_ns"]
+    driver = TargetDriver(TWO_DAY_SYMBOL, [int(t[0]), int(t[5])], [1, 0])
+    r = run_tq_backtest(config, TWO_DAY_SYMBOL, date(2024, 1, 3), date(2024, 1, 4), driver)
+
+    np.testing.assert_array_equal(r.equity["datetime_ns"], t)
+    assert r.fills["datetime_ns"].tolist() == [t[0], t[5]]
+    assert r.fills["offset"].tolist() == [codes.OPEN, codes.CLOSE]
+    assert r.fills["price"].tolist() == [68010.0, 68090.0]  # FAK at the ask, then at the bid
+    gross = (68090.0 - 68010.0) * MULT
+    assert r.summary["pnl_net"] == gross - 2 * FEE
+    assert r.summary["days"] == 2
+    assert r.account["balance"] == 1_000_000.0 + gross - 2 * FEE
+    assert r.equity["position"].tolist() == [1, 1, 1, 1, 1, 0, 0, 0]

@@ -341,15 +341,17 @@ def run_tq_backtest(
         quote = api.get_quote(symbol)
         position = api.get_position(symbol)
         multiplier = float(quote.volume_multiple)
-        last_seen = -1
+        last_seen = math.nan
         try:
             while True:
-                api.wait_update()
-                now = int(ticks.iloc[-1]["datetime"]) if len(ticks) else -1
-                if now <= 0 or now == last_seen:
+                # The current tick first: get_quote may already have moved the replay to it.
+                row = ticks.iloc[-1] if len(ticks) else None
+                tick_id = float(row["id"]) if row is not None else math.nan
+                if not math.isfinite(tick_id) or tick_id == last_seen:
+                    api.wait_update()
                     continue
-                last_seen = now
-                now = _to_ms_ns(now)
+                last_seen = tick_id
+                now = _to_ms_ns(float(row["datetime"]))
                 tracked.now_ns = now
                 tracked.update()
                 bid, ask = float(quote.bid_price1), float(quote.ask_price1)
@@ -365,6 +367,7 @@ def run_tq_backtest(
                     int(position.pos_short_his),
                 )
                 driver.on_tick(tracked, book)
+                api.wait_update()
         except BacktestFinished:
             pass
         tracked.update()
@@ -390,9 +393,9 @@ def run_tq_backtest(
         api.close()
 
 
-def _to_ms_ns(ns: int) -> int:
+def _to_ms_ns(ns: float) -> int:
     # get_tick_serial hands datetime back as float64: round to the microsecond.
-    return int(round(ns / 1000.0)) * 1000
+    return round(ns / 1000.0) * 1000
 
 
 def _fill_nan_forward(x: np.ndarray) -> np.ndarray:

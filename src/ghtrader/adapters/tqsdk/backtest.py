@@ -119,7 +119,7 @@ class QuoteDriver:
     def on_tick(self, api: TradingApi, book: Book) -> None:
         buy, sell = quote_prices(book.bid, book.ask, book.position, self.strategy)
         for direction, price in (("BUY", buy), ("SELL", sell)):
-            order = self._working.get(direction)
+            order: Any = self._working.get(direction)
             if _alive(order):
                 if math.isnan(price) or order.limit_price != price:
                     if order.order_id not in self._cancel_sent:
@@ -345,7 +345,7 @@ def run_tq_backtest(
         try:
             while True:
                 # The current tick first: get_quote may already have moved the replay to it.
-                row = ticks.iloc[-1] if len(ticks) else None
+                row: Any = ticks.iloc[-1] if len(ticks) else None
                 tick_id = float(row["id"]) if row is not None else math.nan
                 if not math.isfinite(tick_id) or tick_id == last_seen:
                     api.wait_update()

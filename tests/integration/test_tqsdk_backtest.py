@@ -222,3 +222,13 @@ def test_position_held_overnight_closes_as_yesterdays(config: TqSdkConfig) -> No
     assert r.summary["days"] == 2
     assert r.account["balance"] == 1_000_000.0 + gross - 2 * FEE
     assert r.equity["position"].tolist() == [1, 1, 1, 1, 1, 0, 0, 0]
+
+
+class _Broken:
+    def on_tick(self, api: object, book: object) -> None:
+        raise ZeroDivisionError("strategy bug")
+
+
+def test_a_strategy_error_is_not_reported_as_a_tqsdk_failure(config: TqSdkConfig) -> None:
+    with pytest.raises(ZeroDivisionError, match="strategy bug"):
+        run_tq_backtest(config, SYMBOL, START, END, _Broken())

@@ -36,12 +36,15 @@ from ghtrader.domain.microsim.results import (
 from ghtrader.domain.microsim.simulator import QuoteStrategy
 
 __all__ = [
+    "Book",
     "QuoteDriver",
     "TargetDriver",
     "TqBacktestResult",
     "TradingApi",
+    "collect",
     "quote_prices",
     "run_tq_backtest",
+    "trading_day_starts",
 ]
 
 _DAY_NS = 86_400_000_000_000
@@ -315,6 +318,7 @@ def run_tq_backtest(
 
     Raises:
         FailedPrecondition / InvalidArgument / Unavailable: as :class:`TqSdkSession` does.
+        Whatever ``driver.on_tick`` raises, unchanged.
     """
     import_tqsdk()
     from tqsdk import BacktestFinished, TqApi, TqAuth, TqBacktest, TqSim
@@ -366,7 +370,10 @@ def run_tq_backtest(
                     int(position.pos_short_today),
                     int(position.pos_short_his),
                 )
-                driver.on_tick(tracked, book)
+                try:
+                    driver.on_tick(tracked, book)
+                except Exception as exc:
+                    raise _DriverError(exc) from exc
                 api.wait_update()
         except BacktestFinished:
             pass
@@ -387,10 +394,18 @@ def run_tq_backtest(
         mid_arr = _fill_nan_forward(mid_arr)
         stamp_arr = np.asarray(stamps, dtype=np.int64)
         return collect(orders, trades, stamp_arr, mid_arr, multiplier, pos, acct, tracked.cancel_ns, tracked.done_ns)
+    except _DriverError as exc:
+        raise exc.original from None  # the strategy's own error, not TqSdk's
     except Exception as exc:
         raise translate_tqsdk_error(exc, what, config) from None
     finally:
         api.close()
+
+
+class _DriverError(Exception):
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
 
 
 def _to_ms_ns(ns: float) -> int:

@@ -208,7 +208,9 @@ def _order_records(
             status = codes.LIVE
         elif filled == o.volume_orign:
             status = codes.FILLED
-        elif "拒绝" in str(getattr(o, "last_msg", "")) or "不足" in str(getattr(o, "last_msg", "")):
+        elif any(w in str(getattr(o, "last_msg", "")) for w in ("拒绝", "不足")):
+            # TqSim refuses with a message ("...不足": not enough funds / position to close);
+            # an order it cancelled (FAK remainder, cancel, end of backtest) has none of these.
             status = codes.REJECTED
         else:
             status = codes.CANCELLED

@@ -10,7 +10,9 @@ One aiohttp server on 127.0.0.1 (a free port) serves:
 * market data on ``ws://.../md`` speaking DIFF: ``rsp_login`` on connect, then ``rtn_data``
   packets only in answer to ``peek_message``; ``ins_query``, ``subscribe_quote`` and
   ``set_chart`` for tick series (duration 0) with paging by ``focus_datetime`` /
-  ``left_kline_id`` and live pushes to real-time charts (``push_ticks``).
+  ``left_kline_id`` and live pushes to real-time tick charts (``push_ticks``); single-symbol
+  kline charts of durations under a day, built from the ticks (bars aligned to multiples of the
+  duration since the epoch), with the same paging and no live pushes.
 
 Tests choose the data: instrument records (see ``instruments.py``) and tick arrays with the
 TICK_DTYPE field names. Missing values (NaN) go out as ``"-"`` like the real service; TqSdk then
@@ -91,6 +93,39 @@ class _Chart:
     request: dict[str, Any]
     symbol: str
     realtime: bool
+    duration: int = 0
+
+
+_DAY_NS = 86_400_000_000_000
+
+
+def kline_records(ticks: list[dict[str, Any]], duration: int) -> list[dict[str, Any]]:
+    """DIFF kline records of ``duration`` ns built from tick records: OHLC of ``last_price``,
+    volume from the cumulative volume (bar end minus the previous bar's end; the first bar from
+    its first tick), open / close open interest."""
+    bars: list[dict[str, Any]] = []
+    prev_volume: float | None = None
+    for tick in ticks:
+        price = tick.get("last_price")
+        if not isinstance(price, (int, float)):
+            continue  # "-": no trade price, no bar
+        start = tick["datetime"] // duration * duration
+        volume = tick.get("volume", 0)
+        volume = volume if isinstance(volume, (int, float)) else 0
+        oi = tick.get("open_interest", 0)
+        if not bars or bars[-1]["datetime"] != start:
+            base = volume if prev_volume is None else prev_volume
+            bars.append(
+                {"datetime": start, "open": price, "high": price, "low": price, "close": price,
+                 "volume": 0, "open_oi": oi, "close_oi": oi, "_base": base}
+            )  # fmt: skip
+        bar = bars[-1]
+        bar["high"], bar["low"], bar["close"] = max(bar["high"], price), min(bar["low"], price), price
+        bar["volume"], bar["close_oi"] = _wire(float(volume - bar["_base"])), oi
+        prev_volume = volume
+    for bar in bars:
+        del bar["_base"]
+    return bars
 
 
 @dataclass(eq=False)
@@ -444,17 +479,23 @@ class FakeShinny:
             s.charts.pop(chart_id, None)
             return
         state = {"state": dict(pack), "more_data": False, "ready": True}
-        if len(ins_list) != 1 or pack.get("duration") != 0:
-            # Only single-symbol tick charts are modelled; answer an empty, finished chart.
+        duration = int(pack.get("duration", 0))
+        if len(ins_list) != 1 or not 0 <= duration < _DAY_NS:
+            # Multi-symbol charts and daily bars are not modelled; answer an empty, finished chart.
             s.queue({"charts": {chart_id: {**state, "left_id": -1, "right_id": -1}}, "mdhis_more_data": False})
             return
         symbol = ins_list[0]
-        series = self._series.get(symbol, [])
+        if duration:
+            series = kline_records(self._series.get(symbol, []), duration)
+            stamps = [b["datetime"] for b in series]
+        else:
+            series = self._series.get(symbol, [])
+            stamps = self._stamps.get(symbol, [])
         n = len(series)
         width = int(pack.get("view_width", 0))
         realtime = False
         if "focus_datetime" in pack:
-            left = bisect.bisect_left(self._stamps.get(symbol, []), int(pack["focus_datetime"]))
+            left = bisect.bisect_left(stamps, int(pack["focus_datetime"]))
             left -= int(pack.get("focus_position", 0))
             right = left + width - 1
         elif "left_kline_id" in pack:
@@ -467,12 +508,13 @@ class FakeShinny:
             realtime = True
             right = n - 1
             left = max(0, n - width)
-        s.charts[chart_id] = _Chart(request=dict(pack), symbol=symbol, realtime=realtime)
+        s.charts[chart_id] = _Chart(request=dict(pack), symbol=symbol, realtime=realtime, duration=duration)
         lo, hi = max(left, 0), min(right, n - 1)
         data = {str(i): series[i] for i in range(lo, hi + 1)}
+        serial = {"last_id": n - 1, "data": data}
         s.queue(
             {
-                "ticks": {symbol: {"last_id": n - 1, "data": data}},
+                **({"klines": {symbol: {str(duration): serial}}} if duration else {"ticks": {symbol: serial}}),
                 "charts": {chart_id: {**state, "left_id": left, "right_id": right}},
                 "mdhis_more_data": False,
             }
@@ -488,7 +530,7 @@ class FakeShinny:
         for s in list(self._sessions):
             diff: dict[str, Any] = {}
             for chart_id, chart in s.charts.items():
-                if chart.realtime and chart.symbol == symbol:
+                if chart.realtime and chart.symbol == symbol and chart.duration == 0:
                     width = int(chart.request.get("view_width", 0))
                     diff.setdefault("ticks", {})[symbol] = {
                         "last_id": n - 1,

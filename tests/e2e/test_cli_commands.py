@@ -507,9 +507,12 @@ def test_update_forward_fills_every_active_contract(gt: Ghtrader) -> None:
     # Everything present from the seed up to the last completed trading day (or the expiry).
     assert verify["missing"] == 0
     assert {c["symbol"] for c in verify["contracts"]} >= seeded
+    # A thin far month can have no ticks on a day (a no-data day, not a missing one): "covered"
+    # means present or confirmed empty.
     alive = [c for c in verify["contracts"] if c["window_end"] == verify["today"]]
-    assert len(alive) >= 10 and all(c["last_present"] == verify["today"] for c in alive)
-    assert all(c["last_present"] == c["window_end"] for c in verify["contracts"] if c["expected"])
+    assert len(alive) >= 10 and all(c["last_covered"] == verify["today"] for c in alive)
+    assert sum(c["last_present"] == verify["today"] for c in alive) >= len(alive) // 2
+    assert all(c["last_covered"] == c["window_end"] for c in verify["contracts"] if c["expected"])
     # A second update has nothing to do.
     again = gt.json("update", "--var", "SHFE.au")
     assert again["ok"] is True and again["result"]["downloaded"] == again["result"]["rows_written"] == 0

@@ -451,6 +451,7 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset,
         compare=compare_models,
         train=train_model,
+        backtest=run_backtest,
         provider=data_provider,
         ticks=ticks_store,
         calendar=calendar_source,

@@ -103,33 +103,41 @@ def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output)
     return 0
 
 
-#: Rows of the backtest summary the CLI prints, in order.
+#: Rows of the backtest summary the CLI prints, in order, with their format.
 BACKTEST_ROWS = (
-    "pnl_gross",
-    "fees",
-    "pnl_net",
-    "fills",
-    "fills_aggressive",
-    "fills_passive_queue",
-    "fills_passive_cross",
-    "round_trips",
-    "turnover_lots",
-    "win_rate",
-    "sharpe",
-    "max_drawdown",
+    ("pnl_gross", ",.0f"),
+    ("fees", ",.0f"),
+    ("pnl_net", ",.0f"),
+    ("fills", ",.0f"),
+    ("fills_aggressive", ",.0f"),
+    ("fills_passive_queue", ",.0f"),
+    ("fills_passive_cross", ",.0f"),
+    ("round_trips", ",.0f"),
+    ("turnover_lots", ",.0f"),
+    ("win_rate", ".3f"),
+    ("sharpe", ".2f"),
+    ("max_drawdown", ",.0f"),
 )
+
+
+def _cell(value: Any, spec: str) -> str:
+    if value is None:
+        return "n/a"
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def backtest_text(result: dict[str, Any]) -> str:
     """The backtest's cost-adjusted results: overall, by session and by volatility regime."""
     summary = result.get("summary", {})
     groups = {**result.get("by_session", {}), **result.get("by_regime", {})}
-    cols = ("overall", *groups)
     rows = [
-        (k, _fmt(summary.get(k)), *(_fmt(groups[g].get(k)) if k in groups[g] else "" for g in groups))
-        for k in BACKTEST_ROWS
+        (k, _cell(summary.get(k), spec), *(_cell(g[k], spec) if k in g else "" for g in groups.values()))
+        for k, spec in BACKTEST_ROWS
     ]
-    return table(("metric", *cols), rows)
+    return table(("metric", "overall", *groups), rows)
 
 
 def cmd_backtest(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:

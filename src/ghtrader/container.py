@@ -47,6 +47,7 @@ from ghtrader.application.ports.providers import TickCallback
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
+from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
@@ -419,6 +420,17 @@ class Container(containers.DeclarativeContainer):
         calendar=calendar_source,
     )
     compare_models = providers.Singleton(CompareModels, benchmark=run_benchmark, writer=benchmark_writer)
+    run_backtest = providers.Singleton(
+        RunBacktest,
+        registry=model_registry,
+        artifacts=artifact_store,
+        runtime=inference_runtime,
+        ticks=ticks_store,
+        families=model_families,
+        calendar=calendar_source,
+        writer=benchmark_writer,
+        clock=clock,
+    )
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -426,6 +438,7 @@ class Container(containers.DeclarativeContainer):
         compare=compare_models.provider,
         registry=model_registry.provider,
         clock=clock.provider,
+        backtest=run_backtest.provider,
     )
 
     run_pipeline = providers.Singleton(
@@ -438,6 +451,7 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset,
         compare=compare_models,
         train=train_model,
+        backtest=run_backtest,
         provider=data_provider,
         ticks=ticks_store,
         calendar=calendar_source,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ghtrader.application.audit import AuditStore, AuditStoreRequest, AuditStoreResult
 from ghtrader.application.contract_windows import (
@@ -56,6 +56,7 @@ from ghtrader.application.errors import (
     ApplicationError,
     FailedPrecondition,
     InvalidArgument,
+    NotFound,
 )
 from ghtrader.application.ingest import (
     DownloadTicks,
@@ -67,6 +68,8 @@ from ghtrader.application.ports.models import TrainConfig
 from ghtrader.application.ports.providers import CalendarSource, DataProvider
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
+from ghtrader.application.research.backtest import RunBacktest
+from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
@@ -99,6 +102,9 @@ class RunPipelineRequest:
     research_max_train_rows: int = 20_000  # keeps `make run` to minutes on 2 CPU cores
     research_epochs: int = 2
     research_splits: int = 5
+    # held-out backtest of the winner: its last N trading days are kept out of its training (and the
+    # policy-fit day before them too) and traded through the micro-simulator; 0 = no backtest
+    research_backtest_days: int = 2
 
 
 @dataclass
@@ -173,6 +179,8 @@ class ResearchOutcome:
     artifact_dir: str
     report_html: str
     notes: list[str]
+    train_days: tuple[date, date] | None = None  # the winner's training window
+    backtest: dict[str, Any] | None = None  # held-out backtest: days, summary, by session / regime, report
 
 
 @dataclass
@@ -255,6 +263,7 @@ class RunPipeline:
         build_dataset: BuildDataset,
         compare: CompareModels | None,
         train: TrainModel | None,
+        backtest: RunBacktest | None = None,
         provider: DataProvider,
         ticks: TickStore,
         calendar: CalendarSource,
@@ -268,6 +277,7 @@ class RunPipeline:
         self._build_dataset = build_dataset
         self._compare = compare
         self._train = train
+        self._backtest = backtest
         self._provider = provider
         self._ticks = ticks
         self._calendar = calendar
@@ -592,12 +602,24 @@ class RunPipeline:
         ll = report.table.get("log_loss", {})
         info = report.table.get("info_captured", {})
         winner = choose_winner(request.research_families, report.table)
+        days = self._calendar.load().trading_days(start, end)
+        held: list[date] = []
+        train_end = end
+        # held-out days plus the policy-fit day before them leave the training window; the
+        # training window keeps at least the compare's minimum (train + validation + a day)
+        if (
+            self._backtest is not None
+            and request.research_backtest_days > 0
+            and len(days) >= 3 + (request.research_backtest_days + 1)
+        ):
+            held = days[-request.research_backtest_days :]
+            train_end = days[-request.research_backtest_days - 2]
         trained = self._train(
             TrainRequest(
                 family=winner,
                 symbol=data.symbol,
                 start_day=start,
-                end_day=end,
+                end_day=train_end,
                 horizon=request.research_horizon,
                 feature_names=tuple(CORE_L5_FACTORS),
                 config=config,
@@ -618,7 +640,44 @@ class RunPipeline:
             artifact_dir=str(trained.artifact_dir),
             report_html=str((report.report_paths or {}).get("html_path", "")),
             notes=list(report.notes),
+            train_days=(start, train_end),
+            backtest=self._held_out_backtest(
+                trained.entry.model_id, str(trained.entry.version), data.symbol, held, stage_progress
+            ),
         )
+
+    def _held_out_backtest(
+        self,
+        model_id: str,
+        version: str,
+        symbol: str,
+        held: list[date],
+        stage_progress: Callable[[str], ProgressCallback],
+    ) -> dict[str, Any] | None:
+        """The registered winner traded on the held-out days (aggressive, default fees, prob_log);
+        the policy is fitted on the trading day before them (out of the model's training window)."""
+        if self._backtest is None or not held:
+            return None
+        try:
+            r = self._backtest(
+                BacktestRequest(model_id=model_id, version=version, symbol=symbol, start_day=held[0], end_day=held[-1]),
+                stage_progress(f"backtest {model_id}"),
+            )
+        except (FailedPrecondition, NotFound) as exc:  # the research result stands without it
+            return {"days": [held[0], held[-1]], "error": str(exc)}
+        return {
+            "days": [held[0], held[-1]],
+            "fit_days": r.fit_days,
+            "execution": r.execution,
+            "queue_model": r.queue_model,
+            "policy_trades": bool(r.policy.get("trades")),
+            "summary": r.summary,
+            "by_session": r.by_session,
+            "by_regime": r.by_regime,
+            "elapsed_s": r.elapsed_s,
+            "report_html": str((r.report_paths or {}).get("html_path", "")),
+            "notes": r.notes,
+        }
 
     def _download_all(
         self, symbols: Sequence[str], start: date, end: date, progress: ProgressCallback

@@ -209,6 +209,48 @@ class GhTraderClient:
         )
         return self._run(self._research.Benchmark, req, on_progress)
 
+    def backtest(
+        self,
+        model_id: str,
+        *,
+        start_day: str,
+        end_day: str,
+        version: str = "",
+        symbol: str = "",
+        commission_bp: float | None = None,
+        slippage_ticks: float | None = None,
+        queue_model: str = "",
+        execution: str = "",
+        entry_latency_ms: float | None = None,
+        cancel_latency_ms: float | None = None,
+        feed_latency_ms: float | None = None,
+        policy_fit_days: int | None = None,
+        hold_rows: int | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Backtest a registered model through the micro-simulator (the result is the JSON report)."""
+        req = research_pb2.BacktestRequest(
+            model_id=model_id,
+            version=version,
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            queue_model=queue_model,
+            execution=execution,
+            seed=seed,
+            **_given(
+                commission_bp=commission_bp,
+                slippage_ticks=slippage_ticks,
+                entry_latency_ms=entry_latency_ms,
+                cancel_latency_ms=cancel_latency_ms,
+                feed_latency_ms=feed_latency_ms,
+                policy_fit_days=policy_fit_days,
+                hold_rows=hold_rows,
+            ),
+        )
+        return self._run(self._research.Backtest, req, on_progress)
+
     def compare(
         self,
         families: Sequence[str],

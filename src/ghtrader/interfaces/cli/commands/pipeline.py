@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ghtrader.interfaces.cli.arguments import positive_int
-from ghtrader.interfaces.cli.commands.research import comparison_table
+from ghtrader.interfaces.cli.commands.research import backtest_text, comparison_table
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
 from ghtrader.interfaces.client import ApiError, GhTraderClient
@@ -84,6 +84,22 @@ def format_pipeline(r: RunResultView) -> str:
         )
         if research.get("report_html"):
             parts.append(f"Comparison report: {research['report_html']}")
+        bt = research.get("backtest")
+        if bt and bt.get("error"):
+            parts.append(f"Held-out backtest {bt['days'][0]}..{bt['days'][1]} not run: {bt['error']}")
+        elif bt:
+            train = research.get("train_days") or ["?", "?"]
+            parts += [
+                "",
+                f"Held-out backtest of {research['model_id']} v{research['version']} (trained {train[0]}..{train[1]}; "
+                f"policy fitted on {', '.join(str(d) for d in bt['fit_days'])}; traded {bt['days'][0]}..{bt['days'][1]}, "
+                f"{bt['execution']}, queue {bt['queue_model']}, default fees; cost-adjusted, currency)",
+                backtest_text(bt),
+            ]
+            for note in bt.get("notes", []):
+                parts.append(f"  note: {note}")
+            if bt.get("report_html"):
+                parts.append(f"Backtest report: {bt['report_html']}")
     audit = res.get("audit") or {}
     audit_state = "not run (stage failed)" if not audit else ("clean" if audit.get("ok") else "ERRORS FOUND")
     parts += ["", f"Audit: {audit_state}"]

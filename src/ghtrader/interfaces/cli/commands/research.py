@@ -1,4 +1,4 @@
-"""Research commands: train, benchmark, compare, models."""
+"""Research commands: train, benchmark, compare, backtest, models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ghtrader.interfaces.cli.arguments import (
+    check_day_range,
     non_negative_float,
     positive_int,
     trading_day,
@@ -102,6 +103,74 @@ def cmd_benchmark(client: GhTraderClient, args: argparse.Namespace, out: Output)
     return 0
 
 
+#: Rows of the backtest summary the CLI prints, in order, with their format.
+BACKTEST_ROWS = (
+    ("pnl_gross", ",.0f"),
+    ("fees", ",.0f"),
+    ("pnl_net", ",.0f"),
+    ("fills", ",.0f"),
+    ("fills_aggressive", ",.0f"),
+    ("fills_passive_queue", ",.0f"),
+    ("fills_passive_cross", ",.0f"),
+    ("round_trips", ",.0f"),
+    ("turnover_lots", ",.0f"),
+    ("win_rate", ".3f"),
+    ("sharpe", ".2f"),
+    ("max_drawdown", ",.0f"),
+)
+
+
+def _cell(value: Any, spec: str) -> str:
+    if value is None:
+        return "n/a"
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def backtest_text(result: dict[str, Any]) -> str:
+    """The backtest's cost-adjusted results: overall, by session and by volatility regime."""
+    summary = result.get("summary", {})
+    groups = {**result.get("by_session", {}), **result.get("by_regime", {})}
+    rows = [
+        (k, _cell(summary.get(k), spec), *(_cell(g[k], spec) if k in g else "" for g in groups.values()))
+        for k, spec in BACKTEST_ROWS
+    ]
+    return table(("metric", "overall", *groups), rows)
+
+
+def cmd_backtest(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    check_day_range(args)
+    r = _with_bar(
+        f"backtest {args.model}",
+        out,
+        lambda bar: client.backtest(
+            args.model,
+            version=args.version or "",
+            symbol=args.symbol or "",
+            start_day=args.start,
+            end_day=args.end,
+            commission_bp=args.commission_bp,
+            slippage_ticks=args.slippage_ticks,
+            queue_model=args.queue_model,
+            execution=args.execution,
+            entry_latency_ms=args.entry_latency_ms,
+            cancel_latency_ms=args.cancel_latency_ms,
+            feed_latency_ms=args.feed_latency_ms,
+            policy_fit_days=args.policy_fit_days,
+            hold_rows=args.hold_rows,
+            seed=args.seed,
+            on_progress=bar,
+        ),
+    )
+    human = r.summary + "\n" + backtest_text(r.result)
+    if r.report_path:
+        human += f"\n  report  {r.report_path}"
+    out.result(r.to_dict(), human)
+    return 0
+
+
 def cmd_compare(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     families = [f for f in args.models.split(",") if f]
     r = _with_bar(
@@ -179,6 +248,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_scope(p)
     _add_costs(p)
     p.set_defaults(handler=cmd_benchmark)
+
+    p = sub.add_parser("backtest", help="trade a registered model through the micro-simulator (JSON + PNG + HTML)")
+    p.add_argument("--model", required=True, help="registry model id (see `ghtrader models`)")
+    p.add_argument("--version", help="model version (default: the newest)")
+    p.add_argument("--symbol", help="main_l5 symbol, e.g. KQ.m@SHFE.cu (default: the model's)")
+    p.add_argument("--start", required=True, type=trading_day, help="first backtest trading day (YYYY-MM-DD)")
+    p.add_argument("--end", required=True, type=trading_day, help="last backtest trading day (YYYY-MM-DD)")
+    p.add_argument("--queue-model", choices=("risk_averse", "prob_power", "prob_log"), default="prob_log")
+    p.add_argument("--execution", choices=("aggressive", "passive"), default="aggressive")
+    p.add_argument("--entry-latency-ms", type=non_negative_float, help="order-entry latency (default 0)")
+    p.add_argument("--cancel-latency-ms", type=non_negative_float, help="cancel latency (default 0)")
+    p.add_argument("--feed-latency-ms", type=non_negative_float, help="market-data latency (default 0)")
+    p.add_argument(
+        "--commission-bp",
+        type=non_negative_float,
+        help="commission in bp of traded value (default: the variety's fee table; the policy's cost 1 bp)",
+    )
+    p.add_argument("--slippage-ticks", type=non_negative_float, help="policy round-trip slippage in ticks (default 0)")
+    p.add_argument("--policy-fit-days", type=positive_int, help="trading days before --start to fit the policy on (1)")
+    p.add_argument("--hold-rows", type=positive_int, help="snapshots an entry is held (default: the model's horizon)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=cmd_backtest)
 
     p = sub.add_parser("compare", help="several families on identical walk-forward splits")
     p.add_argument("--models", required=True, help="comma-separated families, e.g. logistic,lightgbm,tcn")

@@ -14,6 +14,8 @@ from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.models import ModelRegistry, ModelStatus, RegistryEntry, TrainConfig
 from ghtrader.application.reporting import to_jsonable
+from ghtrader.application.research.backtest import RunBacktest
+from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
@@ -36,6 +38,7 @@ class ResearchUseCases:
     compare: Callable[[], CompareModels]
     registry: Callable[[], ModelRegistry]
     clock: Callable[[], Clock]
+    backtest: Callable[[], RunBacktest] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,37 @@ def _benchmark_request(
         seed=scope.train.seed,
         train=scope.train,
         costs=costs,
+    )
+
+
+def backtest_request(request: research_pb2.BacktestRequest) -> BacktestRequest:
+    """The use case's request from the gRPC one (defaults for unset optional fields)."""
+    if not request.model_id:
+        raise InvalidArgument("model_id is required (a registry id, see `ghtrader models`)")
+    commission_bp = optional_field(request, "commission_bp")
+    slippage_ticks = optional_field(request, "slippage_ticks")
+    default_costs = CostModel()
+    costs = CostModel(
+        commission_bp=default_costs.commission_bp if commission_bp is None else commission_bp,
+        slippage_ticks=default_costs.slippage_ticks if slippage_ticks is None else slippage_ticks,
+    )
+    fit_days = optional_field(request, "policy_fit_days")
+    return BacktestRequest(
+        model_id=request.model_id,
+        version=request.version or None,
+        symbol=request.symbol or None,
+        start_day=parse_day(request.start_day, "start_day"),
+        end_day=parse_day(request.end_day, "end_day"),
+        costs=costs,
+        commission_bp=commission_bp,
+        queue_model=request.queue_model or "prob_log",
+        execution=request.execution or "aggressive",
+        entry_latency_ms=optional_field(request, "entry_latency_ms") or 0.0,
+        cancel_latency_ms=optional_field(request, "cancel_latency_ms") or 0.0,
+        feed_latency_ms=optional_field(request, "feed_latency_ms") or 0.0,
+        policy_fit_days=1 if fit_days is None else int(fit_days),
+        hold_rows=optional_field(request, "hold_rows"),
+        seed=int(request.seed),
     )
 
 
@@ -203,6 +237,28 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             summary = f"compare {', '.join(r.families)} on identical splits: best macro-F1 {best}"
             html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
+
+        return stream_run(work, context)
+
+    def Backtest(
+        self, request: research_pb2.BacktestRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
+        req = backtest_request(request)
+        if self._uc.backtest is None:
+            raise InvalidArgument("this server has no backtest use case wired")
+        backtest = self._uc.backtest
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = backtest()(req, progress)
+            s = r.summary
+            summary = (
+                f"backtest {r.model_id} v{r.version} on {r.symbol} {r.start_day}..{r.end_day} ({r.execution}, "
+                f"{r.queue_model}): net PnL {s.get('pnl_net', 0.0):,.0f} (gross {s.get('pnl_gross', 0.0):,.0f}, "
+                f"fees {s.get('fees', 0.0):,.0f}), {int(s.get('fills', 0))} fills, {int(s.get('round_trips', 0))} round trips"
+                + (f" ({'; '.join(r.notes)})" if r.notes else "")
+            )
+            html = (r.report_paths or {}).get("html_path", "")
+            return RunOutcome(True, summary, r.to_payload(), html)
 
         return stream_run(work, context)
 

@@ -1,0 +1,72 @@
+"""Backtest request and report types: what RunBacktest takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from ghtrader.application.reporting import to_jsonable
+from ghtrader.domain.evaluation import CostModel
+from ghtrader.domain.microsim import SimResult
+
+__all__ = ["BacktestReport", "BacktestRequest"]
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What to backtest and how to execute it."""
+
+    model_id: str
+    start_day: date
+    end_day: date
+    version: str | None = None  # None: the newest registered version
+    symbol: str | None = None  # None: the symbol the model was trained on
+    costs: CostModel = field(default_factory=CostModel)  # the policy's round-trip cost
+    commission_bp: float | None = None  # sim fees: None = the variety's default fee table, else bp of value
+    queue_model: str = "prob_log"
+    execution: str = "aggressive"  # "aggressive": FAK at the opposite best; "passive": limit at own best
+    entry_latency_ms: float = 0.0
+    cancel_latency_ms: float = 0.0
+    feed_latency_ms: float = 0.0
+    policy_fit_days: int = 1
+    hold_rows: int | None = None  # snapshots an entry is held (None: the model's horizon)
+    flat_rows: int = 10  # snapshots before a day end / roll where the target is flat
+    seed: int = 0
+    write_report: bool = True
+
+
+@dataclass
+class BacktestReport:
+    """Cost-adjusted results of one backtest (``to_payload`` is the JSON report)."""
+
+    report_id: str
+    model_id: str
+    version: str
+    family: str
+    symbol: str
+    horizon: int
+    start_day: date
+    end_day: date
+    fit_days: list[date]
+    execution: str
+    queue_model: str
+    policy: dict[str, Any]
+    summary: dict[str, float]
+    by_session: dict[str, dict[str, float]]
+    by_regime: dict[str, dict[str, float]]
+    rows: int
+    target_changes: int
+    orders: int
+    elapsed_s: float
+    notes: list[str] = field(default_factory=list)
+    report_paths: dict[str, Any] | None = None
+    result: SimResult | None = field(default=None, repr=False)
+    ticks_mid: np.ndarray | None = field(default=None, repr=False)
+    ticks_ns: np.ndarray | None = field(default=None, repr=False)
+
+    def to_payload(self) -> dict[str, Any]:
+        skip = {"result", "ticks_mid", "ticks_ns"}
+        return to_jsonable({k: v for k, v in self.__dict__.items() if k not in skip})

@@ -1,0 +1,1 @@
+"""Trading domain: order and account values shared by the risk engine, executors and runners."""

@@ -4,6 +4,7 @@ then `backtest` it on the following days through the micro-simulator."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -55,12 +56,30 @@ def test_backtest_a_trained_model(server: Server) -> None:  # noqa: F811
     assert human.returncode == 0, human.stderr[-3000:]
     assert "pnl_net" in human.stdout and "high_vol" in human.stdout and "report" in human.stdout
 
+    # counterfactual: the same targets passive (A) vs aggressive (B), one A/B table
+    ab = server.cli(
+        "--json", "backtest", "--model", model, "--start", "2026-10-20", "--end", "2026-10-20",
+        "--execution", "passive", "--versus-execution", "aggressive",
+    )  # fmt: skip
+    assert ab.returncode == 0, ab.stderr[-3000:]
+    cf = json.loads(ab.stdout)["result"]["counterfactual"]
+    assert cf["A"] == "passive/prob_log" and cf["B"] == "aggressive/prob_log"
+    assert set(cf["table"]) >= {"fill_rate", "cost_per_lot", "adverse_ticks", "pnl_net"}
+    ab_human = server.cli(
+        "backtest", "--model", model, "--start", "2026-10-20", "--end", "2026-10-20",
+        "--execution", "passive", "--versus-queue-model", "risk_averse",
+    )  # fmt: skip
+    assert ab_human.returncode == 0, ab_human.stderr[-3000:]
+    assert "counterfactual: A = passive/prob_log, B = passive/risk_averse" in ab_human.stdout
+    assert re.search(r"^fill_rate\s+\S+\s+\S+\s+\S+$", ab_human.stdout, re.M), ab_human.stdout
+
     # bad input: exit 2 naming the flag
     for args, flag in (
         (("--start", "2026-10-21", "--end", "2026-10-20"), "--start"),
         (("--start", "20-10-2026", "--end", end), "--start"),
         (("--start", start, "--end", end, "--execution", "market"), "--execution"),
         (("--start", start, "--end", end, "--entry-latency-ms", "-1"), "--entry-latency-ms"),
+        (("--start", start, "--end", end, "--versus-execution", "market"), "--versus-execution"),
     ):
         bad = server.cli("backtest", "--model", model, *args)
         assert bad.returncode == 2 and flag in bad.stderr, (args, bad.stderr[-500:])

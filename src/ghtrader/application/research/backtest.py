@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -73,6 +74,7 @@ from ghtrader.domain.factors import OnlineFactorEngine
 from ghtrader.domain.instruments import contract_spec
 from ghtrader.domain.microsim import QUEUE_MODELS, FeeRate, FeeTable, Latency, SimConfig, SimResult, fee_table, simulate
 from ghtrader.domain.microsim.codes import FILL_AGGRESSIVE, FILL_CROSS, FILL_QUEUE
+from ghtrader.domain.microsim.counterfactual import compare_policies
 
 __all__ = ["BacktestReport", "BacktestRequest", "RunBacktest"]
 
@@ -151,6 +153,14 @@ class RunBacktest:
             raise InvalidArgument(f"execution must be one of {', '.join(EXECUTIONS)}, got {r.execution!r}")
         if r.queue_model not in QUEUE_MODELS:
             raise InvalidArgument(f"queue_model must be one of {', '.join(QUEUE_MODELS)}, got {r.queue_model!r}")
+        if r.versus_execution is not None and r.versus_execution not in EXECUTIONS:
+            raise InvalidArgument(
+                f"versus_execution must be one of {', '.join(EXECUTIONS)}, got {r.versus_execution!r}"
+            )
+        if r.versus_queue_model is not None and r.versus_queue_model not in QUEUE_MODELS:
+            raise InvalidArgument(
+                f"versus_queue_model must be one of {', '.join(QUEUE_MODELS)}, got {r.versus_queue_model!r}"
+            )
         for name in ("entry_latency_ms", "cancel_latency_ms", "feed_latency_ms"):
             v = getattr(r, name)
             if not (math.isfinite(v) and v >= 0):
@@ -256,6 +266,8 @@ class RunBacktest:
         target[flat] = 0
         send = t_ticks["datetime_ns"].astype(np.int64) + int(request.feed_latency_ms * 1e6)
         commands = positions_to_commands(target, send, bid[bt], ask[bt], request.execution, force_aggressive=flat)
+        if request.has_counterfactual:
+            total += 1
         progress(4, total, f"simulating {commands.shape[0]:,} commands over {t_ticks.shape[0]:,} snapshots")
         fees = fee_table(spec.variety)
         if request.commission_bp is not None:
@@ -268,8 +280,24 @@ class RunBacktest:
         )  # fmt: skip
         day_start = np.r_[True, t_day[1:] != t_day[:-1]] if t_day.size else np.zeros(0, np.bool_)
         result = simulate(t_ticks, config, commands, day_start=day_start)
+        counterfactual = None
+        if request.has_counterfactual:
+            exec_b = request.versus_execution or request.execution
+            queue_b = request.versus_queue_model or request.queue_model
+            progress(total - 2, total, f"counterfactual replay: {exec_b} execution, {queue_b} queue model")
+            commands_b = positions_to_commands(target, send, bid[bt], ask[bt], exec_b, force_aggressive=flat)
+            result_b = simulate(t_ticks, replace(config, queue_model=queue_b), commands_b, day_start=day_start)
+            counterfactual = {
+                "A": f"{request.execution}/{request.queue_model}",
+                "B": f"{exec_b}/{queue_b}",
+                "horizon_snapshots": meta.horizon,
+                "table": compare_policies(
+                    result, result_b, tick=spec.price_tick, multiplier=spec.multiplier,
+                    horizon_snapshots=meta.horizon,
+                ),
+            }  # fmt: skip
 
-        progress(5, total, "scoring by session and volatility regime")
+        progress(total - 1, total, "scoring by session and volatility regime")
         sessions = session_codes(t_ticks["datetime_ns"], cal, spec, end_grace_ns=_SESSION_GRACE_NS)
         regimes = fit_vol_regimes(mid[is_fit], seg[is_fit], tday[is_fit])
         vol = rolling_realised_vol(mid, seg, tday, regimes.window, regimes.min_periods)[bt]
@@ -284,7 +312,7 @@ class RunBacktest:
             by_session=_group_stats(result, sessions, dict(SESSION_NAMES)),
             by_regime=_group_stats(result, regimes.codes_of(vol), dict(VOL_REGIME_NAMES)),
             rows=int(bt.sum()), target_changes=int((np.diff(np.r_[0, target]) != 0).sum()),
-            orders=int(result.orders.shape[0]), elapsed_s=0.0, notes=notes,
+            orders=int(result.orders.shape[0]), elapsed_s=0.0, notes=notes, counterfactual=counterfactual,
             result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64),
         )  # fmt: skip
         report.summary["blocks"] = float(block_ends(t_day, t_seg).sum())

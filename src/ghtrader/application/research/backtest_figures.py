@@ -122,4 +122,17 @@ def backtest_tables(report: BacktestReport) -> list[ReportTable]:
             ),
         )
     )
+    cf = report.counterfactual
+    if cf:
+        a, b = str(cf["A"]), str(cf["B"])
+        tables.append(
+            ReportTable(
+                title=f"Counterfactual replay: the same targets executed {a} (A) vs {b} (B)",
+                columns=("metric", f"A {a}", f"B {b}", "B - A"),
+                rows=tuple(
+                    (k, _fmt(v["A"], ",.4g"), _fmt(v["B"], ",.4g"), _fmt(v["B-A"], ",.4g"))
+                    for k, v in cf["table"].items()
+                ),
+            )
+        )
     return tables

@@ -36,6 +36,16 @@ class BacktestRequest:
     flat_rows: int = 10  # snapshots before a day end / roll where the target is flat
     seed: int = 0
     write_report: bool = True
+    # counterfactual replay (policy B) of the same targets; None = the run's own setting
+    versus_execution: str | None = None
+    versus_queue_model: str | None = None
+
+    @property
+    def has_counterfactual(self) -> bool:
+        """Whether a B policy differs from the run's own execution or queue model."""
+        return (self.versus_execution or self.execution) != self.execution or (
+            self.versus_queue_model or self.queue_model
+        ) != self.queue_model
 
 
 @dataclass
@@ -62,6 +72,8 @@ class BacktestReport:
     orders: int
     elapsed_s: float
     notes: list[str] = field(default_factory=list)
+    # A/B of the same targets under two execution policies: {"A": name, "B": name, "table": metric -> A/B/B-A}
+    counterfactual: dict[str, Any] | None = None
     report_paths: dict[str, Any] | None = None
     result: SimResult | None = field(default=None, repr=False)
     ticks_mid: np.ndarray | None = field(default=None, repr=False)

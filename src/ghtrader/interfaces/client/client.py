@@ -227,9 +227,12 @@ class GhTraderClient:
         policy_fit_days: int | None = None,
         hold_rows: int | None = None,
         seed: int = 0,
+        versus_execution: str = "",
+        versus_queue_model: str = "",
         on_progress: ProgressHandler = _ignore,
     ) -> RunResultView:
-        """Backtest a registered model through the micro-simulator (the result is the JSON report)."""
+        """Backtest a registered model through the micro-simulator (the result is the JSON report);
+        a ``versus_*`` setting adds a counterfactual replay of the same targets and an A/B table."""
         req = research_pb2.BacktestRequest(
             model_id=model_id,
             version=version,
@@ -239,6 +242,8 @@ class GhTraderClient:
             queue_model=queue_model,
             execution=execution,
             seed=seed,
+            versus_execution=versus_execution,
+            versus_queue_model=versus_queue_model,
             **_given(
                 commission_bp=commission_bp,
                 slippage_ticks=slippage_ticks,

@@ -160,6 +160,28 @@ def test_passive_execution_fills_passively(world) -> None:  # type: ignore[no-un
     assert s["fills_passive_queue"] + s["fills_passive_cross"] > 0
 
 
+def test_counterfactual_replays_the_same_targets_under_policy_b(world) -> None:  # type: ignore[no-untyped-def]
+    backtest, _, _ = world
+    own = _req(execution="passive", queue_model="risk_averse")
+    assert backtest(replace(own, versus_queue_model="risk_averse")).counterfactual is None  # B == A: no replay
+    r = backtest(replace(own, versus_queue_model="prob_log"))
+    cf = r.counterfactual
+    assert cf is not None and cf["A"] == "passive/risk_averse" and cf["B"] == "passive/prob_log"
+    t = cf["table"]
+    assert t["pnl_net"]["A"] == pytest.approx(r.summary["pnl_net"])
+    # changing only the queue model leaves the policy and targets alone: B is that backtest's own result
+    b = backtest(replace(own, queue_model="prob_log"))
+    assert t["pnl_net"]["B"] == pytest.approx(b.summary["pnl_net"])
+    assert t["lots_filled"]["B"] == pytest.approx(b.result.fills["qty"].sum())
+    assert t["lots_filled"]["B-A"] == pytest.approx(t["lots_filled"]["B"] - t["lots_filled"]["A"])
+    # passive vs aggressive on the same targets: FAK at the opposite best fills at least as often
+    x = backtest(replace(own, versus_execution="aggressive"))
+    tx = x.counterfactual["table"]  # type: ignore[index]
+    assert x.counterfactual["B"] == "aggressive/risk_averse"  # type: ignore[index]
+    assert tx["lots_ordered"]["A"] > 0 and tx["fill_rate"]["B"] >= tx["fill_rate"]["A"]
+    assert tx["cost_per_lot"]["B"] > tx["cost_per_lot"]["A"]  # crossing the spread costs more per lot
+
+
 def test_bad_requests(world) -> None:  # type: ignore[no-untyped-def]
     backtest, _, _ = world
     with pytest.raises(NotFound):
@@ -170,6 +192,10 @@ def test_bad_requests(world) -> None:  # type: ignore[no-untyped-def]
         backtest(_req(start_day=DAYS[2], end_day=DAYS[1]))
     with pytest.raises(InvalidArgument, match="queue_model"):
         backtest(_req(queue_model="fifo"))
+    with pytest.raises(InvalidArgument, match="versus_execution"):
+        backtest(_req(versus_execution="market"))
+    with pytest.raises(InvalidArgument, match="versus_queue_model"):
+        backtest(_req(versus_queue_model="fifo"))
 
 
 def test_report_files(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -140,6 +140,13 @@ def backtest_text(result: dict[str, Any]) -> str:
     return table(("metric", "overall", *groups), rows)
 
 
+def counterfactual_text(cf: dict[str, Any]) -> str:
+    """The A/B table of a counterfactual replay (same targets, two execution policies)."""
+    a, b = str(cf["A"]), str(cf["B"])
+    rows = [(k, _cell(v["A"], ",.4g"), _cell(v["B"], ",.4g"), _cell(v["B-A"], ",.4g")) for k, v in cf["table"].items()]
+    return f"counterfactual: A = {a}, B = {b}\n" + table(("metric", "A", "B", "B - A"), rows)
+
+
 def cmd_backtest(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     check_day_range(args)
     r = _with_bar(
@@ -161,10 +168,14 @@ def cmd_backtest(client: GhTraderClient, args: argparse.Namespace, out: Output) 
             policy_fit_days=args.policy_fit_days,
             hold_rows=args.hold_rows,
             seed=args.seed,
+            versus_execution=args.versus_execution or "",
+            versus_queue_model=args.versus_queue_model or "",
             on_progress=bar,
         ),
     )
     human = r.summary + "\n" + backtest_text(r.result)
+    if r.result.get("counterfactual"):
+        human += "\n" + counterfactual_text(r.result["counterfactual"])
     if r.report_path:
         human += f"\n  report  {r.report_path}"
     out.result(r.to_dict(), human)
@@ -269,6 +280,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy-fit-days", type=positive_int, help="trading days before --start to fit the policy on (1)")
     p.add_argument("--hold-rows", type=positive_int, help="snapshots an entry is held (default: the model's horizon)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--versus-execution",
+        choices=("aggressive", "passive"),
+        help="counterfactual: replay the same targets with this execution too and print an A/B table",
+    )
+    p.add_argument(
+        "--versus-queue-model",
+        choices=("risk_averse", "prob_power", "prob_log"),
+        help="counterfactual: replay the same targets under this queue model too (A/B table)",
+    )
     p.set_defaults(handler=cmd_backtest)
 
     p = sub.add_parser("compare", help="several families on identical walk-forward splits")

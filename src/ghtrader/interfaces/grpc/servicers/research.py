@@ -140,6 +140,8 @@ def backtest_request(request: research_pb2.BacktestRequest) -> BacktestRequest:
         policy_fit_days=1 if fit_days is None else int(fit_days),
         hold_rows=optional_field(request, "hold_rows"),
         seed=int(request.seed),
+        versus_execution=request.versus_execution or None,
+        versus_queue_model=request.versus_queue_model or None,
     )
 
 

@@ -15,13 +15,16 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import IntEnum
 from typing import Any
+
+import numpy as np
 
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import contract_spec
 from ghtrader.domain.microsim import codes
+from ghtrader.domain.risk.measures import StressPosition, pre_trade_stress
 from ghtrader.domain.risk.sessions import SessionClock
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, OrderState, Position
 
@@ -31,6 +34,7 @@ __all__ = [
     "RiskLimits",
     "RiskQuote",
     "RiskStateError",
+    "StressConfig",
     "TradingState",
     "is_reducing",
     "working_qty",
@@ -132,6 +136,24 @@ class RiskDecision:
 _ALLOW = RiskDecision(True, "")
 
 
+@dataclass(frozen=True)
+class StressConfig:
+    """The optional pre-trade stress check: the worst scenario loss must stay within ``loss_limit`` CNY."""
+
+    loss_limit: float
+    n_sigma: float = 3.0
+    freeze_ticks: float = 1.0
+    correlation: tuple[tuple[float, ...], ...] | None = None  # symbol order of the stress book
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.loss_limit) and self.loss_limit > 0):
+            raise ValueError(f"StressConfig.loss_limit must be positive, got {self.loss_limit!r}")
+        if not (self.n_sigma >= 0 and self.freeze_ticks >= 0):
+            raise ValueError(
+                f"StressConfig n_sigma and freeze_ticks must be >= 0, got {self.n_sigma}, {self.freeze_ticks}"
+            )
+
+
 def _deny(reason: str) -> RiskDecision:
     return RiskDecision(False, reason)
 
@@ -162,6 +184,7 @@ class RiskEngine:
         sessions: the session-time guard (e.g. :class:`~ghtrader.domain.risk.sessions.CalendarSessions`).
         multipliers: contract multiplier per symbol for PnL from fills; a symbol not in it uses
             its variety's :func:`~ghtrader.domain.instruments.contract_spec`.
+        stress: the pre-trade stress check, run when :meth:`check` is given a ``stress_book``.
     """
 
     def __init__(
@@ -170,8 +193,10 @@ class RiskEngine:
         sessions: SessionClock,
         *,
         multipliers: Mapping[str, float] | None = None,
+        stress: StressConfig | None = None,
     ) -> None:
         self._limits = limits
+        self._stress = stress
         self._sessions = sessions
         self._multipliers: dict[str, float] = dict(multipliers or {})
         self._operator_state = TradingState.ACTIVE
@@ -298,20 +323,36 @@ class RiskEngine:
 
     # --- pre-trade check ------------------------------------------------------------------
     def check(
-        self, order: OrderRequest, quote: RiskQuote, position: Position, working: Sequence[OrderState]
+        self,
+        order: OrderRequest,
+        quote: RiskQuote,
+        position: Position,
+        working: Sequence[OrderState],
+        *,
+        stress_book: Sequence[StressPosition] | None = None,
     ) -> RiskDecision:
         """Allow or refuse ``order`` given the market, the position and the working orders.
 
         Cancels never come here: they are always allowed and not rate-limited. An allowed order
         is recorded for the rate limit, so call this once per order actually sent.
+
+        With a :class:`StressConfig` and a ``stress_book`` (every symbol's position, sigma and
+        multiplier; the order's symbol must be in it, its net is taken from ``position``), an
+        order that does not reduce must also pass the pre-trade stress check on the book after
+        it and its same-side working orders fill.
         """
-        decision = self._evaluate(order, quote, position, working)
+        decision = self._evaluate(order, quote, position, working, stress_book)
         if decision.allowed:
             self._allowed_times.append(int(quote.time_ns))
         return decision
 
     def _evaluate(
-        self, order: OrderRequest, quote: RiskQuote, position: Position, working: Sequence[OrderState]
+        self,
+        order: OrderRequest,
+        quote: RiskQuote,
+        position: Position,
+        working: Sequence[OrderState],
+        stress_book: Sequence[StressPosition] | None,
     ) -> RiskDecision:
         lim = self._limits
         sym = order.symbol
@@ -358,6 +399,11 @@ class RiskEngine:
             if order.qty > have - pending:
                 name = codes.OFFSET_NAMES[order.offset]
                 return _deny(f"insufficient_position: {name} {order.qty} > {have} held - {pending} working")
+
+        if self._stress is not None and stress_book is not None and not reducing:
+            denied = _stress_check(self._stress, order, net, same_side, stress_book)
+            if denied is not None:
+                return denied
 
         now = int(quote.time_ns)
         times = self._allowed_times
@@ -506,3 +552,23 @@ def _closable(position: Position, side: int, offset: int) -> int:
     if side == codes.SELL:
         return position.long_today if offset == codes.CLOSETODAY else position.long_yd
     return position.short_today if offset == codes.CLOSETODAY else position.short_yd
+
+
+def _stress_check(
+    cfg: StressConfig, order: OrderRequest, net: int, same_side: int, book: Sequence[StressPosition]
+) -> RiskDecision | None:
+    """``None`` when the book after the order passes the stress scenarios, else the refusal."""
+    book = [replace(p, net=net) if p.symbol == order.symbol else p for p in book]
+    corr = None if cfg.correlation is None else np.asarray(cfg.correlation, dtype=np.float64)
+    result = pre_trade_stress(
+        order,
+        book,
+        loss_limit=cfg.loss_limit,
+        working_same_side=same_side,
+        n_sigma=cfg.n_sigma,
+        freeze_ticks=cfg.freeze_ticks,
+        correlation=corr,
+    )
+    if result.passed:
+        return None
+    return _deny(f"stress: {result.worst_scenario} loss {result.worst_loss:.2f} > {cfg.loss_limit:g}")

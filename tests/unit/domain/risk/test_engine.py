@@ -14,10 +14,12 @@ from ghtrader.domain.risk.engine import (
     RiskLimits,
     RiskQuote,
     RiskStateError,
+    StressConfig,
     TradingState,
     is_reducing,
     working_qty,
 )
+from ghtrader.domain.risk.measures import StressPosition
 from ghtrader.domain.risk.sessions import CalendarSessions, FunctionSessions
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, OrderState, Position
 
@@ -456,3 +458,25 @@ def test_flatten_orders_pass_check_after_the_kill_switch() -> None:
     # with every flatten order working, nothing more passes (it would flip)
     extra = order(codes.SELL, 1, 70_000.0, kind=codes.FAK, offset=codes.CLOSE)
     assert not eng.check(extra, quote(t=T0 + 5 * SEC), p, sent).allowed
+
+
+# --- pre-trade stress -----------------------------------------------------------------------
+def test_pre_trade_stress_refuses_an_order_whose_book_fails_the_scenarios() -> None:
+    # cu: 3-sigma move of 800 points at 5 CNY/point = 12 000 per lot; freeze 1 tick (50 CNY) per further lot
+    stress = StressConfig(loss_limit=40_000.0, n_sigma=3.0, freeze_ticks=1.0)
+    eng = RiskEngine(LIMITS, FunctionSessions(lambda s, t: True), stress=stress)
+    book = [StressPosition(SYM, net=0, sigma=800.0, multiplier=5.0, price_tick=10.0)]
+    p = pos(long_today=2)
+    # net 2 + 1 = 3 lots: 36 000 + exit 50 * 6 = 36 300 <= 40 000
+    assert eng.check(order(codes.BUY, 1), quote(), p, [], stress_book=book).allowed
+    # with a working buy: 4 lots: 48 000 + 500 > 40 000
+    d = eng.check(order(codes.BUY, 1), quote(t=T0 + SEC), p, [live(order(codes.BUY, 1))], stress_book=book)
+    assert d == RiskDecision(False, "stress: liquidity_freeze loss 48500.00 > 40000")
+    # without a book the stress check is skipped; a reducing order never fails it
+    assert eng.check(order(codes.BUY, 1), quote(t=T0 + 2 * SEC), p, [live(order(codes.BUY, 1))]).allowed
+    big = pos(long_today=4)
+    assert eng.check(
+        order(codes.SELL, 1, offset=codes.CLOSETODAY), quote(t=T0 + 3 * SEC), big, [], stress_book=book
+    ).allowed
+    with pytest.raises(ValueError, match="loss_limit"):
+        StressConfig(loss_limit=0.0)

@@ -268,6 +268,22 @@ class RiskEngine:
         """Realized PnL of ``symbol`` from fills (fees deducted): this trading day or since start."""
         return (self._day_pnl if today else self._total_pnl).get(symbol, 0.0)
 
+    def status(self) -> dict[str, Any]:
+        """A JSON-ready summary of the engine for status calls and state files."""
+        return {
+            "state": self.state.name,
+            "state_reason": self.state_reason,
+            "kill_latched": self._kill_latched,
+            "kill_reason": self._kill_reason,
+            "loss_streak": self._loss_streak,
+            "blocked_symbols": dict(self._blocked),
+            "day_start_equity": self._day_start_equity,
+            "peak_equity": self._peak_equity,
+            "last_equity": self._last_equity,
+            "realized_pnl_today": dict(self._day_pnl),
+            "limits": self._limits.to_dict(),
+        }
+
     # --- operator commands ----------------------------------------------------------------
     def halt(self, reason: str) -> None:
         """Stop new orders (cancels and flattening closes still pass)."""
@@ -280,7 +296,7 @@ class RiskEngine:
             self._operator_state = TradingState.REDUCING
 
     def resume(self) -> None:
-        """Back to ACTIVE (also ends a loss-streak pause). Refused while the kill switch is latched."""
+        """Back to ACTIVE (also ends a loss-streak pause; per-symbol blocks last the day). Refused while the kill switch is latched."""
         if self._kill_latched:
             raise RiskStateError(f"resume refused: kill switch latched ({self._kill_reason}); reset_kill first")
         self._operator_state = TradingState.ACTIVE

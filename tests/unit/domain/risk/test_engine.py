@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
@@ -480,3 +481,14 @@ def test_pre_trade_stress_refuses_an_order_whose_book_fails_the_scenarios() -> N
     ).allowed
     with pytest.raises(ValueError, match="loss_limit"):
         StressConfig(loss_limit=0.0)
+
+
+def test_status_summarizes_the_engine() -> None:
+    eng = make_engine()
+    eng.new_trading_day(1_000_000.0)
+    eng.on_account(snap(985_000.0))
+    st = eng.status()
+    assert st["state"] == "HALTED" and st["kill_latched"] is True
+    assert st["day_start_equity"] == 1_000_000.0 and st["last_equity"] == 985_000.0
+    assert st["limits"] == LIMITS.to_dict()
+    assert json.loads(json.dumps(st))["kill_reason"] == st["kill_reason"]

@@ -112,15 +112,17 @@ class RiskQuote:
     symbol: str
     time_ns: int  # event time (epoch ns): drives the rate limit and the session guard
     price_tick: float
-    lower_limit: float  # the exchange's daily price limits (跌停 / 涨停)
+    lower_limit: float  # the exchange's daily price limits (跌停 / 涨停); NaN: unknown
     upper_limit: float
     last_price: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.price_tick) and self.price_tick > 0):
             raise ValueError(f"RiskQuote.price_tick must be positive, got {self.price_tick!r}")
-        if not (math.isfinite(self.lower_limit) and math.isfinite(self.upper_limit)):
-            raise ValueError(f"RiskQuote limits must be finite, got {self.lower_limit!r}..{self.upper_limit!r}")
+        for name in ("lower_limit", "upper_limit", "last_price"):
+            value = getattr(self, name)
+            if math.isinf(value):
+                raise ValueError(f"RiskQuote.{name} must be finite or NaN (unknown), got {value!r}")
         if self.lower_limit > self.upper_limit:
             raise ValueError(f"RiskQuote lower_limit {self.lower_limit} > upper_limit {self.upper_limit}")
 
@@ -185,6 +187,9 @@ class RiskEngine:
         multipliers: contract multiplier per symbol for PnL from fills; a symbol not in it uses
             its variety's :func:`~ghtrader.domain.instruments.contract_spec`.
         stress: the pre-trade stress check, run when :meth:`check` is given a ``stress_book``.
+        unknown_limit_band: when a quote does not know a price limit (NaN), the engine uses
+            ``last_price * (1 -+ band)`` snapped inward onto the tick grid instead (a fat-finger
+            band inside SHFE's daily limits for cu / au / ag).
     """
 
     def __init__(
@@ -194,8 +199,12 @@ class RiskEngine:
         *,
         multipliers: Mapping[str, float] | None = None,
         stress: StressConfig | None = None,
+        unknown_limit_band: float = 0.02,
     ) -> None:
+        if not (math.isfinite(unknown_limit_band) and 0 < unknown_limit_band < 1):
+            raise ValueError(f"unknown_limit_band must be in (0, 1), got {unknown_limit_band!r}")
         self._limits = limits
+        self._band = float(unknown_limit_band)
         self._stress = stress
         self._sessions = sessions
         self._multipliers: dict[str, float] = dict(multipliers or {})
@@ -393,8 +402,11 @@ class RiskEngine:
             return _deny(f"session: {sym} is not trading at {quote.time_ns}")
 
         price = order.price
-        if not (math.isfinite(price) and quote.lower_limit <= price <= quote.upper_limit):
-            return _deny(f"price_limit: {price} outside [{quote.lower_limit}, {quote.upper_limit}]")
+        lower, upper = self.effective_limits(quote)
+        if math.isnan(lower) or math.isnan(upper):
+            return _deny("price_limit: no price limits and no last price to derive them from")
+        if not (math.isfinite(price) and lower <= price <= upper):
+            return _deny(f"price_limit: {price} outside [{lower}, {upper}]")
         steps = price / quote.price_tick
         if abs(steps - round(steps)) > _TICK_TOLERANCE:
             return _deny(f"price_tick: {price} is not a multiple of {quote.price_tick}")
@@ -428,6 +440,19 @@ class RiskEngine:
         if len(times) >= lim.max_orders_per_second:
             return _deny(f"max_orders_per_second: {len(times)} in the last second >= {lim.max_orders_per_second}")
         return _ALLOW
+
+    def effective_limits(self, quote: RiskQuote) -> tuple[float, float]:
+        """``(lower, upper)`` the price check uses: the quote's limits, or the band around ``last_price`` for an unknown one.
+
+        NaN when a limit is unknown and so is the last price.
+        """
+        lower, upper = quote.lower_limit, quote.upper_limit
+        last, tick = quote.last_price, quote.price_tick
+        if math.isnan(lower) and not math.isnan(last):
+            lower = math.ceil(round(last * (1.0 - self._band) / tick, 9)) * tick
+        if math.isnan(upper) and not math.isnan(last):
+            upper = math.floor(round(last * (1.0 + self._band) / tick, 9)) * tick
+        return lower, upper
 
     def orders_in_window(self, time_ns: int) -> int:
         """Allowed orders within the second before ``time_ns`` (what the rate limit counts)."""
@@ -523,6 +548,9 @@ class RiskEngine:
     ) -> list[OrderRequest]:
         """FAK closes that take the net position to zero, priced at the far price limit so they are marketable.
 
+        The limit is :meth:`effective_limits`'s; with no limit and no last price there is nothing
+        to price the orders at and the list is empty.
+
         Today's lots close with CLOSETODAY first, then yesterday's with CLOSE, in chunks of at most
         ``max_order_size``. Alive working orders on the closing side are taken as already under way
         (cancel them first for a clean flatten). Both legs of a lock (long and short held at once)
@@ -532,7 +560,10 @@ class RiskEngine:
         if net == 0:
             return []
         side = codes.SELL if net > 0 else codes.BUY
-        price = quote.lower_limit if side == codes.SELL else quote.upper_limit
+        lower, upper = self.effective_limits(quote)
+        price = lower if side == codes.SELL else upper
+        if math.isnan(price):
+            return []
         remaining = abs(net) - working_qty(working, position.symbol, side)
         out: list[OrderRequest] = []
         for offset in (codes.CLOSETODAY, codes.CLOSE):

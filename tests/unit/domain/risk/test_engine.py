@@ -492,3 +492,34 @@ def test_status_summarizes_the_engine() -> None:
     assert st["day_start_equity"] == 1_000_000.0 and st["last_equity"] == 985_000.0
     assert st["limits"] == LIMITS.to_dict()
     assert json.loads(json.dumps(st))["kill_reason"] == st["kill_reason"]
+
+
+# --- unknown price limits -------------------------------------------------------------------
+def nan_quote(last: float = 75_003.0, t: int = T0) -> RiskQuote:
+    return RiskQuote(SYM, t, 10.0, float("nan"), float("nan"), last)
+
+
+def test_unknown_limits_use_a_band_around_the_last_price() -> None:
+    eng = make_engine()  # band 2%: 75 003 * 0.98 = 73 502.94 -> 73 510; * 1.02 = 76 503.06 -> 76 500
+    assert eng.effective_limits(nan_quote()) == (73_510.0, 76_500.0)
+    assert eng.check(order(codes.BUY, 1, 76_500.0), nan_quote(), pos(), []).allowed
+    d = eng.check(order(codes.BUY, 1, 76_510.0), nan_quote(t=T0 + SEC), pos(), [])
+    assert d == RiskDecision(False, "price_limit: 76510.0 outside [73510.0, 76500.0]")
+    # one known limit is kept as given
+    q = RiskQuote(SYM, T0, 10.0, 74_000.0, float("nan"), 75_000.0)
+    assert eng.effective_limits(q) == (74_000.0, 76_500.0)
+    wide = RiskEngine(LIMITS, FunctionSessions(lambda s, t: True), unknown_limit_band=0.1)
+    assert wide.effective_limits(nan_quote(75_000.0)) == (67_500.0, 82_500.0)
+    with pytest.raises(ValueError, match="unknown_limit_band"):
+        RiskEngine(LIMITS, FunctionSessions(lambda s, t: True), unknown_limit_band=0.0)
+
+
+def test_unknown_limits_and_no_last_price_refuse_and_cannot_flatten() -> None:
+    eng = make_engine()
+    d = eng.check(order(codes.BUY, 1), nan_quote(float("nan")), pos(), [])
+    assert not d.allowed and d.reason.startswith("price_limit: no price limits")
+    assert eng.flatten_orders(pos(long_today=1), nan_quote(float("nan"))) == []
+    out = eng.flatten_orders(pos(short_today=1), nan_quote())
+    assert [(o.side, o.price, o.kind) for o in out] == [(codes.BUY, 76_500.0, codes.FAK)]
+    with pytest.raises(ValueError, match="finite or NaN"):
+        RiskQuote(SYM, T0, 10.0, float("-inf"), 80_000.0, 75_000.0)

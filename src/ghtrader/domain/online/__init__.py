@@ -5,5 +5,15 @@ Pure domain code (stdlib, NumPy, numba): the trading runner feeds it one tick at
 
 from ghtrader.domain.online.detectors import Adwin, Ddm, DriftDetector, PageHinkley
 from ghtrader.domain.online.errors import OnlineError
+from ghtrader.domain.online.label_buffer import BufferStats, DelayedLabelBuffer, ResolvedRow
 
-__all__ = ["Adwin", "Ddm", "DriftDetector", "OnlineError", "PageHinkley"]
+__all__ = [
+    "Adwin",
+    "BufferStats",
+    "Ddm",
+    "DelayedLabelBuffer",
+    "DriftDetector",
+    "OnlineError",
+    "PageHinkley",
+    "ResolvedRow",
+]

@@ -136,6 +136,7 @@ class Adwin(DriftDetector):
     def _reset_state(self) -> None:
         # _levels[i]: buckets of 2**i rows, oldest first, each [sum, sum of squared deviations]
         self._levels: list[deque[list[float]]] = []
+        self._last_shift = 0.0
         self._width = 0
         self._total = 0.0
         self._m2 = 0.0
@@ -144,6 +145,12 @@ class Adwin(DriftDetector):
     @property
     def n(self) -> int:
         return self._width
+
+    @property
+    def last_shift(self) -> float:
+        """``mu1 - mu0`` of the latest cut (newer minus older mean; 0 before any): its sign says
+        whether the stream moved up or down."""
+        return self._last_shift
 
     @property
     def mean(self) -> float:
@@ -224,7 +231,9 @@ class Adwin(DriftDetector):
                     continue
                 m = 1.0 / (1.0 / n0 + 1.0 / n1)
                 eps = math.sqrt(2.0 / m * var_w * log_term) + 2.0 / (3.0 * m) * log_term
-                if abs(s0 / n0 - (self._total - s0) / n1) > eps:
+                shift = (self._total - s0) / n1 - s0 / n0
+                if abs(shift) > eps:
+                    self._last_shift = shift
                     return True
         return False
 

@@ -78,6 +78,10 @@ class CalibratorConfig:
         clip: standardised features are clipped to ``[-clip, clip]``.
         prob_floor: probabilities are floored here before their log.
         max_bad_rows: consecutive rows with non-finite inputs before disabling.
+        detector_stride: the detectors see the mean log-loss and mean error of each block of
+            this many rows. Set it to the label horizon ``H``: labels of consecutive ticks
+            overlap, so their losses are strongly dependent, and the detectors' false-alarm
+            bounds assume independent inputs.
     """
 
     n_features: int
@@ -85,15 +89,16 @@ class CalibratorConfig:
     learning_rate: float = 0.02
     l2: float = 1e-4
     warmup: int = 500
-    window: int = 1000
+    window: int = 5000
     margin: float = 0.02
     cooldown: int = 500
     clip: float = 5.0
     prob_floor: float = 1e-6
     max_bad_rows: int = 100
+    detector_stride: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("n_features", "warmup", "window", "cooldown", "max_bad_rows"):
+        for name in ("n_features", "warmup", "window", "cooldown", "max_bad_rows", "detector_stride"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name in ("n_features", "warmup") else 1):
                 raise OnlineError(f"invalid {name}={v!r}: expected a non-negative int (window etc. >= 1)")
@@ -201,6 +206,8 @@ class OnlineCalibrator:
         self._ll_raw = np.zeros(self.config.window)
         self._ll_cal = np.zeros(self.config.window)
         self._restart_rolling()
+        self._block_loss = self._block_error = 0.0
+        self._block_n = 0
         self._n_updates = 0
         self._n_skipped = 0
         self._bad_run = 0
@@ -327,6 +334,16 @@ class OnlineCalibrator:
         self._roll_cal += ll_cal
 
     def _detect(self, loss: float, error: float) -> str:
+        stride = self.config.detector_stride
+        if stride > 1:
+            self._block_loss += loss
+            self._block_error += error
+            self._block_n += 1
+            if self._block_n < stride:
+                return ""
+            loss, error = self._block_loss / stride, self._block_error / stride
+            self._block_loss = self._block_error = 0.0
+            self._block_n = 0
         fired = ""
         for det in self._loss_detectors:
             # ADWIN also cuts when the loss falls (the calibrator learning): only a rise counts

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -137,6 +137,14 @@ class CalibratorState:
     rolling_rows: int
     rolling_ll_raw: float  # mean per-row log-loss over the last rolling_rows rows (NaN when 0)
     rolling_ll_cal: float
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict for a JSON log line (NaN log-losses as None)."""
+        d = asdict(self)
+        for key in ("rolling_ll_raw", "rolling_ll_cal"):
+            if math.isnan(d[key]):
+                d[key] = None
+        return d
 
 
 def default_loss_detectors() -> list[DriftDetector]:
@@ -242,8 +250,8 @@ class OnlineCalibrator:
             n_skipped=self._n_skipped,
             n_drifts=self._n_drifts,
             rolling_rows=n,
-            rolling_ll_raw=self._roll_raw / n if n else math.nan,
-            rolling_ll_cal=self._roll_cal / n if n else math.nan,
+            rolling_ll_raw=float(self._roll_raw / n) if n else math.nan,
+            rolling_ll_cal=float(self._roll_cal / n) if n else math.nan,
         )
 
     def _checked(self, probs: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

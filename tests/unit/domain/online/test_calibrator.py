@@ -66,6 +66,9 @@ def test_learns_away_over_confidence(seed: int) -> None:
     state = cal.state()
     assert state.enabled and state.mode == "active" and state.n_updates == 12_000
     assert state.rolling_ll_cal < state.rolling_ll_raw
+    logged = state.as_dict()
+    assert logged["mode"] == "active" and logged["reason"] == "" and type(logged["rolling_ll_cal"]) is float
+    assert OnlineCalibrator(CalibratorConfig(n_features=N_FEATURES)).state().as_dict()["rolling_ll_raw"] is None
 
 
 def test_learns_a_factor_the_model_ignored() -> None:

@@ -9,7 +9,15 @@ from ghtrader.domain.labels.config import (
     LabelConfig,
     LabelError,
 )
-from ghtrader.domain.labels.direction import DOWN, FLAT, UP, direction_label_names, direction_labels, mid_price
+from ghtrader.domain.labels.direction import (
+    DOWN,
+    FLAT,
+    UP,
+    direction_label_names,
+    direction_labels,
+    mid_price,
+    move_label,
+)
 from ghtrader.domain.labels.fill import FILL_ORDERS, fill_label_names, fill_labels, traded_volume
 
 __all__ = [
@@ -30,5 +38,6 @@ __all__ = [
     "fill_labels",
     "label_names",
     "mid_price",
+    "move_label",
     "traded_volume",
 ]

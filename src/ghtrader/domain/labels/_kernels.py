@@ -22,6 +22,22 @@ N_ORDERS = 4
 
 
 @njit(cache=True)
+def direction_class(d: float, price_tick: float, k: float) -> float:
+    """Direction class of one mid move ``d``: 2.0 (UP) when ``d >= k`` ticks, 0.0 (DOWN) when
+    ``d <= -k`` ticks, else 1.0 (FLAT); NaN when ``d`` is NaN. The batch kernel and the online
+    delayed-label buffer both call this, so they share one definition."""
+    if np.isnan(d):
+        return np.nan
+    thr = k - PRICE_TOL_TICKS
+    x = d / price_tick
+    if x >= thr:
+        return 2.0
+    if x <= -thr:
+        return 0.0
+    return 1.0
+
+
+@njit(cache=True)
 def direction_kernel(
     mid: np.ndarray, run_end: np.ndarray, horizons: np.ndarray, price_tick: float, k: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +51,6 @@ def direction_kernel(
     m = horizons.shape[0]
     labels = np.full((m, n), np.nan)
     dmid = np.full((m, n), np.nan)
-    thr = k - PRICE_TOL_TICKS
     for a in range(m):
         h = horizons[a]
         for t in range(n):
@@ -46,13 +61,7 @@ def direction_kernel(
             if np.isnan(d):
                 continue
             dmid[a, t] = d
-            x = d / price_tick
-            if x >= thr:
-                labels[a, t] = 2.0
-            elif x <= -thr:
-                labels[a, t] = 0.0
-            else:
-                labels[a, t] = 1.0
+            labels[a, t] = direction_class(d, price_tick, k)
     return labels, dmid
 
 

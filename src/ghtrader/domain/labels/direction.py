@@ -21,10 +21,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ghtrader.domain.labels._inputs import as_codes, as_float_column, check_price_tick, run_end
-from ghtrader.domain.labels._kernels import direction_kernel
+from ghtrader.domain.labels._kernels import direction_class, direction_kernel
 from ghtrader.domain.labels.config import check_horizons, check_k
 
-__all__ = ["DOWN", "FLAT", "UP", "direction_label_names", "direction_labels", "mid_price"]
+__all__ = ["DOWN", "FLAT", "UP", "direction_label_names", "direction_labels", "mid_price", "move_label"]
 
 DOWN = 0
 FLAT = 1
@@ -37,6 +37,13 @@ def mid_price(bid1: np.ndarray, ask1: np.ndarray) -> np.ndarray:
     ask = as_float_column(ask1, "ask1", bid.shape[0])
     ok = (bid > 0) & (ask > 0)
     return np.where(ok, (bid + ask) / 2.0, np.nan)
+
+
+def move_label(dmid: float, price_tick: float, k: float = 1.0) -> float:
+    """Direction label (0/1/2 as float, NaN when ``dmid`` is NaN) of one forward mid move
+    ``dmid``: the per-row rule of :func:`direction_labels`, for online callers that resolve one
+    row at a time. Arguments are not validated here (hot path); validate them once upstream."""
+    return float(direction_class(float(dmid), float(price_tick), float(k)))
 
 
 def direction_label_names(horizons: Sequence[int]) -> tuple[str, ...]:

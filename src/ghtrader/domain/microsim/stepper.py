@@ -218,6 +218,14 @@ class ReplayStepper:
     def done_ns(self, k: int) -> int:
         return int(self.state.o_i[k, rk.O_DONE_NS])
 
+    def arrive_ns(self, k: int) -> int:
+        """When order ``k`` reached (or is due at) the exchange."""
+        return int(self.state.o_i[k, rk.O_ARRIVE_NS])
+
+    def cancel_send_ns(self, k: int) -> int:
+        """When a cancel of order ``k`` was sent (-1: none)."""
+        return int(self.state.o_i[k, rk.O_CANCEL_SEND_NS])
+
     def offset(self, k: int) -> int:
         """Order ``k``'s offset (AUTO resolved once it arrived)."""
         return int(self.state.o_i[k, rk.O_OFFSET])

@@ -96,6 +96,7 @@ class SimulatedExecutionProvider:
         self._calendar = calendar or TradingCalendar(())
         self._books: dict[str, _Book] = {}
         self._orders: dict[str, _Order] = {}
+        self._alive: dict[str, dict[str, _Order]] = {}  # per contract: orders pending or resting
         self._by_index: dict[tuple[str, int], str] = {}
         self._next_id = 0
         self._last_ns = 0
@@ -133,7 +134,7 @@ class SimulatedExecutionProvider:
         k = book.stepper.submit(row[0])
         order_id = f"sim-{oid}"
         state = OrderState(order_id=order_id, request=order, status=codes.PENDING)
-        self._orders[order_id] = _Order(state, order.symbol, k)
+        self._orders[order_id] = self._alive.setdefault(order.symbol, {})[order_id] = _Order(state, order.symbol, k)
         self._by_index[(order.symbol, k)] = order_id
         self._last_ns = max(self._last_ns, int(time_ns))
         return state
@@ -165,7 +166,8 @@ class SimulatedExecutionProvider:
             book.first_ns = t
         stepper = book.stepper
         # orders that may change, with their status before this tick
-        watched = [(o, o.state.status) for o in self._orders.values() if o.symbol == symbol and o.state.alive]
+        alive = self._alive.setdefault(symbol, {})
+        watched = [(o, o.state.status) for o in alive.values()]
         stepper.step(np.asarray(tick).reshape(1), new_day)
         self._last_ns = max(self._last_ns, t)
         events: list[tuple[int, int, ExecutionEvent]] = []
@@ -187,6 +189,8 @@ class SimulatedExecutionProvider:
             o.state = replace(o.state, status=status, reason=self._reason(o, book, status))
             when = stepper.done_ns(o.index) if status >= codes.FILLED else stepper.arrive_ns(o.index)
             events.append((when, len(events), ExecutionEvent("order_update", when, o.state)))
+            if not o.state.alive:
+                del alive[o.state.order_id]
         events.sort(key=lambda e: (e[0], e[1]))
         return [e for _, _, e in events]
 
@@ -217,7 +221,7 @@ class SimulatedExecutionProvider:
     # -- reading the account -----------------------------------------------------------------
     def orders_alive(self) -> list[OrderState]:
         """Orders pending or resting, as of the last tick."""
-        return [o.state for o in self._orders.values() if o.state.alive]
+        return [o.state for orders in self._alive.values() for o in orders.values()]
 
     def order(self, order_id: str) -> OrderState:
         """The last known state of ``order_id``."""

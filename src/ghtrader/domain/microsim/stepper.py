@@ -34,6 +34,9 @@ from ghtrader.domain.microsim.simulator import (
 __all__ = ["FillView", "ReplayStepper"]
 
 _EMPTY_I8 = np.zeros(0, dtype=np.int64)
+_LEVEL_FIELDS = tuple(
+    (f"bid_price{lvl}", f"bid_volume{lvl}", f"ask_price{lvl}", f"ask_volume{lvl}") for lvl in range(1, 6)
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class ReplayStepper:
         self._qm = queue_model_code(config.queue_model)
         self._entry_table = config.entry_latency.table()
         self._cancel_table = config.cancel_latency.table()
-        self._book: tuple[np.ndarray, ...] | None = None  # the current snapshot as 1-row kernel arrays
+        self._book: tuple[np.ndarray, ...] | None = None  # row 0: the current snapshot as kernel arrays
+        self._ds2 = np.zeros(2, dtype=np.bool_)
         self._n_cmds = 0
         self._dense: dict[int, int] = {}
         self._ids: list[int] = []
@@ -126,8 +130,11 @@ class ReplayStepper:
         m = ticks.shape[0]
         if m == 0:
             return np.zeros((0, rk.E_N))
+        flags = np.broadcast_to(np.asarray(day_start, dtype=np.bool_), (m,))
+        if m == 1 and self._book is not None:
+            return self._step_one(ticks[0], bool(flags[0]))
         new = book_arrays(ticks)
-        ds = np.broadcast_to(np.asarray(day_start, dtype=np.bool_), (m,)).copy()
+        ds = flags.copy()
         t_new = new[0]
         if (m > 1 and (np.diff(t_new) < 0).any()) or (self.last_time_ns is not None and t_new[0] < self.last_time_ns):
             raise ValueError("snapshots must be in time order")
@@ -135,17 +142,40 @@ class ReplayStepper:
             book, start = new, 0
             ds_all = ds
         else:
-            book = tuple(np.concatenate((a, b)) for a, b in zip(self._book, new, strict=True))
+            book = tuple(np.concatenate((a[:1], b)) for a, b in zip(self._book, new, strict=True))
             start = 1
             ds_all = np.r_[False, ds]
         eq = self._run(book, ds_all, start, until=int(t_new[-1]))
-        self._book = tuple(a[-1:].copy() for a in book)
+        # a two-row buffer: row 0 the current snapshot, row 1 the next one (single steps)
+        self._book = tuple(np.concatenate((a[-1:], a[-1:])) for a in book)
+        return self._done(t_new, ds, eq[start:])
+
+    def _step_one(self, tick: np.void, day_start: bool) -> np.ndarray:
+        t, bp, bv, ap, av, vol, amt = self._book  # type: ignore[misc]
+        ts = int(tick["datetime_ns"])
+        if ts < t[0]:
+            raise ValueError("snapshots must be in time order")
+        t[1] = ts
+        for lvl, (f_bp, f_bv, f_ap, f_av) in enumerate(_LEVEL_FIELDS):
+            bp[1, lvl] = tick[f_bp]
+            bv[1, lvl] = tick[f_bv]
+            ap[1, lvl] = tick[f_ap]
+            av[1, lvl] = tick[f_av]
+        vol[1] = tick["volume"]
+        amt[1] = tick["amount"]
+        self._ds2[1] = day_start
+        eq = self._run(self._book, self._ds2, 1, until=ts)  # type: ignore[arg-type]
+        for a in self._book:  # type: ignore[union-attr]
+            a[0] = a[1]
+        return self._done(t[1:].copy(), self._ds2[1:].copy(), eq[1:])
+
+    def _done(self, t_new: np.ndarray, ds: np.ndarray, eq: np.ndarray) -> np.ndarray:
         self.last_time_ns = int(t_new[-1])
         if self._record:
-            self._t.append(t_new.copy())
+            self._t.append(t_new)
             self._ds.append(ds)
-            self._eq.append(eq[start:].copy())
-        return eq[start:]
+            self._eq.append(eq)
+        return eq
 
     def finish(self) -> None:
         """Replay every remaining command (after the last snapshot), as the batch replay does at
@@ -153,7 +183,7 @@ class ReplayStepper:
         if self._book is None:
             self._due.clear()
             return
-        eq = self._run(self._book, np.zeros(1, dtype=np.bool_), 1, until=None)
+        eq = self._run(tuple(a[:1] for a in self._book), np.zeros(1, dtype=np.bool_), 1, until=None)
         if self._record and self._eq:
             for col in (rk.E_GROSS, rk.E_FEES, rk.E_POSITION):  # the kernel's end-of-replay update
                 self._eq[-1][-1, col] = eq[0, col]

@@ -170,7 +170,7 @@ class SimulatedExecutionProvider:
         watched = [(o, o.state.status) for o in alive.values()]
         stepper.step(np.asarray(tick).reshape(1), new_day)
         self._last_ns = max(self._last_ns, t)
-        events: list[tuple[int, int, ExecutionEvent]] = []
+        events: list[tuple[int, int, int, ExecutionEvent]] = []
         for f in stepper.fills_since(book.fills_seen):
             o = self._orders[self._by_index[(symbol, f.index)]]
             qty = round(f.qty)
@@ -180,7 +180,7 @@ class SimulatedExecutionProvider:
             o.state = replace(o.state, status=status, filled_qty=filled, avg_price=o.value / filled)
             self._cost_basis(book, f.side * f.qty, f.price)
             ev = ExecutionEvent("trade_fill", f.time_ns, o.state, fill_qty=qty, fill_price=f.price, fee=f.fee)
-            events.append((f.time_ns, len(events), ev))
+            events.append((f.time_ns, 1, len(events), ev))
         book.fills_seen = stepper.n_fills
         for o, before in watched:
             status = stepper.status(o.index)
@@ -188,11 +188,12 @@ class SimulatedExecutionProvider:
                 continue
             o.state = replace(o.state, status=status, reason=self._reason(o, book, status))
             when = stepper.done_ns(o.index) if status >= codes.FILLED else stepper.arrive_ns(o.index)
-            events.append((when, len(events), ExecutionEvent("order_update", when, o.state)))
+            rank = 0 if status == codes.LIVE else 2  # at one instant: arrival, fills, then the outcome
+            events.append((when, rank, len(events), ExecutionEvent("order_update", when, o.state)))
             if not o.state.alive:
                 del alive[o.state.order_id]
-        events.sort(key=lambda e: (e[0], e[1]))
-        return [e for _, _, e in events]
+        events.sort(key=lambda e: e[:3])
+        return [e[3] for e in events]
 
     def _cost_basis(self, book: _Book, signed_qty: float, price: float) -> None:
         net = book.net

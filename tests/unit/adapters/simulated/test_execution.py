@@ -218,3 +218,19 @@ def test_the_adapter_fills_exactly_as_the_batch_backtest(seed: int) -> None:
     # every status change reported once, in time order
     times = [e.time_ns for e in events]
     assert times == sorted(times)
+
+
+def test_a_partial_aggressive_fill_reports_arrival_then_fill() -> None:
+    ticks = _flat_book(3)
+    for lvl in range(1, 6):
+        ticks[f"ask_price{lvl}"][1:] += 2 * TICK  # the ask steps away: the rest does not cross at tick 1
+    sim = SimulatedExecutionProvider()
+    sim.on_tick(SYMBOL, ticks[0])
+    s = sim.submit(OrderRequest(SYMBOL, codes.BUY, 25, 70010.0), int(ticks["datetime_ns"][0]))
+    ev = sim.on_tick(SYMBOL, ticks[1])
+    assert [(e.kind, e.order.status, e.order.filled_qty) for e in ev] == [
+        ("order_update", codes.LIVE, 10),
+        ("trade_fill", codes.LIVE, 10),
+    ]
+    assert ev[1].fill_qty == 10 and ev[1].fill_price == 70010.0
+    assert [o.order_id for o in sim.orders_alive()] == [s.order_id]

@@ -118,7 +118,7 @@ class SimulatedExecutionProvider:
         if book is None:
             parse_contract(symbol)  # a dated contract, never a continuous alias
             spec = contract_spec(symbol)
-            book = _Book(ReplayStepper(self.config_for(symbol)), spec.multiplier, spec.variety)
+            book = _Book(ReplayStepper(self.config_for(symbol), record=False), spec.multiplier, spec.variety)
             self._books[symbol] = book
         return book
 

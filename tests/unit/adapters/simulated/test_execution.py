@@ -164,11 +164,12 @@ def _drive(
         events += sim.on_tick(SYMBOL, ticks[i])
         if i >= ticks.size - 4:
             continue  # nothing may arrive after the last tick (1.2 s max latency): the batch would replay it
-        alive = sim.orders_alive()
-        if alive and rng.random() < 0.3:
-            o = alive[int(rng.integers(len(alive)))]
-            sim.cancel(o.order_id, t)
-            rows.append((t, codes.CANCEL, 0, 0.0, 0, int(o.order_id.removeprefix("sim-")), 0))
+        alive = [o.order_id for o in sim.orders_alive()]
+        pool = alive if rng.random() < 0.8 else ids  # now and then a cancel of a finished order
+        if pool and rng.random() < 0.3:
+            oid = pool[int(rng.integers(len(pool)))]
+            sim.cancel(oid, t)
+            rows.append((t, codes.CANCEL, 0, 0.0, 0, int(oid.removeprefix("sim-")), 0))
         if rng.random() < 0.4:
             side = int(rng.choice([codes.BUY, codes.SELL]))
             best = ticks["bid_price1"][i] if side == codes.BUY else ticks["ask_price1"][i]
@@ -207,6 +208,7 @@ def test_the_adapter_fills_exactly_as_the_batch_backtest(seed: int) -> None:
     assert got == want
     statuses = {o.order_id: o.status for o in (sim.order(i) for i in ids)}
     assert statuses == {f"sim-{o['order_id']}": int(o["status"]) for o in batch.orders}
+    assert [sim.order(i).filled_qty for i in ids] == batch.orders["filled"].astype(int).tolist()
     assert {codes.FILLED, codes.CANCELLED, codes.REJECTED} <= set(statuses.values())
     p = sim.positions()[0]
     assert batch.positions == {

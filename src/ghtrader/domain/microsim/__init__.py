@@ -3,7 +3,8 @@
 Trades are inferred from the snapshots' cumulative counters (trades.py), resting orders keep a
 queue position under a selectable model (queue_models.py), and the replay (simulator.py) applies
 feed / order / cancel latencies, fees by offset (fees.py) and reports fills, positions, equity and
-round trips (results.py); counterfactual.py compares two replays of the same snapshots.
+round trips (results.py); counterfactual.py compares two replays of the same snapshots. The
+stepper (stepper.py) advances the same kernel one snapshot at a time for sim mode.
 """
 
 from ghtrader.domain.microsim.counterfactual import PolicyStats, ab_markdown, compare_policies, policy_stats
@@ -18,6 +19,7 @@ from ghtrader.domain.microsim.results import (
     SimResult,
 )
 from ghtrader.domain.microsim.simulator import COMMAND_DTYPE, QuoteStrategy, SimConfig, make_commands, simulate
+from ghtrader.domain.microsim.stepper import ReplayStepper
 from ghtrader.domain.microsim.trades import infer_trades, split_vwap
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Latency",
     "PolicyStats",
     "QuoteStrategy",
+    "ReplayStepper",
     "SimConfig",
     "SimResult",
     "ab_markdown",

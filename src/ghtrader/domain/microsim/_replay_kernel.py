@@ -1,8 +1,12 @@
 """The event-driven replay kernel of the micro-simulator (rules documented in simulator.py).
 
-State lives in a few preallocated arrays whose column layouts are the ``O_*`` (orders),
-``F_*`` (fills), ``P_*`` (positions and cash) and ``E_*`` (equity) constants below. Events at
-one timestamp run in the order: snapshot, external command, strategy command, strategy decision.
+All replay state lives in caller-owned arrays (``ReplayState`` in ``_state.py``) whose layouts
+are the ``O_*`` (orders), ``F_*`` (fills), ``P_*`` (positions, cash, mid), ``S_*`` (counters)
+and ``E_*`` (equity) constants below, so one kernel serves the batch replay (one chunk holding
+every snapshot and command) and the stepper (a chunk per snapshot, commands handed over in
+between). Events at one timestamp run in the order: snapshot, external command, strategy
+command, strategy decision. Latency draws are counter-based (a hash of a stream key and the
+command's sequence number), so they do not depend on how the replay is chunked.
 """
 
 from __future__ import annotations
@@ -72,7 +76,25 @@ P_FZ_SHORT_TODAY = 6
 P_FZ_SHORT_YD = 7
 P_CASH = 8  # signed cash flow of fills, before fees
 P_FEES = 9
-P_N = 10
+P_MID = 10  # mid of the latest snapshot (NaN before the first)
+P_N = 11
+# Counters and small int state.
+S_NF = 0  # fills so far (may exceed the fill table: overflow)
+S_ORDERS = 1  # orders registered
+S_CANCEL_REJECTS = 2
+S_OVERFLOW = 3  # strategy commands dropped for want of room (rerun larger)
+S_NLIVE = 4  # entries of the live list
+S_NPEND = 5  # strategy commands in flight
+S_SEQ = 6  # strategy commands sent so far (tie-break and draw counter)
+S_WORK_BUY = 7  # the strategy's working buy order (-1: none)
+S_WORK_SELL = 8
+S_N = 9
+# Strategy commands in flight (rows of the pending table).
+PD_T = 0  # arrival time
+PD_SEQ = 1
+PD_K = 2  # order index
+PD_CANCEL = 3  # 1: a cancel of order k, 0: order k itself
+PD_N = 4
 # Equity per snapshot.
 E_GROSS = 0  # cash + position marked to mid, before fees
 E_FEES = 1  # cumulative fees
@@ -81,7 +103,10 @@ E_MID = 3
 E_N = 4
 
 _INF = np.iinfo(np.int64).max
-_PEND_CAP = 4096
+PEND_CAP = 4096
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @njit(cache=True)
@@ -112,10 +137,35 @@ def _level_qty(prices: np.ndarray, vols: np.ndarray, i: int, price: float, is_bi
 
 
 @njit(cache=True)
-def _draw(table: np.ndarray) -> int:
+def _splitmix(x: np.uint64) -> np.uint64:
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def stream_key(seed: int, stream: int) -> int:
+    """A 63-bit key for latency stream ``stream`` of ``seed`` (both >= 0)."""
+    return int(_splitmix(np.uint64(seed) * np.uint64(8) + np.uint64(stream)) >> np.uint64(1))
+
+
+@njit(cache=True)
+def draw(table: np.ndarray, key: int, counter: int) -> int:
+    """One latency from ``table``: a pure function of ``(key, counter)`` (counter >= 0)."""
     if table.shape[0] == 1:
         return table[0]
-    return table[np.random.randint(0, table.shape[0])]
+    h = _splitmix(np.uint64(key) ^ _splitmix(np.uint64(counter)))
+    return table[np.int64(h % np.uint64(table.shape[0]))]
+
+
+@njit(cache=True)
+def draw_many(table: np.ndarray, key: int, counters: np.ndarray) -> np.ndarray:
+    """:func:`draw` for each counter."""
+    out = np.empty(counters.shape[0], dtype=np.int64)
+    for j in range(counters.shape[0]):
+        out[j] = draw(table, key, counters[j])
+    return out
 
 
 @njit(cache=True)
@@ -310,6 +360,7 @@ def replay_kernel(
     volume: np.ndarray,
     amount: np.ndarray,
     day_start: np.ndarray,
+    start: int,
     tick: float,
     mult: float,
     fee_lot: np.ndarray,
@@ -318,83 +369,68 @@ def replay_kernel(
     queue_power: float,
     consume: bool,
     c_arrive: np.ndarray,
-    c_send: np.ndarray,
     c_kind: np.ndarray,
-    c_side: np.ndarray,
-    c_price: np.ndarray,
-    c_qty: np.ndarray,
     c_order: np.ndarray,
-    c_offset: np.ndarray,
-    n_ext_orders: int,
+    drain: bool,
     strategy: bool,
     quote_qty: float,
     max_pos: float,
     decide_ns: np.ndarray,
     entry_table: np.ndarray,
     cancel_table: np.ndarray,
-    seed: int,
-    order_cap: int,
-    fill_cap: int,
-    init_long_yd: float,
-    init_short_yd: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Replay snapshots with external commands (sorted by arrival) and/or the re-quoting strategy,
-    which decides on snapshot ``i`` at ``decide_ns[i]`` (its time plus the feed latency).
+    entry_key: int,
+    cancel_key: int,
+    o_i: np.ndarray,
+    o_f: np.ndarray,
+    f_i: np.ndarray,
+    f_f: np.ndarray,
+    pos: np.ndarray,
+    st: np.ndarray,
+    used: np.ndarray,
+    live: np.ndarray,
+    pend: np.ndarray,
+    equity: np.ndarray,
+) -> None:
+    """Advance the replay state over one chunk: snapshots ``start..n-1`` of the given arrays and
+    the external commands ``c_*`` (sorted by arrival; their orders already registered in
+    ``o_i`` / ``o_f``), and/or the re-quoting strategy, which decides on snapshot ``i`` at
+    ``decide_ns[i]`` (its time plus the feed latency).
 
-    Returns ``(o_i, o_f, f_i, f_f, equity, pos, counts)`` with ``counts = [orders, fills,
-    rejected cancels, overflow]``; ``overflow`` > 0 means a capacity was too small (rerun larger).
+    Rows before ``start`` are already replayed: row ``start - 1`` is the current book (the
+    stepper passes the last snapshot it replayed as row 0). With ``drain`` false the chunk ends
+    right after its last snapshot, so every command given must arrive before that snapshot;
+    with ``drain`` true every remaining command is replayed and the last equity row updated.
+    Equity rows ``start..n-1`` are written. ``st[S_OVERFLOW] > 0`` or ``st[S_NF] > len(f_i)``
+    means a capacity was too small (rerun larger).
     """
-    np.random.seed(seed)
     n = t.shape[0]
     m = c_arrive.shape[0]
     eps = tick * 1e-3
-    o_i = np.full((order_cap, O_NI), -1, dtype=np.int64)
-    o_f = np.zeros((order_cap, O_NF))
-    f_i = np.zeros((fill_cap, F_NI), dtype=np.int64)
-    f_f = np.zeros((fill_cap, F_NF))
-    equity = np.zeros((n, E_N))
-    pos = np.zeros(P_N)
-    pos[P_LONG_YD] = init_long_yd
-    pos[P_SHORT_YD] = init_short_yd
-    counts = np.zeros(4, dtype=np.int64)
-    used_bid = np.zeros(bid_p.shape[1])
-    used_ask = np.zeros(ask_p.shape[1])
-    live = np.empty(order_cap, dtype=np.int64)
-    n_live = 0
-    nf = 0
-    n_orders = n_ext_orders
-    cancel_rejects = 0
-    overflow = 0
-    for j in range(m):
-        k = c_order[j]
-        if c_kind[j] == CANCEL:
-            o_i[k, O_CANCEL_SEND_NS] = c_send[j]
-            continue
-        o_i[k, O_SIDE] = c_side[j]
-        o_i[k, O_KIND] = c_kind[j]
-        o_i[k, O_OFFSET] = c_offset[j]
-        o_i[k, O_STATUS] = PENDING
-        o_i[k, O_SEND_NS] = c_send[j]
-        o_i[k, O_ARRIVE_NS] = c_arrive[j]
-        o_f[k, O_PRICE] = c_price[j]
-        o_f[k, O_QTY] = c_qty[j]
-        o_f[k, O_AHEAD] = np.inf
-        o_f[k, O_LEVEL_PREV] = np.nan
-    # strategy-generated commands waiting for their arrival time
-    p_t = np.empty(_PEND_CAP, dtype=np.int64)
-    p_seq = np.empty(_PEND_CAP, dtype=np.int64)
-    p_cancel = np.empty(_PEND_CAP, dtype=np.bool_)
-    p_k = np.empty(_PEND_CAP, dtype=np.int64)
-    n_pend = 0
-    seq = 0
-    work = np.full(2, -1, dtype=np.int64)  # strategy's working order: [buy, sell]
-    i_snap = 0
-    i_dec = 0
+    order_cap = o_i.shape[0]
+    used_bid = used[0]
+    used_ask = used[1]
+    p_t = pend[PD_T]
+    p_seq = pend[PD_SEQ]
+    p_k = pend[PD_K]
+    p_cancel = pend[PD_CANCEL]
+    nf = st[S_NF]
+    n_orders = st[S_ORDERS]
+    cancel_rejects = st[S_CANCEL_REJECTS]
+    overflow = st[S_OVERFLOW]
+    n_live = st[S_NLIVE]
+    n_pend = st[S_NPEND]
+    seq = st[S_SEQ]
+    work_buy = st[S_WORK_BUY]
+    work_sell = st[S_WORK_SELL]
+    mid = pos[P_MID]
+    i_snap = start
+    i_dec = start
     i_cmd = 0
-    cur = -1
-    mid = math.nan
+    cur = start - 1
     while True:
         ts = t[i_snap] if i_snap < n else _INF
+        if ts == _INF and not drain:
+            break
         tc = c_arrive[i_cmd] if i_cmd < m else _INF
         tp = _INF
         jp = -1
@@ -412,6 +448,7 @@ def replay_kernel(
             q_lo = 0.0
             hi = 0.0
             q_hi = 0.0
+            first = cur < 0
             if cur >= 0 and day_start[i]:
                 for z in range(n_live):
                     k = live[z]
@@ -486,7 +523,7 @@ def replay_kernel(
             elif not math.isnan(s):
                 mid = s
             net = _net(pos)
-            if cur == i and i_snap == 1 and net != 0.0:
+            if first and net != 0.0:
                 # a carried position enters at the first mid: PnL counts from the first snapshot
                 pos[P_CASH] -= net * mid * mult
             equity[i, E_GROSS] = pos[P_CASH] + (net * mid * mult if net != 0.0 else 0.0)
@@ -511,7 +548,7 @@ def replay_kernel(
             continue
         if tp <= td:
             k = p_k[jp]
-            is_cancel = p_cancel[jp]
+            is_cancel = p_cancel[jp] != 0
             n_pend -= 1
             p_t[jp] = p_t[n_pend]
             p_seq[jp] = p_seq[n_pend]
@@ -534,24 +571,24 @@ def replay_kernel(
         net = _net(pos)
         for w_side in range(2):
             side = BUY if w_side == 0 else -BUY
-            w = work[w_side]
+            w = work_buy if w_side == 0 else work_sell
             if w >= 0 and o_i[w, O_STATUS] >= FILLED:
                 w = -1
             price = bid_p[i, 0] if side == BUY else ask_p[i, 0]
             allowed = (not math.isnan(price)) and ((net < max_pos) if side == BUY else (net > -max_pos))
             if w >= 0 and allowed and abs(price - o_f[w, O_PRICE]) < eps:
                 continue
-            if n_pend + 2 > _PEND_CAP or n_orders >= order_cap:
+            if n_pend + 2 > p_t.shape[0] or n_orders >= order_cap:
                 overflow += 1
                 continue
             if w >= 0:
-                arr = td + _draw(cancel_table)
+                arr = td + draw(cancel_table, cancel_key, seq)
                 if arr < o_i[w, O_ARRIVE_NS]:
                     arr = o_i[w, O_ARRIVE_NS]
                 o_i[w, O_CANCEL_SEND_NS] = td
                 p_t[n_pend] = arr
                 p_seq[n_pend] = seq
-                p_cancel[n_pend] = True
+                p_cancel[n_pend] = 1
                 p_k[n_pend] = w
                 n_pend += 1
                 seq += 1
@@ -564,26 +601,34 @@ def replay_kernel(
                 o_i[k, O_OFFSET] = AUTO
                 o_i[k, O_STATUS] = PENDING
                 o_i[k, O_SEND_NS] = td
-                o_i[k, O_ARRIVE_NS] = td + _draw(entry_table)
+                o_i[k, O_ARRIVE_NS] = td + draw(entry_table, entry_key, seq)
                 o_f[k, O_PRICE] = price
                 o_f[k, O_QTY] = quote_qty
                 o_f[k, O_AHEAD] = np.inf
                 o_f[k, O_LEVEL_PREV] = np.nan
                 p_t[n_pend] = o_i[k, O_ARRIVE_NS]
                 p_seq[n_pend] = seq
-                p_cancel[n_pend] = False
+                p_cancel[n_pend] = 0
                 p_k[n_pend] = k
                 n_pend += 1
                 seq += 1
                 w = k
-            work[w_side] = w
-    if n > 0:
+            if w_side == 0:
+                work_buy = w
+            else:
+                work_sell = w
+    if n > 0 and drain:
         net = _net(pos)
         equity[n - 1, E_GROSS] = pos[P_CASH] + (net * mid * mult if net != 0.0 else 0.0)
         equity[n - 1, E_FEES] = pos[P_FEES]
         equity[n - 1, E_POSITION] = net
-    counts[0] = n_orders
-    counts[1] = nf
-    counts[2] = cancel_rejects
-    counts[3] = overflow + (1 if nf > fill_cap else 0)
-    return o_i, o_f, f_i, f_f, equity, pos, counts
+    pos[P_MID] = mid
+    st[S_NF] = nf
+    st[S_ORDERS] = n_orders
+    st[S_CANCEL_REJECTS] = cancel_rejects
+    st[S_OVERFLOW] = overflow
+    st[S_NLIVE] = n_live
+    st[S_NPEND] = n_pend
+    st[S_SEQ] = seq
+    st[S_WORK_BUY] = work_buy
+    st[S_WORK_SELL] = work_sell

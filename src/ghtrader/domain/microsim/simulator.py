@@ -5,8 +5,9 @@ Rules (the kernel in ``_replay_kernel.py`` implements them):
 * Time. Snapshot ``i`` is the exchange's book at ``t_i``. The strategy sees it at
   ``t_i + feed latency``; an order reaches the book ``entry latency`` after it is sent, a cancel
   takes effect ``cancel latency`` after it is sent but never before its order arrived (one
-  connection, first in first out). Latencies are constants or seeded draws from empirical
-  samples. Events at one instant run as: snapshot, then commands, then strategy decisions; so a
+  connection, first in first out). Latencies are constants or draws from empirical
+  samples, each a hash of (seed, stream, command index) so a replay fed in chunks draws the
+  same latencies as one fed at once. Events at one instant run as: snapshot, then commands, then strategy decisions; so a
   fill found at snapshot ``t`` beats a cancel arriving at ``t``, and a fill can arrive while a
   cancel is in flight.
 * Aggressive orders (a limit at or through the opposite best) walk the visible levels of the
@@ -43,6 +44,15 @@ import numpy as np
 from ghtrader.domain.instruments import contract_spec
 from ghtrader.domain.microsim import _replay_kernel as rk
 from ghtrader.domain.microsim import codes
+from ghtrader.domain.microsim._state import (
+    STREAM_CANCEL,
+    STREAM_ENTRY,
+    STREAM_FEED,
+    STREAM_QUOTE_CANCEL,
+    STREAM_QUOTE_ENTRY,
+    ReplayState,
+    key,
+)
 from ghtrader.domain.microsim.fees import FeeTable, fee_table
 from ghtrader.domain.microsim.latency import Latency
 from ghtrader.domain.microsim.queue_models import queue_model_code
@@ -122,8 +132,8 @@ def _levels(ticks: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(np.stack([ticks[f"{name}{lvl}"] for lvl in range(1, 6)], axis=1), dtype=np.float64)
 
 
-def _prepare_commands(cmds: np.ndarray, config: SimConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    m = cmds.shape[0]
+def validate_commands(cmds: np.ndarray) -> None:
+    """Raise ValueError unless every row is a well-formed order or cancel."""
     is_cancel = cmds["kind"] == codes.CANCEL
     if not np.isin(cmds["kind"], (codes.LIMIT, codes.FAK, codes.FOK, codes.CANCEL)).all():
         raise ValueError("command kind must be LIMIT, FAK, FOK or CANCEL")
@@ -134,6 +144,25 @@ def _prepare_commands(cmds: np.ndarray, config: SimConfig, rng: np.random.Genera
         raise ValueError("orders need qty > 0 and a finite limit price")
     if not np.isin(cmds["offset"][new], (codes.OPEN, codes.CLOSE, codes.CLOSETODAY, codes.AUTO)).all():
         raise ValueError("offset must be OPEN, CLOSE, CLOSETODAY or AUTO")
+
+
+def command_latencies(cmds: np.ndarray, config: SimConfig, first: int = 0) -> np.ndarray:
+    """Entry or cancel latency of each command, keyed by its index ``first + j`` in the stream."""
+    counters = np.arange(first, first + cmds.shape[0], dtype=np.int64)
+    entry = rk.draw_many(config.entry_latency.table(), key(config.seed, STREAM_ENTRY), counters)
+    cancel = rk.draw_many(config.cancel_latency.table(), key(config.seed, STREAM_CANCEL), counters)
+    return np.where(cmds["kind"] == codes.CANCEL, cancel, entry)
+
+
+def _prepare_commands(
+    cmds: np.ndarray, config: SimConfig, state: ReplayState
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Register the commands' orders in ``state``; return the commands sorted by arrival
+    (arrive, kind, order index) and the new orders' ids."""
+    m = cmds.shape[0]
+    validate_commands(cmds)
+    is_cancel = cmds["kind"] == codes.CANCEL
+    new = ~is_cancel
     ids = cmds["order_id"][new]
     if np.unique(ids).size != ids.size:
         raise ValueError("order ids of new orders must be unique")
@@ -145,22 +174,35 @@ def _prepare_commands(cmds: np.ndarray, config: SimConfig, rng: np.random.Genera
             raise ValueError(f"cancel of unknown order id {oid}")
         order[j] = dense[oid]
     send = cmds["time_ns"].astype(np.int64)
-    lat = np.where(is_cancel, config.cancel_latency.draw(m, rng), config.entry_latency.draw(m, rng))
-    arrive = send + lat
+    arrive = send + command_latencies(cmds, config)
     order_arrive = np.zeros(ids.size, dtype=np.int64)
     order_arrive[order[new]] = arrive[new]
     arrive = np.where(is_cancel, np.maximum(arrive, order_arrive[order]), arrive)
+    k = order[new]
+    state.register(
+        k, cmds["side"][new], cmds["kind"][new], cmds["offset"][new], send[new], arrive[new],
+        cmds["price"][new], cmds["qty"][new],
+    )  # fmt: skip
+    state.o_i[order[is_cancel], rk.O_CANCEL_SEND_NS] = send[is_cancel]  # the last cancel sent wins
     perm = np.lexsort((np.arange(m), arrive))
     return (
         np.ascontiguousarray(arrive[perm]),
-        np.ascontiguousarray(send[perm]),
         cmds["kind"][perm].astype(np.int64),
-        cmds["side"][perm].astype(np.int64),
-        cmds["price"][perm].astype(np.float64),
-        cmds["qty"][perm].astype(np.float64),
         np.ascontiguousarray(order[perm]),
-        cmds["offset"][perm].astype(np.int64),
         ids,
+    )
+
+
+def book_arrays(ticks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The kernel's view of snapshots: times, bid / ask prices and sizes (n x 5), volume, amount."""
+    return (
+        np.ascontiguousarray(ticks["datetime_ns"], dtype=np.int64),
+        _levels(ticks, "bid_price"),
+        _levels(ticks, "bid_volume"),
+        _levels(ticks, "ask_price"),
+        _levels(ticks, "ask_volume"),
+        np.ascontiguousarray(ticks["volume"], dtype=np.float64),
+        np.ascontiguousarray(ticks["amount"], dtype=np.float64),
     )
 
 
@@ -175,62 +217,59 @@ def simulate(
     time order) with a command stream and/or the re-quoting strategy; see the module docstring.
 
     ``day_start`` marks each trading day's first snapshot (orders expire, positions roll, the
-    cumulative counters restart); by default the data is one trading day.
+    cumulative counters restart); by default the data is one trading day. The whole replay is
+    one chunk of the kernel :class:`~ghtrader.domain.microsim.stepper.ReplayStepper` advances
+    snapshot by snapshot.
     """
     n = ticks.shape[0]
-    t = np.ascontiguousarray(ticks["datetime_ns"], dtype=np.int64)
+    book = book_arrays(ticks)
+    t = book[0]
     if n > 1 and (np.diff(t) < 0).any():
         raise ValueError("snapshots must be in time order")
-    ds = np.zeros(n, dtype=np.bool_) if day_start is None else np.ascontiguousarray(day_start, dtype=np.bool_)
+    ds = np.zeros(n, dtype=np.bool_) if day_start is None else np.array(day_start, dtype=np.bool_)
     if ds.shape != (n,):
         raise ValueError(f"day_start must have one flag per snapshot ({n}), got {ds.shape}")
     if n:
         ds[0] = True
     cmds = make_commands([]) if commands is None else np.asarray(commands, dtype=COMMAND_DTYPE)
-    rng = np.random.default_rng(config.seed)
-    arrive, send, kind, side, price, qty, order, offset, ids = _prepare_commands(cmds, config, rng)
-    feed = config.feed_latency.draw(n, rng)
-    decide = np.maximum.accumulate(t + feed) if n else t
     fee_lot, fee_val = config.fees.arrays()
-    n_ext = ids.size
+    n_ext = int((cmds["kind"] != codes.CANCEL).sum())
     quote = strategy or QuoteStrategy(qty=0, max_position=0)
+    if strategy is not None:
+        feed = rk.draw_many(config.feed_latency.table(), key(config.seed, STREAM_FEED), np.arange(n, dtype=np.int64))
+        decide = np.maximum.accumulate(t + feed) if n else t
+    else:
+        decide = t
     order_cap = n_ext + (min(2 * n, n // 2 + 1024) + 8 if strategy is not None else 0)
-    fill_cap = int(qty[kind != codes.CANCEL].sum()) + (order_cap - n_ext) * quote.qty + 8
+    fill_cap = int(cmds["qty"][cmds["kind"] != codes.CANCEL].sum()) + (order_cap - n_ext) * quote.qty + 8
     fill_cap = min(fill_cap, n_ext * 5 + n + 1024)
     while True:
-        o_i, o_f, f_i, f_f, eq, pos, counts = rk.replay_kernel(
-            t, _levels(ticks, "bid_price"), _levels(ticks, "bid_volume"),
-            _levels(ticks, "ask_price"), _levels(ticks, "ask_volume"),
-            np.ascontiguousarray(ticks["volume"], dtype=np.float64),
-            np.ascontiguousarray(ticks["amount"], dtype=np.float64), ds,
-            float(config.tick), float(config.multiplier), fee_lot, fee_val,
+        state = ReplayState.new(order_cap, fill_cap, float(config.long_yesterday), float(config.short_yesterday))
+        arrive, kind, order, ids = _prepare_commands(cmds, config, state)
+        equity = np.zeros((n, rk.E_N))
+        rk.replay_kernel(
+            *book, ds, 0, float(config.tick), float(config.multiplier), fee_lot, fee_val,
             queue_model_code(config.queue_model), float(config.queue_power), bool(config.consume_depth),
-            arrive, send, kind, side, price, qty, order, offset, n_ext,
+            arrive, kind, order, True,
             strategy is not None, float(quote.qty), float(quote.max_position), decide,
-            config.entry_latency.table(), config.cancel_latency.table(), int(config.seed) % (2**32),
-            int(order_cap), int(fill_cap), float(config.long_yesterday), float(config.short_yesterday),
+            config.entry_latency.table(), config.cancel_latency.table(),
+            key(config.seed, STREAM_QUOTE_ENTRY), key(config.seed, STREAM_QUOTE_CANCEL),
+            state.o_i, state.o_f, state.f_i, state.f_f, state.pos, state.st, state.used, state.live, state.pend,
+            equity,
         )  # fmt: skip
-        if counts[3] == 0:
+        if not state.overflowed:
             break
         order_cap = n_ext + 2 * (order_cap - n_ext) + 8
-        fill_cap = max(2 * fill_cap, int(counts[1]) + 8)
-    return _wrap(t, ds, config, ids, o_i, o_f, f_i, f_f, eq, pos, counts)
+        fill_cap = max(2 * fill_cap, state.n_fills + 8)
+    return wrap_result(t, ds, config, ids, state, equity)
 
 
-def _wrap(
-    t: np.ndarray,
-    ds: np.ndarray,
-    config: SimConfig,
-    ids: np.ndarray,
-    o_i: np.ndarray,
-    o_f: np.ndarray,
-    f_i: np.ndarray,
-    f_f: np.ndarray,
-    eq: np.ndarray,
-    pos: np.ndarray,
-    counts: np.ndarray,
+def wrap_result(
+    t: np.ndarray, ds: np.ndarray, config: SimConfig, ids: np.ndarray, state: ReplayState, eq: np.ndarray
 ) -> SimResult:
-    no, nf = int(counts[0]), int(counts[1])
+    """Records and summary of a replay: orders ``ids`` then the strategy's, fills, equity rows ``eq``."""
+    o_i, o_f, f_i, f_f, pos = state.o_i, state.o_f, state.f_i, state.f_f, state.pos
+    no, nf = state.n_orders, state.n_fills
     orders = np.zeros(no, dtype=ORDER_DTYPE)
     order_ids = np.r_[ids, np.arange(ids.size, no)].astype(np.int64)
     orders["order_id"] = order_ids
@@ -268,5 +307,5 @@ def _wrap(
     }
     summary = summarize(fills, equity, trips, config.multiplier, ds)
     summary["orders"] = float(no)
-    summary["cancel_rejects"] = float(counts[2])
+    summary["cancel_rejects"] = float(state.st[rk.S_CANCEL_REJECTS])
     return SimResult(orders, fills, equity, trips, positions, summary)

@@ -90,6 +90,7 @@ class FakeVenue:
 
     fail_on_submit: bool = False
     fill: bool = True
+    fill_until_ns: int = 2**62  # nothing fills after this market time
     fee: float = 1.0
     submitted: list[OrderRequest] = field(default_factory=list)
     cancels: list[str] = field(default_factory=list)
@@ -135,13 +136,13 @@ class FakeVenue:
                 events.append(ExecutionEvent("order_update", ns, done))
                 continue
             crosses = (r.side == BUY and r.price >= ask) or (r.side == SELL and r.price <= bid)
-            if self.fill and crosses:
+            if self.fill and crosses and ns <= self.fill_until_ns:
                 done = OrderState(oid, r, FILLED, r.qty, r.price)
                 self._orders[oid] = done
                 self._apply(r)
                 events.append(ExecutionEvent("trade_fill", ns, done, r.qty, r.price, self.fee))
                 events.append(ExecutionEvent("order_update", ns, done))
-            elif r.kind == FAK or not self.fill:
+            elif r.kind == FAK or not self.fill or ns > self.fill_until_ns:
                 done = OrderState(oid, r, CANCELLED, reason="FAK: nothing marketable")
                 self._orders[oid] = done
                 events.append(ExecutionEvent("order_update", ns, done))

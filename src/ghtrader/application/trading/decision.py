@@ -63,7 +63,11 @@ def fit_decision_policy(
     if t.shape[0] == 0:
         raise FailedPrecondition(f"no main_l5 ticks of {symbol} on the policy-fit days {days}")
     tday = np.asarray(stored.trading_day, dtype="datetime64[D]")
-    seg = np.asarray(stored.segment_id, dtype=np.int64) if stored.segment_id is not None else np.zeros(t.shape[0], np.int64)
+    seg = (
+        np.asarray(stored.segment_id, dtype=np.int64)
+        if stored.segment_id is not None
+        else np.zeros(t.shape[0], np.int64)
+    )
     feats = online_features(t, tday, seg, predictor.feature_names, spec.price_tick, spec.multiplier)
     probs = predictor.predict(feats, predictor.feature_names)
     bid, ask = t["bid_price1"].astype(np.float64), t["ask_price1"].astype(np.float64)

@@ -45,7 +45,9 @@ class DirectExecutor:
         need = abs(delta)
         price = self.price(side, bid, ask)
         kind = ORDER_KINDS[self.kind]
-        today, yd = (position.short_today, position.short_yd) if side == BUY else (position.long_today, position.long_yd)
+        today, yd = (
+            (position.short_today, position.short_yd) if side == BUY else (position.long_today, position.long_yd)
+        )
         out: list[OrderRequest] = []
         for held, offset in ((today, CLOSETODAY), (yd, CLOSE)):
             q = min(held, need)

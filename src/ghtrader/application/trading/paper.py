@@ -42,9 +42,7 @@ class PaperBook:
     def account(self, time_ns: int) -> AccountSnapshot:
         float_profit = self.net * (self._mark - self._avg) * self._mult if self.net else 0.0
         pos = (
-            (Position(self.symbol, long_today=max(self.net, 0), short_today=max(-self.net, 0)),)
-            if self.symbol
-            else ()
+            (Position(self.symbol, long_today=max(self.net, 0), short_today=max(-self.net, 0)),) if self.symbol else ()
         )
         return AccountSnapshot(
             time_ns=time_ns, balance=self.balance + float_profit, available=self.balance + float_profit,

@@ -175,16 +175,16 @@ class StartTradingRun:
             if request.mode != "paper":
                 assert self._execution_factory is not None
                 execution = self._execution_factory(request, spec)
-            risk = self._risk_factory(request.risk_limits, spec) if request.order_enabled and self._risk_factory else None
+            risk = (
+                self._risk_factory(request.risk_limits, spec) if request.order_enabled and self._risk_factory else None
+            )
             feed = self._feed_factory(request.replay_from_ns, request.speedup)
         except (ApplicationError, DomainError) as exc:
             journal.event("preflight_failed", now, error=type(exc).__name__, message=str(exc))
             journal.update(status="failed", error=str(exc))
             journal.write_state()
             raise
-        config["symbols"].update(
-            resolved=binding.execution, binding=binding.binding, trading_day=binding.trading_day
-        )
+        config["symbols"].update(resolved=binding.execution, binding=binding.binding, trading_day=binding.trading_day)
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
         self._store.update_config(run_id, config)
         return TradingRun(

@@ -187,7 +187,9 @@ class FakeRisk:
     def kill_latched(self) -> bool:
         return self._killed
 
-    def check(self, order: OrderRequest, quote: RiskQuote, position: Position, working: Sequence[OrderState]) -> RiskDecision:
+    def check(
+        self, order: OrderRequest, quote: RiskQuote, position: Position, working: Sequence[OrderState]
+    ) -> RiskDecision:
         self.checks.append(order)
         if self._state == HALTED:
             return RiskDecision(False, "halted")
@@ -278,8 +280,9 @@ def build_world(tmp: Path) -> TradingWorld:
     tw.trainer(train_request(frame, symbol=MAIN, model_id="tr-logistic"))
     schedules = InMemoryScheduleStore()
     schedules.save_schedule(
-        MainSchedule.from_rows([(d, c, 0 if c == OLD else 1) for d, c in zip(days, contracts, strict=True)],
-                               exchange="SHFE", variety="cu")  # fmt: skip
+        MainSchedule.from_rows(
+            [(d, c, 0 if c == OLD else 1) for d, c in zip(days, contracts, strict=True)], exchange="SHFE", variety="cu"
+        )  # fmt: skip
     )
     feed_ticks = {c: np.concatenate([market.ticks(c, d) for d in days]) for c in (OLD, NEW)}
     feed_ticks[MAIN] = ticks

@@ -48,12 +48,13 @@ from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
 from ghtrader.application.research.backtest_plan import (
     EXECUTIONS,
     block_ends,
+    flat_before_close,
     flat_mask,
     hold_signals,
     positions_to_commands,
 )
 from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
-from ghtrader.application.research.policy_fit import fit_policy, online_features, policy_fit_days
+from ghtrader.application.research.policy_fit import day_close_ns, fit_policy, online_features, policy_fit_days
 from ghtrader.application.research.serving import Predictor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
@@ -158,6 +159,8 @@ class RunBacktest:
             raise InvalidArgument(f"hold_rows must be >= 1, got {r.hold_rows}")
         if r.flat_rows < 1:
             raise InvalidArgument(f"flat_rows must be >= 1, got {r.flat_rows}")
+        if r.flat_s is not None and not (math.isfinite(r.flat_s) and r.flat_s >= 0):
+            raise InvalidArgument(f"flat_s must be a finite number >= 0, got {r.flat_s!r}")
 
     def _calendar_obj(self) -> TradingCalendar:
         return self._calendar.load() if self._calendar is not None else TradingCalendar(())
@@ -228,6 +231,8 @@ class RunBacktest:
         hold = meta.horizon if request.hold_rows is None else request.hold_rows
         target = hold_signals(policy.positions(probs[bt]), t_day, t_seg, hold)
         flat = flat_mask(t_day, t_seg, request.flat_rows)
+        if request.flat_s is not None:
+            flat |= flat_before_close(t_ticks["datetime_ns"], day_close_ns(cal, spec, t_day), request.flat_s)
         target[flat] = 0
         send = t_ticks["datetime_ns"].astype(np.int64) + int(request.feed_latency_ms * 1e6)
         commands = positions_to_commands(target, send, bid[bt], ask[bt], request.execution, force_aggressive=flat)
@@ -260,7 +265,7 @@ class RunBacktest:
             by_regime=_group_stats(result, regimes.codes_of(vol), dict(VOL_REGIME_NAMES)),
             rows=int(bt.sum()), target_changes=int((np.diff(np.r_[0, target]) != 0).sum()),
             orders=int(result.orders.shape[0]), elapsed_s=0.0, notes=notes,
-            result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64),
+            result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64), targets=target,
         )  # fmt: skip
         report.summary["blocks"] = float(block_ends(t_day, t_seg).sum())
         report.elapsed_s = time.monotonic() - started

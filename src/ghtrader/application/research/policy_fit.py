@@ -18,8 +18,9 @@ from ghtrader.domain.evaluation import (
     round_trip_cost,
 )
 from ghtrader.domain.factors import OnlineFactorEngine
+from ghtrader.domain.instruments import ContractSpec
 
-__all__ = ["fit_policy", "online_features", "policy_fit_days"]
+__all__ = ["day_close_ns", "fit_policy", "online_features", "policy_fit_days", "trading_day_close_ns"]
 
 
 def policy_fit_days(calendar: TradingCalendar, start: date, n: int) -> list[date]:
@@ -30,6 +31,20 @@ def policy_fit_days(calendar: TradingCalendar, start: date, n: int) -> list[date
         d = calendar.previous_trading_day(d)
         days.insert(0, d)
     return days
+
+
+def trading_day_close_ns(calendar: TradingCalendar, spec: ContractSpec, day: date) -> int:
+    """Epoch ns at which the last session of trading day ``day`` closes (0: not a trading day)."""
+    return max((hi for _, hi in calendar.session_windows_ns(day, spec)), default=0)
+
+
+def day_close_ns(calendar: TradingCalendar, spec: ContractSpec, trading_day: np.ndarray) -> np.ndarray:
+    """:func:`trading_day_close_ns` per row of a ``datetime64[D]`` trading-day column."""
+    days = np.asarray(trading_day, dtype="datetime64[D]")
+    out = np.zeros(days.shape[0], dtype=np.int64)
+    for d in np.unique(days):
+        out[days == d] = trading_day_close_ns(calendar, spec, d.astype(object))
+    return out
 
 
 def online_features(

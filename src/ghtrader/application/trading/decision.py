@@ -7,7 +7,11 @@ backtest fits it, on the trading days before the run's start. Holding follows
 :func:`~ghtrader.application.research.backtest_plan.hold_signals` one tick at a time: the latest
 non-zero signal of the last ``hold_rows`` ticks of the same block (trading day and contract). The
 flat window is causal: the last ``flat_s`` seconds before the trading day's last session closes
-(a live loop cannot know which tick of a day is its last; the backtest's ``flat_rows`` can).
+(a live loop cannot know which tick of a day is its last; the backtest's ``flat_rows`` can). A
+backtest run with the same ``flat_s`` (``BacktestRequest.flat_s``) gives the same target tick for
+tick (tests/unit/application/trading/test_decision_parity.py) wherever its ``flat_rows`` last rows
+of a day fall inside that window; on a day whose ticks stop early the backtest still ends flat and
+a live loop cannot.
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ import numpy as np
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
-from ghtrader.application.research.policy_fit import fit_policy, online_features, policy_fit_days
+from ghtrader.application.research.policy_fit import (
+    fit_policy,
+    online_features,
+    policy_fit_days,
+    trading_day_close_ns,
+)
 from ghtrader.application.research.serving import Predictor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import CostModel, ExpectedMovePolicy
@@ -86,6 +95,7 @@ class Decision:
     target: int
     flat: bool
     probs: np.ndarray
+    held: int = 0  # the target before the forced flat
 
 
 class DecisionPipeline:
@@ -130,8 +140,7 @@ class DecisionPipeline:
 
     def _new_day(self, day: date) -> None:
         self._day = day
-        windows = self._calendar.session_windows_ns(day, self._spec)
-        self._day_end_ns = max((hi for _, hi in windows), default=0)
+        self._day_end_ns = trading_day_close_ns(self._calendar, self._spec, day)
         self._last_row, self._last_sig = -1, 0  # a hold never crosses a trading day
 
     def features(self, tick: np.void, trading_day: date) -> np.ndarray:
@@ -150,4 +159,4 @@ class DecisionPipeline:
             self._last_row, self._last_sig = self._row, signal
         held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
         flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
-        return Decision(signal, 0 if flat else held, bool(flat), probs[0])
+        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held)

@@ -19,6 +19,7 @@ from ghtrader.application.ports.models import FeatureFrame
 from ghtrader.application.ports.providers import TickCallback
 from ghtrader.application.ports.risk import ACTIVE, HALTED, REDUCING, RiskDecision, RiskQuote
 from ghtrader.application.ports.stores import MainL5Provenance, TickBatch
+from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.run import StartTradingRun
 from ghtrader.domain.calendar import beijing_datetime_to_ns
@@ -242,12 +243,14 @@ class FakeRisk:
 @dataclass
 class TradingWorld:
     start: Callable[..., StartTradingRun]
+    backtest: Any
     store: FilesystemTradingRunStore
     schedules: InMemoryScheduleStore
     ticks: dict[str, np.ndarray]
     clock: FakeClock
     feeds: list[ReplayFeed]
     model_id: str = "tr-logistic"
+    tick_store: Any = None
 
     def request(self, **kw: Any) -> TradingRunRequest:
         base: dict[str, Any] = dict(mode="paper", model_id=self.model_id, symbol=MAIN, replay_from_ns=START_NS,
@@ -305,7 +308,9 @@ def build_world(tmp: Path) -> TradingWorld:
             live_enabled=live_enabled, has_credentials=lambda profile: credentials,
         )  # fmt: skip
 
-    return TradingWorld(start, run_store, schedules, feed_ticks, clock, feeds)
+    backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
+                           calendar=_CalendarOf(market), clock=clock)  # fmt: skip
+    return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store)
 
 
 @dataclass

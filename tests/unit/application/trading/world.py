@@ -4,6 +4,7 @@ a replaying live feed, and fakes of the execution venue and the risk engine."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -58,6 +59,7 @@ class ReplayFeed:
     step_s: float = 30.0
     history: int = 50
     fail_after_passes: int = -1
+    pause_s: float = 0.0  # wall seconds slept after each pass (a run that lasts)
     subscriptions: list[tuple[str, ...]] = field(default_factory=list)
     passes: int = 0
 
@@ -79,6 +81,8 @@ class ReplayFeed:
                 if sel.shape[0]:
                     on_ticks(s, sel.copy())
             self.start_ns = hi
+            if self.pause_s:
+                time.sleep(self.pause_s)
             if should_stop():
                 return
 
@@ -251,6 +255,7 @@ class TradingWorld:
     feeds: list[ReplayFeed]
     model_id: str = "tr-logistic"
     tick_store: Any = None
+    feed_pause: dict[str, float] = field(default_factory=dict)  # {"s": wall seconds per feed pass}
 
     def request(self, **kw: Any) -> TradingRunRequest:
         base: dict[str, Any] = dict(mode="paper", model_id=self.model_id, symbol=MAIN, replay_from_ns=START_NS,
@@ -292,9 +297,10 @@ def build_world(tmp: Path) -> TradingWorld:
     run_store = FilesystemTradingRunStore(tmp / "runs" / "trading")
     clock = FakeClock(now=bj(2026, 12, 7, 12, 0))
     feeds: list[ReplayFeed] = []
+    pause = {"s": 0.0}
 
     def feed_factory(replay_from_ns: int, speedup: float) -> ReplayFeed:
-        feed = ReplayFeed(feed_ticks, replay_from_ns or clock.now)
+        feed = ReplayFeed(feed_ticks, replay_from_ns or clock.now, pause_s=pause["s"])
         feeds.append(feed)
         return feed
 
@@ -310,7 +316,8 @@ def build_world(tmp: Path) -> TradingWorld:
 
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
                            calendar=_CalendarOf(market), clock=clock)  # fmt: skip
-    return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store)
+    return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store,
+                        feed_pause=pause)  # fmt: skip
 
 
 @dataclass

@@ -534,6 +534,7 @@ class TradingRun:
             self._stop("end_time", ns)
         elif self._decisions % COMMAND_POLL_TICKS == 0:
             self._poll_commands()
+            self._write_state()  # keep state.json's tick count and target fresh between snapshots
 
     def _on_ticks(self, symbol: str, batch: np.ndarray) -> None:
         if symbol != self._exec:

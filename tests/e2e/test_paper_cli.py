@@ -5,6 +5,7 @@ the `trading` commands that read the run back."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -91,4 +92,28 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     assert live.returncode != 0 and "GHTRADER_LIVE_ENABLED" in (live.stderr + live.stdout)
     bad = server.cli("paper", "--model", model, "--replay-from", "yesterday")
     assert bad.returncode == 2 and "--replay-from" in bad.stderr
+
+    # a run that keeps going: stopped by the operator, another by the server's shutdown
+    def detached() -> str:
+        r = server.cli("--json", "paper", "--model", model, "--replay-from", replay, "--speedup", "1", "--detach")
+        _ok(r, "paper --detach")
+        return str(json.loads(r.stdout)["run_id"])
+
+    def state_of(run: str) -> dict:  # type: ignore[type-arg]
+        path = server.tmp / "runs" / "trading" / run / "state.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    first = detached()
+    running = json.loads(server.cli("--json", "trading", "status", first).stdout)
+    assert running["alive"] is True and running["status"] in ("running", "preflight")
+    _ok(server.cli("trading", "stop", first, "--reason", "e2e"), "trading stop")
+    deadline = time.monotonic() + 60
+    while state_of(first).get("status") != "finished" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state_of(first)["stop_reason"] == "operator_stop"
+    second = detached()
+    server.stop()
+    final = state_of(second)
+    assert final["status"] == "finished" and final["stop_reason"] == "shutdown"
+    assert any(e["kind"] == "shutdown_signal" for e in final["events"])
     assert Path(d).is_dir()

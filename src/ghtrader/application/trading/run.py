@@ -119,7 +119,8 @@ class StartTradingRun:
 
     def __call__(self, request: TradingRunRequest) -> TradingRun:
         request.validate()
-        check_gate(request, live_enabled=self._live_enabled, has_credentials=self._has_credentials(request.account))
+        credentials = request.mode == "live" and self._has_credentials(request.account)
+        check_gate(request, live_enabled=self._live_enabled, has_credentials=credentials)
         entry = self._entry(request.model_id, request.version)
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta

@@ -51,6 +51,7 @@ SETTING_VARIABLES = frozenset(
         "TQSDK_USER",
         "TQSDK_PASSWORD",
         "GHTRADER_TQ_ACCOUNT_PROFILES",
+        "GHTRADER_LIVE_ENABLED",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

@@ -19,8 +19,9 @@ from ghtrader.adapters.csv import CsvDataProvider
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
+from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import git_commit
-from ghtrader.adapters.host.clock import SystemClock
+from ghtrader.adapters.host.clock import ReplayClock, SystemClock
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.lightgbm import LightGBMFamily
@@ -36,7 +37,7 @@ from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMi
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
-from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
@@ -55,6 +56,8 @@ from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
+from ghtrader.application.trading.run import StartTradingRun
+from ghtrader.application.trading.service import TradingRuns
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
@@ -63,7 +66,8 @@ from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
-from ghtrader.settings import Settings
+from ghtrader.interfaces.grpc.servicers.trading import trading_service
+from ghtrader.settings import Settings, load_broker_accounts
 
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -151,6 +155,46 @@ class _NoLiveFeed:
 
 
 # One typed accessor per port of the store bundle: the type checker proves each one exists.
+def _trading_feed_factory(
+    settings: Settings, market: providers.Provider, calendar: providers.Provider, clock: Clock
+) -> Callable[[int, float], object]:
+    """Live feeds for trading runs: the synthetic market (optionally replayed from a chosen time at
+    a chosen pace) or TqSdk's live quotes (now only)."""
+
+    def make(replay_from_ns: int, speedup: float) -> object:
+        if settings.provider == "synthetic":
+            pace = speedup or settings.synthetic_live_speedup
+            feed_clock = ReplayClock(clock, replay_from_ns, pace) if replay_from_ns else clock
+            return SyntheticLiveFeed(market(), calendar(), feed_clock, speedup=pace)
+        if replay_from_ns or speedup:
+            raise InvalidArgument("replay_from and speedup apply to the synthetic provider only")
+        if settings.provider == "tqsdk":
+            return TqSdkLiveFeed(_tqsdk_config(settings))
+        raise FailedPrecondition(f"trading needs a live feed: the {settings.provider} provider has none")
+
+    return make
+
+
+def _has_credentials(settings: Settings) -> Callable[[str], bool]:
+    def check(profile: str) -> bool:
+        try:
+            accounts = load_broker_accounts(settings)
+        except ValueError:
+            return False
+        wanted = profile or "default"
+        return any(a.profile == wanted and a.account_id.get_secret_value() for a in accounts)
+
+    return check
+
+
+def _trading_runs(start: StartTradingRun, store: FilesystemTradingRunStore, clock: Clock) -> Iterator[TradingRuns]:
+    runs = TradingRuns(start, store, clock)
+    try:
+        yield runs
+    finally:
+        runs.shutdown()
+
+
 def _store_probe(bundle: StoreBundle) -> StoreProbe:
     return bundle.probe
 
@@ -458,6 +502,31 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    trading_run_store = providers.Singleton(
+        FilesystemTradingRunStore, providers.Callable(lambda s: s.runs_dir / "trading", settings)
+    )
+    start_trading_run = providers.Singleton(
+        StartTradingRun,
+        registry=model_registry,
+        artifacts=artifact_store,
+        runtime=inference_runtime,
+        ticks=ticks_store,
+        schedules=schedule_store,
+        calendar=calendar_source,
+        store=trading_run_store,
+        clock=clock,
+        feed_factory=providers.Callable(
+            _trading_feed_factory, settings, synthetic_market.provider, calendar.provider, clock
+        ),
+        # sim: the simulated execution adapter and the risk engine are wired here once they exist;
+        # until then sim and live refuse with "sim executor not available" / "live executor not available"
+        execution_factory=None,
+        risk_factory=None,
+        live_enabled=providers.Callable(lambda s: s.live_enabled, settings),
+        has_credentials=providers.Callable(_has_credentials, settings),
+    )
+    trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock)
+
     get_system_status = providers.Singleton(
         GetSystemStatus,
         clock=clock,
@@ -474,6 +543,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(dataset_service, dataset_use_cases),
         providers.Callable(research_service, research_use_cases),
         providers.Callable(pipeline_service, run_pipeline.provider),
+        providers.Callable(trading_service, trading_runs.provider),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     tqsdk_password: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password"))
     tq_account_profiles: str = ""  # comma-separated profile names, e.g. "main,alt"
 
+    # Trading: live order routing stays off unless this is true AND the run is confirmed
+    live_enabled: bool = False
+
     @field_validator("api_token", "postgres_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +49,13 @@ from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
 from ghtrader.application.research.backtest_plan import (
     EXECUTIONS,
     block_ends,
+    flat_before_close,
     flat_mask,
     hold_signals,
     positions_to_commands,
-    realized_move,
 )
 from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
+from ghtrader.application.research.policy_fit import day_close_ns, fit_policy, online_features, policy_fit_days
 from ghtrader.application.research.serving import Predictor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
@@ -63,14 +63,10 @@ from ghtrader.domain.evaluation import (
     SESSION_NAMES,
     VOL_REGIME_NAMES,
     CostModel,
-    EvaluationError,
-    fit_expected_move_policy,
     fit_vol_regimes,
     rolling_realised_vol,
-    round_trip_cost,
     session_codes,
 )
-from ghtrader.domain.factors import OnlineFactorEngine
 from ghtrader.domain.instruments import contract_spec
 from ghtrader.domain.microsim import QUEUE_MODELS, FeeRate, FeeTable, Latency, SimConfig, SimResult, fee_table, simulate
 from ghtrader.domain.microsim.codes import FILL_AGGRESSIVE, FILL_CROSS, FILL_QUEUE
@@ -173,23 +169,11 @@ class RunBacktest:
             raise InvalidArgument(f"hold_rows must be >= 1, got {r.hold_rows}")
         if r.flat_rows < 1:
             raise InvalidArgument(f"flat_rows must be >= 1, got {r.flat_rows}")
+        if r.flat_s is not None and not (math.isfinite(r.flat_s) and r.flat_s >= 0):
+            raise InvalidArgument(f"flat_s must be a finite number >= 0, got {r.flat_s!r}")
 
     def _calendar_obj(self) -> TradingCalendar:
         return self._calendar.load() if self._calendar is not None else TradingCalendar(())
-
-    def _features(self, ticks: np.ndarray, trading_day: np.ndarray, segment: np.ndarray, names: tuple[str, ...],
-                  tick: float, multiplier: float) -> np.ndarray:  # fmt: skip
-        engine = OnlineFactorEngine(names, tick, multiplier)
-        if engine.plan.needs_extras:
-            raise FailedPrecondition(
-                "the model uses cross-variety factors; the backtest does not read other varieties' ticks"
-            )
-        out = np.empty((ticks.shape[0], len(names)), dtype=np.float32)
-        bounds = np.r_[0, np.flatnonzero(trading_day[1:] != trading_day[:-1]) + 1, ticks.shape[0]]
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one batch per trading day
-            if hi > lo:
-                out[lo:hi] = engine.update_many(ticks[lo:hi], trading_day[lo:hi], segment[lo:hi])
-        return out
 
     def __call__(self, request: BacktestRequest, progress: ProgressCallback = no_progress) -> BacktestReport:
         started = time.monotonic()
@@ -214,11 +198,7 @@ class RunBacktest:
             inputs = self._families.get(meta.family).load(directory).inputs
 
         cal = self._calendar_obj()
-        fit_days: list[date] = []
-        d = request.start_day
-        for _ in range(request.policy_fit_days):
-            d = cal.previous_trading_day(d)
-            fit_days.insert(0, d)
+        fit_days = policy_fit_days(cal, request.start_day, request.policy_fit_days)
         progress(1, total, f"reading main_l5 ticks of {symbol} {fit_days[0]}..{request.end_day}")
         stored = self._ticks.read_ticks(symbol, MAIN_L5, fit_days[0], request.end_day)
         ticks = stored.ticks
@@ -232,7 +212,7 @@ class RunBacktest:
             raise FailedPrecondition(f"no main_l5 ticks of {symbol} in {request.start_day}..{request.end_day}")
 
         progress(2, total, f"computing {len(meta.feature_names)} features online over {n:,} ticks")
-        feats = self._features(ticks, tday, seg, meta.feature_names, spec.price_tick, spec.multiplier)
+        feats = online_features(ticks, tday, seg, meta.feature_names, spec.price_tick, spec.multiplier)
         bid, ask = ticks["bid_price1"].astype(np.float64), ticks["ask_price1"].astype(np.float64)
         mid = (bid + ask) / 2.0
         frame = FeatureFrame(
@@ -244,15 +224,13 @@ class RunBacktest:
         probs = predictor.predict_frame(frame, inputs)
 
         # policy on the fit days only
-        dmid = realized_move(mid, tday, seg, meta.horizon)
         costs = request.costs
         if costs.cross_spread != (request.execution == "aggressive"):
             costs = CostModel(costs.commission_bp, costs.slippage_ticks, request.execution == "aggressive")
-        try:
-            cost = round_trip_cost(costs, mid, ask - bid, spec.price_tick)
-            policy = fit_expected_move_policy(probs[is_fit], dmid[is_fit], cost[is_fit], spec.multiplier)
-        except EvaluationError as exc:
-            raise FailedPrecondition(f"cannot fit the policy on {fit_days}: {exc}") from exc
+        policy = fit_policy(
+            probs[is_fit], mid[is_fit], (ask - bid)[is_fit], tday[is_fit], seg[is_fit], meta.horizon, costs,
+            spec.price_tick, spec.multiplier, fit_days,
+        )  # fmt: skip
         notes: list[str] = []
         if not policy.trades:
             notes.append("the policy does not trade: no threshold made money on the policy-fit days")
@@ -263,6 +241,8 @@ class RunBacktest:
         hold = meta.horizon if request.hold_rows is None else request.hold_rows
         target = hold_signals(policy.positions(probs[bt]), t_day, t_seg, hold)
         flat = flat_mask(t_day, t_seg, request.flat_rows)
+        if request.flat_s is not None:
+            flat |= flat_before_close(t_ticks["datetime_ns"], day_close_ns(cal, spec, t_day), request.flat_s)
         target[flat] = 0
         send = t_ticks["datetime_ns"].astype(np.int64) + int(request.feed_latency_ms * 1e6)
         commands = positions_to_commands(target, send, bid[bt], ask[bt], request.execution, force_aggressive=flat)
@@ -313,7 +293,7 @@ class RunBacktest:
             by_regime=_group_stats(result, regimes.codes_of(vol), dict(VOL_REGIME_NAMES)),
             rows=int(bt.sum()), target_changes=int((np.diff(np.r_[0, target]) != 0).sum()),
             orders=int(result.orders.shape[0]), elapsed_s=0.0, notes=notes, counterfactual=counterfactual,
-            result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64),
+            result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64), targets=target,
         )  # fmt: skip
         report.summary["blocks"] = float(block_ends(t_day, t_seg).sum())
         report.elapsed_s = time.monotonic() - started

@@ -8,7 +8,15 @@ import numpy as np
 from ghtrader.domain.microsim import COMMAND_DTYPE
 from ghtrader.domain.microsim.codes import BUY, CANCEL, CLOSETODAY, FAK, LIMIT, OPEN, SELL
 
-__all__ = ["EXECUTIONS", "block_ends", "flat_mask", "hold_signals", "positions_to_commands", "realized_move"]
+__all__ = [
+    "EXECUTIONS",
+    "block_ends",
+    "flat_before_close",
+    "flat_mask",
+    "hold_signals",
+    "positions_to_commands",
+    "realized_move",
+]
 
 EXECUTIONS = ("aggressive", "passive")
 
@@ -40,6 +48,14 @@ def flat_mask(trading_day: np.ndarray, segment_id: np.ndarray, flat_rows: int) -
     idx = np.arange(trading_day.shape[0])
     from_end = ends[np.searchsorted(ends, idx)] - idx if idx.size else idx
     return from_end < max(1, flat_rows)
+
+
+def flat_before_close(datetime_ns: np.ndarray, day_end_ns: np.ndarray, flat_s: float) -> np.ndarray:
+    """bool per row: within ``flat_s`` seconds before its trading day's last session close
+    (``day_end_ns`` per row; 0 = unknown, never flat). The causal flat rule: a live loop knows the
+    close time but not which tick is a day's last."""
+    end = np.asarray(day_end_ns, dtype=np.int64)
+    return (end > 0) & (np.asarray(datetime_ns, dtype=np.int64) >= end - int(flat_s * 1e9))
 
 
 def hold_signals(signal: np.ndarray, trading_day: np.ndarray, segment_id: np.ndarray, hold: int) -> np.ndarray:

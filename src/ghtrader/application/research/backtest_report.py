@@ -34,6 +34,9 @@ class BacktestRequest:
     policy_fit_days: int = 1
     hold_rows: int | None = None  # snapshots an entry is held (None: the model's horizon)
     flat_rows: int = 10  # snapshots before a day end / roll where the target is flat
+    # also flat in the last flat_s seconds before the trading day's last session closes: the causal
+    # rule paper / sim / live trading use (None: off)
+    flat_s: float | None = None
     seed: int = 0
     write_report: bool = True
     # counterfactual replay (policy B) of the same targets; None = the run's own setting
@@ -78,7 +81,8 @@ class BacktestReport:
     result: SimResult | None = field(default=None, repr=False)
     ticks_mid: np.ndarray | None = field(default=None, repr=False)
     ticks_ns: np.ndarray | None = field(default=None, repr=False)
+    targets: np.ndarray | None = field(default=None, repr=False)  # target position per backtest snapshot
 
     def to_payload(self) -> dict[str, Any]:
-        skip = {"result", "ticks_mid", "ticks_ns"}
+        skip = {"result", "ticks_mid", "ticks_ns", "targets"}
         return to_jsonable({k: v for k, v in self.__dict__.items() if k not in skip})

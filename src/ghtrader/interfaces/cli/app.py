@@ -21,6 +21,7 @@ from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
+from ghtrader.interfaces.cli.commands import trading as trading_commands
 from ghtrader.interfaces.cli.output import Output
 from ghtrader.interfaces.client import ApiError, GhTraderClient, ServerUnavailableError
 
@@ -38,7 +39,14 @@ EXIT_CODES = {
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
-COMMAND_MODULES = (system_commands, data_commands, dataset_commands, research_commands, pipeline_commands)
+COMMAND_MODULES = (
+    system_commands,
+    data_commands,
+    dataset_commands,
+    research_commands,
+    pipeline_commands,
+    trading_commands,
+)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from ghtrader.v1 import (
     runs_pb2,
     system_pb2,
     system_pb2_grpc,
+    trading_pb2,
+    trading_pb2_grpc,
 )
 
 ProgressHandler = Callable[[ProgressView], None]
@@ -93,6 +95,7 @@ class GhTraderClient:
         self._pipeline = pipeline_pb2_grpc.PipelineServiceStub(self._channel)
         self._datasets = datasets_pb2_grpc.DatasetServiceStub(self._channel)
         self._research = research_pb2_grpc.ResearchServiceStub(self._channel)
+        self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -283,6 +286,80 @@ class GhTraderClient:
             research_pb2.SetModelStatusRequest(model_id=model_id, version=version, status=status),
         )
         return _model_dict(m)
+
+    # --- trading ----------------------------------------------------------------------
+    def start_trading_run(
+        self,
+        mode: str,
+        model_id: str,
+        *,
+        symbol: str = "",
+        version: str = "",
+        max_ticks: int = 0,
+        monitor_only: bool = False,
+        confirm_live: str = "",
+        account: str = "",
+        end_time: str = "",
+        replay_from: str = "",
+        risk_limits: dict[str, float] | None = None,
+        speedup: float | None = None,
+        policy_fit_days: int | None = None,
+        hold_rows: int | None = None,
+        flat_s: float | None = None,
+        commission_bp: float | None = None,
+        order_kind: str = "",
+        passive: bool = False,
+        snapshot_every_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
+        req = trading_pb2.StartRunRequest(
+            mode=mode, model_id=model_id, symbol=symbol, version=version, max_ticks=max_ticks,
+            monitor_only=monitor_only, confirm_live=confirm_live, account=account, end_time=end_time,
+            replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
+            **_given(speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,
+                     commission_bp=commission_bp, snapshot_every_s=snapshot_every_s),
+        )  # fmt: skip
+        r = self._call(self._trading.StartRun, req, timeout_s=max(self._timeout_s, 300.0))
+        return {"run_id": r.run_id, "config": json.loads(r.config_json or "{}")}
+
+    def list_trading_runs(self, mode: str = "") -> list[dict[str, Any]]:
+        r = self._call(self._trading.ListRuns, trading_pb2.ListRunsRequest(mode=mode))
+        return [
+            {
+                "run_id": x.run_id,
+                "mode": x.mode,
+                "monitor_only": x.monitor_only,
+                "model_id": x.model_id,
+                "symbol": x.symbol,
+                "status": x.status,
+                "ticks": x.ticks,
+            }  # fmt: skip
+            for x in r.runs
+        ]
+
+    def trading_run_status(self, run_id: str) -> dict[str, Any]:
+        """The run's state.json (plus ``alive`` and its ``config``)."""
+        r = self._call(self._trading.GetRunStatus, trading_pb2.GetRunStatusRequest(run_id=run_id))
+        state = json.loads(r.state_json or "{}")
+        state.update(alive=r.alive, config=json.loads(r.config_json or "{}"))
+        return state
+
+    def tail_trading_events(self, run_id: str, *, limit: int | None = None, kind: str = "") -> list[dict[str, Any]]:
+        req = trading_pb2.TailRunEventsRequest(run_id=run_id, kind=kind, **_given(limit=limit))
+        r = self._call(self._trading.TailRunEvents, req)
+        return [json.loads(e.payload_json) for e in r.events]
+
+    def trading_command(self, run_id: str, command: str, reason: str = "") -> dict[str, Any]:
+        """Send an operator command: cancel_all, flatten, halt, resume, reset_kill or stop."""
+        rpc = {
+            "cancel_all": self._trading.CancelAllOrders, "flatten": self._trading.FlattenPositions,
+            "halt": self._trading.HaltRun, "resume": self._trading.ResumeRun,
+            "reset_kill": self._trading.ResetKillSwitch, "stop": self._trading.StopRun,
+        }.get(command)  # fmt: skip
+        if rpc is None:
+            raise ValueError(f"unknown trading command {command!r}")
+        r = self._call(rpc, trading_pb2.RunCommandRequest(run_id=run_id, reason=reason))
+        return {"run_id": r.run_id, "command": r.command, "queued": r.queued, "running": r.running}
 
     # --- datasets ---------------------------------------------------------------------
     def build_main_schedule(

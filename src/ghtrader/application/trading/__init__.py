@@ -1,0 +1,1 @@
+"""Trading runs: paper, sim and (gated) live over a live feed, with the backtest's decisions."""

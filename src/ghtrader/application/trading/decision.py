@@ -1,0 +1,162 @@
+"""Per-tick decisions: tick -> online factors -> model probabilities -> the fitted cost-aware
+policy -> a held target -> flat near the trading day's end.
+
+The same factor engine, Predictor and :class:`~ghtrader.domain.evaluation.ExpectedMovePolicy` as
+the backtest (``RunBacktest``); the policy is fitted by :func:`fit_decision_policy` exactly as the
+backtest fits it, on the trading days before the run's start. Holding follows
+:func:`~ghtrader.application.research.backtest_plan.hold_signals` one tick at a time: the latest
+non-zero signal of the last ``hold_rows`` ticks of the same block (trading day and contract). The
+flat window is causal: the last ``flat_s`` seconds before the trading day's last session closes
+(a live loop cannot know which tick of a day is its last; the backtest's ``flat_rows`` can). A
+backtest run with the same ``flat_s`` (``BacktestRequest.flat_s``) gives the same target tick for
+tick (tests/unit/application/trading/test_decision_parity.py) wherever its ``flat_rows`` last rows
+of a day fall inside that window; on a day whose ticks stop early the backtest still ends flat and
+a live loop cannot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.ports.stores import TickStore
+from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
+from ghtrader.application.research.policy_fit import (
+    fit_policy,
+    online_features,
+    policy_fit_days,
+    trading_day_close_ns,
+)
+from ghtrader.application.research.serving import Predictor
+from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.evaluation import CostModel, ExpectedMovePolicy
+from ghtrader.domain.factors import OnlineFactorEngine
+from ghtrader.domain.instruments import ContractSpec
+
+__all__ = ["Decision", "DecisionPipeline", "FittedPolicy", "fit_decision_policy"]
+
+MAIN_L5 = "main_l5"
+
+
+@dataclass(frozen=True)
+class FittedPolicy:
+    """The policy and the days and rows it was fitted on."""
+
+    policy: ExpectedMovePolicy
+    fit_days: list[date]
+    fit_rows: int
+
+
+def fit_decision_policy(
+    predictor: Predictor,
+    ticks: TickStore,
+    calendar: TradingCalendar,
+    symbol: str,
+    spec: ContractSpec,
+    start: date,
+    n_days: int,
+    costs: CostModel,
+) -> FittedPolicy:
+    """Fit the cost-aware policy on the stored main_l5 ticks of the ``n_days`` trading days
+    before ``start``, as ``RunBacktest`` does (same features, probabilities, moves and costs)."""
+    if predictor.meta.onnx_input != ONNX_INPUT_RAW:
+        raise FailedPrecondition(
+            f"{predictor.meta.model_id} takes normalised windows; trading runs serve raw-feature models only"
+        )
+    days = policy_fit_days(calendar, start, n_days)
+    stored = ticks.read_ticks(symbol, MAIN_L5, days[0], days[-1])
+    t = stored.ticks
+    if t.shape[0] == 0:
+        raise FailedPrecondition(f"no main_l5 ticks of {symbol} on the policy-fit days {days}")
+    tday = np.asarray(stored.trading_day, dtype="datetime64[D]")
+    seg = (
+        np.asarray(stored.segment_id, dtype=np.int64)
+        if stored.segment_id is not None
+        else np.zeros(t.shape[0], np.int64)
+    )
+    feats = online_features(t, tday, seg, predictor.feature_names, spec.price_tick, spec.multiplier)
+    probs = predictor.predict(feats, predictor.feature_names)
+    bid, ask = t["bid_price1"].astype(np.float64), t["ask_price1"].astype(np.float64)
+    policy = fit_policy(
+        probs, (bid + ask) / 2.0, ask - bid, tday, seg, predictor.meta.horizon, costs,
+        spec.price_tick, spec.multiplier, days,
+    )  # fmt: skip
+    return FittedPolicy(policy, days, int(t.shape[0]))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One tick's outcome: the policy's signal, the held target and whether it was forced flat."""
+
+    signal: int
+    target: int
+    flat: bool
+    probs: np.ndarray
+    held: int = 0  # the target before the forced flat
+
+
+class DecisionPipeline:
+    """Online factors -> probabilities -> policy -> held target, one tick at a time."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        policy: ExpectedMovePolicy,
+        spec: ContractSpec,
+        calendar: TradingCalendar,
+        *,
+        hold_rows: int | None = None,
+        flat_s: float = 5.0,
+    ) -> None:
+        if predictor.meta.onnx_input != ONNX_INPUT_RAW or predictor.window != 1:
+            raise FailedPrecondition(
+                f"{predictor.meta.model_id} takes windows; trading runs serve raw-feature models only"
+            )
+        self._predictor = predictor
+        self._names = predictor.feature_names
+        self._policy = policy
+        self._spec = spec
+        self._calendar = calendar
+        self._engine = OnlineFactorEngine(self._names, spec.price_tick, spec.multiplier)
+        if self._engine.plan.needs_extras:
+            raise FailedPrecondition("the model uses cross-variety factors; trading runs read one symbol's ticks")
+        self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
+        self._flat_ns = int(flat_s * 1e9)
+        self._segment = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the online state (factor engine, held signal): a roll starts a new series."""
+        self._engine.reset()
+        self._segment += 1
+        self._row = -1
+        self._last_row = -1
+        self._last_sig = 0
+        self._day: date | None = None
+        self._day_end_ns = 0
+
+    def _new_day(self, day: date) -> None:
+        self._day = day
+        self._day_end_ns = trading_day_close_ns(self._calendar, self._spec, day)
+        self._last_row, self._last_sig = -1, 0  # a hold never crosses a trading day
+
+    def features(self, tick: np.void, trading_day: date) -> np.ndarray:
+        """Advance the factor engine by ``tick`` (warm-up uses this alone)."""
+        if trading_day != self._day:
+            self._new_day(trading_day)
+        self._row += 1
+        return self._engine.update(tick, trading_day, self._segment)
+
+    def on_tick(self, tick: np.void, trading_day: date) -> Decision:
+        """The decision at ``tick`` (of trading day ``trading_day``)."""
+        x = self.features(tick, trading_day)
+        probs = self._predictor.predict(x[None, :], self._names)
+        signal = int(self._policy.positions(probs)[0])
+        if signal != 0:
+            self._last_row, self._last_sig = self._row, signal
+        held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
+        flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
+        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held)

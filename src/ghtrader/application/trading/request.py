@@ -1,0 +1,93 @@
+"""What a trading run is asked to do, and the gate every mode passes before it starts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.trading.executor import ORDER_KINDS
+
+__all__ = ["CONFIRM_LIVE", "MODES", "TradingRunRequest", "check_gate"]
+
+MODES = ("paper", "sim", "live")
+CONFIRM_LIVE = "I_UNDERSTAND"
+
+
+@dataclass(frozen=True)
+class TradingRunRequest:
+    """A trading run: ``mode`` paper (targets and logs only), sim (a simulated account) or live."""
+
+    mode: str
+    model_id: str
+    symbol: str = ""  # "" : the symbol the model was trained on
+    version: str | None = None
+    monitor_only: bool = False  # live only: snapshots and events, never an order
+    confirm_live: str = ""  # live order routing needs CONFIRM_LIVE
+    account: str = ""  # broker profile (live); "" : the default profile
+    max_ticks: int = 0  # decisions before the run stops (0: no limit)
+    end_ns: int = 0  # market time the run stops at (0: none)
+    risk_limits: dict[str, float] = field(default_factory=dict)
+    policy_fit_days: int = 1
+    commission_bp: float = 1.0  # the policy's round-trip cost (as the backtest's CostModel)
+    hold_rows: int | None = None  # None: the model's horizon
+    flat_s: float = 5.0  # seconds before the trading day's close where the target is flat
+    order_kind: str = "fak"
+    aggressive: bool = True
+    snapshot_every_s: float = 60.0  # market seconds between account snapshots
+    replay_from_ns: int = 0  # synthetic feed only: start the market clock here (0: now)
+    speedup: float = 0.0  # synthetic feed only: market seconds per wall second (0: the setting)
+    initial_balance: float = 1_000_000.0  # paper book
+    run_id: str = ""
+
+    @property
+    def order_enabled(self) -> bool:
+        """Whether orders may leave: sim, and live without monitor_only."""
+        return self.mode == "sim" or (self.mode == "live" and not self.monitor_only)
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidArgument(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not self.model_id:
+            raise InvalidArgument("model_id is required")
+        if self.monitor_only and self.mode != "live":
+            raise InvalidArgument("monitor_only applies to live mode only")
+        if self.max_ticks < 0 or self.end_ns < 0 or self.replay_from_ns < 0:
+            raise InvalidArgument("max_ticks, end_ns and replay_from_ns must be >= 0")
+        if self.policy_fit_days < 1:
+            raise InvalidArgument(f"policy_fit_days must be >= 1, got {self.policy_fit_days}")
+        if self.hold_rows is not None and self.hold_rows < 1:
+            raise InvalidArgument(f"hold_rows must be >= 1, got {self.hold_rows}")
+        for name in ("flat_s", "snapshot_every_s", "speedup", "commission_bp", "initial_balance"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise InvalidArgument(f"{name} must be a finite number >= 0, got {v!r}")
+        if self.order_kind not in ORDER_KINDS:
+            raise InvalidArgument(f"order_kind must be one of {', '.join(ORDER_KINDS)}, got {self.order_kind!r}")
+        for k, v in self.risk_limits.items():
+            if not math.isfinite(v):
+                raise InvalidArgument(f"risk limit {k} must be finite, got {v!r}")
+
+
+def check_gate(request: TradingRunRequest, *, live_enabled: bool, has_credentials: bool) -> None:
+    """Refuse a live run unless every step of the gate is passed (paper and sim always pass).
+
+    live order routing: GHTRADER_LIVE_ENABLED=true, ``confirm_live == "I_UNDERSTAND"`` and broker
+    credentials; live monitor-only: credentials (no confirmation: it never sends an order).
+    """
+    if request.mode != "live":
+        return
+    if request.monitor_only:
+        if not has_credentials:
+            raise FailedPrecondition(
+                "live monitor-only needs broker credentials: set TQ_BROKER_ID / TQ_ACCOUNT_ID / TQ_ACCOUNT_PASSWORD"
+            )
+        return
+    if not live_enabled:
+        raise FailedPrecondition("live trading is disabled: set GHTRADER_LIVE_ENABLED=true to allow it")
+    if request.confirm_live != CONFIRM_LIVE:
+        raise FailedPrecondition(f"live order routing needs the confirmation --confirm-live {CONFIRM_LIVE}")
+    if not has_credentials:
+        raise FailedPrecondition(
+            "live trading needs broker credentials: set TQ_BROKER_ID / TQ_ACCOUNT_ID / TQ_ACCOUNT_PASSWORD"
+        )

@@ -1,0 +1,587 @@
+"""StartTradingRun / TradingRun: the paper, sim and live loop over a live feed.
+
+``StartTradingRun(request)`` checks the request and the live gate, creates the run's records
+(``run_config.json``), loads the model, fits the policy on the stored days before the start and
+resolves the execution contract; a failure after the records exist is logged as
+``preflight_failed``. ``TradingRun.run(should_stop)`` then drives the feed:
+
+- ticks at or before the start warm the factor engine only;
+- each later tick of the execution contract: the simulated venue advances (order-enabled modes),
+  the decision pipeline gives a target, a changed target is logged (``target_change``) and, in
+  sim / live, the direct executor sends the orders that reach it, each one checked by the risk
+  engine first; paper moves a virtual book instead and never holds an executor;
+- at a trading-day change the symbol is resolved again; another contract is a roll: working
+  orders are cancelled and the old contract is flattened first (order-enabled modes; a position
+  still open after ``DRAIN_TICKS`` ticks is ``roll_flatten_failed`` and halts new orders), then
+  ``roll``, the online state is reset and the feed re-subscribes to the new contract;
+- account snapshots every ``snapshot_every_s`` market seconds; a kill from the risk engine:
+  ``risk_kill``, cancel all, flatten, stop;
+- operator commands from ``commands.jsonl`` (cancel_all, flatten, halt, resume, reset_kill, stop);
+- it stops after ``max_ticks`` decisions, at ``end_ns``, on ``should_stop()`` (``shutdown_signal``)
+  or when the feed fails (``wait_update_failed``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.datasets import ScheduleStore
+from ghtrader.application.ports.execution import ExecutionProvider
+from ghtrader.application.ports.models import ArtifactStore, InferenceRuntime, ModelRegistry, RegistryEntry
+from ghtrader.application.ports.providers import CalendarSource, LiveFeed
+from ghtrader.application.ports.risk import HALTED, RiskEngine, RiskQuote
+from ghtrader.application.ports.stores import TickStore
+from ghtrader.application.ports.trading import TradingRunStore
+from ghtrader.application.reporting import make_run_id
+from ghtrader.application.research.serving import Predictor
+from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
+from ghtrader.application.trading.executor import DirectExecutor
+from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
+from ghtrader.application.trading.paper import PaperBook
+from ghtrader.application.trading.request import TradingRunRequest, check_gate
+from ghtrader.application.trading.symbols import Binding, SymbolResolver
+from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.errors import DomainError
+from ghtrader.domain.evaluation import CostModel
+from ghtrader.domain.instruments import ContractSpec, contract_spec
+from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, Position
+
+__all__ = ["OPERATOR_COMMANDS", "StartTradingRun", "TradingRun"]
+
+OPERATOR_COMMANDS = ("cancel_all", "flatten", "halt", "resume", "reset_kill", "stop")
+DRAIN_TICKS = 20  # ticks a roll or a kill waits for the old position to close
+COMMAND_POLL_TICKS = 200
+
+FeedFactory = Callable[[int, float], LiveFeed]  # (replay_from_ns, speedup) -> feed
+ExecutionFactory = Callable[[TradingRunRequest, ContractSpec], ExecutionProvider]
+RiskFactory = Callable[[Mapping[str, float], ContractSpec], RiskEngine]
+
+
+class StartTradingRun:
+    """Prepares a trading run (see the module docstring); ``TradingRun.run`` drives it."""
+
+    def __init__(
+        self,
+        *,
+        registry: ModelRegistry,
+        artifacts: ArtifactStore,
+        runtime: InferenceRuntime,
+        ticks: TickStore,
+        schedules: ScheduleStore | None,
+        calendar: CalendarSource,
+        store: TradingRunStore,
+        clock: Clock,
+        feed_factory: FeedFactory,
+        execution_factory: ExecutionFactory | None = None,
+        risk_factory: RiskFactory | None = None,
+        live_enabled: bool = False,
+        has_credentials: Callable[[str], bool] = lambda _profile: False,
+        account_type: Callable[[TradingRunRequest], str] = lambda r: r.mode,
+    ) -> None:
+        self._registry = registry
+        self._artifacts = artifacts
+        self._runtime = runtime
+        self._ticks = ticks
+        self._schedules = schedules
+        self._calendar = calendar
+        self._store = store
+        self._clock = clock
+        self._feed_factory = feed_factory
+        self._execution_factory = execution_factory
+        self._risk_factory = risk_factory
+        self._live_enabled = live_enabled
+        self._has_credentials = has_credentials
+        self._account_type = account_type
+
+    @property
+    def store(self) -> TradingRunStore:
+        return self._store
+
+    def _entry(self, model_id: str, version: str | None) -> RegistryEntry:
+        if version:
+            e = self._registry.get(model_id, version)
+            if e is None:
+                raise NotFound(f"no model {model_id} version {version} in the registry")
+            return e
+        entries = [e for e in self._registry.list() if e.model_id == model_id]
+        if not entries:
+            raise NotFound(f"no model {model_id!r} in the registry")
+        return max(entries, key=lambda e: int(e.version))
+
+    def __call__(self, request: TradingRunRequest) -> TradingRun:
+        request.validate()
+        credentials = request.mode == "live" and self._has_credentials(request.account)
+        check_gate(request, live_enabled=self._live_enabled, has_credentials=credentials)
+        entry = self._entry(request.model_id, request.version)
+        predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
+        meta = predictor.meta
+        symbol = request.symbol or str(meta.raw.get("symbol") or "")
+        if not symbol:
+            raise InvalidArgument("symbol is required: the model's meta does not name one")
+        try:
+            spec = contract_spec(symbol)
+        except DomainError as exc:
+            raise InvalidArgument(str(exc)) from exc
+        resolver = SymbolResolver.from_store(symbol, self._schedules, allow_alias=not request.order_enabled)
+        execution = None
+        if request.mode != "paper":
+            if self._execution_factory is None:
+                raise FailedPrecondition(f"{request.mode} executor not available on this server")
+            if request.order_enabled and self._risk_factory is None:
+                raise FailedPrecondition("risk engine not available on this server: order-enabled modes need one")
+        cal = self._calendar.load()
+        start_ns = request.replay_from_ns or self._clock.now_ns()
+        start_day = cal.trading_day_of(start_ns)
+        now = self._clock.now_ns()
+        run_id = request.run_id or make_run_id(now, f"{request.mode}_{meta.model_id}")
+        if not request.run_id:
+            base, n = run_id, 1
+            while self._store.exists(run_id):  # two runs started in the same microsecond
+                n += 1
+                run_id = f"{base}-{n}"
+        config: dict[str, Any] = {
+            "run_id": run_id, "mode": request.mode, "monitor_only": request.monitor_only,
+            "account_type": self._account_type(request), "account_profile": request.account,
+            "executor": "none" if request.mode == "paper" else f"direct/{request.order_kind}",
+            "order_enabled": request.order_enabled,
+            "model": {"model_id": meta.model_id, "version": meta.version, "family": meta.family,
+                      "horizon": meta.horizon, "features": list(meta.feature_names)},
+            "symbols": {"requested": symbol, "schedule_hash": resolver.schedule_hash},
+            "risk_limits": dict(request.risk_limits),
+            "max_ticks": request.max_ticks, "end_ns": request.end_ns, "start_ns": start_ns,
+            "start_trading_day": start_day, "replay_from_ns": request.replay_from_ns, "speedup": request.speedup,
+            "policy_fit_days": request.policy_fit_days, "hold_rows": request.hold_rows, "flat_s": request.flat_s,
+            "created_ns": now,
+        }  # fmt: skip
+        self._store.create(run_id, config)
+        journal = RunJournal(self._store, run_id, self._clock.now_ns)
+        journal.update(status="preflight", mode=request.mode, monitor_only=request.monitor_only, symbol=symbol)
+        try:
+            binding = resolver.resolve(start_day)
+            fitted = fit_decision_policy(
+                predictor, self._ticks, cal, symbol, spec, start_day, request.policy_fit_days,
+                CostModel(request.commission_bp, 0.0, request.aggressive),
+            )  # fmt: skip
+            pipeline = DecisionPipeline(predictor, fitted.policy, spec, cal, hold_rows=request.hold_rows,
+                                        flat_s=request.flat_s)  # fmt: skip
+            if request.mode != "paper":
+                assert self._execution_factory is not None
+                execution = self._execution_factory(request, spec)
+            risk = (
+                self._risk_factory(request.risk_limits, spec) if request.order_enabled and self._risk_factory else None
+            )
+            feed = self._feed_factory(request.replay_from_ns, request.speedup)
+        except (ApplicationError, DomainError) as exc:
+            journal.event("preflight_failed", now, error=type(exc).__name__, message=str(exc))
+            journal.update(status="failed", error=str(exc))
+            journal.write_state()
+            raise
+        config["symbols"].update(resolved=binding.execution, binding=binding.binding, trading_day=binding.trading_day)
+        config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
+        self._store.update_config(run_id, config)
+        return TradingRun(
+            request=request, symbol=symbol, spec=spec, calendar=cal, resolver=resolver, binding=binding,
+            pipeline=pipeline, feed=feed, journal=journal, store=self._store, clock=self._clock,
+            start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"],
+        )  # fmt: skip
+
+
+class TradingRun:
+    """One prepared run; ``run`` drives it to the end (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        request: TradingRunRequest,
+        symbol: str,
+        spec: ContractSpec,
+        calendar: TradingCalendar,
+        resolver: SymbolResolver,
+        binding: Binding,
+        pipeline: DecisionPipeline,
+        feed: LiveFeed,
+        journal: RunJournal,
+        store: TradingRunStore,
+        clock: Clock,
+        start_ns: int,
+        execution: ExecutionProvider | None,
+        risk: RiskEngine | None,
+        policy: dict[str, Any],
+    ) -> None:
+        self.request = request
+        self.run_id = journal.run_id
+        self.symbol = symbol
+        self._spec = spec
+        self._cal = calendar
+        self._resolver = resolver
+        self._binding = binding
+        self._exec = binding.execution
+        self._pipeline = pipeline
+        self._feed = feed
+        self.journal = journal
+        self._store = store
+        self._clock = clock
+        self._start_ns = int(start_ns)
+        self._execution = execution if request.mode != "paper" else None
+        self._risk = risk
+        self._orders = request.order_enabled and execution is not None
+        self._executor = DirectExecutor(request.order_kind, request.aggressive)
+        self._book = PaperBook(request.initial_balance, spec.multiplier)
+        self.policy = policy
+        self._last_ns = -1
+        self._day: date | None = None
+        self._target = 0
+        self._working_target: int | None = None
+        self._signals = True
+        self._decisions = 0
+        self._snapshot_every_ns = int(request.snapshot_every_s * 1e9)
+        self._last_snapshot_ns = -(2**62)
+        self._last_quote: np.void | None = None
+        self._cmd_offset = 0
+        self._resubscribe = False
+        self._done = ""  # why the run ends ("" : running)
+        self._drain: tuple[str, Binding | None] | None = None  # (roll|kill, the roll's new binding)
+        self._drain_ticks = 0
+        self._last_refusal = ""
+        self._rolls = 0
+        self._external_stop: Callable[[], bool] = lambda: False
+
+    # --- state --------------------------------------------------------------------------------------
+    def _status(self) -> dict[str, Any]:
+        return {
+            "execution_symbol": self._exec, "binding": self._binding.binding,
+            "trading_day": self._day, "ticks": self._decisions, "target": self._target,
+            "position": self._position().net if self._orders or self._execution else self._book.net,
+            "signals_enabled": self._signals, "rolls": self._rolls,
+            "risk_state": None if self._risk is None else int(self._risk.state),
+            "kill_latched": None if self._risk is None else bool(self._risk.kill_latched),
+            "last_tick_ns": self._last_ns,
+        }  # fmt: skip
+
+    def _position(self) -> Position:
+        if self._execution is None:
+            return Position(self._exec)
+        for p in self._execution.positions():
+            if p.symbol == self._exec:
+                return p
+        return Position(self._exec)
+
+    def _working(self) -> list:
+        if self._execution is None:
+            return []
+        return [o for o in self._execution.orders_alive() if o.request.symbol == self._exec]
+
+    def _account(self, ns: int) -> AccountSnapshot:
+        return self._execution.account(ns) if self._execution is not None else self._book.account(ns)
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "mode": self.request.mode, "monitor_only": self.request.monitor_only, "requested": self.symbol,
+            "execution_symbol": self._exec, "account_profile": self.request.account,
+        }  # fmt: skip
+
+    def _snapshot(self, ns: int) -> dict[str, Any]:
+        snap = self._account(ns)
+        record = snapshot_record(snap, self._working() if self._execution else [], self._meta())
+        self.journal.snapshot(record)
+        self._last_snapshot_ns = ns
+        if self._risk is not None and self._orders:
+            reason = self._risk.on_account(snap)
+            if reason and self._drain is None and not self._done:
+                self.journal.event("risk_kill", ns, reason=reason, position=self._position().net)
+                self._start_drain("kill", None, ns)
+        return record
+
+    # --- orders ---------------------------------------------------------------------------------------
+    def _quote(self, ns: int) -> RiskQuote:
+        last = float(self._last_quote["last_price"]) if self._last_quote is not None else math.nan
+        return RiskQuote(self._exec, ns, self._spec.price_tick, math.nan, math.nan, last)
+
+    def _send(self, order: OrderRequest, ns: int, *, check: bool = True) -> bool:
+        assert self._execution is not None
+        if check and self._risk is not None:
+            decision = self._risk.check(order, self._quote(ns), self._position(), self._working())
+            if not decision.allowed:
+                key = f"{decision.reason}|{order.side}|{order.offset}"
+                if key != self._last_refusal:
+                    self.journal.event("risk_refused", ns, reason=decision.reason, order=order.__dict__)
+                    self._last_refusal = key
+                return False
+        state = self._execution.submit(order, ns)
+        self.journal.event("order_new", ns, order=order_record(state))
+        if not state.alive:
+            self.journal.event("order_done", ns, order=order_record(state))
+        return True
+
+    def _cancel_all(self, ns: int) -> int:
+        working = self._working()
+        assert self._execution is not None or not working
+        for o in working:
+            self._execution.cancel(o.order_id, ns)  # type: ignore[union-attr]
+        return len(working)
+
+    def _flatten(self, ns: int) -> None:
+        """Cancel working orders and send the orders that close the execution contract's position."""
+        self._cancel_all(ns)
+        pos = self._position()
+        if pos.net == 0 or self._execution is None:
+            return
+        if self._risk is not None:
+            orders = self._risk.flatten_orders(pos, self._quote(ns))
+        else:
+            q = self._last_quote
+            bid, ask = (float(q["bid_price1"]), float(q["ask_price1"])) if q is not None else (math.nan, math.nan)
+            orders = DirectExecutor("fak", True).orders(0, pos, bid, ask, "flatten")
+        for o in orders:
+            self._send(o, ns, check=False)  # closing orders: the kill / operator wants them out
+
+    def _trade_to(self, target: int, tick: np.void, ns: int) -> None:
+        working = self._working()
+        if working:
+            if target != self._working_target:
+                self._cancel_all(ns)
+            return
+        pos = self._position()
+        if target == pos.net or (self._risk is not None and self._risk.state == HALTED):
+            return
+        bid, ask = float(tick["bid_price1"]), float(tick["ask_price1"])
+        if not (math.isfinite(bid) and math.isfinite(ask)):
+            return
+        for o in self._executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
+            self._send(o, ns)
+        self._working_target = target
+
+    def _on_execution_events(self, events: list[ExecutionEvent] | tuple[ExecutionEvent, ...]) -> None:
+        for ev in events:
+            rec = order_record(ev.order)
+            if ev.kind == "trade_fill":
+                self.journal.event("trade_fill", ev.time_ns, order=rec, fill_qty=ev.fill_qty,
+                                   fill_price=ev.fill_price, fee=ev.fee)  # fmt: skip
+                if self._risk is not None:
+                    self._risk.on_fill(ev)
+            else:
+                self.journal.event("order_update", ev.time_ns, order=rec)
+                if not ev.order.alive:
+                    self.journal.event("order_done", ev.time_ns, order=rec)
+
+    # --- rolls, kills, commands ---------------------------------------------------------------------
+    def _start_drain(self, why: str, to: Binding | None, ns: int) -> None:
+        self._drain = (why, to)
+        self._drain_ticks = 0
+        self._flatten(ns)
+
+    def _drained(self, ns: int) -> None:
+        """One tick into a drain: finish it when flat and quiet, give up after DRAIN_TICKS."""
+        assert self._drain is not None
+        why, to = self._drain
+        flat = self._position().net == 0 and not self._working()
+        self._drain_ticks += 1
+        if not flat and self._drain_ticks < DRAIN_TICKS:
+            if not self._working():
+                self._flatten(ns)
+            return
+        self._drain = None
+        if why == "kill":
+            self._stop("risk_kill", ns)
+            return
+        assert to is not None
+        if not flat:
+            self.journal.event("roll_flatten_failed", ns, symbol=self._exec, position=self._position().net,
+                               working=len(self._working()))  # fmt: skip
+            if self._risk is not None:
+                self._risk.halt(f"roll: {self._exec} could not be flattened")
+        self._complete_roll(to, ns)
+
+    def _complete_roll(self, to: Binding, ns: int) -> None:
+        self.journal.event("roll", ns, requested=self.symbol, from_symbol=self._exec, to_symbol=to.execution,
+                           trading_day=to.trading_day, binding=to.binding)  # fmt: skip
+        self._rolls += 1
+        self._pipeline.reset()
+        self._exec = to.execution
+        self._binding = to
+        self._target = 0
+        self._working_target = None
+        self._last_quote = None
+        self._resubscribe = True
+
+    def _new_day(self, day: date, ns: int) -> None:
+        first = self._day is None
+        self._day = day
+        if first:
+            return
+        if self._risk is not None:
+            self._risk.new_trading_day(self._account(ns).equity)
+        binding = self._resolver.resolve(day)
+        if binding.execution == self._exec:
+            self._binding = binding
+            return
+        if self._orders and (self._position().net != 0 or self._working()):
+            self._start_drain("roll", binding, ns)
+        else:
+            if self._execution is None and self._book.net:
+                self._book.move_to(0, self._mid(self._last_quote))
+            self._complete_roll(binding, ns)
+
+    def _command(self, cmd: dict[str, Any], ns: int) -> None:
+        name = str(cmd.get("command", ""))
+        self.journal.event("operator_command", ns, command=name, reason=str(cmd.get("reason", "")))
+        if name == "stop":
+            self._stop("operator_stop", ns)
+        elif name == "cancel_all":
+            self._cancel_all(ns)
+        elif name in ("flatten", "halt"):
+            if self._signals:
+                self._signals = False
+                self.journal.event("signals_disabled", ns, reason=f"operator {name}")
+            if self._risk is not None:
+                if name == "halt":
+                    self._risk.halt(str(cmd.get("reason") or "operator halt"))
+                else:
+                    self._risk.reduce_only()
+            if name == "flatten":
+                if self._orders:
+                    self._flatten(ns)
+                elif self._execution is None and self._book.net and self._last_quote is not None:
+                    self._book.move_to(0, self._mid(self._last_quote))
+            else:
+                self._cancel_all(ns)
+        elif name == "resume":
+            if self._risk is not None:
+                self._risk.resume()
+            if not self._signals:
+                self._signals = True
+                self.journal.event("signals_enabled", ns, reason="operator resume")
+        elif name == "reset_kill":
+            if self._risk is not None:
+                self._risk.reset_kill()
+
+    def _poll_commands(self) -> None:
+        commands, self._cmd_offset = self._store.read_commands(self.run_id, self._cmd_offset)
+        for cmd in commands:
+            self._command(cmd, self._last_ns if self._last_ns > 0 else self._clock.now_ns())
+        if commands:
+            self._write_state()
+
+    def _stop(self, reason: str, ns: int) -> None:
+        if self._done:
+            return
+        self._done = reason
+        if reason in ("shutdown", "operator_stop"):
+            self.journal.event("shutdown_signal", ns, reason=reason)
+        if self._orders:
+            self._cancel_all(ns)
+
+    # --- the loop ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _mid(tick: np.void | None) -> float:
+        if tick is None:
+            return math.nan
+        return (float(tick["bid_price1"]) + float(tick["ask_price1"])) / 2.0
+
+    def _write_state(self) -> None:
+        self.journal.update(**self._status())
+        self.journal.write_state()
+
+    def _on_tick(self, tick: np.void) -> None:
+        ns = int(tick["datetime_ns"])
+        if ns <= self._last_ns:
+            return  # a re-subscription's history replays ticks already seen
+        self._last_ns = ns
+        day = self._cal.trading_day_of(ns)
+        if self._execution is not None:
+            self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
+        if ns <= self._start_ns:
+            self._pipeline.features(tick, day)
+            self._day = day
+            return
+        self._last_quote = tick
+        if self._drain is not None:
+            self._drained(ns)
+            return
+        if day != self._day:
+            self._new_day(day, ns)
+            if self._resubscribe or self._drain is not None:
+                return
+        decision = self._pipeline.on_tick(tick, day)
+        self._decisions += 1
+        target = decision.target if self._signals else 0
+        if target != self._target:
+            self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
+                               signal=decision.signal, flat=decision.flat,
+                               probs=[float(p) for p in decision.probs])  # fmt: skip
+            self._target = target
+        if self._orders:
+            self._trade_to(target, tick, ns)
+        elif self._execution is None:
+            mid = self._mid(tick)
+            self._book.mark(self._exec, mid)
+            if target != self._book.net and math.isfinite(mid):
+                self._book.move_to(target, mid)
+        if ns - self._last_snapshot_ns >= self._snapshot_every_ns:
+            self._snapshot(ns)
+            self._write_state()
+        if self.request.max_ticks and self._decisions >= self.request.max_ticks:
+            self._stop("max_ticks", ns)
+        elif self.request.end_ns and ns >= self.request.end_ns:
+            self._stop("end_time", ns)
+        elif self._decisions % COMMAND_POLL_TICKS == 0:
+            self._poll_commands()
+            self._write_state()  # keep state.json's tick count and target fresh between snapshots
+
+    def _on_ticks(self, symbol: str, batch: np.ndarray) -> None:
+        if symbol != self._exec:
+            return
+        for i in range(batch.shape[0]):
+            if self._done or self._resubscribe:
+                return
+            self._on_tick(batch[i])
+
+    def _should_stop(self) -> bool:
+        if not self._done and self._external_stop():
+            self._stop("shutdown", self._last_ns if self._last_ns > 0 else self._clock.now_ns())
+        if not self._done:
+            self._poll_commands()
+        return bool(self._done) or self._resubscribe
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+        """Drive the run until it stops; returns the final status (also in ``state.json``)."""
+        self._external_stop = should_stop
+        started = time.monotonic()
+        startup_ns = self._start_ns
+        self.journal.update(status="running", started_ns=self._clock.now_ns())
+        record = self._snapshot(startup_ns)
+        self.journal.event("startup_snapshot", startup_ns, snapshot=record, symbol=self.symbol,
+                           execution_symbol=self._exec, binding=self._binding.binding,
+                           policy={k: self.policy.get(k) for k in ("threshold", "trades", "fit_days")})  # fmt: skip
+        self._write_state()
+        status = "finished"
+        try:
+            while True:
+                self._resubscribe = False
+                self._feed.run([self._exec], self._on_ticks, self._should_stop)
+                if self._done or not self._resubscribe:
+                    break
+            if not self._done:
+                self._done = "feed_ended"
+        except Exception as exc:  # noqa: BLE001 - any feed failure ends the run, recorded
+            status = "failed"
+            self._done = self._done or "wait_update_failed"
+            self.journal.event("wait_update_failed", self._last_ns if self._last_ns > 0 else self._clock.now_ns(),
+                               error=type(exc).__name__, message=str(exc))  # fmt: skip
+            self.journal.update(error=str(exc))
+        end_ns = self._last_ns if self._last_ns > 0 else startup_ns
+        self._snapshot(end_ns)
+        self.journal.event("run_finished", end_ns, reason=self._done, ticks=self._decisions,
+                           elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
+        self.journal.update(status=status, stop_reason=self._done, finished_ns=self._clock.now_ns())
+        self._write_state()
+        return dict(self.journal.status)

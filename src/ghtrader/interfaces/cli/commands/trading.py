@@ -1,0 +1,198 @@
+"""Trading commands: paper, trade (sim | live), and `trading` (runs, status, tail, operator commands)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from typing import Any
+
+from ghtrader.interfaces.cli.arguments import non_negative_float, non_negative_int, positive_float, positive_int
+from ghtrader.interfaces.cli.output import Output, table
+from ghtrader.interfaces.client import GhTraderClient
+
+_BEIJING_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
+_POLL_S = 0.5
+_FINAL = ("finished", "failed")
+
+
+def beijing_time(text: str) -> str:
+    """A Beijing wall time ``YYYY-MM-DDTHH:MM[:SS]`` (argparse type)."""
+    if not _BEIJING_TIME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected a Beijing time YYYY-MM-DDTHH:MM[:SS], got {text!r}")
+    return text
+
+
+def risk_limit(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` (argparse type)."""
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not (sep and name.strip()) or number is None:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}")
+    return name.strip(), number
+
+
+def _summary(status: dict[str, Any]) -> str:
+    return (
+        f"{status.get('run_id', '')}: {status.get('status', '')}"
+        + (f" ({status['stop_reason']})" if status.get("stop_reason") else "")
+        + f", {status.get('ticks', 0):,} ticks, {status.get('rolls', 0)} rolls,"
+        f" on {status.get('execution_symbol', '')}, target {status.get('target', 0)},"
+        f" position {status.get('position', 0)}"
+    )
+
+
+def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: str) -> int:
+    started = client.start_trading_run(
+        mode, args.model, symbol=args.symbol or "", version=args.version or "", max_ticks=args.max_ticks or 0,
+        monitor_only=getattr(args, "monitor_only", False), confirm_live=getattr(args, "confirm_live", "") or "",
+        account=getattr(args, "account", "") or "", end_time=args.end_time or "", replay_from=args.replay_from or "",
+        risk_limits=dict(getattr(args, "limit", None) or []), speedup=args.speedup,
+        policy_fit_days=args.policy_fit_days, hold_rows=args.hold_rows, flat_s=args.flat_s,
+        commission_bp=args.commission_bp, order_kind=getattr(args, "order_kind", "") or "",
+        passive=getattr(args, "passive", False),
+    )  # fmt: skip
+    run_id = started["run_id"]
+    symbols = started["config"].get("symbols", {})
+    out.progress(f"started {mode} run {run_id}: {symbols.get('requested')} -> {symbols.get('resolved')}")
+    if args.detach:
+        out.result(started, f"{run_id} started (ghtrader trading status {run_id})")
+        return 0
+    last = ""
+    try:
+        while True:
+            status = client.trading_run_status(run_id)
+            line = _summary(status)
+            if line != last:
+                out.progress(line)
+                last = line
+            if status.get("status") in _FINAL:
+                break
+            time.sleep(_POLL_S)
+    except KeyboardInterrupt:
+        client.trading_command(run_id, "stop", "Ctrl-C in the CLI")
+        out.progress(f"asked {run_id} to stop")
+        for _ in range(60):
+            status = client.trading_run_status(run_id)
+            if status.get("status") in _FINAL:
+                break
+            time.sleep(_POLL_S)
+    status.pop("events", None)
+    out.result(status, _summary(status))
+    return 0 if status.get("status") == "finished" else 1
+
+
+def cmd_paper(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    return _start(client, args, out, "paper")
+
+
+def cmd_trade(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    if args.monitor_only and args.mode != "live":
+        out.error("--monitor-only applies to --mode live")
+        return 2
+    return _start(client, args, out, args.mode)
+
+
+def cmd_runs(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    runs = client.list_trading_runs(args.mode or "")
+    rows = [(r["run_id"], r["mode"] + (" (monitor)" if r["monitor_only"] else ""), r["model_id"], r["symbol"],
+             r["status"], f"{r['ticks']:,}") for r in runs]  # fmt: skip
+    out.result({"runs": runs}, table(("run_id", "mode", "model", "symbol", "status", "ticks"), rows))
+    return 0
+
+
+def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    status = client.trading_run_status(args.run_id)
+    snap = status.get("last_snapshot") or {}
+    human = _summary(status)
+    if snap:
+        human += f"\n  equity {snap.get('equity', 0):,.0f} at {snap.get('ts', '')}"
+    out.result(status, human)
+    return 0
+
+
+def cmd_tail(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    events = client.tail_trading_events(args.run_id, limit=args.limit, kind=args.kind or "")
+    lines = []
+    for e in events:
+        rest = {k: v for k, v in e.items() if k not in ("kind", "ts", "time_ns", "snapshot", "policy")}
+        lines.append(f"{e.get('ts', '')}  {e.get('kind', ''):<18} {rest}")
+    out.result({"events": events}, "\n".join(lines) or "no events")
+    return 0
+
+
+def _command(name: str):  # type: ignore[no-untyped-def]
+    def handler(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+        r = client.trading_command(args.run_id, name, args.reason or "")
+        note = "" if r["running"] else " (the run is not running in this server: nothing will read it)"
+        out.result(r, f"{name} queued for {args.run_id}{note}")
+        return 0
+
+    return handler
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="registry model id (see `ghtrader models`)")
+    p.add_argument("--version", help="model version (default: the newest)")
+    p.add_argument(
+        "--symbol", help="KQ.m@SHFE.cu (traded through the schedule's contract) or a contract (default: the model's)"
+    )
+    p.add_argument("--max-ticks", type=non_negative_int, help="stop after this many decisions (default: no limit)")
+    p.add_argument("--end-time", type=beijing_time, help="stop at this Beijing time YYYY-MM-DDTHH:MM[:SS]")
+    p.add_argument("--replay-from", type=beijing_time,
+                   help="synthetic provider: start the market clock at this Beijing time (default: now)")  # fmt: skip
+    p.add_argument("--speedup", type=positive_float, help="synthetic provider: market seconds per wall second")
+    p.add_argument(
+        "--policy-fit-days", type=positive_int, help="trading days before the start to fit the policy on (1)"
+    )
+    p.add_argument("--hold-rows", type=positive_int, help="ticks an entry is held (default: the model's horizon)")
+    p.add_argument("--flat-s", type=non_negative_float, help="seconds before the day's close the target is flat (5)")
+    p.add_argument("--commission-bp", type=non_negative_float, help="the policy's commission in bp (1)")
+    p.add_argument("--detach", action="store_true", help="return once the run started (default: follow it to the end)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("paper", help="paper trading: targets, snapshots and events from a model, never an order")
+    _add_run_options(p)
+    p.set_defaults(handler=cmd_paper)
+
+    p = sub.add_parser("trade", help="trade a model: sim (simulated account) or live (gated)")
+    p.add_argument("--mode", choices=("sim", "live"), required=True)
+    _add_run_options(p)
+    p.add_argument("--monitor-only", action="store_true", help="live: record the account, never send an order")
+    p.add_argument("--confirm-live", help="live order routing needs I_UNDERSTAND (and GHTRADER_LIVE_ENABLED=true)")
+    p.add_argument("--account", help="broker profile (default: the default profile)")
+    p.add_argument("--limit", type=risk_limit, action="append", metavar="NAME=VALUE", help="a risk limit (repeatable)")
+    p.add_argument("--order-kind", choices=("limit", "fak", "fok"), help="order type (default fak)")
+    p.add_argument("--passive", action="store_true", help="price at the own best instead of the opposite best")
+    p.set_defaults(handler=cmd_trade)
+
+    trading = sub.add_parser("trading", help="trading runs: list, status, tail and operator commands")
+    tsub = trading.add_subparsers(dest="trading_command", metavar="TRADING_COMMAND")
+    tsub.required = True
+    p = tsub.add_parser("runs", help="every trading run")
+    p.add_argument("--mode", choices=("paper", "sim", "live"))
+    p.set_defaults(handler=cmd_runs)
+    p = tsub.add_parser("status", help="a run's state (status, last snapshot, last events)")
+    p.add_argument("run_id")
+    p.set_defaults(handler=cmd_status)
+    p = tsub.add_parser("tail", help="a run's last events")
+    p.add_argument("run_id")
+    p.add_argument("--limit", type=positive_int, help="events (default 50)")
+    p.add_argument("--kind", help="only this event kind, e.g. roll, target_change, trade_fill")
+    p.set_defaults(handler=cmd_tail)
+    for name, command, text in (
+        ("cancel-all", "cancel_all", "cancel every working order"),
+        ("flatten", "flatten", "cancel, close the position and allow only reducing orders"),
+        ("halt", "halt", "no new orders; working ones are cancelled"),
+        ("resume", "resume", "trade again after a halt or flatten"),
+        ("reset-kill", "reset_kill", "unlatch the kill switch (a person's decision)"),
+        ("stop", "stop", "end the run"),
+    ):
+        p = tsub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.add_argument("--reason", help="recorded with the command")
+        p.set_defaults(handler=_command(command))

@@ -1,0 +1,119 @@
+"""End to end through `ghtrader serve` and the CLI: train a logistic model, then `ghtrader paper`
+on KQ.m@SHFE.cu over a replayed synthetic window that crosses a roll of the stored schedule, and
+the `trading` commands that read the run back."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_record_train_cli import Server, server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.e2e
+
+
+def _ok(done, step: str) -> None:  # type: ignore[no-untyped-def]
+    assert done.returncode == 0, f"{step}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+
+
+def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
+    from ghtrader.domain.factors import CORE_L5_FACTORS
+
+    start, end = "2026-10-19", "2026-10-27"
+    for contract in ("SHFE.cu2611", "SHFE.cu2612"):
+        _ok(server.cli("download", contract, "--start", start, "--end", end), f"download {contract}")
+    sched = server.cli("--json", "main-schedule", "--var", "SHFE.cu", "--start", start, "--end", end)
+    _ok(sched, "main-schedule")
+    segments = json.loads(sched.stdout)["result"]["segments"]
+    assert len(segments) >= 2, segments
+    roll_day = date.fromisoformat(segments[1]["first_day"])  # the first day of the second main
+    before = date.fromisoformat(segments[0]["last_day"])  # the old main's last day
+    fit_day = before - timedelta(days=1)
+    while fit_day.weekday() >= 5:
+        fit_day -= timedelta(days=1)
+    factors = ",".join(CORE_L5_FACTORS)
+    for step in (
+        ("main-l5", "--var", "SHFE.cu", "--start", start, "--end", end),
+        ("build", "KQ.m@SHFE.cu", "--start", start, "--end", end, "--horizons", "10", "--factors", factors),
+        ("train", "logistic", "--start", start, "--end", fit_day.isoformat(), "--seed", "1"),
+    ):
+        _ok(server.cli(*step), step[0])
+    model = "logistic-KQ.m@SHFE.cu-h10"
+
+    # ten minutes before the old main's last close, through the roll into the new main's night session
+    replay = f"{before.isoformat()}T14:50"
+    done = server.cli(
+        "--json", "paper", "--model", model, "--symbol", "KQ.m@SHFE.cu", "--max-ticks", "3000",
+        "--replay-from", replay, "--speedup", "20000", timeout=600,
+    )  # fmt: skip
+    _ok(done, "paper")
+    status = json.loads(done.stdout)
+    assert status["status"] == "finished" and status["stop_reason"] == "max_ticks" and status["ticks"] == 3000
+    assert status["rolls"] == 1 and status["execution_symbol"] == segments[1]["contract"]
+    run_id = status["run_id"]
+
+    d = server.tmp / "runs" / "trading" / run_id
+    for name in ("run_config.json", "snapshots.jsonl", "events.jsonl", "state.json"):
+        assert (d / name).is_file(), name
+    config = json.loads((d / "run_config.json").read_text())
+    assert config["mode"] == "paper" and config["symbols"]["requested"] == "KQ.m@SHFE.cu"
+    assert config["symbols"]["resolved"] == segments[0]["contract"] and config["symbols"]["binding"] == "schedule"
+    assert config["policy"]["fit_days"] == [fit_day.isoformat()]
+    events = [json.loads(x) for x in (d / "events.jsonl").read_text().splitlines()]
+    rolls = [e for e in events if e["kind"] == "roll"]
+    assert len(rolls) == 1 and rolls[0]["trading_day"] == roll_day.isoformat()
+    assert (rolls[0]["from_symbol"], rolls[0]["to_symbol"]) == (segments[0]["contract"], segments[1]["contract"])
+    assert not any(e["kind"].startswith("order") for e in events)
+    snaps = [json.loads(x) for x in (d / "snapshots.jsonl").read_text().splitlines()]
+    assert snaps and all(s["schema_version"] == 2 for s in snaps)
+
+    # the run read back through the server
+    runs = server.cli("--json", "trading", "runs")
+    _ok(runs, "trading runs")
+    assert [r["run_id"] for r in json.loads(runs.stdout)["runs"]] == [run_id]
+    tail = server.cli("--json", "trading", "tail", run_id, "--kind", "roll")
+    _ok(tail, "trading tail")
+    assert [e["kind"] for e in json.loads(tail.stdout)["events"]] == ["roll"]
+    human = server.cli("trading", "status", run_id)
+    _ok(human, "trading status")
+    assert "finished" in human.stdout and "1 rolls" in human.stdout
+    halt = server.cli("trading", "halt", run_id)
+    _ok(halt, "trading halt")
+    assert "not running" in halt.stdout
+
+    # refusals: sim has no executor on this branch; live is off; a bad time names the flag
+    sim = server.cli("trade", "--mode", "sim", "--model", model, "--replay-from", replay)
+    assert sim.returncode != 0 and "not available" in (sim.stderr + sim.stdout)
+    live = server.cli("trade", "--mode", "live", "--model", model, "--confirm-live", "I_UNDERSTAND")
+    assert live.returncode != 0 and "GHTRADER_LIVE_ENABLED" in (live.stderr + live.stdout)
+    bad = server.cli("paper", "--model", model, "--replay-from", "yesterday")
+    assert bad.returncode == 2 and "--replay-from" in bad.stderr
+
+    # a run that keeps going: stopped by the operator, another by the server's shutdown
+    def detached() -> str:
+        r = server.cli("--json", "paper", "--model", model, "--replay-from", replay, "--speedup", "1", "--detach")
+        _ok(r, "paper --detach")
+        return str(json.loads(r.stdout)["run_id"])
+
+    def state_of(run: str) -> dict:  # type: ignore[type-arg]
+        path = server.tmp / "runs" / "trading" / run / "state.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    first = detached()
+    running = json.loads(server.cli("--json", "trading", "status", first).stdout)
+    assert running["alive"] is True and running["status"] in ("running", "preflight")
+    _ok(server.cli("trading", "stop", first, "--reason", "e2e"), "trading stop")
+    deadline = time.monotonic() + 60
+    while state_of(first).get("status") != "finished" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state_of(first)["stop_reason"] == "operator_stop"
+    second = detached()
+    server.stop()
+    final = state_of(second)
+    assert final["status"] == "finished" and final["stop_reason"] == "shutdown"
+    assert any(e["kind"] == "shutdown_signal" for e in final["events"])
+    assert Path(d).is_dir()

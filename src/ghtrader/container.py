@@ -28,6 +28,7 @@ from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxInferenceRuntime
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
+from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
@@ -43,8 +44,9 @@ from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, Up
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
-from ghtrader.application.ports.providers import TickCallback
+from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.recorder import RecordTicks
@@ -56,9 +58,12 @@ from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
-from ghtrader.application.trading.run import StartTradingRun
+from ghtrader.application.trading.request import TradingRunRequest
+from ghtrader.application.trading.risk_setup import risk_engine_factory
+from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
@@ -171,6 +176,20 @@ def _trading_feed_factory(
         if settings.provider == "tqsdk":
             return TqSdkLiveFeed(_tqsdk_config(settings))
         raise FailedPrecondition(f"trading needs a live feed: the {settings.provider} provider has none")
+
+    return make
+
+
+def _execution_factory(calendar: CalendarSource) -> ExecutionFactory:
+    """Order venues for trading runs: sim mode gets the micro-simulator's simulated account; live
+    (TqSdk's TqAccount) has no executor yet and refuses."""
+
+    def make(request: TradingRunRequest, spec: ContractSpec) -> ExecutionProvider:
+        if request.mode == "sim":
+            return SimulatedExecutionProvider(
+                initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()
+            )
+        raise FailedPrecondition(f"{request.mode} executor not available: a TqSdk account executor is not built yet")
 
     return make
 
@@ -518,10 +537,8 @@ class Container(containers.DeclarativeContainer):
         feed_factory=providers.Callable(
             _trading_feed_factory, settings, synthetic_market.provider, calendar.provider, clock
         ),
-        # sim: the simulated execution adapter and the risk engine are wired here once they exist;
-        # until then sim and live refuse with "sim executor not available" / "live executor not available"
-        execution_factory=None,
-        risk_factory=None,
+        execution_factory=providers.Callable(_execution_factory, calendar_source),
+        risk_factory=providers.Callable(risk_engine_factory, calendar_source),
         live_enabled=providers.Callable(lambda s: s.live_enabled, settings),
         has_credentials=providers.Callable(_has_credentials, settings),
     )

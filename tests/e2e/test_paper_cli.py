@@ -85,9 +85,31 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     _ok(halt, "trading halt")
     assert "not running" in halt.stdout
 
-    # refusals: sim has no executor on this branch; live is off; a bad time names the flag
-    sim = server.cli("trade", "--mode", "sim", "--model", model, "--replay-from", replay)
-    assert sim.returncode != 0 and "not available" in (sim.stderr + sim.stdout)
+    # sim: the micro-sim's simulated account behind the risk engine. A daily-loss limit of 1 CNY is
+    # crossed by the first fill's fee: risk_kill, cancel, flatten, stop, flat.
+    sim = server.cli(
+        "--json", "trade", "--mode", "sim", "--model", model, "--symbol", "KQ.m@SHFE.cu", "--max-ticks", "3000",
+        "--replay-from", replay, "--speedup", "20000", "--passive", "--order-kind", "limit", "--commission-bp", "0",
+        "--limit", "max_daily_loss=1", timeout=600,
+    )  # fmt: skip
+    _ok(sim, "trade --mode sim")
+    sim_status = json.loads(sim.stdout)
+    counts = sim_status["event_counts"]
+    assert counts.get("trade_fill", 0) >= 1 and counts.get("risk_kill") == 1, counts
+    assert sim_status["stop_reason"] == "risk_kill" and sim_status["kill_latched"] is True
+    assert sim_status["position"] == 0 and sim_status["risk_state"] == 2  # HALTED
+    sim_dir = server.tmp / "runs" / "trading" / sim_status["run_id"]
+    sim_events = [json.loads(x) for x in (sim_dir / "events.jsonl").read_text().splitlines()]
+    kill_at = next(i for i, e in enumerate(sim_events) if e["kind"] == "risk_kill")
+    assert "max_daily_loss" in sim_events[kill_at]["reason"]
+    after = [e["kind"] for e in sim_events[kill_at + 1 :]]
+    assert after[-1] == "run_finished" and "target_change" not in after  # no new decision after the kill
+    last = [json.loads(x) for x in (sim_dir / "snapshots.jsonl").read_text().splitlines()][-1]
+    assert all(p["net"] == 0 for p in last["positions"]) and last["orders_alive"] == []
+    bad_limit = server.cli("trade", "--mode", "sim", "--model", model, "--limit", "max_fun=3", "--replay-from", replay)
+    assert bad_limit.returncode != 0 and "max_fun" in (bad_limit.stderr + bad_limit.stdout)
+
+    # refusals: live is off; a bad time names the flag
     live = server.cli("trade", "--mode", "live", "--model", model, "--confirm-live", "I_UNDERSTAND")
     assert live.returncode != 0 and "GHTRADER_LIVE_ENABLED" in (live.stderr + live.stdout)
     bad = server.cli("paper", "--model", model, "--replay-from", "yesterday")

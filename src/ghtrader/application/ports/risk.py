@@ -7,34 +7,14 @@ is coded (and tested, with a small fake) against the Protocol below.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ghtrader.domain.risk.engine import RiskDecision, RiskQuote
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, OrderState, Position
 
 __all__ = ["HALTED", "REDUCING", "ACTIVE", "RiskDecision", "RiskEngine", "RiskQuote"]
 
 ACTIVE, REDUCING, HALTED = 0, 1, 2  # trading states: all orders / only position-reducing / only cancels
-
-
-@dataclass(frozen=True)
-class RiskQuote:
-    """What the engine needs to know of the market when it checks an order."""
-
-    symbol: str
-    time_ns: int
-    price_tick: float
-    lower_limit: float  # the exchange's lower price limit (NaN: unknown)
-    upper_limit: float  # the exchange's upper price limit (NaN: unknown)
-    last_price: float
-
-
-@dataclass(frozen=True)
-class RiskDecision:
-    """The verdict on one order: ``reason`` says why it was refused (empty when allowed)."""
-
-    allowed: bool
-    reason: str = ""
 
 
 @runtime_checkable

@@ -294,12 +294,20 @@ class TradingRun:
         record = snapshot_record(snap, self._working() if self._execution else [], self._meta())
         self.journal.snapshot(record)
         self._last_snapshot_ns = ns
-        if self._risk is not None and self._orders:
-            reason = self._risk.on_account(snap)
-            if reason and self._drain is None and not self._done:
-                self.journal.event("risk_kill", ns, reason=reason, position=self._position().net)
-                self._start_drain("kill", None, ns)
+        self._risk_account(ns, snap)
         return record
+
+    def _risk_account(self, ns: int, snap: AccountSnapshot | None = None) -> None:
+        """Loss and drawdown limits on the account now (every tick in order-enabled modes, not only
+        at the periodic snapshots, so a kill fires on the tick the limit is crossed)."""
+        if self._risk is None or not self._orders:
+            return
+        reason = self._risk.on_account(snap if snap is not None else self._account(ns))
+        if reason and self._drain is None and not self._done:
+            if snap is None:
+                self._snapshot(ns)  # the account the kill saw, in snapshots.jsonl
+            self.journal.event("risk_kill", ns, reason=reason, position=self._position().net)
+            self._start_drain("kill", None, ns)
 
     # --- orders ---------------------------------------------------------------------------------------
     def _quote(self, ns: int) -> RiskQuote:
@@ -504,6 +512,7 @@ class TradingRun:
             self._day = day
             return
         self._last_quote = tick
+        self._risk_account(ns)
         if self._drain is not None:
             self._drained(ns)
             return

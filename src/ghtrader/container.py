@@ -541,6 +541,7 @@ class Container(containers.DeclarativeContainer):
         risk_factory=providers.Callable(risk_engine_factory, calendar_source),
         live_enabled=providers.Callable(lambda s: s.live_enabled, settings),
         has_credentials=providers.Callable(_has_credentials, settings),
+        datasets=dataset_store,
     )
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock)
 

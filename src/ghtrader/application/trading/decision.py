@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from ghtrader.application.research.policy_fit import (
     trading_day_close_ns,
 )
 from ghtrader.application.research.serving import Predictor
+from ghtrader.application.trading.online_calibration import OnlineCalibration, check_feature_vector
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import CostModel, ExpectedMovePolicy
 from ghtrader.domain.factors import OnlineFactorEngine
@@ -94,12 +96,15 @@ class Decision:
     signal: int
     target: int
     flat: bool
-    probs: np.ndarray
+    probs: np.ndarray  # what the policy saw: the online calibrator's when it is on, else the model's
     held: int = 0  # the target before the forced flat
+    raw_probs: np.ndarray | None = None  # the model's, when the online calibrator is on
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()  # run events (kind, fields) of the online calibrator
 
 
 class DecisionPipeline:
-    """Online factors -> probabilities -> policy -> held target, one tick at a time."""
+    """Online factors -> probabilities -> [online calibrator] -> policy -> held target, one tick at
+    a time. ``calibration`` None: the model's probabilities go to the policy unchanged."""
 
     def __init__(
         self,
@@ -110,6 +115,7 @@ class DecisionPipeline:
         *,
         hold_rows: int | None = None,
         flat_s: float = 5.0,
+        calibration: OnlineCalibration | None = None,
     ) -> None:
         if predictor.meta.onnx_input != ONNX_INPUT_RAW or predictor.window != 1:
             raise FailedPrecondition(
@@ -123,14 +129,20 @@ class DecisionPipeline:
         self._engine = OnlineFactorEngine(self._names, spec.price_tick, spec.multiplier)
         if self._engine.plan.needs_extras:
             raise FailedPrecondition("the model uses cross-variety factors; trading runs read one symbol's ticks")
+        check_feature_vector(self._engine.names, predictor.meta)
+        self.calibration: OnlineCalibration | None = None
         self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
         self._flat_ns = int(flat_s * 1e9)
         self._segment = 0
         self.reset()
+        self.calibration = calibration  # after reset(): a new calibration is fresh already
 
     def reset(self) -> None:
-        """Forget the online state (factor engine, held signal): a roll starts a new series."""
+        """Forget the online state (factor engine, held signal, online calibration): a roll starts a
+        new series."""
         self._engine.reset()
+        if self.calibration is not None:
+            self.calibration.reset()
         self._segment += 1
         self._row = -1
         self._last_row = -1
@@ -154,9 +166,15 @@ class DecisionPipeline:
         """The decision at ``tick`` (of trading day ``trading_day``)."""
         x = self.features(tick, trading_day)
         probs = self._predictor.predict(x[None, :], self._names)
+        raw: np.ndarray | None = None
+        events: tuple[tuple[str, dict[str, Any]], ...] = ()
+        if self.calibration is not None:
+            raw = probs[0]
+            served, events = self.calibration.step(tick, trading_day, raw, x)
+            probs = served[None, :]
         signal = int(self._policy.positions(probs)[0])
         if signal != 0:
             self._last_row, self._last_sig = self._row, signal
         held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
         flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
-        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held)
+        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held, raw, events)

@@ -38,6 +38,7 @@ class TradingRunRequest:
     replay_from_ns: int = 0  # synthetic feed only: start the market clock here (0: now)
     speedup: float = 0.0  # synthetic feed only: market seconds per wall second (0: the setting)
     initial_balance: float = 1_000_000.0  # paper book
+    online_calibration: bool = True  # the online calibrator between the model and the policy (False: raw model)
     run_id: str = ""
 
     @property

@@ -34,7 +34,7 @@ import numpy as np
 
 from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.datasets import ScheduleStore
+from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ArtifactStore, InferenceRuntime, ModelRegistry, RegistryEntry
 from ghtrader.application.ports.providers import CalendarSource, LiveFeed
@@ -46,6 +46,7 @@ from ghtrader.application.research.serving import Predictor
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
 from ghtrader.application.trading.executor import DirectExecutor
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
+from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.request import TradingRunRequest, check_gate
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
@@ -64,6 +65,7 @@ COMMAND_POLL_TICKS = 200
 FeedFactory = Callable[[int, float], LiveFeed]  # (replay_from_ns, speedup) -> feed
 ExecutionFactory = Callable[[TradingRunRequest, ContractSpec], ExecutionProvider]
 RiskFactory = Callable[[Mapping[str, float], ContractSpec], RiskEngine]
+CalibrationFactory = Callable[[CalibrationSetup], OnlineCalibration]
 
 
 class StartTradingRun:
@@ -86,6 +88,9 @@ class StartTradingRun:
         live_enabled: bool = False,
         has_credentials: Callable[[str], bool] = lambda _profile: False,
         account_type: Callable[[TradingRunRequest], str] = lambda r: r.mode,
+        datasets: DatasetStore | None = None,  # label builds: the model's label threshold k
+        calibrator_config: Mapping[str, Any] | None = None,  # CalibratorConfig overrides
+        calibration_factory: CalibrationFactory = OnlineCalibration,
     ) -> None:
         self._registry = registry
         self._artifacts = artifacts
@@ -101,6 +106,9 @@ class StartTradingRun:
         self._live_enabled = live_enabled
         self._has_credentials = has_credentials
         self._account_type = account_type
+        self._datasets = datasets
+        self._calibrator_config = dict(calibrator_config or {})
+        self._calibration_factory = calibration_factory
 
     @property
     def store(self) -> TradingRunStore:
@@ -171,8 +179,12 @@ class StartTradingRun:
                 predictor, self._ticks, cal, symbol, spec, start_day, request.policy_fit_days,
                 CostModel(request.commission_bp, 0.0, request.aggressive),
             )  # fmt: skip
+            calibration = None
+            if request.online_calibration:
+                setup = calibration_setup(meta, spec.price_tick, self._datasets, self._calibrator_config)
+                calibration = self._calibration_factory(setup)
             pipeline = DecisionPipeline(predictor, fitted.policy, spec, cal, hold_rows=request.hold_rows,
-                                        flat_s=request.flat_s)  # fmt: skip
+                                        flat_s=request.flat_s, calibration=calibration)  # fmt: skip
             if request.mode != "paper":
                 assert self._execution_factory is not None
                 execution = self._execution_factory(request, spec)
@@ -187,6 +199,7 @@ class StartTradingRun:
             raise
         config["symbols"].update(resolved=binding.execution, binding=binding.binding, trading_day=binding.trading_day)
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
+        config["online_calibration"] = calibration.setup.to_dict() if calibration is not None else {"on": False}
         self._store.update_config(run_id, config)
         return TradingRun(
             request=request, symbol=symbol, spec=spec, calendar=cal, resolver=resolver, binding=binding,
@@ -257,7 +270,9 @@ class TradingRun:
 
     # --- state --------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
-        return {
+        calibration = self._pipeline.calibration
+        extra = {} if calibration is None else {"online_calibration": calibration.state()}
+        return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
             "position": self._position().net if self._orders or self._execution else self._book.net,
@@ -522,11 +537,15 @@ class TradingRun:
                 return
         decision = self._pipeline.on_tick(tick, day)
         self._decisions += 1
+        for kind, fields in decision.events:  # the online calibrator's mode changes
+            self.journal.event(kind, ns, **fields)
         target = decision.target if self._signals else 0
         if target != self._target:
             self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
                                signal=decision.signal, flat=decision.flat,
-                               probs=[float(p) for p in decision.probs])  # fmt: skip
+                               probs=[float(p) for p in decision.probs],
+                               **({} if decision.raw_probs is None else
+                                  {"raw_probs": [float(p) for p in decision.raw_probs]}))  # fmt: skip
             self._target = target
         if self._orders:
             self._trade_to(target, tick, ns)

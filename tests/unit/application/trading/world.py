@@ -305,13 +305,14 @@ def build_world(tmp: Path) -> TradingWorld:
         return feed
 
     def start(*, schedules_store: InMemoryScheduleStore | None = schedules, venue: FakeVenue | None = None,
-              risk: FakeRisk | None = None, live_enabled: bool = False, credentials: bool = False) -> StartTradingRun:  # fmt: skip
+              risk: FakeRisk | None = None, live_enabled: bool = False, credentials: bool = False,
+              **extra: Any) -> StartTradingRun:  # fmt: skip
         return StartTradingRun(
             registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store, schedules=schedules_store,
             calendar=_CalendarOf(market), store=run_store, clock=clock, feed_factory=feed_factory,
             execution_factory=(lambda req, spec: venue) if venue is not None else None,
             risk_factory=(lambda limits, spec: risk) if risk is not None else None,
-            live_enabled=live_enabled, has_credentials=lambda profile: credentials,
+            live_enabled=live_enabled, has_credentials=lambda profile: credentials, **extra,
         )  # fmt: skip
 
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,

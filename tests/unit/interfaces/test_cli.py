@@ -176,3 +176,9 @@ def test_the_latest_trading_day_moves_to_the_next_weekday_with_the_night_session
     assert trading_day("2024-01-08", now=friday_night_bj) == "2024-01-08"
     with pytest.raises(argparse.ArgumentTypeError, match="in the future"):
         trading_day("2024-01-08", now=friday_noon_bj)
+
+
+def test_no_online_calibration_flag_on_paper_and_trade() -> None:
+    assert _parse(["paper", "--model", "m"]).no_online_calibration is False
+    assert _parse(["paper", "--model", "m", "--no-online-calibration"]).no_online_calibration is True
+    assert _parse(["trade", "--mode", "sim", "--model", "m", "--no-online-calibration"]).no_online_calibration is True

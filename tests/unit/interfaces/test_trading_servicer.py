@@ -26,3 +26,11 @@ def test_start_request_maps_the_message() -> None:
             parse_beijing_time(bad, "end_time")
     with pytest.raises(InvalidArgument, match="speedup"):
         start_request(trading_pb2.StartRunRequest(mode="paper", model_id="m", speedup=0.0))
+
+
+def test_online_calibration_is_on_unless_the_message_turns_it_off() -> None:
+    assert start_request(trading_pb2.StartRunRequest(mode="paper", model_id="m")).online_calibration is True
+    msg = trading_pb2.StartRunRequest(mode="sim", model_id="m", online_calibration=False)
+    assert start_request(msg).online_calibration is False
+    msg = trading_pb2.StartRunRequest(mode="sim", model_id="m", online_calibration=True)
+    assert start_request(msg).online_calibration is True

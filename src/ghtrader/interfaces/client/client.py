@@ -310,6 +310,7 @@ class GhTraderClient:
         order_kind: str = "",
         passive: bool = False,
         snapshot_every_s: float | None = None,
+        online_calibration: bool | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
@@ -317,7 +318,8 @@ class GhTraderClient:
             monitor_only=monitor_only, confirm_live=confirm_live, account=account, end_time=end_time,
             replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
             **_given(speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,
-                     commission_bp=commission_bp, snapshot_every_s=snapshot_every_s),
+                     commission_bp=commission_bp, snapshot_every_s=snapshot_every_s,
+                     online_calibration=online_calibration),
         )  # fmt: skip
         r = self._call(self._trading.StartRun, req, timeout_s=max(self._timeout_s, 300.0))
         return {"run_id": r.run_id, "config": json.loads(r.config_json or "{}")}

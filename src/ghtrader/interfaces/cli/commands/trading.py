@@ -54,6 +54,7 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         policy_fit_days=args.policy_fit_days, hold_rows=args.hold_rows, flat_s=args.flat_s,
         commission_bp=args.commission_bp, order_kind=getattr(args, "order_kind", "") or "",
         passive=getattr(args, "passive", False),
+        online_calibration=False if args.no_online_calibration else None,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -151,6 +152,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hold-rows", type=positive_int, help="ticks an entry is held (default: the model's horizon)")
     p.add_argument("--flat-s", type=non_negative_float, help="seconds before the day's close the target is flat (5)")
     p.add_argument("--commission-bp", type=non_negative_float, help="the policy's commission in bp (1)")
+    p.add_argument("--no-online-calibration", action="store_true",
+                   help="serve the raw model to the policy (no online calibrator), as the backtest does")  # fmt: skip
     p.add_argument("--detach", action="store_true", help="return once the run started (default: follow it to the end)")
 
 

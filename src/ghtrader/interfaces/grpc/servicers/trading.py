@@ -38,6 +38,8 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
     for name in ("policy_fit_days", "hold_rows", "flat_s", "commission_bp", "snapshot_every_s", "speedup"):
         if r.HasField(name):
             kw[name] = getattr(r, name)
+    if r.HasField("online_calibration"):
+        kw["online_calibration"] = bool(r.online_calibration)
     if r.HasField("speedup") and not r.speedup > 0:
         raise InvalidArgument(f"speedup must be > 0, got {r.speedup}")
     return TradingRunRequest(

@@ -63,6 +63,12 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     assert config["mode"] == "paper" and config["symbols"]["requested"] == "KQ.m@SHFE.cu"
     assert config["symbols"]["resolved"] == segments[0]["contract"] and config["symbols"]["binding"] == "schedule"
     assert config["policy"]["fit_days"] == [fit_day.isoformat()]
+    # the online calibrator is on by default, with the model's horizon and its label build's k
+    oc = config["online_calibration"]
+    assert oc["on"] and oc["horizon"] == 10 and oc["k_source"] == "label_build" and oc["k"] == 1.0
+    assert oc["calibrator"]["detector_stride"] == 10
+    calibration = status["online_calibration"]  # state.json through GetRunStatus
+    assert calibration["resets"] == 1 and calibration["n_updates"] > 0 and calibration["buffer"]["pushed"] > 0
     events = [json.loads(x) for x in (d / "events.jsonl").read_text().splitlines()]
     rolls = [e for e in events if e["kind"] == "roll"]
     assert len(rolls) == 1 and rolls[0]["trading_day"] == roll_day.isoformat()
@@ -90,10 +96,12 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     sim = server.cli(
         "--json", "trade", "--mode", "sim", "--model", model, "--symbol", "KQ.m@SHFE.cu", "--max-ticks", "3000",
         "--replay-from", replay, "--speedup", "20000", "--passive", "--order-kind", "limit", "--commission-bp", "0",
-        "--limit", "max_daily_loss=1", timeout=600,
+        "--limit", "max_daily_loss=1", "--no-online-calibration", timeout=600,
     )  # fmt: skip
     _ok(sim, "trade --mode sim")
     sim_status = json.loads(sim.stdout)
+    # turned off through the CLI flag and the wire
+    assert sim_status["config"]["online_calibration"] == {"on": False} and "online_calibration" not in sim_status
     counts = sim_status["event_counts"]
     assert counts.get("trade_fill", 0) >= 1 and counts.get("risk_kill") == 1, counts
     assert sim_status["stop_reason"] == "risk_kill" and sim_status["kill_latched"] is True

@@ -182,3 +182,20 @@ def test_no_online_calibration_flag_on_paper_and_trade() -> None:
     assert _parse(["paper", "--model", "m"]).no_online_calibration is False
     assert _parse(["paper", "--model", "m", "--no-online-calibration"]).no_online_calibration is True
     assert _parse(["trade", "--mode", "sim", "--model", "m", "--no-online-calibration"]).no_online_calibration is True
+
+
+def test_trading_status_shows_the_online_calibrator() -> None:
+    import io
+
+    from ghtrader.interfaces.cli.commands.trading import cmd_status
+    from ghtrader.interfaces.cli.output import Output
+
+    oc = {"mode": "fallback", "n_updates": 1234, "rolling_ll_cal": 1.01, "rolling_ll_raw": 1.02, "reason": "drift: x"}
+
+    class _Client:
+        def trading_run_status(self, run_id: str) -> dict:  # type: ignore[type-arg]
+            return {"run_id": run_id, "status": "running", "online_calibration": oc}
+
+    out = io.StringIO()
+    cmd_status(_Client(), argparse.Namespace(run_id="r1"), Output(stdout=out))  # type: ignore[arg-type]
+    assert "online calibrator fallback, 1,234 rows learned, log-loss 1.0100 vs raw 1.0200 (drift: x)" in out.getvalue()

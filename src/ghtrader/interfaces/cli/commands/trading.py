@@ -111,6 +111,13 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
     human = _summary(status)
     if snap:
         human += f"\n  equity {snap.get('equity', 0):,.0f} at {snap.get('ts', '')}"
+    oc = status.get("online_calibration")
+    if oc:
+        ll = (oc.get("rolling_ll_cal"), oc.get("rolling_ll_raw"))
+        human += f"\n  online calibrator {oc.get('mode')}, {oc.get('n_updates', 0):,} rows learned" + (
+            f", log-loss {ll[0]:.4f} vs raw {ll[1]:.4f}" if None not in ll else ""
+        )
+        human += f" ({oc['reason']})" if oc.get("reason") else ""
     out.result(status, human)
     return 0
 

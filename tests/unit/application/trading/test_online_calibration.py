@@ -103,6 +103,21 @@ def test_a_drift_disables_the_calibrator_and_falls_back_to_the_raw_model() -> No
     assert cal.state()["n_drifts"] == 1
 
 
+def test_worse_than_raw_disables_it_and_serves_the_raw_model() -> None:
+    cal = OnlineCalibration(_setup(window=20), loss_detectors=[], error_detectors=[])
+    _rising(cal, 150)  # learns "UP keeps coming"
+    assert cal.state()["enabled"]
+    rng = np.random.default_rng(1)
+    served, events = [], []
+    for i in range(150, 250):  # then the market falls: every label DOWN
+        q, ev = cal.step(_tick(50_000.0 + TICK * (300 - i)), DAY, RAW, rng.normal(size=2))
+        served.append(q)
+        events.extend(ev)
+    assert [k for k, _ in events] == ["signals_disabled"]
+    assert events[0][1]["code"] == "worse_than_raw" and events[0][1]["mode"] == "disabled"
+    assert np.array_equal(served[-1], RAW) and cal.state()["mode"] == "disabled"
+
+
 def test_non_finite_inputs_disable_it_for_good() -> None:
     cal = OnlineCalibration(_setup(max_bad_rows=5))
     _rising(cal, 100)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ghtrader.adapters.filesystem import calendar_cache
+from ghtrader.adapters.filesystem import atomic
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource, bundled_holidays_text
 from ghtrader.domain.calendar import parse_holidays
 
@@ -115,7 +115,7 @@ def test_failed_cache_write_leaves_no_temp_file(
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(calendar_cache.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     with caplog.at_level(logging.WARNING):
         cal = CachedHolidayCalendarSource(cache, Fetcher(), None).load()
     assert cal.holidays == parse_holidays(VENDOR)

@@ -10,13 +10,12 @@ weekdays only and says so loudly.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from ghtrader.adapters.filesystem.atomic import write_text_atomically
 from ghtrader.domain.calendar import TradingCalendar, parse_holidays
 from ghtrader.domain.errors import CalendarError
 
@@ -37,23 +36,6 @@ _WEEKDAY_ONLY_WARNING = (
 def bundled_holidays_text() -> str:
     """The bundled holiday list (JSON text) shipped with ghTrader."""
     return resources.files(__package__).joinpath(BUNDLED_HOLIDAYS_RESOURCE).read_text(encoding="utf-8")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class CachedHolidayCalendarSource:
@@ -159,7 +141,7 @@ class CachedHolidayCalendarSource:
             self._log.warning("the fetched holiday list is empty; not caching it")
             return None
         try:
-            _write_atomically(self._cache_path, text)
+            write_text_atomically(self._cache_path, text)
         except OSError as exc:
             self._log.warning("cannot write the holiday cache %s (%s); using the list in memory", self._cache_path, exc)
         self._log.info("trading calendar: %d holidays fetched, cached at %s", len(holidays), self._cache_path)
@@ -184,7 +166,7 @@ class CachedHolidayCalendarSource:
         )
         if self._fetch_text is None:
             try:
-                _write_atomically(self._cache_path, text)
+                write_text_atomically(self._cache_path, text)
             except OSError as exc:
                 self._log.warning("cannot seed the holiday cache %s (%s)", self._cache_path, exc)
         return TradingCalendar(holidays)

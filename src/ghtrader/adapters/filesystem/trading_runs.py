@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ghtrader.adapters.filesystem.atomic import write_text_atomically
 from ghtrader.adapters.filesystem.json_reports import _json_default
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 
@@ -26,19 +25,6 @@ CONFIG, SNAPSHOTS, EVENTS, STATE, COMMANDS = (
 
 def _dumps(record: dict[str, Any], indent: int | None = None) -> str:
     return json.dumps(record, sort_keys=True, default=_json_default, indent=indent)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -75,13 +61,13 @@ class FilesystemTradingRunStore:
             d.mkdir()
         except FileExistsError as exc:
             raise FailedPrecondition(f"trading run {run_id} exists already") from exc
-        _write_atomic(d / CONFIG, _dumps(config, indent=2) + "\n")
+        write_text_atomically(d / CONFIG, _dumps(config, indent=2) + "\n")
         for name in (SNAPSHOTS, EVENTS, COMMANDS):
             (d / name).touch()
         return str(d)
 
     def update_config(self, run_id: str, config: dict[str, Any]) -> None:
-        _write_atomic(self._dir(run_id) / CONFIG, _dumps(config, indent=2) + "\n")
+        write_text_atomically(self._dir(run_id) / CONFIG, _dumps(config, indent=2) + "\n")
 
     def exists(self, run_id: str) -> bool:
         return (self._dir(run_id) / CONFIG).is_file()
@@ -101,7 +87,7 @@ class FilesystemTradingRunStore:
         self._append(run_id, SNAPSHOTS, snapshot)
 
     def write_state(self, run_id: str, state: dict[str, Any]) -> None:
-        _write_atomic(self._dir(run_id) / STATE, _dumps(state, indent=2) + "\n")
+        write_text_atomically(self._dir(run_id) / STATE, _dumps(state, indent=2) + "\n")
 
     def read_state(self, run_id: str) -> dict[str, Any] | None:
         return _read_json(self._dir(run_id) / STATE)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.models import (
     ArtifactStore,
@@ -56,7 +56,7 @@ from ghtrader.application.research.backtest_plan import (
 )
 from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
 from ghtrader.application.research.policy_fit import day_close_ns, fit_policy, online_features, policy_fit_days
-from ghtrader.application.research.serving import Predictor
+from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.evaluation import (
@@ -130,15 +130,7 @@ class RunBacktest:
     # --- steps -------------------------------------------------------------------------------------
     def entry(self, model_id: str, version: str | None) -> RegistryEntry:
         """The registry entry (newest version when ``version`` is None)."""
-        if version:
-            e = self._registry.get(model_id, version)
-            if e is None:
-                raise NotFound(f"no model {model_id} version {version} in the registry")
-            return e
-        entries = [e for e in self._registry.list() if e.model_id == model_id]
-        if not entries:
-            raise NotFound(f"no model {model_id!r} in the registry")
-        return max(entries, key=lambda e: int(e.version))
+        return registry_entry(self._registry, model_id, version)
 
     def _check(self, r: BacktestRequest) -> None:
         if not r.model_id:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.errors import FailedPrecondition, NotFound
 from ghtrader.application.ports.models import (
     ArtifactStore,
     FeatureFrame,
     InferenceRuntime,
     InferenceSession,
+    ModelRegistry,
+    RegistryEntry,
 )
 from ghtrader.application.research.artifacts import (
     ONNX_FILE,
@@ -28,7 +30,21 @@ from ghtrader.application.research.artifacts import (
     verify_files,
 )
 
-__all__ = ["Predictor"]
+__all__ = ["Predictor", "registry_entry"]
+
+
+def registry_entry(registry: ModelRegistry, model_id: str, version: str | None) -> RegistryEntry:
+    """A model's registry entry: ``version``, or the newest one when it is None or empty."""
+    if version:
+        e = registry.get(model_id, version)
+        if e is None:
+            raise NotFound(f"no model {model_id} version {version} in the registry")
+        return e
+    entries = [e for e in registry.list() if e.model_id == model_id]
+    if not entries:
+        raise NotFound(f"no model {model_id!r} in the registry")
+    return max(entries, key=lambda e: int(e.version))
+
 
 InputsFn = Callable[[FeatureFrame], tuple[np.ndarray, np.ndarray]]
 

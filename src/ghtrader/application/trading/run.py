@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
@@ -42,7 +42,7 @@ from ghtrader.application.ports.risk import HALTED, RiskEngine, RiskQuote
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id
-from ghtrader.application.research.serving import Predictor
+from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
 from ghtrader.application.trading.executor import DirectExecutor
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
@@ -115,15 +115,7 @@ class StartTradingRun:
         return self._store
 
     def _entry(self, model_id: str, version: str | None) -> RegistryEntry:
-        if version:
-            e = self._registry.get(model_id, version)
-            if e is None:
-                raise NotFound(f"no model {model_id} version {version} in the registry")
-            return e
-        entries = [e for e in self._registry.list() if e.model_id == model_id]
-        if not entries:
-            raise NotFound(f"no model {model_id!r} in the registry")
-        return max(entries, key=lambda e: int(e.version))
+        return registry_entry(self._registry, model_id, version)
 
     def __call__(self, request: TradingRunRequest) -> TradingRun:
         request.validate()

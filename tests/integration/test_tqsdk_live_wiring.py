@@ -1,0 +1,113 @@
+"""Live mode as the container wires it: the TqSdk direct executor on the profile's TqAccount and
+the run's feed share ONE TqApi (one market-data and one trading connection to the fake Shinny
+services), the account is read from the gateway's snapshot, and closing the executor after the
+feed has let go closes the TqApi."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ghtrader.adapters.tqsdk import TqSdkDirectExecution, TqSdkLiveFeed
+from ghtrader.adapters.tqsdk.loader import import_tqsdk
+from ghtrader.application.errors import NotFound
+from ghtrader.application.trading.request import TradingRunRequest
+from ghtrader.container import _execution_factory, _LiveSessions, _trading_feed_factory
+from ghtrader.domain.calendar import beijing_datetime_to_ns
+from ghtrader.domain.instruments import contract_spec
+from ghtrader.domain.ticks import empty_ticks, level_fields
+from ghtrader.settings import Settings
+from tests.fakes.shinny import FakeShinny, FakeTradeAccount, future_instrument
+
+import_tqsdk()  # a missing tqsdk fails here, never skips
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(60),
+    pytest.mark.filterwarnings("ignore:coroutine 'TqApi._notify_watcher' was never awaited:RuntimeWarning"),
+]
+
+CU = "SHFE.cu2402"
+
+
+def _ticks(n: int = 5) -> np.ndarray:
+    t = empty_ticks(n)
+    t["datetime_ns"] = beijing_datetime_to_ns(datetime(2024, 1, 3, 9, 59, 0)) + np.arange(n) * 500_000_000
+    for name in ("last_price", "average", "highest", "lowest"):
+        t[name] = 68000.0
+    t["volume"], t["amount"], t["open_interest"] = 10.0, 3.4e6, 1000.0
+    for i in range(1, 6):
+        bp, bv, ap, av = level_fields(i)
+        t[bp], t[bv], t[ap], t[av] = 68000.0 - 10 * (i - 1), 5.0, 68000.0 + 10 * i, 5.0
+    return t
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeShinny]:
+    fake = FakeShinny(quote_datetime="2024-01-03 10:00:00.000000")
+    fake.add_instruments(future_instrument(CU, expire_day=date(2024, 2, 19), expired=False))
+    fake.set_ticks(CU, _ticks())
+    fake.add_trade_account(
+        FakeTradeAccount("81234567", "pw-1", broker_id="FAKEBROKER", balance=500_000.0,
+                         positions={CU: {"pos_long_his": 1}})
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "tqsdk.changelog_notification", types.ModuleType("tqsdk.changelog_notification"))
+    for key in list(__import__("os").environ):
+        if key.startswith(("TQ_", "GHTRADER_")):
+            monkeypatch.delenv(key)
+    with fake:
+        for key, value in fake.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("TQ_TD_URL", fake.td_url)
+        monkeypatch.setenv("TQ_BROKER_ID", "FAKEBROKER")
+        monkeypatch.setenv("TQ_ACCOUNT_ID", "81234567")
+        monkeypatch.setenv("TQ_ACCOUNT_PASSWORD", "pw-1")
+        yield fake
+
+
+class _Calendar:
+    def load(self) -> object:
+        raise AssertionError("live mode needs no simulated venue")
+
+
+def test_live_executor_and_feed_share_one_tqapi(fake: FakeShinny) -> None:
+    settings = Settings(provider="synthetic", tqsdk_user=fake.user, tqsdk_password=fake.password)
+    live = _LiveSessions()
+    make_execution = _execution_factory(_Calendar(), settings, live)  # type: ignore[arg-type]
+    make_feed = _trading_feed_factory(settings, lambda: None, lambda: None, None, live)  # type: ignore[arg-type]
+    request = TradingRunRequest(mode="live", model_id="m", monitor_only=True)
+
+    execution = make_execution(request, contract_spec(CU))
+    feed = make_feed(0, 0.0)  # provider is synthetic, yet a live run's feed is TqSdk's, on the same TqApi
+    assert isinstance(execution, TqSdkDirectExecution) and isinstance(feed, TqSdkLiveFeed)
+    snap = execution.account(1)
+    assert snap.balance == 500_000.0 and [(p.symbol, p.long_yd) for p in snap.positions] == [(CU, 1)]
+
+    seen: list[int] = []
+
+    def on_ticks(symbol: str, batch: np.ndarray) -> None:
+        for i in range(batch.shape[0]):
+            assert execution.on_tick(symbol, batch[i]) == []  # monitor-only: nothing sent, nothing to report
+            seen.append(int(batch["datetime_ns"][i]))
+
+    feed.run([CU], on_ticks, lambda: len(seen) >= 5)
+    assert len(seen) == 5
+    assert (fake.stats.md_connections, fake.stats.td_connections) == (1, 1)  # one TqApi for both
+    assert execution.api is not None  # the feed let go; the executor still holds the TqApi
+    execution.close()
+    assert "refs=0" in repr(execution.shared)
+    assert live.take() is None  # the session went to this run's feed, and only once
+
+
+def test_live_run_for_an_unknown_profile_is_refused(fake: FakeShinny) -> None:
+    settings = Settings(tqsdk_user=fake.user, tqsdk_password=fake.password)
+    make_execution = _execution_factory(_Calendar(), settings, _LiveSessions())  # type: ignore[arg-type]
+    with pytest.raises(NotFound, match="nosuch"):
+        make_execution(TradingRunRequest(mode="live", model_id="m", account="nosuch"), contract_spec(CU))

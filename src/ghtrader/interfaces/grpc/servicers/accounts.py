@@ -38,12 +38,11 @@ def _profile(p: BrokerProfile) -> accounts_pb2.AccountProfile:
 
 def _check_from_record(p: BrokerProfile, record: dict[str, Any]) -> accounts_pb2.AccountCheck:
     account = record.get("account") or {}
-    return accounts_pb2.AccountCheck(
+    msg = accounts_pb2.AccountCheck(
         profile=_profile(p),
         ok=bool(record.get("ok")),
         error=str(record.get("error") or ""),
         checked_ns=int(record.get("checked_ns") or 0),
-        **{k: _number(account.get(k)) for k in _SNAP_FIELDS},
         positions=[
             accounts_pb2.AccountPosition(
                 symbol=str(x.get("symbol", "")),
@@ -55,6 +54,9 @@ def _check_from_record(p: BrokerProfile, record: dict[str, Any]) -> accounts_pb2
             for x in record.get("positions") or []
         ],
     )
+    for name in _SNAP_FIELDS:
+        setattr(msg, name, _number(account.get(name)))
+    return msg
 
 
 def check_message(check: AccountCheck) -> accounts_pb2.AccountCheck:

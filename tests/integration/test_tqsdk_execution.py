@@ -194,3 +194,25 @@ def test_target_executor_reaches_its_target_and_mixing_is_refused(
     finally:
         target.close()
     assert shared.owner(CU2) == "target" and shared.owner(CU) == "direct"
+
+
+def test_on_tick_reports_what_the_feeds_update_brought(shared: SharedTqApi, direct: TqSdkDirectExecution) -> None:
+    """Inside a run the feed calls wait_update; on_tick only collects (stamped with the tick)."""
+    tick = _book(BID, datetime(2024, 1, 3, 10, 0, 5), 1)[0]
+    buy = direct.submit(OrderRequest(CU, codes.BUY, 1, ASK, codes.FAK), int(tick["datetime_ns"]) - 1)
+    events: list[ExecutionEvent] = []
+    api = shared.acquire()  # what the feed's loop holds
+    try:
+        for _ in range(50):
+            api.wait_update(deadline=datetime.now().timestamp() + 0.2)
+            events.extend(direct.on_tick(CU, tick))
+            if _finished(buy.order_id)(events):
+                break
+    finally:
+        shared.release()
+    assert [e.kind for e in events] == ["trade_fill", "order_update"]
+    assert events[-1].order.status == codes.FILLED and events[-1].time_ns == int(tick["datetime_ns"])
+    assert direct.on_tick(CU, tick) == []  # reported once
+    close = direct.submit(OrderRequest(CU, codes.SELL, 1, BID, codes.FAK, codes.CLOSETODAY), 0)
+    _until(direct, _finished(close.order_id))
+    assert direct.position(CU).net == 0

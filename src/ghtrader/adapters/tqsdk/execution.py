@@ -197,6 +197,7 @@ class _TqSdkAccountView:
         self._requests: dict[str, OrderRequest] = {}  # our orders: id -> what was asked
         self._last: dict[str, OrderState] = {}
         self._seen_trades: set[str] = set()
+        self._finished: set[str] = set()  # reported as finished: no longer polled each tick
         self._last_ns = 0
 
     @property
@@ -237,7 +238,8 @@ class _TqSdkAccountView:
 
     def orders_alive(self) -> Sequence[OrderState]:
         """Working orders this executor tracks."""
-        return [s for s in (self._state(oid) for oid in self._tracked()) if s is not None and s.alive]
+        active = (oid for oid in self._tracked() if oid not in self._finished)
+        return [s for s in (self._state(oid) for oid in active) if s is not None and s.alive]
 
     # --- events -------------------------------------------------------------------------------
     def _tracked(self) -> list[str]:
@@ -257,7 +259,9 @@ class _TqSdkAccountView:
             if trade_id.startswith("_") or trade_id in self._seen_trades:
                 continue
             trades_by_order.setdefault(str(trade.order_id), []).append(trade)
-        for oid in self._tracked():
+        known = self._tracked()
+        late = set(trades_by_order) & self._finished  # a fill reported after its order finished
+        for oid in [o for o in known if o not in self._finished or o in late]:
             state = self._state(oid)
             if state is None:
                 continue
@@ -271,6 +275,8 @@ class _TqSdkAccountView:
             if before is None or (before.status, before.filled_qty) != (state.status, state.filled_qty):
                 self._last[oid] = state
                 events.append(ExecutionEvent("order_update", self._last_ns, state))
+            if not state.alive:
+                self._finished.add(oid)
         return events
 
     def on_tick(self, symbol: str, tick: np.void | None) -> Sequence[ExecutionEvent]:

@@ -111,3 +111,19 @@ def test_live_run_for_an_unknown_profile_is_refused(fake: FakeShinny) -> None:
     make_execution = _execution_factory(_Calendar(), settings, _LiveSessions())  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="nosuch"):
         make_execution(TradingRunRequest(mode="live", model_id="m", account="nosuch"), contract_spec(CU))
+
+
+def test_a_tqkq_account_logs_in_to_the_gateway(fake: FakeShinny) -> None:
+    """TqKq logs in as the Shinny user itself (TqSdk uses the token's ``sub`` as the account id
+    and as its password, broker "快期模拟")."""
+    from ghtrader.adapters.tqsdk import SharedTqApi, TqAccountSpec, TqSdkConfig
+
+    user = f"sub-{fake.user}"
+    fake.add_trade_account(FakeTradeAccount(user, user, broker_id="快期模拟", balance=10_000_000.0))
+    config = TqSdkConfig(fake.user, fake.password, md_url=fake.md_url, auth_url=fake.auth_url, ins_url=fake.ins_url)
+    execution = TqSdkDirectExecution(SharedTqApi(config, TqAccountSpec("kq")))
+    try:
+        assert execution.account(0).balance == 10_000_000.0 and execution.positions() == []
+    finally:
+        execution.close()
+    assert fake.stats.td_connections == 1

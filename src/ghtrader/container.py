@@ -227,7 +227,7 @@ def _trading_feed_factory(
 
     def make(replay_from_ns: int, speedup: float) -> object:
         shared = live.take()
-        if shared is not None:
+        if shared is not None and shared.held:  # released: its run failed before reaching its feed
             if replay_from_ns or speedup:
                 raise InvalidArgument("replay_from and speedup apply to the synthetic provider only")
             return TqSdkLiveFeed(shared.config, session_factory=shared.attach)
@@ -250,6 +250,7 @@ def _execution_factory(calendar: CalendarSource, settings: Settings, live: _Live
     feed then shares. Monitor-only gets the same account: the runner never submits there."""
 
     def make(request: TradingRunRequest, spec: ContractSpec) -> ExecutionProvider:
+        live.take()  # a session left by a run whose preflight failed before its feed
         if request.mode == "sim":
             return SimulatedExecutionProvider(
                 initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()

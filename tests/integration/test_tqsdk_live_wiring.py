@@ -127,3 +127,18 @@ def test_a_tqkq_account_logs_in_to_the_gateway(fake: FakeShinny) -> None:
     finally:
         execution.close()
     assert fake.stats.td_connections == 1
+
+
+def test_a_session_released_before_its_feed_is_never_handed_to_a_later_run(fake: FakeShinny) -> None:
+    """A live preflight failing after the executor (e.g. the risk engine) closes the executor; the
+    next run's feed (paper: no executor) must not pick the broker session up."""
+    settings = Settings(provider="synthetic", tqsdk_user=fake.user, tqsdk_password=fake.password)
+    live = _LiveSessions()
+    execution = _execution_factory(_Calendar(), settings, live)(  # type: ignore[arg-type]
+        TradingRunRequest(mode="live", model_id="m", monitor_only=True), contract_spec(CU)
+    )
+    assert isinstance(execution, TqSdkDirectExecution)
+    execution.close()  # what StartTradingRun does when the preflight fails
+    feed = _trading_feed_factory(settings, lambda: None, lambda: None, None, live)(0, 0.0)  # type: ignore[arg-type]
+    assert not isinstance(feed, TqSdkLiveFeed)  # the configured (synthetic) feed, not the broker session
+    assert live.take() is None

@@ -76,6 +76,11 @@ class SharedTqApi:
     def __repr__(self) -> str:
         return f"SharedTqApi({self.account.describe()}, refs={self._refs})"
 
+    @property
+    def held(self) -> bool:
+        """Whether anyone holds the ``TqApi`` now (an executor or a feed)."""
+        return self._refs > 0
+
     def acquire(self) -> TqApi:
         """Open (first holder) or share the ``TqApi``."""
         api = self._session.open()

@@ -257,7 +257,8 @@ def _execution_factory(calendar: CalendarSource, settings: Settings, live: _Live
             )
         if request.mode == "live":
             shared = SharedTqApi(_tqsdk_config(settings), _account_spec(settings, request.account))
-            executor = TqSdkDirectExecution(shared)  # logs in now: a refused login fails the preflight
+            # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+            executor = TqSdkDirectExecution(shared, read_only=request.monitor_only)
             live.put(shared)
             return executor
         raise FailedPrecondition(f"{request.mode} executor not available")

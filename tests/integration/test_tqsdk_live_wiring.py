@@ -16,14 +16,16 @@ import pytest
 
 from ghtrader.adapters.tqsdk import TqSdkDirectExecution, TqSdkLiveFeed
 from ghtrader.adapters.tqsdk.loader import import_tqsdk
-from ghtrader.application.errors import NotFound
+from ghtrader.application.errors import FailedPrecondition, NotFound
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.container import _execution_factory, _LiveSessions, _trading_feed_factory
 from ghtrader.domain.calendar import beijing_datetime_to_ns
 from ghtrader.domain.instruments import contract_spec
+from ghtrader.domain.microsim import codes
 from ghtrader.domain.ticks import empty_ticks, level_fields
+from ghtrader.domain.trading.orders import OrderRequest
 from ghtrader.settings import Settings
-from tests.fakes.shinny import FakeShinny, FakeTradeAccount, future_instrument
+from tests.fakes.shinny import FakeShinny, FakeTradeAccount, future_instrument, order_record, trade_record
 
 import_tqsdk()  # a missing tqsdk fails here, never skips
 
@@ -34,6 +36,10 @@ pytestmark = [
 ]
 
 CU = "SHFE.cu2402"
+T0 = beijing_datetime_to_ns(datetime(2024, 1, 3, 9, 30))
+# Placed by another client on the account: one resting, one filled.
+RESTING = order_record("o1", CU, "SELL", "CLOSE", 1, 1, 68500.0, alive=True, insert_ns=T0)
+DONE = order_record("o2", CU, "BUY", "OPEN", 2, 0, 67990.0, alive=False, insert_ns=T0 + 1)
 
 
 def _ticks(n: int = 5) -> np.ndarray:
@@ -55,7 +61,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeShinny
     fake.set_ticks(CU, _ticks())
     fake.add_trade_account(
         FakeTradeAccount("81234567", "pw-1", broker_id="FAKEBROKER", balance=500_000.0,
-                         positions={CU: {"pos_long_his": 1}})
+                         positions={CU: {"pos_long_his": 1}}, orders={"o1": RESTING, "o2": DONE},
+                         trades={"t1": trade_record("t1", DONE, 2, 67990.0, T0 + 2)})
     )  # fmt: skip
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "tqsdk.changelog_notification", types.ModuleType("tqsdk.changelog_notification"))
@@ -91,14 +98,30 @@ def test_live_executor_and_feed_share_one_tqapi(fake: FakeShinny) -> None:
     assert snap.balance == 500_000.0 and [(p.symbol, p.long_yd) for p in snap.positions] == [(CU, 1)]
 
     seen: list[int] = []
+    events = []
 
     def on_ticks(symbol: str, batch: np.ndarray) -> None:
         for i in range(batch.shape[0]):
-            assert execution.on_tick(symbol, batch[i]) == []  # monitor-only: nothing sent, nothing to report
+            events.extend(execution.on_tick(symbol, batch[i]))
             seen.append(int(batch["datetime_ns"][i]))
 
     feed.run([CU], on_ticks, lambda: len(seen) >= 5)
     assert len(seen) == 5
+    # monitor-only observes the account's own orders and fills, whoever placed them
+    assert [(e.kind, e.order.order_id) for e in events] == [
+        ("order_update", "o1"), ("trade_fill", "o2"), ("order_update", "o2")
+    ]  # fmt: skip
+    assert events[1].fill_qty == 2 and events[1].fill_price == 67990.0 and events[1].time_ns == T0 + 2
+    assert events[0].order.status == codes.LIVE and events[2].order.status == codes.FILLED
+    assert [(o.order_id, o.request.side, o.request.offset) for o in execution.orders_alive()] == [
+        ("o1", codes.SELL, codes.CLOSE)
+    ]
+    # ... and can send nothing: submit refused, cancel ignored
+    with pytest.raises(FailedPrecondition, match="read-only"):
+        execution.submit(OrderRequest(CU, codes.BUY, 1, 68010.0), 1)
+    execution.cancel("o1", 1)
+    execution.poll(0.3)
+    assert not {"insert_order", "cancel_order"} & set(fake.stats.td_requests)
     assert (fake.stats.md_connections, fake.stats.td_connections) == (1, 1)  # one TqApi for both
     assert execution.api is not None  # the feed let go; the executor still holds the TqApi
     execution.close()

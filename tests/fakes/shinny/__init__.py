@@ -2,7 +2,7 @@
 
 from tests.fakes.shinny.instruments import continuous_instrument, expire_ns, future_instrument
 from tests.fakes.shinny.server import FakeShinny, FakeStats, make_jwt, tick_records
-from tests.fakes.shinny.trade import FakeTradeAccount
+from tests.fakes.shinny.trade import FakeTradeAccount, order_record, trade_record
 
 __all__ = [
     "FakeShinny",
@@ -12,5 +12,7 @@ __all__ = [
     "expire_ns",
     "future_instrument",
     "make_jwt",
+    "order_record",
     "tick_records",
+    "trade_record",
 ]

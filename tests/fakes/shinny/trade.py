@@ -1,7 +1,8 @@
 """A minimal Shinny trading gateway (the ``TQ_TD_URL`` service TqKq / TqAccount log in to).
 
 It answers ``req_login`` with one DIFF snapshot of the account: ``trade.<user>`` with its
-session, ``accounts.CNY``, ``positions``, empty ``orders`` / ``trades`` and
+session, ``accounts.CNY``, ``positions``, ``orders`` / ``trades`` (placed by another client:
+see ``order_record`` / ``trade_record``) and
 ``trade_more_data: false`` (without that TqApi waits for the snapshot until it times out), and a
 login notice. Wrong credentials get an error notice and no snapshot (TqApi then times out after
 60 s, as against the real gateway). It takes no orders: ``insert_order`` / ``cancel_order`` are
@@ -29,6 +30,8 @@ class FakeTradeAccount:
     float_profit: float = 150.0
     position_profit: float = 150.0
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)  # symbol -> pos_* fields
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # order_id -> order_record(...)
+    trades: dict[str, dict[str, Any]] = field(default_factory=dict)  # trade_id -> trade_record(...)
 
     def snapshot(self) -> dict[str, Any]:
         """The DIFF ``trade.<user_id>`` node after a login."""
@@ -64,10 +67,40 @@ class FakeTradeAccount:
             "session": {"user_id": self.user_id, "trading_day": self.trading_day},
             "accounts": {"CNY": account},
             "positions": positions,
-            "orders": {},
-            "trades": {},
+            "orders": {k: {**v, "user_id": self.user_id} for k, v in self.orders.items()},
+            "trades": {k: {**v, "user_id": self.user_id} for k, v in self.trades.items()},
             "trade_more_data": False,
         }
+
+
+def order_record(
+    order_id: str,
+    symbol: str,
+    direction: str,
+    offset: str,
+    volume: int,
+    left: int,
+    price: float,
+    *,
+    alive: bool,
+    insert_ns: int,
+) -> dict[str, Any]:
+    """An order as the gateway reports it (a limit order, good for the day)."""
+    exchange, instrument = symbol.split(".", 1)
+    return {
+        "order_id": order_id, "exchange_order_id": f"X{order_id}", "exchange_id": exchange,
+        "instrument_id": instrument, "direction": direction, "offset": offset, "volume_orign": volume,
+        "volume_left": left, "limit_price": price, "price_type": "LIMIT", "volume_condition": "ANY",
+        "time_condition": "GFD", "insert_date_time": insert_ns, "last_msg": "报单成功" if alive else "全部成交",
+        "status": "ALIVE" if alive else "FINISHED",
+    }  # fmt: skip
+
+
+def trade_record(trade_id: str, order: dict[str, Any], volume: int, price: float, ns: int) -> dict[str, Any]:
+    """A fill of ``order``."""
+    keys = ("order_id", "exchange_id", "instrument_id", "direction", "offset")
+    return {"trade_id": trade_id, "exchange_trade_id": f"T{trade_id}", **{k: order[k] for k in keys},
+            "price": price, "volume": volume, "trade_date_time": ns}  # fmt: skip
 
 
 def _notice(code: int, level: str, content: str) -> dict[str, Any]:

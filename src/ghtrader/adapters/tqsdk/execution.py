@@ -301,13 +301,31 @@ class _TqSdkAccountView:
 
 
 class TqSdkDirectExecution(_TqSdkAccountView):
-    """The ExecutionProvider over a TqSdk account: one TqSdk order per OrderRequest."""
+    """The ExecutionProvider over a TqSdk account: one TqSdk order per OrderRequest.
+
+    ``read_only`` (live monitor-only): every order of the account is observed and reported
+    (whoever placed it), ``submit`` is refused and ``cancel`` is ignored, so nothing can leave
+    through this executor whatever its caller does.
+    """
 
     kind = DIRECT
+
+    def __init__(self, shared: SharedTqApi, *, read_only: bool = False) -> None:
+        super().__init__(shared)
+        self.read_only = read_only
+
+    def _tracked(self) -> list[str]:
+        if self.read_only:
+            for oid, order in self.api.get_order().items():
+                if not oid.startswith("_") and oid not in self._requests:
+                    self._requests[oid] = _request_of(order, "account")
+        return list(self._requests)
 
     def submit(self, order: OrderRequest, time_ns: int) -> OrderState:
         """Queue ``order`` (sent on the next ``wait_update``); REJECTED when TqSdk refuses it
         locally (bad parameters, a local risk rule)."""
+        if self.read_only:
+            raise FailedPrecondition("this TqSdk executor is read-only (monitor-only): it sends no order")
         self._shared.claim(order.symbol, DIRECT)
         self._last_ns = max(self._last_ns, int(time_ns))
         if not math.isfinite(order.price):
@@ -333,7 +351,10 @@ class TqSdkDirectExecution(_TqSdkAccountView):
         return state
 
     def cancel(self, order_id: str, time_ns: int) -> None:
-        """Ask to cancel a working order (no-op once it is finished)."""
+        """Ask to cancel a working order (no-op once it is finished, and when read-only)."""
+        if self.read_only:
+            log.warning("monitor-only: not cancelling order %s (this executor sends nothing)", order_id)
+            return
         if order_id not in self._requests:
             raise NotFound(f"no order {order_id!r} sent by this executor")
         self._last_ns = max(self._last_ns, int(time_ns))

@@ -257,7 +257,9 @@ class _TqSdkAccountView:
         return order_state(order, self._requests.get(order_id))
 
     def _collect(self) -> list[ExecutionEvent]:
-        """Fills and order changes since the last call, in order of occurrence."""
+        """Fills and order changes since the last call: per order, its new fills (oldest first,
+        each stamped with its trade time) and then its new state (stamped with the latest time
+        seen: a tick's, a submit's or a fill's)."""
         events: list[ExecutionEvent] = []
         trades_by_order: dict[str, list[Any]] = {}
         for trade_id, trade in self.api.get_trade().items():

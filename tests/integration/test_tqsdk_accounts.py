@@ -61,18 +61,24 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
         monkeypatch.setenv("TQ_ACCOUNT_PASSWORD", PASSWORD)
         monkeypatch.setenv("TQ_BROKER_ID_ALT", "OTHER")
         monkeypatch.setenv("TQ_ACCOUNT_ID_ALT", "99887766")
-        settings = Settings(
-            runs_dir=tmp_path / "runs", data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts",
-            tqsdk_user=fake.user, tqsdk_password=fake.password, tq_account_profiles="alt",
-        )  # fmt: skip
-        container = Container()
-        container.settings.override(settings)
-        server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), [accounts_service(container.account_use_cases())])
-        port = server.start()
+        servers: list[GrpcServer] = []
+
+        def serve(shinny_password: str = fake.password) -> int:
+            settings = Settings(
+                runs_dir=tmp_path / "runs", data_dir=tmp_path / "data", artifacts_dir=tmp_path / "artifacts",
+                tqsdk_user=fake.user, tqsdk_password=shinny_password, tq_account_profiles="alt",
+            )  # fmt: skip
+            container = Container()
+            container.settings.override(settings)
+            uc = container.account_use_cases()
+            servers.append(GrpcServer(ServerOptions(host="127.0.0.1", port=0), [accounts_service(uc)]))
+            return servers[-1].start()
+
         try:
-            yield {"fake": fake, "port": port, "runs": tmp_path / "runs"}
+            yield {"fake": fake, "port": serve(), "serve": serve, "runs": tmp_path / "runs"}
         finally:
-            server.stop(grace_s=0)
+            for server in servers:
+                server.stop(grace_s=0)
 
 
 def _cli(port: int, *argv: str) -> tuple[int, str, str]:
@@ -141,3 +147,17 @@ def test_list_and_verify_through_the_cli_never_reveal_secrets(
     # (auth, connection) do name it, never the password.
     for text in (*outputs, captured.out, captured.err, *ours, cache.read_text()):
         assert ACCOUNT_ID not in text
+
+
+def test_a_refused_login_is_reported_cached_and_exits_1(world: dict, capfd: pytest.CaptureFixture[str]) -> None:
+    wrong = "not-the-shinny-password"
+    port = world["serve"](wrong)  # Shinny's auth refuses the login before any broker connection
+    code, out, err = _cli(port, "accounts", "verify")
+    assert code == 1, out + err
+    assert "FAILED" in out and "FailedPrecondition" in out and "rejected the credentials" in out
+    record = json.loads((world["runs"] / "control" / "cache" / "accounts" / "default.json").read_text())
+    assert record["ok"] is False and record["account"] is None and record["masked_account_id"] == MASKED
+    captured = capfd.readouterr()
+    for text in (out, err, captured.out, captured.err, json.dumps(record)):
+        assert wrong not in text and PASSWORD not in text and ACCOUNT_ID not in text
+    assert world["fake"].stats.td_connections == 0

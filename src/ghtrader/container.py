@@ -9,6 +9,7 @@ connections and the gRPC server start when an entry point first asks for them
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 
@@ -16,6 +17,7 @@ from dependency_injector import containers, providers
 
 import ghtrader
 from ghtrader.adapters.csv import CsvDataProvider
+from ghtrader.adapters.filesystem.account_cache import FilesystemAccountCache
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
@@ -31,17 +33,27 @@ from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
-from ghtrader.adapters.tqsdk import TqSdkConfig, TqSdkDataProvider, TqSdkLiveFeed
+from ghtrader.adapters.tqsdk import (
+    SharedTqApi,
+    TqAccountSpec,
+    TqSdkConfig,
+    TqSdkDataProvider,
+    TqSdkDirectExecution,
+    TqSdkLiveFeed,
+)
+from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.adapters.xgboost import XGBoostFamily
+from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
-from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
+from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
@@ -66,13 +78,14 @@ from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
+from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
-from ghtrader.settings import Settings, load_broker_accounts
+from ghtrader.settings import BrokerAccount, Settings, load_broker_accounts
 
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -160,13 +173,64 @@ class _NoLiveFeed:
 
 
 # One typed accessor per port of the store bundle: the type checker proves each one exists.
+class _LiveSessions:
+    """Hands the TqApi a live run's executor opened to that run's feed (one TqApi serves both).
+    ``StartTradingRun`` builds the executor, then the feed, in the same thread: per thread, so
+    runs starting together never swap sessions."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def put(self, shared: SharedTqApi) -> None:
+        self._local.shared = shared
+
+    def take(self) -> SharedTqApi | None:
+        shared, self._local.shared = getattr(self._local, "shared", None), None
+        return shared
+
+
+def _broker_accounts(settings: Settings) -> tuple[BrokerAccount, ...]:
+    try:
+        return load_broker_accounts(settings)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+class _SettingsBrokerProfiles:
+    """BrokerProfiles from settings and ``runs/control/accounts.env`` (masked ids only)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def list(self) -> list[BrokerProfile]:
+        return [
+            BrokerProfile(a.profile, a.broker_id, a.masked_account_id, bool(a.password.get_secret_value()))
+            for a in _broker_accounts(self._settings)
+        ]
+
+
+def _account_spec(settings: Settings, profile: str) -> TqAccountSpec:
+    """The TqAccount of a broker profile (the trading gateway: TqSdk's own lookup, or TQ_TD_URL)."""
+    wanted = profile or "default"
+    for a in _broker_accounts(settings):
+        if a.profile == wanted:
+            return TqAccountSpec("account", a.broker_id, a.account_id, a.password)
+    raise NotFound(f"no broker profile {wanted!r}: set TQ_BROKER_ID / TQ_ACCOUNT_ID (see env.example)")
+
+
 def _trading_feed_factory(
-    settings: Settings, market: providers.Provider, calendar: providers.Provider, clock: Clock
+    settings: Settings, market: providers.Provider, calendar: providers.Provider, clock: Clock, live: _LiveSessions
 ) -> Callable[[int, float], object]:
     """Live feeds for trading runs: the synthetic market (optionally replayed from a chosen time at
-    a chosen pace) or TqSdk's live quotes (now only)."""
+    a chosen pace) or TqSdk's live quotes (now only). A live run's feed is TqSdk's, on the TqApi
+    its account executor opened."""
 
     def make(replay_from_ns: int, speedup: float) -> object:
+        shared = live.take()
+        if shared is not None and shared.held:  # released: its run failed before reaching its feed
+            if replay_from_ns or speedup:
+                raise InvalidArgument("replay_from and speedup apply to the synthetic provider only")
+            return TqSdkLiveFeed(shared.config, session_factory=shared.attach)
         if settings.provider == "synthetic":
             pace = speedup or settings.synthetic_live_speedup
             feed_clock = ReplayClock(clock, replay_from_ns, pace) if replay_from_ns else clock
@@ -180,16 +244,24 @@ def _trading_feed_factory(
     return make
 
 
-def _execution_factory(calendar: CalendarSource) -> ExecutionFactory:
+def _execution_factory(calendar: CalendarSource, settings: Settings, live: _LiveSessions) -> ExecutionFactory:
     """Order venues for trading runs: sim mode gets the micro-simulator's simulated account; live
-    (TqSdk's TqAccount) has no executor yet and refuses."""
+    (past the gate) the TqSdk direct executor on the profile's TqAccount, whose TqApi the run's
+    feed then shares. Monitor-only gets the same account: the runner never submits there."""
 
     def make(request: TradingRunRequest, spec: ContractSpec) -> ExecutionProvider:
+        live.take()  # a session left by a run whose preflight failed before its feed
         if request.mode == "sim":
             return SimulatedExecutionProvider(
                 initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()
             )
-        raise FailedPrecondition(f"{request.mode} executor not available: a TqSdk account executor is not built yet")
+        if request.mode == "live":
+            shared = SharedTqApi(_tqsdk_config(settings), _account_spec(settings, request.account))
+            # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+            executor = TqSdkDirectExecution(shared, read_only=request.monitor_only)
+            live.put(shared)
+            return executor
+        raise FailedPrecondition(f"{request.mode} executor not available")
 
     return make
 
@@ -521,6 +593,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    live_sessions = providers.Singleton(_LiveSessions)
     trading_run_store = providers.Singleton(
         FilesystemTradingRunStore, providers.Callable(lambda s: s.runs_dir / "trading", settings)
     )
@@ -535,15 +608,30 @@ class Container(containers.DeclarativeContainer):
         store=trading_run_store,
         clock=clock,
         feed_factory=providers.Callable(
-            _trading_feed_factory, settings, synthetic_market.provider, calendar.provider, clock
+            _trading_feed_factory, settings, synthetic_market.provider, calendar.provider, clock, live_sessions
         ),
-        execution_factory=providers.Callable(_execution_factory, calendar_source),
+        execution_factory=providers.Callable(_execution_factory, calendar_source, settings, live_sessions),
         risk_factory=providers.Callable(risk_engine_factory, calendar_source),
         live_enabled=providers.Callable(lambda s: s.live_enabled, settings),
         has_credentials=providers.Callable(_has_credentials, settings),
         datasets=dataset_store,
     )
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock)
+
+    broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
+    account_cache = providers.Singleton(
+        FilesystemAccountCache, providers.Callable(lambda s: s.runs_dir / "control" / "cache" / "accounts", settings)
+    )
+    account_probe = providers.Singleton(
+        TqSdkAccountProbe,
+        providers.Callable(_tqsdk_config, settings),
+        providers.Callable(lambda s: lambda profile: _account_spec(s, profile), settings),
+    )
+    account_use_cases = providers.Singleton(
+        AccountUseCases,
+        list_accounts=providers.Singleton(ListAccounts, broker_profiles, account_cache),
+        verify_account=providers.Singleton(VerifyAccount, broker_profiles, account_probe, account_cache, clock),
+    )
 
     get_system_status = providers.Singleton(
         GetSystemStatus,
@@ -562,6 +650,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(research_service, research_use_cases),
         providers.Callable(pipeline_service, run_pipeline.provider),
         providers.Callable(trading_service, trading_runs.provider),
+        providers.Callable(accounts_service, account_use_cases),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),

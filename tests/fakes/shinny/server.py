@@ -12,7 +12,10 @@ One aiohttp server on 127.0.0.1 (a free port) serves:
   ``set_chart`` for tick series (duration 0) with paging by ``focus_datetime`` /
   ``left_kline_id`` and live pushes to real-time tick charts (``push_ticks``); single-symbol
   kline charts of durations under a day, built from the ticks (bars aligned to multiples of the
-  duration since the epoch), with the same paging and no live pushes.
+  duration since the epoch), with the same paging and no live pushes;
+* a minimal trading gateway on ``ws://.../trade`` (``TQ_TD_URL``; see ``trade.py``) answering
+  ``req_login`` of the accounts added with ``add_trade_account`` with one account snapshot, and
+  ``PUT .../rest/update-grant-accounts/<id>`` (TqAccount asks Shinny to grant its broker account).
 
 Tests choose the data: instrument records (see ``instruments.py``) and tick arrays with the
 TICK_DTYPE field names. Missing values (NaN) go out as ``"-"`` like the real service; TqSdk then
@@ -40,10 +43,12 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from tests.fakes.shinny.ins_query import query_arguments, select
+from tests.fakes.shinny.trade import FakeTradeAccount, login_answer
 
 _CST = timezone(timedelta(hours=8))
 TOKEN_PATH = "/auth/realms/shinnytech/protocol/openid-connect/token"
 GRANT_PATH = "/auth/realms/shinnytech/rest/get-grant/tq"
+ADD_ACCOUNT_PATH = "/auth/realms/shinnytech/rest/update-grant-accounts/{account_id}"
 _TICK_KEYS = (
     "last_price",
     "average",
@@ -157,6 +162,8 @@ class FakeStats:
     set_chart: list[dict[str, Any]] = field(default_factory=list)
     ins_queries: list[dict[str, Any]] = field(default_factory=list)
     subscribe_quote: list[str] = field(default_factory=list)
+    td_connections: int = 0
+    td_requests: list[str] = field(default_factory=list)  # the ``aid`` of every trading packet
 
 
 class FakeShinny:
@@ -183,6 +190,8 @@ class FakeShinny:
         self._series: dict[str, list[dict[str, Any]]] = {}
         self._stamps: dict[str, list[int]] = {}
         self._sessions: set[_Session] = set()
+        self._trade_accounts: dict[str, FakeTradeAccount] = {}
+        self._granted: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -207,6 +216,10 @@ class FakeShinny:
         """Append ticks to ``symbol`` and push them to every real-time chart and quote of it."""
         records = tick_records(ticks)
         self._call(lambda: self._append(symbol, records))
+
+    def add_trade_account(self, account: FakeTradeAccount) -> None:
+        """Let ``account`` log in to the trading gateway."""
+        self._call(lambda: self._trade_accounts.update({account.user_id: account}))
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> FakeShinny:
@@ -262,6 +275,10 @@ class FakeShinny:
     @property
     def md_url(self) -> str:
         return f"ws://127.0.0.1:{self._port}/md"
+
+    @property
+    def td_url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}/trade"
 
     @property
     def ins_url(self) -> str:
@@ -320,6 +337,8 @@ class FakeShinny:
         app.router.add_get("/continuous_table.json", self._cont_table)
         app.router.add_get("/t/md/symbols/latest.json", self._symbols_file)
         app.router.add_get("/md", self._md)
+        app.router.add_get("/trade", self._trade)
+        app.router.add_put(ADD_ACCOUNT_PATH, self._add_account)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -351,7 +370,7 @@ class FakeShinny:
             "exp": now + 3600,
             "iat": now,
             "preferred_username": self.user,
-            "grants": {"features": self.features, "accounts": ["*"]},
+            "grants": {"features": self.features, "accounts": ["*", *self._granted]},
         }
         return web.json_response(
             {
@@ -364,6 +383,10 @@ class FakeShinny:
 
     async def _grant(self, request: web.Request) -> web.Response:
         return web.json_response({"exp": int(time.time()) + 365 * 86400, "daysleft": 365, "account_type": "pro"})
+
+    async def _add_account(self, request: web.Request) -> web.Response:
+        self._granted.append(request.match_info["account_id"])
+        return web.json_response({})
 
     async def _holiday_file(self, request: web.Request) -> web.Response:
         return web.json_response([d.isoformat() for d in self.holidays])
@@ -397,6 +420,34 @@ class FakeShinny:
                 if msg.type != WSMsgType.TEXT:
                     continue
                 self._handle(session, json.loads(msg.data))
+        finally:
+            self._sessions.discard(session)
+            session.outbox.put_nowait(None)
+            await writer
+        return ws
+
+    async def _trade(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        self.stats.td_connections += 1
+        session = _Session(ws=ws, outbox=asyncio.Queue())
+        self._sessions.add(session)
+        writer = asyncio.ensure_future(self._writer(session))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                pack = json.loads(msg.data)
+                aid = str(pack.get("aid", ""))
+                self.stats.td_requests.append(aid)
+                if aid == "peek_message":
+                    if session.pending:
+                        session.flush()
+                    else:
+                        session.peek_waiting = True
+                elif aid == "req_login":
+                    for diff in login_answer(self._trade_accounts, pack, self.stats.td_connections):
+                        session.queue(diff)
         finally:
             self._sessions.discard(session)
             session.outbox.put_nowait(None)

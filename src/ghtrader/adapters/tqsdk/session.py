@@ -22,7 +22,7 @@ from ghtrader.application.errors import (
 if TYPE_CHECKING:
     from tqsdk import TqApi
 
-__all__ = ["SecretLike", "TqSdkConfig", "TqSdkSession", "translate_tqsdk_error"]
+__all__ = ["SecretLike", "TqSdkConfig", "TqSdkSession", "reveal_secret", "translate_tqsdk_error"]
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,27 @@ class _HasSecret(Protocol):
 SecretLike = str | _HasSecret
 
 
-def _reveal(value: SecretLike) -> str:
+class AccountSpecLike(Protocol):
+    """What a session needs of an account choice (``account.TqAccountSpec``)."""
+
+    @property
+    def is_sim(self) -> bool: ...
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+
+    def describe(self) -> str: ...
+
+    def build(self) -> Any: ...
+
+
+def reveal_secret(value: SecretLike) -> str:
+    """The clear text of a plain string or a ``SecretStr``-like value."""
     getter = getattr(value, "get_secret_value", None)
     return str(getter()) if callable(getter) else str(value)
+
+
+_reveal = reveal_secret
 
 
 @dataclass(frozen=True)
@@ -64,13 +82,18 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def translate_tqsdk_error(exc: BaseException, what: str, config: TqSdkConfig | None = None) -> ApplicationError:
+def translate_tqsdk_error(
+    exc: BaseException, what: str, config: TqSdkConfig | None = None, secrets: tuple[str, ...] = ()
+) -> ApplicationError:
     """Map an exception raised by TqSdk (or its HTTP client) while doing ``what`` to an
-    application error with a message a person can act on; the password is redacted."""
+    application error with a message a person can act on; the password (and ``secrets``, e.g. a
+    broker password) is redacted."""
     if isinstance(exc, ApplicationError):
         return exc
     secret = _reveal(config.password) if config is not None else ""
     detail = _redact(f"{type(exc).__name__}: {exc}", secret)
+    for other in secrets:
+        detail = _redact(detail, other)
     name = type(exc).__name__
     text = str(exc)
     if "认证失败" in text:  # TqAuth: "用户权限认证失败 (status, body)"
@@ -93,9 +116,48 @@ def translate_tqsdk_error(exc: BaseException, what: str, config: TqSdkConfig | N
     return Unavailable(f"{what}: TqSdk failed ({detail})")
 
 
+class _RedactSecrets(logging.Filter):
+    """Replaces secrets in the records of one logger (arguments are formatted first, so an
+    object whose text holds a secret, such as a websocket frame, is redacted too)."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def _clean(self, value: object) -> object:
+        if isinstance(value, (int, float)) or value is None:
+            return value
+        text, full = str(value), repr(value)
+        if not any(s in text or s in full for s in self._secrets):
+            return value
+        # What the message shows (a frame's text is shortened), with the secret replaced: the
+        # object itself would still carry it to any handler that looks deeper.
+        return _redact_all(text, self._secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._clean(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self._clean(v) for k, v in record.args.items()}
+        return True
+
+
+def _redact_all(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = _redact(text, secret)
+    return text
+
+
+# The websockets library logs every frame it sends at DEBUG with the whole frame as an argument:
+# the broker login frame carries the password.
+_FRAME_LOGGERS = ("websockets.client", "websockets.protocol")
+
+
 class TqSdkSession:
-    """``with TqSdkSession(config) as api:`` opens a ``TqApi`` (with a local ``TqSim`` account,
-    market data only) and closes it on exit.
+    """``with TqSdkSession(config) as api:`` opens a ``TqApi`` and closes it on exit. The account
+    is a local ``TqSim`` (market data only) unless ``account`` names another (TqKq / TqAccount);
+    with a broker account TqSdk's own packet log files stay off.
 
     Opening blocks until TqSdk has logged in and received its first market-data snapshot
     (TqSdk's own limit is 60 s).
@@ -106,9 +168,11 @@ class TqSdkSession:
         Unavailable: the services cannot be reached or did not answer.
     """
 
-    def __init__(self, config: TqSdkConfig) -> None:
+    def __init__(self, config: TqSdkConfig, account: AccountSpecLike | None = None) -> None:
         self._config = config
+        self._account = account
         self._api: TqApi | None = None
+        self._redactor: _RedactSecrets | None = None
 
     def __repr__(self) -> str:
         return f"TqSdkSession(user={self._config.user_name!r}, open={self._api is not None})"
@@ -140,10 +204,25 @@ class TqSdkSession:
                 kwargs["_md_url"] = cfg.md_url
             if cfg.ins_url:
                 kwargs["_ins_url"] = cfg.ins_url
+            spec = self._account
+            if spec is None or spec.is_sim:
+                account = TqSim() if spec is None else spec.build()
+            else:
+                account = spec.build()
+                # TqSdk writes its own JSON log file of every packet for broker accounts unless
+                # debug is False: keep such files (which hold the login) from being written.
+                kwargs["debug"] = False
+                if spec.secrets:
+                    self._redactor = _RedactSecrets(spec.secrets)
+                    for name in _FRAME_LOGGERS:
+                        logging.getLogger(name).addFilter(self._redactor)
+                what += f" on {spec.describe()}"
             log.info("connecting to TqSdk as %r", cfg.user_name)
-            self._api = TqApi(TqSim(), auth=auth, disable_print=True, **kwargs)
+            self._api = TqApi(account, auth=auth, disable_print=True, **kwargs)
         except Exception as exc:  # TqSdk raises bare Exception for most failures
-            raise translate_tqsdk_error(exc, what, cfg) from None
+            secrets = self._account.secrets if self._account is not None else ()
+            self.close()  # detaches the redaction filter
+            raise translate_tqsdk_error(exc, what, cfg, secrets) from None
         return self._api
 
     def close(self) -> None:
@@ -154,6 +233,10 @@ class TqSdkSession:
                 api.close()
             except Exception:  # closing must not mask the error that ended the session
                 log.warning("closing the TqSdk session raised", exc_info=True)
+        redactor, self._redactor = self._redactor, None
+        if redactor is not None:
+            for name in _FRAME_LOGGERS:
+                logging.getLogger(name).removeFilter(redactor)
 
     def __enter__(self) -> TqApi:
         return self.open()

@@ -68,6 +68,13 @@ RiskFactory = Callable[[Mapping[str, float], ContractSpec], RiskEngine]
 CalibrationFactory = Callable[[CalibrationSetup], OnlineCalibration]
 
 
+def _close(execution: object) -> None:
+    """Release an executor that holds a connection (a TqSdk account); others have no ``close``."""
+    close = getattr(execution, "close", None)
+    if callable(close):
+        close()
+
+
 class StartTradingRun:
     """Prepares a trading run (see the module docstring); ``TradingRun.run`` drives it."""
 
@@ -185,6 +192,7 @@ class StartTradingRun:
             )
             feed = self._feed_factory(request.replay_from_ns, request.speedup)
         except (ApplicationError, DomainError) as exc:
+            _close(execution)
             journal.event("preflight_failed", now, error=type(exc).__name__, message=str(exc))
             journal.update(status="failed", error=str(exc))
             journal.write_state()
@@ -604,4 +612,5 @@ class TradingRun:
                            elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
         self.journal.update(status=status, stop_reason=self._done, finished_ns=self._clock.now_ns())
         self._write_state()
+        _close(self._execution)
         return dict(self.journal.status)

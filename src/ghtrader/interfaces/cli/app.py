@@ -16,6 +16,7 @@ from ghtrader.interfaces.cli.arguments import (
     port,
     positive_float,
 )
+from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
@@ -46,6 +47,7 @@ COMMAND_MODULES = (
     research_commands,
     pipeline_commands,
     trading_commands,
+    account_commands,
 )
 
 

@@ -18,6 +18,8 @@ from ghtrader.interfaces.client.views import (
     VarietyStatusView,
 )
 from ghtrader.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
     data_pb2,
     data_pb2_grpc,
     datasets_pb2,
@@ -96,6 +98,7 @@ class GhTraderClient:
         self._datasets = datasets_pb2_grpc.DatasetServiceStub(self._channel)
         self._research = research_pb2_grpc.ResearchServiceStub(self._channel)
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
+        self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -518,6 +521,26 @@ class GhTraderClient:
             counts=dict(r.counts),
         )
 
+    # --- broker accounts -------------------------------------------------------------
+    def list_accounts(self) -> list[dict[str, Any]]:
+        """Configured broker profiles (masked ids) with their last cached verification."""
+        r = self._call(self._accounts.ListAccounts, accounts_pb2.ListAccountsRequest())
+        return [
+            {
+                **_profile_dict(a.profile),
+                "verified": a.verified,
+                "last_check": _check_dict(a.last_check) if a.verified else None,
+            }
+            for a in r.accounts
+        ]
+
+    def verify_account(self, profile: str, timeout_s: float = 120.0) -> dict[str, Any]:
+        """Read-only login to ``profile`` and one snapshot (cached by the server)."""
+        r = self._call(
+            self._accounts.VerifyAccount, accounts_pb2.VerifyAccountRequest(profile=profile), timeout_s=timeout_s
+        )
+        return _check_dict(r.check)
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(
@@ -536,3 +559,36 @@ class GhTraderClient:
             gpu=r.gpu,
             provider=r.provider,
         )
+
+
+def _profile_dict(p: accounts_pb2.AccountProfile) -> dict[str, Any]:
+    return {
+        "profile": p.profile,
+        "broker_id": p.broker_id,
+        "masked_account_id": p.masked_account_id,
+        "has_password": p.has_password,
+    }
+
+
+def _check_dict(c: accounts_pb2.AccountCheck) -> dict[str, Any]:
+    return {
+        **_profile_dict(c.profile),
+        "ok": c.ok,
+        "error": c.error,
+        "checked_ns": c.checked_ns,
+        **{
+            k: getattr(c, k)
+            for k in ("balance", "available", "margin", "float_profit", "position_profit", "risk_ratio")
+        },
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "long_today": p.long_today,
+                "long_yd": p.long_yd,
+                "short_today": p.short_today,
+                "short_yd": p.short_yd,
+            }  # fmt: skip
+            for p in c.positions
+        ],
+        "cache_path": c.cache_path,
+    }

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ghtrader.adapters.filesystem.trading_runs import _dumps, _write_atomic
+from ghtrader.adapters.filesystem.atomic import write_text_atomically
+from ghtrader.adapters.filesystem.trading_runs import _dumps
 from ghtrader.application.errors import InvalidArgument
 
 __all__ = ["FilesystemAccountCache"]
@@ -29,7 +30,7 @@ class FilesystemAccountCache:
     def write(self, profile: str, record: dict[str, Any]) -> str:
         path = self._path(profile)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, _dumps(record, indent=2) + "\n")
+        write_text_atomically(path, _dumps(record, indent=2) + "\n")
         return str(path)
 
     def read(self, profile: str) -> dict[str, Any] | None:

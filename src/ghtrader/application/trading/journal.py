@@ -31,6 +31,7 @@ EVENT_KINDS = (
     "order_update",
     "order_done",
     "trade_fill",
+    "latency_summary",
     "run_finished",
 )
 

@@ -48,8 +48,8 @@ from ghtrader.adapters.memory import InMemoryModelRegistry, InMemoryTickStore
 from ghtrader.adapters.memory.schedule_store import InMemoryScheduleStore
 from ghtrader.adapters.onnx import OnnxInferenceRuntime
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
-from ghtrader.adapters.torch.family import NORMALIZER_FILE
 from ghtrader.adapters.torch.families import deep_families
+from ghtrader.adapters.torch.family import NORMALIZER_FILE
 from ghtrader.adapters.torch.windows import Normalizer
 from ghtrader.application.ports.models import FeatureFrame, FrameProvenance, TrainConfig
 from ghtrader.application.ports.providers import TickCallback
@@ -344,7 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tcn-levels", type=int, default=4)
     p.add_argument("--commission-bp", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--aggressive", action="store_true", help="cross the spread (FAK); default: limit orders at the own best")
+    p.add_argument(
+        "--aggressive", action="store_true", help="cross the spread (FAK); default: limit orders at the own best"
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = p.parse_args(argv)
     m = market(args.seed)

@@ -510,6 +510,7 @@ class TradingRun:
     def _on_tick(self, tick: np.void) -> None:
         timer = self._timer
         timer.begin()  # recorded at timer.end() below, on ticks that reach a decision
+        self.journal.hold()  # the tick's events are written after its decision (released below)
         ns = int(tick["datetime_ns"])
         if ns <= self._last_ns:
             return  # a re-subscription's history replays ticks already seen
@@ -553,6 +554,7 @@ class TradingRun:
                 self._book.move_to(target, mid)
         timer.lap(EXECUTOR)
         timer.end()
+        self.journal.release()
         if ns - self._last_snapshot_ns >= self._snapshot_every_ns:
             self._snapshot(ns)
             self._write_state()
@@ -570,7 +572,10 @@ class TradingRun:
         for i in range(batch.shape[0]):
             if self._done or self._resubscribe:
                 return
-            self._on_tick(batch[i])
+            try:
+                self._on_tick(batch[i])
+            finally:
+                self.journal.release()
 
     def _should_stop(self) -> bool:
         if not self._done and self._external_stop():

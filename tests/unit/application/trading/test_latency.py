@@ -123,3 +123,21 @@ def test_sim_run_times_the_venue_and_the_risk_checks(world: TradingWorld) -> Non
     status = run.run()
     assert risk.checks  # orders were checked, so the risk stage holds account and order checks
     _check_latency(status["latency"], 300, set(STAGES) - {"calibrator"})
+
+
+def test_held_events_are_written_in_order_on_release(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
+    from ghtrader.application.trading.journal import RunJournal
+
+    store = FilesystemTradingRunStore(tmp_path)
+    store.create("r1", {"run_id": "r1"})
+    journal = RunJournal(store, "r1", lambda: 1)
+    journal.event("startup_snapshot", 1)
+    journal.hold()
+    journal.event("target_change", 2, target=1)
+    journal.event("order_new", 3)
+    assert [e["kind"] for e in store.tail_events("r1", 10)] == ["startup_snapshot"]
+    assert journal.counts["order_new"] == 1  # state.json's view is current while held
+    journal.release()
+    journal.event("run_finished", 4)
+    assert [e["time_ns"] for e in store.tail_events("r1", 10)] == [1, 2, 3, 4]

@@ -16,10 +16,11 @@ the window is full), then the Predictor runs the TCN graph. Its normalise + shif
 ``inference`` stage. This wrapper lives here, not in the runner.
 
 Each model runs once per ``--clocks`` entry: ``wall`` times the stages with perf_counter_ns (the
-runner's clock), ``cpu`` with this thread's CPU time, which leaves out the time the scheduler gave
-to other processes (on a loaded machine the wall p99 is mostly that).
+runner's clock; the default), ``cpu`` with this thread's CPU time, which leaves out the time the
+scheduler gave to other processes but is a system call per lap on a VM without a vDSO thread
+clock (it inflates every stage; on the development VM its p99 came out above the wall one).
 
-Run:  .venv/bin/python bench/bench_trading_latency.py [--models lightgbm,tcn] [--ticks 20000] [--clocks wall,cpu]
+Run:  .venv/bin/python bench/bench_trading_latency.py [--models lightgbm,tcn] [--ticks 20000] [--clocks wall[,cpu]]
       [--tcn-window 50] [--tcn-channels 32] [--tcn-levels 4] [--seed 7] [--json out.json]
 """
 
@@ -376,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tcn-levels", type=int, default=4)
     p.add_argument("--commission-bp", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--clocks", default="wall,cpu", help="StageTimer clocks, one sim run each: wall, cpu")
+    p.add_argument("--clocks", default="wall", help="StageTimer clocks, one sim run each: wall, cpu")
     p.add_argument(
         "--aggressive", action="store_true", help="cross the spread (FAK); default: limit orders at the own best"
     )

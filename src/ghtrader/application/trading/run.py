@@ -323,9 +323,9 @@ class TradingRun:
     def _send(self, order: OrderRequest, ns: int, *, check: bool = True) -> bool:
         assert self._execution is not None
         if check and self._risk is not None:
-            t0 = time.perf_counter_ns()
+            t0 = self._timer.now()
             decision = self._risk.check(order, self._quote(ns), self._position(), self._working())
-            self._timer.add(RISK, time.perf_counter_ns() - t0)
+            self._timer.add(RISK, self._timer.now() - t0)
             if not decision.allowed:
                 key = f"{decision.reason}|{order.side}|{order.offset}"
                 if key != self._last_refusal:

@@ -4,8 +4,9 @@ A :class:`StageTimer` takes ``time.perf_counter_ns`` laps: ``begin()`` when a ti
 runner, ``lap(stage)`` after each stage (the time since the previous lap goes to ``stage``;
 several laps of one stage in a tick add up), ``add(stage, ns)`` for a piece measured inside the
 current lap (it is moved out of that lap into ``stage``), and ``end()`` once the decision is made
-(``tick_to_decision`` = ``end - begin``). A tick that never reaches ``end`` (warm-up, a roll's
-drain) is not recorded. A stage that no tick laps (the calibrator until one is wired, risk and
+and ``end()`` once its orders are out; ``decided()`` marks the decision (the target) in between:
+``tick_to_decision`` = ``decided - begin``, ``tick_to_orders`` = ``end - begin``. A tick that never
+reaches ``end`` (warm-up, a roll's drain) is not recorded. A stage that no tick laps (the calibrator until one is wired, risk and
 executor in paper mode) is left out of the summary.
 
 Storage is one preallocated ring of int64 (``capacity`` ticks x stages, an ``array.array``):
@@ -32,6 +33,7 @@ __all__ = [
     "RISK",
     "STAGES",
     "TICK_TO_DECISION",
+    "TICK_TO_ORDERS",
     "VENUE",
     "StageTimer",
     "nearest_rank",
@@ -47,9 +49,12 @@ STAGES = (
     "calibrator",  # the online calibrator (only when one is wired and laps it)
     "policy",  # the cost-aware policy, the hold and the flat window
     "executor",  # orders that reach the target (paper: the virtual book)
-    "tick_to_decision",  # begin() to end()
+    "tick_to_decision",  # begin() to decided(): the tick's target is known
+    "tick_to_orders",  # begin() to end(): its orders (paper: the virtual book's move) are out
 )
-FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, EXECUTOR, TICK_TO_DECISION = range(len(STAGES))
+FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, EXECUTOR, TICK_TO_DECISION, TICK_TO_ORDERS = range(
+    len(STAGES)
+)
 DEFAULT_CAPACITY = 32_768
 
 
@@ -110,9 +115,13 @@ class StageTimer:
         cur[stage] = (v if v > 0 else 0) + ns
         self._nested += ns
 
-    def end(self) -> None:
-        """The decision is made: record the tick."""
+    def decided(self) -> None:
+        """The tick's decision (its target) is known."""
         self._cur[TICK_TO_DECISION] = perf_counter_ns() - self._start
+
+    def end(self) -> None:
+        """The tick's orders are out: record the tick."""
+        self._cur[TICK_TO_ORDERS] = perf_counter_ns() - self._start
         b = (self.ticks % self.capacity) * self._width
         self._ring[b : b + self._width] = self._cur
         self.ticks += 1
@@ -125,7 +134,7 @@ class StageTimer:
 
     def summary(self) -> dict[str, Any]:
         """``{"ticks", "window", "stages": {name: {"n", "p50_us", "p99_us", "max_us"}}}`` for every
-        stage with samples, ``tick_to_decision`` last."""
+        stage with samples, in :data:`STAGES` order (the two totals last)."""
         stages: dict[str, dict[str, float | int]] = {}
         for i, name in enumerate(STAGES):
             v = self.samples(i)

@@ -18,7 +18,7 @@ resolves the execution contract; a failure after the records exist is logged as
   ``risk_kill``, cancel all, flatten, stop;
 - operator commands from ``commands.jsonl`` (cancel_all, flatten, halt, resume, reset_kill, stop);
 - each decision tick is timed stage by stage (``latency.StageTimer``: feed, venue, risk, features,
-  inference, calibrator, policy, executor, tick_to_decision): p50 / p99 / max in the status
+  inference, calibrator, policy, executor, tick_to_decision, tick_to_orders): p50 / p99 / max in the status
   (``latency``) and a ``latency_summary`` event at the end;
 - it stops after ``max_ticks`` decisions, at ``end_ns``, on ``should_stop()`` (``shutdown_signal``)
   or when the feed fails (``wait_update_failed``).
@@ -538,6 +538,7 @@ class TradingRun:
                 return
         timer.lap(FEED)
         decision = self._pipeline.on_tick(tick, day)
+        timer.decided()
         self._decisions += 1
         target = decision.target if self._signals else 0
         if target != self._target:

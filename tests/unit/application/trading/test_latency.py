@@ -51,18 +51,22 @@ def test_nearest_rank_on_known_values() -> None:
 def test_stage_percentiles_on_known_laps(clock: _Clock) -> None:
     t = StageTimer(capacity=1000)
     for i in range(1, 101):  # features take i us, inference 3 us, policy 1 us; nothing else
-        clock.steps = [i * 1000, 3000, 1000, 0]  # begin->lap(FEATURES)->lap(INFERENCE)->lap(POLICY)->end
+        # begin -> lap(FEATURES) -> lap(INFERENCE) -> lap(POLICY) -> decided -> end (2 us later)
+        clock.steps = [i * 1000, 3000, 1000, 0, 2000]
         t.begin()
         t.lap(FEATURES)
         t.lap(INFERENCE)
         t.lap(POLICY)
+        t.decided()
         t.end()
     s = t.summary()
     assert s["ticks"] == 100 and s["window"] == 100
-    assert list(s["stages"]) == ["features", "inference", "policy", "tick_to_decision"]  # calibrator: never lapped
+    # the calibrator was never lapped: it is left out
+    assert list(s["stages"]) == ["features", "inference", "policy", "tick_to_decision", "tick_to_orders"]
     assert s["stages"]["features"] == {"n": 100, "p50_us": 50.0, "p99_us": 99.0, "max_us": 100.0}
     assert s["stages"]["inference"] == {"n": 100, "p50_us": 3.0, "p99_us": 3.0, "max_us": 3.0}
     assert s["stages"]["tick_to_decision"] == {"n": 100, "p50_us": 54.0, "p99_us": 103.0, "max_us": 104.0}
+    assert s["stages"]["tick_to_orders"] == {"n": 100, "p50_us": 56.0, "p99_us": 105.0, "max_us": 106.0}
 
 
 def test_add_moves_nested_time_out_of_the_lap_and_a_lap_twice_adds_up(clock: _Clock) -> None:
@@ -99,15 +103,15 @@ def _check_latency(lat: dict, ticks: int, stages: set[str]) -> None:  # type: ig
     for name, st in lat["stages"].items():
         assert set(st) == {"n", "p50_us", "p99_us", "max_us"}
         assert 0 <= st["p50_us"] <= st["p99_us"] <= st["max_us"], name
-    total = lat["stages"]["tick_to_decision"]
-    assert total["n"] == ticks and total["p50_us"] > 0
-    assert total["max_us"] >= max(s["max_us"] for n, s in lat["stages"].items() if n != "tick_to_decision")
+    decision, total = lat["stages"]["tick_to_decision"], lat["stages"]["tick_to_orders"]
+    assert decision["n"] == total["n"] == ticks and 0 < decision["p50_us"] <= total["p50_us"]
+    assert total["max_us"] >= max(s["max_us"] for s in lat["stages"].values())
 
 
 def test_paper_run_reports_per_stage_latency(world: TradingWorld) -> None:
     run = world.start()(world.request(max_ticks=300))
     status = run.run()
-    paper = {"feed", "features", "inference", "policy", "executor", "tick_to_decision"}
+    paper = {"feed", "features", "inference", "policy", "executor", "tick_to_decision", "tick_to_orders"}
     _check_latency(status["latency"], 300, paper)
     state = json.loads((world.store.root / run.run_id / "state.json").read_text())
     assert state["latency"] == status["latency"]

@@ -32,6 +32,7 @@ from ghtrader.application.research.policy_fit import (
     trading_day_close_ns,
 )
 from ghtrader.application.research.serving import Predictor
+from ghtrader.application.trading.latency import CALIBRATOR, FEATURES, INFERENCE, POLICY, StageTimer
 from ghtrader.application.trading.online_calibration import OnlineCalibration, check_feature_vector
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import CostModel, ExpectedMovePolicy
@@ -104,7 +105,11 @@ class Decision:
 
 class DecisionPipeline:
     """Online factors -> probabilities -> [online calibrator] -> policy -> held target, one tick at
-    a time. ``calibration`` None: the model's probabilities go to the policy unchanged."""
+    a time. ``calibration`` None: the model's probabilities go to the policy unchanged.
+
+    ``timer`` (a :class:`StageTimer`, shared with the run) gets a lap after the features, the
+    inference, the online calibrator (when there is one) and the policy of each ``on_tick``.
+    """
 
     def __init__(
         self,
@@ -116,6 +121,7 @@ class DecisionPipeline:
         hold_rows: int | None = None,
         flat_s: float = 5.0,
         calibration: OnlineCalibration | None = None,
+        timer: StageTimer | None = None,
     ) -> None:
         if predictor.meta.onnx_input != ONNX_INPUT_RAW or predictor.window != 1:
             raise FailedPrecondition(
@@ -134,6 +140,7 @@ class DecisionPipeline:
         self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
         self._flat_ns = int(flat_s * 1e9)
         self._segment = 0
+        self.timer = timer if timer is not None else StageTimer()  # laps of on_tick's stages
         self.reset()
         self.calibration = calibration  # after reset(): a new calibration is fresh already
 
@@ -164,17 +171,22 @@ class DecisionPipeline:
 
     def on_tick(self, tick: np.void, trading_day: date) -> Decision:
         """The decision at ``tick`` (of trading day ``trading_day``)."""
+        lap = self.timer.lap
         x = self.features(tick, trading_day)
+        lap(FEATURES)
         probs = self._predictor.predict(x[None, :], self._names)
+        lap(INFERENCE)
         raw: np.ndarray | None = None
         events: tuple[tuple[str, dict[str, Any]], ...] = ()
         if self.calibration is not None:
             raw = probs[0]
             served, events = self.calibration.step(tick, trading_day, raw, x)
             probs = served[None, :]
+            lap(CALIBRATOR)
         signal = int(self._policy.positions(probs)[0])
         if signal != 0:
             self._last_row, self._last_sig = self._row, signal
         held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
         flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
+        lap(POLICY)
         return Decision(signal, 0 if flat else held, bool(flat), probs[0], held, raw, events)

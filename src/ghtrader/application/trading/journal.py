@@ -31,6 +31,7 @@ EVENT_KINDS = (
     "order_update",
     "order_done",
     "trade_fill",
+    "latency_summary",
     "run_finished",
 )
 
@@ -87,13 +88,31 @@ class RunJournal:
         self.last_snapshot: dict[str, Any] | None = None
         self.status: dict[str, Any] = {"status": "starting"}
         self.counts: dict[str, int] = {}
+        self._held: list[dict[str, Any]] = []
+        self._holding = False
+
+    def hold(self) -> None:
+        """Keep new events in memory until :meth:`release` (a decision tick's events are written
+        once its orders are out, so file appends stay off the tick-to-decision path)."""
+        self._holding = True
+
+    def release(self) -> None:
+        """Write the held events, in order, and stop holding."""
+        self._holding = False
+        if self._held:
+            for record in self._held:
+                self._store.append_event(self.run_id, record)
+            self._held.clear()
 
     def event(self, kind: str, time_ns: int, **fields: Any) -> dict[str, Any]:
         """Append an event (``kind`` from :data:`EVENT_KINDS`) and refresh the state."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown trading event kind {kind!r}")
         record = {"kind": kind, "ts": iso(time_ns) if time_ns else "", "time_ns": int(time_ns), **fields}
-        self._store.append_event(self.run_id, record)
+        if self._holding:
+            self._held.append(record)
+        else:
+            self._store.append_event(self.run_id, record)
         self._events.append(record)
         self.counts[kind] = self.counts.get(kind, 0) + 1
         return record

@@ -17,6 +17,9 @@ resolves the execution contract; a failure after the records exist is logged as
 - account snapshots every ``snapshot_every_s`` market seconds; a kill from the risk engine:
   ``risk_kill``, cancel all, flatten, stop;
 - operator commands from ``commands.jsonl`` (cancel_all, flatten, halt, resume, reset_kill, stop);
+- each decision tick is timed stage by stage (``latency.StageTimer``: feed, venue, risk, features,
+  inference, calibrator, policy, executor, tick_to_decision, tick_to_orders): p50 / p99 / max in the status
+  (``latency``) and a ``latency_summary`` event at the end;
 - it stops after ``max_ticks`` decisions, at ``end_ns``, on ``should_stop()`` (``shutdown_signal``)
   or when the feed fails (``wait_update_failed``).
 """
@@ -46,6 +49,7 @@ from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
 from ghtrader.application.trading.executor import DirectExecutor
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
+from ghtrader.application.trading.latency import EXECUTOR, FEED, RISK, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.request import TradingRunRequest, check_gate
@@ -267,6 +271,8 @@ class TradingRun:
         self._last_refusal = ""
         self._rolls = 0
         self._external_stop: Callable[[], bool] = lambda: False
+        self._timer = pipeline.timer  # per-stage latency of each decision tick
+        self._timed_risk = self._orders and risk is not None
 
     # --- state --------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
@@ -279,7 +285,7 @@ class TradingRun:
             "signals_enabled": self._signals, "rolls": self._rolls,
             "risk_state": None if self._risk is None else int(self._risk.state),
             "kill_latched": None if self._risk is None else bool(self._risk.kill_latched),
-            "last_tick_ns": self._last_ns,
+            "last_tick_ns": self._last_ns, "latency": self._timer.summary(),
         }  # fmt: skip
 
     def _position(self) -> Position:
@@ -332,7 +338,9 @@ class TradingRun:
     def _send(self, order: OrderRequest, ns: int, *, check: bool = True) -> bool:
         assert self._execution is not None
         if check and self._risk is not None:
+            t0 = self._timer.now()
             decision = self._risk.check(order, self._quote(ns), self._position(), self._working())
+            self._timer.add(RISK, self._timer.now() - t0)
             if not decision.allowed:
                 key = f"{decision.reason}|{order.side}|{order.offset}"
                 if key != self._last_refusal:
@@ -515,19 +523,27 @@ class TradingRun:
         self.journal.write_state()
 
     def _on_tick(self, tick: np.void) -> None:
+        timer = self._timer
+        timer.begin()  # recorded at timer.end() below, on ticks that reach a decision
+        self.journal.hold()  # the tick's events are written after its decision (released below)
         ns = int(tick["datetime_ns"])
         if ns <= self._last_ns:
             return  # a re-subscription's history replays ticks already seen
         self._last_ns = ns
         day = self._cal.trading_day_of(ns)
         if self._execution is not None:
+            timer.lap(FEED)
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
+            timer.lap(VENUE)
         if ns <= self._start_ns:
             self._pipeline.features(tick, day)
             self._day = day
             return
         self._last_quote = tick
-        self._risk_account(ns)
+        if self._timed_risk:
+            timer.lap(FEED)
+            self._risk_account(ns)
+            timer.lap(RISK)
         if self._drain is not None:
             self._drained(ns)
             return
@@ -535,7 +551,9 @@ class TradingRun:
             self._new_day(day, ns)
             if self._resubscribe or self._drain is not None:
                 return
+        timer.lap(FEED)
         decision = self._pipeline.on_tick(tick, day)
+        timer.decided()
         self._decisions += 1
         for kind, fields in decision.events:  # the online calibrator's mode changes
             self.journal.event(kind, ns, **fields)
@@ -554,6 +572,9 @@ class TradingRun:
             self._book.mark(self._exec, mid)
             if target != self._book.net and math.isfinite(mid):
                 self._book.move_to(target, mid)
+        timer.lap(EXECUTOR)
+        timer.end()
+        self.journal.release()
         if ns - self._last_snapshot_ns >= self._snapshot_every_ns:
             self._snapshot(ns)
             self._write_state()
@@ -571,7 +592,10 @@ class TradingRun:
         for i in range(batch.shape[0]):
             if self._done or self._resubscribe:
                 return
-            self._on_tick(batch[i])
+            try:
+                self._on_tick(batch[i])
+            finally:
+                self.journal.release()
 
     def _should_stop(self) -> bool:
         if not self._done and self._external_stop():
@@ -608,6 +632,7 @@ class TradingRun:
             self.journal.update(error=str(exc))
         end_ns = self._last_ns if self._last_ns > 0 else startup_ns
         self._snapshot(end_ns)
+        self.journal.event("latency_summary", end_ns, **self._timer.summary())
         self.journal.event("run_finished", end_ns, reason=self._done, ticks=self._decisions,
                            elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
         self.journal.update(status=status, stop_reason=self._done, finished_ns=self._clock.now_ns())

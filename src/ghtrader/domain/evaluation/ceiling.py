@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -160,12 +160,20 @@ class MoveCurve:
     edges: tuple[float, ...]  # block centres (mean edge per block), increasing
     moves: tuple[float, ...]  # non-decreasing mean move per block
 
+    # the same points as arrays, built once: a live loop calls the curve on every tick
+    _x: np.ndarray = field(init=False, repr=False, compare=False)
+    _y: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_x", np.asarray(self.edges, dtype=np.float64))
+        object.__setattr__(self, "_y", np.asarray(self.moves, dtype=np.float64))
+
     def __call__(self, probs: np.ndarray) -> np.ndarray:
         s = edge_score(probs)
         out = np.full(s.shape[0], np.nan)
         ok = np.isfinite(s)
         if self.edges:
-            out[ok] = np.interp(s[ok], np.asarray(self.edges), np.asarray(self.moves))
+            out[ok] = np.interp(s[ok], self._x, self._y)
         return out
 
 

@@ -238,6 +238,7 @@ class TradingRun:
         self._book = PaperBook(request.initial_balance, spec.multiplier)
         self.policy = policy
         self._last_ns = -1
+        self._prev_ns = -1  # the tick before the last one
         self._day: date | None = None
         self._target = 0
         self._working_target: int | None = None
@@ -438,6 +439,9 @@ class TradingRun:
             if self._execution is None and self._book.net:
                 self._book.move_to(0, self._mid(self._last_quote))
             self._complete_roll(binding, ns)
+            # this tick (the old contract's first of the day) only told of the day change: the new
+            # contract's ticks of the day from before it are decided on, as the backtest's main_l5 is
+            self._last_ns = self._prev_ns
 
     def _command(self, cmd: dict[str, Any], ns: int) -> None:
         name = str(cmd.get("command", ""))
@@ -503,8 +507,10 @@ class TradingRun:
         ns = int(tick["datetime_ns"])
         if ns <= self._last_ns:
             return  # a re-subscription's history replays ticks already seen
-        self._last_ns = ns
         day = self._cal.trading_day_of(ns)
+        if self._day is not None and day < self._day:
+            return  # the new contract's history from before the roll's trading day
+        self._prev_ns, self._last_ns = self._last_ns, ns
         if self._execution is not None:
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
         if ns <= self._start_ns:

@@ -235,6 +235,7 @@ class TradingRun:
         self._risk = risk
         self._orders = request.order_enabled and execution is not None
         self._executor = DirectExecutor(request.order_kind, request.aggressive)
+        self._flat_executor = DirectExecutor("fak", True)  # the forced flat, as the backtest's force_aggressive
         self._book = PaperBook(request.initial_balance, spec.multiplier)
         self.policy = policy
         self._last_ns = -1
@@ -349,11 +350,13 @@ class TradingRun:
         else:
             q = self._last_quote
             bid, ask = (float(q["bid_price1"]), float(q["ask_price1"])) if q is not None else (math.nan, math.nan)
-            orders = DirectExecutor("fak", True).orders(0, pos, bid, ask, "flatten")
+            orders = self._flat_executor.orders(0, pos, bid, ask, "flatten")
         for o in orders:
             self._send(o, ns, check=False)  # closing orders: the kill / operator wants them out
 
-    def _trade_to(self, target: int, tick: np.void, ns: int) -> None:
+    def _trade_to(self, target: int, tick: np.void, ns: int, forced: bool = False) -> None:
+        """Orders toward ``target`` once no order is working; ``forced`` (the flat before the
+        close): FAK at the opposite best whatever the run's order kind."""
         working = self._working()
         if working:
             if target != self._working_target:
@@ -365,7 +368,8 @@ class TradingRun:
         bid, ask = float(tick["bid_price1"]), float(tick["ask_price1"])
         if not (math.isfinite(bid) and math.isfinite(ask)):
             return
-        for o in self._executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
+        executor = self._flat_executor if forced else self._executor
+        for o in executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
             self._send(o, ns)
         self._working_target = target
 
@@ -535,7 +539,7 @@ class TradingRun:
                                probs=[float(p) for p in decision.probs])  # fmt: skip
             self._target = target
         if self._orders:
-            self._trade_to(target, tick, ns)
+            self._trade_to(target, tick, ns, forced=decision.flat)
         elif self._execution is None:
             mid = self._mid(tick)
             self._book.mark(self._exec, mid)

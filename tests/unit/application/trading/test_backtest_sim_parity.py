@@ -135,7 +135,9 @@ def test_backtest_and_sim_agree_tick_for_tick_across_a_day_change_and_a_roll(wor
     # targets, tick for tick
     targets = _sim_targets(events, ns)
     bad = np.flatnonzero(targets != report.targets)
-    assert bad.size == 0, f"{bad.size} ticks differ, first at {bad[:5]}: sim {targets[bad[:5]]} bt {report.targets[bad[:5]]}"
+    assert bad.size == 0, (
+        f"{bad.size} ticks differ, first at {bad[:5]}: sim {targets[bad[:5]]} bt {report.targets[bad[:5]]}"
+    )
     assert report.target_changes > 20
 
     # orders and fills, in order

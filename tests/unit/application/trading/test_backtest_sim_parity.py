@@ -3,13 +3,15 @@ sim-mode ``TradingRun`` (the synthetic live feed at full speed, the simulated ve
 real risk engine) give the same targets, orders, fills and PnL, tick for tick.
 
 The window is two trading days with a day change that is also a roll (DAY1 on cu2612, DAY2 on
-cu2701). Tolerated differences, named (docs/trading.md "Backtest and sim agree"):
+cu2701). Tolerated differences (docs/trading.md "Backtest and sim agree" explains each):
 
-- order ids: the backtest numbers its commands ``2 * change + slot``, the venue ``sim-<n>``; orders
-  are compared by (send time, side, qty, price, kind, offset), in order;
-- the runner splits the main continuous series into its contracts (it trades cu2612, then cu2701
-  after the roll); the backtest replays main_l5 as one series. Both are flat across the roll, so the
-  PnL is the same; it is compared as the final net PnL of each side.
+- order ids (``2 * change + slot`` vs ``sim-<n>``): orders are compared by (send time, side, qty,
+  price, kind, offset), in order;
+- the runner trades the dated contracts (one simulated book each), the backtest main_l5 as one
+  series: both flat across the roll, so the net PnL is compared, to 1e-6 CNY (summation order);
+- the equality holds while every order fills before the next tick (aggressive FAK, latencies
+  shorter than the tick gap, feed_latency_ms=0, no risk refusal): the backtest plans from targets
+  (open loop), the runner from the venue's position (closed loop).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from ghtrader.adapters.host.clock import ReplayClock
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.synthetic.live import SyntheticLiveFeed
 from ghtrader.application.research.backtest import BacktestRequest
+from ghtrader.application.research.backtest_plan import flat_before_close, flat_mask
+from ghtrader.application.research.policy_fit import day_close_ns
 from ghtrader.application.trading.risk_setup import risk_limits
 from ghtrader.domain.evaluation import CostModel
+from ghtrader.domain.instruments import contract_spec
+from ghtrader.domain.microsim import Latency
 from ghtrader.domain.microsim.codes import KIND_NAMES, OFFSET_NAMES
 from ghtrader.domain.risk.engine import RiskEngine
 from ghtrader.domain.risk.sessions import CalendarSessions
@@ -63,9 +69,13 @@ def _backtest(world: TradingWorld, **kw: Any) -> Any:
     return world.backtest(request)
 
 
-def _sim(world: TradingWorld, last_ns: int, first_ns: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+def _sim(
+    world: TradingWorld, last_ns: int, first_ns: int, latency_ms: float
+) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
     cal = world.market.calendar
-    venue = SimulatedExecutionProvider(initial_cash=INITIAL, queue_model="prob_log", calendar=cal)
+    lat = Latency(int(latency_ms * 1e6))
+    venue = SimulatedExecutionProvider(initial_cash=INITIAL, queue_model="prob_log", calendar=cal,
+                                       entry_latency=lat, cancel_latency=lat)  # fmt: skip
     risk = RiskEngine(risk_limits(PERMISSIVE), CalendarSessions(cal))
     request = world.request(mode="sim", replay_from_ns=first_ns - 1, end_ns=last_ns, max_ticks=0, flat_s=FLAT_S,
                             commission_bp=COMMISSION_BP, initial_balance=INITIAL)  # fmt: skip
@@ -117,13 +127,23 @@ def _first_difference(a: list, b: list) -> str:
     return f"lengths {len(a)} vs {len(b)}"
 
 
-def test_backtest_and_sim_agree_tick_for_tick_across_a_day_change_and_a_roll(world: TradingWorld) -> None:
-    report = _backtest(world)
+@pytest.mark.parametrize("latency_ms", [0.0, 40.0])
+def test_backtest_and_sim_agree_tick_for_tick_across_a_day_change_and_a_roll(
+    world: TradingWorld, latency_ms: float
+) -> None:
+    report = _backtest(world, entry_latency_ms=latency_ms, cancel_latency_ms=latency_ms)
     assert report.fit_days == [FIT_DAY]
     stored = world.tick_store.read_ticks(MAIN, "main_l5", DAY1, DAY2)
     ns = stored.ticks["datetime_ns"].astype(np.int64)
     np.testing.assert_array_equal(report.ticks_ns, ns)
-    status, events, venue = _sim(world, int(ns[-1]), int(ns[0]))
+    # the precondition of equal targets: the backtest's flat_rows last rows of each day (and so of
+    # the contract before the roll) lie inside the runner's causal flat_s window
+    cal, spec = world.market.calendar, contract_spec(MAIN)
+    tday = np.asarray(stored.trading_day, dtype="datetime64[D]")
+    seg = np.asarray(stored.segment_id, dtype=np.int64)
+    rows_flat = flat_mask(tday, seg, BacktestRequest.flat_rows)
+    assert not (rows_flat & ~flat_before_close(ns, day_close_ns(cal, spec, tday), FLAT_S)).any()
+    status, events, venue = _sim(world, int(ns[-1]), int(ns[0]), latency_ms)
 
     # the same ticks decided on, the same contracts traded, a roll between the days
     assert status["stop_reason"] == "end_time", status

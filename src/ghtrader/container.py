@@ -137,6 +137,7 @@ def _synthetic_market(settings: Settings, calendar: TradingCalendar) -> Syntheti
         seed=settings.synthetic_seed,
         anchor_date=settings.synthetic_anchor_date,
         signal_strength=settings.synthetic_signal_strength,
+        tick_interval_ms=settings.synthetic_tick_interval_ms,
     )
     return SyntheticMarket(config, calendar)
 

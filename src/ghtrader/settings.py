@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     csv_dir: Path = Path("data/csv")
     synthetic_seed: int = 7
     synthetic_signal_strength: float = Field(0.1, ge=0.0)
+    synthetic_tick_interval_ms: int = Field(500, ge=10, le=60_000)  # the snapshot grid (SHFE: 500 ms)
     synthetic_anchor_date: date = date(2018, 1, 2)
     synthetic_live_speedup: float = Field(1.0, gt=0.0)  # market seconds per wall second of `record`
     holiday_url: str = ""  # empty: the cached/bundled list only (no network)

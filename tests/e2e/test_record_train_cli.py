@@ -57,7 +57,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A `ghtrader serve` process on a free port; a test module's ``SERVER_ENV`` dict adds settings."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GHTRADER_", "TQ"))}
     env.update(
@@ -71,6 +72,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         GHTRADER_GRPC_PORT=str(port),
         PYTHONUNBUFFERED="1",
     )
+    env.update(getattr(request.module, "SERVER_ENV", {}))
     proc = subprocess.Popen(
         [str(GHTRADER), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ghtrader.domain.microsim import COMMAND_DTYPE
-from ghtrader.domain.microsim.codes import BUY, CANCEL, CLOSETODAY, FAK, LIMIT, OPEN, SELL
+from ghtrader.domain.microsim.codes import BUY, CANCEL, CLOSETODAY, FAK, LIMIT, OPEN
+from ghtrader.domain.trading.changes import change_side, order_price, split_change
 
 __all__ = [
     "EXECUTIONS",
@@ -99,22 +100,14 @@ def positions_to_commands(
     prev = np.r_[0, tgt[:-1]]
     rows = np.flatnonzero(tgt != prev)
     a, b = prev[rows], tgt[rows]
-    same_side = np.sign(a) == np.sign(b)
-    kept = np.where(same_side, np.sign(a) * np.minimum(np.abs(a), np.abs(b)), 0)
-    close_qty = np.abs(a - kept)
-    open_qty = np.abs(b - kept)
-    close_side = np.where(a > 0, SELL, BUY)
-    open_side = np.where(b > 0, BUY, SELL)
+    # the rule of the runner's executor, with the previous target as the held position (every lot
+    # is today's: the target is flat at each day end)
+    side = change_side(b - a)
+    close_qty, _, open_qty = split_change(b - a, np.where(side == BUY, -a, a))
     aggressive = np.full(rows.shape[0], execution == "aggressive")
     if force_aggressive is not None:
         aggressive |= np.asarray(force_aggressive, dtype=np.bool_)[rows]
-
-    def price(side: np.ndarray) -> np.ndarray:
-        buy = side == BUY
-        opposite = np.where(buy, ask[rows], bid[rows])
-        own = np.where(buy, bid[rows], ask[rows])
-        return np.where(aggressive, opposite, own)
-
+    prices = order_price(side, bid[rows], ask[rows], aggressive)
     kind = np.where(aggressive, FAK, LIMIT)
     m = rows.shape[0]
     # two order slots per change (close, open); ids = 2 * change + slot
@@ -132,16 +125,13 @@ def positions_to_commands(
             c["kind"] = CANCEL
             c["order_id"] = ids[sel]
             parts.append((c, 0))
-    for slot, qty, side, ids, offset in (
-        (1, close_qty, close_side, close_id, CLOSETODAY),
-        (2, open_qty, open_side, open_id, OPEN),
-    ):
+    for slot, qty, ids, offset in ((1, close_qty, close_id, CLOSETODAY), (2, open_qty, open_id, OPEN)):
         sel = qty > 0
         c = np.zeros(int(sel.sum()), dtype=COMMAND_DTYPE)
         c["time_ns"] = send_ns[rows[sel]]
         c["kind"] = kind[sel]
         c["side"] = side[sel]
-        c["price"] = price(side)[sel]
+        c["price"] = prices[sel]
         c["qty"] = qty[sel]
         c["order_id"] = ids[sel]
         c["offset"] = offset

@@ -2,7 +2,8 @@
 
 SHFE offsets: a reduction closes today's lots with CLOSETODAY and yesterday's with CLOSE (today's
 first: they are the ones a day-trading target opened), and only what is left after closing the
-opposite side opens a new position.
+opposite side opens a new position. The split and the price are
+:mod:`ghtrader.domain.trading.changes`, the rule the backtest's command plan applies too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ghtrader.application.errors import InvalidArgument
-from ghtrader.domain.microsim.codes import BUY, CLOSE, CLOSETODAY, FAK, FOK, LIMIT, OPEN, SELL
+from ghtrader.domain.microsim.codes import BUY, CLOSE, CLOSETODAY, FAK, FOK, LIMIT, OPEN
+from ghtrader.domain.trading.changes import change_side, order_price, split_change
 from ghtrader.domain.trading.orders import OrderRequest, Position
 
 __all__ = ["ORDER_KINDS", "DirectExecutor"]
@@ -32,28 +34,22 @@ class DirectExecutor:
 
     def price(self, side: int, bid: float, ask: float) -> float:
         """The limit price of a ``side`` order at this book."""
-        if side == BUY:
-            return ask if self.aggressive else bid
-        return bid if self.aggressive else ask
+        return float(order_price(side, bid, ask, self.aggressive))
 
     def orders(self, target: int, position: Position, bid: float, ask: float, tag: str = "") -> list[OrderRequest]:
         """Orders taking ``position`` to ``target`` lots (empty when already there)."""
         delta = int(target) - position.net
         if delta == 0:
             return []
-        side = BUY if delta > 0 else SELL
-        need = abs(delta)
-        price = self.price(side, bid, ask)
-        kind = ORDER_KINDS[self.kind]
+        side = int(change_side(delta))
         today, yd = (
             (position.short_today, position.short_yd) if side == BUY else (position.long_today, position.long_yd)
         )
-        out: list[OrderRequest] = []
-        for held, offset in ((today, CLOSETODAY), (yd, CLOSE)):
-            q = min(held, need)
-            if q > 0:
-                out.append(OrderRequest(position.symbol, side, q, price, kind, offset, tag))
-                need -= q
-        if need > 0:
-            out.append(OrderRequest(position.symbol, side, need, price, kind, OPEN, tag))
-        return out
+        price = self.price(side, bid, ask)
+        kind = ORDER_KINDS[self.kind]
+        lots = split_change(delta, today, yd)
+        return [
+            OrderRequest(position.symbol, side, int(q), price, kind, offset, tag)
+            for q, offset in zip(lots, (CLOSETODAY, CLOSE, OPEN), strict=True)
+            if q > 0
+        ]

@@ -252,9 +252,11 @@ class TradingRun:
         self._risk = risk
         self._orders = request.order_enabled and execution is not None
         self._executor = DirectExecutor(request.order_kind, request.aggressive)
+        self._flat_executor = DirectExecutor("fak", True)  # the forced flat, as the backtest's force_aggressive
         self._book = PaperBook(request.initial_balance, spec.multiplier)
         self.policy = policy
         self._last_ns = -1
+        self._prev_ns = -1  # the tick before the last one
         self._day: date | None = None
         self._target = 0
         self._working_target: int | None = None
@@ -371,11 +373,13 @@ class TradingRun:
         else:
             q = self._last_quote
             bid, ask = (float(q["bid_price1"]), float(q["ask_price1"])) if q is not None else (math.nan, math.nan)
-            orders = DirectExecutor("fak", True).orders(0, pos, bid, ask, "flatten")
+            orders = self._flat_executor.orders(0, pos, bid, ask, "flatten")
         for o in orders:
             self._send(o, ns, check=False)  # closing orders: the kill / operator wants them out
 
-    def _trade_to(self, target: int, tick: np.void, ns: int) -> None:
+    def _trade_to(self, target: int, tick: np.void, ns: int, forced: bool = False) -> None:
+        """Orders toward ``target`` once no order is working; ``forced`` (the flat before the
+        close): FAK at the opposite best whatever the run's order kind."""
         working = self._working()
         if working:
             if target != self._working_target:
@@ -387,7 +391,8 @@ class TradingRun:
         bid, ask = float(tick["bid_price1"]), float(tick["ask_price1"])
         if not (math.isfinite(bid) and math.isfinite(ask)):
             return
-        for o in self._executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
+        executor = self._flat_executor if forced else self._executor
+        for o in executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
             self._send(o, ns)
         self._working_target = target
 
@@ -461,6 +466,9 @@ class TradingRun:
             if self._execution is None and self._book.net:
                 self._book.move_to(0, self._mid(self._last_quote))
             self._complete_roll(binding, ns)
+            # this tick (the old contract's first of the day) only told of the day change: the new
+            # contract's ticks of the day from before it are decided on, as the backtest's main_l5 is
+            self._last_ns = self._prev_ns
 
     def _command(self, cmd: dict[str, Any], ns: int) -> None:
         name = str(cmd.get("command", ""))
@@ -529,8 +537,10 @@ class TradingRun:
         ns = int(tick["datetime_ns"])
         if ns <= self._last_ns:
             return  # a re-subscription's history replays ticks already seen
-        self._last_ns = ns
         day = self._cal.trading_day_of(ns)
+        if self._day is not None and day < self._day:
+            return  # the new contract's history from before the roll's trading day
+        self._prev_ns, self._last_ns = self._last_ns, ns
         if self._execution is not None:
             timer.lap(FEED)
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
@@ -566,7 +576,7 @@ class TradingRun:
                                   {"raw_probs": [float(p) for p in decision.raw_probs]}))  # fmt: skip
             self._target = target
         if self._orders:
-            self._trade_to(target, tick, ns)
+            self._trade_to(target, tick, ns, forced=decision.flat)
         elif self._execution is None:
             mid = self._mid(tick)
             self._book.mark(self._exec, mid)

@@ -234,6 +234,7 @@ class GhTraderClient:
         hold_rows: int | None = None,
         seed: int = 0,
         versus_execution: str = "",
+        flat_s: float | None = None,
         versus_queue_model: str = "",
         on_progress: ProgressHandler = _ignore,
     ) -> RunResultView:
@@ -258,6 +259,7 @@ class GhTraderClient:
                 feed_latency_ms=feed_latency_ms,
                 policy_fit_days=policy_fit_days,
                 hold_rows=hold_rows,
+                flat_s=flat_s,
             ),
         )
         return self._run(self._research.Backtest, req, on_progress)

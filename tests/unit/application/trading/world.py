@@ -256,6 +256,7 @@ class TradingWorld:
     model_id: str = "tr-logistic"
     tick_store: Any = None
     feed_pause: dict[str, float] = field(default_factory=dict)  # {"s": wall seconds per feed pass}
+    market: Any = None  # the synthetic market the ticks come from
 
     def request(self, **kw: Any) -> TradingRunRequest:
         base: dict[str, Any] = dict(mode="paper", model_id=self.model_id, symbol=MAIN, replay_from_ns=START_NS,
@@ -304,12 +305,12 @@ def build_world(tmp: Path) -> TradingWorld:
         feeds.append(feed)
         return feed
 
-    def start(*, schedules_store: InMemoryScheduleStore | None = schedules, venue: FakeVenue | None = None,
-              risk: FakeRisk | None = None, live_enabled: bool = False, credentials: bool = False,
-              **extra: Any) -> StartTradingRun:  # fmt: skip
+    def start(*, schedules_store: InMemoryScheduleStore | None = schedules, venue: Any = None,
+              risk: Any = None, live_enabled: bool = False, credentials: bool = False,
+              feed: Callable[[int, float], Any] | None = None, **extra: Any) -> StartTradingRun:  # fmt: skip
         return StartTradingRun(
             registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store, schedules=schedules_store,
-            calendar=_CalendarOf(market), store=run_store, clock=clock, feed_factory=feed_factory,
+            calendar=_CalendarOf(market), store=run_store, clock=clock, feed_factory=feed or feed_factory,
             execution_factory=(lambda req, spec: venue) if venue is not None else None,
             risk_factory=(lambda limits, spec: risk) if risk is not None else None,
             live_enabled=live_enabled, has_credentials=lambda profile: credentials, **extra,
@@ -318,7 +319,7 @@ def build_world(tmp: Path) -> TradingWorld:
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
                            calendar=_CalendarOf(market), clock=clock)  # fmt: skip
     return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store,
-                        feed_pause=pause)  # fmt: skip
+                        feed_pause=pause, market=market)  # fmt: skip
 
 
 @dataclass

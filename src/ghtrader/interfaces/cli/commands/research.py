@@ -167,6 +167,7 @@ def cmd_backtest(client: GhTraderClient, args: argparse.Namespace, out: Output) 
             feed_latency_ms=args.feed_latency_ms,
             policy_fit_days=args.policy_fit_days,
             hold_rows=args.hold_rows,
+            flat_s=args.flat_s,
             seed=args.seed,
             versus_execution=args.versus_execution or "",
             versus_queue_model=args.versus_queue_model or "",
@@ -279,6 +280,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slippage-ticks", type=non_negative_float, help="policy round-trip slippage in ticks (default 0)")
     p.add_argument("--policy-fit-days", type=positive_int, help="trading days before --start to fit the policy on (1)")
     p.add_argument("--hold-rows", type=positive_int, help="snapshots an entry is held (default: the model's horizon)")
+    p.add_argument(
+        "--flat-s",
+        type=non_negative_float,
+        help="also flat this many seconds before each day's close, as `trade --flat-s` (default: last 10 snapshots)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--versus-execution",

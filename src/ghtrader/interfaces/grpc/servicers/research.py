@@ -139,6 +139,7 @@ def backtest_request(request: research_pb2.BacktestRequest) -> BacktestRequest:
         feed_latency_ms=optional_field(request, "feed_latency_ms") or 0.0,
         policy_fit_days=1 if fit_days is None else int(fit_days),
         hold_rows=optional_field(request, "hold_rows"),
+        flat_s=optional_field(request, "flat_s"),
         seed=int(request.seed),
         versus_execution=request.versus_execution or None,
         versus_queue_model=request.versus_queue_model or None,

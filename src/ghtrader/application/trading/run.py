@@ -53,6 +53,7 @@ from ghtrader.application.trading.latency import EXECUTOR, FEED, RISK, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.request import TradingRunRequest, check_gate
+from ghtrader.application.trading.risk_measures import EquityRisk
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
@@ -274,6 +275,7 @@ class TradingRun:
         self._rolls = 0
         self._external_stop: Callable[[], bool] = lambda: False
         self._timer = pipeline.timer  # per-stage latency of each decision tick
+        self._equity_risk = EquityRisk()  # VaR / CVaR of the snapshots' equity
         self._timed_risk = self._orders and risk is not None
 
     # --- state --------------------------------------------------------------------------------------
@@ -288,6 +290,7 @@ class TradingRun:
             "risk_state": None if self._risk is None else int(self._risk.state),
             "kill_latched": None if self._risk is None else bool(self._risk.kill_latched),
             "last_tick_ns": self._last_ns, "latency": self._timer.summary(),
+            "risk_measures": self._equity_risk.summary(),
         }  # fmt: skip
 
     def _position(self) -> Position:
@@ -314,6 +317,7 @@ class TradingRun:
 
     def _snapshot(self, ns: int) -> dict[str, Any]:
         snap = self._account(ns)
+        self._equity_risk.add(self._cal.trading_day_of(ns), snap.equity)
         record = snapshot_record(snap, self._working() if self._execution else [], self._meta())
         self.journal.snapshot(record)
         self._last_snapshot_ns = ns
@@ -647,5 +651,7 @@ class TradingRun:
                            elapsed_s=round(time.monotonic() - started, 3))  # fmt: skip
         self.journal.update(status=status, stop_reason=self._done, finished_ns=self._clock.now_ns())
         self._write_state()
+        self.journal.update(risk_measures=self._equity_risk.summary(monte_carlo=True))
+        self.journal.write_state()
         _close(self._execution)
         return dict(self.journal.status)

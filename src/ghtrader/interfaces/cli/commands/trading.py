@@ -118,8 +118,26 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
             f", log-loss {ll[0]:.4f} vs raw {ll[1]:.4f}" if None not in ll else ""
         )
         human += f" ({oc['reason']})" if oc.get("reason") else ""
+    human += _risk_measures_text(status.get("risk_measures") or {})
     out.result(status, human)
     return 0
+
+
+def _risk_measures_text(rm: dict) -> str:  # type: ignore[type-arg]
+    """VaR / CVaR lines of ``trading status`` (historical and Student-t, 95 % and 99 %)."""
+    lines = ""
+    for horizon in ("intraday", "daily"):
+        block = rm.get(horizon) or {}
+        if "95" not in block:
+            continue
+        cells = []
+        for alpha in ("95", "99"):
+            for method in ("historical", "student_t"):
+                m = block.get(alpha, {}).get(method)
+                if m:
+                    cells.append(f"{method} {alpha}% VaR {m['var']:,.0f} / CVaR {m['cvar']:,.0f}")
+        lines += f"\n  {horizon} risk ({block['n']:,} changes, CNY): " + "; ".join(cells)
+    return lines
 
 
 def cmd_tail(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:

@@ -616,6 +616,7 @@ class Container(containers.DeclarativeContainer):
         live_enabled=providers.Callable(lambda s: s.live_enabled, settings),
         has_credentials=providers.Callable(_has_credentials, settings),
         datasets=dataset_store,
+        families=model_families,
     )
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock)
 

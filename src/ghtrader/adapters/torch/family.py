@@ -127,6 +127,14 @@ class TorchTrainedModel:
             x = x[:, [position[n] for n in self.feature_names]]
         return self.normalizer.apply(x)
 
+    def normalize_rows(self, features: np.ndarray) -> np.ndarray:
+        """(n, f) float32 normalized rows of raw ``features`` (n, f) in the model's feature order:
+        the rows :meth:`inputs` windows (online serving normalises one tick's row at a time)."""
+        x = np.asarray(features)
+        if x.ndim != 2 or x.shape[1] != len(self.feature_names):
+            raise InvalidArgument(f"invalid features of shape {x.shape}: expected (n, {len(self.feature_names)})")
+        return self.normalizer.apply(x)
+
     def inputs(self, frame: FeatureFrame) -> tuple[np.ndarray, np.ndarray]:
         """``(x, rows)``: normalized windows (m, window, f) float32 and the rows they end at."""
         features = self._normalized(frame)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -113,6 +113,16 @@ class TrainedModel(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Architecture, hyper-parameters, parameter count, training history (for the card)."""
+        ...
+
+
+@runtime_checkable
+class RowNormalizer(Protocol):
+    """A windowed model that normalises raw feature rows one at a time (online serving)."""
+
+    def normalize_rows(self, features: np.ndarray) -> np.ndarray:
+        """(n, f) float32: raw ``features`` (n, f), in the model's feature order, normalised exactly
+        as the rows :meth:`TrainedModel.inputs` gathers into windows."""
         ...
 
 

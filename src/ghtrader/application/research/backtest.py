@@ -34,7 +34,6 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.models import (
     ArtifactStore,
-    FeatureFrame,
     InferenceRuntime,
     ModelFamilies,
     ModelRegistry,
@@ -45,7 +44,7 @@ from ghtrader.application.ports.reports import BenchmarkReportWriter
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
-from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
+from ghtrader.application.research.artifacts import ONNX_INPUT_RAW, load_model
 from ghtrader.application.research.backtest_plan import (
     EXECUTIONS,
     block_ends,
@@ -55,7 +54,13 @@ from ghtrader.application.research.backtest_plan import (
     positions_to_commands,
 )
 from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
-from ghtrader.application.research.policy_fit import day_close_ns, fit_policy, online_features, policy_fit_days
+from ghtrader.application.research.policy_fit import (
+    day_close_ns,
+    fit_policy,
+    online_features,
+    policy_fit_days,
+    stored_probabilities,
+)
 from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
@@ -187,7 +192,7 @@ class RunBacktest:
         if meta.onnx_input != ONNX_INPUT_RAW:
             if self._families is None:
                 raise FailedPrecondition(f"{meta.model_id} takes normalised windows and no model families are set")
-            inputs = self._families.get(meta.family).load(directory).inputs
+            inputs = load_model(self._artifacts, self._families, directory, meta.horizon)[0].inputs
 
         cal = self._calendar_obj()
         fit_days = policy_fit_days(cal, request.start_day, request.policy_fit_days)
@@ -207,13 +212,8 @@ class RunBacktest:
         feats = online_features(ticks, tday, seg, meta.feature_names, spec.price_tick, spec.multiplier)
         bid, ask = ticks["bid_price1"].astype(np.float64), ticks["ask_price1"].astype(np.float64)
         mid = (bid + ask) / 2.0
-        frame = FeatureFrame(
-            features=feats, feature_names=meta.feature_names, labels=np.full(n, np.nan), segment_id=seg,
-            datetime_ns=ticks["datetime_ns"].astype(np.int64), trading_day=tday, mid=mid, spread=ask - bid,
-            symbol=symbol, horizon=meta.horizon, price_tick=spec.price_tick,
-        )  # fmt: skip
         progress(3, total, "predicting")
-        probs = predictor.predict_frame(frame, inputs)
+        probs = stored_probabilities(predictor, inputs, feats, ticks, tday, seg, symbol, spec.price_tick)
 
         # policy on the fit days only
         costs = request.costs

@@ -37,6 +37,7 @@ from ghtrader.application.ports.models import (
     ModelFamily,
     ModelKind,
     OnnxSignature,
+    RowNormalizer,
     TrainConfig,
     TrainedModel,
 )
@@ -96,6 +97,13 @@ class CalibratedModel:
 
     def inputs(self, frame: FeatureFrame) -> tuple[np.ndarray, np.ndarray]:
         return self.base.inputs(frame)
+
+    def normalize_rows(self, features: np.ndarray) -> np.ndarray:
+        """The base model's :meth:`~ghtrader.application.ports.models.RowNormalizer.normalize_rows`
+        (FailedPrecondition when the base model has none: tabular models take raw rows)."""
+        if not isinstance(self.base, RowNormalizer):
+            raise FailedPrecondition(f"the {self.family} model does not normalise rows")
+        return self.base.normalize_rows(features)
 
     def save(self, directory: Path) -> list[Path]:
         """The base model's files plus ``calibration.json``."""

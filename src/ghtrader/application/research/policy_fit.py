@@ -8,7 +8,9 @@ from datetime import date
 import numpy as np
 
 from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.ports.models import FeatureFrame
 from ghtrader.application.research.backtest_plan import realized_move
+from ghtrader.application.research.serving import InputsFn, Predictor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import (
     CostModel,
@@ -20,7 +22,14 @@ from ghtrader.domain.evaluation import (
 from ghtrader.domain.factors import OnlineFactorEngine
 from ghtrader.domain.instruments import ContractSpec
 
-__all__ = ["day_close_ns", "fit_policy", "online_features", "policy_fit_days", "trading_day_close_ns"]
+__all__ = [
+    "day_close_ns",
+    "fit_policy",
+    "online_features",
+    "policy_fit_days",
+    "stored_probabilities",
+    "trading_day_close_ns",
+]
 
 
 def policy_fit_days(calendar: TradingCalendar, start: date, n: int) -> list[date]:
@@ -67,6 +76,29 @@ def online_features(
         if hi > lo:
             out[lo:hi] = engine.update_many(ticks[lo:hi], trading_day[lo:hi], segment[lo:hi])
     return out
+
+
+def stored_probabilities(
+    predictor: Predictor,
+    inputs: InputsFn | None,
+    features: np.ndarray,
+    ticks: np.ndarray,
+    trading_day: np.ndarray,
+    segment: np.ndarray,
+    symbol: str,
+    price_tick: float,
+) -> np.ndarray:
+    """(n, 3) probabilities of stored ticks' feature rows: ``predict_frame`` over them, with the
+    windows of ``inputs`` (the trained model's, for a windowed graph; NaN rows without a full
+    window inside their segment) or the raw rows (``inputs`` None)."""
+    n = ticks.shape[0]
+    bid, ask = ticks["bid_price1"].astype(np.float64), ticks["ask_price1"].astype(np.float64)
+    frame = FeatureFrame(
+        features=features, feature_names=predictor.feature_names, labels=np.full(n, np.nan), segment_id=segment,
+        datetime_ns=ticks["datetime_ns"].astype(np.int64), trading_day=trading_day, mid=(bid + ask) / 2.0,
+        spread=ask - bid, symbol=symbol, horizon=predictor.meta.horizon, price_tick=price_tick,
+    )  # fmt: skip
+    return predictor.predict_frame(frame, inputs)
 
 
 def fit_policy(

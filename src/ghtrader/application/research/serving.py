@@ -30,7 +30,7 @@ from ghtrader.application.research.artifacts import (
     verify_files,
 )
 
-__all__ = ["Predictor", "registry_entry"]
+__all__ = ["InputsFn", "Predictor", "registry_entry"]
 
 
 def registry_entry(registry: ModelRegistry, model_id: str, version: str | None) -> RegistryEntry:

@@ -24,16 +24,17 @@ import numpy as np
 
 from ghtrader.application.errors import FailedPrecondition
 from ghtrader.application.ports.stores import TickStore
-from ghtrader.application.research.artifacts import ONNX_INPUT_RAW
 from ghtrader.application.research.policy_fit import (
     fit_policy,
     online_features,
     policy_fit_days,
+    stored_probabilities,
     trading_day_close_ns,
 )
-from ghtrader.application.research.serving import Predictor
+from ghtrader.application.research.serving import InputsFn, Predictor
 from ghtrader.application.trading.latency import CALIBRATOR, FEATURES, INFERENCE, POLICY, StageTimer
 from ghtrader.application.trading.online_calibration import OnlineCalibration, check_feature_vector
+from ghtrader.application.trading.online_window import OnlineWindow
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import CostModel, ExpectedMovePolicy
 from ghtrader.domain.factors import OnlineFactorEngine
@@ -62,13 +63,11 @@ def fit_decision_policy(
     start: date,
     n_days: int,
     costs: CostModel,
+    inputs: InputsFn | None = None,
 ) -> FittedPolicy:
     """Fit the cost-aware policy on the stored main_l5 ticks of the ``n_days`` trading days
-    before ``start``, as ``RunBacktest`` does (same features, probabilities, moves and costs)."""
-    if predictor.meta.onnx_input != ONNX_INPUT_RAW:
-        raise FailedPrecondition(
-            f"{predictor.meta.model_id} takes normalised windows; trading runs serve raw-feature models only"
-        )
+    before ``start``, as ``RunBacktest`` does (same features, probabilities, moves and costs);
+    ``inputs``: the trained model's, for a graph taking normalised windows (the backtest's)."""
     days = policy_fit_days(calendar, start, n_days)
     stored = ticks.read_ticks(symbol, MAIN_L5, days[0], days[-1])
     t = stored.ticks
@@ -81,7 +80,7 @@ def fit_decision_policy(
         else np.zeros(t.shape[0], np.int64)
     )
     feats = online_features(t, tday, seg, predictor.feature_names, spec.price_tick, spec.multiplier)
-    probs = predictor.predict(feats, predictor.feature_names)
+    probs = stored_probabilities(predictor, inputs, feats, t, tday, seg, symbol, spec.price_tick)
     bid, ask = t["bid_price1"].astype(np.float64), t["ask_price1"].astype(np.float64)
     policy = fit_policy(
         probs, (bid + ask) / 2.0, ask - bid, tday, seg, predictor.meta.horizon, costs,
@@ -109,6 +108,10 @@ class DecisionPipeline:
 
     ``timer`` (a :class:`StageTimer`, shared with the run) gets a lap after the features, the
     inference, the online calibrator (when there is one) and the policy of each ``on_tick``.
+
+    A model whose graph takes normalised windows needs ``window`` (an :class:`OnlineWindow` of its
+    trained model): every tick's features are shifted into it (in the features stage), and until
+    it is full the probabilities are NaN, as the backtest's rows without a full window.
     """
 
     def __init__(
@@ -122,11 +125,13 @@ class DecisionPipeline:
         flat_s: float = 5.0,
         calibration: OnlineCalibration | None = None,
         timer: StageTimer | None = None,
+        window: OnlineWindow | None = None,
     ) -> None:
-        if predictor.meta.onnx_input != ONNX_INPUT_RAW or predictor.window != 1:
-            raise FailedPrecondition(
-                f"{predictor.meta.model_id} takes windows; trading runs serve raw-feature models only"
-            )
+        if predictor.window != 1 and window is None:
+            raise FailedPrecondition(f"{predictor.meta.model_id} takes windows: the pipeline needs its online window")
+        if window is not None and (window.window != predictor.window or window.names != predictor.feature_names):
+            raise FailedPrecondition(f"the online window does not fit {predictor.meta.model_id}'s graph")
+        self._window = window
         self._predictor = predictor
         self._names = predictor.feature_names
         self._policy = policy
@@ -148,6 +153,8 @@ class DecisionPipeline:
         """Forget the online state (factor engine, held signal, online calibration): a roll starts a
         new series."""
         self._engine.reset()
+        if self._window is not None:
+            self._window.reset()
         if self.calibration is not None:
             self.calibration.reset()
         self._segment += 1
@@ -167,14 +174,21 @@ class DecisionPipeline:
         if trading_day != self._day:
             self._new_day(trading_day)
         self._row += 1
-        return self._engine.update(tick, trading_day, self._segment)
+        x = self._engine.update(tick, trading_day, self._segment)
+        if self._window is not None:
+            self._window.push(x)
+        return x
 
     def on_tick(self, tick: np.void, trading_day: date) -> Decision:
         """The decision at ``tick`` (of trading day ``trading_day``)."""
         lap = self.timer.lap
         x = self.features(tick, trading_day)
         lap(FEATURES)
-        probs = self._predictor.predict(x[None, :], self._names)
+        if self._window is None:
+            probs = self._predictor.predict(x[None, :], self._names)
+        else:
+            w = self._window.input()
+            probs = np.full((1, 3), np.nan) if w is None else self._predictor.predict(w, self._names)
         lap(INFERENCE)
         raw: np.ndarray | None = None
         events: tuple[tuple[str, dict[str, Any]], ...] = ()

@@ -39,7 +39,13 @@ from ghtrader.application.errors import ApplicationError, FailedPrecondition, In
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
-from ghtrader.application.ports.models import ArtifactStore, InferenceRuntime, ModelRegistry, RegistryEntry
+from ghtrader.application.ports.models import (
+    ArtifactStore,
+    InferenceRuntime,
+    ModelFamilies,
+    ModelRegistry,
+    RegistryEntry,
+)
 from ghtrader.application.ports.providers import CalendarSource, LiveFeed
 from ghtrader.application.ports.risk import HALTED, RiskEngine, RiskQuote
 from ghtrader.application.ports.stores import TickStore
@@ -51,6 +57,7 @@ from ghtrader.application.trading.executor import DirectExecutor
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import EXECUTOR, FEED, RISK, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
+from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.request import TradingRunRequest, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
@@ -103,6 +110,7 @@ class StartTradingRun:
         datasets: DatasetStore | None = None,  # label builds: the model's label threshold k
         calibrator_config: Mapping[str, Any] | None = None,  # CalibratorConfig overrides
         calibration_factory: CalibrationFactory = OnlineCalibration,
+        families: ModelFamilies | None = None,  # windowed models: their trained model (window, normaliser)
     ) -> None:
         self._registry = registry
         self._artifacts = artifacts
@@ -121,6 +129,7 @@ class StartTradingRun:
         self._datasets = datasets
         self._calibrator_config = dict(calibrator_config or {})
         self._calibration_factory = calibration_factory
+        self._families = families
 
     @property
     def store(self) -> TradingRunStore:
@@ -179,16 +188,18 @@ class StartTradingRun:
         journal.update(status="preflight", mode=request.mode, monitor_only=request.monitor_only, symbol=symbol)
         try:
             binding = resolver.resolve(start_day)
+            model = windowed_model(self._families, self._artifacts, meta, Path(entry.artifact_path))
             fitted = fit_decision_policy(
                 predictor, self._ticks, cal, symbol, spec, start_day, request.policy_fit_days,
-                CostModel(request.commission_bp, 0.0, request.aggressive),
+                CostModel(request.commission_bp, 0.0, request.aggressive), model.inputs if model else None,
             )  # fmt: skip
             calibration = None
             if request.online_calibration:
                 setup = calibration_setup(meta, spec.price_tick, self._datasets, self._calibrator_config)
                 calibration = self._calibration_factory(setup)
             pipeline = DecisionPipeline(predictor, fitted.policy, spec, cal, hold_rows=request.hold_rows,
-                                        flat_s=request.flat_s, calibration=calibration)  # fmt: skip
+                                        flat_s=request.flat_s, calibration=calibration,
+                                        window=OnlineWindow(model) if model else None)  # fmt: skip
             if request.mode != "paper":
                 assert self._execution_factory is not None
                 execution = self._execution_factory(request, spec)

@@ -16,7 +16,7 @@ import numpy as np
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.memory import InMemoryTickStore
 from ghtrader.adapters.memory.schedule_store import InMemoryScheduleStore
-from ghtrader.application.ports.models import FeatureFrame
+from ghtrader.application.ports.models import FeatureFrame, TrainConfig
 from ghtrader.application.ports.providers import TickCallback
 from ghtrader.application.ports.risk import ACTIVE, HALTED, REDUCING, RiskDecision, RiskQuote
 from ghtrader.application.ports.stores import MainL5Provenance, TickBatch
@@ -265,7 +265,8 @@ class TradingWorld:
         return TradingRunRequest(**base)
 
 
-def build_world(tmp: Path) -> TradingWorld:
+def build_world(tmp: Path, tcn_window: int = 0) -> TradingWorld:
+    """The trading world; ``tcn_window`` > 0 also publishes a tiny TCN ``tr-tcn`` of that window."""
     market = synthetic_market(seed=7, signal_strength=0.6, tick_interval_ms=5000)
     days = [FIT_DAY, DAY1, DAY2, DAY3]
     contracts = [market.main_contract("SHFE.cu", d) for d in days]
@@ -285,8 +286,19 @@ def build_world(tmp: Path) -> TradingWorld:
         segment_id=seg, datetime_ns=ticks["datetime_ns"], trading_day=tday, mid=mid,
         spread=ticks["ask_price1"] - ticks["bid_price1"], symbol=MAIN, horizon=10, price_tick=10.0,
     )  # fmt: skip
-    tw = train_world(tmp, frame)
+    families = None
+    if tcn_window:
+        from ghtrader.adapters.linear import LogisticFamily
+        from ghtrader.adapters.torch import deep_families
+        from ghtrader.application.research.families import FamilyRegistry
+
+        families = FamilyRegistry([LogisticFamily(), deep_families()["tcn"]])
+    tw = train_world(tmp, frame, families=families)
     tw.trainer(train_request(frame, symbol=MAIN, model_id="tr-logistic"))
+    if tcn_window:
+        config = TrainConfig(horizon=10, seed=1, max_epochs=1, patience=1, batch_size=256, window=tcn_window,
+                             device="cpu", amp=False, params={"channels": 8, "levels": 2})  # fmt: skip
+        tw.trainer(train_request(frame, family="tcn", symbol=MAIN, model_id="tr-tcn", config=config))
     schedules = InMemoryScheduleStore()
     schedules.save_schedule(
         MainSchedule.from_rows(
@@ -313,11 +325,12 @@ def build_world(tmp: Path) -> TradingWorld:
             calendar=_CalendarOf(market), store=run_store, clock=clock, feed_factory=feed or feed_factory,
             execution_factory=(lambda req, spec: venue) if venue is not None else None,
             risk_factory=(lambda limits, spec: risk) if risk is not None else None,
-            live_enabled=live_enabled, has_credentials=lambda profile: credentials, **extra,
+            live_enabled=live_enabled, has_credentials=lambda profile: credentials,
+            **{"families": tw.families, **extra},
         )  # fmt: skip
 
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
-                           calendar=_CalendarOf(market), clock=clock)  # fmt: skip
+                           calendar=_CalendarOf(market), clock=clock, families=tw.families)  # fmt: skip
     return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store,
                         feed_pause=pause, market=market)  # fmt: skip
 

@@ -10,12 +10,11 @@ market ticks per batch. The figures are the runner's own ``StageTimer`` summary 
 per stage, ``tick_to_decision`` (tick in -> target known; the targets apply to it) and
 ``tick_to_orders`` (-> the orders handed to the venue, the sim venue's order intake included).
 
-The runner serves raw-feature models only (``DecisionPipeline`` refuses windowed ones). The TCN
-therefore runs through the same runner with its Predictor wrapped in :class:`WindowedPredictor`,
-the online window serving would need: each tick's factor row is normalised with the model's own
-normaliser and shifted into a preallocated (1, window, f) input (zeros, the training mean, until
-the window is full), then the Predictor runs the TCN graph. Its normalise + shift counts in the
-``inference`` stage. This wrapper lives here, not in the runner.
+The TCN runs through the runner's own windowed serving: ``StartTradingRun`` gets the model
+families, loads the trained model and gives the pipeline an ``OnlineWindow``; each tick's factor row
+is normalised with the model's ``normalize_rows`` and shifted into a preallocated (1, window, f)
+input (no probabilities until the window is full, as in the backtest), then the Predictor runs the
+TCN graph. The normalise + shift counts in the ``features`` stage.
 
 Each model runs once per ``--clocks`` entry: ``wall`` times the stages with perf_counter_ns (the
 runner's clock; the default), ``cpu`` with this thread's CPU time, which leaves out the time the
@@ -37,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,6 @@ import numpy as np
 import onnxruntime as ort
 
 import ghtrader.application.trading.latency as latency_module
-import ghtrader.application.trading.run as run_module
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import bundled_holidays_text
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
@@ -57,14 +55,10 @@ from ghtrader.adapters.memory.schedule_store import InMemoryScheduleStore
 from ghtrader.adapters.onnx import OnnxInferenceRuntime
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.torch.families import deep_families
-from ghtrader.adapters.torch.family import NORMALIZER_FILE
-from ghtrader.adapters.torch.windows import Normalizer
 from ghtrader.application.ports.models import FeatureFrame, FrameProvenance, TrainConfig
 from ghtrader.application.ports.providers import TickCallback
 from ghtrader.application.ports.stores import MainL5Provenance, TickBatch
-from ghtrader.application.research.artifacts import ONNX_INPUT_RAW, WEIGHTS_DIR
 from ghtrader.application.research.families import FamilyRegistry
-from ghtrader.application.research.serving import Predictor
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.risk_setup import risk_engine_factory
@@ -135,7 +129,7 @@ class StaticFrames:
         return self.frame, PROVENANCE
 
 
-# --- the feed and the windowed predictor -------------------------------------------------------------
+# --- the feed ---------------------------------------------------------------------------------------
 @dataclass
 class ReplayFeed:
     """LiveFeed over recorded ticks: ``history`` ticks before the start, then ``step_s`` market
@@ -165,63 +159,6 @@ class ReplayFeed:
                     return
 
 
-class WindowedPredictor:
-    """A windowed model's Predictor seen as a raw-feature one (see the module docstring)."""
-
-    def __init__(self, inner: Predictor, normalizer: Normalizer) -> None:
-        self._inner = inner
-        self._norm = normalizer
-        self.meta = replace(inner.meta, onnx_input=ONNX_INPUT_RAW, window=1)
-        w, f = inner.window, len(inner.feature_names)
-        self._buf = np.zeros((1, w, f), np.float32)  # the online window, oldest row first
-        self._mean, self._std, self._clip = normalizer.mean, normalizer.std, np.float32(normalizer.clip)
-
-    @classmethod
-    def open(cls, store: Any, runtime: Any, directory: Path, **kw: Any) -> WindowedPredictor:
-        inner = Predictor.open(store, runtime, directory, **kw)
-        return cls(inner, Normalizer.load(Path(directory) / WEIGHTS_DIR / NORMALIZER_FILE))
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return self._inner.feature_names
-
-    @property
-    def window(self) -> int:
-        return 1
-
-    def predict(self, x: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
-        x = np.asarray(x, np.float32)
-        if x.ndim == 2 and x.shape[0] == 1:  # one tick: shift it into the window
-            buf = self._buf
-            buf[0, :-1] = buf[0, 1:]
-            row = buf[0, -1]
-            np.subtract(x[0], self._mean, out=row)
-            np.divide(row, self._std, out=row)
-            np.clip(row, -self._clip, self._clip, out=row)
-            row[~np.isfinite(row)] = 0.0
-            return self._inner.predict(buf, feature_names)
-        # a batch (the policy fit): every row's window over the batch, zero-padded at its start
-        z = self._norm.apply(x)
-        w = self._inner.window
-        padded = np.concatenate([np.zeros((w - 1, z.shape[1]), np.float32), z])
-        windows = np.lib.stride_tricks.sliding_window_view(padded, w, axis=0).transpose(0, 2, 1)
-        return np.concatenate(
-            [self._inner.predict(np.ascontiguousarray(windows[i : i + 4096]), feature_names)
-             for i in range(0, windows.shape[0], 4096)]
-        )  # fmt: skip
-
-
-@contextmanager
-def windowed_serving() -> Any:
-    """StartTradingRun opens models as :class:`WindowedPredictor` inside the block."""
-    saved = run_module.Predictor
-    run_module.Predictor = WindowedPredictor  # type: ignore[misc,assignment]
-    try:
-        yield
-    finally:
-        run_module.Predictor = saved  # type: ignore[misc]
-
-
 # --- the bench -------------------------------------------------------------------------------------
 @dataclass
 class _Calendar:
@@ -231,8 +168,11 @@ class _Calendar:
         return self.calendar
 
 
+FAMILIES = FamilyRegistry([LightGBMFamily(), deep_families()["tcn"]])
+
+
 def train(tmp: Path, frame: FeatureFrame, family: str, params: dict[str, Any], window: int) -> tuple[Any, Any, str]:
-    families = FamilyRegistry([LightGBMFamily(), deep_families()["tcn"]])
+    families = FAMILIES
     store = FilesystemArtifactStore(tmp / "artifacts" / "models")
     registry = InMemoryModelRegistry()
     trainer = TrainModel(families, StaticFrames(frame), store, registry, SystemClock(),
@@ -305,14 +245,13 @@ def sim_run(family: str, window: int, registry: Any, artifacts: Any, model_id: s
         feed_factory=lambda replay_from_ns, speedup: ReplayFeed(feed_ticks, replay_from_ns),
         execution_factory=lambda req, spec: SimulatedExecutionProvider(
             initial_cash=req.initial_balance, queue_model="prob_log", calendar=m.calendar),
-        risk_factory=risk_engine_factory(calendar),
+        risk_factory=risk_engine_factory(calendar), families=FAMILIES,
     )  # fmt: skip
     request = TradingRunRequest(mode="sim", model_id=model_id, symbol=MAIN, replay_from_ns=start_ns,
                                 max_ticks=args.ticks, commission_bp=args.commission_bp,
                                 snapshot_every_s=60.0, aggressive=args.aggressive,
                                 order_kind="fak" if args.aggressive else "limit")  # fmt: skip
-    with windowed_serving() if window > 1 else _nothing():
-        run = start(request)
+    run = start(request)
     t0 = time.perf_counter()
     status = run.run()
     wall = time.perf_counter() - t0
@@ -322,11 +261,6 @@ def sim_run(family: str, window: int, registry: Any, artifacts: Any, model_id: s
     return {"policy": {"threshold": policy.get("threshold"), "trades": policy.get("trades")},
             "load_1min": round(load, 2), "run_wall_s": round(wall, 2), "stop_reason": status.get("stop_reason"), "decisions": status.get("ticks"), "events": counts,
             "latency": status["latency"]}  # fmt: skip
-
-
-@contextmanager
-def _nothing() -> Any:
-    yield
 
 
 def machine() -> str:

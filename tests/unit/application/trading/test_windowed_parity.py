@@ -123,5 +123,7 @@ def test_a_paper_run_serves_the_tcn_through_the_families(deep: TradingWorld) -> 
     assert run.policy["threshold"] == report.policy["threshold"]
     status = run.run()
     assert status["status"] == "finished" and status["ticks"] == 300
+    events = deep.store.tail_events(run.run_id, 100_000)
+    assert [e["kind"] for e in events].count("roll") == 1  # the window restarted on the new contract
     with pytest.raises(FailedPrecondition, match="no model families"):
         deep.start(families=None)(deep.request(model_id=MODEL, max_ticks=10))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from ghtrader.application.errors import FailedPrecondition
+from ghtrader.application.ports.models import TrainedModel
 from ghtrader.application.research.backtest import BacktestRequest
 from ghtrader.application.research.policy_fit import online_features, stored_probabilities
 from ghtrader.application.research.serving import Predictor
@@ -28,7 +31,7 @@ def deep(tmp_path_factory: pytest.TempPathFactory) -> TradingWorld:
     return build_world(Path(tmp_path_factory.mktemp("windowed")), tcn_window=WINDOW)
 
 
-def _open(world: TradingWorld) -> tuple[Predictor, OnlineWindow, object]:
+def _open(world: TradingWorld) -> tuple[Predictor, OnlineWindow, TrainedModel]:
     entry = world.backtest.entry(MODEL, None)
     directory = Path(entry.artifact_path)
     predictor = Predictor.open(world.backtest._artifacts, world.backtest._runtime, directory, prefer_gpu=False)
@@ -37,14 +40,14 @@ def _open(world: TradingWorld) -> tuple[Predictor, OnlineWindow, object]:
     return predictor, OnlineWindow(model), model
 
 
-def _batch_probs(world: TradingWorld, predictor: Predictor, model: object, days: tuple) -> np.ndarray:
+def _batch_probs(world: TradingWorld, predictor: Predictor, model: TrainedModel, days: tuple[date, ...]) -> np.ndarray:
     """The backtest's path: online features over the stored ticks, predict_frame with the inputs."""
     spec = contract_spec(MAIN)
     stored = world.tick_store.read_ticks(MAIN, "main_l5", days[0], days[-1])
     tday = np.asarray(stored.trading_day, dtype="datetime64[D]")
     seg = np.asarray(stored.segment_id, dtype=np.int64)
     feats = online_features(stored.ticks, tday, seg, predictor.feature_names, spec.price_tick, spec.multiplier)
-    return stored_probabilities(predictor, model.inputs, feats, stored.ticks, tday, seg, MAIN, spec.price_tick)  # type: ignore[attr-defined]
+    return stored_probabilities(predictor, model.inputs, feats, stored.ticks, tday, seg, MAIN, spec.price_tick)
 
 
 def test_per_tick_tcn_probabilities_and_targets_equal_the_backtest(deep: TradingWorld) -> None:
@@ -57,7 +60,7 @@ def test_per_tick_tcn_probabilities_and_targets_equal_the_backtest(deep: Trading
     predictor, window, model = _open(deep)
     spec = contract_spec(MAIN)
     cal = deep.backtest._calendar.load()
-    fitted = fit_decision_policy(predictor, deep.tick_store, cal, MAIN, spec, DAY3, 1, costs, model.inputs)  # type: ignore[attr-defined]
+    fitted = fit_decision_policy(predictor, deep.tick_store, cal, MAIN, spec, DAY3, 1, costs, model.inputs)
     assert fitted.policy.threshold == report.policy["threshold"] and fitted.policy.trades
 
     batch = _batch_probs(deep, predictor, model, (DAY2, DAY3))
@@ -82,7 +85,7 @@ def test_the_window_fills_after_a_reset_as_a_segment_starts(deep: TradingWorld) 
     spec = contract_spec(MAIN)
     cal = deep.backtest._calendar.load()
     policy = fit_decision_policy(predictor, deep.tick_store, cal, MAIN, spec, DAY3, 1, CostModel(0.1),
-                                 model.inputs).policy  # type: ignore[attr-defined]  # fmt: skip
+                                 model.inputs).policy  # fmt: skip
     day = deep.tick_store.read_ticks(MAIN, "main_l5", DAY3, DAY3).ticks
     pipeline = DecisionPipeline(predictor, policy, spec, cal, flat_s=0.0, window=window)
     for i in range(50):
@@ -109,11 +112,11 @@ def test_a_windowed_model_needs_its_window_and_the_families(deep: TradingWorld) 
     assert windowed_model(None, deep.backtest._artifacts, raw.meta, Path(".")) is None
 
 
-def _fit_args(world: TradingWorld, predictor: Predictor) -> tuple:
+def _fit_args(world: TradingWorld, predictor: Predictor) -> tuple[Any, ...]:
     _, _, model = _open(world)
     spec = contract_spec(MAIN)
     cal = world.backtest._calendar.load()
-    return (predictor, world.tick_store, cal, MAIN, spec, DAY3, 1, CostModel(0.1), model.inputs)  # type: ignore[attr-defined]
+    return (predictor, world.tick_store, cal, MAIN, spec, DAY3, 1, CostModel(0.1), model.inputs)
 
 
 def test_a_paper_run_serves_the_tcn_through_the_families(deep: TradingWorld) -> None:

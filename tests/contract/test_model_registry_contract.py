@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
-from ghtrader.application.ports.models import ModelRegistry, RegistryEntry
+from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, StatusChange
 from ghtrader.application.ports.stores import StoreBundle
 
 T0 = 1_767_225_600_123_456_789  # 2026-01-01 00:00:00.123456789 UTC
@@ -138,3 +138,88 @@ def test_set_status_refuses_unknown_models_and_statuses(registry: ModelRegistry)
     assert got is not None and got.status == "development"
     with pytest.raises(InvalidArgument, match="status"):
         registry.register(_entry(version="2", status="live"))  # type: ignore[arg-type]
+
+
+# --- status changes and their log (ghtrader_model_status_changes_v2) ---------------------------
+MID = "lightgbm-SHFE.cu-h10"
+
+
+def _us(ns: int) -> int:
+    return ns - ns % 1000
+
+
+def _change(version: str, frm: str, to: str, at: int = T0, **kw: object) -> StatusChange:
+    base = StatusChange(
+        model_id=MID, version=version, from_status=frm, to_status=to,  # type: ignore[arg-type]
+        reason=f"{frm} -> {to}", actor="test", at_ns=at,
+    )  # fmt: skip
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_change_statuses_applies_a_batch_and_logs_it_in_order(registry: ModelRegistry) -> None:
+    registry.register(_entry(version="1"))
+    registry.register(_entry(version="2"))
+    assert registry.history(MID) == []
+    decision = {"decision": "promote", "checks": [{"name": "macro_f1", "value": np.float64(0.4), "passed": True}]}
+    got = registry.change_statuses([_change("1", "development", "production", T0 + 1_999, decision=decision)])
+    assert [(e.version, e.status) for e in got] == [("1", "production")]
+    assert got[0].promoted_at_ns == _us(T0 + 1_999)
+    # a promotion of v2 retires v1 in the same batch
+    got = registry.change_statuses(
+        [
+            _change("1", "production", "retired", T0 + 5_000, reason="replaced by v2"),
+            _change("2", "development", "production", T0 + 5_000, reason="gate passed"),
+        ]
+    )
+    assert [(e.version, e.status) for e in got] == [("1", "retired"), ("2", "production")]
+    e1, e2 = registry.get(MID, "1"), registry.get(MID, "2")
+    assert e1 is not None and e1.status == "retired" and e1.retired_at_ns == _us(T0 + 5_000)
+    assert e2 is not None and e2.status == "production"
+    h = registry.history(MID)
+    assert [(c.version, c.from_status, c.to_status, c.reason) for c in h] == [
+        ("1", "development", "production", "development -> production"),
+        ("1", "production", "retired", "replaced by v2"),
+        ("2", "development", "production", "gate passed"),
+    ]
+    assert h[0].at_ns == _us(T0 + 1_999) and h[0].actor == "test"
+    assert h[0].decision == {"decision": "promote", "checks": [{"name": "macro_f1", "value": 0.4, "passed": True}]}
+    assert h[1].decision == {}
+    assert registry.history("other-model") == []
+
+
+def test_change_statuses_is_a_compare_and_set_all_or_nothing(registry: ModelRegistry) -> None:
+    registry.register(_entry(version="1"))
+    registry.register(_entry(version="2"))
+    with pytest.raises(FailedPrecondition, match="not staging"):
+        registry.change_statuses([_change("1", "development", "retired"), _change("2", "staging", "production")])
+    assert [e.status for e in registry.list()] == ["development", "development"]
+    assert registry.history(MID) == []
+    with pytest.raises(NotFound, match="not registered"):
+        registry.change_statuses([_change("7", "development", "staging")])
+    with pytest.raises(InvalidArgument, match="one model_id"):
+        registry.change_statuses([_change("1", "development", "staging"), _change("2", "development", "staging", model_id="x")])
+    with pytest.raises(InvalidArgument, match="status"):
+        registry.change_statuses([_change("1", "development", "live")])
+    with pytest.raises(InvalidArgument, match="actor"):
+        registry.change_statuses([_change("1", "development", "staging", actor="")])
+    assert registry.history(MID) == []
+
+
+def test_exactly_one_production_version_per_model(registry: ModelRegistry) -> None:
+    registry.register(_entry(version="1"))
+    registry.register(_entry(version="2"))
+    registry.register(_entry("other", "1"))
+    registry.change_statuses([_change("1", "development", "production")])
+    with pytest.raises(FailedPrecondition, match="production versions"):
+        registry.change_statuses([_change("2", "development", "production")])
+    with pytest.raises(FailedPrecondition, match="production versions"):
+        registry.set_status(MID, "2", "production", T0)
+    assert [e.version for e in registry.list(status="production")] == ["1"]
+    registry.set_status("other", "1", "production", T0)  # another model is independent
+    assert len(registry.history(MID)) == 1
+
+
+def test_shadow_is_a_status(registry: ModelRegistry) -> None:
+    registry.register(_entry(status="shadow"))
+    registry.change_statuses([_change("1", "shadow", "staging")])
+    assert [e.status for e in registry.list(status="staging")] == ["staging"]

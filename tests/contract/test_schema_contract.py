@@ -11,6 +11,7 @@ LATER_TABLES = {
     "ghtrader_build_metadata_v2",
     "ghtrader_feature_registry_v2",
     "ghtrader_model_registry_v2",
+    "ghtrader_model_status_changes_v2",
 }
 
 

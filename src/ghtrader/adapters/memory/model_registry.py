@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ghtrader.application.errors import FailedPrecondition, NotFound
-from ghtrader.application.ports.models import ModelStatus, RegistryEntry
+from ghtrader.application.ports.models import ModelStatus, RegistryEntry, StatusChange
 from ghtrader.application.research.registry_entries import (
+    apply_changes,
+    check_changes,
     check_entry,
+    check_single_production,
     check_status,
     stamp_us,
     version_number,
@@ -27,6 +30,7 @@ class InMemoryModelRegistry:
     def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
         self._clock = clock
         self._entries: dict[tuple[str, int], RegistryEntry] = {}
+        self._changes: list[StatusChange] = []
         self._lock = threading.Lock()
 
     def register(self, entry: RegistryEntry) -> None:
@@ -66,5 +70,22 @@ class InMemoryModelRegistry:
             if entry is None:
                 raise NotFound(f"model {model_id!r} version {version} is not registered")
             updated = with_status(entry, status, at_ns)
+            others = [e for k, e in self._entries.items() if k[0] == model_id and k != key]
+            check_single_production(model_id, [*others, updated])
             self._entries[key] = updated
             return updated
+
+    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+        checked = check_changes(changes)
+        model_id = checked[0].model_id
+        with self._lock:
+            current = {str(k[1]): e for k, e in self._entries.items() if k[0] == model_id}
+            updated, state = apply_changes(current, checked)
+            for version, entry in state.items():
+                self._entries[(model_id, int(version))] = entry
+            self._changes.extend(checked)
+        return updated
+
+    def history(self, model_id: str) -> list[StatusChange]:
+        with self._lock:
+            return [c for c in self._changes if c.model_id == model_id]

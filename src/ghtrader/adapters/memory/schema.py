@@ -20,6 +20,7 @@ MEMORY_TABLES: tuple[str, ...] = (
     "ghtrader_build_metadata_v2",
     "ghtrader_feature_registry_v2",
     "ghtrader_model_registry_v2",
+    "ghtrader_model_status_changes_v2",
 )
 
 

@@ -3,22 +3,30 @@
 The table keys rows by ``(model_id, version integer)``; entries carry the version as text, so
 it must be a whole number (shared rules: ``application.research.registry_entries``).
 Timestamps are ``timestamptz`` (microseconds); ``created_at_ns`` 0 means the server's now().
+
+Status changes lock every row of the model (``FOR UPDATE``), check and apply the batch and
+append it to ``ghtrader_model_status_changes_v2`` in one transaction, so two promotions of one
+model serialise and the model never has two production versions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from ghtrader.adapters.postgres.schema import MODEL_REGISTRY_TABLE
+from ghtrader.adapters.postgres.schema import MODEL_REGISTRY_TABLE, MODEL_STATUS_CHANGES_TABLE
 from ghtrader.application.errors import FailedPrecondition, NotFound
-from ghtrader.application.ports.models import ModelStatus, RegistryEntry
+from ghtrader.application.ports.models import ModelStatus, RegistryEntry, StatusChange
 from ghtrader.application.ports.stores import LAKE_VERSION
 from ghtrader.application.research.registry_entries import (
+    apply_changes,
+    check_changes,
     check_entry,
+    check_single_production,
     check_status,
     version_number,
     with_status,
@@ -38,6 +46,7 @@ _INSERT = (
 )
 _SELECT = f"SELECT {_COLS} FROM {MODEL_REGISTRY_TABLE}"
 _ORDER = " ORDER BY model_id, version"
+_CHANGE_COLS = "model_id, version, from_status, to_status, reason, actor, at, decision"
 
 
 def _ts(ns: int | None) -> datetime | None:
@@ -125,9 +134,54 @@ class PostgresModelRegistry:
             if row is None:
                 raise NotFound(f"model {model_id!r} version {version} is not registered")
             updated = with_status(_entry(row), status, at_ns)
-            conn.execute(
-                f"UPDATE {MODEL_REGISTRY_TABLE} SET status = %s, promoted_at = %s, retired_at = %s "
-                "WHERE model_id = %s AND version = %s",
-                (updated.status, _ts(updated.promoted_at_ns), _ts(updated.retired_at_ns), model_id, number),
-            )
+            if status == "production":
+                others = conn.execute(
+                    f"{_SELECT} WHERE model_id = %s AND version <> %s AND status = 'production' FOR UPDATE",
+                    (model_id, number),
+                ).fetchall()
+                check_single_production(model_id, [*(_entry(r) for r in others), updated])
+            self._update(conn, updated)
         return updated
+
+    @staticmethod
+    def _update(conn: Any, e: RegistryEntry) -> None:
+        conn.execute(
+            f"UPDATE {MODEL_REGISTRY_TABLE} SET status = %s, promoted_at = %s, retired_at = %s "
+            "WHERE model_id = %s AND version = %s",
+            (e.status, _ts(e.promoted_at_ns), _ts(e.retired_at_ns), e.model_id, int(e.version)),
+        )
+
+    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+        checked = check_changes(changes)
+        model_id = checked[0].model_id
+        with self._pool.connection() as conn, conn.transaction():
+            rows = conn.execute(f"{_SELECT} WHERE model_id = %s ORDER BY version FOR UPDATE", (model_id,)).fetchall()
+            current = {e.version: e for e in map(_entry, rows)}
+            updated, state = apply_changes(current, checked)
+            for version in sorted({c.version for c in checked}, key=int):
+                self._update(conn, state[version])
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO {MODEL_STATUS_CHANGES_TABLE} ({_CHANGE_COLS}, lake_version) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (c.model_id, int(c.version), c.from_status, c.to_status, c.reason, c.actor,
+                         _ts(c.at_ns) or _EPOCH, Jsonb(dict(c.decision)), LAKE_VERSION)
+                        for c in checked
+                    ],
+                )  # fmt: skip
+        return updated
+
+    def history(self, model_id: str) -> list[StatusChange]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_CHANGE_COLS} FROM {MODEL_STATUS_CHANGES_TABLE} WHERE model_id = %s ORDER BY change_id",
+                (model_id,),
+            ).fetchall()
+        return [
+            StatusChange(
+                model_id=r[0], version=str(r[1]), from_status=r[2], to_status=r[3], reason=r[4], actor=r[5],
+                at_ns=_ns(r[6]) or 0, decision=dict(r[7] or {}),
+            )
+            for r in rows
+        ]  # fmt: skip

@@ -10,24 +10,32 @@ QuestDB has no insert-if-absent nor row locks: :meth:`register` reads before it 
 :meth:`set_status` reads, then updates only the non-key status columns. Two processes
 registering the same new version at the same moment may both succeed (the later one's row
 stays); the application registers a model version from one job.
+
+Status changes (:meth:`change_statuses`) are checked against the rows read first, then
+written one UPDATE per version and appended to ``ghtrader_model_status_changes_v2``; without
+transactions a concurrent change between the read and the writes is not detected, so the
+application changes one model's statuses from one job at a time.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg import ClientCursor
 
 from ghtrader.adapters.questdb.connections import QuestDBConnections
-from ghtrader.adapters.questdb.schema import MODEL_REGISTRY_TABLE
+from ghtrader.adapters.questdb.schema import MODEL_REGISTRY_TABLE, MODEL_STATUS_CHANGES_TABLE
 from ghtrader.application.errors import FailedPrecondition, NotFound
-from ghtrader.application.ports.models import ModelStatus, RegistryEntry
+from ghtrader.application.ports.models import ModelStatus, RegistryEntry, StatusChange
 from ghtrader.application.ports.stores import LAKE_VERSION
 from ghtrader.application.research.registry_entries import (
+    apply_changes,
+    check_changes,
     check_entry,
+    check_single_production,
     check_status,
     stamp_us,
     version_number,
@@ -71,6 +79,7 @@ class QuestDBModelRegistry:
     def __init__(self, connections: QuestDBConnections, clock: Callable[[], int] = time.time_ns) -> None:
         self._cx = connections
         self._table = connections.table(MODEL_REGISTRY_TABLE)
+        self._changes = connections.table(MODEL_STATUS_CHANGES_TABLE)
         self._clock = clock
 
     def _select(self, cur: ClientCursor, model_id: str, number: int) -> RegistryEntry | None:
@@ -130,10 +139,56 @@ class QuestDBModelRegistry:
             if entry is None:
                 raise NotFound(f"model {model_id!r} version {version} is not registered")
             updated = with_status(entry, status, at_ns)
-            cur.execute(
-                f"UPDATE {self._table} SET status = %s, promoted_at = %s, retired_at = %s "
-                "WHERE model_id = %s AND version = %s",
-                (updated.status, _us(updated.promoted_at_ns), _us(updated.retired_at_ns), model_id, number),
-            )
+            if status == "production":
+                others = [e for e in self._model_rows(cur, model_id) if e.version != updated.version]
+                check_single_production(model_id, [*others, updated])
+            self._update(cur, updated)
             self._cx.wait_applied(conn, self._table)
         return updated
+
+    def _model_rows(self, cur: ClientCursor, model_id: str) -> list[RegistryEntry]:
+        rows = cur.execute(f"SELECT {_COLS} FROM {self._table} WHERE model_id = %s", (model_id,)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def _update(self, cur: ClientCursor, e: RegistryEntry) -> None:
+        cur.execute(
+            f"UPDATE {self._table} SET status = %s, promoted_at = %s, retired_at = %s "
+            "WHERE model_id = %s AND version = %s",
+            (e.status, _us(e.promoted_at_ns), _us(e.retired_at_ns), e.model_id, int(e.version)),
+        )
+
+    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+        checked = check_changes(changes)
+        model_id = checked[0].model_id
+        with self._cx.pg() as conn:
+            cur = ClientCursor(conn)
+            current = {e.version: e for e in self._model_rows(cur, model_id)}
+            updated, state = apply_changes(current, checked)
+            for seq, c in enumerate(checked):
+                cur.execute(
+                    f"INSERT INTO {self._changes} (at, model_id, version, seq, from_status, to_status, reason, "
+                    "actor, decision, lake_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (_us(c.at_ns), c.model_id, int(c.version), seq, c.from_status, c.to_status, c.reason, c.actor,
+                     json.dumps(dict(c.decision)), LAKE_VERSION),
+                )  # fmt: skip
+            for version in sorted({c.version for c in checked}, key=int):
+                self._update(cur, state[version])
+            self._cx.wait_applied(conn, self._changes)
+            self._cx.wait_applied(conn, self._table)
+        return updated
+
+    def history(self, model_id: str) -> list[StatusChange]:
+        with self._cx.pg() as conn:
+            rows = ClientCursor(conn).execute(
+                "SELECT model_id, version, from_status, to_status, reason, actor, cast(at AS long), decision, seq "
+                f"FROM {self._changes} WHERE model_id = %s",
+                (model_id,),
+            ).fetchall()
+        rows = sorted(rows, key=lambda r: (int(r[6]), int(r[8])))
+        return [
+            StatusChange(
+                model_id=r[0], version=str(r[1]), from_status=r[2], to_status=r[3], reason=r[4] or "",
+                actor=r[5] or "", at_ns=_ns(r[6]) or 0, decision=json.loads(r[7]) if r[7] else {},
+            )
+            for r in rows
+        ]  # fmt: skip

@@ -41,6 +41,7 @@ from ghtrader.adapters.table_names import (
     MAIN_SCHEDULE_TABLE,
     MIGRATIONS_TABLE,
     MODEL_REGISTRY_TABLE,
+    MODEL_STATUS_CHANGES_TABLE,
     NO_DATA_TABLE,
     SYMBOL_DAY_INDEX_TABLE,
     TICKS_TABLE,
@@ -55,6 +56,7 @@ __all__ = [
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
     "MODEL_REGISTRY_TABLE",
+    "MODEL_STATUS_CHANGES_TABLE",
     "NO_DATA_TABLE",
     "SYMBOL_DAY_INDEX_TABLE",
     "TICKS_TABLE",
@@ -75,6 +77,7 @@ _TABLES = {
     "build_metadata": BUILD_METADATA_TABLE,
     "feature_registry": FEATURE_REGISTRY_TABLE,
     "model_registry": MODEL_REGISTRY_TABLE,
+    "model_status_changes": MODEL_STATUS_CHANGES_TABLE,
 }
 
 
@@ -262,6 +265,26 @@ DEDUP UPSERT KEYS(key_ts, model_id, version)""",
             "ALTER TABLE {no_data} ADD COLUMN source_path VARCHAR",
             "ALTER TABLE {no_data} ADD COLUMN source_size LONG",
             "ALTER TABLE {no_data} ADD COLUMN source_mtime_ns LONG",
+        ),
+    ),
+    Migration(
+        "0019_model_status_changes_v2",
+        (
+            # The status change log: designated ``at`` (the change's time); ``seq`` orders the
+            # changes of one batch (they share ``at``); decision is JSON text.
+            f"""CREATE TABLE IF NOT EXISTS {{model_status_changes}} (
+    at TIMESTAMP,
+    model_id {_SYM},
+    version INT,
+    seq INT,
+    from_status VARCHAR,
+    to_status VARCHAR,
+    reason VARCHAR,
+    actor VARCHAR,
+    decision VARCHAR,
+    lake_version SYMBOL CAPACITY 8 CACHE
+) TIMESTAMP(at) PARTITION BY YEAR WAL
+DEDUP UPSERT KEYS(at, model_id, version, seq)""",
         ),
     ),
 )

@@ -17,10 +17,10 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from ghtrader.application.progress import ProgressCallback
+from ghtrader.domain.promotion import ModelStatus
 
 CLASS_NAMES: tuple[str, str, str] = ("DOWN", "FLAT", "UP")
 ModelKind = Literal["tabular", "deep"]
-ModelStatus = Literal["development", "staging", "production", "retired"]
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,27 @@ class RegistryEntry:
     retired_at_ns: int | None = None
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """One recorded status change of a model version (``ghtrader_model_status_changes_v2``).
+
+    ``from_status`` is the status the version must be in when the change applies (a
+    compare-and-set); ``decision`` is the promotion gate's decision as JSON (``{}`` when none).
+    """
+
+    model_id: str
+    version: str
+    from_status: ModelStatus
+    to_status: ModelStatus
+    reason: str
+    actor: str  # who asked: "cli", "daily-train", "scheduler", "api" ...
+    at_ns: int
+    decision: Mapping[str, Any] = field(default_factory=dict)
+
+
 class ModelRegistry(Protocol):
-    """``ghtrader_model_registry_v2``."""
+    """``ghtrader_model_registry_v2`` plus its status change log
+    (``ghtrader_model_status_changes_v2``)."""
 
     def register(self, entry: RegistryEntry) -> None:
         """Insert a new (model_id, version); refuses to overwrite an existing one."""
@@ -182,7 +201,24 @@ class ModelRegistry(Protocol):
 
     def list(self, model_type: str | None = None, status: str | None = None) -> list[RegistryEntry]: ...
 
-    def set_status(self, model_id: str, version: str, status: ModelStatus, at_ns: int) -> RegistryEntry: ...
+    def set_status(self, model_id: str, version: str, status: ModelStatus, at_ns: int) -> RegistryEntry:
+        """Move one version to ``status`` without a change-log record (low level: use
+        :meth:`change_statuses`); FailedPrecondition when that would make a second production
+        version of the model."""
+        ...
+
+    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+        """Apply ``changes`` (one model_id) in order, all or none, each recorded in the change log.
+
+        Each version must be registered (NotFound) and in its ``from_status`` when its change
+        applies (FailedPrecondition otherwise: someone else changed it). Afterwards at most one
+        version of the model is in production (FailedPrecondition otherwise). Returns the
+        updated entries in the order of ``changes``."""
+        ...
+
+    def history(self, model_id: str) -> list[StatusChange]:
+        """Every recorded status change of ``model_id``, oldest first ([] when none)."""
+        ...
 
 
 class ModelFamilies(Protocol):

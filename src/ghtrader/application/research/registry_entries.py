@@ -8,24 +8,29 @@ accept, normalise and refuse the same entries (proven by tests/contract).
 - Timestamps are epoch ns kept to the microsecond (the database's resolution).
 - ``set_status`` stamps ``promoted_at_ns`` when a model enters production and
   ``retired_at_ns`` when it is retired; earlier stamps stay.
+- ``change_statuses`` applies a batch of one model's changes as a compare-and-set on each
+  version's status and leaves at most one production version (:func:`apply_changes`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, cast, get_args
 
 import numpy as np
 
-from ghtrader.application.errors import InvalidArgument
-from ghtrader.application.ports.models import ModelStatus, RegistryEntry
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.ports.models import ModelStatus, RegistryEntry, StatusChange
 
 __all__ = [
     "MAX_VERSION",
     "MODEL_STATUSES",
+    "apply_changes",
+    "check_changes",
+    "check_single_production",
     "check_entry",
     "check_status",
     "json_metrics",
@@ -111,3 +116,72 @@ def with_status(entry: RegistryEntry, status: str, at_ns: int) -> RegistryEntry:
     promoted = at if new_status == "production" else entry.promoted_at_ns
     retired = at if new_status == "retired" else entry.retired_at_ns
     return replace(entry, status=new_status, promoted_at_ns=promoted, retired_at_ns=retired)
+
+
+def check_changes(changes: Sequence[StatusChange]) -> list[StatusChange]:
+    """``changes`` validated and normalised (version text, at_ns to the microsecond, decision as
+    JSON); InvalidArgument unless they are non-empty and all of one model_id."""
+    if not changes:
+        raise InvalidArgument("no status changes given")
+    out = []
+    for c in changes:
+        if not isinstance(c.model_id, str) or not c.model_id.strip():
+            raise InvalidArgument(f"status change model_id must be a non-empty string (got {c.model_id!r})")
+        if not isinstance(c.actor, str) or not c.actor.strip():
+            raise InvalidArgument(f"status change actor must be a non-empty string (got {c.actor!r})")
+        if not isinstance(c.reason, str):
+            raise InvalidArgument(f"status change reason must be a string (got {c.reason!r})")
+        if not isinstance(c.at_ns, int) or c.at_ns < 0:
+            raise InvalidArgument(f"status change at_ns must be epoch nanoseconds (got {c.at_ns!r})")
+        out.append(
+            replace(
+                c,
+                version=str(version_number(c.version)),
+                from_status=check_status(c.from_status),
+                to_status=check_status(c.to_status),
+                at_ns=stamp_us(c.at_ns) or 0,
+                decision=json_metrics(c.decision),
+            )
+        )
+    if len({c.model_id for c in out}) != 1:
+        raise InvalidArgument("a batch of status changes must concern one model_id")
+    return out
+
+
+def check_single_production(model_id: str, entries: Sequence[RegistryEntry]) -> None:
+    """FailedPrecondition when more than one of ``entries`` is in production."""
+    live = sorted((e for e in entries if e.status == "production"), key=lambda e: int(e.version))
+    if len(live) > 1:
+        versions = ", ".join(e.version for e in live)
+        raise FailedPrecondition(
+            f"model {model_id!r} would have {len(live)} production versions ({versions}): exactly one may serve; "
+            "promote or roll back, which moves the old production version out"
+        )
+
+
+def apply_changes(
+    current: Mapping[str, RegistryEntry], changes: Sequence[StatusChange]
+) -> tuple[list[RegistryEntry], dict[str, RegistryEntry]]:
+    """Apply checked ``changes`` to ``current`` (version -> entry of one model).
+
+    Returns the updated entry after each change (in order) and the model's final entries.
+    NotFound for an unregistered version; FailedPrecondition when a version is not in the
+    change's ``from_status`` at its turn, or when more than one version ends in production.
+    """
+    state = dict(current)
+    updated: list[RegistryEntry] = []
+    for c in changes:
+        entry = state.get(c.version)
+        if entry is None:
+            raise NotFound(f"model {c.model_id!r} version {c.version} is not registered")
+        if entry.status != c.from_status:
+            raise FailedPrecondition(
+                f"model {c.model_id!r} version {c.version} is {entry.status}, not {c.from_status}: "
+                "its status changed meanwhile; nothing was changed"
+            )
+        entry = with_status(entry, c.to_status, c.at_ns)
+        state[c.version] = entry
+        updated.append(entry)
+    model_id = changes[0].model_id if changes else ""
+    check_single_production(model_id, list(state.values()))
+    return updated, state

@@ -197,7 +197,9 @@ def test_change_statuses_is_a_compare_and_set_all_or_nothing(registry: ModelRegi
     with pytest.raises(NotFound, match="not registered"):
         registry.change_statuses([_change("7", "development", "staging")])
     with pytest.raises(InvalidArgument, match="one model_id"):
-        registry.change_statuses([_change("1", "development", "staging"), _change("2", "development", "staging", model_id="x")])
+        registry.change_statuses(
+            [_change("1", "development", "staging"), _change("2", "development", "staging", model_id="x")]
+        )
     with pytest.raises(InvalidArgument, match="status"):
         registry.change_statuses([_change("1", "development", "live")])
     with pytest.raises(InvalidArgument, match="actor"):

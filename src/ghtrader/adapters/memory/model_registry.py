@@ -3,6 +3,7 @@ semantics (shared rules in ``application.research.registry_entries``; tests/cont
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -75,7 +76,7 @@ class InMemoryModelRegistry:
             self._entries[key] = updated
             return updated
 
-    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+    def change_statuses(self, changes: Sequence[StatusChange]) -> builtins.list[RegistryEntry]:
         checked = check_changes(changes)
         model_id = checked[0].model_id
         with self._lock:
@@ -86,6 +87,6 @@ class InMemoryModelRegistry:
             self._changes.extend(checked)
         return updated
 
-    def history(self, model_id: str) -> list[StatusChange]:
+    def history(self, model_id: str) -> builtins.list[StatusChange]:
         with self._lock:
             return [c for c in self._changes if c.model_id == model_id]

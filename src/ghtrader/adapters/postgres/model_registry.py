@@ -11,6 +11,7 @@ model serialise and the model never has two production versions.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,7 +152,7 @@ class PostgresModelRegistry:
             (e.status, _ts(e.promoted_at_ns), _ts(e.retired_at_ns), e.model_id, int(e.version)),
         )
 
-    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+    def change_statuses(self, changes: Sequence[StatusChange]) -> builtins.list[RegistryEntry]:
         checked = check_changes(changes)
         model_id = checked[0].model_id
         with self._pool.connection() as conn, conn.transaction():
@@ -172,7 +173,7 @@ class PostgresModelRegistry:
                 )  # fmt: skip
         return updated
 
-    def history(self, model_id: str) -> list[StatusChange]:
+    def history(self, model_id: str) -> builtins.list[StatusChange]:
         with self._pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_CHANGE_COLS} FROM {MODEL_STATUS_CHANGES_TABLE} WHERE model_id = %s ORDER BY change_id",

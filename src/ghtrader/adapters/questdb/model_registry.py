@@ -19,6 +19,7 @@ application changes one model's statuses from one job at a time.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -146,7 +147,7 @@ class QuestDBModelRegistry:
             self._cx.wait_applied(conn, self._table)
         return updated
 
-    def _model_rows(self, cur: ClientCursor, model_id: str) -> list[RegistryEntry]:
+    def _model_rows(self, cur: ClientCursor, model_id: str) -> builtins.list[RegistryEntry]:
         rows = cur.execute(f"SELECT {_COLS} FROM {self._table} WHERE model_id = %s", (model_id,)).fetchall()
         return [_entry(r) for r in rows]
 
@@ -157,7 +158,7 @@ class QuestDBModelRegistry:
             (e.status, _us(e.promoted_at_ns), _us(e.retired_at_ns), e.model_id, int(e.version)),
         )
 
-    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+    def change_statuses(self, changes: Sequence[StatusChange]) -> builtins.list[RegistryEntry]:
         checked = check_changes(changes)
         model_id = checked[0].model_id
         with self._cx.pg() as conn:
@@ -177,13 +178,17 @@ class QuestDBModelRegistry:
             self._cx.wait_applied(conn, self._table)
         return updated
 
-    def history(self, model_id: str) -> list[StatusChange]:
+    def history(self, model_id: str) -> builtins.list[StatusChange]:
         with self._cx.pg() as conn:
-            rows = ClientCursor(conn).execute(
-                "SELECT model_id, version, from_status, to_status, reason, actor, cast(at AS long), decision, seq "
-                f"FROM {self._changes} WHERE model_id = %s",
-                (model_id,),
-            ).fetchall()
+            rows = (
+                ClientCursor(conn)
+                .execute(
+                    "SELECT model_id, version, from_status, to_status, reason, actor, cast(at AS long), decision, seq "
+                    f"FROM {self._changes} WHERE model_id = %s",
+                    (model_id,),
+                )
+                .fetchall()
+            )
         rows = sorted(rows, key=lambda r: (int(r[6]), int(r[8])))
         return [
             StatusChange(

@@ -8,6 +8,7 @@ Labels are the direction classes ``0 = DOWN, 1 = FLAT, 2 = UP`` (NaN = no label)
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -207,7 +208,7 @@ class ModelRegistry(Protocol):
         version of the model."""
         ...
 
-    def change_statuses(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+    def change_statuses(self, changes: Sequence[StatusChange]) -> builtins.list[RegistryEntry]:
         """Apply ``changes`` (one model_id) in order, all or none, each recorded in the change log.
 
         Each version must be registered (NotFound) and in its ``from_status`` when its change
@@ -216,7 +217,7 @@ class ModelRegistry(Protocol):
         updated entries in the order of ``changes``."""
         ...
 
-    def history(self, model_id: str) -> list[StatusChange]:
+    def history(self, model_id: str) -> builtins.list[StatusChange]:
         """Every recorded status change of ``model_id``, oldest first ([] when none)."""
         ...
 

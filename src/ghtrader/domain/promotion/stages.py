@@ -75,4 +75,6 @@ def check_transition(from_status: str, to_status: str, how: str = "manual") -> N
         hint = ""
         if to_status == "production" and how == "manual":
             hint = " (production is reached by `promote` through the gate or by `rollback`)"
-        raise PromotionError(f"{how} move {from_status} -> {to_status} is not allowed: {from_status} may go to {options}{hint}")
+        raise PromotionError(
+            f"{how} move {from_status} -> {to_status} is not allowed: {from_status} may go to {options}{hint}"
+        )

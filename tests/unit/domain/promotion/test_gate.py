@@ -86,7 +86,9 @@ def test_improving_a_metric_never_turns_promote_into_keep(
     improved = replace(
         candidate,
         net_sharpe=candidate.net_sharpe + better,
-        max_drawdown=max(candidate.max_drawdown - better, 0.0) if candidate.max_drawdown >= 0 else candidate.max_drawdown,
+        max_drawdown=max(candidate.max_drawdown - better, 0.0)
+        if candidate.max_drawdown >= 0
+        else candidate.max_drawdown,
         macro_f1=candidate.macro_f1 + better,
         info_captured=candidate.info_captured + better,
         ece=max(candidate.ece - better, 0.0) if candidate.ece >= 0 else candidate.ece,

@@ -68,6 +68,7 @@ from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.request import TradingRunRequest
@@ -567,6 +568,7 @@ class Container(containers.DeclarativeContainer):
         writer=benchmark_writer,
         clock=clock,
     )
+    model_promotion = providers.Factory(ModelPromotion, registry=model_registry, clock=clock)
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -575,6 +577,7 @@ class Container(containers.DeclarativeContainer):
         registry=model_registry.provider,
         clock=clock.provider,
         backtest=run_backtest.provider,
+        promotion=model_promotion.provider,
     )
 
     run_pipeline = providers.Singleton(

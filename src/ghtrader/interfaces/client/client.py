@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -81,6 +81,44 @@ def _model_dict(m: research_pb2.ModelEntry) -> dict[str, Any]:
         "config_hash": m.config_hash,
         "metrics": json.loads(m.metrics_json or "{}"),
         "created_at_ns": m.created_at_ns,
+    }
+
+
+def _maybe(message: Any, name: str) -> float | None:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+def decision_dict(d: research_pb2.GateDecision) -> dict[str, Any]:
+    """A GateDecision message as a dict (unset values None)."""
+    return {
+        "decision": d.decision,
+        "summary": d.summary,
+        "checks": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "value": _maybe(c, "value"),
+                "incumbent": _maybe(c, "incumbent"),
+                "threshold": _maybe(c, "threshold"),
+                "passed": c.passed,
+                "reason": c.reason,
+            }
+            for c in d.checks
+        ],
+    }
+
+
+def change_dict(c: research_pb2.StatusChangeEntry) -> dict[str, Any]:
+    """A StatusChangeEntry message as a dict (decision parsed)."""
+    return {
+        "model_id": c.model_id,
+        "version": c.version,
+        "from_status": c.from_status,
+        "to_status": c.to_status,
+        "reason": c.reason,
+        "actor": c.actor,
+        "at_ns": c.at_ns,
+        "decision": json.loads(c.decision_json or "{}"),
     }
 
 
@@ -285,12 +323,61 @@ class GhTraderClient:
         r = self._call(self._research.ListModels, research_pb2.ListModelsRequest(model_type=model_type, status=status))
         return [_model_dict(m) for m in r.models]
 
-    def set_model_status(self, model_id: str, version: str, status: str) -> dict[str, Any]:
+    def set_model_status(
+        self, model_id: str, version: str, status: str, *, reason: str = "", actor: str = "cli"
+    ) -> dict[str, Any]:
         m = self._call(
             self._research.SetModelStatus,
-            research_pb2.SetModelStatusRequest(model_id=model_id, version=version, status=status),
+            research_pb2.SetModelStatusRequest(
+                model_id=model_id, version=version, status=status, reason=reason, actor=actor
+            ),
         )
         return _model_dict(m)
+
+    def promote_model(
+        self,
+        model_id: str,
+        version: str,
+        *,
+        reason: str = "",
+        force: bool = False,
+        thresholds: Mapping[str, float | None] | None = None,
+        disabled: Sequence[str] = (),
+        actor: str = "cli",
+    ) -> dict[str, Any]:
+        """Promote through the gate; ``thresholds`` name GateThresholds fields (None = default)."""
+        given = {k: v for k, v in (thresholds or {}).items() if v is not None}
+        r = self._call(
+            self._research.PromoteModel,
+            research_pb2.PromoteModelRequest(
+                model_id=model_id,
+                version=version,
+                reason=reason,
+                force=force,
+                actor=actor,
+                thresholds=research_pb2.GateThresholds(disabled=list(disabled), **given),
+            ),
+        )
+        return {
+            "promoted": r.promoted,
+            "forced": r.forced,
+            "decision": decision_dict(r.decision),
+            "previous_production": r.previous_production,
+            "metrics_source": r.metrics_source,
+            "entry": _model_dict(r.entry),
+            "changes": [change_dict(c) for c in r.changes],
+        }
+
+    def rollback_model(self, model_id: str, to_version: str, *, reason: str = "", actor: str = "cli") -> dict[str, Any]:
+        r = self._call(
+            self._research.RollbackModel,
+            research_pb2.RollbackModelRequest(model_id=model_id, to_version=to_version, reason=reason, actor=actor),
+        )
+        return {"entry": _model_dict(r.entry), "changes": [change_dict(c) for c in r.changes]}
+
+    def model_history(self, model_id: str) -> list[dict[str, Any]]:
+        r = self._call(self._research.GetModelHistory, research_pb2.GetModelHistoryRequest(model_id=model_id))
+        return [change_dict(c) for c in r.changes]
 
     # --- trading ----------------------------------------------------------------------
     def start_trading_run(

@@ -12,6 +12,7 @@ from ghtrader.interfaces.cli.arguments import (
     trading_day,
 )
 from ghtrader.interfaces.cli.commands.data import _with_bar
+from ghtrader.interfaces.cli.commands.promotion import cmd_history
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
@@ -207,11 +208,17 @@ def cmd_compare(client: GhTraderClient, args: argparse.Namespace, out: Output) -
 
 
 def cmd_models(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    if args.action == "history":
+        model_id = args.model or args.model_id
+        if not model_id:
+            out.error("models history needs a model id: ghtrader models history <model>")
+            return 2
+        return cmd_history(client, model_id, out)
     if args.set_status:
         if not (args.model_id and args.version):
             out.error("--set-status needs --model-id and --version")
             return 2
-        m = client.set_model_status(args.model_id, args.version, args.set_status)
+        m = client.set_model_status(args.model_id, args.version, args.set_status, reason=args.reason or "")
         out.result(m, f"{m['model_id']} v{m['version']} is now {m['status']}")
         return 0
     models = client.list_models(model_type=args.type or "", status=args.status or "")
@@ -304,10 +311,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_costs(p)
     p.set_defaults(handler=cmd_compare)
 
-    p = sub.add_parser("models", help="list registered models, or change one's status")
+    p = sub.add_parser("models", help="list registered models, change one's status, or show a model's history")
+    p.add_argument("action", nargs="?", choices=("list", "history"), default="list")
+    p.add_argument("model", nargs="?", help="history: the model id")
     p.add_argument("--type")
     p.add_argument("--status")
     p.add_argument("--model-id")
     p.add_argument("--version")
-    p.add_argument("--set-status", choices=("development", "staging", "production", "retired"))
+    p.add_argument(
+        "--set-status",
+        choices=("development", "staging", "shadow", "retired"),
+        help="one-stage move (production: `promote` / `rollback`)",
+    )
+    p.add_argument("--reason", help="why (recorded in the model's history)")
     p.set_defaults(handler=cmd_models)

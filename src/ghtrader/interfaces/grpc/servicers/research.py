@@ -6,29 +6,40 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
 import grpc
 
 from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.models import ModelRegistry, ModelStatus, RegistryEntry, TrainConfig
+from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, StatusChange, TrainConfig
 from ghtrader.application.reporting import to_jsonable
 from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.promotion import ModelPromotion, PromoteRequest, RollbackRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
+from ghtrader.domain.promotion import MODEL_STATUSES, GateDecision, GateThresholds
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
 from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
 from ghtrader.v1 import research_pb2, research_pb2_grpc, runs_pb2
 
 DEFAULT_SYMBOL = "KQ.m@SHFE.cu"
-STATUSES = ("development", "staging", "production", "retired")
+STATUSES = MODEL_STATUSES
+GATE_CHECKS = ("net_sharpe", "max_drawdown", "macro_f1", "info_captured", "ece", "latency_us")
+_THRESHOLD_OF = {
+    "net_sharpe": "min_net_sharpe",
+    "max_drawdown": "max_drawdown",
+    "macro_f1": "min_macro_f1_delta",
+    "info_captured": "min_info_captured_delta",
+    "ece": "max_ece",
+    "latency_us": "max_latency_us",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class ResearchUseCases:
     registry: Callable[[], ModelRegistry]
     clock: Callable[[], Clock]
     backtest: Callable[[], RunBacktest] | None = None
+    promotion: Callable[[], ModelPromotion] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,57 @@ def _entry_message(e: RegistryEntry) -> research_pb2.ModelEntry:
     )
 
 
+def gate_thresholds(message: research_pb2.GateThresholds) -> GateThresholds:
+    """The domain thresholds of a request: defaults for unset fields, None for disabled checks."""
+    unknown = sorted(set(message.disabled) - set(GATE_CHECKS))
+    if unknown:
+        raise InvalidArgument(f"unknown gate check(s) {', '.join(unknown)}: expected {', '.join(GATE_CHECKS)}")
+    values: dict[str, float | None] = {}
+    defaults = GateThresholds()
+    for check, name in _THRESHOLD_OF.items():
+        given = optional_field(message, name)
+        values[name] = None if check in message.disabled else (getattr(defaults, name) if given is None else given)
+    try:
+        return GateThresholds(**values)
+    except ValueError as exc:  # DomainError
+        raise InvalidArgument(str(exc)) from exc
+
+
+def _opt(v: float | None) -> dict[str, float]:
+    return {} if v is None else {"value": v}
+
+
+def decision_message(d: GateDecision) -> research_pb2.GateDecision:
+    return research_pb2.GateDecision(
+        decision=d.decision,
+        summary=d.summary(),
+        checks=[
+            research_pb2.GateCheck(
+                name=c.name,
+                kind=c.kind,
+                passed=c.passed,
+                reason=c.reason,
+                **{k: v for k, v in (("value", c.value), ("incumbent", c.incumbent), ("threshold", c.threshold))
+                   if v is not None},
+            )
+            for c in d.checks
+        ],
+    )  # fmt: skip
+
+
+def change_message(c: StatusChange) -> research_pb2.StatusChangeEntry:
+    return research_pb2.StatusChangeEntry(
+        model_id=c.model_id,
+        version=c.version,
+        from_status=c.from_status,
+        to_status=c.to_status,
+        reason=c.reason,
+        actor=c.actor,
+        at_ns=c.at_ns,
+        decision_json=json.dumps(to_jsonable(dict(c.decision)), sort_keys=True),
+    )
+
+
 def _headline(summary: dict[str, Any], metric: str) -> str:
     m = summary.get(metric)
     if m is None:
@@ -271,17 +334,67 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         entries = self._uc.registry().list(model_type=request.model_type or None, status=request.status or None)
         return research_pb2.ListModelsResponse(models=[_entry_message(e) for e in entries])
 
+    def _promotion(self) -> ModelPromotion:
+        if self._uc.promotion is None:
+            raise InvalidArgument("this server has no promotion use case wired")
+        return self._uc.promotion()
+
     def SetModelStatus(
         self, request: research_pb2.SetModelStatusRequest, context: grpc.ServicerContext
     ) -> research_pb2.ModelEntry:
         if request.status not in STATUSES:
             raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}, got {request.status!r}")
-        registry = self._uc.registry()
-        if registry.get(request.model_id, request.version) is None:
-            raise NotFound(f"no model {request.model_id} version {request.version} in the registry")
-        status = cast(ModelStatus, request.status)  # checked against STATUSES above
-        entry = registry.set_status(request.model_id, request.version, status, self._uc.clock().now_ns())
+        entry = self._promotion().set_status(
+            request.model_id, request.version, request.status, request.reason, request.actor or "api"
+        )
         return _entry_message(entry)
+
+    def PromoteModel(
+        self, request: research_pb2.PromoteModelRequest, context: grpc.ServicerContext
+    ) -> research_pb2.PromoteModelResponse:
+        if not request.version:
+            raise InvalidArgument("version is required (see `ghtrader models`)")
+        r = self._promotion().promote(
+            PromoteRequest(
+                model_id=request.model_id,
+                version=request.version,
+                reason=request.reason,
+                actor=request.actor or "api",
+                force=request.force,
+                thresholds=gate_thresholds(request.thresholds),
+            )
+        )
+        return research_pb2.PromoteModelResponse(
+            promoted=r.promoted,
+            forced=r.forced,
+            decision=decision_message(r.decision),
+            previous_production=r.previous_production or "",
+            metrics_source=r.metrics_source,
+            entry=_entry_message(r.entry),
+            changes=[change_message(c) for c in r.changes],
+        )
+
+    def RollbackModel(
+        self, request: research_pb2.RollbackModelRequest, context: grpc.ServicerContext
+    ) -> research_pb2.RollbackModelResponse:
+        if not request.to_version:
+            raise InvalidArgument("to_version is required: the version to serve again")
+        uc = self._promotion()
+        changes = uc.rollback(
+            RollbackRequest(request.model_id, request.to_version, request.reason, request.actor or "api")
+        )
+        entry = self._uc.registry().get(request.model_id, request.to_version)
+        if entry is None:  # pragma: no cover - rollback just changed it
+            raise NotFound(f"no model {request.model_id} version {request.to_version}")
+        return research_pb2.RollbackModelResponse(
+            entry=_entry_message(entry), changes=[change_message(c) for c in changes]
+        )
+
+    def GetModelHistory(
+        self, request: research_pb2.GetModelHistoryRequest, context: grpc.ServicerContext
+    ) -> research_pb2.GetModelHistoryResponse:
+        changes = self._promotion().history(request.model_id)
+        return research_pb2.GetModelHistoryResponse(changes=[change_message(c) for c in changes])
 
 
 def research_service(use_cases: ResearchUseCases) -> ServiceRegistration:

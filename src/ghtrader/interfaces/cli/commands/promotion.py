@@ -1,0 +1,114 @@
+"""Promotion commands: promote (through the gate), rollback, and the status history table."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ghtrader.interfaces.cli.output import Output, table
+from ghtrader.interfaces.client import GhTraderClient
+
+GATE_CHECKS = ("net_sharpe", "max_drawdown", "macro_f1", "info_captured", "ece", "latency_us")
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def gate_text(decision: Mapping[str, Any]) -> str:
+    """The gate's checks as a table, then its decision."""
+    rows = [
+        (c["name"], c["kind"], _num(c["value"]), _num(c["incumbent"]), _num(c["threshold"]),
+         "pass" if c["passed"] else "FAIL", c["reason"])
+        for c in decision.get("checks", [])
+    ]  # fmt: skip
+    head = ("check", "kind", "candidate", "incumbent", "threshold", "result", "reason")
+    return table(head, rows) + f"\n  decision: {decision.get('summary', decision.get('decision', ''))}"
+
+
+def history_text(changes: Sequence[Mapping[str, Any]]) -> str:
+    rows = [
+        (
+            datetime.fromtimestamp(c["at_ns"] / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            c["version"],
+            f"{c['from_status']} -> {c['to_status']}",
+            c["actor"],
+            (c.get("decision") or {}).get("decision", ""),
+            c["reason"],
+        )
+        for c in changes
+    ]
+    return table(("at (UTC)", "version", "change", "actor", "gate", "reason"), rows) if rows else "no status changes"
+
+
+def add_gate_options(p: argparse.ArgumentParser) -> None:
+    """Gate threshold options shared by promote and daily-train."""
+    p.add_argument("--min-net-sharpe", type=float, help="backtest net Sharpe floor (default: off)")
+    p.add_argument("--max-drawdown", type=float, help="backtest net max drawdown ceiling, currency (default: off)")
+    p.add_argument("--min-macro-f1-delta", type=float, help="macro-F1 minus the incumbent's, at least (default 0)")
+    p.add_argument(
+        "--min-info-captured-delta", type=float, help="info captured minus the incumbent's, at least (default 0)"
+    )
+    p.add_argument("--max-ece", type=float, help="calibration error ceiling (default 0.1)")
+    p.add_argument("--max-latency-us", type=float, help="inference latency budget in us (default: off)")
+    p.add_argument(
+        "--disable-check", action="append", choices=GATE_CHECKS, default=[], help="switch a gate check off (repeat)"
+    )
+
+
+def gate_thresholds(args: argparse.Namespace) -> dict[str, float | None]:
+    return {
+        name: getattr(args, name)
+        for name in (
+            "min_net_sharpe", "max_drawdown", "min_macro_f1_delta", "min_info_captured_delta", "max_ece",
+            "max_latency_us",
+        )
+    }  # fmt: skip
+
+
+def cmd_promote(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    r = client.promote_model(
+        args.model,
+        args.version,
+        reason=args.reason or "",
+        force=args.force,
+        thresholds=gate_thresholds(args),
+        disabled=args.disable_check,
+    )
+    if r["promoted"]:
+        prev = f" (v{r['previous_production']} retired)" if r["previous_production"] else ""
+        head = f"{args.model} v{args.version} promoted to production{' (FORCED)' if r['forced'] else ''}{prev}"
+    else:
+        head = f"{args.model} v{args.version} kept out of production: the gate says keep"
+    out.result(r, f"{head}\n  gate metrics: {r['metrics_source']}\n{gate_text(r['decision'])}")
+    return 0 if r["promoted"] else 1
+
+
+def cmd_rollback(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    r = client.rollback_model(args.model, args.to, reason=args.reason or "")
+    out.result(r, f"{args.model}: production is v{r['entry']['version']} again\n{history_text(r['changes'])}")
+    return 0
+
+
+def cmd_history(client: GhTraderClient, model_id: str, out: Output) -> int:
+    changes = client.model_history(model_id)
+    out.result({"model_id": model_id, "changes": changes}, history_text(changes))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("promote", help="promote a model version to production through the promotion gate")
+    p.add_argument("model", help="registry model id (see `ghtrader models`)")
+    p.add_argument("version", help="the candidate version")
+    p.add_argument("--reason", help="why (recorded in the model's history; required with --force)")
+    p.add_argument("--force", action="store_true", help="promote even when the gate says keep (needs --reason)")
+    add_gate_options(p)
+    p.set_defaults(handler=cmd_promote)
+
+    p = sub.add_parser("rollback", help="switch production back to a named earlier version")
+    p.add_argument("model", help="registry model id")
+    p.add_argument("--to", required=True, help="the version to serve again (it served in production before)")
+    p.add_argument("--reason", help="why (recorded in the model's history)")
+    p.set_defaults(handler=cmd_rollback)

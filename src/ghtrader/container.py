@@ -66,6 +66,7 @@ from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
+from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
@@ -569,6 +570,23 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     model_promotion = providers.Factory(ModelPromotion, registry=model_registry, clock=clock)
+    daily_train = providers.Factory(
+        DailyTrain,
+        update=update_contracts,
+        build_schedule=build_main_schedule,
+        build_main_l5=build_main_l5,
+        build_dataset=build_dataset,
+        train=train_model,
+        backtest=run_backtest,
+        promotion=model_promotion,
+        frames=frame_source,
+        artifacts=artifact_store,
+        runtime=inference_runtime,
+        families=model_families,
+        calendar=calendar_source,
+        clock=clock,
+        reports=reports,
+    )
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -578,6 +596,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock.provider,
         backtest=run_backtest.provider,
         promotion=model_promotion.provider,
+        daily_train=daily_train.provider,
     )
 
     run_pipeline = providers.Singleton(

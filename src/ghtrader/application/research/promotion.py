@@ -241,6 +241,16 @@ class ModelPromotion:
         )
         return self._registry.change_statuses([change])[0]
 
+    def record(self, changes: Sequence[StatusChange]) -> list[RegistryEntry]:
+        """Record raw status changes (e.g. an evaluation moving a candidate to staging); the
+        caller has checked them against the stages."""
+        for c in changes:
+            try:
+                check_transition(c.from_status, c.to_status, "manual")
+            except PromotionError as exc:
+                raise FailedPrecondition(str(exc)) from exc
+        return self._registry.change_statuses(changes)
+
     def history(self, model_id: str) -> list[StatusChange]:
         if not model_id:
             raise InvalidArgument("model_id is required")

@@ -402,9 +402,11 @@ class TrainModel:
             "valid": span(valid),
         }
 
-    def _next_version(self, model_type: str) -> int:
+    def _next_version(self, model_type: str, model_id: str) -> int:
+        """Above every version of the family's artifacts and of the model id (a model id may hold
+        versions of several families, e.g. daily-train's candidates)."""
         known = [int(v) for v in self._artifacts.versions(model_type) if v.isdigit()]
-        known += [int(e.version) for e in self._registry.list(model_type=model_type)]
+        known += [int(e.version) for e in self._registry.list() if e.model_type == model_type or e.model_id == model_id]
         return max(known, default=0) + 1
 
     def _publish(
@@ -421,7 +423,7 @@ class TrainModel:
         last_error: FailedPrecondition | None = None
         tried = 0
         for _ in range(_PUBLISH_ATTEMPTS):
-            tried = max(self._next_version(model_type), tried + 1)
+            tried = max(self._next_version(model_type, model_id), tried + 1)
             version = str(tried)
             meta["version"] = version
             self._artifacts.write_text(

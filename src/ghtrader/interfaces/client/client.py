@@ -368,6 +368,32 @@ class GhTraderClient:
             "changes": [change_dict(c) for c in r.changes],
         }
 
+    def daily_train(
+        self,
+        scope: research_pb2.ResearchScope,
+        *,
+        family: str = "",
+        model_id: str = "",
+        trading_days: int | None = None,
+        test_days: int | None = None,
+        no_refresh: bool = False,
+        no_build: bool = False,
+        thresholds: Mapping[str, float | None] | None = None,
+        disabled: Sequence[str] = (),
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        given = {k: v for k, v in (thresholds or {}).items() if v is not None}
+        req = research_pb2.DailyTrainRequest(
+            scope=scope,
+            family=family,
+            model_id=model_id,
+            no_refresh=no_refresh,
+            no_build=no_build,
+            thresholds=research_pb2.GateThresholds(disabled=list(disabled), **given),
+            **_given(trading_days=trading_days, test_days=test_days),
+        )
+        return self._run(self._research.DailyTrain, req, on_progress)
+
     def rollback_model(self, model_id: str, to_version: str, *, reason: str = "", actor: str = "cli") -> dict[str, Any]:
         r = self._call(
             self._research.RollbackModel,

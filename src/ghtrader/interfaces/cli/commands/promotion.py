@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
+from ghtrader.interfaces.cli.commands.data import _with_bar
+from ghtrader.interfaces.cli.commands.research import _add_scope, _scope, history_text
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
@@ -26,21 +27,6 @@ def gate_text(decision: Mapping[str, Any]) -> str:
     ]  # fmt: skip
     head = ("check", "kind", "candidate", "incumbent", "threshold", "result", "reason")
     return table(head, rows) + f"\n  decision: {decision.get('summary', decision.get('decision', ''))}"
-
-
-def history_text(changes: Sequence[Mapping[str, Any]]) -> str:
-    rows = [
-        (
-            datetime.fromtimestamp(c["at_ns"] / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            c["version"],
-            f"{c['from_status']} -> {c['to_status']}",
-            c["actor"],
-            (c.get("decision") or {}).get("decision", ""),
-            c["reason"],
-        )
-        for c in changes
-    ]
-    return table(("at (UTC)", "version", "change", "actor", "gate", "reason"), rows) if rows else "no status changes"
 
 
 def add_gate_options(p: argparse.ArgumentParser) -> None:
@@ -92,9 +78,35 @@ def cmd_rollback(client: GhTraderClient, args: argparse.Namespace, out: Output) 
     return 0
 
 
-def cmd_history(client: GhTraderClient, model_id: str, out: Output) -> int:
-    changes = client.model_history(model_id)
-    out.result({"model_id": model_id, "changes": changes}, history_text(changes))
+def cmd_daily_train(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    r = _with_bar(
+        "daily-train",
+        out,
+        lambda bar: client.daily_train(
+            _scope(client, args),
+            family=args.family or "",
+            model_id=args.model_id or "",
+            trading_days=args.trading_days,
+            test_days=args.test_days,
+            no_refresh=args.no_refresh,
+            no_build=args.no_build,
+            thresholds=gate_thresholds(args),
+            disabled=args.disable_check,
+            on_progress=bar,
+        ),
+    )
+    res = r.result
+    lines = [r.summary]
+    if res:
+        lines.append(
+            f"  window {res['window'][0]}..{res['window'][1]}: train {res['train_days'][0]}..{res['train_days'][1]}, "
+            f"policy fit {res['fit_day']}, test {res['test_days'][0]}..{res['test_days'][1]}"
+        )
+        lines.append(gate_text(res["decision"]))
+        lines.append(history_text(res.get("changes", [])))
+    if r.report_path:
+        lines.append(f"  report  {r.report_path}")
+    out.result(r.to_dict(), "\n".join(lines))
     return 0
 
 
@@ -112,3 +124,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, help="the version to serve again (it served in production before)")
     p.add_argument("--reason", help="why (recorded in the model's history)")
     p.set_defaults(handler=cmd_rollback)
+
+    p = sub.add_parser(
+        "daily-train",
+        help="the continual loop: refresh, build, train a candidate, evaluate vs production, gate, promote or keep",
+    )
+    p.add_argument("--family", help="the candidate's family (default lightgbm)")
+    p.add_argument("--model-id", help="the served model id (default daily-<symbol>-h<horizon>)")
+    _add_scope(p)
+    p.add_argument("--trading-days", type=int, help="window length when --start is not given (default 20)")
+    p.add_argument("--test-days", type=int, help="test days of the newest walk-forward split (>= 2; default 2)")
+    p.add_argument("--no-refresh", action="store_true", help="skip update / main-schedule / main-l5")
+    p.add_argument("--no-build", action="store_true", help="skip the feature / label build")
+    p.add_argument("--wait", action="store_true", help="wait for the run, streaming its progress (what it does now)")
+    add_gate_options(p)
+    p.set_defaults(handler=cmd_daily_train)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from ghtrader.interfaces.cli.arguments import (
@@ -12,7 +14,6 @@ from ghtrader.interfaces.cli.arguments import (
     trading_day,
 )
 from ghtrader.interfaces.cli.commands.data import _with_bar
-from ghtrader.interfaces.cli.commands.promotion import cmd_history
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
@@ -204,6 +205,27 @@ def cmd_compare(client: GhTraderClient, args: argparse.Namespace, out: Output) -
     if r.report_path:
         human += f"\n  report  {r.report_path}"
     out.result(r.to_dict(), human)
+    return 0
+
+
+def history_text(changes: Sequence[Mapping[str, Any]]) -> str:
+    rows = [
+        (
+            datetime.fromtimestamp(c["at_ns"] / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            c["version"],
+            f"{c['from_status']} -> {c['to_status']}",
+            c["actor"],
+            (c.get("decision") or {}).get("decision", ""),
+            c["reason"],
+        )
+        for c in changes
+    ]
+    return table(("at (UTC)", "version", "change", "actor", "gate", "reason"), rows) if rows else "no status changes"
+
+
+def cmd_history(client: GhTraderClient, model_id: str, out: Output) -> int:
+    changes = client.model_history(model_id)
+    out.result({"model_id": model_id, "changes": changes}, history_text(changes))
     return 0
 
 

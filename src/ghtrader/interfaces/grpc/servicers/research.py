@@ -19,6 +19,7 @@ from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.daily_train import DailyTrain, DailyTrainRequest
 from ghtrader.application.research.promotion import ModelPromotion, PromoteRequest, RollbackRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
@@ -51,6 +52,7 @@ class ResearchUseCases:
     clock: Callable[[], Clock]
     backtest: Callable[[], RunBacktest] | None = None
     promotion: Callable[[], ModelPromotion] | None = None
+    daily_train: Callable[[], DailyTrain] | None = None
 
 
 @dataclass(frozen=True)
@@ -389,6 +391,41 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         return research_pb2.RollbackModelResponse(
             entry=_entry_message(entry), changes=[change_message(c) for c in changes]
         )
+
+    def DailyTrain(
+        self, request: research_pb2.DailyTrainRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
+        if self._uc.daily_train is None:
+            raise InvalidArgument("this server has no daily-train use case wired")
+        scope = parse_scope(request.scope)
+        req = DailyTrainRequest(
+            symbol=scope.symbol,
+            start_day=scope.start_day,
+            end_day=scope.end_day,
+            trading_days=_count(request, "trading_days", 20),
+            refresh=not request.no_refresh,
+            build=not request.no_build,
+            family=request.family or "lightgbm",
+            horizon=scope.horizon,
+            feature_names=scope.features,
+            train=scope.train,
+            test_days=_count(request, "test_days", 2),
+            model_id=request.model_id or None,
+            thresholds=gate_thresholds(request.thresholds),
+        )
+        daily_train = self._uc.daily_train
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = daily_train()(req, progress)
+            c = r.candidate
+            verdict = "promoted to production" if r.promoted else "kept out (incumbent stays)"
+            summary = (
+                f"daily-train {r.model_id}: candidate v{c.version} ({c.family}) {verdict}; "
+                f"production v{r.production_version or '-'}; {r.decision['summary']}"
+            )
+            return RunOutcome(True, summary, r.to_payload(), r.report_path)
+
+        return stream_run(work, context)
 
     def GetModelHistory(
         self, request: research_pb2.GetModelHistoryRequest, context: grpc.ServicerContext

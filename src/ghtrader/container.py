@@ -70,6 +70,7 @@ from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
+from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.request import TradingRunRequest
@@ -570,6 +571,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     model_promotion = providers.Factory(ModelPromotion, registry=model_registry, clock=clock)
+    run_sweep = providers.Singleton(RunSweep, families=model_families, compare=compare_models)
     daily_train = providers.Factory(
         DailyTrain,
         update=update_contracts,
@@ -597,6 +599,7 @@ class Container(containers.DeclarativeContainer):
         backtest=run_backtest.provider,
         promotion=model_promotion.provider,
         daily_train=daily_train.provider,
+        sweep=run_sweep.provider,
     )
 
     run_pipeline = providers.Singleton(

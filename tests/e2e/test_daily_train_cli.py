@@ -99,3 +99,24 @@ def test_daily_train_promotes_then_keeps_then_rolls_back(server: Server) -> None
     _ok(bad, "rollback to v2")
     unknown = server.cli("rollback", MODEL, "--to", "9")
     assert unknown.returncode != 0 and "not registered" in (unknown.stdout + unknown.stderr)
+
+
+def test_sweep_compares_hyper_parameter_points_in_one_report(server: Server) -> None:  # noqa: F811
+    for step in (
+        ("download", CONTRACT, "--start", START, "--end", END),
+        ("main-schedule", "--var", "SHFE.cu", "--start", START, "--end", END),
+        ("main-l5", "--var", "SHFE.cu", "--start", START, "--end", END),
+        ("build", "KQ.m@SHFE.cu", "--start", START, "--end", END, "--horizons", "10"),
+    ):
+        _ok(server.cli(*step), step[0])
+    done = server.cli(
+        "--json", "sweep", "logistic", "--param", "max_iter=3,300", "--param", "class_weight=balanced,none",
+        "--random", "3", "--start", START, "--end", END, "--max-train-rows", "3000", timeout=600,
+    )  # fmt: skip
+    _ok(done, "sweep")
+    r = json.loads(done.stdout)["result"]
+    assert len(r["families"]) == 3 and all(f.startswith("logistic[class_weight=") for f in r["families"])
+    assert set(r["table"]["macro_f1"]) == set(r["families"])
+    assert len({rep["plan_fingerprint"] for rep in r["reports"]}) == 1
+    bad = server.cli("sweep", "logistic", "--param", "depth=1,2", "--start", START, "--end", END)
+    assert bad.returncode == 2 and "unknown logistic params" in bad.stderr

@@ -394,6 +394,28 @@ class GhTraderClient:
         )
         return self._run(self._research.DailyTrain, req, on_progress)
 
+    def sweep(
+        self,
+        family: str,
+        scope: research_pb2.ResearchScope,
+        grid: Mapping[str, Sequence[str]],
+        *,
+        mode: str = "",
+        samples: int | None = None,
+        n_splits: int | None = None,
+        commission_bp: float | None = None,
+        slippage_ticks: float | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = research_pb2.SweepRequest(
+            family=family,
+            scope=scope,
+            params=[research_pb2.SweepParam(name=k, values=[str(v) for v in vs]) for k, vs in grid.items()],
+            mode=mode,
+            **_given(samples=samples, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks),
+        )
+        return self._run(self._research.Sweep, req, on_progress)
+
     def rollback_model(self, model_id: str, to_version: str, *, reason: str = "", actor: str = "cli") -> dict[str, Any]:
         r = self._call(
             self._research.RollbackModel,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ghtrader.interfaces.cli.commands.data import _with_bar
-from ghtrader.interfaces.cli.commands.research import _add_scope, _scope, history_text
+from ghtrader.interfaces.cli.commands.research import _add_costs, _add_scope, _scope, comparison_table, history_text
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
@@ -110,6 +110,38 @@ def cmd_daily_train(client: GhTraderClient, args: argparse.Namespace, out: Outpu
     return 0
 
 
+def _param(text: str) -> tuple[str, list[str]]:
+    name, sep, values = text.partition("=")
+    if not sep or not name.strip() or not values.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=V1,V2,... (got {text!r})")
+    return name.strip(), [v.strip() for v in values.split(",") if v.strip()]
+
+
+def cmd_sweep(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    grid = dict(args.param)
+    r = _with_bar(
+        f"sweep {args.family}",
+        out,
+        lambda bar: client.sweep(
+            args.family,
+            _scope(client, args),
+            grid,
+            mode="random" if args.random else "grid",
+            samples=args.random,
+            n_splits=args.splits,
+            commission_bp=args.commission_bp,
+            slippage_ticks=args.slippage_ticks,
+            on_progress=bar,
+        ),
+    )
+    families = list(r.result.get("families", []))
+    human = r.summary + "\n" + comparison_table(r.result.get("table", {}), families)
+    if r.report_path:
+        human += f"\n  report  {r.report_path}"
+    out.result(r.to_dict(), human)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("promote", help="promote a model version to production through the promotion gate")
     p.add_argument("model", help="registry model id (see `ghtrader models`)")
@@ -139,3 +171,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the run, streaming its progress (what it does now)")
     add_gate_options(p)
     p.set_defaults(handler=cmd_daily_train)
+
+    p = sub.add_parser("sweep", help="grid / random search over a family's hyper-parameters, one compare report")
+    p.add_argument("family", help="the family to sweep, e.g. lightgbm")
+    p.add_argument(
+        "--param", type=_param, action="append", required=True, help="NAME=V1,V2,... (repeat; every combination)"
+    )
+    p.add_argument("--random", type=int, metavar="N", help="draw N points of the grid at random (seed: --seed)")
+    _add_scope(p)
+    _add_costs(p)
+    p.set_defaults(handler=cmd_sweep)

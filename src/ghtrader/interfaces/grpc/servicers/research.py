@@ -21,6 +21,7 @@ from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
 from ghtrader.application.research.daily_train import DailyTrain, DailyTrainRequest
 from ghtrader.application.research.promotion import ModelPromotion, PromoteRequest, RollbackRequest
+from ghtrader.application.research.sweep import RunSweep, SweepRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
@@ -53,6 +54,7 @@ class ResearchUseCases:
     backtest: Callable[[], RunBacktest] | None = None
     promotion: Callable[[], ModelPromotion] | None = None
     daily_train: Callable[[], DailyTrain] | None = None
+    sweep: Callable[[], RunSweep] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,19 @@ def change_message(c: StatusChange) -> research_pb2.StatusChangeEntry:
         at_ns=c.at_ns,
         decision_json=json.dumps(to_jsonable(dict(c.decision)), sort_keys=True),
     )
+
+
+def sweep_value(text: str) -> Any:
+    """A swept value from its text: int, float, bool (true/false) or the string itself."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
 
 
 def _headline(summary: dict[str, Any], metric: str) -> str:
@@ -424,6 +439,39 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
                 f"production v{r.production_version or '-'}; {r.decision['summary']}"
             )
             return RunOutcome(True, summary, r.to_payload(), r.report_path)
+
+        return stream_run(work, context)
+
+    def Sweep(self, request: research_pb2.SweepRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        if self._uc.sweep is None:
+            raise InvalidArgument("this server has no sweep use case wired")
+        if not request.family:
+            raise InvalidArgument("family is required")
+        grid: dict[str, list[Any]] = {}
+        for p in request.params:
+            if not p.name or p.name in grid:
+                raise InvalidArgument(f"sweep parameter names must be given once each (got {p.name!r})")
+            grid[p.name] = [sweep_value(v) for v in p.values]
+        scope = parse_scope(request.scope)
+        samples = _count(request, "samples", 8)
+        req = SweepRequest(
+            family=request.family,
+            grid=grid,
+            base=_benchmark_request(request.family, scope, request),
+            mode=request.mode or "grid",
+            samples=samples,
+            seed=scope.train.seed,
+        )
+        sweep = self._uc.sweep
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = sweep()(req, progress)
+            payload = r.to_payload()
+            f1 = r.table.get("macro_f1", {})
+            best = max(f1, key=lambda f: f1[f]["mean"]) if f1 else ""
+            summary = f"sweep {request.family}: {len(r.families)} points on identical splits, best macro-F1 {best}"
+            html = (r.report_paths or {}).get("html_path", "")
+            return RunOutcome(True, summary, payload, html)
 
         return stream_run(work, context)
 

@@ -48,6 +48,7 @@ proto: $(PROTO_STAMP)
 
 lint: setup proto
 	$(VENV)/bin/lint-imports --config importlinter.ini
+	$(PY) proto/lint.py
 
 # House checks first (layers, ruff lint + format, mypy on domain/application), then the tests.
 test: lint ruff typecheck

@@ -53,6 +53,10 @@ SETTING_VARIABLES = frozenset(
         "TQSDK_PASSWORD",
         "GHTRADER_TQ_ACCOUNT_PROFILES",
         "GHTRADER_LIVE_ENABLED",
+        "GHTRADER_DAILY_UPDATE_TARGETS",
+        "GHTRADER_DAILY_UPDATE_RECENT_EXPIRED_DAYS",
+        "GHTRADER_DAILY_UPDATE_CRON",
+        "GHTRADER_SCHEDULE_MISFIRE_GRACE_S",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

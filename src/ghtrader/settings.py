@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     tqsdk_password: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("TQSDK_PASSWORD", "tqsdk_password"))
     tq_account_profiles: str = ""  # comma-separated profile names, e.g. "main,alt"
 
+    # The server's scheduler (runs/control/schedules.db; Beijing time): the daily update of each
+    # target variety, at most one update job per trading day and target
+    daily_update_targets: str = ""  # e.g. "SHFE:cu,SHFE:au"; empty: no daily update
+    daily_update_recent_expired_days: int = Field(10, ge=0)  # also contracts expired this recently
+    daily_update_cron: str = "30 16 * * mon-fri"  # after the day session's 15:00 close
+    schedule_misfire_grace_s: int = Field(3600, ge=1)  # a firing later than this (server down) is skipped
+
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False
 

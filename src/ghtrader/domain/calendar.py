@@ -153,6 +153,7 @@ class TradingCalendar:
         self._holidays = hs
         self._weekday_only = bool(weekday_only_fallback)
         self._busdaycal = np.busdaycalendar(weekmask="1111100", holidays=np.array(sorted(hs), dtype="datetime64[D]"))
+        self._day_of_half: tuple[int, date] | None = None  # the last (half-day key, trading day) looked up
 
     def __repr__(self) -> str:
         return f"TradingCalendar({len(self._holidays)} holidays, weekday_only={self._weekday_only})"
@@ -200,10 +201,18 @@ class TradingCalendar:
     # --- trading day of a timestamp -----------------------------------------------------
     def trading_day_of(self, datetime_ns: int) -> date:
         """The trading day an epoch-ns instant belongs to (18:00 Beijing cut-off)."""
-        d, tod = _beijing_day_and_tod(datetime_ns)
+        days, tod = divmod(int(datetime_ns) + BEIJING_UTC_OFFSET_NS, NS_PER_DAY)
+        key = 2 * days + (tod >= _EVENING_CUTOFF_NS)  # calendar day and side of the cut-off
+        last = self._day_of_half
+        if last is not None and last[0] == key:  # a tick loop asks about the same half-day again and again
+            return last[1]
+        d = date.fromordinal(_EPOCH_ORDINAL + days)
         if tod >= _EVENING_CUTOFF_NS:
-            return self.next_trading_day(d)
-        return d if self.is_trading_day(d) else self.next_trading_day(d)
+            out = self.next_trading_day(d)
+        else:
+            out = d if self.is_trading_day(d) else self.next_trading_day(d)
+        self._day_of_half = (key, out)
+        return out
 
     def trading_days_of(self, datetime_ns: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`trading_day_of`; returns a ``datetime64[D]`` array of the same shape."""

@@ -170,7 +170,7 @@ class SimulatedExecutionProvider:
         # orders that may change, with their status before this tick
         alive = self._alive.setdefault(symbol, {})
         watched = [(o, o.state.status) for o in alive.values()]
-        stepper.step(np.asarray(tick).reshape(1), new_day)
+        stepper.step(tick if isinstance(tick, np.void) else np.asarray(tick).reshape(1), bool(new_day))
         self._last_ns = max(self._last_ns, t)
         events: list[tuple[int, int, int, ExecutionEvent]] = []
         for f in stepper.fills_since(book.fills_seen):

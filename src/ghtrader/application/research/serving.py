@@ -127,6 +127,13 @@ class Predictor:
             )
         return np.asarray(self.session.run(x), dtype=np.float64)
 
+    def predict_checked(self, x: np.ndarray) -> np.ndarray:
+        """(1, 3) probabilities of one input already in the graph's exact shape and dtype (float32
+        ``(1, f)``, or ``(1, window, f)``) whose features the caller checked once with
+        :meth:`check_features`: the per-tick call of a trading loop, without :meth:`predict`'s
+        per-call checks."""
+        return np.asarray(self.session.run(x), dtype=np.float64)
+
     def predict_frame(self, frame: FeatureFrame, inputs: InputsFn | None = None) -> np.ndarray:
         """(n, 3) probabilities for every row of ``frame`` (NaN where a row has no full window).
 

@@ -99,7 +99,6 @@ class Decision:
     probs: np.ndarray  # what the policy saw: the online calibrator's when it is on, else the model's
     held: int = 0  # the target before the forced flat
     raw_probs: np.ndarray | None = None  # the model's, when the online calibrator is on
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()  # run events (kind, fields) of the online calibrator
 
 
 class DecisionPipeline:
@@ -141,10 +140,13 @@ class DecisionPipeline:
         if self._engine.plan.needs_extras:
             raise FailedPrecondition("the model uses cross-variety factors; trading runs read one symbol's ticks")
         check_feature_vector(self._engine.names, predictor.meta)
+        predictor.check_features(self._names)  # once: the per-tick calls skip it
+        self._x32 = np.zeros((1, len(self._names)), dtype=np.float32)  # the raw graph's input row
         self.calibration: OnlineCalibration | None = None
         self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
         self._flat_ns = int(flat_s * 1e9)
         self._segment = 0
+        self._to_learn: tuple[np.void, date, np.ndarray, np.ndarray] | None = None  # on_tick's row, for learn()
         self.timer = timer if timer is not None else StageTimer()  # laps of on_tick's stages
         self.reset()
         self.calibration = calibration  # after reset(): a new calibration is fresh already
@@ -158,6 +160,7 @@ class DecisionPipeline:
         if self.calibration is not None:
             self.calibration.reset()
         self._segment += 1
+        self._to_learn = None
         self._row = -1
         self._last_row = -1
         self._last_sig = 0
@@ -185,22 +188,30 @@ class DecisionPipeline:
         x = self.features(tick, trading_day)
         lap(FEATURES)
         if self._window is None:
-            probs = self._predictor.predict(x[None, :], self._names)
+            self._x32[0] = x
+            probs = self._predictor.predict_checked(self._x32)
         else:
             w = self._window.input()
-            probs = np.full((1, 3), np.nan) if w is None else self._predictor.predict(w, self._names)
+            probs = np.full((1, 3), np.nan) if w is None else self._predictor.predict_checked(w)
         lap(INFERENCE)
         raw: np.ndarray | None = None
-        events: tuple[tuple[str, dict[str, Any]], ...] = ()
         if self.calibration is not None:
             raw = probs[0]
-            served, events = self.calibration.step(tick, trading_day, raw, x)
-            probs = served[None, :]
+            self._to_learn = (tick, trading_day, raw, x)
+            probs = self.calibration.serve(raw, x)[None, :]
             lap(CALIBRATOR)
-        signal = int(self._policy.positions(probs)[0])
+        signal = self._policy.position(float(probs[0, 0]), float(probs[0, 2]))
         if signal != 0:
             self._last_row, self._last_sig = self._row, signal
         held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
         flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
         lap(POLICY)
-        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held, raw, events)
+        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held, raw)
+
+    def learn(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """The online calibrator learns from the last :meth:`on_tick`'s row (call it once the
+        tick's orders are out); returns the run events (kind, fields) of its mode changes."""
+        pending, self._to_learn = self._to_learn, None
+        if pending is None or self.calibration is None:
+            return ()
+        return self.calibration.learn(*pending)

@@ -5,7 +5,8 @@ runner, ``lap(stage)`` after each stage (the time since the previous lap goes to
 several laps of one stage in a tick add up), ``add(stage, ns)`` for a piece measured inside the
 current lap (it is moved out of that lap into ``stage``), and ``end()`` once the decision is made
 and ``end()`` once its orders are out; ``decided()`` marks the decision (the target) in between:
-``tick_to_decision`` = ``decided - begin``, ``tick_to_orders`` = ``end - begin``. A tick that never
+``tick_to_decision`` = ``decided - begin``, ``tick_to_orders`` = ``end - begin``; ``after(stage)``
+times work done once the orders are out (the online calibrator's learning). A tick that never
 reaches ``end`` (warm-up, a roll's drain) is not recorded. A stage that no tick laps (the calibrator until one is wired, risk and
 executor in paper mode) is left out of the summary.
 
@@ -29,6 +30,7 @@ __all__ = [
     "FEATURES",
     "FEED",
     "INFERENCE",
+    "LEARN",
     "POLICY",
     "RISK",
     "STAGES",
@@ -49,12 +51,13 @@ STAGES = (
     "calibrator",  # the online calibrator (only when one is wired and laps it)
     "policy",  # the cost-aware policy, the hold and the flat window
     "executor",  # orders that reach the target (paper: the virtual book)
+    "learn",  # after the orders: the online calibrator learns from the row resolved at the tick
     "tick_to_decision",  # begin() to decided(): the tick's target is known
     "tick_to_orders",  # begin() to end(): its orders (paper: the virtual book's move) are out
 )
-FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, EXECUTOR, TICK_TO_DECISION, TICK_TO_ORDERS = range(
-    len(STAGES)
-)
+(
+    FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, EXECUTOR, LEARN, TICK_TO_DECISION, TICK_TO_ORDERS
+) = range(len(STAGES))  # fmt: skip
 DEFAULT_CAPACITY = 32_768
 
 
@@ -121,10 +124,18 @@ class StageTimer:
 
     def end(self) -> None:
         """The tick's orders are out: record the tick."""
-        self._cur[TICK_TO_ORDERS] = perf_counter_ns() - self._start
+        self._mark = now = perf_counter_ns()
+        self._cur[TICK_TO_ORDERS] = now - self._start
         b = (self.ticks % self.capacity) * self._width
         self._ring[b : b + self._width] = self._cur
         self.ticks += 1
+
+    def after(self, stage: int) -> None:
+        """Work done after ``end()`` (off the decision path, in neither total): the time since
+        ``end()`` goes to ``stage`` of the tick just recorded."""
+        if self.ticks:
+            b = ((self.ticks - 1) % self.capacity) * self._width
+            self._ring[b + stage] = perf_counter_ns() - self._mark
 
     def samples(self, stage: int) -> np.ndarray:
         """The recorded nanoseconds of ``stage`` over the ring (ticks that lapped it; a copy)."""

@@ -1,13 +1,16 @@
 """The online calibrator in the trading loop (docs/online_calibration.md, "In the trading loop").
 
-Per decision tick, after the ONNX model: the model's probabilities and the factor vector are
-pushed into a :class:`~ghtrader.domain.online.DelayedLabelBuffer` with the model's own horizon
-``H`` and label threshold ``k``; the row of ``H`` ticks ago, resolved with the training label
-rule, trains the :class:`~ghtrader.domain.online.OnlineCalibrator` (``detector_stride = H``:
-labels of consecutive ticks overlap, and with stride 1 the drift detectors fire on that
-dependence alone); ``predict`` then gives the probabilities the cost-aware policy sees: the
-calibrated ones once warmed up, the raw model's while warming up, after a drift (fallback) or
-once disabled.
+Per decision tick, after the ONNX model, :meth:`OnlineCalibration.serve` gives the probabilities
+the cost-aware policy sees: the calibrated ones once warmed up, the raw model's while warming up,
+after a drift (fallback) or once disabled. Once the tick's orders are out,
+:meth:`OnlineCalibration.learn` pushes the model's probabilities and the factor vector into a
+:class:`~ghtrader.domain.online.DelayedLabelBuffer` with the model's own horizon ``H`` and label
+threshold ``k``; the row of ``H`` ticks ago, resolved with the training label rule, trains the
+:class:`~ghtrader.domain.online.OnlineCalibrator` (``detector_stride = H``: labels of consecutive
+ticks overlap, and with stride 1 the drift detectors fire on that dependence alone). Learning is
+off the decision path: the decision at tick ``t`` uses what was learned from the rows resolved
+through tick ``t - 1`` (a label resolves ``H`` ticks after its row, so this delays learning by one
+tick and looks no further ahead).
 
 - A trading-day change clears the pending rows (the buffer's ``clear_on_new_day``); a roll
   (:meth:`OnlineCalibration.reset`) clears them and forgets what the calibrator learned, as it
@@ -213,8 +216,21 @@ class OnlineCalibration:
     def step(
         self, tick: np.void, trading_day: date, probs: np.ndarray, features: np.ndarray
     ) -> tuple[np.ndarray, tuple[tuple[str, dict[str, Any]], ...]]:
-        """Learn from the row that resolves at ``tick`` and return the probabilities to serve at
-        ``tick`` (raw unless the calibrator is active) with the run events of any mode change."""
+        """:meth:`learn` from ``tick``, then :meth:`serve` its probabilities (an offline replay's
+        order; the trading loop serves first and learns once the tick's orders are out)."""
+        events = self.learn(tick, trading_day, probs, features)
+        return self.serve(probs, features), events
+
+    def serve(self, probs: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """The probabilities to serve for this row: the calibrated ones when the calibrator is
+        active, else the raw ``probs``."""
+        return self._calibrator.predict(probs, features)
+
+    def learn(
+        self, tick: np.void, trading_day: date, probs: np.ndarray, features: np.ndarray
+    ) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """Push the row of ``tick`` (the model's raw ``probs`` and its ``features``) and learn from
+        the row that resolves at ``tick``; returns the run events of any mode change."""
         bid, ask = float(tick["bid_price1"]), float(tick["ask_price1"])
         mid = (bid + ask) / 2.0 if bid > 0.0 and ask > 0.0 else math.nan
         i = self._index
@@ -222,16 +238,14 @@ class OnlineCalibration:
         if self._first_finite < 0 and np.isfinite(features).all():
             self._first_finite = i
         row = self._buffer.push(i, mid, probs, features, self._segment, trading_day.toordinal())
-        events: tuple[tuple[str, dict[str, Any]], ...] = ()
-        if row is not None:
-            if 0 <= self._first_finite <= row.tick_index:
-                self._learned_from += 1
-                event = self._calibrator.update(row.probs, row.features, row.label)
-                if event is not None:
-                    events = (calibration_event_record(event, self._calibrator.mode),)
-            else:
-                self._not_warm += 1
-        return self._calibrator.predict(probs, features), events
+        if row is None:
+            return ()
+        if not 0 <= self._first_finite <= row.tick_index:
+            self._not_warm += 1
+            return ()
+        self._learned_from += 1
+        event = self._calibrator.update(row.probs, row.features, row.label)
+        return () if event is None else (calibration_event_record(event, self._calibrator.mode),)
 
     def state(self) -> dict[str, Any]:
         """The calibrator's state (enabled, mode, reason, n_updates, rolling log-loss raw vs

@@ -55,7 +55,7 @@ from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
 from ghtrader.application.trading.executor import DirectExecutor
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
-from ghtrader.application.trading.latency import EXECUTOR, FEED, RISK, VENUE
+from ghtrader.application.trading.latency import EXECUTOR, FEED, LEARN, RISK, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
 from ghtrader.application.trading.paper import PaperBook
@@ -580,8 +580,6 @@ class TradingRun:
         decision = self._pipeline.on_tick(tick, day)
         timer.decided()
         self._decisions += 1
-        for kind, fields in decision.events:  # the online calibrator's mode changes
-            self.journal.event(kind, ns, **fields)
         target = decision.target if self._signals else 0
         if target != self._target:
             self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
@@ -599,6 +597,10 @@ class TradingRun:
                 self._book.move_to(target, mid)
         timer.lap(EXECUTOR)
         timer.end()
+        if self._pipeline.calibration is not None:  # off the decision path: the orders are out
+            for kind, fields in self._pipeline.learn():  # the online calibrator's mode changes
+                self.journal.event(kind, ns, **fields)
+            timer.after(LEARN)
         self.journal.release()
         if ns - self._last_snapshot_ns >= self._snapshot_every_ns:
             self._snapshot(ns)

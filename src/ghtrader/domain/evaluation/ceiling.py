@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,6 +177,28 @@ class MoveCurve:
             out[ok] = np.interp(s[ok], self._x, self._y)
         return out
 
+    def at(self, edge: float) -> float:
+        """The curve at one edge, without arrays (the trading loop's per-tick call): the same
+        value as ``np.interp`` gives ``__call__``, NaN for a NaN edge or an empty curve."""
+        xs, ys = self.edges, self.moves
+        if not xs or edge != edge:
+            return math.nan
+        if edge >= xs[-1]:
+            return ys[-1]
+        if edge < xs[0]:
+            return ys[0]
+        j = bisect_right(xs, edge) - 1
+        if edge == xs[j]:
+            return ys[j]
+        # np.interp's formula, with its fallbacks for a NaN from an infinite slope
+        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+        out = slope * (edge - xs[j]) + ys[j]
+        if out != out:
+            out = slope * (edge - xs[j + 1]) + ys[j + 1]
+            if out != out and ys[j] == ys[j + 1]:
+                out = ys[j]
+        return out
+
 
 def fit_move_curve(probs: np.ndarray, dmid: np.ndarray) -> MoveCurve:
     """:class:`MoveCurve` of these rows: the isotonic regression of the realized move on the edge
@@ -238,6 +261,16 @@ class ExpectedMovePolicy:
             go = np.isfinite(e) & (np.abs(e) > self.threshold)
         out[go] = np.sign(e[go]).astype(np.int8)
         return out
+
+    def position(self, p_down: float, p_up: float) -> int:
+        """:meth:`positions` of one row from its DOWN and UP probabilities, without arrays (the
+        trading loop calls it on every tick; the same direction as the batch method)."""
+        if not self.trades:
+            return 0
+        e = self.curve.at(p_up - p_down)
+        if not math.isfinite(e) or abs(e) <= self.threshold:
+            return 0
+        return 1 if e > 0 else -1
 
     def to_dict(self) -> dict[str, Any]:
         return {

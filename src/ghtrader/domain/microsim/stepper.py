@@ -30,6 +30,7 @@ from ghtrader.domain.microsim.simulator import (
     validate_commands,
     wrap_result,
 )
+from ghtrader.domain.ticks import TICK_DTYPE
 
 __all__ = ["FillView", "ReplayStepper"]
 
@@ -37,6 +38,14 @@ _EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _LEVEL_FIELDS = tuple(
     (f"bid_price{lvl}", f"bid_volume{lvl}", f"ask_price{lvl}", f"ask_volume{lvl}") for lvl in range(1, 6)
 )
+# A TICK_DTYPE row is an int64 time then float64 fields: the book's fields are gathered from its
+# bytes in one indexing (bid prices, bid sizes, ask prices, ask sizes, volume, amount) instead of
+# 22 field reads on the single-tick path.
+_BOOK_FIELDS = (
+    [f"bid_price{i}" for i in range(1, 6)] + [f"bid_volume{i}" for i in range(1, 6)]
+    + [f"ask_price{i}" for i in range(1, 6)] + [f"ask_volume{i}" for i in range(1, 6)] + ["volume", "amount"]
+)  # fmt: skip
+_BOOK_INDEX = np.array([TICK_DTYPE.fields[name][1] // 8 for name in _BOOK_FIELDS], dtype=np.intp)  # type: ignore[index]
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,11 @@ class ReplayStepper:
         with every handed-over command that arrives before the last of them; ``day_start`` flags
         a trading day's first snapshot (orders expire, today's position becomes yesterday's).
         Returns the equity rows (``E_*`` columns) of these snapshots."""
+        if self._book is not None and isinstance(day_start, bool):  # the per-tick path of a live loop
+            if isinstance(ticks, np.void):
+                return self._step_one(ticks, day_start)
+            if ticks.shape == (1,):
+                return self._step_one(ticks[0], day_start)
         ticks = np.atleast_1d(ticks)
         m = ticks.shape[0]
         if m == 0:
@@ -156,17 +170,25 @@ class ReplayStepper:
         if ts < t[0]:
             raise ValueError("snapshots must be in time order")
         t[1] = ts
-        for lvl, (f_bp, f_bv, f_ap, f_av) in enumerate(_LEVEL_FIELDS):
-            bp[1, lvl] = tick[f_bp]
-            bv[1, lvl] = tick[f_bv]
-            ap[1, lvl] = tick[f_ap]
-            av[1, lvl] = tick[f_av]
-        vol[1] = tick["volume"]
-        amt[1] = tick["amount"]
+        if tick.dtype == TICK_DTYPE:
+            v = np.frombuffer(tick, dtype=np.float64)[_BOOK_INDEX]
+            bp[1], bv[1], ap[1], av[1] = v[0:5], v[5:10], v[10:15], v[15:20]
+            vol[1], amt[1] = v[20], v[21]
+        else:
+            for lvl, (f_bp, f_bv, f_ap, f_av) in enumerate(_LEVEL_FIELDS):
+                bp[1, lvl] = tick[f_bp]
+                bv[1, lvl] = tick[f_bv]
+                ap[1, lvl] = tick[f_ap]
+                av[1, lvl] = tick[f_av]
+            vol[1] = tick["volume"]
+            amt[1] = tick["amount"]
         self._ds2[1] = day_start
         eq = self._run(self._book, self._ds2, 1, until=ts)  # type: ignore[arg-type]
         for a in self._book:  # type: ignore[union-attr]
             a[0] = a[1]
+        if not self._record:
+            self.last_time_ns = ts
+            return eq[1:]
         return self._done(t[1:].copy(), self._ds2[1:].copy(), eq[1:])
 
     def _done(self, t_new: np.ndarray, ds: np.ndarray, eq: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
+from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
 from ghtrader.interfaces.cli.commands import trading as trading_commands
 from ghtrader.interfaces.cli.output import Output
@@ -50,6 +51,7 @@ COMMAND_MODULES = (
     pipeline_commands,
     trading_commands,
     account_commands,
+    schedule_commands,
 )
 
 

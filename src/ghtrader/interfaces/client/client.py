@@ -29,6 +29,8 @@ from ghtrader.v1 import (
     research_pb2,
     research_pb2_grpc,
     runs_pb2,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
     system_pb2,
     system_pb2_grpc,
     trading_pb2,
@@ -137,6 +139,7 @@ class GhTraderClient:
         self._research = research_pb2_grpc.ResearchServiceStub(self._channel)
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
+        self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -677,6 +680,43 @@ class GhTraderClient:
             self._accounts.VerifyAccount, accounts_pb2.VerifyAccountRequest(profile=profile), timeout_s=timeout_s
         )
         return _check_dict(r.check)
+
+    # --- the server's scheduler --------------------------------------------------------
+    def list_schedules(self, claims_limit: int | None = None) -> dict[str, Any]:
+        """Stored schedules (next run, last result), the daily update targets and latest claims."""
+        req = scheduler_pb2.ListSchedulesRequest()
+        if claims_limit is not None:
+            req.claims_limit = claims_limit
+        r = self._call(self._scheduler.ListSchedules, req)
+        return {
+            "running": r.running,
+            "daily_update_targets": list(r.daily_update_targets),
+            "schedules": [
+                {
+                    "schedule_id": s.schedule_id,
+                    "description": s.description,
+                    "trigger": s.trigger,
+                    "timezone": s.timezone,
+                    "next_run_ns": s.next_run_ns,
+                    "last_fired_ns": s.last_fired_ns,
+                    "last_result": s.last_result,
+                    "misfire_grace_s": s.misfire_grace_s,
+                    "coalesce": s.coalesce,
+                }  # fmt: skip
+                for s in r.schedules
+            ],
+            "claims": [
+                {"target": c.target, "trading_day": c.trading_day, "claimed_ns": c.claimed_ns, "job_id": c.job_id}
+                for c in r.claims
+            ],
+        }
+
+    def run_schedule(self, schedule_id: str, timeout_s: float = 60.0) -> str:
+        """Fire one schedule now; what it did."""
+        r = self._call(
+            self._scheduler.RunSchedule, scheduler_pb2.RunScheduleRequest(schedule_id=schedule_id), timeout_s=timeout_s
+        )
+        return r.result
 
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())

@@ -8,9 +8,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ghtrader.domain.evaluation import (
     CostModel,
+    ExpectedMovePolicy,
+    MoveCurve,
     class_frequencies,
     class_mean_moves,
     fit_decision_rule,
@@ -203,3 +207,41 @@ def test_policy_trades_and_wins_when_the_edge_is_large() -> None:
     # the chosen threshold is the best of the grid on the fitting rows
     fit_pos = policy.positions(p_fit)
     assert independent_trade_net(fit_pos, d_fit, cost, 5.0).sum() == pytest.approx(policy.fit_net_pnl)
+
+
+# --- the per-tick scalar path equals the batch one -------------------------------------------------
+_edge = st.floats(-1.0, 1.0, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    centres=st.lists(_edge, min_size=0, max_size=12, unique=True),
+    steps=st.lists(st.floats(0.0, 50.0, allow_nan=False), min_size=12, max_size=12),
+    start=st.floats(-30.0, 30.0, allow_nan=False),
+    threshold=st.one_of(st.just(math.inf), st.floats(0.0, 20.0, allow_nan=False)),
+    rows=st.lists(
+        st.tuples(st.one_of(st.floats(0.0, 1.0), st.just(math.nan)), st.one_of(st.floats(0.0, 1.0), st.just(math.nan))),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_policy_position_equals_positions(
+    centres: list[float], steps: list[float], start: float, threshold: float, rows: list[tuple[float, float]]
+) -> None:
+    """``ExpectedMovePolicy.position`` (one row, no arrays) gives the batch ``positions`` of every
+    row, and ``MoveCurve.at`` np.interp's value bit for bit, on edges at, between and beyond the
+    curve's points (and NaN)."""
+    xs = sorted(centres)
+    ys = list(np.cumsum([start, *steps])[: len(xs)])
+    curve = MoveCurve(tuple(xs), tuple(float(y) for y in ys))
+    policy = ExpectedMovePolicy(curve, threshold, 1.0, 0.0, 0, 0)
+    edges = [up - down for down, up in rows] + xs + [x + 1e-12 for x in xs] + [-2.0, 2.0]
+    probe = np.array([[max(-e, 0.0), 0.0, max(e, 0.0)] if e == e else [math.nan, 0.0, math.nan] for e in edges])
+    batch = curve(probe)
+    for i, e in enumerate(edges):
+        one = curve.at(float(probe[i, 2] - probe[i, 0]))
+        assert (one == batch[i]) or (math.isnan(one) and math.isnan(batch[i])), (e, one, batch[i])
+    probs = np.array([[d, 0.0, u] for d, u in rows])
+    want = policy.positions(probs)
+    got = [policy.position(d, u) for d, u in rows]
+    assert got == want.tolist()

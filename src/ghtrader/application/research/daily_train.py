@@ -175,14 +175,14 @@ class DailyTrain:
             raise InvalidArgument(f"horizon must be >= 1, got {request.horizon}")
         start, end = self._window(request)
         model_id = request.model_id or f"daily-{request.symbol}-h{request.horizon}"
-        total = 7
+        total = 7_000  # progress in thousandths of the seven steps (training reports inside its step)
         stages: dict[str, Any] = {}
 
         if request.refresh:
             progress(0, total, f"refresh {variety}: update, schedule, main_l5")
             stages["refresh"] = self._refresh(request, variety, start, end)
         if request.build and self._build_dataset is not None:
-            progress(1, total, f"build {request.symbol} {start}..{end}")
+            progress(1_000, total, f"build {request.symbol} {start}..{end}")
             stages["build"] = self._build(request.symbol, start, end)
 
         days = self._calendar.load().trading_days(start, end)
@@ -196,7 +196,7 @@ class DailyTrain:
         fit_day = days[-request.test_days - 1]
         train_end = days[-request.test_days - 2]
 
-        progress(2, total, f"train {request.family} candidate on {start}..{train_end}")
+        progress(2_000, total, f"train {request.family} candidate on {start}..{train_end}")
         config = replace(request.train or TrainConfig(horizon=request.horizon), horizon=request.horizon)
         trained = self._train(
             TrainRequest(
@@ -208,11 +208,11 @@ class DailyTrain:
         cand_entry = trained.entry
         incumbent_entry = self._promotion.production(model_id)
 
-        progress(3, total, f"evaluate v{cand_entry.version} on {test[0]}..{test[-1]}")
+        progress(3_000, total, f"evaluate v{cand_entry.version} on {test[0]}..{test[-1]}")
         candidate = self._evaluate(cand_entry, "candidate", request.symbol, fit_day, test[0], test[-1])
         incumbent = None
         if incumbent_entry is not None:
-            progress(4, total, f"evaluate incumbent v{incumbent_entry.version}")
+            progress(4_000, total, f"evaluate incumbent v{incumbent_entry.version}")
             incumbent = self._evaluate(incumbent_entry, "incumbent", request.symbol, fit_day, test[0], test[-1])
 
         evaluation = {
@@ -229,7 +229,7 @@ class DailyTrain:
         )  # fmt: skip
         self._promotion.record([staged])
 
-        progress(5, total, "promotion gate")
+        progress(5_000, total, "promotion gate")
         outcome = self._promotion.promote(
             PromoteRequest(
                 model_id=model_id,
@@ -415,6 +415,6 @@ def _variety(symbol: str) -> str:
 
 def _sub(progress: ProgressCallback, step: int, total: int, label: str) -> ProgressCallback:
     def inner(done: int, n: int, message: str) -> None:
-        progress(step * 1000 + (int(1000 * done / n) if n else 0), total * 1000, f"{label}: {message}")
+        progress(step * 1000 + (min(int(1000 * done / n), 999) if n else 0), total, f"{label}: {message}")
 
     return inner

@@ -613,6 +613,7 @@ class Container(containers.DeclarativeContainer):
         compare=compare_models,
         train=train_model,
         backtest=run_backtest,
+        promotion=model_promotion,
         provider=data_provider,
         ticks=ticks_store,
         calendar=calendar_source,

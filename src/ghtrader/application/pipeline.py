@@ -1,5 +1,6 @@
 """The main job (`make run`, later the daily loop): ingest a recent history of CU/AU/AG, check
-its coverage, derive the roll schedule, main_l5, features and labels, audit, and report.
+its coverage, derive the roll schedule, main_l5, features and labels, compare models, train and
+backtest the winner, put it through the promotion gate, audit, and report.
 
 Contract choice (:func:`ghtrader.domain.schedule.choose_contracts`) works on the PROVIDER's
 end-of-day open interest, not on what happened to be downloaded: the roll rule runs over the
@@ -72,10 +73,12 @@ from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
+from ghtrader.application.research.promotion import ModelPromotion, PromoteRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.factors import CORE_L5_FACTORS
+from ghtrader.domain.promotion import GateMetrics
 from ghtrader.domain.schedule import (
     DEFAULT_SWITCH_RATIO,
     ContractChoice,
@@ -181,6 +184,8 @@ class ResearchOutcome:
     notes: list[str]
     train_days: tuple[date, date] | None = None  # the winner's training window
     backtest: dict[str, Any] | None = None  # held-out backtest: days, summary, by session / regime, report
+    # the promotion gate on the winner vs its model id's production version: promoted, decision, versions
+    promotion: dict[str, Any] | None = None
 
 
 @dataclass
@@ -264,6 +269,7 @@ class RunPipeline:
         compare: CompareModels | None,
         train: TrainModel | None,
         backtest: RunBacktest | None = None,
+        promotion: ModelPromotion | None = None,
         provider: DataProvider,
         ticks: TickStore,
         calendar: CalendarSource,
@@ -278,6 +284,7 @@ class RunPipeline:
         self._compare = compare
         self._train = train
         self._backtest = backtest
+        self._promotion = promotion
         self._provider = provider
         self._ticks = ticks
         self._calendar = calendar
@@ -626,7 +633,7 @@ class RunPipeline:
             ),
             stage_progress(f"train {winner}"),
         )
-        return ResearchOutcome(
+        outcome = ResearchOutcome(
             symbol=data.symbol,
             horizon=request.research_horizon,
             families=list(request.research_families),
@@ -645,6 +652,54 @@ class RunPipeline:
                 trained.entry.model_id, str(trained.entry.version), data.symbol, held, stage_progress
             ),
         )
+        try:
+            outcome.promotion = self._promote(outcome, start, end)
+        except (ApplicationError, DomainError) as exc:  # the research result stands without it
+            outcome.promotion = {"error": f"{type(exc).__name__}: {exc}"}
+        return outcome
+
+    def _promote(self, research: ResearchOutcome, start: date, end: date) -> dict[str, Any] | None:
+        """The winner through the promotion gate: its walk-forward means (macro-F1, information
+        captured, ECE, p99 latency) and its held-out backtest's Sharpe and drawdown (the walk-
+        forward's when the backtest did not run) against the production version of its model id
+        (that version's newest recorded evaluation). Kept: the winner stays in development."""
+        if self._promotion is None:
+            return None
+        w = research.winner
+
+        def mean(key: str) -> float:
+            v = research.table.get(key, {}).get(w, {}).get("mean")
+            return float(v) if v is not None else float("nan")
+
+        held = research.backtest or {}
+        bt = held.get("summary")
+        if bt:
+            sharpe, drawdown = bt.get("sharpe", float("nan")), bt.get("max_drawdown", float("nan"))
+        else:
+            sharpe, drawdown = mean("net_sharpe"), mean("net_max_drawdown")
+        gate = GateMetrics(
+            net_sharpe=float(sharpe), max_drawdown=float(drawdown), macro_f1=mean("macro_f1"),
+            info_captured=mean("info_captured"), ece=mean("ece"), latency_us=mean("latency_p99_ms") * 1000.0,
+        )  # fmt: skip
+        where = f"walk-forward {start}..{end}" + (f", backtest {held['days'][0]}..{held['days'][1]}" if bt else "")
+        r = self._promotion.promote(
+            PromoteRequest(
+                model_id=research.model_id,
+                version=research.version,
+                reason=f"make run {start}..{end}",
+                actor="make-run",
+                candidate_metrics=gate,
+                evaluation={"test_days": where, "models": {research.version: gate.to_dict()}},
+            )
+        )
+        live = self._promotion.production(research.model_id)
+        return {
+            "promoted": r.promoted,
+            "previous_production": r.previous_production,
+            "production_version": None if live is None else live.version,
+            "metrics": gate.to_dict(),
+            "decision": r.decision.to_dict(),
+        }
 
     def _held_out_backtest(
         self,

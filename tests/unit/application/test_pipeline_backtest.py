@@ -104,3 +104,41 @@ def test_run_prints_the_held_out_backtest() -> None:
     line = next(ln for ln in text.splitlines() if ln.startswith("pnl_net"))
     assert line.split()[1:] == ["1,000", "600", "400", "1,000"], line
     assert "Backtest report: /r.html" in text
+
+
+def test_the_winner_goes_through_the_promotion_gate_and_run_prints_it() -> None:
+    from ghtrader.adapters.memory import InMemoryModelRegistry
+    from ghtrader.application.ports.models import RegistryEntry
+    from ghtrader.application.research.promotion import ModelPromotion
+
+    registry = InMemoryModelRegistry()
+    registry.register(RegistryEntry("m", "3", "lightgbm", "development", "/a", "h", {}))
+    rec = Recorder()
+    table = {
+        "log_loss": {"lightgbm": {"mean": 0.9}, "tcn": {"mean": 1.0}},
+        "macro_f1": {"lightgbm": {"mean": 0.28}},
+        "info_captured": {"lightgbm": {"mean": 0.4}},
+        "ece": {"lightgbm": {"mean": 0.02}},
+        "latency_p99_ms": {"lightgbm": {"mean": 0.05}},
+    }
+    rec.compare = lambda request, progress: SimpleNamespace(table=table, report_paths={}, notes=[])  # type: ignore[method-assign]
+    pipeline = _pipeline(rec)
+    pipeline._promotion = ModelPromotion(registry=registry, clock=FakeClock())
+    req = RunPipelineRequest(varieties=("SHFE.cu",))
+    out = pipeline._research(req, DATA, START, END, lambda label: lambda d, t, m: None)
+    p = out.promotion
+    assert p is not None and p["promoted"] is True and p["production_version"] == "3"
+    assert p["metrics"]["net_sharpe"] == 1.5 and p["metrics"]["latency_us"] == 50.0  # the held-out backtest's Sharpe
+    assert registry.history("m")[-1].actor == "make-run"
+
+    result = {
+        "start_day": "2026-11-02", "end_day": "2026-11-13", "varieties": [], "datasets": [], "notes": [],
+        "coverage": {"contracts": []}, "audit": {"ok": True, "checks": {}, "findings": []}, "stages_s": {},
+        "duration_s": 1.0, "failed_conditions": [], "stages_completed": [], "research": to_jsonable(out),
+    }  # fmt: skip
+    text = format_pipeline(RunResultView(ok=True, summary="done", result=result, report_path=""))
+    assert "Promotion: m v3 promoted to production; production is v3" in text and "info_captured" in text
+
+    # a failing promotion (here: the same version again) is reported, the research result stands
+    out = pipeline._research(req, DATA, START, END, lambda label: lambda d, t, m: None)
+    assert out.model_id == "m" and out.promotion == {"error": "FailedPrecondition: m v3 is already in production"}

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ghtrader.interfaces.cli.arguments import positive_int
+from ghtrader.interfaces.cli.commands.promotion import gate_text
 from ghtrader.interfaces.cli.commands.research import backtest_text, comparison_table
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.cli.progress import ProgressBar
@@ -100,6 +101,22 @@ def format_pipeline(r: RunResultView) -> str:
                 parts.append(f"  note: {note}")
             if bt.get("report_html"):
                 parts.append(f"Backtest report: {bt['report_html']}")
+        promo = research.get("promotion")
+        if promo and promo.get("error"):
+            parts += ["", f"Promotion gate not run: {promo['error']}"]
+        elif promo:
+            verdict = "promoted to production" if promo["promoted"] else "kept in development (the gate says keep)"
+            prev = (
+                f"; v{promo['previous_production']} retired"
+                if promo["promoted"] and promo["previous_production"]
+                else ""
+            )
+            parts += [
+                "",
+                f"Promotion: {research['model_id']} v{research['version']} {verdict}{prev}; "
+                f"production is v{promo['production_version'] or '-'}",
+                gate_text(promo["decision"]),
+            ]
     audit = res.get("audit") or {}
     audit_state = "not run (stage failed)" if not audit else ("clean" if audit.get("ok") else "ERRORS FOUND")
     parts += ["", f"Audit: {audit_state}"]

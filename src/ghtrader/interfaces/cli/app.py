@@ -20,6 +20,7 @@ from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
+from ghtrader.interfaces.cli.commands import query as query_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
 from ghtrader.interfaces.cli.commands import trading as trading_commands
@@ -48,6 +49,7 @@ COMMAND_MODULES = (
     pipeline_commands,
     trading_commands,
     account_commands,
+    query_commands,
 )
 
 

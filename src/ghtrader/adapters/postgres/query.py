@@ -183,9 +183,9 @@ class PostgresReadOnlyQuery:
             raise ResourceExhausted(f"the query session timed out: {exc.diag.message_primary}") from exc
         except PoolTimeout as exc:
             raise Unavailable("every read-only query connection is busy; retry shortly") from exc
-        except psycopg.OperationalError as exc:
-            raise Unavailable(f"PostgreSQL at {redact_url(self._url)} is unreachable: {exc}") from exc
         except psycopg.Error as exc:
+            if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):  # connection lost, shutdown
+                raise Unavailable(f"PostgreSQL at {redact_url(self._url)} is unreachable: {exc}") from exc
             primary = exc.diag.message_primary or str(exc).strip()
             code = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
             raise InvalidArgument(f"the database refused the statement: {primary}{code}") from exc

@@ -53,16 +53,16 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Not
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
-from ghtrader.application.ports.query import ReadOnlyQuery
-from ghtrader.application.query import RunQuery
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
+from ghtrader.application.ports.query import ReadOnlyQuery
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
+from ghtrader.application.query import RunQuery
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.benchmark import RunBenchmark

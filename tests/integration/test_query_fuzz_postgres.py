@@ -129,7 +129,9 @@ def fingerprint(url: str) -> dict[str, Any]:
             "rules": rows("SELECT count(*) FROM pg_rewrite"),
             "policies": rows("SELECT count(*) FROM pg_policy"),
             "event_triggers": rows("SELECT count(*) FROM pg_event_trigger"),
-            "comments": rows("SELECT count(*), md5(string_agg(description, ',' ORDER BY objoid, objsubid)) FROM pg_description"),
+            "comments": rows(
+                "SELECT count(*), md5(string_agg(description, ',' ORDER BY objoid, objsubid)) FROM pg_description"
+            ),
         }
 
 
@@ -145,9 +147,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _, close_stores = open_postgres_stores(url, schema=SCHEMA)  # the project's real tables
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"CREATE TABLE {SCHEMA}.canary (id int PRIMARY KEY, note text NOT NULL)")
-            conn.execute(
-                f"INSERT INTO {SCHEMA}.canary SELECT g, md5(g::text) FROM generate_series(1, 100) g"
-            )
+            conn.execute(f"INSERT INTO {SCHEMA}.canary SELECT g, md5(g::text) FROM generate_series(1, 100) g")
             conn.execute(f"CREATE SEQUENCE {SCHEMA}.canary_seq")
             conn.execute(f"SELECT nextval('{SCHEMA}.canary_seq')")
         adapter = PostgresReadOnlyQuery(url, schema=SCHEMA)
@@ -490,7 +490,10 @@ FRAGMENTS = [
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(prefix=st.sampled_from(["SELECT ", "WITH a AS (SELECT 1) SELECT ", ""]), parts=st.lists(st.sampled_from(FRAGMENTS), max_size=12))
+@given(
+    prefix=st.sampled_from(["SELECT ", "WITH a AS (SELECT 1) SELECT ", ""]),
+    parts=st.lists(st.sampled_from(FRAGMENTS), max_size=12),
+)
 def test_fragment_soup_changes_nothing(world: World, prefix: str, parts: list[str]) -> None:
     statement = prefix + "".join(parts)
     _send(world, statement, CAP, Tally())

@@ -16,9 +16,9 @@ Walls behind the validator (see docs/query.md):
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -38,7 +38,6 @@ _CEILING_TIMEOUT_MS = 300_000  # the session's statement_timeout: no statement o
 _IDLE_TX_TIMEOUT_MS = 60_000
 _BATCH = 1000
 _CURSOR = "ghtrader_query"
-_log = logging.getLogger(__name__)
 
 
 def ensure_reader_role(admin_url: str, role: str = READER_ROLE) -> bool:
@@ -225,9 +224,9 @@ class PostgresReadOnlyQuery:
         return QueryRows(columns, rows, truncated_by)
 
     @staticmethod
-    def _columns(conn: psycopg.Connection, description: object) -> tuple[QueryColumn, ...]:
+    def _columns(conn: psycopg.Connection, description: Sequence[psycopg.Column]) -> tuple[QueryColumn, ...]:
         out = []
-        for col in description:  # type: ignore[attr-defined]
+        for col in description:
             info = conn.adapters.types.get(col.type_code)
             if info is not None:
                 name = f"{info.name}[]" if info.array_oid == col.type_code else info.name

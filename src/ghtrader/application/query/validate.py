@@ -154,7 +154,7 @@ def validate_statement(text: str, dialect: str = "postgres") -> ValidStatement:
         code.pop()
     if not code:
         raise _refuse("the statement is empty")
-    for i, t in enumerate(code):
+    for t in code:
         if t.kind == "op" and t.value == ";":
             raise _refuse(
                 f"exactly one statement is allowed; a ';' at character {t.pos + 1} starts another (send them one at a time)"

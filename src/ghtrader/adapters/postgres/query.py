@@ -4,12 +4,13 @@ Walls behind the validator (see docs/query.md):
 
 - the login: on the embedded server a dedicated role ``ghtrader_reader`` (LOGIN, no superuser,
   no CREATEROLE/CREATEDB/REPLICATION/BYPASSRLS, member of ``pg_read_all_data`` only), so the
-  server-file, large-object, signal and configuration functions are refused by privileges;
+  server-file, large-object, signal and configuration functions are refused by privileges, and
+  ``temp_file_limit`` keeps a huge sort or materialised result from filling the disk;
   on an external server (whose roles ghTrader does not manage) the store's own login;
 - the session: ``default_transaction_read_only=on``, ``statement_timeout`` (upper bound),
   ``idle_in_transaction_session_timeout``, ``standard_conforming_strings=on`` as start-up options;
 - the transaction: each statement runs in ``BEGIN READ ONLY`` with a local ``statement_timeout``,
-  through a server-side cursor fetched in batches up to ``max_rows + 1`` rows, and is ALWAYS
+  through a server-side cursor read by ONE ``FETCH max_rows + 1`` in single-row mode, and is ALWAYS
   rolled back; the connection is then ``DISCARD ALL``-ed (settings, advisory locks, temp tables)
   before it goes back to the pool.
 """
@@ -36,15 +37,16 @@ __all__ = ["READER_ROLE", "PostgresReadOnlyQuery", "ensure_reader_role"]
 READER_ROLE = "ghtrader_reader"
 _CEILING_TIMEOUT_MS = 300_000  # the session's statement_timeout: no statement outlives it
 _IDLE_TX_TIMEOUT_MS = 60_000
-_BATCH = 1000
 _CURSOR = "ghtrader_query"
 
 
-def ensure_reader_role(admin_url: str, role: str = READER_ROLE) -> bool:
+def ensure_reader_role(admin_url: str, role: str = READER_ROLE, *, temp_file_limit: str = "1GB") -> bool:
     """Create (or refresh) the read-only login ``role`` with ``admin_url``'s privileges.
 
     Returns False when that login may not manage roles (then nothing changes). Idempotent and
-    safe when two processes race: a role created concurrently is simply found.
+    safe when two processes race: a role created concurrently is simply found. The role's
+    settings (which it cannot change: ``temp_file_limit`` is superuser-only) are rewritten
+    every time.
     """
     ident = sql.Identifier(role)
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
@@ -66,6 +68,7 @@ def ensure_reader_role(admin_url: str, role: str = READER_ROLE) -> bool:
             ("default_transaction_read_only", "on"),
             ("statement_timeout", str(_CEILING_TIMEOUT_MS)),
             ("idle_in_transaction_session_timeout", str(_IDLE_TX_TIMEOUT_MS)),
+            ("temp_file_limit", temp_file_limit),
         ):
             conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(ident, sql.Identifier(name), sql.Literal(value)))
     return True
@@ -88,7 +91,9 @@ class PostgresReadOnlyQuery:
     """ReadOnlyQuery on PostgreSQL (see module docstring). Connects on first use; thread-safe.
 
     ``url`` is the store's server; ``reader_role`` (the embedded server) logs in as that role,
-    created with ``url``'s login when missing; None uses ``url``'s own login. ``schema`` sets
+    created with ``url``'s login when missing; None uses ``url``'s own login. ``temp_file_limit``
+    caps the temporary files one statement of the role may write (a huge sort, a materialised
+    function result) so it cannot fill the disk before its timeout. ``schema`` sets
     the search_path as the stores do.
     """
 
@@ -102,8 +107,10 @@ class PostgresReadOnlyQuery:
         schema: str | None = None,
         max_connections: int = 4,
         connect_timeout_s: float = 10.0,
+        temp_file_limit: str = "1GB",
     ) -> None:
         self._url = url
+        self._temp_file_limit = temp_file_limit
         self._role = reader_role
         self._schema = schema
         self._max = max_connections
@@ -118,7 +125,7 @@ class PostgresReadOnlyQuery:
 
     def _conninfo(self) -> str:
         params = conninfo_to_dict(self._url)
-        if self._role is not None and ensure_reader_role(self._url, self._role):
+        if self._role is not None and ensure_reader_role(self._url, self._role, temp_file_limit=self._temp_file_limit):
             params.pop("password", None)
             params["user"] = self._role
             self._login = f"role {self._role}"
@@ -175,7 +182,8 @@ class PostgresReadOnlyQuery:
                 try:
                     return self._fetch(conn, statement, max_rows, deadline, max_bytes)
                 finally:
-                    conn.rollback()
+                    if not conn.closed:
+                        conn.rollback()
         except pg_errors.QueryCanceled as exc:
             raise ResourceExhausted(f"the statement ran past its {timeout_s:g} s timeout and was cancelled") from exc
         except pg_errors.IdleInTransactionSessionTimeout as exc:
@@ -200,27 +208,29 @@ class PostgresReadOnlyQuery:
         self, conn: psycopg.Connection, statement: str, max_rows: int, deadline: float, max_bytes: int
     ) -> QueryRows:
         self._timeout(conn, deadline)  # opens the READ ONLY transaction
+        rows: list[tuple[Cell, ...]] = []
+        size, truncated_by = 0, ""
         with conn.cursor(name=_CURSOR, scrollable=False, withhold=False) as cur:
             cur.execute(statement.encode())  # validated; runs as DECLARE ... CURSOR FOR <statement>
             columns = self._columns(conn, cur.description or [])
-            rows: list[tuple[Cell, ...]] = []
-            size, truncated_by = 0, ""
-            while not truncated_by:
-                self._timeout(conn, deadline)
-                want = min(_BATCH, max_rows + 1 - len(rows))
-                batch = cur.fetchmany(want)
-                for raw in batch:
-                    if len(rows) == max_rows:
-                        truncated_by = "max_rows"
-                        break
-                    row = tuple(plain_cell(v) for v in raw)
-                    size += sum(cell_bytes(v) for v in row) + 4
-                    if size > max_bytes:
-                        truncated_by = "max_bytes"
-                        break
-                    rows.append(row)
-                if len(batch) < want:  # the cursor is exhausted
+            self._timeout(conn, deadline)
+            # One FETCH of max_rows + 1 read in single-row mode: the client holds one row at a
+            # time however wide the rows are, and leaving early cancels the rest.
+            fetch = sql.SQL("FETCH FORWARD {} FROM {}").format(sql.Literal(max_rows + 1), sql.Identifier(_CURSOR))
+            for raw in conn.cursor().stream(fetch, size=1):
+                if len(rows) == max_rows:  # the one row past the cap: the FETCH ends with it
+                    truncated_by = "max_rows"
+                    continue
+                row = tuple(plain_cell(v) for v in raw)
+                size += sum(cell_bytes(v) for v in row) + 4
+                if size > max_bytes:
+                    truncated_by = "max_bytes"
                     break
+                rows.append(row)
+            if truncated_by == "max_bytes":
+                # the cancel psycopg sent for the unread rows could land on a later statement of
+                # this session: retire the connection rather than reuse it
+                conn.close()
         return QueryRows(columns, rows, truncated_by)
 
     @staticmethod

@@ -130,7 +130,12 @@ def test_hostile_corpus_changes_nothing_and_escapes_no_cap(qworld: QWorld) -> No
         tally[outcome] = tally.get(outcome, 0) + 1
     _assert_unchanged(qworld, "the whole corpus")
     print(f"\n{len(statements) + len(LARGE)} hostile statements on QuestDB: {tally}")
-    assert len(statements) >= 1000 and tally["refused"] > 1500 and tally.get("timeout", 0) >= 1 and tally.get("answered:max_rows", 0) >= 3
+    assert (
+        len(statements) >= 1000
+        and tally["refused"] > 1500
+        and tally.get("timeout", 0) >= 1
+        and tally.get("answered:max_rows", 0) >= 3
+    )
     assert tally.get("answered:max_bytes", 0) >= 1
 
 

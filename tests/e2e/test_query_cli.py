@@ -83,6 +83,19 @@ def test_table_output_over_a_project_table(cli: Cli) -> None:
     assert "1 row in" in done.stderr
 
 
+def test_the_statement_from_stdin(cli: Cli) -> None:
+    done = subprocess.run(
+        [str(GHTRADER), "--port", str(cli.port), "query", "--format", "csv", "-"],
+        input="-- a report\nSELECT 41 + 1 AS answer;\n",
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["answer", "42"]
+
+
 def test_csv_for_piping(cli: Cli) -> None:
     done = cli(
         "query",

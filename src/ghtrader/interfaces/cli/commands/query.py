@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import sys
 from typing import Any
 
 from ghtrader.interfaces.cli.arguments import positive_float, positive_int
@@ -54,7 +55,8 @@ def _footer(result: dict[str, Any]) -> str:
 
 
 def cmd_query(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    result = client.run_query(args.sql, max_rows=args.limit, timeout_s=args.timeout_s)
+    statement = sys.stdin.read() if args.sql == "-" else args.sql
+    result = client.run_query(statement, max_rows=args.limit, timeout_s=args.timeout_s)
     fmt = "json" if out.json_mode else args.format
     if fmt == "json":
         out.stdout.write(json.dumps(_json_payload(result), indent=2, default=str, allow_nan=False) + "\n")
@@ -76,7 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run one SELECT or WITH ... SELECT on a read-only connection (see docs/query.md). "
         "Refused statements exit 2 with the reason.",
     )
-    p.add_argument("sql", help='the statement, e.g. "SELECT symbol, count(*) FROM ghtrader_ticks_raw_v2 GROUP BY 1"')
+    p.add_argument(
+        "sql",
+        help='the statement, e.g. "SELECT symbol, count(*) FROM ghtrader_ticks_raw_v2 GROUP BY 1"; - reads it from stdin',
+    )
     p.add_argument("--limit", type=positive_int, default=None, help="row cap, at most 100000 (server default 1000)")
     p.add_argument(
         "--timeout-s", type=positive_float, default=None, help="statement timeout in seconds (server default 5)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import grpc
@@ -15,6 +16,8 @@ __all__ = ["RunQueryUseCase", "query_service", "value_message"]
 
 #: ``(sql, max_rows=None | int, timeout_s=None | float) -> QueryResult`` (the RunQuery use case).
 RunQueryUseCase = Callable[..., QueryResult]
+
+_log = logging.getLogger("ghtrader.query")
 
 
 def value_message(value: Cell) -> query_pb2.QueryValue:
@@ -41,6 +44,13 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
             request.sql,
             max_rows=request.max_rows if request.HasField("max_rows") else None,
             timeout_s=request.timeout_s if request.HasField("timeout_s") else None,
+        )
+        _log.info(
+            "query: %d rows%s in %.1f ms: %.200s",
+            len(result.rows),
+            f" (truncated by {result.truncated_by})" if result.truncated else "",
+            result.elapsed_s * 1000.0,
+            result.statement,
         )
         return query_pb2.RunQueryResponse(
             columns=[query_pb2.QueryColumn(name=c.name, type_name=c.type_name) for c in result.columns],

@@ -17,6 +17,7 @@ Walls behind the validator (see docs/query.md):
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ READER_ROLE = "ghtrader_reader"
 _CEILING_TIMEOUT_MS = 300_000  # the session's statement_timeout: no statement outlives it
 _IDLE_TX_TIMEOUT_MS = 60_000
 _CURSOR = "ghtrader_query"
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def ensure_reader_role(admin_url: str, role: str = READER_ROLE, *, temp_file_limit: str = "1GB") -> bool:
@@ -109,6 +111,8 @@ class PostgresReadOnlyQuery:
         connect_timeout_s: float = 10.0,
         temp_file_limit: str = "1GB",
     ) -> None:
+        if schema is not None and not _SCHEMA_RE.match(schema):
+            raise ValueError(f"invalid schema name {schema!r}: lowercase letters, digits and '_'")
         self._url = url
         self._temp_file_limit = temp_file_limit
         self._role = reader_role
@@ -191,7 +195,8 @@ class PostgresReadOnlyQuery:
         except PoolTimeout as exc:
             raise Unavailable("every read-only query connection is busy; retry shortly") from exc
         except psycopg.Error as exc:
-            if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):  # connection lost, shutdown
+            lost = exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))  # connection lost, shutdown
+            if isinstance(exc, psycopg.OperationalError) and lost:
                 raise Unavailable(f"PostgreSQL at {redact_url(self._url)} is unreachable: {exc}") from exc
             primary = exc.diag.message_primary or str(exc).strip()
             code = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""

@@ -142,13 +142,14 @@ def _questdb_query(settings: Settings) -> ReadOnlyQuery:
     from ghtrader.adapters.questdb import QuestDBParams
     from ghtrader.adapters.questdb.query import QuestDBReadOnlyQuery
 
+    own = bool(settings.questdb_query_user)  # QuestDB's read-only user, when configured
     return QuestDBReadOnlyQuery(
         QuestDBParams(
             host=settings.questdb_host,
             http_port=settings.questdb_http_port,
             pg_port=settings.questdb_pg_port,
-            user=settings.questdb_user,
-            password=settings.questdb_password.get_secret_value(),
+            user=settings.questdb_query_user if own else settings.questdb_user,
+            password=(settings.questdb_query_password if own else settings.questdb_password).get_secret_value(),
             database=settings.questdb_database,
         )
     )

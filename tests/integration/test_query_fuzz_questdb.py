@@ -1,6 +1,7 @@
 """The hostile corpus against a real QuestDB through RunQuery and its PG-wire adapter.
 
-Skips unless GHTRADER_QUESTDB_HOST is set (fails when that server does not answer). The
+Skips unless GHTRADER_QUESTDB_HOST is set (fails when that server does not answer); queries go
+as GHTRADER_QUESTDB_QUERY_USER (QuestDB's read-only user) when that is set. The
 tables live under a fresh prefix (QuestDB has no schemas: the corpus's ``fuzz.`` becomes the
 prefix). Asserted for every statement: within its timeout plus a margin, at most the row cap;
 at the end and along the way: the prefix's tables, their row counts and the canary's content
@@ -9,6 +10,8 @@ are unchanged and none of the attack tables exists.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,8 +75,15 @@ def qworld(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QWorld]:
         conn.execute(f"CREATE TABLE {prefix}canary (id INT, note STRING)")
         conn.execute(f"INSERT INTO {prefix}canary SELECT x::int, 'n' || x FROM long_sequence(100)")
     target = tmp_path_factory.mktemp("qtarget")
+    reader = params
+    if os.environ.get("GHTRADER_QUESTDB_QUERY_USER"):  # QuestDB's read-only PG user, when configured
+        reader = dataclasses.replace(
+            params,
+            user=os.environ["GHTRADER_QUESTDB_QUERY_USER"],
+            password=os.environ.get("GHTRADER_QUESTDB_QUERY_PASSWORD", ""),
+        )
     try:
-        run = RunQuery(QuestDBReadOnlyQuery(params), SystemClock())
+        run = RunQuery(QuestDBReadOnlyQuery(reader), SystemClock())
         yield QWorld(params, prefix, target, run, fingerprint(params))
     finally:
         with _admin(params) as conn:

@@ -59,8 +59,10 @@ from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
+from ghtrader.application.ports.query import ReadOnlyQuery
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
+from ghtrader.application.query import RunQuery
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.benchmark import RunBenchmark
@@ -82,6 +84,7 @@ from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, account
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
+from ghtrader.interfaces.grpc.servicers.query import query_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
@@ -118,6 +121,38 @@ def _questdb_stores(settings: Settings) -> Iterator[StoreBundle]:
         yield bundle
     finally:
         close()
+
+
+def _postgres_query(bundle: StoreBundle) -> Iterator[ReadOnlyQuery]:
+    """Read-only SQL on the store's server: as the reader role on the embedded server (ghTrader
+    manages its roles), with the store's login and read-only session guards on an external one."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+    from ghtrader.adapters.postgres.query import READER_ROLE, PostgresReadOnlyQuery
+
+    if not isinstance(bundle, PostgresStoreBundle):
+        raise FailedPrecondition("GHTRADER_STORE=postgres but the open stores are not PostgreSQL")
+    query = PostgresReadOnlyQuery(bundle.url, reader_role=READER_ROLE if bundle.embedded is not None else None)
+    try:
+        yield query
+    finally:
+        query.close()
+
+
+def _questdb_query(settings: Settings) -> ReadOnlyQuery:
+    from ghtrader.adapters.questdb import QuestDBParams
+    from ghtrader.adapters.questdb.query import QuestDBReadOnlyQuery
+
+    own = bool(settings.questdb_query_user)  # QuestDB's read-only user, when configured
+    return QuestDBReadOnlyQuery(
+        QuestDBParams(
+            host=settings.questdb_host,
+            http_port=settings.questdb_http_port,
+            pg_port=settings.questdb_pg_port,
+            user=settings.questdb_query_user if own else settings.questdb_user,
+            password=(settings.questdb_query_password if own else settings.questdb_password).get_secret_value(),
+            database=settings.questdb_database,
+        )
+    )
 
 
 def _beijing_today(clock: Clock) -> date:
@@ -635,6 +670,13 @@ class Container(containers.DeclarativeContainer):
         verify_account=providers.Singleton(VerifyAccount, broker_profiles, account_probe, account_cache, clock),
     )
 
+    read_only_query = providers.Selector(
+        providers.Callable(lambda s: s.store, settings),
+        postgres=providers.Resource(_postgres_query, stores),
+        questdb=providers.Singleton(_questdb_query, settings),
+    )
+    run_query = providers.Singleton(RunQuery, read_only_query, clock)
+
     get_system_status = providers.Singleton(
         GetSystemStatus,
         clock=clock,
@@ -653,6 +695,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(pipeline_service, run_pipeline.provider),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
+        providers.Callable(query_service, run_query.provider),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),

@@ -26,6 +26,8 @@ from ghtrader.v1 import (
     datasets_pb2_grpc,
     pipeline_pb2,
     pipeline_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
     research_pb2,
     research_pb2_grpc,
     runs_pb2,
@@ -102,6 +104,7 @@ class GhTraderClient:
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
         self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
+        self._query = query_pb2_grpc.QueryServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -583,6 +586,25 @@ class GhTraderClient:
         )
         return r.result
 
+    # --- read-only SQL -----------------------------------------------------------------
+    def run_query(self, sql: str, *, max_rows: int | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """One read-only statement: ``columns`` (name, type), ``rows`` (lists of Python values,
+        None for NULL), ``truncated``/``truncated_by``, ``row_count``, ``elapsed_ms`` ..."""
+        request = query_pb2.RunQueryRequest(sql=sql, **_given(max_rows=max_rows, timeout_s=timeout_s))
+        r = self._call(self._query.RunQuery, request)
+        return {
+            "columns": [{"name": c.name, "type": c.type_name} for c in r.columns],
+            "rows": [[_query_value(v) for v in row.values] for row in r.rows],
+            "row_count": r.row_count,
+            "truncated": r.truncated,
+            "truncated_by": r.truncated_by,
+            "elapsed_ms": r.elapsed_ms,
+            "statement": r.statement,
+            "store": r.store,
+            "max_rows": r.max_rows,
+            "timeout_s": r.timeout_s,
+        }
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(
@@ -601,6 +623,11 @@ class GhTraderClient:
             gpu=r.gpu,
             provider=r.provider,
         )
+
+
+def _query_value(v: query_pb2.QueryValue) -> Any:
+    kind = v.WhichOneof("kind")
+    return None if kind in (None, "is_null") else getattr(v, kind)
 
 
 def _profile_dict(p: accounts_pb2.AccountProfile) -> dict[str, Any]:

@@ -9,7 +9,10 @@ resolves the execution contract; a failure after the records exist is logged as
 - each later tick of the execution contract: the simulated venue advances (order-enabled modes),
   the decision pipeline gives a target, a changed target is logged (``target_change``) and, in
   sim / live, the direct executor sends the orders that reach it, each one checked by the risk
-  engine first; paper moves a virtual book instead and never holds an executor;
+  engine first (with the pre-trade stress check when the run asks for it), or the target
+  executor is handed the target once the orders reaching it pass (``executor_target``); the
+  target is the direction times the sizer's lots (``sizing.py``); paper moves a virtual book
+  instead and never holds an executor;
 - at a trading-day change the symbol is resolved again; another contract is a roll: working
   orders are cancelled and the old contract is flattened first (order-enabled modes; a position
   still open after ``DRAIN_TICKS`` ticks is ``roll_flatten_failed`` and halts new orders), then

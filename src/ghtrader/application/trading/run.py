@@ -30,6 +30,7 @@ resolves the execution contract; a failure after the records exist is logged as
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -81,6 +82,7 @@ __all__ = ["OPERATOR_COMMANDS", "StartTradingRun", "TradingRun"]
 OPERATOR_COMMANDS = ("cancel_all", "flatten", "halt", "resume", "reset_kill", "stop")
 DRAIN_TICKS = 20  # ticks a roll or a kill waits for the old position to close
 COMMAND_POLL_TICKS = 200
+_DIGITS = re.compile(r"[0-9.]+")
 
 FeedFactory = Callable[[int, float], LiveFeed]  # (replay_from_ns, speedup) -> feed
 ExecutionFactory = Callable[[TradingRunRequest, ContractSpec], Any]  # ExecutionProvider | TargetExecution
@@ -210,7 +212,7 @@ class StartTradingRun:
             "policy_fit_days": request.policy_fit_days, "hold_rows": request.hold_rows, "flat_s": request.flat_s,
             "created_ns": now,
         }  # fmt: skip
-        shared_account = self._account_key(request) if request.mode != "paper" else ""
+        shared_account = self._account_key(request) if request.order_enabled else ""  # monitor-only drives nothing
         self._claims.claim(shared_account, symbol, request.executor, run_id)  # refused before any record
         try:
             self._store.create(run_id, config)
@@ -427,7 +429,7 @@ class TradingRun:
             decision = self._risk.check(order, self._quote(ns), pos, working)
         self._timer.add(RISK, self._timer.now() - t0)
         if not decision.allowed:
-            key = f"{decision.reason}|{order.side}|{order.offset}"
+            key = f"{_DIGITS.sub('#', decision.reason)}|{order.side}|{order.offset}"  # one per rule, not per figure
             if key != self._last_refusal:
                 self.journal.event("risk_refused", ns, reason=decision.reason, order=order.__dict__)
                 self._last_refusal = key
@@ -487,7 +489,7 @@ class TradingRun:
     def _flatten(self, ns: int) -> None:
         """Cancel working orders and send the orders that close the execution contract's position."""
         if self._target_exec is not None:
-            if self._working_target != 0 or self._position().net != 0:
+            if (self._working_target or 0) != 0 or self._position().net != 0:
                 self._target_exec.set_target(self._exec, 0)
                 self._working_target = 0
                 self.journal.event("executor_target", ns, symbol=self._exec, target=0, position=self._position().net)

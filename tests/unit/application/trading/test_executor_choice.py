@@ -109,6 +109,15 @@ def test_a_run_is_refused_when_another_executor_kind_drives_its_shared_account(w
     assert claims.holder("tqkq:", MAIN) is None
 
 
+def test_monitor_only_claims_nothing(world: TradingWorld) -> None:
+    claims = ExecutorClaims()
+    claims.claim("live:default", MAIN, "direct", "a-live-run")
+    start = world.start(venue=FakeVenue(fail_on_submit=True), credentials=True, claims=claims)
+    run = start(world.request(mode="live", monitor_only=True, executor="target", max_ticks=20))
+    run.run()
+    assert claims.holder("live:default", MAIN) == "direct"
+
+
 # --- the target executor over a venue ---------------------------------------------------------------
 def test_target_executor_pursues_its_target_with_shfe_offsets_and_reprices() -> None:
     venue = FakeVenue(fill=True)

@@ -71,7 +71,7 @@ from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.request import TradingRunRequest
-from ghtrader.application.trading.risk_setup import risk_engine_factory
+from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.application.trading.target import TargetPosExecutor
@@ -258,11 +258,12 @@ def _execution_factory(calendar: CalendarSource, settings: Settings, live: _Live
         live.take()  # a session left by a run whose preflight failed before its feed
         price = "ACTIVE" if request.aggressive else "PASSIVE"
         target = request.executor == "target" and request.order_enabled
+        max_order = risk_limits(request.risk_limits).max_order_size if target else 0  # each order within the limit
         if request.mode == "sim" and request.venue == "local":
             venue = SimulatedExecutionProvider(
                 initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()
             )
-            return TargetPosExecutor(venue, price=price) if target else venue
+            return TargetPosExecutor(venue, price=price, max_order=max_order) if target else venue
         if request.mode == "sim" and request.venue in ("tqsim", "tqkq"):
             account = (
                 TqAccountSpec("sim", init_balance=request.initial_balance)
@@ -277,7 +278,7 @@ def _execution_factory(calendar: CalendarSource, settings: Settings, live: _Live
         # logs in now: a refused login fails the preflight; monitor-only cannot send anything
         executor: object
         if target:
-            executor = TqSdkTargetPosExecution(shared, price=price)
+            executor = TqSdkTargetPosExecution(shared, price=price, max_order=max_order)
         else:
             executor = TqSdkDirectExecution(shared, read_only=request.monitor_only)
         live.put(shared)

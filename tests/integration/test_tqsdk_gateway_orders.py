@@ -159,15 +159,20 @@ def test_a_resting_order_fills_when_the_market_reaches_it(world) -> None:  # noq
 
 def test_target_pos_task_reaches_its_target_through_the_gateway(world) -> None:  # noqa: ANN001
     fake, shared, _account = world
-    ex = TqSdkTargetPosExecution(shared, price="ACTIVE")
+    ex = TqSdkTargetPosExecution(shared, price="ACTIVE", max_order=1)  # one lot per order
     try:
-        ex.set_target(CU2, -1)
+        sent = len(fake.stats.orders)
+        ex.set_target(CU2, -2)
         deadline = time.monotonic() + 20
         events: list[ExecutionEvent] = []
-        while time.monotonic() < deadline and ex.position(CU2).net != -1:
+        while time.monotonic() < deadline and ex.position(CU2).net != -2:
             events.extend(ex.poll(0.2))
-        assert ex.position(CU2).net == -1
-        assert fake.stats.orders[-1]["instrument_id"] == "cu2403" and fake.stats.orders[-1]["limit_price"] == BID
-        assert any(e.kind == "trade_fill" and e.order.request.side == codes.SELL for e in events + ex.poll(0.2))
+        assert ex.position(CU2).net == -2
+        orders = fake.stats.orders[sent:]
+        assert [(o["instrument_id"], o["direction"], o["volume"], o["limit_price"]) for o in orders] == [
+            ("cu2403", "SELL", 1, BID), ("cu2403", "SELL", 1, BID)
+        ]  # fmt: skip
+        fills = [e for e in events + ex.poll(0.2) if e.kind == "trade_fill"]
+        assert sum(e.fill_qty for e in fills) == 2 and all(e.order.request.side == codes.SELL for e in fills)
     finally:
         ex.close()

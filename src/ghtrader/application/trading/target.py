@@ -6,7 +6,8 @@ that symbol, it
 
 * sends, when nothing of its own is working, the limit orders that take the position to the
   target (close today's lots, then yesterday's, then open: TqSdk's ``offset_priority`` "今昨,开"),
-  priced at the opposite best (``ACTIVE``) or at the own best (``PASSIVE``);
+  priced at the opposite best (``ACTIVE``) or at the own best (``PASSIVE``), each of at most
+  ``max_order`` lots (TqSdk's task splits the same way with ``max_volume``);
 * cancels a working order whose price is no longer that price (the book moved), so that the
   next tick re-prices it, as the task does; a new target also cancels what is working.
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.execution import ExecutionProvider
-from ghtrader.application.trading.executor import DirectExecutor
+from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, OrderState, Position
 
 __all__ = ["TargetPosExecutor"]
@@ -35,12 +36,13 @@ class TargetPosExecutor:
 
     kind = "target"
 
-    def __init__(self, venue: ExecutionProvider, *, price: str = "ACTIVE") -> None:
+    def __init__(self, venue: ExecutionProvider, *, price: str = "ACTIVE", max_order: int = 0) -> None:
         if price not in ("ACTIVE", "PASSIVE"):
             raise InvalidArgument(f"price must be ACTIVE or PASSIVE, got {price!r}")
         self._venue = venue
         self.price_mode = price
         self._pricer = DirectExecutor("limit", aggressive=price == "ACTIVE")
+        self._max_order = int(max_order)  # lots per order (0: whole); the risk engine's max order size
         self._targets: dict[str, int] = {}
         self._own: set[str] = set()  # ids of the orders it sent
         self._cancelled: set[str] = set()  # cancels asked (not asked twice)
@@ -89,7 +91,7 @@ class TargetPosExecutor:
         pos = self.position(symbol)
         if pos.net == target or not (math.isfinite(bid) and math.isfinite(ask)):
             return events
-        for order in self._pricer.orders(target, pos, bid, ask, "target"):
+        for order in cap_orders(self._pricer.orders(target, pos, bid, ask, "target"), self._max_order):
             state = self._venue.submit(order, ns)
             self._own.add(state.order_id)
             self._sent += 1

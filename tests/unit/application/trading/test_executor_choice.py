@@ -140,6 +140,13 @@ def test_target_executor_pursues_its_target_with_shfe_offsets_and_reprices() -> 
     ex.on_tick(SYM, _tick(5, 70000.0, 70010.0))
     assert venue.net(SYM) == -1
 
+    # orders cut to max_order lots
+    capped = FakeVenue()
+    ex3 = TargetPosExecutor(capped, max_order=2)
+    ex3.set_target(SYM, 5)
+    ex3.on_tick(SYM, _tick(1, 70000.0, 70010.0))
+    assert [o.qty for o in capped.submitted] == [2, 2, 1]
+
     # a resting order whose price the book left behind is cancelled, then re-priced
     resting = FakeVenue(fill=False)
     venue2 = _RestingVenue(resting)

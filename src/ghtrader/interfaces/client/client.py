@@ -348,6 +348,8 @@ class GhTraderClient:
                 "symbol": x.symbol,
                 "status": x.status,
                 "ticks": x.ticks,
+                "account_type": x.account_type,
+                "executor": x.executor,
             }  # fmt: skip
             for x in r.runs
         ]

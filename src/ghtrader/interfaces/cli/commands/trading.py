@@ -112,9 +112,10 @@ def cmd_trade(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
 
 def cmd_runs(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     runs = client.list_trading_runs(args.mode or "")
-    rows = [(r["run_id"], r["mode"] + (" (monitor)" if r["monitor_only"] else ""), r["model_id"], r["symbol"],
-             r["status"], f"{r['ticks']:,}") for r in runs]  # fmt: skip
-    out.result({"runs": runs}, table(("run_id", "mode", "model", "symbol", "status", "ticks"), rows))
+    rows = [(r["run_id"], r["mode"] + (" (monitor)" if r["monitor_only"] else ""), r.get("account_type", ""),
+             r.get("executor", ""), r["model_id"], r["symbol"], r["status"], f"{r['ticks']:,}") for r in runs]  # fmt: skip
+    head = ("run_id", "mode", "account", "executor", "model", "symbol", "status", "ticks")
+    out.result({"runs": runs}, table(head, rows))
     return 0
 
 

@@ -40,6 +40,7 @@ from ghtrader.adapters.tqsdk import (
     TqSdkDataProvider,
     TqSdkDirectExecution,
     TqSdkLiveFeed,
+    TqSdkTargetPosExecution,
 )
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.adapters.xgboost import XGBoostFamily
@@ -56,7 +57,6 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
-from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -73,9 +73,10 @@ from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.request import TradingRunRequest
-from ghtrader.application.trading.risk_setup import risk_engine_factory
+from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
+from ghtrader.application.trading.target import TargetPosExecutor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
@@ -281,23 +282,42 @@ def _trading_feed_factory(
 
 
 def _execution_factory(calendar: CalendarSource, settings: Settings, live: _LiveSessions) -> ExecutionFactory:
-    """Order venues for trading runs: sim mode gets the micro-simulator's simulated account; live
-    (past the gate) the TqSdk direct executor on the profile's TqAccount, whose TqApi the run's
-    feed then shares. Monitor-only gets the same account: the runner never submits there."""
+    """Order venues for trading runs: sim mode gets the micro-simulator's simulated account
+    (venue local), TqSdk's TqSim or TqKq (venue tqsim / tqkq); live (past the gate) the profile's
+    TqAccount. A TqSdk account's TqApi is then shared with the run's feed. Executor direct: one
+    order per change; target: a target-position task (the runner's TargetPosExecutor on the local
+    account, TqSdk's TargetPosTask on a TqSdk one). Monitor-only gets a read-only direct executor:
+    the runner never submits there."""
 
-    def make(request: TradingRunRequest, spec: ContractSpec) -> ExecutionProvider:
+    def make(request: TradingRunRequest, spec: ContractSpec) -> object:
         live.take()  # a session left by a run whose preflight failed before its feed
-        if request.mode == "sim":
-            return SimulatedExecutionProvider(
+        price = "ACTIVE" if request.aggressive else "PASSIVE"
+        target = request.executor == "target" and request.order_enabled
+        max_order = risk_limits(request.risk_limits).max_order_size if target else 0  # each order within the limit
+        if request.mode == "sim" and request.venue == "local":
+            venue = SimulatedExecutionProvider(
                 initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()
             )
-        if request.mode == "live":
+            return TargetPosExecutor(venue, price=price, max_order=max_order) if target else venue
+        if request.mode == "sim" and request.venue in ("tqsim", "tqkq"):
+            account = (
+                TqAccountSpec("sim", init_balance=request.initial_balance)
+                if request.venue == "tqsim"
+                else TqAccountSpec("kq")  # the gateway: TqSdk's own lookup, or TQ_TD_URL
+            )
+            shared = SharedTqApi(_tqsdk_config(settings), account)
+        elif request.mode == "live":
             shared = SharedTqApi(_tqsdk_config(settings), _account_spec(settings, request.account))
-            # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+        else:
+            raise FailedPrecondition(f"{request.mode} executor not available")
+        # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+        executor: object
+        if target:
+            executor = TqSdkTargetPosExecution(shared, price=price, max_order=max_order)
+        else:
             executor = TqSdkDirectExecution(shared, read_only=request.monitor_only)
-            live.put(shared)
-            return executor
-        raise FailedPrecondition(f"{request.mode} executor not available")
+        live.put(shared)
+        return executor
 
     return make
 

@@ -322,15 +322,23 @@ class GhTraderClient:
         passive: bool = False,
         snapshot_every_s: float | None = None,
         online_calibration: bool | None = None,
+        executor: str = "",
+        venue: str = "",
+        sizing: str = "",
+        max_lots: int | None = None,
+        target_vol: float | None = None,
+        risk_horizon_s: float | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
             mode=mode, model_id=model_id, symbol=symbol, version=version, max_ticks=max_ticks,
             monitor_only=monitor_only, confirm_live=confirm_live, account=account, end_time=end_time,
             replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
+            executor=executor, venue=venue, sizing=sizing,
             **_given(speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,
                      commission_bp=commission_bp, snapshot_every_s=snapshot_every_s,
-                     online_calibration=online_calibration),
+                     online_calibration=online_calibration, max_lots=max_lots, target_vol=target_vol,
+                     risk_horizon_s=risk_horizon_s),
         )  # fmt: skip
         r = self._call(self._trading.StartRun, req, timeout_s=max(self._timeout_s, 300.0))
         return {"run_id": r.run_id, "config": json.loads(r.config_json or "{}")}
@@ -346,6 +354,8 @@ class GhTraderClient:
                 "symbol": x.symbol,
                 "status": x.status,
                 "ticks": x.ticks,
+                "account_type": x.account_type,
+                "executor": x.executor,
             }  # fmt: skip
             for x in r.runs
         ]

@@ -40,6 +40,7 @@ from ghtrader.adapters.tqsdk import (
     TqSdkDataProvider,
     TqSdkDirectExecution,
     TqSdkLiveFeed,
+    TqSdkTargetPosExecution,
 )
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.adapters.xgboost import XGBoostFamily
@@ -56,11 +57,12 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
-from ghtrader.application.ports.execution import ExecutionProvider
 from ghtrader.application.ports.models import ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
+from ghtrader.application.ports.query import ReadOnlyQuery
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
+from ghtrader.application.query import RunQuery
 from ghtrader.application.recorder import RecordTicks
 from ghtrader.application.research.backtest import RunBacktest
 from ghtrader.application.research.benchmark import RunBenchmark
@@ -74,9 +76,10 @@ from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.request import TradingRunRequest
-from ghtrader.application.trading.risk_setup import risk_engine_factory
+from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
+from ghtrader.application.trading.target import TargetPosExecutor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
@@ -85,6 +88,7 @@ from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, account
 from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
+from ghtrader.interfaces.grpc.servicers.query import query_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
@@ -121,6 +125,38 @@ def _questdb_stores(settings: Settings) -> Iterator[StoreBundle]:
         yield bundle
     finally:
         close()
+
+
+def _postgres_query(bundle: StoreBundle) -> Iterator[ReadOnlyQuery]:
+    """Read-only SQL on the store's server: as the reader role on the embedded server (ghTrader
+    manages its roles), with the store's login and read-only session guards on an external one."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+    from ghtrader.adapters.postgres.query import READER_ROLE, PostgresReadOnlyQuery
+
+    if not isinstance(bundle, PostgresStoreBundle):
+        raise FailedPrecondition("GHTRADER_STORE=postgres but the open stores are not PostgreSQL")
+    query = PostgresReadOnlyQuery(bundle.url, reader_role=READER_ROLE if bundle.embedded is not None else None)
+    try:
+        yield query
+    finally:
+        query.close()
+
+
+def _questdb_query(settings: Settings) -> ReadOnlyQuery:
+    from ghtrader.adapters.questdb import QuestDBParams
+    from ghtrader.adapters.questdb.query import QuestDBReadOnlyQuery
+
+    own = bool(settings.questdb_query_user)  # QuestDB's read-only user, when configured
+    return QuestDBReadOnlyQuery(
+        QuestDBParams(
+            host=settings.questdb_host,
+            http_port=settings.questdb_http_port,
+            pg_port=settings.questdb_pg_port,
+            user=settings.questdb_query_user if own else settings.questdb_user,
+            password=(settings.questdb_query_password if own else settings.questdb_password).get_secret_value(),
+            database=settings.questdb_database,
+        )
+    )
 
 
 def _beijing_today(clock: Clock) -> date:
@@ -249,23 +285,42 @@ def _trading_feed_factory(
 
 
 def _execution_factory(calendar: CalendarSource, settings: Settings, live: _LiveSessions) -> ExecutionFactory:
-    """Order venues for trading runs: sim mode gets the micro-simulator's simulated account; live
-    (past the gate) the TqSdk direct executor on the profile's TqAccount, whose TqApi the run's
-    feed then shares. Monitor-only gets the same account: the runner never submits there."""
+    """Order venues for trading runs: sim mode gets the micro-simulator's simulated account
+    (venue local), TqSdk's TqSim or TqKq (venue tqsim / tqkq); live (past the gate) the profile's
+    TqAccount. A TqSdk account's TqApi is then shared with the run's feed. Executor direct: one
+    order per change; target: a target-position task (the runner's TargetPosExecutor on the local
+    account, TqSdk's TargetPosTask on a TqSdk one). Monitor-only gets a read-only direct executor:
+    the runner never submits there."""
 
-    def make(request: TradingRunRequest, spec: ContractSpec) -> ExecutionProvider:
+    def make(request: TradingRunRequest, spec: ContractSpec) -> object:
         live.take()  # a session left by a run whose preflight failed before its feed
-        if request.mode == "sim":
-            return SimulatedExecutionProvider(
+        price = "ACTIVE" if request.aggressive else "PASSIVE"
+        target = request.executor == "target" and request.order_enabled
+        max_order = risk_limits(request.risk_limits).max_order_size if target else 0  # each order within the limit
+        if request.mode == "sim" and request.venue == "local":
+            venue = SimulatedExecutionProvider(
                 initial_cash=request.initial_balance, queue_model="prob_log", calendar=calendar.load()
             )
-        if request.mode == "live":
+            return TargetPosExecutor(venue, price=price, max_order=max_order) if target else venue
+        if request.mode == "sim" and request.venue in ("tqsim", "tqkq"):
+            account = (
+                TqAccountSpec("sim", init_balance=request.initial_balance)
+                if request.venue == "tqsim"
+                else TqAccountSpec("kq")  # the gateway: TqSdk's own lookup, or TQ_TD_URL
+            )
+            shared = SharedTqApi(_tqsdk_config(settings), account)
+        elif request.mode == "live":
             shared = SharedTqApi(_tqsdk_config(settings), _account_spec(settings, request.account))
-            # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+        else:
+            raise FailedPrecondition(f"{request.mode} executor not available")
+        # logs in now: a refused login fails the preflight; monitor-only cannot send anything
+        executor: object
+        if target:
+            executor = TqSdkTargetPosExecution(shared, price=price, max_order=max_order)
+        else:
             executor = TqSdkDirectExecution(shared, read_only=request.monitor_only)
-            live.put(shared)
-            return executor
-        raise FailedPrecondition(f"{request.mode} executor not available")
+        live.put(shared)
+        return executor
 
     return make
 
@@ -661,6 +716,13 @@ class Container(containers.DeclarativeContainer):
         verify_account=providers.Singleton(VerifyAccount, broker_profiles, account_probe, account_cache, clock),
     )
 
+    read_only_query = providers.Selector(
+        providers.Callable(lambda s: s.store, settings),
+        postgres=providers.Resource(_postgres_query, stores),
+        questdb=providers.Singleton(_questdb_query, settings),
+    )
+    run_query = providers.Singleton(RunQuery, read_only_query, clock)
+
     get_system_status = providers.Singleton(
         GetSystemStatus,
         clock=clock,
@@ -679,6 +741,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(pipeline_service, run_pipeline.provider),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
+        providers.Callable(query_service, run_query.provider),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),

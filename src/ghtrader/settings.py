@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     questdb_user: str = "admin"
     questdb_password: SecretStr = SecretStr("quest")
     questdb_database: str = "qdb"
+    # `ghtrader query` on QuestDB logs in as this PG-wire user (QuestDB's read-only user,
+    # pg.readonly.user.enabled=true); empty: the store's questdb_user
+    questdb_query_user: str = ""
+    questdb_query_password: SecretStr = SecretStr("")
 
     # Data provider
     provider: Literal["synthetic", "csv", "tqsdk"] = "synthetic"

@@ -114,6 +114,30 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     assert after[-1] == "run_finished" and "target_change" not in after  # no new decision after the kill
     last = [json.loads(x) for x in (sim_dir / "snapshots.jsonl").read_text().splitlines()][-1]
     assert all(p["net"] == 0 for p in last["positions"]) and last["orders_alive"] == []
+    # sized beyond one lot (vol-target, capped at 3 lots) through the target executor, behind a
+    # stress check no position can pass (1 CNY): targets of 3 lots, every opening refused by it
+    # (passive and commission-free, as above: the policy fitted for crossing the spread never trades)
+    sized = server.cli(
+        "--json", "trade", "--mode", "sim", "--model", model, "--symbol", "KQ.m@SHFE.cu", "--max-ticks", "3000",
+        "--replay-from", replay, "--speedup", "20000", "--executor", "target", "--sizing", "vol-target",
+        "--target-vol", "1000000", "--max-lots", "3", "--risk-horizon-s", "600", "--stress-loss-limit", "1",
+        "--commission-bp", "0", "--passive", "--no-online-calibration", timeout=600,
+    )  # fmt: skip
+    _ok(sized, "trade --mode sim --sizing vol-target --stress-loss-limit")
+    sized_status = json.loads(sized.stdout)
+    cfg = sized_status["config"]
+    assert cfg["account_type"] == "sim-local" and cfg["executor"] == "target/PASSIVE" and cfg["venue"] == "local"
+    assert cfg["sizing"]["sizing"] == "vol-target" and cfg["sizing"]["max_lots"] == 3
+    assert cfg["stress_check"]["on"] and cfg["stress_check"]["loss_limit"] == 1.0
+    sized_events = [
+        json.loads(x)
+        for x in (server.tmp / "runs" / "trading" / sized_status["run_id"] / "events.jsonl").read_text().splitlines()
+    ]
+    assert cfg["policy"]["trades"], "the policy fitted no threshold: nothing to size"
+    assert {abs(e["target"]) for e in sized_events if e["kind"] == "target_change"} == {0, 3}
+    refused = [e["reason"] for e in sized_events if e["kind"] == "risk_refused"]
+    assert refused and all(r.startswith("stress:") for r in refused), refused
+    assert not any(e["kind"] == "trade_fill" for e in sized_events) and sized_status["position"] == 0
     bad_limit = server.cli("trade", "--mode", "sim", "--model", model, "--limit", "max_fun=3", "--replay-from", replay)
     assert bad_limit.returncode != 0 and "max_fun" in (bad_limit.stderr + bad_limit.stdout)
 

@@ -141,16 +141,28 @@ class _Session:
     peek_waiting: bool = False
     quotes: list[str] = field(default_factory=list)
     charts: dict[str, _Chart] = field(default_factory=dict)
+    later: list[list[dict[str, Any]]] = field(default_factory=list)  # diffs for the following rtn_data packets
+    trade_user: str = ""  # trading sessions: the account logged in
 
     def queue(self, diff: dict[str, Any]) -> None:
         self.pending.append(diff)
         if self.peek_waiting:
             self.flush()
 
+    def queue_packets(self, packets: list[dict[str, Any]]) -> None:
+        """One diff per ``rtn_data`` packet, in order (what the client sees between two updates)."""
+        if not packets:
+            return
+        first, rest = packets[0], packets[1:]
+        self.later.extend([d] for d in rest)
+        self.queue(first)
+
     def flush(self) -> None:
         self.peek_waiting = False
         data, self.pending = self.pending, []
         self.outbox.put_nowait(json.dumps({"aid": "rtn_data", "data": data}))
+        if self.later:
+            self.pending = self.later.pop(0)
 
 
 @dataclass
@@ -164,6 +176,7 @@ class FakeStats:
     subscribe_quote: list[str] = field(default_factory=list)
     td_connections: int = 0
     td_requests: list[str] = field(default_factory=list)  # the ``aid`` of every trading packet
+    orders: list[dict[str, Any]] = field(default_factory=list)  # every insert_order packet
 
 
 class FakeShinny:
@@ -448,11 +461,45 @@ class FakeShinny:
                 elif aid == "req_login":
                     for diff in login_answer(self._trade_accounts, pack, self.stats.td_connections):
                         session.queue(diff)
+                        if "trade" in diff:
+                            session.trade_user = str(pack.get("user_name", ""))
+                elif aid == "insert_order":
+                    self.stats.orders.append(dict(pack))
+                    self._insert_order(session, pack)
+                elif aid == "cancel_order":
+                    account = self._trade_accounts.get(session.trade_user)
+                    diff = account.cancel(pack) if account is not None else None
+                    if diff is not None:
+                        session.queue({"trade": {session.trade_user: diff}})
         finally:
             self._sessions.discard(session)
             session.outbox.put_nowait(None)
             await writer
         return ws
+
+    def _insert_order(self, session: _Session, pack: dict[str, Any]) -> None:
+        account = self._trade_accounts.get(session.trade_user)
+        if account is None:
+            return  # not logged in: the real gateway drops it too
+        symbol = f"{pack.get('exchange_id')}.{pack.get('instrument_id')}"
+        quote = self._quote(symbol)
+        series = self._series.get(symbol)
+        ns = series[-1]["datetime"] if series else time.time_ns()
+        user = session.trade_user
+        session.queue_packets([{"trade": {user: diff}} for diff in account.insert(pack, quote, ns)])
+
+    def _match_resting(self, symbol: str) -> None:
+        """A new quote of ``symbol``: resting orders of logged-in accounts that it crosses fill."""
+        quote = self._quote(symbol)
+        for s in list(self._sessions):
+            account = self._trade_accounts.get(s.trade_user) if s.trade_user else None
+            if account is None:
+                continue
+            ns = self._series[symbol][-1]["datetime"]
+            for oid in account.resting(symbol):
+                diff = account.match(oid, quote, ns)
+                if diff is not None:
+                    s.queue({"trade": {s.trade_user: diff}})
 
     async def _writer(self, session: _Session) -> None:
         while (text := await session.outbox.get()) is not None:
@@ -594,3 +641,4 @@ class FakeShinny:
                     diff["quotes"] = {symbol: quote}
             if diff:
                 s.queue(diff)
+        self._match_resting(symbol)

@@ -34,3 +34,19 @@ def test_online_calibration_is_on_unless_the_message_turns_it_off() -> None:
     assert start_request(msg).online_calibration is False
     msg = trading_pb2.StartRunRequest(mode="sim", model_id="m", online_calibration=True)
     assert start_request(msg).online_calibration is True
+
+
+def test_execution_settings_map_with_their_defaults() -> None:
+    r = start_request(trading_pb2.StartRunRequest(mode="sim", model_id="m"))
+    assert (r.executor, r.venue, r.sizing, r.max_lots, r.target_vol, r.risk_horizon_s) == (
+        "direct", "local", "fixed", 1, 0.0, 3600.0
+    )  # fmt: skip
+    msg = trading_pb2.StartRunRequest(mode="sim", model_id="m", executor="target", venue="tqkq", sizing="vol-target",
+                                      max_lots=3, target_vol=2000.0, risk_horizon_s=600.0,
+                                      risk_limits={"stress_loss_limit": 5000.0})  # fmt: skip
+    r = start_request(msg)
+    assert (r.executor, r.venue, r.sizing, r.max_lots, r.target_vol, r.risk_horizon_s) == (
+        "target", "tqkq", "vol-target", 3, 2000.0, 600.0
+    )  # fmt: skip
+    assert r.risk_limits == {"stress_loss_limit": 5000.0}
+    r.validate()

@@ -369,16 +369,20 @@ class TqSdkTargetPosExecution(_TqSdkAccountView):
     """Target positions through TqSdk's ``TargetPosTask`` (one per symbol): it cancels and
     re-prices its own orders until the net position equals the target. ``price`` ACTIVE crosses
     the spread, PASSIVE joins the own side; ``offset_priority`` "今昨,开" closes today's lots,
-    then yesterday's, then opens (SHFE close-today handling)."""
+    then yesterday's, then opens (SHFE close-today handling). ``max_order`` > 0 splits big
+    changes into orders of 1..``max_order`` lots (TqSdk's split mode: random sizes in that range)."""
 
     kind = TARGET
 
-    def __init__(self, shared: SharedTqApi, *, price: str = "ACTIVE", offset_priority: str = "今昨,开") -> None:
+    def __init__(
+        self, shared: SharedTqApi, *, price: str = "ACTIVE", offset_priority: str = "今昨,开", max_order: int = 0
+    ) -> None:
         if price not in ("ACTIVE", "PASSIVE"):
             raise InvalidArgument(f"price must be ACTIVE or PASSIVE, got {price!r}")
         super().__init__(shared)
         self._price = price
         self._offset_priority = offset_priority
+        self._max_order = int(max_order)  # lots per order (0: whole): the task's split mode, 1..max_order
         self._tasks: dict[str, Any] = {}
 
     def set_target(self, symbol: str, lots: int) -> None:
@@ -389,7 +393,10 @@ class TqSdkTargetPosExecution(_TqSdkAccountView):
             from tqsdk import TargetPosTask
 
             try:
-                task = TargetPosTask(self.api, symbol, price=self._price, offset_priority=self._offset_priority)
+                split = {"min_volume": 1, "max_volume": self._max_order} if self._max_order > 0 else {}
+                task = TargetPosTask(
+                    self.api, symbol, price=self._price, offset_priority=self._offset_priority, **split
+                )
             except Exception as exc:
                 cfg, secrets = self._shared.config, self._shared.account.secrets
                 raise translate_tqsdk_error(exc, f"starting a target task on {symbol}", cfg, secrets) from None

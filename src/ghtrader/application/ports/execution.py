@@ -43,3 +43,30 @@ class ExecutionProvider(Protocol):
     def account(self, time_ns: int) -> AccountSnapshot:
         """The account now, marked to the last tick seen."""
         ...
+
+
+@runtime_checkable
+class TargetExecution(Protocol):
+    """An account driven by target positions (TqSdk's ``TargetPosTask`` semantics): the executor
+    sends, re-prices and cancels its own orders until each symbol's net position is its target.
+    Never shares an (account, symbol) with direct orders. Reads as :class:`ExecutionProvider`."""
+
+    def set_target(self, symbol: str, lots: int) -> None:
+        """Aim the net position in ``symbol`` at ``lots`` (long > 0, short < 0)."""
+        ...
+
+    def on_tick(self, symbol: str, tick: np.void) -> Sequence[ExecutionEvent]:
+        """Advance to ``tick``, act toward the targets, and return what happened since the last call."""
+        ...
+
+    def orders_alive(self) -> Sequence[OrderState]:
+        """Working orders (the executor's own)."""
+        ...
+
+    def positions(self) -> Sequence[Position]:
+        """Positions per contract."""
+        ...
+
+    def account(self, time_ns: int) -> AccountSnapshot:
+        """The account now."""
+        ...

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ghtrader.domain.risk.engine import RiskDecision, RiskQuote
+from ghtrader.domain.risk.measures import StressPosition
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, OrderState, Position
 
-__all__ = ["HALTED", "REDUCING", "ACTIVE", "RiskDecision", "RiskEngine", "RiskQuote"]
+__all__ = ["HALTED", "REDUCING", "ACTIVE", "RiskDecision", "RiskEngine", "RiskQuote", "StressPosition"]
 
 ACTIVE, REDUCING, HALTED = 0, 1, 2  # trading states: all orders / only position-reducing / only cancels
 
@@ -32,9 +33,17 @@ class RiskEngine(Protocol):
         ...
 
     def check(
-        self, order: OrderRequest, quote: RiskQuote, position: Position, working: Sequence[OrderState]
+        self,
+        order: OrderRequest,
+        quote: RiskQuote,
+        position: Position,
+        working: Sequence[OrderState],
+        *,
+        stress_book: Sequence[StressPosition] | None = None,
     ) -> RiskDecision:
-        """Whether ``order`` may be sent now."""
+        """Whether ``order`` may be sent now; with a ``stress_book`` (the run asked for the stress
+        check) an order that does not reduce must also pass the pre-trade stress check on the
+        position after it."""
         ...
 
     def on_fill(self, event: ExecutionEvent) -> None:

@@ -8,14 +8,14 @@ opposite side opens a new position. The split and the price are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.domain.microsim.codes import BUY, CLOSE, CLOSETODAY, FAK, FOK, LIMIT, OPEN
 from ghtrader.domain.trading.changes import change_side, order_price, split_change
 from ghtrader.domain.trading.orders import OrderRequest, Position
 
-__all__ = ["ORDER_KINDS", "DirectExecutor"]
+__all__ = ["ORDER_KINDS", "DirectExecutor", "cap_orders"]
 
 ORDER_KINDS = {"limit": LIMIT, "fak": FAK, "fok": FOK}
 
@@ -53,3 +53,17 @@ class DirectExecutor:
             for q, offset in zip(lots, (CLOSETODAY, CLOSE, OPEN), strict=True)
             if q > 0
         ]
+
+
+def cap_orders(orders: list[OrderRequest], max_qty: int) -> list[OrderRequest]:
+    """``orders`` cut into orders of at most ``max_qty`` lots each (the risk engine's max order
+    size, for a sized target of several lots); ``max_qty`` <= 0 leaves them whole."""
+    if max_qty <= 0 or all(o.qty <= max_qty for o in orders):
+        return orders
+    out = []
+    for o in orders:
+        left = o.qty
+        while left > 0:
+            out.append(replace(o, qty=min(max_qty, left)))
+            left -= max_qty
+    return out

@@ -24,6 +24,7 @@ EVENT_KINDS = (
     "roll",
     "roll_flatten_failed",
     "target_change",
+    "executor_target",  # the target executor was handed a target (TargetPosTask semantics)
     "signals_disabled",
     "signals_enabled",
     "operator_command",

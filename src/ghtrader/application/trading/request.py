@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.trading.executor import ORDER_KINDS
 
-__all__ = ["CONFIRM_LIVE", "MODES", "TradingRunRequest", "check_gate"]
+__all__ = [
+    "CONFIRM_LIVE", "EXECUTORS", "MODES", "SIZINGS", "VENUES", "TradingRunRequest", "account_key", "account_type",
+    "check_gate",
+]  # fmt: skip
 
 MODES = ("paper", "sim", "live")
 CONFIRM_LIVE = "I_UNDERSTAND"
+EXECUTORS = ("direct", "target")  # limit orders per target change | a target-position task (TargetPosTask semantics)
+VENUES = ("local", "tqsim", "tqkq")  # sim: the micro-sim's account | TqSdk's TqSim | TqKq (Shinny's paper account)
+SIZINGS = ("fixed", "half-kelly", "vol-target")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,12 @@ class TradingRunRequest:
     initial_balance: float = 1_000_000.0  # paper book
     online_calibration: bool = True  # the online calibrator between the model and the policy (False: raw model)
     run_id: str = ""
+    executor: str = "direct"  # direct | target (never both on one account and symbol)
+    venue: str = "local"  # sim only: local | tqsim | tqkq
+    sizing: str = "fixed"  # fixed | half-kelly | vol-target: lots of a signal (see sizing.py)
+    max_lots: int = 1  # the sizer's cap (the risk engine's max_net_position still binds)
+    target_vol: float = 0.0  # vol-target: the position's PnL std over risk_horizon_s (CNY)
+    risk_horizon_s: float = 3600.0  # market seconds of the price sigma used by vol-target and the stress check
 
     @property
     def order_enabled(self) -> bool:
@@ -68,6 +80,45 @@ class TradingRunRequest:
         for k, v in self.risk_limits.items():
             if not math.isfinite(v):
                 raise InvalidArgument(f"risk limit {k} must be finite, got {v!r}")
+        self._validate_execution()
+
+    def _validate_execution(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise InvalidArgument(f"executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.venue not in VENUES:
+            raise InvalidArgument(f"venue must be one of {', '.join(VENUES)}, got {self.venue!r}")
+        if self.venue != "local" and self.mode != "sim":
+            raise InvalidArgument(f"venue {self.venue} applies to sim mode only (live trades the broker profile)")
+        if self.sizing not in SIZINGS:
+            raise InvalidArgument(f"sizing must be one of {', '.join(SIZINGS)}, got {self.sizing!r}")
+        if self.max_lots < 1:
+            raise InvalidArgument(f"max_lots must be >= 1, got {self.max_lots}")
+        if not (math.isfinite(self.risk_horizon_s) and self.risk_horizon_s > 0):
+            raise InvalidArgument(f"risk_horizon_s must be a finite number > 0, got {self.risk_horizon_s!r}")
+        if not (math.isfinite(self.target_vol) and self.target_vol >= 0):
+            raise InvalidArgument(f"target_vol must be a finite number >= 0, got {self.target_vol!r}")
+        if self.sizing == "vol-target" and self.target_vol <= 0:
+            raise InvalidArgument("vol-target sizing needs target_vol > 0 (CNY of PnL std over risk_horizon_s)")
+
+
+def account_type(request: TradingRunRequest) -> str:
+    """What account a run trades: paper (a virtual book), sim-local (the micro-sim's account),
+    tqsim / tqkq (TqSdk's simulated accounts) or live (a broker account, monitor-only included)."""
+    if request.mode == "paper":
+        return "paper"
+    if request.mode == "sim":
+        return "sim-local" if request.venue == "local" else request.venue
+    return "live"
+
+
+def account_key(request: TradingRunRequest, user: str = "") -> str:
+    """The account a run shares with other runs ("" when it has its own: paper, sim-local, tqsim):
+    TqKq is the Shinny user's one paper account, live a broker profile."""
+    if request.mode == "live":
+        return f"live:{request.account or 'default'}"
+    if request.mode == "sim" and request.venue == "tqkq":
+        return f"tqkq:{user}"
+    return ""
 
 
 def check_gate(request: TradingRunRequest, *, live_enabled: bool, has_credentials: bool) -> None:

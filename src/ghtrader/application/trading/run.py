@@ -9,7 +9,10 @@ resolves the execution contract; a failure after the records exist is logged as
 - each later tick of the execution contract: the simulated venue advances (order-enabled modes),
   the decision pipeline gives a target, a changed target is logged (``target_change``) and, in
   sim / live, the direct executor sends the orders that reach it, each one checked by the risk
-  engine first; paper moves a virtual book instead and never holds an executor;
+  engine first (with the pre-trade stress check when the run asks for it), or the target
+  executor is handed the target once the orders reaching it pass (``executor_target``); the
+  target is the direction times the sizer's lots (``sizing.py``); paper moves a virtual book
+  instead and never holds an executor;
 - at a trading-day change the symbol is resolved again; another contract is a roll: working
   orders are cancelled and the old contract is flattened first (order-enabled modes; a position
   still open after ``DRAIN_TICKS`` ticks is ``roll_flatten_failed`` and halts new orders), then
@@ -27,6 +30,7 @@ resolves the execution contract; a failure after the records exist is logged as
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -38,7 +42,7 @@ import numpy as np
 from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
-from ghtrader.application.ports.execution import ExecutionProvider
+from ghtrader.application.ports.execution import ExecutionProvider, TargetExecution
 from ghtrader.application.ports.models import (
     ArtifactStore,
     InferenceRuntime,
@@ -47,25 +51,30 @@ from ghtrader.application.ports.models import (
     RegistryEntry,
 )
 from ghtrader.application.ports.providers import CalendarSource, LiveFeed
-from ghtrader.application.ports.risk import HALTED, RiskEngine, RiskQuote
+from ghtrader.application.ports.risk import HALTED, RiskDecision, RiskEngine, RiskQuote
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id
 from ghtrader.application.research.serving import Predictor, registry_entry
+from ghtrader.application.trading.claims import ExecutorClaims
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
-from ghtrader.application.trading.executor import DirectExecutor
+from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import EXECUTOR, FEED, LEARN, RISK, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
 from ghtrader.application.trading.paper import PaperBook
-from ghtrader.application.trading.request import TradingRunRequest, check_gate
+from ghtrader.application.trading.request import TradingRunRequest, account_key, account_type, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
+from ghtrader.application.trading.risk_setup import risk_limits, stress_config
+from ghtrader.application.trading.sizing import PriceVolatility, TargetSizer
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.instruments import ContractSpec, contract_spec
+from ghtrader.domain.risk.engine import is_reducing, working_qty
+from ghtrader.domain.risk.measures import StressPosition
 from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, OrderRequest, Position
 
 __all__ = ["OPERATOR_COMMANDS", "StartTradingRun", "TradingRun"]
@@ -73,9 +82,10 @@ __all__ = ["OPERATOR_COMMANDS", "StartTradingRun", "TradingRun"]
 OPERATOR_COMMANDS = ("cancel_all", "flatten", "halt", "resume", "reset_kill", "stop")
 DRAIN_TICKS = 20  # ticks a roll or a kill waits for the old position to close
 COMMAND_POLL_TICKS = 200
+_DIGITS = re.compile(r"[0-9.]+")
 
 FeedFactory = Callable[[int, float], LiveFeed]  # (replay_from_ns, speedup) -> feed
-ExecutionFactory = Callable[[TradingRunRequest, ContractSpec], ExecutionProvider]
+ExecutionFactory = Callable[[TradingRunRequest, ContractSpec], Any]  # ExecutionProvider | TargetExecution
 RiskFactory = Callable[[Mapping[str, float], ContractSpec], RiskEngine]
 CalibrationFactory = Callable[[CalibrationSetup], OnlineCalibration]
 
@@ -85,6 +95,15 @@ def _close(execution: object) -> None:
     close = getattr(execution, "close", None)
     if callable(close):
         close()
+
+
+def _executor_name(request: TradingRunRequest) -> str:
+    """run_config's ``executor``: none (paper), direct/<order kind> or target/<ACTIVE|PASSIVE>."""
+    if request.mode == "paper":
+        return "none"
+    if request.executor == "target":
+        return f"target/{'ACTIVE' if request.aggressive else 'PASSIVE'}"
+    return f"direct/{request.order_kind}"
 
 
 class StartTradingRun:
@@ -106,7 +125,9 @@ class StartTradingRun:
         risk_factory: RiskFactory | None = None,
         live_enabled: bool = False,
         has_credentials: Callable[[str], bool] = lambda _profile: False,
-        account_type: Callable[[TradingRunRequest], str] = lambda r: r.mode,
+        account_type: Callable[[TradingRunRequest], str] = account_type,
+        account_key: Callable[[TradingRunRequest], str] = account_key,  # "" : an account of the run's own
+        claims: ExecutorClaims | None = None,  # which executor kind drives each shared (account, symbol)
         datasets: DatasetStore | None = None,  # label builds: the model's label threshold k
         calibrator_config: Mapping[str, Any] | None = None,  # CalibratorConfig overrides
         calibration_factory: CalibrationFactory = OnlineCalibration,
@@ -126,6 +147,8 @@ class StartTradingRun:
         self._live_enabled = live_enabled
         self._has_credentials = has_credentials
         self._account_type = account_type
+        self._account_key = account_key
+        self._claims = claims if claims is not None else ExecutorClaims()
         self._datasets = datasets
         self._calibrator_config = dict(calibrator_config or {})
         self._calibration_factory = calibration_factory
@@ -169,10 +192,16 @@ class StartTradingRun:
             while self._store.exists(run_id):  # two runs started in the same microsecond
                 n += 1
                 run_id = f"{base}-{n}"
+        stress = stress_config(request.risk_limits) if request.order_enabled else None
         config: dict[str, Any] = {
             "run_id": run_id, "mode": request.mode, "monitor_only": request.monitor_only,
             "account_type": self._account_type(request), "account_profile": request.account,
-            "executor": "none" if request.mode == "paper" else f"direct/{request.order_kind}",
+            "executor": _executor_name(request), "venue": request.venue if request.mode == "sim" else "",
+            "sizing": {"sizing": request.sizing, "max_lots": request.max_lots, "target_vol": request.target_vol,
+                       "risk_horizon_s": request.risk_horizon_s},
+            "stress_check": {"on": False} if stress is None else {"on": True, "loss_limit": stress.loss_limit,
+                             "n_sigma": stress.n_sigma, "freeze_ticks": stress.freeze_ticks,
+                             "horizon_s": request.risk_horizon_s},
             "order_enabled": request.order_enabled,
             "model": {"model_id": meta.model_id, "version": meta.version, "family": meta.family,
                       "horizon": meta.horizon, "features": list(meta.feature_names)},
@@ -183,7 +212,13 @@ class StartTradingRun:
             "policy_fit_days": request.policy_fit_days, "hold_rows": request.hold_rows, "flat_s": request.flat_s,
             "created_ns": now,
         }  # fmt: skip
-        self._store.create(run_id, config)
+        shared_account = self._account_key(request) if request.order_enabled else ""  # monitor-only drives nothing
+        self._claims.claim(shared_account, symbol, request.executor, run_id)  # refused before any record
+        try:
+            self._store.create(run_id, config)
+        except BaseException:
+            self._claims.release(run_id)
+            raise
         journal = RunJournal(self._store, run_id, self._clock.now_ns)
         journal.update(status="preflight", mode=request.mode, monitor_only=request.monitor_only, symbol=symbol)
         try:
@@ -209,6 +244,7 @@ class StartTradingRun:
             feed = self._feed_factory(request.replay_from_ns, request.speedup)
         except (ApplicationError, DomainError) as exc:
             _close(execution)
+            self._claims.release(run_id)
             journal.event("preflight_failed", now, error=type(exc).__name__, message=str(exc))
             journal.update(status="failed", error=str(exc))
             journal.write_state()
@@ -217,10 +253,14 @@ class StartTradingRun:
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
         config["online_calibration"] = calibration.setup.to_dict() if calibration is not None else {"on": False}
         self._store.update_config(run_id, config)
+        sizer = TargetSizer(request.sizing, request.max_lots, spec.multiplier, fitted.policy,
+                            hold_rows=pipeline.hold_rows, target_vol=request.target_vol,
+                            horizon_s=request.risk_horizon_s)  # fmt: skip
         return TradingRun(
             request=request, symbol=symbol, spec=spec, calendar=cal, resolver=resolver, binding=binding,
             pipeline=pipeline, feed=feed, journal=journal, store=self._store, clock=self._clock,
-            start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"],
+            start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"], sizer=sizer,
+            stress=stress is not None, on_finish=lambda: self._claims.release(run_id),
         )  # fmt: skip
 
 
@@ -245,6 +285,9 @@ class TradingRun:
         execution: ExecutionProvider | None,
         risk: RiskEngine | None,
         policy: dict[str, Any],
+        sizer: TargetSizer | None = None,  # lots per signal (None: one lot)
+        stress: bool = False,  # the risk engine runs the pre-trade stress check (it needs a stress book)
+        on_finish: Callable[[], None] = lambda: None,  # called once the run ended (releases its claims)
     ) -> None:
         self.request = request
         self.run_id = journal.run_id
@@ -288,6 +331,18 @@ class TradingRun:
         self._timer = pipeline.timer  # per-stage latency of each decision tick
         self._equity_risk = EquityRisk()  # VaR / CVaR of the snapshots' equity
         self._timed_risk = self._orders and risk is not None
+        self._target_exec: TargetExecution | None = (
+            execution if self._orders and request.executor == "target" and isinstance(execution, TargetExecution)
+            else None
+        )  # fmt: skip
+        if self._orders and request.executor == "target" and self._target_exec is None:
+            raise FailedPrecondition("the target executor was asked for but the venue takes no targets")
+        self._sizer = sizer if sizer is not None and not (sizer.sizing == "fixed" and sizer.max_lots == 1) else None
+        self._stress = stress and self._orders and risk is not None
+        self._vol = PriceVolatility()  # the mid's volatility: vol-target / half-kelly sizing, the stress check
+        self._vol_on = self._sizer is not None or self._stress
+        self._max_order = risk_limits(request.risk_limits).max_order_size if self._orders and risk else 0
+        self._on_finish = on_finish
 
     # --- state --------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
@@ -354,23 +409,77 @@ class TradingRun:
 
     def _send(self, order: OrderRequest, ns: int, *, check: bool = True) -> bool:
         assert self._execution is not None
-        if check and self._risk is not None:
-            t0 = self._timer.now()
-            decision = self._risk.check(order, self._quote(ns), self._position(), self._working())
-            self._timer.add(RISK, self._timer.now() - t0)
-            if not decision.allowed:
-                key = f"{decision.reason}|{order.side}|{order.offset}"
-                if key != self._last_refusal:
-                    self.journal.event("risk_refused", ns, reason=decision.reason, order=order.__dict__)
-                    self._last_refusal = key
-                return False
+        if check and not self._allowed(order, ns):
+            return False
         state = self._execution.submit(order, ns)
         self.journal.event("order_new", ns, order=order_record(state))
         if not state.alive:
             self.journal.event("order_done", ns, order=order_record(state))
         return True
 
+    def _allowed(self, order: OrderRequest, ns: int) -> bool:
+        """The risk engine's verdict on ``order`` (a refusal is logged once per reason and side)."""
+        if self._risk is None:
+            return True
+        t0 = self._timer.now()
+        pos, working = self._position(), self._working()
+        if self._stress:
+            decision = self._stress_checked(order, ns, pos, working)
+        else:
+            decision = self._risk.check(order, self._quote(ns), pos, working)
+        self._timer.add(RISK, self._timer.now() - t0)
+        if not decision.allowed:
+            key = f"{_DIGITS.sub('#', decision.reason)}|{order.side}|{order.offset}"  # one per rule, not per figure
+            if key != self._last_refusal:
+                self.journal.event("risk_refused", ns, reason=decision.reason, order=order.__dict__)
+                self._last_refusal = key
+        return decision.allowed
+
+    def _stress_checked(self, order: OrderRequest, ns: int, pos: Position, working: list) -> RiskDecision:
+        """The risk check with the stress book: the execution contract's position and its price
+        sigma over the run's risk horizon (an order that adds risk before the volatility is known
+        is refused)."""
+        assert self._risk is not None
+        sigma = self._vol.sigma_seconds(self.request.risk_horizon_s)
+        if not math.isfinite(sigma):
+            if not is_reducing(pos.net, order.side, order.qty, working_qty(working, order.symbol, order.side)):
+                return RiskDecision(False, "stress: no volatility estimate yet for the stress check")
+            return self._risk.check(order, self._quote(ns), pos, working)
+        book = [StressPosition(order.symbol, pos.net, sigma, self._spec.multiplier, self._spec.price_tick)]
+        return self._risk.check(order, self._quote(ns), pos, working, stress_book=book)
+
+    def _sized(self, direction: int, probs: np.ndarray, tick: np.void, ns: int) -> int:
+        """The lots of ``direction`` from the run's sizer (equity read only when half-Kelly needs it)."""
+        assert self._sizer is not None
+        mid = self._mid(tick)
+        equity = self._account(ns).equity if direction and self._sizer.sizing == "half-kelly" else math.nan
+        return self._sizer.lots(direction, probs, mid, equity, self._vol)
+
+    def _set_target(self, target: int, ns: int) -> None:
+        """Target executor: hand it ``target`` once the orders that would reach it from the
+        position now pass the risk engine (the executor then sends and re-prices its own)."""
+        assert self._target_exec is not None
+        q = self._last_quote
+        bid, ask = (float(q["bid_price1"]), float(q["ask_price1"])) if q is not None else (math.nan, math.nan)
+        if not (math.isfinite(bid) and math.isfinite(ask)):
+            return
+        pos = self._position()
+        orders = cap_orders(self._executor.orders(target, pos, bid, ask, f"t{self._decisions}"), self._max_order)
+        if not all(self._allowed(o, ns) for o in orders):
+            return
+        self._target_exec.set_target(self._exec, target)
+        self._working_target = target
+        self.journal.event("executor_target", ns, symbol=self._exec, target=target, position=pos.net)
+
     def _cancel_all(self, ns: int) -> int:
+        if self._target_exec is not None:  # its orders are its own: hold the position it has
+            working = self._working()
+            net = self._position().net
+            if self._working_target is not None and self._working_target != net:
+                self._target_exec.set_target(self._exec, net)
+                self._working_target = net
+                self.journal.event("executor_target", ns, symbol=self._exec, target=net, position=net)
+            return len(working)
         working = self._working()
         assert self._execution is not None or not working
         for o in working:
@@ -379,6 +488,12 @@ class TradingRun:
 
     def _flatten(self, ns: int) -> None:
         """Cancel working orders and send the orders that close the execution contract's position."""
+        if self._target_exec is not None:
+            if (self._working_target or 0) != 0 or self._position().net != 0:
+                self._target_exec.set_target(self._exec, 0)
+                self._working_target = 0
+                self.journal.event("executor_target", ns, symbol=self._exec, target=0, position=self._position().net)
+            return
         self._cancel_all(ns)
         pos = self._position()
         if pos.net == 0 or self._execution is None:
@@ -394,7 +509,12 @@ class TradingRun:
 
     def _trade_to(self, target: int, tick: np.void, ns: int, forced: bool = False) -> None:
         """Orders toward ``target`` once no order is working; ``forced`` (the flat before the
-        close): FAK at the opposite best whatever the run's order kind."""
+        close): FAK at the opposite best whatever the run's order kind (the target executor prices
+        its own)."""
+        if self._target_exec is not None:
+            if target != self._working_target and not (self._risk is not None and self._risk.state == HALTED):
+                self._set_target(target, ns)
+            return
         working = self._working()
         if working:
             if target != self._working_target:
@@ -407,7 +527,7 @@ class TradingRun:
         if not (math.isfinite(bid) and math.isfinite(ask)):
             return
         executor = self._flat_executor if forced else self._executor
-        for o in executor.orders(target, pos, bid, ask, f"t{self._decisions}"):
+        for o in cap_orders(executor.orders(target, pos, bid, ask, f"t{self._decisions}"), self._max_order):
             self._send(o, ns)
         self._working_target = target
 
@@ -457,6 +577,9 @@ class TradingRun:
                            trading_day=to.trading_day, binding=to.binding)  # fmt: skip
         self._rolls += 1
         self._pipeline.reset()
+        self._vol.reset()
+        if self._sizer is not None:
+            self._sizer.reset()
         self._exec = to.execution
         self._binding = to
         self._target = 0
@@ -556,6 +679,8 @@ class TradingRun:
         if self._day is not None and day < self._day:
             return  # the new contract's history from before the roll's trading day
         self._prev_ns, self._last_ns = self._last_ns, ns
+        if self._vol_on:
+            self._vol.update(ns, self._mid(tick))
         if self._execution is not None:
             timer.lap(FEED)
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
@@ -581,6 +706,8 @@ class TradingRun:
         timer.decided()
         self._decisions += 1
         target = decision.target if self._signals else 0
+        if self._sizer is not None:
+            target = self._sized(target, decision.probs, tick, ns)
         if target != self._target:
             self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
                                signal=decision.signal, flat=decision.flat,
@@ -667,4 +794,5 @@ class TradingRun:
         self.journal.update(risk_measures=self._equity_risk.summary(monte_carlo=True))
         self.journal.write_state()
         _close(self._execution)
+        self._on_finish()
         return dict(self.journal.status)

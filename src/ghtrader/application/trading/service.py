@@ -65,6 +65,7 @@ class TradingRuns:
                 "model_id": (config.get("model") or {}).get("model_id", ""),
                 "symbol": (config.get("symbols") or {}).get("requested", ""),
                 "status": self._status_of(run_id, state), "ticks": int(state.get("ticks") or 0),
+                "account_type": str(config.get("account_type", "")), "executor": str(config.get("executor", "")),
             })  # fmt: skip
         return out
 

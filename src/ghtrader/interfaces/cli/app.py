@@ -21,6 +21,7 @@ from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
+from ghtrader.interfaces.cli.commands import query as query_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
@@ -52,6 +53,7 @@ COMMAND_MODULES = (
     trading_commands,
     account_commands,
     schedule_commands,
+    query_commands,
 )
 
 

@@ -26,6 +26,8 @@ from ghtrader.v1 import (
     datasets_pb2_grpc,
     pipeline_pb2,
     pipeline_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
     research_pb2,
     research_pb2_grpc,
     runs_pb2,
@@ -140,6 +142,7 @@ class GhTraderClient:
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
         self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
+        self._query = query_pb2_grpc.QueryServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -454,15 +457,23 @@ class GhTraderClient:
         passive: bool = False,
         snapshot_every_s: float | None = None,
         online_calibration: bool | None = None,
+        executor: str = "",
+        venue: str = "",
+        sizing: str = "",
+        max_lots: int | None = None,
+        target_vol: float | None = None,
+        risk_horizon_s: float | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
             mode=mode, model_id=model_id, symbol=symbol, version=version, max_ticks=max_ticks,
             monitor_only=monitor_only, confirm_live=confirm_live, account=account, end_time=end_time,
             replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
+            executor=executor, venue=venue, sizing=sizing,
             **_given(speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,
                      commission_bp=commission_bp, snapshot_every_s=snapshot_every_s,
-                     online_calibration=online_calibration),
+                     online_calibration=online_calibration, max_lots=max_lots, target_vol=target_vol,
+                     risk_horizon_s=risk_horizon_s),
         )  # fmt: skip
         r = self._call(self._trading.StartRun, req, timeout_s=max(self._timeout_s, 300.0))
         return {"run_id": r.run_id, "config": json.loads(r.config_json or "{}")}
@@ -478,6 +489,8 @@ class GhTraderClient:
                 "symbol": x.symbol,
                 "status": x.status,
                 "ticks": x.ticks,
+                "account_type": x.account_type,
+                "executor": x.executor,
             }  # fmt: skip
             for x in r.runs
         ]
@@ -718,6 +731,25 @@ class GhTraderClient:
         )
         return r.result
 
+    # --- read-only SQL -----------------------------------------------------------------
+    def run_query(self, sql: str, *, max_rows: int | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """One read-only statement: ``columns`` (name, type), ``rows`` (lists of Python values,
+        None for NULL), ``truncated``/``truncated_by``, ``row_count``, ``elapsed_ms`` ..."""
+        request = query_pb2.RunQueryRequest(sql=sql, **_given(max_rows=max_rows, timeout_s=timeout_s))
+        r = self._call(self._query.RunQuery, request)
+        return {
+            "columns": [{"name": c.name, "type": c.type_name} for c in r.columns],
+            "rows": [[_query_value(v) for v in row.values] for row in r.rows],
+            "row_count": r.row_count,
+            "truncated": r.truncated,
+            "truncated_by": r.truncated_by,
+            "elapsed_ms": r.elapsed_ms,
+            "statement": r.statement,
+            "store": r.store,
+            "max_rows": r.max_rows,
+            "timeout_s": r.timeout_s,
+        }
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(
@@ -736,6 +768,11 @@ class GhTraderClient:
             gpu=r.gpu,
             provider=r.provider,
         )
+
+
+def _query_value(v: query_pb2.QueryValue) -> Any:
+    kind = v.WhichOneof("kind")
+    return None if kind in (None, "is_null") else getattr(v, kind)
 
 
 def _profile_dict(p: accounts_pb2.AccountProfile) -> dict[str, Any]:

@@ -29,7 +29,8 @@ def test_runs_in_the_background_and_answers_commands(world: TradingWorld) -> Non
         started = runs.start(world.request(max_ticks=0))
         run_id = started["run_id"]
         assert started["config"]["mode"] == "paper" and runs.running(run_id)
-        assert run_id in [r["run_id"] for r in runs.list_runs()]
+        listed = [r for r in runs.list_runs() if r["run_id"] == run_id]
+        assert [(r["account_type"], r["executor"]) for r in listed] == [("paper", "none")]
         runs.command(run_id, "halt", "test")
         with pytest.raises(InvalidArgument):
             runs.command(run_id, "explode")

@@ -45,16 +45,29 @@ def _summary(status: dict[str, Any]) -> str:
     )
 
 
+def _limits(args: argparse.Namespace) -> dict[str, float]:
+    """``--limit NAME=VALUE`` pairs plus the stress check's own flags (risk-limit names stress_*)."""
+    limits = dict(getattr(args, "limit", None) or [])
+    for name in ("stress_loss_limit", "stress_n_sigma", "stress_freeze_ticks"):
+        value = getattr(args, name, None)
+        if value is not None:
+            limits[name] = value
+    return limits
+
+
 def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: str) -> int:
     started = client.start_trading_run(
         mode, args.model, symbol=args.symbol or "", version=args.version or "", max_ticks=args.max_ticks or 0,
         monitor_only=getattr(args, "monitor_only", False), confirm_live=getattr(args, "confirm_live", "") or "",
         account=getattr(args, "account", "") or "", end_time=args.end_time or "", replay_from=args.replay_from or "",
-        risk_limits=dict(getattr(args, "limit", None) or []), speedup=args.speedup,
+        risk_limits=_limits(args), speedup=args.speedup,
         policy_fit_days=args.policy_fit_days, hold_rows=args.hold_rows, flat_s=args.flat_s,
         commission_bp=args.commission_bp, order_kind=getattr(args, "order_kind", "") or "",
         passive=getattr(args, "passive", False),
         online_calibration=False if args.no_online_calibration else None,
+        executor=getattr(args, "executor", "") or "", venue=getattr(args, "venue", "") or "",
+        sizing=getattr(args, "sizing", "") or "", max_lots=getattr(args, "max_lots", None),
+        target_vol=getattr(args, "target_vol", None), risk_horizon_s=getattr(args, "risk_horizon_s", None),
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -99,9 +112,10 @@ def cmd_trade(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
 
 def cmd_runs(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     runs = client.list_trading_runs(args.mode or "")
-    rows = [(r["run_id"], r["mode"] + (" (monitor)" if r["monitor_only"] else ""), r["model_id"], r["symbol"],
-             r["status"], f"{r['ticks']:,}") for r in runs]  # fmt: skip
-    out.result({"runs": runs}, table(("run_id", "mode", "model", "symbol", "status", "ticks"), rows))
+    rows = [(r["run_id"], r["mode"] + (" (monitor)" if r["monitor_only"] else ""), r.get("account_type", ""),
+             r.get("executor", ""), r["model_id"], r["symbol"], r["status"], f"{r['ticks']:,}") for r in runs]  # fmt: skip
+    head = ("run_id", "mode", "account", "executor", "model", "symbol", "status", "ticks")
+    out.result({"runs": runs}, table(head, rows))
     return 0
 
 
@@ -196,6 +210,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--limit", type=risk_limit, action="append", metavar="NAME=VALUE", help="a risk limit (repeatable)")
     p.add_argument("--order-kind", choices=("limit", "fak", "fok"), help="order type (default fak)")
     p.add_argument("--passive", action="store_true", help="price at the own best instead of the opposite best")
+    p.add_argument("--executor", choices=("direct", "target"),
+                   help="direct: orders per target change (default); target: a target-position task")  # fmt: skip
+    p.add_argument("--venue", choices=("local", "tqsim", "tqkq"),
+                   help="sim: local simulated account (default), TqSdk's TqSim, or TqKq via the trading gateway")  # fmt: skip
+    p.add_argument("--sizing", choices=("fixed", "half-kelly", "vol-target"), help="lots per signal (default fixed)")
+    p.add_argument("--max-lots", type=positive_int, help="the sizer's cap in lots (default 1; risk limits still bind)")
+    p.add_argument("--target-vol", type=positive_float, help="vol-target: PnL std over the risk horizon (CNY)")
+    p.add_argument("--risk-horizon-s", type=positive_float,
+                   help="seconds of the price sigma for vol-target and the stress check (default 3600)")  # fmt: skip
+    p.add_argument("--stress-loss-limit", type=positive_float,
+                   help="turn the pre-trade stress check on: worst scenario loss allowed after an order (CNY)")  # fmt: skip
+    p.add_argument("--stress-n-sigma", type=non_negative_float, help="stress move in sigmas (default 3)")
+    p.add_argument("--stress-freeze-ticks", type=non_negative_float,
+                   help="liquidity freeze: exit cost per further lot in ticks (default 1)")  # fmt: skip
     p.set_defaults(handler=cmd_trade)
 
     trading = sub.add_parser("trading", help="trading runs: list, status, tail and operator commands")

@@ -35,7 +35,8 @@ def parse_beijing_time(text: str, field: str) -> int:
 def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
     """The use case's request from the message (unset optional fields keep their defaults)."""
     kw: dict[str, Any] = {}
-    for name in ("policy_fit_days", "hold_rows", "flat_s", "commission_bp", "snapshot_every_s", "speedup"):
+    for name in ("policy_fit_days", "hold_rows", "flat_s", "commission_bp", "snapshot_every_s", "speedup",
+                 "max_lots", "target_vol", "risk_horizon_s"):  # fmt: skip
         if r.HasField(name):
             kw[name] = getattr(r, name)
     if r.HasField("online_calibration"):
@@ -47,7 +48,8 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
         monitor_only=r.monitor_only, confirm_live=r.confirm_live, account=r.account, max_ticks=int(r.max_ticks),
         end_ns=parse_beijing_time(r.end_time, "end_time"), risk_limits=dict(r.risk_limits),
         replay_from_ns=parse_beijing_time(r.replay_from, "replay_from"),
-        order_kind=r.order_kind or "fak", aggressive=not r.passive, **kw,
+        order_kind=r.order_kind or "fak", aggressive=not r.passive, executor=r.executor or "direct",
+        venue=r.venue or "local", sizing=r.sizing or "fixed", **kw,
     )  # fmt: skip
 
 

@@ -71,6 +71,7 @@ def _serve(host: str, port: int) -> int:
     except InsecureBindError as exc:
         log.error("%s", exc)
         return 2
+    container.job_control().reconcile()  # jobs whose process died while no server watched
     try:
         serve_until_signal(server, on_stop=container.shutdown_resources)
     except OSError as exc:
@@ -83,6 +84,7 @@ def _serve(host: str, port: int) -> int:
 def _local_server() -> Iterator[str]:
     container = build_container(_full_settings())
     server = container.grpc_server(host="127.0.0.1", port=0)
+    container.job_control().reconcile()
     server.start()
     try:
         yield server.target

@@ -27,6 +27,7 @@ from ghtrader.application.ports.jobs import (
     JobState,
     LockHolder,
     NewJob,
+    ProgressEvent,
 )
 
 _SCHEMA = """
@@ -50,7 +51,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     locks_held TEXT NOT NULL DEFAULT '[]',
     tqsdk INTEGER NOT NULL DEFAULT 0,
     no_wait INTEGER NOT NULL DEFAULT 0,
-    waiting_for TEXT NOT NULL DEFAULT '',
+    waited_for TEXT NOT NULL DEFAULT '',
     progress_done INTEGER NOT NULL DEFAULT 0,
     progress_total INTEGER NOT NULL DEFAULT 0,
     progress_message TEXT NOT NULL DEFAULT '',
@@ -61,6 +62,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_json TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
+CREATE TABLE IF NOT EXISTS job_progress (
+    job_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
 CREATE TABLE IF NOT EXISTS locks (
     key TEXT PRIMARY KEY,
     job_id INTEGER NOT NULL,
@@ -201,13 +210,13 @@ class SqliteJobStore:
     def set_process(self, job_id: int, pid: int, pgid: int) -> None:
         self._update("UPDATE jobs SET pid = ?, pgid = ? WHERE id = ?", (pid, pgid, job_id))
 
-    def set_waiting(self, job_id: int, waiting_for: str) -> None:
-        self._update("UPDATE jobs SET waiting_for = ? WHERE id = ? AND state = 'queued'", (waiting_for, job_id))
+    def set_waiting(self, job_id: int, waited_for: str) -> None:
+        self._update("UPDATE jobs SET waited_for = ? WHERE id = ? AND state = 'queued'", (waited_for, job_id))
 
     def mark_running(self, job_id: int, locks_held: Sequence[str], now_ns: int) -> bool:
         return (
             self._update(
-                "UPDATE jobs SET state = 'running', start_ns = ?, locks_held = ?, waiting_for = '' "
+                "UPDATE jobs SET state = 'running', start_ns = ?, locks_held = ? "
                 "WHERE id = ? AND state = 'queued'",
                 (now_ns, json.dumps(list(locks_held)), job_id),
             )
@@ -215,10 +224,29 @@ class SqliteJobStore:
         )
 
     def set_progress(self, job_id: int, done: int, total: int, message: str) -> None:
-        self._update(
-            "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ? WHERE id = ? AND state = ?",
-            (int(done), int(total), message, job_id, "running"),
-        )
+        with self._tx(immediate=True) as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ? "
+                "WHERE id = ? AND state = 'running'",
+                (int(done), int(total), message, job_id),
+            ).rowcount
+            if changed:
+                conn.execute(
+                    "INSERT INTO job_progress (job_id, seq, done, total, message) SELECT ?, "
+                    "COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM job_progress WHERE job_id = ?",
+                    (job_id, int(done), int(total), message, job_id),
+                )
+
+    def progress_since(self, job_id: int, after_seq: int = 0) -> list[ProgressEvent]:
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT seq, done, total, message FROM job_progress WHERE job_id = ? AND seq > ? ORDER BY seq",
+                (job_id, after_seq),
+            ).fetchall()
+        finally:
+            conn.close()
+        return [ProgressEvent(int(r[0]), int(r[1]), int(r[2]), r[3]) for r in rows]
 
     def finish(
         self,
@@ -237,7 +265,7 @@ class SqliteJobStore:
         return (
             self._update(
                 "UPDATE jobs SET state = ?, end_ns = ?, exit_code = ?, error_kind = ?, error = ?, locks_held = '[]', "
-                "waiting_for = '', ok = ?, summary = ?, report_path = ?, result_json = ? "
+                "ok = ?, summary = ?, report_path = ?, result_json = ? "
                 f"WHERE id = ? AND state IN ({','.join('?' * len(_ACTIVE))})",
                 (
                     state,
@@ -347,7 +375,7 @@ def _record(row: sqlite3.Row) -> JobRecord:
         error_kind=row["error_kind"],
         error=row["error"],
         locks_held=tuple(json.loads(row["locks_held"])),
-        waiting_for=row["waiting_for"],
+        waited_for=row["waited_for"],
         progress_done=int(row["progress_done"]),
         progress_total=int(row["progress_total"]),
         progress_message=row["progress_message"],

@@ -75,7 +75,7 @@ class JobRecord:
     error_kind: str = ""  # the application error's class name (InvalidArgument, NotFound ...), or ""
     error: str = ""  # why it failed or was cancelled, for a person
     locks_held: tuple[str, ...] = ()
-    waiting_for: str = ""  # while queued: who holds what this job waits for
+    waited_for: str = ""  # the locks it (last) waited for and their holders; kept after it ran
     progress_done: int = 0
     progress_total: int = 0
     progress_message: str = ""
@@ -91,6 +91,16 @@ class JobRecord:
     @property
     def finished(self) -> bool:
         return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report of a running job, numbered from 1 in the order it was made."""
+
+    seq: int
+    done: int
+    total: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -118,13 +128,19 @@ class JobRegistry(Protocol):
         """Record the job's process and process group (set once it is spawned)."""
         ...
 
-    def set_waiting(self, job_id: int, waiting_for: str) -> None: ...
+    def set_waiting(self, job_id: int, waited_for: str) -> None: ...
 
     def mark_running(self, job_id: int, locks_held: Sequence[str], now_ns: int) -> bool:
         """queued -> running; False if the job was no longer queued (e.g. cancelled meanwhile)."""
         ...
 
-    def set_progress(self, job_id: int, done: int, total: int, message: str) -> None: ...
+    def set_progress(self, job_id: int, done: int, total: int, message: str) -> None:
+        """Record a progress report of a running job (kept in order, see :meth:`progress_since`)."""
+        ...
+
+    def progress_since(self, job_id: int, after_seq: int = 0) -> list[ProgressEvent]:
+        """The job's progress reports numbered above ``after_seq``, oldest first."""
+        ...
 
     def finish(
         self,
@@ -158,6 +174,10 @@ class LockTable(Protocol):
 
     def release(self, job_id: int) -> int:
         """Drop every lock of ``job_id``; returns how many were held."""
+        ...
+
+    def held_by(self, job_id: int) -> list[str]:
+        """The keys ``job_id`` holds now."""
         ...
 
     def holders(self) -> list[LockHolder]:

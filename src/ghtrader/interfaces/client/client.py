@@ -617,7 +617,7 @@ def _fields(message: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
-        out[field.name] = list(value) if field.label == field.LABEL_REPEATED else value
+        out[field.name] = value if isinstance(value, (str, bytes, int, float, bool)) else list(value)
     return out
 
 

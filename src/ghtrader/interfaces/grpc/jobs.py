@@ -46,7 +46,9 @@ class JobSpec:
 
     ``locks`` names the lock keys a request needs; ``tqsdk`` takes one of the capped TqSdk
     slots; ``until_cancelled`` says the request runs until stopped (record without a duration),
-    so its job is cancelled when the client that follows it goes away.
+    so its job is cancelled when the client that follows it goes away. ``cooperative`` work polls
+    ``should_stop`` itself and ends cleanly (a recorder flushes), so a cancel never interrupts it
+    at a progress report.
     """
 
     command: str
@@ -55,6 +57,7 @@ class JobSpec:
     locks: Callable[[Any], tuple[str, ...]] = lambda _r: ()
     tqsdk: bool = False
     until_cancelled: Callable[[Any], bool] = lambda _r: False
+    cooperative: bool = False
 
     @property
     def type_name(self) -> str:

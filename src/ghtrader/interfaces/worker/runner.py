@@ -76,8 +76,10 @@ def run_job(
     signal.signal(signal.SIGTERM, on_term)
     last_write = [0.0]
 
+    cooperative = [False]
+
     def progress(done: int, total: int, message: str) -> None:
-        if stop.is_set():
+        if stop.is_set() and not cooperative[0]:
             raise JobCancelled("cancelled")
         now = time.monotonic()
         # Every report with a message is kept for followers; bare counters at most every interval.
@@ -96,6 +98,7 @@ def run_job(
         if spec is None:
             return finish("failed", EXIT_FAILED, error_kind="InvalidArgument", error=f"unknown job {job.request_type}")
         request = spec.request_type.FromString(base64.b64decode(job.request_b64))
+        cooperative[0] = spec.cooperative
         log.info("job %d: %s %s", job_id, job.command, job.args_json)
         work = spec.build(request, stop.is_set)
         waiting = ""

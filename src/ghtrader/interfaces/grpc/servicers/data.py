@@ -127,6 +127,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
                 lambda r: tuple(f"ticks:symbol={s}" for s in sorted(set(r.symbols))),
                 tqsdk=True,
                 until_cancelled=lambda r: not r.HasField("duration_s"),
+                cooperative=True,
             ),
             JobSpec("Verify", data_pb2.VerifyRequest, self._verify_work),
             JobSpec(

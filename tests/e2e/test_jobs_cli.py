@@ -88,7 +88,7 @@ def test_a_job_survives_a_killed_server_and_a_dead_job_is_reconciled(recording: 
     srv, symbol = recording
     jobs = _jobs(srv.tmp)
     client = _background(srv, "record", symbol, "--duration", "6")
-    job = _wait_for(lambda: next(iter(jobs.list(states=["running"])), None), 120, "the record job to run")
+    job = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "the record job to run")
     assert job.command == "Record" and job.source == "terminal" and f"ticks:symbol={symbol}" in job.locks_held
     srv.proc.kill()  # SIGKILL: no graceful shutdown, no chance to touch the job
     srv.proc.wait(timeout=30)
@@ -105,7 +105,7 @@ def test_a_job_survives_a_killed_server_and_a_dead_job_is_reconciled(recording: 
     _restart(srv)
     assert _show(srv, job.id)["state"] == "succeeded"
     client = _background(srv, "record", symbol, "--duration", "120")
-    srv_job = _wait_for(lambda: next(iter(jobs.list(states=["running"])), None), 120, "the second record job")
+    srv_job = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "the second record job")
     assert srv_job.pgid is not None
     srv.proc.kill()
     os.killpg(srv_job.pgid, signal.SIGKILL)
@@ -126,7 +126,7 @@ def test_cancel_ends_the_process_group_and_records_cancelled(recording: tuple[Se
     srv, symbol = recording
     jobs = _jobs(srv.tmp)
     client = _background(srv, "record", symbol, "--duration", "300")
-    job = _wait_for(lambda: next(iter(jobs.list(states=["running"])), None), 120, "the record job to run")
+    job = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "the record job to run")
     assert job.pgid is not None and _group_alive(job.pgid)
     started = time.monotonic()
     cancelled = srv.cli("--json", "jobs", "cancel", str(job.id))
@@ -149,7 +149,7 @@ def test_conflicting_jobs_serialize_and_no_wait_names_the_holder(server: Server)
     assert server.cli("status").returncode == 0
     first = _background(server, "--json", "download", symbol, "--start", start, "--end", end, "--chunk-days", "1")
     second = _background(server, "--json", "download", symbol, "--start", start, "--end", end, "--chunk-days", "1")
-    holder = _wait_for(lambda: next(iter(jobs.list(states=["running"])), None), 120, "one download to run")
+    holder = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "one download to run")
     refused = server.cli("--no-wait", "download", symbol, "--start", start, "--end", end)
     assert refused.returncode != 0
     assert f"ticks:symbol={symbol} held by job {holder.id}" in refused.stderr, refused.stderr
@@ -160,11 +160,13 @@ def test_conflicting_jobs_serialize_and_no_wait_names_the_holder(server: Server)
     assert all(r["missing"] == 0 for r in results)
     assert sorted(r["downloaded"] for r in results)[0] == 0  # the later one found every day already there
 
-    ran = sorted((j for j in jobs.list(states=["succeeded"]) if j.command == "Download"), key=lambda j: j.start_ns or 0)
+    ran = sorted(
+        (j for j in jobs.list_jobs(states=["succeeded"]) if j.command == "Download"), key=lambda j: j.start_ns or 0
+    )
     assert len(ran) == 2
     assert ran[1].start_ns >= ran[0].end_ns  # type: ignore[operator]  # one after the other
     assert ran[1].waited_for.startswith(f"ticks:symbol={symbol} held by job {ran[0].id}"), ran[1].waited_for
-    failed = jobs.list(states=["failed"])
+    failed = jobs.list_jobs(states=["failed"])
     assert len(failed) == 1 and failed[0].error_kind == "FailedPrecondition" and failed[0].exit_code == 3
     stored, indexed = _stored_raw(server.tmp, symbol)
     assert stored > 0 and stored == indexed

@@ -24,8 +24,8 @@ def test_create_get_list_and_compare_and_set_transitions(tmp_path: Path) -> None
     a = store.create(NewJob("download", '{"symbol": "SHFE.cu2612"}', "t", "AAA=", "terminal", ("ticks:symbol=x",)), 10)
     b = store.create(NewJob("build", "{}", "t", "", "api"), 20)
     assert a.state == "queued" and a.log_path.endswith(f"logs/job-{a.id}.log") and a.locks_wanted == ("ticks:symbol=x",)
-    assert [j.id for j in store.list()] == [b.id, a.id]
-    assert [j.id for j in store.list(source="terminal")] == [a.id]
+    assert [j.id for j in store.list_jobs()] == [b.id, a.id]
+    assert [j.id for j in store.list_jobs(source="terminal")] == [a.id]
     assert store.mark_running(a.id, ["ticks:symbol=x"], 100)
     assert not store.mark_running(a.id, [], 101)  # already running: the CAS refuses
     store.set_progress(a.id, 3, 10, "day 3")
@@ -34,7 +34,7 @@ def test_create_get_list_and_compare_and_set_transitions(tmp_path: Path) -> None
     got = store.get(a.id)
     assert got is not None and got.state == "succeeded" and got.exit_code == 0 and got.duration_s == pytest.approx(2e-7)
     assert got.progress_done == 3 and got.outcome == JobOutcome(True, "done", "r.json", "{}") and got.locks_held == ()
-    assert [j.id for j in store.list(states=["queued"])] == [b.id]
+    assert [j.id for j in store.list_jobs(states=["queued"])] == [b.id]
     with pytest.raises(ValueError):
         store.finish(b.id, "running", 1, exit_code=None)
 
@@ -82,7 +82,7 @@ def test_reconcile_fails_active_jobs_whose_process_died_and_keeps_history(tmp_pa
     d = store.get(dead)
     assert d is not None and d.state == "failed" and d.error == "process died; server restarted"
     assert store.get(live).state == "queued" and store.get(done).state == "succeeded"  # type: ignore[union-attr]
-    assert store.holders() == [] and len(store.list()) == 4
+    assert store.holders() == [] and len(store.list_jobs()) == 4
 
 
 _RACER = textwrap.dedent(
@@ -107,9 +107,7 @@ def test_real_processes_racing_for_one_lock_never_overlap(tmp_path: Path) -> Non
     db = tmp_path / "jobs.db"
     store = SqliteJobStore(db)
     out = tmp_path / "intervals.txt"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _RACER, str(db), str(_job(store)), str(out)]) for _ in range(5)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(db), str(_job(store)), str(out)]) for _ in range(5)]
     deadline = time.monotonic() + 60
     for p in procs:
         assert p.wait(timeout=max(1.0, deadline - time.monotonic())) == 0

@@ -182,7 +182,7 @@ class SqliteJobStore:
             conn.close()
         return None if row is None else _record(row)
 
-    def list(
+    def list_jobs(
         self, *, states: Sequence[JobState] = (), source: JobSource | None = None, limit: int = 100
     ) -> list[JobRecord]:
         where, params = [], []  # type: ignore[var-annotated]
@@ -216,8 +216,7 @@ class SqliteJobStore:
     def mark_running(self, job_id: int, locks_held: Sequence[str], now_ns: int) -> bool:
         return (
             self._update(
-                "UPDATE jobs SET state = 'running', start_ns = ?, locks_held = ? "
-                "WHERE id = ? AND state = 'queued'",
+                "UPDATE jobs SET state = 'running', start_ns = ?, locks_held = ? WHERE id = ? AND state = 'queued'",
                 (now_ns, json.dumps(list(locks_held)), job_id),
             )
             == 1
@@ -286,7 +285,7 @@ class SqliteJobStore:
 
     def reconcile(self, now_ns: int, reason: str) -> list[int]:
         dead: list[int] = []
-        for job in self.list(states=_ACTIVE, limit=1_000_000):
+        for job in self.list_jobs(states=_ACTIVE, limit=1_000_000):
             since = job.start_ns if job.start_ns is not None else job.created_ns
             if job.pid is not None and self._is_alive(job.pid, since):
                 continue

@@ -118,7 +118,7 @@ class JobRegistry(Protocol):
 
     def get(self, job_id: int) -> JobRecord | None: ...
 
-    def list(
+    def list_jobs(
         self, *, states: Sequence[JobState] = (), source: JobSource | None = None, limit: int = 100
     ) -> list[JobRecord]:
         """Newest first."""

@@ -206,7 +206,5 @@ def _flag_hint(message: str) -> str:
 
 
 def _dispatch(target: str, token: str | None, args: argparse.Namespace, out: Output) -> int:
-    with GhTraderClient(
-        target, token=token, timeout_s=args.timeout, source="terminal", no_wait=args.no_wait
-    ) as client:
+    with GhTraderClient(target, token=token, timeout_s=args.timeout, source="terminal", no_wait=args.no_wait) as client:
         return int(args.handler(client, args, out))

@@ -151,6 +151,7 @@ class JobControl:
         self._prepare_lock = threading.Lock()
         self.cancel_grace_s = cancel_grace_s
         self._poll_s = poll_s
+        self._cancelling: dict[int, str] = {}  # job id -> reason, while cancel() signals it
 
     @property
     def store(self) -> JobStore:
@@ -214,6 +215,11 @@ class JobControl:
 
     def _reap(self, job_id: int, proc: subprocess.Popen[bytes]) -> None:
         code = proc.wait()
+        reason = self._cancelling.get(job_id)
+        if reason is not None:  # killed by cancel(): that is a cancellation, not a crash
+            self._store.finish(job_id, "cancelled", self._clock.now_ns(), exit_code=code, error=reason)
+            self._store.release(job_id)
+            return
         if self._store.finish(
             job_id,
             "failed",
@@ -264,20 +270,22 @@ class JobControl:
             return job
         grace = self.cancel_grace_s if grace_s is None else grace_s
         pgid = job.pgid
+        self._cancelling[job_id] = reason
         if pgid is not None and _pid_alive(pgid):
             _signal_group(pgid, signal.SIGTERM)
             deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(pgid):
+            while time.monotonic() < deadline and process_group_alive(pgid):
                 time.sleep(0.05)
-            if _group_alive(pgid):
+            if process_group_alive(pgid):
                 log.warning("job %d ignored SIGTERM for %.1fs: SIGKILL", job_id, grace)
                 _signal_group(pgid, signal.SIGKILL)
                 deadline = time.monotonic() + 5.0
-                while time.monotonic() < deadline and _group_alive(pgid):
+                while time.monotonic() < deadline and process_group_alive(pgid):
                     time.sleep(0.05)
         # The worker normally records its own cancellation; this covers one that could not.
         self._store.finish(job_id, "cancelled", self._clock.now_ns(), exit_code=-signal.SIGKILL, error=reason)
         self._store.release(job_id)
+        self._cancelling.pop(job_id, None)
         final = self._store.get(job_id)
         assert final is not None
         return final
@@ -297,7 +305,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
+def process_group_alive(pgid: int) -> bool:
     """Any live (non-zombie) process left in the group."""
     try:
         for entry in os.listdir("/proc"):

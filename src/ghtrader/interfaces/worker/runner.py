@@ -73,7 +73,7 @@ def run_job(
         log.info("received %s: stopping", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_term)
+    previous = signal.signal(signal.SIGTERM, on_term)
     last_write = [0.0]
 
     cooperative = [False]
@@ -146,3 +146,4 @@ def run_job(
         return finish("failed", EXIT_FAILED, error_kind="Internal", error=f"{type(exc).__name__}: {exc}")
     finally:
         store.release(job_id)
+        signal.signal(signal.SIGTERM, previous)

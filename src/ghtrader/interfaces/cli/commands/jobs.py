@@ -60,7 +60,9 @@ def format_job(j: dict[str, Any]) -> str:
     if j["progress_total"] or j["progress_message"]:
         lines.append(f"  progress      {j['progress_done']}/{j['progress_total']} {j['progress_message']}")
     if j["error"]:
-        lines.append(f"  error         {j['error_kind']}: {j['error']}" if j["error_kind"] else f"  reason        {j['error']}")
+        lines.append(
+            f"  error         {j['error_kind']}: {j['error']}" if j["error_kind"] else f"  reason        {j['error']}"
+        )
     if j["has_result"]:
         lines.append(f"  result        {'ok' if j['ok'] else 'NOT OK'}: {j['summary']}")
         if j["report_path"]:
@@ -98,7 +100,8 @@ def format_locks(locks: list[dict[str, Any]]) -> str:
     if not locks:
         return "no locks held"
     return table(
-        ["key", "job", "pid", "since (UTC)"], [[lk["key"], lk["job_id"], lk["pid"], _when(lk["acquired_ns"])] for lk in locks]
+        ["key", "job", "pid", "since (UTC)"],
+        [[lk["key"], lk["job_id"], lk["pid"], _when(lk["acquired_ns"])] for lk in locks],
     )
 
 
@@ -141,4 +144,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_cancel)
     locks = sub.add_parser("locks", help="locks held now and the jobs holding them")
     locks.set_defaults(handler=cmd_locks)
-

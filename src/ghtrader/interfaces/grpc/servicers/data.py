@@ -30,8 +30,8 @@ from ghtrader.application.ingest import (
     UpdateContractsRequest,
 )
 from ghtrader.application.recorder import RecordTicks, RecordTicksRequest
-from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
+from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import data_pb2, data_pb2_grpc, runs_pb2
 
@@ -119,7 +119,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
                 lambda r: (variety_lock(r.variety),),
                 tqsdk=True,
             ),
-            JobSpec("Update", data_pb2.UpdateRequest, self._update_work, lambda r: (variety_lock(r.variety),), tqsdk=True),
+            JobSpec(
+                "Update", data_pb2.UpdateRequest, self._update_work, lambda r: (variety_lock(r.variety),), tqsdk=True
+            ),
             JobSpec(
                 "Record",
                 data_pb2.RecordRequest,
@@ -164,7 +166,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return work
 
-    def DownloadContractRange(self, request: data_pb2.DownloadContractRangeRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def DownloadContractRange(
+        self, request: data_pb2.DownloadContractRangeRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["DownloadContractRange"], request, context)
 
     def _download_contract_range_work(self, request: data_pb2.DownloadContractRangeRequest, stop: Stop) -> Work:
@@ -246,7 +250,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return work
 
-    def FillMissing(self, request: data_pb2.FillMissingRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def FillMissing(
+        self, request: data_pb2.FillMissingRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["FillMissing"], request, context)
 
     def _fill_missing_work(self, request: data_pb2.FillMissingRequest, stop: Stop) -> Work:
@@ -264,7 +270,9 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
 
         return work
 
-    def BootstrapIndex(self, request: data_pb2.BootstrapIndexRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BootstrapIndex(
+        self, request: data_pb2.BootstrapIndexRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["BootstrapIndex"], request, context)
 
     def _bootstrap_index_work(self, request: data_pb2.BootstrapIndexRequest, stop: Stop) -> Work:

@@ -16,9 +16,9 @@ from ghtrader.application.datasets.schedule import (
 )
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.domain.labels import LabelConfig
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
-from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import datasets_pb2, datasets_pb2_grpc, runs_pb2
 
@@ -74,7 +74,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             JobSpec("BuildDataset", datasets_pb2.BuildDatasetRequest, self._build_dataset_work, _build_locks),
         )
 
-    def BuildMainSchedule(self, request: datasets_pb2.BuildMainScheduleRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildMainSchedule(
+        self, request: datasets_pb2.BuildMainScheduleRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["BuildMainSchedule"], request, context)
 
     def _build_main_schedule_work(self, request: datasets_pb2.BuildMainScheduleRequest, stop: Stop) -> Work:
@@ -97,7 +99,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
 
         return work
 
-    def BuildMainL5(self, request: datasets_pb2.BuildMainL5Request, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildMainL5(
+        self, request: datasets_pb2.BuildMainL5Request, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["BuildMainL5"], request, context)
 
     def _build_main_l5_work(self, request: datasets_pb2.BuildMainL5Request, stop: Stop) -> Work:
@@ -120,7 +124,9 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
 
         return work
 
-    def BuildDataset(self, request: datasets_pb2.BuildDatasetRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def BuildDataset(
+        self, request: datasets_pb2.BuildDatasetRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["BuildDataset"], request, context)
 
     def _build_dataset_work(self, request: datasets_pb2.BuildDatasetRequest, stop: Stop) -> Work:

@@ -69,7 +69,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             raise InvalidArgument(f"unknown state(s) {bad}: use {', '.join(JOB_STATES)}")
         if request.source and request.source not in JOB_SOURCES:
             raise InvalidArgument(f"unknown source {request.source!r}: use {', '.join(JOB_SOURCES)}")
-        jobs = self._control.store.list(
+        jobs = self._control.store.list_jobs(
             states=list(request.states),  # type: ignore[arg-type]  # checked above
             source=request.source or None,  # type: ignore[arg-type]
             limit=request.limit or 100,
@@ -98,14 +98,18 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
                 return
             time.sleep(self._poll_s)
 
-    def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.ServicerContext) -> jobs_pb2.CancelJobResponse:
+    def CancelJob(
+        self, request: jobs_pb2.CancelJobRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.CancelJobResponse:
         self._job(request.job_id)
         grace = request.grace_s if request.HasField("grace_s") else None
         if grace is not None and not grace >= 0:
             raise InvalidArgument(f"grace_s must be >= 0, got {grace}")
         return jobs_pb2.CancelJobResponse(job=job_message(self._control.cancel(request.job_id, grace_s=grace)))
 
-    def ListLocks(self, request: jobs_pb2.ListLocksRequest, context: grpc.ServicerContext) -> jobs_pb2.ListLocksResponse:
+    def ListLocks(
+        self, request: jobs_pb2.ListLocksRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.ListLocksResponse:
         return jobs_pb2.ListLocksResponse(
             locks=[
                 jobs_pb2.Lock(key=h.key, job_id=h.job_id, pid=h.pid, acquired_ns=h.acquired_ns)

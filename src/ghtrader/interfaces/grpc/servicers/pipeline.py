@@ -14,9 +14,9 @@ from ghtrader.application.pipeline import (
     RunPipelineResult,
 )
 from ghtrader.application.reporting import to_jsonable
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import parse_day
-from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import pipeline_pb2, pipeline_pb2_grpc, runs_pb2
 
@@ -77,7 +77,9 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
             ),
         )
 
-    def RunPipeline(self, request: pipeline_pb2.RunPipelineRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def RunPipeline(
+        self, request: pipeline_pb2.RunPipelineRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["RunPipeline"], request, context)
 
     def _run_pipeline_work(self, request: pipeline_pb2.RunPipelineRequest, stop: Stop) -> Work:
@@ -102,7 +104,9 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
         return work
 
 
-def pipeline_service(run_pipeline: Callable[[], RunPipeline], launcher: JobLauncher | None = None) -> ServiceRegistration:
+def pipeline_service(
+    run_pipeline: Callable[[], RunPipeline], launcher: JobLauncher | None = None
+) -> ServiceRegistration:
     servicer = PipelineServicer(run_pipeline, launcher)
     return ServiceRegistration(
         service_name=pipeline_pb2.DESCRIPTOR.services_by_name["PipelineService"].full_name,

@@ -22,9 +22,9 @@ from ghtrader.application.research.compare import CompareModels, CompareRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
-from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import research_pb2, research_pb2_grpc, runs_pb2
 
@@ -223,7 +223,9 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
 
         return work
 
-    def Benchmark(self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def Benchmark(
+        self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["Benchmark"], request, context)
 
     def _benchmark_work(self, request: research_pb2.BenchmarkRequest, stop: Stop) -> Work:
@@ -245,7 +247,9 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
 
         return work
 
-    def Compare(self, request: research_pb2.CompareRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def Compare(
+        self, request: research_pb2.CompareRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["Compare"], request, context)
 
     def _compare_work(self, request: research_pb2.CompareRequest, stop: Stop) -> Work:
@@ -267,7 +271,9 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
 
         return work
 
-    def Backtest(self, request: research_pb2.BacktestRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+    def Backtest(
+        self, request: research_pb2.BacktestRequest, context: grpc.ServicerContext
+    ) -> Iterator[runs_pb2.RunEvent]:
         return self._launcher.run(self._specs["Backtest"], request, context)
 
     def _backtest_work(self, request: research_pb2.BacktestRequest, stop: Stop) -> Work:

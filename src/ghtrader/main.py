@@ -89,6 +89,8 @@ def _local_server() -> Iterator[str]:
     try:
         yield server.target
     finally:
+        # --local jobs live and die with the command (Ctrl-C); the embedded store stops with it too.
+        container.job_control().cancel_submitted("the --local command that started it ended")
         server.stop(grace_s=1.0)
         container.shutdown_resources()
 

@@ -143,3 +143,15 @@ def test_a_job_process_that_dies_unrecorded_is_failed_by_its_reaper(tmp_path: Pa
     dead = store.get(job.id)
     assert dead is not None and dead.state == "failed" and dead.exit_code == 7 and dead.error_kind == "ProcessDied"
     assert dead.source == "api" and Path(dead.log_path).exists()
+
+
+def test_an_in_process_server_cancels_the_jobs_it_started_when_it_ends(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    control = JobControl(store, SystemClock(), lambda _id: sleeper, cancel_grace_s=5.0)
+    spec = _spec(lambda progress: RunOutcome(True, "never", {}))
+    running = control.submit(spec, data_pb2.DownloadRequest(symbol="SHFE.cu2612"))
+    other = _submit(store, spec)  # registered by someone else: not this server's to cancel
+    assert control.cancel_submitted("the --local command ended") == [running.id]
+    assert store.get(running.id).state == "cancelled"  # type: ignore[union-attr]
+    assert store.get(other).state == "queued"  # type: ignore[union-attr]

@@ -152,6 +152,7 @@ class JobControl:
         self.cancel_grace_s = cancel_grace_s
         self._poll_s = poll_s
         self._cancelling: dict[int, str] = {}  # job id -> reason, while cancel() signals it
+        self._submitted: list[int] = []  # jobs this instance started
 
     @property
     def store(self) -> JobStore:
@@ -183,6 +184,7 @@ class JobControl:
             self._clock.now_ns(),
         )
         self._spawn(job)
+        self._submitted.append(job.id)
         return job
 
     def _ensure_prepared(self) -> None:
@@ -289,6 +291,13 @@ class JobControl:
         final = self._store.get(job_id)
         assert final is not None
         return final
+
+    def cancel_submitted(self, reason: str) -> list[int]:
+        """Cancel every job this instance started that is still active (an in-process server's exit)."""
+        active = [j for j in self._submitted if (job := self._store.get(j)) is not None and not job.finished]
+        for job_id in active:
+            self.cancel(job_id, reason=reason)
+        return active
 
     def reconcile(self) -> list[int]:
         """Fail active jobs whose process is gone (run at server start); history is kept."""

@@ -19,7 +19,6 @@ from ghtrader.interfaces.grpc.jobs import JobControl
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 
-
 Invoke = Callable[..., tuple[int, str, str]]
 
 

@@ -286,7 +286,7 @@ class SqliteJobStore:
     def reconcile(self, now_ns: int, reason: str) -> list[int]:
         dead: list[int] = []
         for job in self.list_jobs(states=_ACTIVE, limit=1_000_000):
-            since = job.start_ns if job.start_ns is not None else job.created_ns
+            since = job.start_ns  # a running job's process existed when it started; a queued one: no bound
             if job.pid is not None and self._is_alive(job.pid, since):
                 continue
             if self.finish(job.id, "failed", now_ns, exit_code=None, error_kind="ProcessDied", error=reason):

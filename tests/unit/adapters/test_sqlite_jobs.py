@@ -33,7 +33,11 @@ def test_create_get_list_and_compare_and_set_transitions(tmp_path: Path) -> None
     assert not store.finish(a.id, "failed", 400, exit_code=1)  # the first final state wins
     got = store.get(a.id)
     assert got is not None and got.state == "succeeded" and got.exit_code == 0 and got.duration_s == pytest.approx(2e-7)
-    assert got.progress_done == 3 and got.outcome == JobOutcome(True, "done", "r.json", "{}") and got.locks_held == ()
+    assert (
+        got.progress_done == 3
+        and got.outcome == JobOutcome(True, "done", "r.json", "{}")
+        and got.locks_held == ("ticks:symbol=x",)
+    )
     assert [j.id for j in store.list_jobs(states=["queued"])] == [b.id]
     with pytest.raises(ValueError):
         store.finish(b.id, "running", 1, exit_code=None)

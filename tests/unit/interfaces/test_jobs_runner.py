@@ -59,7 +59,7 @@ def test_a_job_runs_records_ordered_progress_its_result_and_releases_its_lock(tm
     assert run_job(job_id, store, {spec.type_name: spec}, SystemClock(), poll_s=0.01) == EXIT_OK
     job = store.get(job_id)
     assert job is not None and job.state == "succeeded" and job.exit_code == EXIT_OK
-    assert job.locks_held == () and store.holders() == []
+    assert job.locks_held == ("ticks:symbol=SHFE.cu2612",) and store.holders() == []  # granted, then released
     assert [(p.done, p.message) for p in store.progress_since(job_id)] == [(1, "day 1"), (2, "day 2"), (3, "day 3")]
     result = result_event(job).result
     assert result.ok and result.summary == "3 days" and json.loads(result.result_json) == {"days": 3}

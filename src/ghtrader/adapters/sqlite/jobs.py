@@ -263,7 +263,7 @@ class SqliteJobStore:
         o = outcome
         return (
             self._update(
-                "UPDATE jobs SET state = ?, end_ns = ?, exit_code = ?, error_kind = ?, error = ?, locks_held = '[]', "
+                "UPDATE jobs SET state = ?, end_ns = ?, exit_code = ?, error_kind = ?, error = ?, "
                 "ok = ?, summary = ?, report_path = ?, result_json = ? "
                 f"WHERE id = ? AND state IN ({','.join('?' * len(_ACTIVE))})",
                 (

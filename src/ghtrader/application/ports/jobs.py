@@ -74,7 +74,7 @@ class JobRecord:
     exit_code: int | None = None
     error_kind: str = ""  # the application error's class name (InvalidArgument, NotFound ...), or ""
     error: str = ""  # why it failed or was cancelled, for a person
-    locks_held: tuple[str, ...] = ()
+    locks_held: tuple[str, ...] = ()  # granted when it started; kept after it ends (live ones: LockTable)
     waited_for: str = ""  # the locks it (last) waited for and their holders; kept after it ran
     progress_done: int = 0
     progress_total: int = 0

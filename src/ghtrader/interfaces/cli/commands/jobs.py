@@ -53,7 +53,7 @@ def format_job(j: dict[str, Any]) -> str:
         f"  started       {_when(j['start_ns'])}",
         f"  ended         {_when(j['end_ns'])}  (took {_duration(j)}, exit {_exit(j)})",
         f"  locks wanted  {', '.join(j['locks_wanted']) or '-'}" + (" + a TqSdk slot" if j["tqsdk"] else ""),
-        f"  locks held    {', '.join(j['locks_held']) or '-'}",
+        f"  locks granted {', '.join(j['locks_held']) or '-'}",
     ]
     if j["waited_for"]:
         lines.append(f"  waited for    {j['waited_for']}")

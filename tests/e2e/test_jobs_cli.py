@@ -1,9 +1,9 @@
 """End to end through `ghtrader serve` and the CLI: long-running commands run as subprocess jobs.
 
 A job outlives a SIGKILLed server and records its own final state; a job whose process died with
-the server is reconciled to failed at the next start; cancel ends the job's whole process group
-and records cancelled; two conflicting jobs serialize on their lock and both end correct; and
-``--no-wait`` fails at once naming the holder.
+the server is reconciled to failed at the next start; ``--no-wait`` fails at once naming the
+holder; cancel ends the job's whole process group and records cancelled; two conflicting jobs
+serialize on their lock and both end correct.
 """
 
 from __future__ import annotations
@@ -122,12 +122,17 @@ def test_a_job_survives_a_killed_server_and_a_dead_job_is_reconciled(recording: 
     assert json.loads(srv.cli("--json", "locks").stdout)["locks"] == []
 
 
-def test_cancel_ends_the_process_group_and_records_cancelled(recording: tuple[Server, str]) -> None:
+def test_no_wait_names_the_holder_and_cancel_ends_the_process_group(recording: tuple[Server, str]) -> None:
     srv, symbol = recording
     jobs = _jobs(srv.tmp)
     client = _background(srv, "record", symbol, "--duration", "300")
     job = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "the record job to run")
     assert job.pgid is not None and _group_alive(job.pgid)
+    refused = srv.cli("--no-wait", "download", symbol, "--start", "2026-10-12", "--end", "2026-10-16")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert f"ticks:symbol={symbol} held by job {job.id}" in refused.stderr, refused.stderr
+    failed = jobs.list_jobs(states=["failed"])
+    assert len(failed) == 1 and failed[0].error_kind == "FailedPrecondition" and failed[0].exit_code == 3
     started = time.monotonic()
     cancelled = srv.cli("--json", "jobs", "cancel", str(job.id))
     assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
@@ -139,21 +144,17 @@ def test_cancel_ends_the_process_group_and_records_cancelled(recording: tuple[Se
     assert "recorded" in out, out + err  # the follower got the (partial) result of the stopped recording
     logs = srv.cli("jobs", "logs", str(job.id))
     assert logs.returncode == 0 and "received SIGTERM" in logs.stdout, logs.stdout[-2000:]
+    assert jobs.holders() == []
     listed = json.loads(srv.cli("--json", "jobs", "list", "--state", "cancelled").stdout)["jobs"]
     assert [j["id"] for j in listed] == [job.id]
 
 
-def test_conflicting_jobs_serialize_and_no_wait_names_the_holder(server: Server) -> None:
+def test_conflicting_jobs_serialize_and_both_end_correct(server: Server) -> None:
     symbol, start, end = HISTORY
     jobs = _jobs(server.tmp)
     assert server.cli("status").returncode == 0
     first = _background(server, "--json", "download", symbol, "--start", start, "--end", end, "--chunk-days", "1")
     second = _background(server, "--json", "download", symbol, "--start", start, "--end", end, "--chunk-days", "1")
-    holder = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "one download to run")
-    refused = server.cli("--no-wait", "download", symbol, "--start", start, "--end", end)
-    assert refused.returncode != 0
-    assert f"ticks:symbol={symbol} held by job {holder.id}" in refused.stderr, refused.stderr
-
     outs = [p.communicate(timeout=600) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outs
     results = [json.loads(out)["result"] for out, _ in outs]
@@ -166,7 +167,5 @@ def test_conflicting_jobs_serialize_and_no_wait_names_the_holder(server: Server)
     assert len(ran) == 2
     assert ran[1].start_ns >= ran[0].end_ns  # type: ignore[operator]  # one after the other
     assert ran[1].waited_for.startswith(f"ticks:symbol={symbol} held by job {ran[0].id}"), ran[1].waited_for
-    failed = jobs.list_jobs(states=["failed"])
-    assert len(failed) == 1 and failed[0].error_kind == "FailedPrecondition" and failed[0].exit_code == 3
     stored, indexed = _stored_raw(server.tmp, symbol)
     assert stored > 0 and stored == indexed

@@ -133,3 +133,17 @@ def test_a_killed_holder_process_loses_its_lock(tmp_path: Path) -> None:
         assert store.try_acquire(j2, 1, ["k"], time.time_ns()) == ()
     finally:
         holder.kill()
+
+
+def test_a_database_of_another_schema_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ghtrader.adapters.sqlite.jobs import JobStoreSchemaError
+
+    db = tmp_path / "jobs.db"
+    SqliteJobStore(db).list_jobs()  # creates the current schema
+    assert SqliteJobStore(db).list_jobs() == []  # and opens it again
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(JobStoreSchemaError, match="move the file aside"):
+        SqliteJobStore(db).list_jobs()

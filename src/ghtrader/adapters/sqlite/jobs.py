@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 _ACTIVE = tuple(ACTIVE_STATES)
+SCHEMA_VERSION = 1
+
+
+class JobStoreSchemaError(RuntimeError):
+    """The database was written by a ghTrader with another job-store schema."""
 
 
 def process_alive(pid: int, since_ns: int | None = None) -> bool:
@@ -130,7 +135,16 @@ class SqliteJobStore:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         if not self._ready:
             conn.execute("PRAGMA journal_mode = WAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            has_jobs = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone() is not None
+            if has_jobs and version != SCHEMA_VERSION:
+                conn.close()
+                raise JobStoreSchemaError(
+                    f"{self._path} has job-store schema version {version}, this ghTrader writes "
+                    f"{SCHEMA_VERSION}: move the file aside (it is history only) and restart"
+                )
             conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._ready = True
         return conn
 

@@ -73,11 +73,28 @@ def _serve(host: str, port: int) -> int:
         return 2
     container.job_control().reconcile()  # jobs whose process died while no server watched
     try:
-        serve_until_signal(server, on_stop=container.shutdown_resources)
+        serve_until_signal(server, on_stop=lambda: _stop_resources(container))
     except OSError as exc:
         log.error("%s", exc)
         return 2
     return 0
+
+
+def _stop_resources(container: Container) -> None:
+    """Shut the container down, but leave the tick store up while jobs still use it.
+
+    Jobs outlive the server; stopping an embedded database it started would fail them.
+    """
+    active = container.job_store().list_jobs(states=("queued", "running"))
+    if not active:
+        container.shutdown_resources()
+        return
+    log.warning(
+        "%d job(s) still active (%s): they finish on their own; the tick store stays up for them",
+        len(active),
+        ", ".join(str(j.id) for j in active),
+    )
+    container.trading_runs.shutdown()
 
 
 @contextmanager

@@ -120,6 +120,31 @@ def test_a_job_survives_a_killed_server_and_a_dead_job_is_reconciled(recording: 
     assert _show(srv, job.id)["state"] == "succeeded"  # history kept
     assert srv.cli("--json", "locks").returncode == 0
     assert json.loads(srv.cli("--json", "locks").stdout)["locks"] == []
+    srv.stop()
+    _stop_database(srv)
+
+
+def test_a_job_survives_a_graceful_server_stop_and_keeps_its_store(recording: tuple[Server, str]) -> None:
+    srv, symbol = recording
+    jobs = _jobs(srv.tmp)
+    client = _background(srv, "record", symbol, "--duration", "8")
+    job = _wait_for(lambda: next(iter(jobs.list_jobs(states=["running"])), None), 120, "the record job to run")
+    srv.stop()  # SIGTERM: a graceful stop leaves the embedded PostgreSQL up for the running job
+    assert srv.proc.returncode == 0
+    client.kill()
+    client.wait(timeout=30)
+    done = _wait_for(lambda: (j := jobs.get(job.id)) is not None and j.finished and j, 120, "the job to finish alone")
+    assert done.state == "succeeded" and done.exit_code == 0, done
+    stored, indexed = _stored_raw(srv.tmp, symbol)
+    assert stored > 0 and stored == indexed
+    _stop_database(srv)
+
+
+def _stop_database(srv: Server) -> None:
+    """Stop the embedded PostgreSQL a killed or job-serving server left running."""
+    from ghtrader.adapters.postgres import EmbeddedPostgres
+
+    EmbeddedPostgres(srv.tmp / "data" / "postgres").stop(force=True)
 
 
 def test_no_wait_names_the_holder_and_cancel_ends_the_process_group(recording: tuple[Server, str]) -> None:

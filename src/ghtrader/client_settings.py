@@ -32,6 +32,8 @@ SETTING_VARIABLES = frozenset(
         "GHTRADER_GRPC_PORT",
         "GHTRADER_GRPC_MAX_WORKERS",
         "GHTRADER_API_TOKEN",
+        "GHTRADER_MAX_PARALLEL_TQSDK_JOBS",
+        "GHTRADER_JOB_CANCEL_GRACE_S",
         "GHTRADER_STORE",
         "GHTRADER_POSTGRES_URL",
         "GHTRADER_QUESTDB_HOST",
@@ -62,7 +64,8 @@ SETTING_VARIABLES = frozenset(
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).
-OTHER_KNOWN_VARIABLES = frozenset({"GHTRADER_TEST_POSTGRES_URL"})
+# GHTRADER_JOB_SETTINGS_JSON: the server's settings, handed to each job process it starts.
+OTHER_KNOWN_VARIABLES = frozenset({"GHTRADER_TEST_POSTGRES_URL", "GHTRADER_JOB_SETTINGS_JSON"})
 
 
 class ClientSettingsError(ValueError):

@@ -9,6 +9,8 @@ connections and the gRPC server start when an entry point first asks for them
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -31,6 +33,7 @@ from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxInferenceRuntime
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
+from ghtrader.adapters.sqlite import SqliteJobStore
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
 from ghtrader.adapters.synthetic.oracle import SyntheticOracleSource
 from ghtrader.adapters.tqsdk import (
@@ -83,16 +86,18 @@ from ghtrader.application.trading.target import TargetPosExecutor
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
+from ghtrader.interfaces.grpc.jobs import JobControl, JobSpec
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
-from ghtrader.interfaces.grpc.servicers.data import DataUseCases, data_service
-from ghtrader.interfaces.grpc.servicers.datasets import DatasetUseCases, dataset_service
-from ghtrader.interfaces.grpc.servicers.pipeline import pipeline_service
+from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
+from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
+from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
-from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
+from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
-from ghtrader.settings import BrokerAccount, Settings, load_broker_accounts
+from ghtrader.settings import JOB_SETTINGS_ENV, BrokerAccount, Settings, load_broker_accounts, settings_to_json
 
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -371,6 +376,26 @@ def _dataset_store(bundle: StoreBundle) -> DatasetStore:
 
 def _model_registry(bundle: StoreBundle) -> ModelRegistry:
     return bundle.models
+
+
+def _job_worker_command(job_id: int) -> list[str]:
+    return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
+
+
+def _job_env(settings: Settings) -> dict[str, str]:
+    """A job process's environment: the server's, plus the server's own settings."""
+    return {**os.environ, JOB_SETTINGS_ENV: settings_to_json(settings), "PYTHONUNBUFFERED": "1"}
+
+
+def _job_catalog(
+    data: DataUseCases,
+    datasets: DatasetUseCases,
+    research: ResearchUseCases,
+    pipeline: Callable[[], RunPipeline],
+) -> dict[str, JobSpec]:
+    """Request type name -> job spec, built from the servicers (what a job process runs)."""
+    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:
@@ -733,12 +758,29 @@ class Container(containers.DeclarativeContainer):
         provider=providers.Callable(lambda s: s.provider, settings),
     )
 
+    job_store = providers.Singleton(
+        SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
+    )
+    job_control = providers.Singleton(
+        JobControl,
+        store=job_store,
+        clock=clock,
+        worker_command=providers.Object(_job_worker_command),
+        env=providers.Callable(_job_env, settings),
+        prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
+        cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
+    )
+    job_catalog = providers.Callable(
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+    )
+
     grpc_services = providers.List(
         providers.Callable(system_service, get_system_status),
-        providers.Callable(data_service, data_use_cases),
-        providers.Callable(dataset_service, dataset_use_cases),
-        providers.Callable(research_service, research_use_cases),
-        providers.Callable(pipeline_service, run_pipeline.provider),
+        providers.Callable(data_service, data_use_cases, job_control),
+        providers.Callable(dataset_service, dataset_use_cases, job_control),
+        providers.Callable(research_service, research_use_cases, job_control),
+        providers.Callable(pipeline_service, run_pipeline.provider, job_control),
+        providers.Callable(jobs_service, job_control),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),

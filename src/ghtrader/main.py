@@ -71,22 +71,43 @@ def _serve(host: str, port: int) -> int:
     except InsecureBindError as exc:
         log.error("%s", exc)
         return 2
+    container.job_control().reconcile()  # jobs whose process died while no server watched
     try:
-        serve_until_signal(server, on_stop=container.shutdown_resources)
+        serve_until_signal(server, on_stop=lambda: _stop_resources(container))
     except OSError as exc:
         log.error("%s", exc)
         return 2
     return 0
 
 
+def _stop_resources(container: Container) -> None:
+    """Shut the container down, but leave the tick store up while jobs still use it.
+
+    Jobs outlive the server; stopping an embedded database it started would fail them.
+    """
+    active = container.job_store().list_jobs(states=("queued", "running"))
+    if not active:
+        container.shutdown_resources()
+        return
+    log.warning(
+        "%d job(s) still active (%s): they finish on their own; the tick store stays up for them",
+        len(active),
+        ", ".join(str(j.id) for j in active),
+    )
+    container.trading_runs.shutdown()
+
+
 @contextmanager
 def _local_server() -> Iterator[str]:
     container = build_container(_full_settings())
     server = container.grpc_server(host="127.0.0.1", port=0)
+    container.job_control().reconcile()
     server.start()
     try:
         yield server.target
     finally:
+        # --local jobs live and die with the command (Ctrl-C); the embedded store stops with it too.
+        container.job_control().cancel_submitted("the --local command that started it ended")
         server.stop(grace_s=1.0)
         container.shutdown_resources()
 

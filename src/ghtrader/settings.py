@@ -7,6 +7,7 @@ Secrets are ``SecretStr``: their values never appear in ``repr``, logs or API an
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     grpc_port: int = Field(50051, ge=0, le=65535)
     grpc_max_workers: int = Field(8, ge=1, le=256)
     api_token: SecretStr | None = None
+
+    # Subprocess jobs (runs_dir/control/jobs.db)
+    max_parallel_tqsdk_jobs: int = Field(4, ge=1)  # TqSdk-heavy jobs running at once; the rest wait queued
+    job_cancel_grace_s: float = Field(10.0, ge=0.0)  # SIGTERM -> SIGKILL grace when a job is cancelled
 
     # Tick store
     store: Literal["postgres", "questdb"] = "postgres"
@@ -158,6 +163,24 @@ def load_broker_accounts(
             )
         )
     return tuple(accounts)
+
+
+JOB_SETTINGS_ENV = "GHTRADER_JOB_SETTINGS_JSON"
+
+
+def settings_to_json(settings: Settings) -> str:
+    """Every setting as JSON, secrets included: how a server hands its settings to a job process."""
+    values = settings.model_dump(mode="json")
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            values[name] = value.get_secret_value()
+    return json.dumps(values)
+
+
+def settings_from_json(text: str) -> Settings:
+    """The settings :func:`settings_to_json` wrote (they win over the environment and ``.env``)."""
+    return Settings(**json.loads(text))
 
 
 def setting_variables() -> frozenset[str]:

@@ -19,6 +19,7 @@ from ghtrader.interfaces.cli.arguments import (
 from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
+from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
 from ghtrader.interfaces.cli.commands import query as query_commands
@@ -54,6 +55,7 @@ COMMAND_MODULES = (
     account_commands,
     schedule_commands,
     query_commands,
+    job_commands,
 )
 
 
@@ -101,6 +103,12 @@ def _add_global_flags(parser: argparse.ArgumentParser, defaults: ConnectionDefau
     group.add_argument("--json", action="store_true", default=default(False), help="machine-readable JSON on stdout")
     group.add_argument(
         "--local", action="store_true", default=default(False), help="run against an in-process server on a free port"
+    )
+    group.add_argument(
+        "--no-wait",
+        action="store_true",
+        default=default(False),
+        help="a job whose locks are taken fails at once, naming the holder (default: it waits queued)",
     )
 
 
@@ -204,5 +212,5 @@ def _flag_hint(message: str) -> str:
 
 
 def _dispatch(target: str, token: str | None, args: argparse.Namespace, out: Output) -> int:
-    with GhTraderClient(target, token=token, timeout_s=args.timeout) as client:
+    with GhTraderClient(target, token=token, timeout_s=args.timeout, source="terminal", no_wait=args.no_wait) as client:
         return int(args.handler(client, args, out))

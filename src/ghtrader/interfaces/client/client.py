@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -24,6 +24,8 @@ from ghtrader.v1 import (
     data_pb2_grpc,
     datasets_pb2,
     datasets_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
     pipeline_pb2,
     pipeline_pb2_grpc,
     query_pb2,
@@ -40,6 +42,10 @@ from ghtrader.v1 import (
 )
 
 ProgressHandler = Callable[[ProgressView], None]
+
+# Request metadata the server reads when it registers a job (see interfaces/grpc/jobs.py).
+SOURCE_HEADER = "x-ghtrader-source"  # terminal | dashboard | scheduler | api
+NO_WAIT_HEADER = "x-ghtrader-no-wait"  # "1": fail at once when a lock is taken
 
 
 def _ignore(_: ProgressView) -> None:
@@ -129,10 +135,24 @@ def change_dict(c: research_pb2.StatusChangeEntry) -> dict[str, Any]:
 class GhTraderClient:
     """Synchronous client. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, target: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        source: str = "api",
+        no_wait: bool = False,
+    ) -> None:
+        """``source`` (terminal, dashboard, scheduler, api) is recorded on the jobs this client
+        starts; ``no_wait`` makes its jobs fail at once when a lock they need is taken."""
         self.target = target
         self._timeout_s = timeout_s
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        metadata: list[tuple[str, str]] = [("authorization", f"Bearer {token}")] if token else []
+        metadata.append((SOURCE_HEADER, source))
+        if no_wait:
+            metadata.append((NO_WAIT_HEADER, "1"))
+        self._metadata = tuple(metadata)
         self._channel = grpc.insecure_channel(target)
         self._system = system_pb2_grpc.SystemServiceStub(self._channel)
         self._data = data_pb2_grpc.DataServiceStub(self._channel)
@@ -143,6 +163,7 @@ class GhTraderClient:
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
         self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
+        self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -180,7 +201,9 @@ class GhTraderClient:
                     on_progress(ProgressView(p.done, p.total, p.message, p.percent))
                 elif event.HasField("result"):
                     r = event.result
-                    return RunResultView(r.ok, r.summary, r.report_path, json.loads(r.result_json or "{}"))
+                    return RunResultView(
+                        r.ok, r.summary, r.report_path, json.loads(r.result_json or "{}"), job_id=r.job_id
+                    )
         except grpc.RpcError as exc:
             raise self._translate(exc) from None
         raise ApiError("INTERNAL", "the server closed the stream without a result")
@@ -750,6 +773,32 @@ class GhTraderClient:
             "timeout_s": r.timeout_s,
         }
 
+    # --- jobs and locks ---------------------------------------------------------------
+    def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
+        """Jobs, newest first (fields as in jobs.proto ``Job``)."""
+        r = self._call(self._jobs.ListJobs, jobs_pb2.ListJobsRequest(states=list(states), source=source, limit=limit))
+        return [_fields(j) for j in r.jobs]
+
+    def get_job(self, job_id: int) -> dict[str, Any]:
+        return _fields(self._call(self._jobs.GetJob, jobs_pb2.GetJobRequest(job_id=job_id)).job)
+
+    def tail_job_log(self, job_id: int, *, offset: int = 0, follow: bool = False) -> Iterator[str]:
+        """The job's log in pieces; with ``follow`` until the job ends."""
+        request = jobs_pb2.TailJobLogRequest(job_id=job_id, offset=offset, follow=follow)
+        try:
+            for piece in self._jobs.TailJobLog(request, metadata=self._metadata):
+                yield piece.text
+        except grpc.RpcError as exc:
+            raise self._translate(exc) from None
+
+    def cancel_job(self, job_id: int, *, grace_s: float | None = None) -> dict[str, Any]:
+        request = jobs_pb2.CancelJobRequest(job_id=job_id, **_given(grace_s=grace_s))
+        wait = (grace_s if grace_s is not None else 10.0) + self._timeout_s
+        return _fields(self._call(self._jobs.CancelJob, request, timeout_s=wait).job)
+
+    def list_locks(self) -> list[dict[str, Any]]:
+        return [_fields(lock) for lock in self._call(self._jobs.ListLocks, jobs_pb2.ListLocksRequest()).locks]
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(
@@ -773,6 +822,15 @@ class GhTraderClient:
 def _query_value(v: query_pb2.QueryValue) -> Any:
     kind = v.WhichOneof("kind")
     return None if kind in (None, "is_null") else getattr(v, kind)
+
+
+def _fields(message: Any) -> dict[str, Any]:
+    """A flat message as a dict of its fields (repeated ones as lists)."""
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        out[field.name] = value if isinstance(value, (str, bytes, int, float, bool)) else list(value)
+    return out
 
 
 def _profile_dict(p: accounts_pb2.AccountProfile) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class RunResultView:
     summary: str
     report_path: str
     result: dict[str, Any]
+    job_id: int = 0  # the job that ran it (``ghtrader jobs show``); 0 when run in the server's thread
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,7 @@ import grpc
 
 from ghtrader.application import errors as app_errors
 from ghtrader.domain.errors import DomainError
+from ghtrader.interfaces.grpc.jobs import JobFailed
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     for error_type, code in _STATUS_BY_ERROR:
         if isinstance(exc, error_type):
             return code, str(exc) or error_type.__name__
+    if isinstance(exc, JobFailed):  # the job logged its traceback; its message names the log
+        return grpc.StatusCode.INTERNAL, str(exc)
     if isinstance(exc, MemoryError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, "server ran out of memory; retry with a smaller request"
     incident = uuid.uuid4().hex[:12]

@@ -30,8 +30,9 @@ from ghtrader.application.ingest import (
     UpdateContractsRequest,
 )
 from ghtrader.application.recorder import RecordTicks, RecordTicksRequest
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
-from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
+from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import data_pb2, data_pb2_grpc, runs_pb2
 
 
@@ -89,11 +90,63 @@ def _multi_summary(verb: str, r: Any) -> str:
     ) + (f"; FAILED: {r.unknown_symbols}" if r.unknown_symbols else "")
 
 
+def variety_lock(variety: str) -> str:
+    """``ticks_range:exchange=<EX>,var=<VAR>`` for a variety key such as ``SHFE.cu``."""
+    exchange, _, var = variety.rpartition(".")
+    return f"ticks_range:exchange={exchange},var={var}"
+
+
 class DataServicer(data_pb2_grpc.DataServiceServicer):
-    def __init__(self, use_cases: DataUseCases) -> None:
+    def __init__(self, use_cases: DataUseCases, launcher: JobLauncher | None = None) -> None:
         self._uc = use_cases
+        self._launcher = launcher or InThreadLauncher()
+        self._specs = {s.command: s for s in self.job_specs()}
+
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        """The long-running methods, as jobs (TqSdk-heavy: the ones that download or record)."""
+        return (
+            JobSpec(
+                "Download",
+                data_pb2.DownloadRequest,
+                self._download_work,
+                lambda r: (f"ticks:symbol={r.symbol}",),
+                tqsdk=True,
+            ),
+            JobSpec(
+                "DownloadContractRange",
+                data_pb2.DownloadContractRangeRequest,
+                self._download_contract_range_work,
+                lambda r: (variety_lock(r.variety),),
+                tqsdk=True,
+            ),
+            JobSpec(
+                "Update", data_pb2.UpdateRequest, self._update_work, lambda r: (variety_lock(r.variety),), tqsdk=True
+            ),
+            JobSpec(
+                "Record",
+                data_pb2.RecordRequest,
+                self._record_work,
+                lambda r: tuple(f"ticks:symbol={s}" for s in sorted(set(r.symbols))),
+                tqsdk=True,
+                until_cancelled=lambda r: not r.HasField("duration_s"),
+                cooperative=True,
+            ),
+            JobSpec("Verify", data_pb2.VerifyRequest, self._verify_work),
+            JobSpec(
+                "FillMissing",
+                data_pb2.FillMissingRequest,
+                self._fill_missing_work,
+                lambda r: (variety_lock(r.variety),),
+                tqsdk=True,
+            ),
+            JobSpec("BootstrapIndex", data_pb2.BootstrapIndexRequest, self._bootstrap_index_work),
+            JobSpec("Audit", data_pb2.AuditRequest, self._audit_work),
+        )
 
     def Download(self, request: data_pb2.DownloadRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Download"], request, context)
+
+    def _download_work(self, request: data_pb2.DownloadRequest, stop: Stop) -> Work:
         req = DownloadTicksRequest(
             symbol=request.symbol,
             start_day=parse_day(request.start_day, "start_day"),
@@ -111,11 +164,14 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             )
             return RunOutcome(r.missing == 0, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def DownloadContractRange(
         self, request: data_pb2.DownloadContractRangeRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["DownloadContractRange"], request, context)
+
+    def _download_contract_range_work(self, request: data_pb2.DownloadContractRangeRequest, stop: Stop) -> Work:
         req = DownloadContractRangeRequest(
             variety_key=request.variety,
             first_contract=request.first_contract,
@@ -131,9 +187,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
                 r.missing == 0 and not r.unknown_symbols, _multi_summary("downloaded", r), r, r.report_path
             )
 
-        return stream_run(work, context)
+        return work
 
     def Update(self, request: data_pb2.UpdateRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Update"], request, context)
+
+    def _update_work(self, request: data_pb2.UpdateRequest, stop: Stop) -> Work:
         recent = optional_field(request, "recent_expiry_days")
         extra = {} if recent is None else {"recent_expiry_days": recent}
         req = UpdateContractsRequest(variety_key=request.variety, **extra)
@@ -142,9 +201,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             r = self._uc.update()(req, progress)
             return RunOutcome(r.missing == 0 and not r.unknown_symbols, _multi_summary("updated", r), r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def Record(self, request: data_pb2.RecordRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Record"], request, context)
+
+    def _record_work(self, request: data_pb2.RecordRequest, stop: Stop) -> Work:
         if not request.symbols:
             raise InvalidArgument("record needs at least one symbol")
         duration = optional_field(request, "duration_s")
@@ -155,16 +217,19 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         req = RecordTicksRequest(symbols=tuple(request.symbols), max_runtime_s=duration)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
-            r = self._uc.record()(req, should_stop=lambda: not context.is_active(), progress=progress)
+            r = self._uc.record()(req, should_stop=stop, progress=progress)
             summary = (
                 f"recorded {', '.join(r.symbols)}: {r.rows_written:,} rows written, "
                 f"{r.duplicates_dropped} duplicates dropped, {r.flushes} flushes in {r.duration_s:.1f}s"
             )
             return RunOutcome(True, summary, r)
 
-        return stream_run(work, context)
+        return work
 
     def Verify(self, request: data_pb2.VerifyRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Verify"], request, context)
+
+    def _verify_work(self, request: data_pb2.VerifyRequest, stop: Stop) -> Work:
         if not request.variety and not request.symbols:
             raise InvalidArgument("verify needs --var VARIETY or symbols")
         req = VerifyCoverageRequest(
@@ -183,11 +248,14 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             )
             return RunOutcome(r.missing == 0, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def FillMissing(
         self, request: data_pb2.FillMissingRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["FillMissing"], request, context)
+
+    def _fill_missing_work(self, request: data_pb2.FillMissingRequest, stop: Stop) -> Work:
         mode = request.mode or "normal"
         if mode not in ("normal", "init"):
             raise InvalidArgument(f"mode must be 'normal' or 'init', got {mode!r}")
@@ -200,11 +268,14 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
                 d.missing == 0, f"fill-missing ({r.mode}): " + _multi_summary("filled", d), r, d.report_path
             )
 
-        return stream_run(work, context)
+        return work
 
     def BootstrapIndex(
         self, request: data_pb2.BootstrapIndexRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["BootstrapIndex"], request, context)
+
+    def _bootstrap_index_work(self, request: data_pb2.BootstrapIndexRequest, stop: Stop) -> Work:
         req = BootstrapIndexRequest(symbols=tuple(request.symbols))
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -215,9 +286,12 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             )
             return RunOutcome(True, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def Audit(self, request: data_pb2.AuditRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Audit"], request, context)
+
+    def _audit_work(self, request: data_pb2.AuditRequest, stop: Stop) -> Work:
         req = AuditStoreRequest(
             symbols=tuple(request.symbols), seed=request.seed, sample_days=optional_field(request, "sample_days")
         )
@@ -233,7 +307,7 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
             )
             return RunOutcome(r.ok, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def GetContractStatus(
         self, request: data_pb2.GetContractStatusRequest, context: grpc.ServicerContext
@@ -259,8 +333,8 @@ class DataServicer(data_pb2_grpc.DataServiceServicer):
         return data_pb2.GetContractStatusResponse(variety=r.variety_key, contracts=rows, counts=dict(r.counts))
 
 
-def data_service(use_cases: DataUseCases) -> ServiceRegistration:
-    servicer = DataServicer(use_cases)
+def data_service(use_cases: DataUseCases, launcher: JobLauncher | None = None) -> ServiceRegistration:
+    servicer = DataServicer(use_cases, launcher)
     return ServiceRegistration(
         service_name=data_pb2.DESCRIPTOR.services_by_name["DataService"].full_name,
         register=lambda server: data_pb2_grpc.add_DataServiceServicer_to_server(servicer, server),

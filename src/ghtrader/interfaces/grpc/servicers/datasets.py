@@ -16,9 +16,10 @@ from ghtrader.application.datasets.schedule import (
 )
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.domain.labels import LabelConfig
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
-from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
+from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import datasets_pb2, datasets_pb2_grpc, runs_pb2
 
 
@@ -40,13 +41,45 @@ def _ratio(request: Any) -> dict[str, Any]:
     return {"switch_ratio": value}
 
 
+def _main_symbol(variety: str) -> str:
+    return f"KQ.m@{variety}"
+
+
+def _build_locks(request: datasets_pb2.BuildDatasetRequest) -> tuple[str, ...]:
+    lake = "main_l5" if request.symbol.startswith("KQ.m@") else "raw"
+    return (f"build:symbol={request.symbol},ticks_lake={lake}",)
+
+
 class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
-    def __init__(self, use_cases: DatasetUseCases) -> None:
+    def __init__(self, use_cases: DatasetUseCases, launcher: JobLauncher | None = None) -> None:
         self._uc = use_cases
+        self._launcher = launcher or InThreadLauncher()
+        self._specs = {s.command: s for s in self.job_specs()}
+
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        """The long-running methods, as jobs; main-l5 also (re)builds its variety's schedule."""
+        return (
+            JobSpec(
+                "BuildMainSchedule",
+                datasets_pb2.BuildMainScheduleRequest,
+                self._build_main_schedule_work,
+                lambda r: (f"main_schedule:var={r.variety}",),
+            ),
+            JobSpec(
+                "BuildMainL5",
+                datasets_pb2.BuildMainL5Request,
+                self._build_main_l5_work,
+                lambda r: (f"main_schedule:var={r.variety}", f"main_l5:symbol={_main_symbol(r.variety)}"),
+            ),
+            JobSpec("BuildDataset", datasets_pb2.BuildDatasetRequest, self._build_dataset_work, _build_locks),
+        )
 
     def BuildMainSchedule(
         self, request: datasets_pb2.BuildMainScheduleRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["BuildMainSchedule"], request, context)
+
+    def _build_main_schedule_work(self, request: datasets_pb2.BuildMainScheduleRequest, stop: Stop) -> Work:
         req = BuildMainScheduleRequest(
             variety=request.variety,
             start_day=parse_day(request.start_day, "start_day", required=False),
@@ -64,11 +97,14 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             )
             return RunOutcome(r.rows > 0, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def BuildMainL5(
         self, request: datasets_pb2.BuildMainL5Request, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["BuildMainL5"], request, context)
+
+    def _build_main_l5_work(self, request: datasets_pb2.BuildMainL5Request, stop: Stop) -> Work:
         req = BuildMainL5Request(
             variety=request.variety,
             start_day=parse_day(request.start_day, "start_day", required=False),
@@ -86,11 +122,14 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             )
             return RunOutcome(not r.missing_days, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def BuildDataset(
         self, request: datasets_pb2.BuildDatasetRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["BuildDataset"], request, context)
+
+    def _build_dataset_work(self, request: datasets_pb2.BuildDatasetRequest, stop: Stop) -> Work:
         label_fields: dict[str, Any] = {}
         if request.horizons:
             label_fields["direction_horizons"] = tuple(int(h) for h in request.horizons)
@@ -120,11 +159,11 @@ class DatasetServicer(datasets_pb2_grpc.DatasetServiceServicer):
             summary = f"build {r.symbol} ({r.ticks_lake}): {kinds} in {r.duration_s:.1f}s"
             return RunOutcome(True, summary, r, r.report_path)
 
-        return stream_run(work, context)
+        return work
 
 
-def dataset_service(use_cases: DatasetUseCases) -> ServiceRegistration:
-    servicer = DatasetServicer(use_cases)
+def dataset_service(use_cases: DatasetUseCases, launcher: JobLauncher | None = None) -> ServiceRegistration:
+    servicer = DatasetServicer(use_cases, launcher)
     return ServiceRegistration(
         service_name=datasets_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name,
         register=lambda server: datasets_pb2_grpc.add_DatasetServiceServicer_to_server(servicer, server),

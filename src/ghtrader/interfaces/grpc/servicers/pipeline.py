@@ -14,9 +14,10 @@ from ghtrader.application.pipeline import (
     RunPipelineResult,
 )
 from ghtrader.application.reporting import to_jsonable
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import parse_day
-from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
+from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import pipeline_pb2, pipeline_pb2_grpc, runs_pb2
 
 
@@ -59,12 +60,29 @@ def summary_line(r: RunPipelineResult) -> str:
 
 
 class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
-    def __init__(self, run_pipeline: Callable[[], RunPipeline]) -> None:
+    def __init__(self, run_pipeline: Callable[[], RunPipeline], launcher: JobLauncher | None = None) -> None:
         self._run_pipeline = run_pipeline
+        self._launcher = launcher or InThreadLauncher()
+        self._specs = {s.command: s for s in self.job_specs()}
+
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        """The pipeline downloads (a TqSdk slot) and writes every stage; one at a time."""
+        return (
+            JobSpec(
+                "RunPipeline",
+                pipeline_pb2.RunPipelineRequest,
+                self._run_pipeline_work,
+                lambda _r: ("pipeline:main",),
+                tqsdk=True,
+            ),
+        )
 
     def RunPipeline(
         self, request: pipeline_pb2.RunPipelineRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["RunPipeline"], request, context)
+
+    def _run_pipeline_work(self, request: pipeline_pb2.RunPipelineRequest, stop: Stop) -> Work:
         fields: dict[str, Any] = {}
         if request.varieties:
             fields["varieties"] = tuple(request.varieties)
@@ -83,11 +101,13 @@ class PipelineServicer(pipeline_pb2_grpc.PipelineServiceServicer):
             report = r.audit.report_path if r.audit is not None else None
             return RunOutcome(r.ok, summary_line(r), result_payload(r), report)
 
-        return stream_run(work, context)
+        return work
 
 
-def pipeline_service(run_pipeline: Callable[[], RunPipeline]) -> ServiceRegistration:
-    servicer = PipelineServicer(run_pipeline)
+def pipeline_service(
+    run_pipeline: Callable[[], RunPipeline], launcher: JobLauncher | None = None
+) -> ServiceRegistration:
+    servicer = PipelineServicer(run_pipeline, launcher)
     return ServiceRegistration(
         service_name=pipeline_pb2.DESCRIPTOR.services_by_name["PipelineService"].full_name,
         register=lambda server: pipeline_pb2_grpc.add_PipelineServiceServicer_to_server(servicer, server),

@@ -26,9 +26,10 @@ from ghtrader.application.research.train import TrainModel, TrainRequest
 from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.factors import CORE_L5_FACTORS, factor_names
 from ghtrader.domain.promotion import MODEL_STATUSES, GateDecision, GateThresholds
+from ghtrader.interfaces.grpc.jobs import InThreadLauncher, JobLauncher, JobSpec, Stop
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.interfaces.grpc.servicers.data import optional_field, parse_day
-from ghtrader.interfaces.grpc.streaming import RunOutcome, stream_run
+from ghtrader.interfaces.grpc.streaming import RunOutcome, Work
 from ghtrader.v1 import research_pb2, research_pb2_grpc, runs_pb2
 
 DEFAULT_SYMBOL = "KQ.m@SHFE.cu"
@@ -248,11 +249,43 @@ def _headline(summary: dict[str, Any], metric: str) -> str:
     return f"{mean:.3f}±{std:.3f}"
 
 
+def _train_locks(request: research_pb2.TrainRequest) -> tuple[str, ...]:
+    symbol = request.scope.symbol or DEFAULT_SYMBOL
+    horizon = request.scope.horizon if request.scope.HasField("horizon") else 10
+    model = request.model_id or request.family
+    return (f"train:symbol={symbol},model={model},h={horizon}",)
+
+
+def _daily_train_locks(request: research_pb2.DailyTrainRequest) -> tuple[str, ...]:
+    """daily-train builds the symbol's main_l5 datasets and trains (the model id it promotes)."""
+    symbol = request.scope.symbol or DEFAULT_SYMBOL
+    horizon = request.scope.horizon if request.scope.HasField("horizon") else 10
+    model = request.model_id or f"daily:{symbol}"
+    lake = "main_l5" if symbol.startswith("KQ.m@") else "raw"
+    return (f"build:symbol={symbol},ticks_lake={lake}", f"train:symbol={symbol},model={model},h={horizon}")
+
+
 class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
-    def __init__(self, use_cases: ResearchUseCases) -> None:
+    def __init__(self, use_cases: ResearchUseCases, launcher: JobLauncher | None = None) -> None:
         self._uc = use_cases
+        self._launcher = launcher or InThreadLauncher()
+        self._specs = {s.command: s for s in self.job_specs()}
+
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        """The long-running methods, as jobs; train and daily-train write shared state (datasets, the registry)."""
+        return (
+            JobSpec("Train", research_pb2.TrainRequest, self._train_work, _train_locks),
+            JobSpec("Benchmark", research_pb2.BenchmarkRequest, self._benchmark_work),
+            JobSpec("Compare", research_pb2.CompareRequest, self._compare_work),
+            JobSpec("Backtest", research_pb2.BacktestRequest, self._backtest_work),
+            JobSpec("DailyTrain", research_pb2.DailyTrainRequest, self._daily_train_work, _daily_train_locks),
+            JobSpec("Sweep", research_pb2.SweepRequest, self._sweep_work),
+        )
 
     def Train(self, request: research_pb2.TrainRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Train"], request, context)
+
+    def _train_work(self, request: research_pb2.TrainRequest, stop: Stop) -> Work:
         if not request.family:
             raise InvalidArgument("family is required (e.g. lightgbm, logistic, deeplob)")
         scope = parse_scope(request.scope)
@@ -279,11 +312,14 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             )
             return RunOutcome(True, summary, r, str(r.meta_path))
 
-        return stream_run(work, context)
+        return work
 
     def Benchmark(
         self, request: research_pb2.BenchmarkRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Benchmark"], request, context)
+
+    def _benchmark_work(self, request: research_pb2.BenchmarkRequest, stop: Stop) -> Work:
         if not request.family:
             raise InvalidArgument("family is required")
         scope = parse_scope(request.scope)
@@ -300,11 +336,14 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
 
-        return stream_run(work, context)
+        return work
 
     def Compare(
         self, request: research_pb2.CompareRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Compare"], request, context)
+
+    def _compare_work(self, request: research_pb2.CompareRequest, stop: Stop) -> Work:
         families = tuple(f for name in request.families for f in name.split(",") if f)
         if len(families) < 1:
             raise InvalidArgument("compare needs at least one family")
@@ -321,11 +360,14 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
 
-        return stream_run(work, context)
+        return work
 
     def Backtest(
         self, request: research_pb2.BacktestRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Backtest"], request, context)
+
+    def _backtest_work(self, request: research_pb2.BacktestRequest, stop: Stop) -> Work:
         req = backtest_request(request)
         if self._uc.backtest is None:
             raise InvalidArgument("this server has no backtest use case wired")
@@ -343,7 +385,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, r.to_payload(), html)
 
-        return stream_run(work, context)
+        return work
 
     def ListModels(
         self, request: research_pb2.ListModelsRequest, context: grpc.ServicerContext
@@ -410,6 +452,9 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
     def DailyTrain(
         self, request: research_pb2.DailyTrainRequest, context: grpc.ServicerContext
     ) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["DailyTrain"], request, context)
+
+    def _daily_train_work(self, request: research_pb2.DailyTrainRequest, stop: Stop) -> Work:
         if self._uc.daily_train is None:
             raise InvalidArgument("this server has no daily-train use case wired")
         scope = parse_scope(request.scope)
@@ -440,9 +485,12 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             )
             return RunOutcome(True, summary, r.to_payload(), r.report_path)
 
-        return stream_run(work, context)
+        return work
 
     def Sweep(self, request: research_pb2.SweepRequest, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
+        return self._launcher.run(self._specs["Sweep"], request, context)
+
+    def _sweep_work(self, request: research_pb2.SweepRequest, stop: Stop) -> Work:
         if self._uc.sweep is None:
             raise InvalidArgument("this server has no sweep use case wired")
         if not request.family:
@@ -473,7 +521,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             html = (r.report_paths or {}).get("html_path", "")
             return RunOutcome(True, summary, payload, html)
 
-        return stream_run(work, context)
+        return work
 
     def GetModelHistory(
         self, request: research_pb2.GetModelHistoryRequest, context: grpc.ServicerContext
@@ -482,8 +530,8 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         return research_pb2.GetModelHistoryResponse(changes=[change_message(c) for c in changes])
 
 
-def research_service(use_cases: ResearchUseCases) -> ServiceRegistration:
-    servicer = ResearchServicer(use_cases)
+def research_service(use_cases: ResearchUseCases, launcher: JobLauncher | None = None) -> ServiceRegistration:
+    servicer = ResearchServicer(use_cases, launcher)
     return ServiceRegistration(
         service_name=research_pb2.DESCRIPTOR.services_by_name["ResearchService"].full_name,
         register=lambda server: research_pb2_grpc.add_ResearchServiceServicer_to_server(servicer, server),

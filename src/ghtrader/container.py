@@ -32,6 +32,7 @@ from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxInferenceRuntime
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
+from ghtrader.adapters.scheduling import ServerScheduler, SqliteUpdateLedger
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.sqlite import SqliteJobStore
 from ghtrader.adapters.synthetic import SyntheticDataProvider, SyntheticLiveFeed
@@ -50,6 +51,7 @@ from ghtrader.adapters.xgboost import XGBoostFamily
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
+from ghtrader.application.daily_update import ScheduleDailyUpdates, parse_targets
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
@@ -87,6 +89,7 @@ from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.jobs import JobControl, JobSpec
+from ghtrader.interfaces.grpc.scheduled_update import UPDATE_REQUEST_TYPE, JobUpdateJobs, describe_decisions
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
@@ -95,6 +98,7 @@ from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
+from ghtrader.interfaces.grpc.servicers.scheduler import SchedulerUseCases, scheduler_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
 from ghtrader.settings import JOB_SETTINGS_ENV, BrokerAccount, Settings, load_broker_accounts, settings_to_json
@@ -396,6 +400,45 @@ def _job_catalog(
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
     servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
+
+
+def _server_scheduler(
+    settings: Settings,
+    calendar_source: CachedHolidayCalendarSource,
+    control: JobControl,
+    catalog: dict[str, JobSpec],
+    clock: Clock,
+) -> Iterator[ServerScheduler]:
+    """The server's scheduler (``ghtrader serve`` starts it; see application/daily_update.py)."""
+    db = settings.runs_dir / "control" / "schedules.db"
+    sched = ServerScheduler(db, misfire_grace_s=settings.schedule_misfire_grace_s)
+    targets = parse_targets(settings.daily_update_targets)
+    if targets:
+        daily = ScheduleDailyUpdates(
+            targets, calendar_source.load(), JobUpdateJobs(control, catalog[UPDATE_REQUEST_TYPE]),
+            SqliteUpdateLedger(db), settings.daily_update_recent_expired_days,
+        )  # fmt: skip
+        sched.add_cron(
+            "daily_update", settings.daily_update_cron, "daily update of " + ", ".join(t.key for t in targets),
+            lambda: describe_decisions(daily(clock.now_ns())),
+        )  # fmt: skip
+    sched.start()
+    try:
+        yield sched
+    finally:
+        sched.shutdown()
+
+
+def _scheduler_use_cases(settings: Settings, scheduler: providers.Provider) -> SchedulerUseCases:
+    """The running scheduler once ``serve`` started it; a stopped view otherwise (``--local``)."""
+    db = settings.runs_dir / "control" / "schedules.db"
+    idle = ServerScheduler(db, misfire_grace_s=settings.schedule_misfire_grace_s)
+
+    def current() -> ServerScheduler:
+        return scheduler() if getattr(scheduler, "initialized", False) else idle
+
+    targets = tuple(t.key for t in parse_targets(settings.daily_update_targets))
+    return SchedulerUseCases(current, lambda n: SqliteUpdateLedger(db).entries(n), targets)
 
 
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:
@@ -774,6 +817,10 @@ class Container(containers.DeclarativeContainer):
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
     )
 
+    server_scheduler = providers.Resource(
+        _server_scheduler, settings, calendar_source, job_control, job_catalog, clock
+    )  # started by `ghtrader serve` only
+
     grpc_services = providers.List(
         providers.Callable(system_service, get_system_status),
         providers.Callable(data_service, data_use_cases, job_control),
@@ -784,6 +831,9 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(
+            scheduler_service, providers.Callable(_scheduler_use_cases, settings, server_scheduler.provider)
+        ),
     )
     grpc_server = providers.Factory(
         lambda settings, services, host=None, port=None: GrpcServer(_server_options(settings, host, port), services),

@@ -63,13 +63,21 @@ def build_container(settings: Settings) -> Container:
 
 
 def _serve(host: str, port: int) -> int:
+    from ghtrader.application.errors import InvalidArgument
     from ghtrader.interfaces.grpc.server import InsecureBindError, serve_until_signal
 
     container = build_container(_full_settings())
     try:
+        container.server_scheduler()  # APScheduler runs in the server process only
+    except (InvalidArgument, ValueError) as exc:  # a bad GHTRADER_DAILY_UPDATE_* setting
+        log.error("scheduler: %s", exc)
+        container.shutdown_resources()
+        return 2
+    try:
         server = container.grpc_server(host=host, port=port)
     except InsecureBindError as exc:
         log.error("%s", exc)
+        container.shutdown_resources()
         return 2
     container.job_control().reconcile()  # jobs whose process died while no server watched
     try:
@@ -85,6 +93,7 @@ def _stop_resources(container: Container) -> None:
 
     Jobs outlive the server; stopping an embedded database it started would fail them.
     """
+    container.server_scheduler.shutdown()  # no firing once the server is going
     active = container.job_store().list_jobs(states=("queued", "running"))
     if not active:
         container.shutdown_resources()

@@ -61,6 +61,9 @@ SETTING_VARIABLES = frozenset(
         "GHTRADER_DAILY_UPDATE_RECENT_EXPIRED_DAYS",
         "GHTRADER_DAILY_UPDATE_CRON",
         "GHTRADER_SCHEDULE_MISFIRE_GRACE_S",
+        "GHTRADER_DAILY_TRAIN_SYMBOLS",
+        "GHTRADER_DAILY_TRAIN_CRON",
+        "GHTRADER_DAILY_TRAIN_FAMILY",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

@@ -51,7 +51,12 @@ from ghtrader.adapters.xgboost import XGBoostFamily
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
-from ghtrader.application.daily_update import ScheduleDailyUpdates, parse_targets
+from ghtrader.application.daily_update import (
+    ScheduleDailyTrain,
+    ScheduleDailyUpdates,
+    parse_targets,
+    parse_train_symbols,
+)
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
@@ -89,7 +94,13 @@ from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
 from ghtrader.interfaces.grpc.jobs import JobControl, JobSpec
-from ghtrader.interfaces.grpc.scheduled_update import UPDATE_REQUEST_TYPE, JobUpdateJobs, describe_decisions
+from ghtrader.interfaces.grpc.scheduled_update import (
+    DAILY_TRAIN_REQUEST_TYPE,
+    UPDATE_REQUEST_TYPE,
+    JobDailyTrainJobs,
+    JobUpdateJobs,
+    describe_decisions,
+)
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
@@ -421,6 +432,17 @@ def _server_scheduler(
         sched.add_cron(
             "daily_update", settings.daily_update_cron, "daily update of " + ", ".join(t.key for t in targets),
             lambda: describe_decisions(daily(clock.now_ns())),
+        )  # fmt: skip
+    symbols = parse_train_symbols(settings.daily_train_symbols)
+    if symbols:
+        train = ScheduleDailyTrain(
+            symbols, calendar_source.load(),
+            JobDailyTrainJobs(control, catalog[DAILY_TRAIN_REQUEST_TYPE], settings.daily_train_family),
+            SqliteUpdateLedger(db),
+        )  # fmt: skip
+        sched.add_cron(
+            "daily_train", settings.daily_train_cron, "daily-train of " + ", ".join(symbols),
+            lambda: describe_decisions(train(clock.now_ns())),
         )  # fmt: skip
     sched.start()
     try:

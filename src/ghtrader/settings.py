@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     daily_update_recent_expired_days: int = Field(10, ge=0)  # also contracts expired this recently
     daily_update_cron: str = "30 16 * * mon-fri"  # after the day session's 15:00 close
     schedule_misfire_grace_s: int = Field(3600, ge=1)  # a firing later than this (server down) is skipped
+    # the continual-training loop: one daily-train job per trading day and symbol (KQ.m@ aliases)
+    daily_train_symbols: str = ""  # e.g. "KQ.m@SHFE.cu"; empty: no scheduled daily-train
+    daily_train_cron: str = "0 18 * * mon-fri"  # after the daily update
+    daily_train_family: str = "lightgbm"  # the candidate's model family
 
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False

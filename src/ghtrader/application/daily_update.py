@@ -15,7 +15,7 @@ claim back, so the next firing retries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -25,14 +25,17 @@ from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import contract_spec, variety_key
 
 __all__ = [
+    "DailyTrainJobs",
     "DailyUpdateDecision",
     "LedgerEntry",
+    "ScheduleDailyTrain",
     "ScheduleDailyUpdates",
     "UpdateJobs",
     "UpdateLedger",
     "UpdateTarget",
     "last_closed_trading_day",
     "parse_targets",
+    "parse_train_symbols",
 ]
 
 
@@ -146,6 +149,31 @@ class DailyUpdateDecision:
     reason: str
 
 
+def _once_per_day(
+    key: str,
+    day: date,
+    now_ns: int,
+    active: Callable[[], int | None],
+    submit: Callable[[], int],
+    ledger: UpdateLedger,
+    what: str,
+) -> DailyUpdateDecision:
+    """The rule of the module docstring for one key: skip while a job is active, claim the day,
+    submit, and give the claim back when the submission fails."""
+    running = active()
+    if running is not None:
+        return DailyUpdateDecision(key, day, "already_active", running, f"{what} job {running} is queued or running")
+    if not ledger.claim(key, day, now_ns):
+        return DailyUpdateDecision(key, day, "already_done", 0, f"trading day {day} already got its scheduled {what}")
+    try:
+        job_id = submit()
+    except Exception as exc:  # noqa: BLE001 - recorded; the claim is given back so a later firing retries
+        ledger.release(key, day)
+        return DailyUpdateDecision(key, day, "failed", 0, f"{type(exc).__name__}: {exc}")
+    ledger.attach(key, day, job_id)
+    return DailyUpdateDecision(key, day, "submitted", job_id, f"{what} of trading day {day} queued")
+
+
 class ScheduleDailyUpdates:
     """One firing of the daily update schedule (see the module docstring)."""
 
@@ -170,19 +198,62 @@ class ScheduleDailyUpdates:
 
     def _one(self, target: UpdateTarget, now_ns: int) -> DailyUpdateDecision:
         day = last_closed_trading_day(self._calendar, target, now_ns)
-        active = self._jobs.active_update(target)
-        if active is not None:
-            return DailyUpdateDecision(
-                target.key, day, "already_active", active, f"update job {active} is queued or running"
-            )
-        if not self._ledger.claim(target.key, day, now_ns):
-            return DailyUpdateDecision(
-                target.key, day, "already_done", 0, f"trading day {day} already got its scheduled update"
-            )
+        return _once_per_day(
+            target.key, day, now_ns, lambda: self._jobs.active_update(target),
+            lambda: self._jobs.submit_update(target, self.recent_expired_days), self._ledger, "update",
+        )  # fmt: skip
+
+
+class DailyTrainJobs(Protocol):
+    """The job registry as the scheduled daily-train sees it."""
+
+    def active_daily_train(self, symbol: str) -> int | None:
+        """The id of a queued or running ``daily-train`` job of ``symbol``, if any."""
+        ...
+
+    def submit_daily_train(self, symbol: str) -> int:
+        """Queue a ``daily-train`` job of ``symbol`` (source: scheduler); returns its id."""
+        ...
+
+
+def parse_train_symbols(text: str) -> tuple[str, ...]:
+    """``"KQ.m@SHFE.cu,KQ.m@SHFE.au"`` -> the continuous aliases daily-train runs on; InvalidArgument
+    names an entry that is not a ``KQ.m@`` alias of a known variety."""
+    out: list[str] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if not item.startswith("KQ.m@"):
+            raise InvalidArgument(f"daily-train symbol {item!r}: expected a main-contract alias such as KQ.m@SHFE.cu")
         try:
-            job_id = self._jobs.submit_update(target, self.recent_expired_days)
-        except Exception as exc:  # noqa: BLE001 - recorded; the claim is given back so a later firing retries
-            self._ledger.release(target.key, day)
-            return DailyUpdateDecision(target.key, day, "failed", 0, f"{type(exc).__name__}: {exc}")
-        self._ledger.attach(target.key, day, job_id)
-        return DailyUpdateDecision(target.key, day, "submitted", job_id, f"update of trading day {day} queued")
+            contract_spec(variety_key(item))
+        except ValueError as exc:
+            raise InvalidArgument(f"daily-train symbol {item!r}: {exc}") from None
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+class ScheduleDailyTrain:
+    """One firing of the daily-train schedule: per symbol, at most one ``daily-train`` job per
+    trading day (the same claim rule as the daily update, keyed ``daily-train:<symbol>``)."""
+
+    def __init__(
+        self, symbols: Sequence[str], calendar: TradingCalendar, jobs: DailyTrainJobs, ledger: UpdateLedger
+    ) -> None:
+        self.symbols = tuple(symbols)
+        self._calendar = calendar
+        self._jobs = jobs
+        self._ledger = ledger
+
+    def __call__(self, now_ns: int) -> list[DailyUpdateDecision]:
+        return [self._one(s, now_ns) for s in self.symbols]
+
+    def _one(self, symbol: str, now_ns: int) -> DailyUpdateDecision:
+        ex, var = variety_key(symbol).split(".", 1)
+        day = last_closed_trading_day(self._calendar, UpdateTarget(ex, var), now_ns)
+        return _once_per_day(
+            f"daily-train:{symbol}", day, now_ns, lambda: self._jobs.active_daily_train(symbol),
+            lambda: self._jobs.submit_daily_train(symbol), self._ledger, "daily-train",
+        )  # fmt: skip

@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from ghtrader.adapters.filesystem.calendar_cache import bundled_holidays_text
 from ghtrader.application.daily_update import (
     LedgerEntry,
+    ScheduleDailyTrain,
     ScheduleDailyUpdates,
     UpdateTarget,
     last_closed_trading_day,
     parse_targets,
+    parse_train_symbols,
 )
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.domain.calendar import TradingCalendar, parse_holidays
@@ -185,3 +187,35 @@ def test_last_closed_is_never_after_now_over_every_day() -> None:
             assert CAL.is_trading_day(got) and got <= day
             assert (day - got) <= timedelta(days=12)  # the longest SHFE closure is about nine days
         day += timedelta(days=1)
+
+
+class FakeTrainJobs:
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+        self.active: dict[str, int] = {}
+
+    def active_daily_train(self, symbol: str) -> int | None:
+        return self.active.get(symbol)
+
+    def submit_daily_train(self, symbol: str) -> int:
+        self.submitted.append(symbol)
+        self.active[symbol] = len(self.submitted)
+        return len(self.submitted)
+
+
+def test_daily_train_schedule_once_per_trading_day_per_symbol() -> None:
+    assert parse_train_symbols("KQ.m@SHFE.cu, KQ.m@SHFE.au") == ("KQ.m@SHFE.cu", "KQ.m@SHFE.au")
+    for bad in ("SHFE.cu2612", "KQ.m@DCE.m", "KQ.m@SHFE.zz"):
+        with pytest.raises(InvalidArgument, match="daily-train symbol"):
+            parse_train_symbols(bad)
+    jobs, ledger = FakeTrainJobs(), MemoryLedger()
+    run = ScheduleDailyTrain(["KQ.m@SHFE.cu"], CAL, jobs, ledger)
+    (d,) = run(_ns(2024, 3, 13, 18, 0))
+    assert (d.target, d.action, d.trading_day) == ("daily-train:KQ.m@SHFE.cu", "submitted", date(2024, 3, 13))
+    assert run(_ns(2024, 3, 13, 18, 5))[0].action == "already_active"
+    jobs.active.clear()
+    assert run(_ns(2024, 3, 13, 19, 0))[0].action == "already_done"
+    assert run(_ns(2024, 3, 14, 18, 0))[0].action == "submitted" and len(jobs.submitted) == 2
+    # a daily-train claim does not block the update of the same variety's day, nor the reverse
+    upd = ScheduleDailyUpdates([CU], CAL, FakeJobs(), ledger)
+    assert upd(_ns(2024, 3, 14, 18, 30))[0].action == "submitted"

@@ -8,11 +8,18 @@ import json
 from ghtrader.application.daily_update import DailyUpdateDecision, UpdateTarget
 from ghtrader.application.ports.jobs import ACTIVE_STATES
 from ghtrader.interfaces.grpc.jobs import JobControl, JobSpec
-from ghtrader.v1 import data_pb2
+from ghtrader.v1 import data_pb2, research_pb2
 
-__all__ = ["UPDATE_REQUEST_TYPE", "JobUpdateJobs", "describe_decisions"]
+__all__ = [
+    "DAILY_TRAIN_REQUEST_TYPE",
+    "UPDATE_REQUEST_TYPE",
+    "JobDailyTrainJobs",
+    "JobUpdateJobs",
+    "describe_decisions",
+]
 
 UPDATE_REQUEST_TYPE = str(data_pb2.UpdateRequest.DESCRIPTOR.full_name)
+DAILY_TRAIN_REQUEST_TYPE = str(research_pb2.DailyTrainRequest.DESCRIPTOR.full_name)
 
 
 class JobUpdateJobs:
@@ -36,6 +43,31 @@ class JobUpdateJobs:
     def submit_update(self, target: UpdateTarget, recent_expired_days: int) -> int:
         request = data_pb2.UpdateRequest(variety=target.variety_symbol, recent_expiry_days=recent_expired_days)
         self._spec.build(request, lambda: False)  # validate before a job exists, as an RPC does
+        return self._control.submit(self._spec, request, source="scheduler").id
+
+
+class JobDailyTrainJobs:
+    """DailyTrainJobs over JobControl with the research servicer's ``DailyTrain`` job spec."""
+
+    def __init__(self, control: JobControl, spec: JobSpec, family: str = "") -> None:
+        if spec.type_name != DAILY_TRAIN_REQUEST_TYPE:
+            raise ValueError(f"expected the DailyTrain job spec, got {spec.type_name}")
+        self._control = control
+        self._spec = spec
+        self._family = family
+
+    def active_daily_train(self, symbol: str) -> int | None:
+        for job in self._control.store.list_jobs(states=ACTIVE_STATES, limit=100_000):
+            if job.request_type != DAILY_TRAIN_REQUEST_TYPE:
+                continue
+            scope = json.loads(job.args_json).get("scope") or {}
+            if scope.get("symbol") == symbol:
+                return job.id
+        return None
+
+    def submit_daily_train(self, symbol: str) -> int:
+        request = research_pb2.DailyTrainRequest(scope=research_pb2.ResearchScope(symbol=symbol), family=self._family)
+        self._spec.build(request, lambda: False)
         return self._control.submit(self._spec, request, source="scheduler").id
 
 

@@ -25,7 +25,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 server = _server_fixture
 # 03:00 on January 1st: never during a test run
-SERVER_ENV = {"GHTRADER_DAILY_UPDATE_TARGETS": "SHFE:cu", "GHTRADER_DAILY_UPDATE_CRON": "0 3 1 1 *"}
+SERVER_ENV = {
+    "GHTRADER_DAILY_UPDATE_TARGETS": "SHFE:cu",
+    "GHTRADER_DAILY_UPDATE_CRON": "0 3 1 1 *",
+    "GHTRADER_DAILY_TRAIN_SYMBOLS": "KQ.m@SHFE.cu",
+    "GHTRADER_DAILY_TRAIN_CRON": "0 4 1 1 *",
+}
 
 
 def _json(srv: Server, *args: str) -> dict:  # type: ignore[type-arg]
@@ -37,7 +42,8 @@ def _json(srv: Server, *args: str) -> dict:  # type: ignore[type-arg]
 def test_daily_update_schedule_fires_one_update_per_trading_day(server: Server) -> None:
     listed = _json(server, "schedules")
     assert listed["running"] and listed["daily_update_targets"] == ["SHFE:cu"]
-    (sched,) = listed["schedules"]
+    train_sched, sched = listed["schedules"]  # by id
+    assert train_sched["schedule_id"] == "daily_train" and "KQ.m@SHFE.cu" in train_sched["description"]
     assert sched["schedule_id"] == "daily_update" and sched["coalesce"] and sched["misfire_grace_s"] == 3600
     nxt = datetime.fromtimestamp(sched["next_run_ns"] / 1e9, ZoneInfo("Asia/Shanghai"))
     assert (nxt.month, nxt.day, nxt.hour, nxt.minute) == (1, 1, 3, 0)
@@ -60,6 +66,16 @@ def test_daily_update_schedule_fires_one_update_per_trading_day(server: Server) 
     assert [j["id"] for j in updates] == [job_id]  # one update job in all
     claims = _json(server, "schedules")["claims"]
     assert [(c["target"], c["job_id"]) for c in claims] == [("SHFE:cu", job_id)]
+
+    # the continual-training loop: one daily-train job of the symbol, as a scheduler job
+    train = _json(server, "schedules", "run", "daily_train")["result"]
+    assert train.startswith("daily-train:KQ.m@SHFE.cu: submitted job "), train
+    train_id = int(train.split("submitted job ")[1].split()[0])
+    job = _json(server, "jobs", "show", str(train_id))
+    assert job["command"] == "DailyTrain" and job["source"] == "scheduler", job
+    server.cli("jobs", "cancel", str(train_id))  # the loop itself is daily-train's own e2e test
+    again = _json(server, "schedules", "run", "daily_train")["result"]
+    assert again.startswith("daily-train:KQ.m@SHFE.cu: already_done"), again
 
 
 def test_a_bad_daily_update_target_stops_the_server_with_the_reason(tmp_path: Path) -> None:

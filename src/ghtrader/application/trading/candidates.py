@@ -55,7 +55,7 @@ def candidate_entry(
     have = ", ".join(f"{e.version}:{e.status}" for e in sorted(entries, key=lambda e: int(e.version))) or "none"
     raise FailedPrecondition(
         f"{role} model {model_id!r} has no version in status {' or '.join(statuses)} (versions: {have}); "
-        f"move one there (`ghtrader models status`) or name a version"
+        f"move one there (`ghtrader models --model-id {model_id} --version V --set-status shadow`) or name a version"
     )
 
 

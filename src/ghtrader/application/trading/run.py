@@ -20,6 +20,8 @@ resolves the execution contract; a failure after the records exist is logged as
 - account snapshots every ``snapshot_every_s`` market seconds; a kill from the risk engine:
   ``risk_kill``, cancel all, flatten, stop;
 - operator commands from ``commands.jsonl`` (cancel_all, flatten, halt, resume, reset_kill, stop);
+- a canary split (``canary.py``) may hand a decision block to a candidate (paper / sim); a shadow
+  model (``shadow.py``) decides each tick once its orders are out, never executing;
 - each decision tick is timed stage by stage (``latency.StageTimer``: feed, venue, risk, features,
   inference, calibrator, policy, executor, tick_to_decision, tick_to_orders): p50 / p99 / max in the status
   (``latency``) and a ``latency_summary`` event at the end;

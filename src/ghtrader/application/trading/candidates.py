@@ -32,8 +32,9 @@ from ghtrader.application.trading.online_window import OnlineWindow, windowed_mo
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.shadow import ShadowRunner
 from ghtrader.domain.calendar import TradingCalendar
+from ghtrader.domain.errors import DomainError
 from ghtrader.domain.evaluation import CostModel
-from ghtrader.domain.instruments import ContractSpec
+from ghtrader.domain.instruments import ContractSpec, contract_spec
 
 __all__ = ["SHADOW_STATUSES", "CANARY_STATUSES", "CandidateEntries", "Candidates", "SideModels", "candidate_entry"]
 
@@ -57,6 +58,18 @@ def candidate_entry(
         f"{role} model {model_id!r} has no version in status {' or '.join(statuses)} (versions: {have}); "
         f"move one there (`ghtrader models --model-id {model_id} --version V --set-status shadow`) or name a version"
     )
+
+
+def _check_variety(model_id: str, model_symbol: str, spec: ContractSpec) -> None:
+    """A candidate trained on another variety would decide on ticks it never saw: refused."""
+    if not model_symbol:
+        return
+    try:
+        theirs = contract_spec(model_symbol).key
+    except DomainError:
+        return  # a symbol the specs do not know: its features are checked against the run's anyway
+    if theirs != spec.key:
+        raise FailedPrecondition(f"candidate {model_id} was trained on {theirs}, the run trades {spec.key}")
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class Candidates:
     ) -> tuple[DecisionPipeline, dict[str, Any]]:  # fmt: skip
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta
+        _check_variety(meta.model_id, str(meta.raw.get("symbol") or ""), spec)
         model = windowed_model(self._families, self._artifacts, meta, Path(entry.artifact_path))
         fitted = fit_decision_policy(
             predictor, self._ticks, calendar, symbol, spec, start_day, request.policy_fit_days,

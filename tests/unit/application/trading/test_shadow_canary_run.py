@@ -178,3 +178,25 @@ def test_canary_falls_back_on_a_degraded_candidate_and_production_takes_over(
         return [(e["time_ns"], e["target"]) for e in evs if e["kind"] == "target_change" and e["time_ns"] > fell_at]
 
     assert changes(events) == changes(_events(world, plain.run_id)) != []
+
+
+def test_canary_in_sim_attributes_the_account_s_pnl_to_the_arms(world: TradingWorld, models: dict[str, str]) -> None:
+    venue = FakeVenue()
+    req = world.request(mode="sim", version=models["v1"], max_ticks=600, canary_model_id="tr-logistic",
+                        canary_share=0.5, canary_seed=2, canary_fallback_blocks=0)  # fmt: skip
+    run = world.start(venue=venue, risk=FakeRisk())(req)
+    status = run.run()
+    canary = status["canary"]
+    assert status["status"] == "finished" and canary["fallen_back"] is False and venue.submitted
+    assert canary["blocks"]["candidate"] > 0 and canary["blocks"]["production"] > 0
+    pnl = sum(canary["executed_pnl"].values())
+    assert pnl == pytest.approx(_equity(world, run.run_id) - 1_000_000.0, abs=0.05)
+
+
+def test_a_candidate_of_another_variety_is_refused(world: TradingWorld, models: dict[str, str]) -> None:
+    from ghtrader.application.trading.candidates import _check_variety
+    from ghtrader.domain.instruments import contract_spec
+
+    _check_variety("m", "KQ.m@SHFE.cu", contract_spec("SHFE.cu2701"))
+    with pytest.raises(FailedPrecondition, match="trained on SHFE.au"):
+        _check_variety("m", "SHFE.au2612", contract_spec("SHFE.cu2701"))

@@ -168,6 +168,9 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     assert sum(e["kind"] == "shadow_decision" for e in sh_events) == sh["disagreements"]
     assert "shadow" in sh_status["latency"]["stages"]
     assert not any(e["kind"].startswith("order") for e in sh_events)
+    sh_human = server.cli("trading", "status", sh_status["run_id"])
+    _ok(sh_human, "trading status (shadow)")
+    assert f"shadow {model} v2: agreement" in sh_human.stdout and "virtual PnL production" in sh_human.stdout
 
     # a run that keeps going: stopped by the operator, another by the server's shutdown
     def detached() -> str:

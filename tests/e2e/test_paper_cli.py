@@ -147,6 +147,31 @@ def test_paper_run_across_a_roll(server: Server) -> None:  # noqa: F811
     bad = server.cli("paper", "--model", model, "--replay-from", "yesterday")
     assert bad.returncode == 2 and "--replay-from" in bad.stderr
 
+    # shadow: a second version (trained on a day less) in status shadow decides beside version 1
+    _ok(server.cli("train", "logistic", "--start", start, "--end", (fit_day - timedelta(days=1)).isoformat(),
+                   "--seed", "1"), "train v2")  # fmt: skip
+    for stage in ("staging", "shadow"):
+        _ok(server.cli("models", "--model-id", model, "--version", "2", "--set-status", stage), f"models {stage}")
+    shadowed = server.cli(
+        "--json", "paper", "--model", model, "--version", "1", "--shadow-model", model, "--symbol", "KQ.m@SHFE.cu",
+        "--max-ticks", "1000", "--replay-from", replay, "--speedup", "20000", timeout=600,
+    )  # fmt: skip
+    _ok(shadowed, "paper --shadow-model")
+    sh_status = json.loads(shadowed.stdout)
+    assert sh_status["config"]["shadow"]["version"] == "2" and sh_status["config"]["model"]["version"] == "1"
+    sh = sh_status["shadow"]
+    assert sh["ticks"] == 1000 and 0 <= sh["agreed"] <= 1000 and set(sh["virtual_pnl"]) == {"production", "shadow"}
+    sh_events = [
+        json.loads(x)
+        for x in (server.tmp / "runs" / "trading" / sh_status["run_id"] / "events.jsonl").read_text().splitlines()
+    ]
+    assert sum(e["kind"] == "shadow_decision" for e in sh_events) == sh["disagreements"]
+    assert "shadow" in sh_status["latency"]["stages"]
+    assert not any(e["kind"].startswith("order") for e in sh_events)
+    sh_human = server.cli("trading", "status", sh_status["run_id"])
+    _ok(sh_human, "trading status (shadow)")
+    assert f"shadow {model} v2: agreement" in sh_human.stdout and "virtual PnL production" in sh_human.stdout
+
     # a run that keeps going: stopped by the operator, another by the server's shutdown
     def detached() -> str:
         r = server.cli("--json", "paper", "--model", model, "--replay-from", replay, "--speedup", "1", "--detach")

@@ -33,6 +33,9 @@ EVENT_KINDS = (
     "order_done",
     "trade_fill",
     "latency_summary",
+    "shadow_decision",  # the shadow model's target differs from production's (a disagreement starts or changes)
+    "canary_block",  # a decision block opened and the canary split drew its arm
+    "canary_fallback",  # the candidate degraded: production decides from here on
     "run_finished",
 )
 

@@ -6,7 +6,7 @@ several laps of one stage in a tick add up), ``add(stage, ns)`` for a piece meas
 current lap (it is moved out of that lap into ``stage``), and ``end()`` once the decision is made
 and ``end()`` once its orders are out; ``decided()`` marks the decision (the target) in between:
 ``tick_to_decision`` = ``decided - begin``, ``tick_to_orders`` = ``end - begin``; ``after(stage)``
-times work done once the orders are out (the online calibrator's learning). A tick that never
+times work done once the orders are out (the online calibrator's learning, a shadow model). A tick that never
 reaches ``end`` (warm-up, a roll's drain) is not recorded. A stage that no tick laps (the calibrator until one is wired, risk and
 executor in paper mode) is left out of the summary.
 
@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "AFTER_STAGES",
     "CALIBRATOR",
+    "CANARY",
+    "CANARY_LEARN",
     "EXECUTOR",
     "FEATURES",
     "FEED",
@@ -33,6 +36,8 @@ __all__ = [
     "LEARN",
     "POLICY",
     "RISK",
+    "SHADOW",
+    "SIDE_STAGES",
     "STAGES",
     "TICK_TO_DECISION",
     "TICK_TO_ORDERS",
@@ -50,14 +55,22 @@ STAGES = (
     "inference",  # the model's ONNX graph through the Predictor
     "calibrator",  # the online calibrator (only when one is wired and laps it)
     "policy",  # the cost-aware policy, the hold and the flat window
+    "canary",  # a canary run: the candidate's decision and the split's routing (on the decision path)
     "executor",  # orders that reach the target (paper: the virtual book)
     "learn",  # after the orders: the online calibrator learns from the row resolved at the tick
+    "canary_learn",  # after the orders: the candidate's calibrator, the arms' books, the fallback check
+    "shadow",  # after the orders: the shadow model's decision, its virtual book and the agreement
     "tick_to_decision",  # begin() to decided(): the tick's target is known
     "tick_to_orders",  # begin() to end(): its orders (paper: the virtual book's move) are out
 )
 (
-    FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, EXECUTOR, LEARN, TICK_TO_DECISION, TICK_TO_ORDERS
+    FEED, VENUE, RISK, FEATURES, INFERENCE, CALIBRATOR, POLICY, CANARY, EXECUTOR, LEARN, CANARY_LEARN, SHADOW,
+    TICK_TO_DECISION, TICK_TO_ORDERS,
 ) = range(len(STAGES))  # fmt: skip
+#: Stages timed only when a run has a canary or a shadow model.
+SIDE_STAGES = frozenset({"canary", "canary_learn", "shadow"})
+#: Stages timed after the orders are out (in neither total).
+AFTER_STAGES = frozenset({"learn", "canary_learn", "shadow"})
 DEFAULT_CAPACITY = 32_768
 
 
@@ -132,10 +145,12 @@ class StageTimer:
 
     def after(self, stage: int) -> None:
         """Work done after ``end()`` (off the decision path, in neither total): the time since
-        ``end()`` goes to ``stage`` of the tick just recorded."""
+        ``end()`` (or the previous ``after``) goes to ``stage`` of the tick just recorded."""
         if self.ticks:
             b = ((self.ticks - 1) % self.capacity) * self._width
-            self._ring[b + stage] = perf_counter_ns() - self._mark
+            now = perf_counter_ns()
+            self._ring[b + stage] = now - self._mark
+            self._mark = now
 
     def samples(self, stage: int) -> np.ndarray:
         """The recorded nanoseconds of ``stage`` over the ring (ticks that lapped it; a copy)."""

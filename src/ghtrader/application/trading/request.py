@@ -52,6 +52,14 @@ class TradingRunRequest:
     max_lots: int = 1  # the sizer's cap (the risk engine's max_net_position still binds)
     target_vol: float = 0.0  # vol-target: the position's PnL std over risk_horizon_s (CNY)
     risk_horizon_s: float = 3600.0  # market seconds of the price sigma used by vol-target and the stress check
+    shadow_model_id: str = ""  # a model decided beside production on the same ticks, never executed ("" : none)
+    shadow_version: str | None = None  # None: the shadow model's version in status shadow
+    canary_model_id: str = ""  # paper / sim: a candidate that takes a share of the decision blocks ("" : none)
+    canary_version: str | None = None  # None: the candidate's version in status shadow, else in staging
+    canary_share: float = 0.1  # share of decision blocks routed to the candidate (0 < share <= 1)
+    canary_seed: int = 0  # seeds the block draws: the same seed and ticks route the same blocks
+    canary_fallback_blocks: int = 30  # closed blocks compared before a fallback (0: never fall back)
+    canary_fallback_margin: float = 0.0  # CNY per block the candidate's mean may trail production's
 
     @property
     def order_enabled(self) -> bool:
@@ -81,6 +89,19 @@ class TradingRunRequest:
             if not math.isfinite(v):
                 raise InvalidArgument(f"risk limit {k} must be finite, got {v!r}")
         self._validate_execution()
+        self._validate_candidates()
+
+    def _validate_candidates(self) -> None:
+        if self.canary_model_id and self.mode == "live":
+            raise InvalidArgument("a canary split runs in paper and sim only: live orders follow production")
+        if not (math.isfinite(self.canary_share) and 0 < self.canary_share <= 1):
+            raise InvalidArgument(f"canary_share must be in (0, 1], got {self.canary_share!r}")
+        if self.canary_fallback_blocks < 0:
+            raise InvalidArgument(f"canary_fallback_blocks must be >= 0, got {self.canary_fallback_blocks}")
+        if not (math.isfinite(self.canary_fallback_margin) and self.canary_fallback_margin >= 0):
+            raise InvalidArgument(
+                f"canary_fallback_margin must be a finite number >= 0, got {self.canary_fallback_margin!r}"
+            )
 
     def _validate_execution(self) -> None:
         if self.executor not in EXECUTORS:

@@ -20,6 +20,8 @@ resolves the execution contract; a failure after the records exist is logged as
 - account snapshots every ``snapshot_every_s`` market seconds; a kill from the risk engine:
   ``risk_kill``, cancel all, flatten, stop;
 - operator commands from ``commands.jsonl`` (cancel_all, flatten, halt, resume, reset_kill, stop);
+- a canary split (``canary.py``) may hand a decision block to a candidate (paper / sim); a shadow
+  model (``shadow.py``) decides each tick once its orders are out, never executing;
 - each decision tick is timed stage by stage (``latency.StageTimer``: feed, venue, risk, features,
   inference, calibrator, policy, executor, tick_to_decision, tick_to_orders): p50 / p99 / max in the status
   (``latency``) and a ``latency_summary`` event at the end;
@@ -56,17 +58,20 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id
 from ghtrader.application.research.serving import Predictor, registry_entry
+from ghtrader.application.trading.canary import CanaryRouter
+from ghtrader.application.trading.candidates import Candidates
 from ghtrader.application.trading.claims import ExecutorClaims
 from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
 from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
-from ghtrader.application.trading.latency import EXECUTOR, FEED, LEARN, RISK, VENUE
+from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR, FEED, LEARN, RISK, SHADOW, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
 from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.request import TradingRunRequest, account_key, account_type, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
 from ghtrader.application.trading.risk_setup import risk_limits, stress_config
+from ghtrader.application.trading.shadow import ShadowRunner
 from ghtrader.application.trading.sizing import PriceVolatility, TargetSizer
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
 from ghtrader.domain.calendar import TradingCalendar
@@ -153,6 +158,10 @@ class StartTradingRun:
         self._calibrator_config = dict(calibrator_config or {})
         self._calibration_factory = calibration_factory
         self._families = families
+        self._candidates = Candidates(  # the shadow and canary models (candidates.py)
+            registry=registry, artifacts=artifacts, runtime=runtime, ticks=ticks, families=families,
+            datasets=datasets, calibrator_config=self._calibrator_config, calibration_factory=calibration_factory,
+        )  # fmt: skip
 
     @property
     def store(self) -> TradingRunStore:
@@ -166,6 +175,7 @@ class StartTradingRun:
         credentials = request.mode == "live" and self._has_credentials(request.account)
         check_gate(request, live_enabled=self._live_enabled, has_credentials=credentials)
         entry = self._entry(request.model_id, request.version)
+        candidates = self._candidates.resolve(request)  # refused before the run has records
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta
         symbol = request.symbol or str(meta.raw.get("symbol") or "")
@@ -235,6 +245,7 @@ class StartTradingRun:
             pipeline = DecisionPipeline(predictor, fitted.policy, spec, cal, hold_rows=request.hold_rows,
                                         flat_s=request.flat_s, calibration=calibration,
                                         window=OnlineWindow(model) if model else None)  # fmt: skip
+            sides = self._candidates.open(candidates, request, cal, symbol, spec, start_day)
             if request.mode != "paper":
                 assert self._execution_factory is not None
                 execution = self._execution_factory(request, spec)
@@ -252,6 +263,7 @@ class StartTradingRun:
         config["symbols"].update(resolved=binding.execution, binding=binding.binding, trading_day=binding.trading_day)
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
         config["online_calibration"] = calibration.setup.to_dict() if calibration is not None else {"on": False}
+        config.update(sides.config)
         self._store.update_config(run_id, config)
         sizer = TargetSizer(request.sizing, request.max_lots, spec.multiplier, fitted.policy,
                             hold_rows=pipeline.hold_rows, target_vol=request.target_vol,
@@ -260,7 +272,8 @@ class StartTradingRun:
             request=request, symbol=symbol, spec=spec, calendar=cal, resolver=resolver, binding=binding,
             pipeline=pipeline, feed=feed, journal=journal, store=self._store, clock=self._clock,
             start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"], sizer=sizer,
-            stress=stress is not None, on_finish=lambda: self._claims.release(run_id),
+            stress=stress is not None, on_finish=lambda: self._claims.release(run_id), shadow=sides.shadow,
+            canary=sides.canary,
         )  # fmt: skip
 
 
@@ -288,6 +301,8 @@ class TradingRun:
         sizer: TargetSizer | None = None,  # lots per signal (None: one lot)
         stress: bool = False,  # the risk engine runs the pre-trade stress check (it needs a stress book)
         on_finish: Callable[[], None] = lambda: None,  # called once the run ended (releases its claims)
+        shadow: ShadowRunner | None = None,  # a model decided beside production, never executed
+        canary: CanaryRouter | None = None,  # paper / sim: a candidate taking a share of the decision blocks
     ) -> None:
         self.request = request
         self.run_id = journal.run_id
@@ -343,11 +358,22 @@ class TradingRun:
         self._vol_on = self._sizer is not None or self._stress
         self._max_order = risk_limits(request.risk_limits).max_order_size if self._orders and risk else 0
         self._on_finish = on_finish
+        if canary is not None and request.mode == "live":
+            raise FailedPrecondition("a canary split runs in paper and sim only")
+        self._shadow = shadow
+        self._canary = canary
+        self._sides = tuple(x for x in (canary, shadow) if x is not None)
+        if canary is not None:
+            canary.equity = lambda ns: self._account(ns).equity
 
     # --- state --------------------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
         calibration = self._pipeline.calibration
         extra = {} if calibration is None else {"online_calibration": calibration.state()}
+        if self._shadow is not None:
+            extra["shadow"] = self._shadow.state()
+        if self._canary is not None:
+            extra["canary"] = self._canary.state(self._last_ns)
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
@@ -577,6 +603,11 @@ class TradingRun:
                            trading_day=to.trading_day, binding=to.binding)  # fmt: skip
         self._rolls += 1
         self._pipeline.reset()
+        if self._shadow is not None:
+            self._shadow.on_roll(self._mid(self._last_quote))
+        if self._canary is not None:
+            for kind, fields in self._canary.on_roll(self._mid(self._last_quote), ns):
+                self.journal.event(kind, ns, **fields)
         self._vol.reset()
         if self._sizer is not None:
             self._sizer.reset()
@@ -687,6 +718,8 @@ class TradingRun:
             timer.lap(VENUE)
         if ns <= self._start_ns:
             self._pipeline.features(tick, day)
+            for side in self._sides:
+                side.warm(tick, day)
             self._day = day
             return
         self._last_quote = tick
@@ -702,7 +735,10 @@ class TradingRun:
             if self._resubscribe or self._drain is not None:
                 return
         timer.lap(FEED)
-        decision = self._pipeline.on_tick(tick, day)
+        decision = production = self._pipeline.on_tick(tick, day)
+        if self._canary is not None:
+            decision = self._canary.route(production, tick, day)
+            timer.lap(CANARY)
         timer.decided()
         self._decisions += 1
         target = decision.target if self._signals else 0
@@ -728,6 +764,8 @@ class TradingRun:
             for kind, fields in self._pipeline.learn():  # the online calibrator's mode changes
                 self.journal.event(kind, ns, **fields)
             timer.after(LEARN)
+        if self._sides:
+            self._after_sides(tick, day, ns, production)
         self.journal.release()
         if ns - self._last_snapshot_ns >= self._snapshot_every_ns:
             self._snapshot(ns)
@@ -739,6 +777,18 @@ class TradingRun:
         elif self._decisions % COMMAND_POLL_TICKS == 0:
             self._poll_commands()
             self._write_state()  # keep state.json's tick count and target fresh between snapshots
+
+    def _after_sides(self, tick: np.void, day: date, ns: int, production: Any) -> None:
+        """Off the decision path: the canary's books and fallback, the shadow's decision."""
+        if self._canary is not None:
+            for kind, fields in self._canary.after_orders(tick, self._exec, ns):
+                self.journal.event(kind, ns, **fields)
+            self._timer.after(CANARY_LEARN)
+        if self._shadow is not None:
+            direction = production.target if self._signals else 0
+            for kind, fields in self._shadow.on_tick(tick, day, self._exec, direction, production):
+                self.journal.event(kind, ns, **fields)
+            self._timer.after(SHADOW)
 
     def _on_ticks(self, symbol: str, batch: np.ndarray) -> None:
         if symbol != self._exec:

@@ -257,6 +257,8 @@ class TradingWorld:
     tick_store: Any = None
     feed_pause: dict[str, float] = field(default_factory=dict)  # {"s": wall seconds per feed pass}
     market: Any = None  # the synthetic market the ticks come from
+    train: Callable[..., Any] | None = None  # (**TrainRequest overrides) -> a further model in the same registry
+    registry: Any = None  # the model registry
 
     def request(self, **kw: Any) -> TradingRunRequest:
         base: dict[str, Any] = dict(mode="paper", model_id=self.model_id, symbol=MAIN, replay_from_ns=START_NS,
@@ -332,7 +334,8 @@ def build_world(tmp: Path, tcn_window: int = 0) -> TradingWorld:
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
                            calendar=_CalendarOf(market), clock=clock, families=tw.families)  # fmt: skip
     return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store,
-                        feed_pause=pause, market=market)  # fmt: skip
+                        feed_pause=pause, market=market, registry=tw.registry,
+                        train=lambda **kw: tw.trainer(train_request(frame, symbol=MAIN, **kw)))  # fmt: skip
 
 
 @dataclass

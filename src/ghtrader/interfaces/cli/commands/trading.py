@@ -68,6 +68,10 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         executor=getattr(args, "executor", "") or "", venue=getattr(args, "venue", "") or "",
         sizing=getattr(args, "sizing", "") or "", max_lots=getattr(args, "max_lots", None),
         target_vol=getattr(args, "target_vol", None), risk_horizon_s=getattr(args, "risk_horizon_s", None),
+        shadow_model=args.shadow_model or "", shadow_version=args.shadow_version or "",
+        canary_model=args.canary_model or "", canary_version=args.canary_version or "", canary_share=args.canary_share,
+        canary_seed=args.canary_seed, canary_fallback_blocks=args.canary_fallback_blocks,
+        canary_fallback_margin=args.canary_fallback_margin,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -133,8 +137,35 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
         )
         human += f" ({oc['reason']})" if oc.get("reason") else ""
     human += _risk_measures_text(status.get("risk_measures") or {})
+    human += _candidates_text(status)
     out.result(status, human)
     return 0
+
+
+def _candidates_text(status: dict) -> str:  # type: ignore[type-arg]
+    """The shadow's agreement and both models' virtual PnL; the canary's blocks and fallback."""
+    text = ""
+    sh = status.get("shadow")
+    if sh:
+        m, pnl = sh.get("model") or {}, sh.get("virtual_pnl") or {}
+        agreement = sh.get("agreement")
+        text += (
+            f"\n  shadow {m.get('model_id')} v{m.get('version')}: agreement "
+            + ("-" if agreement is None else f"{agreement:.1%}")
+            + f" over {sh.get('ticks', 0):,} ticks, {sh.get('disagreements', 0):,} disagreements; virtual PnL"
+            f" production {pnl.get('production', {}).get('pnl', 0):,.0f} vs shadow {pnl.get('shadow', {}).get('pnl', 0):,.0f}"
+        )
+    ca = status.get("canary")
+    if ca:
+        m, blocks, pnl = ca.get("model") or {}, ca.get("blocks") or {}, ca.get("executed_pnl") or {}
+        text += (
+            f"\n  canary {m.get('model_id')} v{m.get('version')} (share {ca.get('share')}):"
+            f" {blocks.get('candidate', 0):,} of {sum(blocks.values()):,} blocks, executed PnL"
+            f" candidate {pnl.get('candidate', 0):,.0f} / production {pnl.get('production', 0):,.0f}"
+        )
+        if ca.get("fallen_back"):
+            text += f"; fell back: {(ca.get('fallback') or {}).get('reason', '')}"
+    return text
 
 
 def _risk_measures_text(rm: dict) -> str:  # type: ignore[type-arg]
@@ -194,6 +225,17 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-online-calibration", action="store_true",
                    help="serve the raw model to the policy (no online calibrator), as the backtest does")  # fmt: skip
     p.add_argument("--detach", action="store_true", help="return once the run started (default: follow it to the end)")
+    p.add_argument("--shadow-model", help="a model decided beside production on the same ticks, never executed")
+    p.add_argument("--shadow-version", help="the shadow model's version (default: its version in status shadow)")
+    p.add_argument("--canary-model",
+                   help="paper/sim: a candidate that takes a share of the decision blocks (refused in live)")  # fmt: skip
+    p.add_argument("--canary-version", help="the candidate's version (default: its version in shadow, else staging)")
+    p.add_argument("--canary-share", type=positive_float, help="share of decision blocks to the candidate (0.1)")
+    p.add_argument("--canary-seed", type=non_negative_int, help="seed of the blocks' draws (0)")
+    p.add_argument("--canary-fallback-blocks", type=non_negative_int,
+                   help="closed blocks compared before falling back to production (30; 0: never)")  # fmt: skip
+    p.add_argument("--canary-fallback-margin", type=non_negative_float,
+                   help="CNY per block the candidate may trail production before the fallback (0)")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

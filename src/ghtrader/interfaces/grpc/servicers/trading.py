@@ -36,7 +36,8 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
     """The use case's request from the message (unset optional fields keep their defaults)."""
     kw: dict[str, Any] = {}
     for name in ("policy_fit_days", "hold_rows", "flat_s", "commission_bp", "snapshot_every_s", "speedup",
-                 "max_lots", "target_vol", "risk_horizon_s"):  # fmt: skip
+                 "max_lots", "target_vol", "risk_horizon_s", "canary_share", "canary_seed", "canary_fallback_blocks",
+                 "canary_fallback_margin"):  # fmt: skip
         if r.HasField(name):
             kw[name] = getattr(r, name)
     if r.HasField("online_calibration"):
@@ -49,7 +50,9 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
         end_ns=parse_beijing_time(r.end_time, "end_time"), risk_limits=dict(r.risk_limits),
         replay_from_ns=parse_beijing_time(r.replay_from, "replay_from"),
         order_kind=r.order_kind or "fak", aggressive=not r.passive, executor=r.executor or "direct",
-        venue=r.venue or "local", sizing=r.sizing or "fixed", **kw,
+        venue=r.venue or "local", sizing=r.sizing or "fixed", shadow_model_id=r.shadow_model,
+        shadow_version=r.shadow_version or None, canary_model_id=r.canary_model, canary_version=r.canary_version or None,
+        **kw,
     )  # fmt: skip
 
 

@@ -86,7 +86,7 @@ class Ghtrader:
 
     def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(GHTRADER), "--port", str(self.port), *args],
+            [str(GHTRADER), "--port", str(self.port), "--wait", *args],
             check=False,
             env=self.env,
             capture_output=True,

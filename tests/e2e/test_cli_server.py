@@ -39,7 +39,7 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(GHTRADER), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(GHTRADER), "--wait", *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _wait_ready(env: dict[str, str], port: int, proc: subprocess.Popen[str], token: str | None = None) -> None:

@@ -58,7 +58,7 @@ def _group_alive(pgid: int) -> bool:
 
 def _background(srv: Server, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(GHTRADER), "--port", str(srv.port), *args],
+        [str(GHTRADER), "--port", str(srv.port), "--wait", *args],
         env=srv.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -194,3 +194,31 @@ def test_conflicting_jobs_serialize_and_both_end_correct(server: Server) -> None
     assert ran[1].waited_for.startswith(f"ticks:symbol={symbol} held by job {ran[0].id}"), ran[1].waited_for
     stored, indexed = _stored_raw(server.tmp, symbol)
     assert stored > 0 and stored == indexed
+
+
+def test_without_wait_a_command_prints_its_job_id_and_the_job_runs_on(server: Server) -> None:
+    """The CLI's default for a long-running command: submit, print the job id, return at once;
+    the job finishes on its own (``--wait`` follows it instead)."""
+    symbol, start, end = HISTORY
+    started = time.monotonic()
+    r = subprocess.run(
+        [str(GHTRADER), "--port", str(server.port), "--json", "download", symbol, "--start", start, "--end", start],
+        env=server.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    submitted = json.loads(r.stdout)
+    assert submitted["submitted"] is True and submitted["job_id"] > 0
+    human = subprocess.run(
+        [str(GHTRADER), "--port", str(server.port), "download", symbol, "--start", start, "--end", start],
+        env=server.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert human.returncode == 0 and "submitted: `ghtrader jobs logs" in human.stdout, human
+    jobs = _jobs(server.tmp)
+    first = _wait_for(
+        lambda: (j := jobs.get(submitted["job_id"])) is not None and j.finished and j, 180, "the detached job"
+    )
+    assert first.state == "succeeded" and first.source == "terminal", first
+    assert time.monotonic() - started < 180
+    waited = server.cli("--json", "download", symbol, "--start", start, "--end", end)  # Server.cli adds --wait
+    assert waited.returncode == 0, waited.stderr
+    assert json.loads(waited.stdout)["job_id"] > submitted["job_id"]

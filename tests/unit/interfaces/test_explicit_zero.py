@@ -186,7 +186,7 @@ def _cli(target: str, *argv: str) -> tuple[int, str]:
     err = io.StringIO()
     host, port = target.rsplit(":", 1)
     code = run(
-        list(argv),
+        ["--wait", *argv],
         defaults=ConnectionDefaults(host=host, port=int(port)),
         hooks=CliHooks(serve=lambda h, p: 0, local_server=_no_local),
         stdout=io.StringIO(),

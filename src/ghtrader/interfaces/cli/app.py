@@ -28,7 +28,7 @@ from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
 from ghtrader.interfaces.cli.commands import trading as trading_commands
 from ghtrader.interfaces.cli.output import Output
-from ghtrader.interfaces.client import ApiError, GhTraderClient, ServerUnavailableError
+from ghtrader.interfaces.client import ApiError, GhTraderClient, JobSubmitted, ServerUnavailableError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -103,6 +103,13 @@ def _add_global_flags(parser: argparse.ArgumentParser, defaults: ConnectionDefau
     group.add_argument("--json", action="store_true", default=default(False), help="machine-readable JSON on stdout")
     group.add_argument(
         "--local", action="store_true", default=default(False), help="run against an in-process server on a free port"
+    )
+    group.add_argument(
+        "--wait",
+        action="store_true",
+        default=default(False),
+        help="follow a long-running command's job (progress, result, its exit code); without it the command "
+        "prints the job id and returns (--local and record without --duration always follow)",
     )
     group.add_argument(
         "--no-wait",
@@ -211,6 +218,26 @@ def _flag_hint(message: str) -> str:
     return f" (see {_FLAG_OF_FIELD[match.group(1)]})" if match else ""
 
 
+def _follows(args: argparse.Namespace) -> bool:
+    """Whether a long-running command waits for its job: ``--wait``; always with ``--local`` (the
+    in-process server ends with the command) and for ``record`` without ``--duration`` (it runs
+    until stopped, so its job ends with the command)."""
+    if args.wait or args.local:
+        return True
+    return args.command == "record" and not getattr(args, "duration", None)
+
+
 def _dispatch(target: str, token: str | None, args: argparse.Namespace, out: Output) -> int:
-    with GhTraderClient(target, token=token, timeout_s=args.timeout, source="terminal", no_wait=args.no_wait) as client:
-        return int(args.handler(client, args, out))
+    detach = not _follows(args)
+    with GhTraderClient(
+        target, token=token, timeout_s=args.timeout, source="terminal", no_wait=args.no_wait, detach=detach
+    ) as client:
+        try:
+            return int(args.handler(client, args, out))
+        except JobSubmitted as sub:
+            out.result(
+                {"job_id": sub.job_id, "submitted": True},
+                f"job {sub.job_id} submitted: `ghtrader jobs logs {sub.job_id} --follow` follows it, "
+                f"`ghtrader jobs show {sub.job_id}` shows its state (or run the command with --wait)",
+            )
+            return EXIT_OK

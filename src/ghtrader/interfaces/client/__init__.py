@@ -7,8 +7,9 @@ generated ``ghtrader.v1`` messages and grpcio, nothing else of the project.
 from ghtrader.interfaces.client.client import (
     ApiError,
     GhTraderClient,
+    JobSubmitted,
     ServerUnavailableError,
 )
 from ghtrader.interfaces.client.views import DiskView, StatusView
 
-__all__ = ["ApiError", "DiskView", "GhTraderClient", "ServerUnavailableError", "StatusView"]
+__all__ = ["ApiError", "DiskView", "GhTraderClient", "JobSubmitted", "ServerUnavailableError", "StatusView"]

@@ -72,6 +72,14 @@ class ServerUnavailableError(ConnectionError):
         self.target = target
 
 
+class JobSubmitted(Exception):
+    """A long-running call of a client that does not wait: its job was submitted and runs on."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} submitted")
+        self.job_id = job_id
+
+
 class ApiError(RuntimeError):
     """The server answered with an error status; ``code`` is the gRPC status name."""
 
@@ -143,9 +151,13 @@ class GhTraderClient:
         timeout_s: float = 30.0,
         source: str = "api",
         no_wait: bool = False,
+        detach: bool = False,
     ) -> None:
         """``source`` (terminal, dashboard, scheduler, api) is recorded on the jobs this client
-        starts; ``no_wait`` makes its jobs fail at once when a lock they need is taken."""
+        starts; ``no_wait`` makes its jobs fail at once when a lock they need is taken; ``detach``: a
+        long-running call returns as soon as its job is submitted, raising :class:`JobSubmitted`
+        with the job's id (the job runs on; follow it with the JobsService)."""
+        self._detach = detach
         self.target = target
         self._timeout_s = timeout_s
         metadata: list[tuple[str, str]] = [("authorization", f"Bearer {token}")] if token else []
@@ -192,12 +204,17 @@ class GhTraderClient:
     def _run(
         self, fn: Callable[..., Iterable[runs_pb2.RunEvent]], request: object, on_progress: ProgressHandler
     ) -> RunResultView:
-        """Consume a RunEvent stream: progress to ``on_progress``, return the final result."""
+        """Consume a RunEvent stream: progress to ``on_progress``, return the final result (or,
+        detached, raise :class:`JobSubmitted` once the stream names its job)."""
         try:
             # Long runs have no deadline: they stream progress and the caller may cancel.
-            for event in fn(request, metadata=self._metadata):
+            call = fn(request, metadata=self._metadata)
+            for event in call:
                 if event.HasField("progress"):
                     p = event.progress
+                    if self._detach and p.job_id:
+                        call.cancel()  # the job does not depend on this call
+                        raise JobSubmitted(int(p.job_id))
                     on_progress(ProgressView(p.done, p.total, p.message, p.percent))
                 elif event.HasField("result"):
                     r = event.result

@@ -239,6 +239,11 @@ class JobControl:
         """Progress events while the job runs, then its result (or its error)."""
         waiting: str | None = None
         seq = 0
+        first = self._store.get(job_id)
+        if first is None:
+            raise app_errors.NotFound(f"no job {job_id}")
+        # names the job at once: a caller that does not wait reads this and goes
+        yield runs_pb2.RunEvent(progress=runs_pb2.Progress(message=f"job {job_id} {first.state}", job_id=job_id))
         while True:
             job = self._store.get(job_id)
             if job is None:
@@ -247,7 +252,9 @@ class JobControl:
                 seq = p.seq
                 percent = 100.0 * p.done / p.total if p.total else 0.0
                 yield runs_pb2.RunEvent(
-                    progress=runs_pb2.Progress(done=p.done, total=p.total, message=p.message, percent=percent)
+                    progress=runs_pb2.Progress(
+                        done=p.done, total=p.total, message=p.message, percent=percent, job_id=job_id
+                    )
                 )
             if job.finished:
                 break
@@ -258,7 +265,7 @@ class JobControl:
             if job.state == "queued" and job.waited_for != waiting:
                 waiting = job.waited_for
                 message = f"job {job_id} queued" + (f", waiting for {waiting}" if waiting else "")
-                yield runs_pb2.RunEvent(progress=runs_pb2.Progress(message=message))
+                yield runs_pb2.RunEvent(progress=runs_pb2.Progress(message=message, job_id=job_id))
             time.sleep(self._poll_s)
         yield result_event(job)
 

@@ -168,7 +168,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-days", type=int, help="test days of the newest walk-forward split (>= 2; default 2)")
     p.add_argument("--no-refresh", action="store_true", help="skip update / main-schedule / main-l5")
     p.add_argument("--no-build", action="store_true", help="skip the feature / label build")
-    p.add_argument("--wait", action="store_true", help="wait for the run, streaming its progress (what it does now)")
     add_gate_options(p)
     p.set_defaults(handler=cmd_daily_train)
 

@@ -85,6 +85,7 @@ from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.system import GetSystemStatus
+from ghtrader.application.trading.account_lock import AccountLocks
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
@@ -357,8 +358,11 @@ def _has_credentials(settings: Settings) -> Callable[[str], bool]:
     return check
 
 
-def _trading_runs(start: StartTradingRun, store: FilesystemTradingRunStore, clock: Clock) -> Iterator[TradingRuns]:
-    runs = TradingRuns(start, store, clock)
+def _trading_runs(
+    start: StartTradingRun, store: FilesystemTradingRunStore, clock: Clock, jobs: SqliteJobStore
+) -> Iterator[TradingRuns]:
+    locks = AccountLocks(jobs, clock, start.shared_account, os.getpid())  # trade:account=<ACCOUNT>
+    runs = TradingRuns(start, store, clock, locks)
     try:
         yield runs
     finally:
@@ -789,7 +793,23 @@ class Container(containers.DeclarativeContainer):
         datasets=dataset_store,
         families=model_families,
     )
-    trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock)
+    job_store = providers.Singleton(
+        SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
+    )
+    job_control = providers.Singleton(
+        JobControl,
+        store=job_store,
+        clock=clock,
+        worker_command=providers.Object(_job_worker_command),
+        env=providers.Callable(_job_env, settings),
+        prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
+        cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
+    )
+    job_catalog = providers.Callable(
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+    )
+
+    trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock, job_store)
 
     broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
     account_cache = providers.Singleton(
@@ -821,22 +841,6 @@ class Container(containers.DeclarativeContainer):
         version=ghtrader.__version__,
         git_commit=providers.Callable(git_commit),
         provider=providers.Callable(lambda s: s.provider, settings),
-    )
-
-    job_store = providers.Singleton(
-        SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
-    )
-    job_control = providers.Singleton(
-        JobControl,
-        store=job_store,
-        clock=clock,
-        worker_command=providers.Object(_job_worker_command),
-        env=providers.Callable(_job_env, settings),
-        prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
-        cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
-    )
-    job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
     )
 
     server_scheduler = providers.Resource(

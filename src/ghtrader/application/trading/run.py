@@ -170,6 +170,11 @@ class StartTradingRun:
     def _entry(self, model_id: str, version: str | None) -> RegistryEntry:
         return registry_entry(self._registry, model_id, version)
 
+    def shared_account(self, request: TradingRunRequest) -> str:
+        """The account a request's orders reach that other runs could reach too ("" when the run
+        has its own: paper, sim-local, TqSim)."""
+        return self._account_key(request)
+
     def __call__(self, request: TradingRunRequest) -> TradingRun:
         request.validate()
         credentials = request.mode == "live" and self._has_credentials(request.account)

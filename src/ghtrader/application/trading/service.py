@@ -13,7 +13,9 @@ from typing import Any
 
 from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.jobs import JobSource
 from ghtrader.application.ports.trading import TradingRunStore
+from ghtrader.application.trading.account_lock import AccountLocks
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.run import OPERATOR_COMMANDS, StartTradingRun, TradingRun
 
@@ -25,30 +27,49 @@ _log = logging.getLogger(__name__)
 class TradingRuns:
     """The trading runs of one server process (see the module docstring)."""
 
-    def __init__(self, start: StartTradingRun, store: TradingRunStore, clock: Clock) -> None:
+    def __init__(
+        self, start: StartTradingRun, store: TradingRunStore, clock: Clock, account_locks: AccountLocks | None = None
+    ) -> None:
         self._start = start
+        self._account_locks = account_locks
         self._store = store
         self._clock = clock
         self._stop = threading.Event()
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
-    def start(self, request: TradingRunRequest) -> dict[str, Any]:
-        """Prepare the run (errors come back here) and drive it in a background thread."""
-        run = self._start(request)
-        thread = threading.Thread(target=self._drive, args=(run,), name=f"trading-{run.run_id}", daemon=True)
+    def start(self, request: TradingRunRequest, source: JobSource = "api") -> dict[str, Any]:
+        """Prepare the run (errors come back here) and drive it in a background thread; a run that
+        sends orders to a shared account first takes its ``trade:account`` lock (account_lock.py)."""
+        locks = self._account_locks
+        lock_job = locks.acquire(request, source) if locks is not None else None
+        try:
+            run = self._start(request)
+        except BaseException as exc:
+            if locks is not None:
+                locks.release(lock_job, ok=False, summary=f"not started: {exc}")
+            raise
+        if locks is not None:
+            locks.attach(lock_job, run.run_id)
+        thread = threading.Thread(target=self._drive, args=(run, lock_job), name=f"trading-{run.run_id}", daemon=True)
         with self._lock:
             self._threads[run.run_id] = thread
         thread.start()
         return {"run_id": run.run_id, "config": self._store.read_config(run.run_id) or {}}
 
-    def _drive(self, run: TradingRun) -> None:
+    def _drive(self, run: TradingRun, lock_job: int | None = None) -> None:
+        ok, summary = False, f"trading run {run.run_id} crashed"
         try:
-            run.run(self._stop.is_set)
+            status = run.run(self._stop.is_set)
+            ok = status.get("status") == "finished"
+            summary = f"trading run {run.run_id}: {status.get('status')} ({status.get('stop_reason')})"
         except Exception:  # noqa: BLE001 - logged; the run's state says failed
             _log.exception("trading run %s crashed", run.run_id)
             run.journal.update(status="failed", error="crashed: see the server log")
             run.journal.write_state()
+        finally:
+            if self._account_locks is not None:
+                self._account_locks.release(lock_job, ok=ok, summary=summary)
 
     def running(self, run_id: str) -> bool:
         with self._lock:

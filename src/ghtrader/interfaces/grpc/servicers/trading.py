@@ -13,6 +13,7 @@ from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.domain.calendar import beijing_datetime_to_ns
+from ghtrader.interfaces.grpc.jobs import call_source
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.v1 import trading_pb2, trading_pb2_grpc
 
@@ -67,7 +68,7 @@ class TradingServicer(trading_pb2_grpc.TradingServiceServicer):
     def StartRun(
         self, request: trading_pb2.StartRunRequest, context: grpc.ServicerContext
     ) -> trading_pb2.StartRunResponse:
-        started = self._runs().start(start_request(request))
+        started = self._runs().start(start_request(request), source=call_source(context))
         return trading_pb2.StartRunResponse(run_id=started["run_id"], config_json=_dumps(started["config"]))
 
     def ListRuns(

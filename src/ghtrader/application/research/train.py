@@ -176,6 +176,7 @@ class TrainModel:
             when callers only use :meth:`train_frame`).
         runtime: checks the exported graph against the model on validation rows (skipped when None).
         code_version: recorded as ``git_commit`` (the container passes the checkout's commit).
+        code_dirty: recorded as ``git_dirty`` (tracked files changed; None when unknown).
         extra_metrics: adds metrics (e.g. by regime / session) to the validation metrics.
         parity_rows / parity_atol: rows checked and the largest |ONNX - model| probability
             difference accepted.
@@ -191,6 +192,7 @@ class TrainModel:
         *,
         runtime: InferenceRuntime | None = None,
         code_version: str = "unknown",
+        code_dirty: bool | None = None,
         extra_metrics: MetricsHook | None = None,
         parity_rows: int = 2048,
         parity_atol: float = 1e-4,
@@ -202,6 +204,7 @@ class TrainModel:
         self._clock = clock
         self._runtime = runtime
         self._code_version = code_version
+        self._code_dirty = code_dirty
         self._extra_metrics = extra_metrics
         self._parity_rows = int(parity_rows)
         self._parity_atol = float(parity_atol)
@@ -300,6 +303,7 @@ class TrainModel:
                 "dataset_config_hash": provenance.config_hash,
                 "config_hash": digest,
                 "git_commit": self._code_version,
+                "git_dirty": self._code_dirty,
                 "created_at_ns": int(self._clock.now_ns()),
                 "data": self._data_range(request, frame, train, valid),
                 "train_config": train_config,

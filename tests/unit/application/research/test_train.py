@@ -47,7 +47,7 @@ def test_a_run_writes_artifacts_and_registers_a_development_model(tmp_path: Path
     assert (meta["feature_build_id"], meta["label_build_id"], meta["schedule_hash"]) == ("fb-1", "lb-1", "sched-abc")
     assert (meta["ticks_lake"], meta["lake_version"], meta["dataset_config_hash"]) == ("main_l5", "v2", "ds-cfg-1")
     assert meta["config_hash"] == entry.config_hash and len(entry.config_hash) == 64
-    assert meta["git_commit"] == "abc123" and meta["version"] == "1"
+    assert meta["git_commit"] == "abc123" and meta["git_dirty"] is True and meta["version"] == "1"
     assert meta["onnx"]["sha256"] == world.store.digest(result.onnx_path)
     assert meta["onnx"]["input"] == "raw_features" and meta["onnx"]["parity_max_abs_diff"] < 1e-5
     assert meta["normalization"]["kind"] == "standardize" and len(meta["normalization"]["mean"]) == 3

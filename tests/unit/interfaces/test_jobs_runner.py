@@ -155,3 +155,33 @@ def test_an_in_process_server_cancels_the_jobs_it_started_when_it_ends(tmp_path:
     assert control.cancel_submitted("the --local command ended") == [running.id]
     assert store.get(running.id).state == "cancelled"  # type: ignore[union-attr]
     assert store.get(other).state == "queued"  # type: ignore[union-attr]
+
+
+def test_the_recorder_stamps_the_code_version_and_writes_a_manifest_for_every_end(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", True), {"seed": 7})
+
+    def fails(progress: Callable[[int, int, str], None]) -> RunOutcome:
+        raise NotFound("no ticks for SHFE.cu2612")
+
+    spec = _spec(fails)
+    job_id = _submit(store, spec)
+    assert run_job(job_id, store, {spec.type_name: spec}, SystemClock(), recorder=recorder) == EXIT_FAILED
+    job = store.get(job_id)
+    assert job is not None and (job.git_commit, job.git_dirty) == ("abc", True)
+    manifest = json.loads(Path(job.manifest_path).read_text())
+    assert manifest["state"] == "failed" and manifest["exit_code"] == EXIT_FAILED and manifest["metrics"] == {}
+    assert manifest["code"] == {"git_commit": "abc", "git_dirty": True} and manifest["config"]["settings"] == {
+        "seed": 7
+    }
+
+    spec = _spec(lambda progress: RunOutcome(True, "3 days", {"days": 3, "rows": 9, "took_s": 0.1}, "/r.json"))
+    job_id = _submit(store, spec)
+    assert run_job(job_id, store, {spec.type_name: spec}, SystemClock(), recorder=recorder) == EXIT_OK
+    job = store.get(job_id)
+    assert job is not None and job.manifest_path.endswith(f"job-{job_id}.json")
+    manifest = json.loads(Path(job.manifest_path).read_text())
+    assert manifest["metrics"] == {"rows": 9.0} and manifest["data"] == {"days": 3} and manifest["ok"] is True

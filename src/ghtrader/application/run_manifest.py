@@ -8,7 +8,9 @@ A manifest is written for every job when it ends (``runs/control/manifests/job-<
 - ``data``: the data provenance its result carries (schedule hash, build ids, day ranges and
   day manifests), keyed by their path in the result;
 - ``metrics``: every numeric value of its result, keyed by path, less the volatile ones
-  (durations, timestamps, sizes on disk).
+  (durations, timestamps, sizes on disk);
+- ``outputs``: what the run made and names afresh on every run (a build's id, a model version,
+  report and artifact paths): recorded to find them, never compared.
 
 ``ghtrader reproduce`` reruns a job and compares the two manifests with :func:`compare_manifests`.
 """
@@ -30,11 +32,10 @@ DATA_KEYS = frozenset(
     {
         "schedule_hash",
         "schedule_id",
-        "build_id",
-        "build_ids",
         "feature_build_id",
         "label_build_id",
         "dataset_config_hash",
+        "config_hash",
         "dataset_hash",
         "lake_version",
         "ticks_lake",
@@ -48,6 +49,20 @@ DATA_KEYS = frozenset(
         "symbols",
         "symbol",
         "contracts",
+    }
+)
+# Keys naming what a run produced, fresh on every run (a build id carries its time): not compared.
+OUTPUT_KEYS = frozenset(
+    {
+        "build_id",
+        "run_id",
+        "version",
+        "report_path",
+        "meta_path",
+        "onnx_path",
+        "artifact_dir",
+        "artifact_path",
+        "log_path",
     }
 )
 # Numeric leaves that differ between two faithful runs: wall-clock, timestamps, files, versions.
@@ -85,19 +100,21 @@ def _is_volatile(path: str) -> bool:
     return any(p in last for p in _VOLATILE_PARTS) or last.endswith(_VOLATILE_SUFFIXES)
 
 
-def _walk(value: Any, prefix: str, out: dict[str, Any], *, want: Callable[[str, Any], bool], data: bool) -> None:
+def _walk(
+    value: Any, prefix: str, out: dict[str, Any], *, want: Callable[[str, Any], bool], take: frozenset[str]
+) -> None:
+    """Collect into ``out`` the values under a ``take`` key whole, else the leaves ``want`` accepts;
+    values under a data or output key are never leaves of another section."""
     if isinstance(value, Mapping):
         for key in sorted(value, key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
-            if data and str(key) in DATA_KEYS:
+            if str(key) in take:
                 out[path] = value[key]
-                continue
-            if not data and str(key) in DATA_KEYS:
-                continue
-            _walk(value[key], path, out, want=want, data=data)
+            elif str(key) not in DATA_KEYS and str(key) not in OUTPUT_KEYS:
+                _walk(value[key], path, out, want=want, take=take)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _walk(item, f"{prefix}[{i}]", out, want=want, data=data)
+            _walk(item, f"{prefix}[{i}]", out, want=want, take=take)
     elif want(prefix, value):
         out[prefix] = value
 
@@ -105,7 +122,14 @@ def _walk(value: Any, prefix: str, out: dict[str, Any], *, want: Callable[[str, 
 def data_manifest(result: Any) -> dict[str, Any]:
     """The data provenance a result carries: every value under a :data:`DATA_KEYS` key, by path."""
     out: dict[str, Any] = {}
-    _walk(result, "", out, want=lambda _p, _v: False, data=True)
+    _walk(result, "", out, want=lambda _p, _v: False, take=DATA_KEYS)
+    return out
+
+
+def result_outputs(result: Any) -> dict[str, Any]:
+    """What a run made (every value under an :data:`OUTPUT_KEYS` key, by path): not compared."""
+    out: dict[str, Any] = {}
+    _walk(result, "", out, want=lambda _p, _v: False, take=OUTPUT_KEYS)
     return out
 
 
@@ -116,7 +140,7 @@ def result_metrics(result: Any) -> dict[str, float]:
         return isinstance(value, int | float) and not _is_volatile(path)
 
     out: dict[str, Any] = {}
-    _walk(result, "", out, want=want, data=False)
+    _walk(result, "", out, want=want, take=frozenset())
     return {k: float(v) for k, v in out.items()}
 
 
@@ -142,6 +166,7 @@ def build_manifest(
         "config": {"request": request, "settings": dict(settings)},
         "data": {} if result is None else data_manifest(result),
         "metrics": {} if result is None else result_metrics(result),
+        "outputs": {} if result is None else result_outputs(result),
     }
 
 

@@ -15,6 +15,7 @@ from ghtrader.application.run_manifest import (
     compare_manifests,
     data_manifest,
     result_metrics,
+    result_outputs,
 )
 
 TRAIN_RESULT: dict[str, Any] = {
@@ -23,6 +24,7 @@ TRAIN_RESULT: dict[str, Any] = {
     "metrics": {"accuracy": 0.61, "n_valid": 812, "macro_f1": float("nan"), "train_seconds": 3.2, "fit_s": 1.0},
     "provenance": {"schedule_hash": "abc", "feature_build_id": "f1", "label_build_id": "l1", "start_day": "2026-10-13"},
     "folds": [{"sharpe": 1.5, "days": ["2026-10-13", "2026-10-14"]}],
+    "kinds": {"features": {"build_id": "20261207T101500Z_features_ab12", "config_hash": "cf", "rows_written": 90}},
     "ok": True,
 }
 
@@ -47,6 +49,15 @@ def test_data_manifest_takes_the_provenance_keys_wherever_they_are() -> None:
         "provenance.label_build_id": "l1",
         "provenance.schedule_hash": "abc",
         "provenance.start_day": "2026-10-13",
+        "kinds.features.config_hash": "cf",
+    }
+
+
+def test_outputs_are_what_the_run_made_afresh_and_are_kept_apart() -> None:
+    assert result_outputs(TRAIN_RESULT) == {
+        "entry.version": "2",
+        "kinds.features.build_id": "20261207T101500Z_features_ab12",
+        "meta_path": "/a/b/meta.json",
     }
 
 
@@ -59,6 +70,7 @@ def test_metrics_are_the_numeric_leaves_less_volatile_and_data_values() -> None:
         "metrics.macro_f1",
         "folds[0].sharpe",
         "ok",
+        "kinds.features.rows_written",
     }
     assert metrics["metrics.accuracy"] == 0.61 and metrics["ok"] == 1.0 and math.isnan(metrics["metrics.macro_f1"])
 

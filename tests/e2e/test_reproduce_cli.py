@@ -48,7 +48,10 @@ def test_reproduce_a_small_synthetic_train_gives_equal_metrics(server: Server) -
     train = next(j for j in jobs.list_jobs() if j.command == "Train")
     assert train.state == "succeeded" and train.git_commit and train.manifest_path
     manifest = json.loads(Path(train.manifest_path).read_text())
-    assert manifest["config"]["settings"]["synthetic_seed"] == 7 and manifest["config"]["request"]["seed"] == 1
+    assert (
+        manifest["config"]["settings"]["synthetic_seed"] == 7
+        and int(manifest["config"]["request"]["scope"]["seed"]) == 1
+    )
     assert manifest["metrics"]["metrics.accuracy"] > 0 and manifest["metrics"]["metrics.n_valid"] > 0
     meta = json.loads(Path(json.loads(train.outcome.result_json)["meta_path"]).read_text())  # type: ignore[union-attr]
     assert meta["git_commit"] == train.git_commit and meta["git_dirty"] == train.git_dirty

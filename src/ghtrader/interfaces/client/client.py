@@ -201,8 +201,15 @@ class GhTraderClient:
                     on_progress(ProgressView(p.done, p.total, p.message, p.percent))
                 elif event.HasField("result"):
                     r = event.result
+                    kind = r.WhichOneof("typed") or ""
                     return RunResultView(
-                        r.ok, r.summary, r.report_path, json.loads(r.result_json or "{}"), job_id=r.job_id
+                        r.ok,
+                        r.summary,
+                        r.report_path,
+                        json.loads(r.result_json or "{}"),
+                        job_id=r.job_id,
+                        typed=getattr(r, kind) if kind else None,
+                        typed_kind=kind,
                     )
         except grpc.RpcError as exc:
             raise self._translate(exc) from None

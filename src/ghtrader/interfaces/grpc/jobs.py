@@ -30,6 +30,7 @@ from ghtrader.application import errors as app_errors
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JOB_SOURCES, JobRecord, JobRegistry, JobSource, LockTable, NewJob
 from ghtrader.interfaces.grpc.streaming import Work, stream_run
+from ghtrader.interfaces.grpc.typed_results import typed_fields
 from ghtrader.v1 import runs_pb2
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class InThreadLauncher:
     """Runs the work in a server thread; the call ends (and the work stops) with its client."""
 
     def run(self, spec: JobSpec, request: Any, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
-        return stream_run(spec.build(request, lambda: not context.is_active()), context)
+        return stream_run(spec.build(request, lambda: not context.is_active()), context, command=spec.command)
 
 
 class JobStore(JobRegistry, LockTable, Protocol):
@@ -346,6 +347,10 @@ def result_event(job: JobRecord) -> runs_pb2.RunEvent:
         )
     assert o is not None
     summary = o.summary if job.state == "succeeded" else f"{o.summary} (job {job.id} cancelled: {job.error})"
+    try:
+        decoded = json.loads(o.result_json) if o.result_json else None
+    except ValueError:
+        decoded = None
     return runs_pb2.RunEvent(
         result=runs_pb2.RunResult(
             ok=o.ok,
@@ -353,5 +358,6 @@ def result_event(job: JobRecord) -> runs_pb2.RunEvent:
             report_path=o.report_path,
             result_json=o.result_json,
             job_id=job.id,
+            **typed_fields(job.command, decoded),
         )
     )

@@ -9,6 +9,7 @@ stops at the next progress report (or the use case's own stop check) and records
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import time
 import traceback
 from collections.abc import Mapping
 from types import FrameType
+from typing import Any
 
 from ghtrader.application.errors import ApplicationError
 from ghtrader.application.ports.clock import Clock
@@ -99,8 +101,12 @@ def run_job(
             log.info("[%d/%d] %s", done, total, message)
 
     def finish(state: str, code: int, **fields: object) -> int:
-        store.finish(job_id, state, clock.now_ns(), exit_code=code, **fields)  # type: ignore[arg-type]
-        _write_manifest(job_id, store, recorder, result_data[0] if result_data else None)
+        # The manifest is in place before the state turns final: whoever sees the job ended finds it.
+        result = result_data[0] if result_data else None
+        ending = {"state": state, "exit_code": code, "error": fields.get("error", ""), "outcome": fields.get("outcome")}
+        _write_manifest(job_id, store, recorder, result, ending)
+        if not store.finish(job_id, state, clock.now_ns(), exit_code=code, **fields):  # type: ignore[arg-type]
+            _write_manifest(job_id, store, recorder, result)  # it ended otherwise meanwhile (e.g. cancelled)
         return code
 
     try:
@@ -161,13 +167,22 @@ def run_job(
         signal.signal(signal.SIGTERM, previous)
 
 
-def _write_manifest(job_id: int, store: JobStore, recorder: RunRecorder | None, result: object | None) -> None:
-    """Write the finished job's manifest and point its record at it (a failure is only logged)."""
+def _write_manifest(
+    job_id: int,
+    store: JobStore,
+    recorder: RunRecorder | None,
+    result: object | None,
+    ending: Mapping[str, Any] | None = None,
+) -> None:
+    """Write the job's manifest (as recorded, or as it is about to end: ``ending``) and point its
+    record at it; a failure is only logged."""
     if recorder is None:
         return
     job = store.get(job_id)
     if job is None:
         return
+    if ending is not None:
+        job = dataclasses.replace(job, **ending)
     try:
         store.set_manifest_path(job_id, recorder.write(job, result))
     except Exception:  # noqa: BLE001 - the job's own outcome is already recorded

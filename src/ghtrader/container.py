@@ -600,7 +600,10 @@ class Container(containers.DeclarativeContainer):
         provider=data_provider,
         reports=reports,
         charts=providers.Singleton(
-            MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings), "main_schedule"
+            MatplotlibBenchmarkReportWriter,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "main_schedule",
+            stamp=providers.Object(_code_stamp),
         ),
     )
     build_main_l5 = providers.Singleton(
@@ -642,7 +645,9 @@ class Container(containers.DeclarativeContainer):
         oracle=oracle_source,
     )
     benchmark_writer = providers.Singleton(
-        MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings)
+        MatplotlibBenchmarkReportWriter,
+        providers.Callable(lambda s: s.runs_dir, settings),
+        stamp=providers.Object(_code_stamp),
     )
     train_model = providers.Singleton(
         TrainModel,

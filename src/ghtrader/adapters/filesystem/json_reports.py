@@ -79,20 +79,3 @@ class JsonFileReportSink:
             Path(tmp).unlink(missing_ok=True)
             raise
         return str(target)
-
-
-def write_json_atomically(target: Path, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``target`` through a temporary file renamed over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(payload, indent=2, sort_keys=True, default=_json_default, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ghtrader.adapters.filesystem.json_reports import write_json_atomically
+from ghtrader.adapters.filesystem.atomic import write_text_atomically
+from ghtrader.adapters.filesystem.json_reports import _json_default
 
 
 class JsonRunManifestStore:
@@ -24,7 +25,8 @@ class JsonRunManifestStore:
         if int(job_id) < 1:
             raise ValueError(f"job id must be >= 1, got {job_id}")
         target = self._root / f"job-{int(job_id)}.json"
-        write_json_atomically(target, manifest)
+        text = json.dumps(dict(manifest), indent=2, sort_keys=True, default=_json_default, allow_nan=True)
+        write_text_atomically(target, text + "\n")
         return str(target)
 
     def read(self, path: str) -> dict[str, Any]:

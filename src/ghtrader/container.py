@@ -800,6 +800,7 @@ class Container(containers.DeclarativeContainer):
         env=providers.Callable(_job_env, settings),
         prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
         cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
+        code_version=providers.Callable(code_version),
     )
     run_manifests = providers.Singleton(
         JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)

@@ -185,3 +185,14 @@ def test_the_recorder_stamps_the_code_version_and_writes_a_manifest_for_every_en
     assert job is not None and job.manifest_path.endswith(f"job-{job_id}.json")
     manifest = json.loads(Path(job.manifest_path).read_text())
     assert manifest["metrics"] == {"rows": 9.0} and manifest["data"] == {"days": 3} and manifest["ok"] is True
+
+
+def test_the_server_records_its_code_version_on_every_job_it_submits(tmp_path: Path) -> None:
+    from ghtrader.application.run_manifest import CodeVersion
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    control = JobControl(store, SystemClock(), lambda _id: ["true"], code_version=CodeVersion("5e1f00", True))
+    spec = _spec(lambda progress: RunOutcome(True, "x", {}))
+    job = control.submit(spec, data_pb2.DownloadRequest(symbol="SHFE.cu2612"))
+    got = store.get(job.id)
+    assert got is not None and (got.git_commit, got.git_dirty) == ("5e1f00", True)  # even if it never runs

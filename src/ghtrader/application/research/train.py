@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,9 @@ class TrainResult:
     meta_path: Path
     onnx_path: Path
     metrics: Mapping[str, Any]
+    # The data it trained on, as in its meta: lake, feature / label build ids, schedule hash,
+    # dataset config hash, days and row counts (what a run manifest records and compares).
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
 
 def split_by_time(frame: FeatureFrame, valid_fraction: float, purge_gap: int) -> tuple[FeatureFrame, FeatureFrame]:
@@ -351,6 +354,19 @@ class TrainModel:
             meta_path=published / meta_file_name(request.horizon),
             onnx_path=published / ONNX_FILE,
             metrics=metrics,
+            provenance={
+                k: meta[k]
+                for k in (
+                    "symbol",
+                    "ticks_lake",
+                    "lake_version",
+                    "feature_build_id",
+                    "label_build_id",
+                    "schedule_hash",
+                    "dataset_config_hash",
+                )
+            }
+            | {k: meta["data"][k] for k in ("start_day", "end_day", "rows", "train_rows", "valid_rows")},
         )
 
     # --- steps ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 from ghtrader.application import errors as app_errors
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JOB_SOURCES, JobRecord, JobRegistry, JobSource, LockTable, NewJob
+from ghtrader.application.run_manifest import CodeVersion
 from ghtrader.interfaces.grpc.streaming import Work, stream_run
 from ghtrader.interfaces.grpc.typed_results import typed_fields
 from ghtrader.v1 import runs_pb2
@@ -129,7 +130,8 @@ class JobControl:
 
     ``worker_command(job_id)`` is the argv of the job process; ``env`` its environment;
     ``prepare`` runs once before the first job is spawned (e.g. start the embedded database in
-    the server process, so no job owns it).
+    the server process, so no job owns it); ``code_version`` is recorded on every job submitted
+    (the job process records its own when it starts).
     """
 
     def __init__(
@@ -142,8 +144,10 @@ class JobControl:
         prepare: Callable[[], object] | None = None,
         cancel_grace_s: float = 10.0,
         poll_s: float = 0.2,
+        code_version: CodeVersion | None = None,
     ) -> None:
         self._store = store
+        self._code_version = code_version
         self._clock = clock
         self._worker_command = worker_command
         self._env = dict(env) if env is not None else None
@@ -184,6 +188,8 @@ class JobControl:
             ),
             self._clock.now_ns(),
         )
+        if self._code_version is not None:
+            self._store.set_code_version(job.id, self._code_version.commit, self._code_version.dirty)
         self._spawn(job)
         self._submitted.append(job.id)
         return job

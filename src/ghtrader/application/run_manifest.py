@@ -65,6 +65,8 @@ OUTPUT_KEYS = frozenset(
         "log_path",
     }
 )
+# A numeric list longer than this (a curve, an equity series) counts as one metric: its length.
+MAX_SERIES = 256
 # Numeric leaves that differ between two faithful runs: wall-clock, timestamps, files, versions.
 _VOLATILE_PARTS = ("duration", "elapsed", "seconds", "created", "timestamp", "wall", "latency", "bytes", "size_mb")
 _VOLATILE_SUFFIXES = ("_ns", "_s", "_ms", "_us", "_at", "_time", "_id", "version", "pid", "job_id")
@@ -113,6 +115,10 @@ def _walk(
             elif str(key) not in DATA_KEYS and str(key) not in OUTPUT_KEYS:
                 _walk(value[key], path, out, want=want, take=take)
     elif isinstance(value, list | tuple):
+        if len(value) > MAX_SERIES and all(isinstance(v, int | float) for v in value):
+            if want(f"{prefix}.length", len(value)):  # a long series (a curve): its length, not its points
+                out[f"{prefix}.length"] = len(value)
+            return
         for i, item in enumerate(value):
             _walk(item, f"{prefix}[{i}]", out, want=want, take=take)
     elif want(prefix, value):

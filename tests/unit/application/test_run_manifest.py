@@ -75,6 +75,11 @@ def test_metrics_are_the_numeric_leaves_less_volatile_and_data_values() -> None:
     assert metrics["metrics.accuracy"] == 0.61 and metrics["ok"] == 1.0 and math.isnan(metrics["metrics.macro_f1"])
 
 
+def test_a_long_numeric_series_counts_by_its_length() -> None:
+    metrics = result_metrics({"curve": [0.5] * 1000, "short": [1, 2]})
+    assert metrics == {"curve.length": 1000.0, "short[0]": 1.0, "short[1]": 2.0}
+
+
 def test_build_manifest_records_code_config_data_and_metrics() -> None:
     job = JobRecord(
         id=4,

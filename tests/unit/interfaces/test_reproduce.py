@@ -4,6 +4,7 @@ server, a SQLite job store and real job processes (a small deterministic work)."
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,8 +29,17 @@ from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.v1 import data_pb2
 
 WORKER = Path(__file__).with_name("_reproduce_worker.py")
-sys.path.insert(0, str(WORKER.parent))
-from _reproduce_worker import spec as worker_spec  # noqa: E402
+
+
+def _worker_module() -> Any:
+    spec = importlib.util.spec_from_file_location("_reproduce_worker", WORKER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+worker_spec = _worker_module().spec
 
 Invoke = Callable[..., tuple[int, str, str]]
 

@@ -792,6 +792,12 @@ class Container(containers.DeclarativeContainer):
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
     )
+    run_manifests = providers.Singleton(
+        JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)
+    )
+    run_recorder = providers.Singleton(
+        RunRecorder, run_manifests, providers.Callable(code_version), providers.Callable(_result_settings, settings)
+    )
     job_control = providers.Singleton(
         JobControl,
         store=job_store,
@@ -801,12 +807,7 @@ class Container(containers.DeclarativeContainer):
         prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
         cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
         code_version=providers.Callable(code_version),
-    )
-    run_manifests = providers.Singleton(
-        JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)
-    )
-    run_recorder = providers.Singleton(
-        RunRecorder, run_manifests, providers.Callable(code_version), providers.Callable(_result_settings, settings)
+        recorder=run_recorder,
     )
     job_catalog = providers.Callable(
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider

@@ -196,3 +196,24 @@ def test_the_server_records_its_code_version_on_every_job_it_submits(tmp_path: P
     job = control.submit(spec, data_pb2.DownloadRequest(symbol="SHFE.cu2612"))
     got = store.get(job.id)
     assert got is not None and (got.git_commit, got.git_dirty) == ("5e1f00", True)  # even if it never runs
+
+
+def test_a_job_whose_process_dies_unrecorded_gets_its_manifest_from_the_server(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", False), {})
+    control = JobControl(
+        store, SystemClock(), lambda _id: [sys.executable, "-c", "raise SystemExit(9)"], recorder=recorder
+    )
+    job = control.submit(
+        _spec(lambda progress: RunOutcome(True, "x", {})), data_pb2.DownloadRequest(symbol="SHFE.cu2612")
+    )
+    deadline = time.monotonic() + 30
+    while (got := store.get(job.id)) is not None and not got.manifest_path and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got is not None and got.state == "failed" and got.error_kind == "ProcessDied" and got.exit_code == 9
+    manifest = json.loads(Path(got.manifest_path).read_text())
+    assert manifest["state"] == "failed" and manifest["exit_code"] == 9 and manifest["metrics"] == {}
+    assert manifest["code"] == {"git_commit": "abc", "git_dirty": False}

@@ -217,3 +217,19 @@ def test_a_job_whose_process_dies_unrecorded_gets_its_manifest_from_the_server(t
     manifest = json.loads(Path(got.manifest_path).read_text())
     assert manifest["state"] == "failed" and manifest["exit_code"] == 9 and manifest["metrics"] == {}
     assert manifest["code"] == {"git_commit": "abc", "git_dirty": False}
+
+
+def test_a_job_reconciled_at_server_start_gets_its_manifest(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db", is_alive=lambda _pid, _since: False)
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", False), {})
+    control = JobControl(store, SystemClock(), lambda _id: ["true"], recorder=recorder)
+    job_id = _submit(store, _spec(lambda progress: RunOutcome(True, "x", {})))
+    store.set_process(job_id, 4_000_000, 4_000_000)
+    assert store.mark_running(job_id, [], time.time_ns())
+    assert control.reconcile() == [job_id]
+    job = store.get(job_id)
+    assert job is not None and job.state == "failed" and job.manifest_path
+    assert json.loads(Path(job.manifest_path).read_text())["state"] == "failed"

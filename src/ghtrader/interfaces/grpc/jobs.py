@@ -325,6 +325,8 @@ class JobControl:
     def reconcile(self) -> list[int]:
         """Fail active jobs whose process is gone (run at server start); history is kept."""
         ids = self._store.reconcile(self._clock.now_ns(), "process died; server restarted")
+        for job_id in ids:
+            self._record_manifest(job_id)
         if ids:
             log.warning("reconciled %d dead jobs as failed: %s", len(ids), ids)
         return ids

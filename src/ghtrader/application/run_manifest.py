@@ -48,7 +48,6 @@ DATA_KEYS = frozenset(
         "days_touched",
         "symbols",
         "symbol",
-        "contracts",
     }
 )
 # Keys naming what a run produced, fresh on every run (a build id carries its time): not compared.
@@ -102,6 +101,19 @@ def _is_volatile(path: str) -> bool:
     return any(p in last for p in _VOLATILE_PARTS) or last.endswith(_VOLATILE_SUFFIXES)
 
 
+def _stable(value: Any) -> Any:
+    """``value`` less what differs between faithful runs (volatile keys and outputs), at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            k: _stable(v)
+            for k, v in value.items()
+            if str(k) in DATA_KEYS or not (_is_volatile(str(k)) or str(k) in OUTPUT_KEYS)
+        }
+    if isinstance(value, list | tuple):
+        return [_stable(v) for v in value]
+    return value
+
+
 def _walk(
     value: Any, prefix: str, out: dict[str, Any], *, want: Callable[[str, Any], bool], take: frozenset[str]
 ) -> None:
@@ -111,7 +123,7 @@ def _walk(
         for key in sorted(value, key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
             if str(key) in take:
-                out[path] = value[key]
+                out[path] = _stable(value[key]) if take is DATA_KEYS else value[key]
             elif str(key) not in DATA_KEYS and str(key) not in OUTPUT_KEYS:
                 _walk(value[key], path, out, want=want, take=take)
     elif isinstance(value, list | tuple):

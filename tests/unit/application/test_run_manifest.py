@@ -53,6 +53,18 @@ def test_data_manifest_takes_the_provenance_keys_wherever_they_are() -> None:
     }
 
 
+def test_a_day_manifest_is_data_less_its_volatile_fields() -> None:
+    result = {
+        "contracts": [{"symbol": "SHFE.cu2612", "downloaded": 3, "duration_s": 1.2}],
+        "day_manifests": [{"day": "2026-10-13", "rows": 10, "updated_at_ns": 5, "lake_version": "v2", "run_id": "r"}],
+    }
+    assert data_manifest(result) == {
+        "contracts[0].symbol": "SHFE.cu2612",
+        "day_manifests": [{"day": "2026-10-13", "rows": 10, "lake_version": "v2"}],
+    }
+    assert result_metrics(result) == {"contracts[0].downloaded": 3.0}
+
+
 def test_outputs_are_what_the_run_made_afresh_and_are_kept_apart() -> None:
     assert result_outputs(TRAIN_RESULT) == {
         "entry.version": "2",

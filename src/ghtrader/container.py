@@ -23,8 +23,9 @@ from ghtrader.adapters.filesystem.account_cache import FilesystemAccountCache
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
+from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
-from ghtrader.adapters.host.build_info import git_commit
+from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
@@ -84,6 +85,7 @@ from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
+from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.account_lock import AccountLocks
 from ghtrader.application.trading.request import TradingRunRequest
@@ -406,6 +408,27 @@ def _job_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, JOB_SETTINGS_ENV: settings_to_json(settings), "PYTHONUNBUFFERED": "1"}
 
 
+def _result_settings(settings: Settings) -> dict[str, object]:
+    """The settings that shape a job's results, for its run manifest (never a secret)."""
+    shaping: dict[str, object] = {"provider": settings.provider, "store": settings.store}
+    if settings.provider == "synthetic":
+        shaping.update(
+            synthetic_seed=settings.synthetic_seed,
+            synthetic_signal_strength=settings.synthetic_signal_strength,
+            synthetic_tick_interval_ms=settings.synthetic_tick_interval_ms,
+            synthetic_anchor_date=settings.synthetic_anchor_date.isoformat(),
+        )
+    elif settings.provider == "csv":
+        shaping["csv_dir"] = str(settings.csv_dir)
+    return shaping
+
+
+def _code_stamp() -> dict[str, object]:
+    """What every report records about the code that wrote it."""
+    v = code_version()
+    return {"git_commit": v.commit, "git_dirty": v.dirty}
+
+
 def _job_catalog(
     data: DataUseCases,
     datasets: DatasetUseCases,
@@ -500,7 +523,9 @@ class Container(containers.DeclarativeContainer):
 
     calendar_source = providers.Singleton(_calendar_source, settings)
     calendar = providers.Singleton(lambda source: source.load(), calendar_source)
-    reports = providers.Singleton(JsonFileReportSink, providers.Callable(lambda s: s.runs_dir, settings))
+    reports = providers.Singleton(
+        JsonFileReportSink, providers.Callable(lambda s: s.runs_dir, settings), stamp=providers.Object(_code_stamp)
+    )
 
     synthetic_market = providers.Singleton(_synthetic_market, settings, calendar)
 
@@ -644,7 +669,10 @@ class Container(containers.DeclarativeContainer):
         provider=data_provider,
         reports=reports,
         charts=providers.Singleton(
-            MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings), "main_schedule"
+            MatplotlibBenchmarkReportWriter,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "main_schedule",
+            stamp=providers.Object(_code_stamp),
         ),
     )
     build_main_l5 = providers.Singleton(
@@ -686,7 +714,9 @@ class Container(containers.DeclarativeContainer):
         oracle=oracle_source,
     )
     benchmark_writer = providers.Singleton(
-        MatplotlibBenchmarkReportWriter, providers.Callable(lambda s: s.runs_dir, settings)
+        MatplotlibBenchmarkReportWriter,
+        providers.Callable(lambda s: s.runs_dir, settings),
+        stamp=providers.Object(_code_stamp),
     )
     train_model = providers.Singleton(
         TrainModel,
@@ -696,7 +726,8 @@ class Container(containers.DeclarativeContainer):
         model_registry,
         clock,
         runtime=inference_runtime,
-        code_version=providers.Callable(git_commit),
+        code_version=providers.Callable(lambda: code_version().commit),
+        code_dirty=providers.Callable(lambda: code_version().dirty),
     )
     run_benchmark = providers.Singleton(
         RunBenchmark,
@@ -796,19 +827,6 @@ class Container(containers.DeclarativeContainer):
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
     )
-    job_control = providers.Singleton(
-        JobControl,
-        store=job_store,
-        clock=clock,
-        worker_command=providers.Object(_job_worker_command),
-        env=providers.Callable(_job_env, settings),
-        prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
-        cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
-    )
-    job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
-    )
-
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock, job_store)
 
     broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
@@ -843,6 +861,27 @@ class Container(containers.DeclarativeContainer):
         provider=providers.Callable(lambda s: s.provider, settings),
     )
 
+    run_manifests = providers.Singleton(
+        JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)
+    )
+    run_recorder = providers.Singleton(
+        RunRecorder, run_manifests, providers.Callable(code_version), providers.Callable(_result_settings, settings)
+    )
+    job_control = providers.Singleton(
+        JobControl,
+        store=job_store,
+        clock=clock,
+        worker_command=providers.Object(_job_worker_command),
+        env=providers.Callable(_job_env, settings),
+        prepare=stores.provider,  # the server owns the store (e.g. starts the embedded database), not a job
+        cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
+        code_version=providers.Callable(code_version),
+        recorder=run_recorder,
+    )
+    job_catalog = providers.Callable(
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+    )
+
     server_scheduler = providers.Resource(
         _server_scheduler, settings, calendar_source, job_control, job_catalog, clock
     )  # started by `ghtrader serve` only
@@ -853,7 +892,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
-        providers.Callable(jobs_service, job_control),
+        providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),

@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             container.job_catalog(),
             container.clock(),
             tqsdk_slots=settings.max_parallel_tqsdk_jobs,
+            recorder=container.run_recorder(),
         )
     finally:
         container.shutdown_resources()

@@ -37,3 +37,27 @@ def test_a_failed_write_leaves_the_old_report(tmp_path: Path) -> None:
 def test_path_like_names_are_refused(tmp_path: Path, kind: str, run_id: str) -> None:
     with pytest.raises(ValueError, match="invalid report"):
         JsonFileReportSink(tmp_path).write_json(kind, run_id, {})
+
+
+def test_the_stamp_adds_the_code_version_to_every_report_unless_the_payload_sets_it(tmp_path: Path) -> None:
+    sink = JsonFileReportSink(tmp_path, stamp=lambda: {"git_commit": "abc123def456", "git_dirty": True})
+    path = Path(sink.write_json("backtest", "r1", {"pnl": 1.5}))
+    assert json.loads(path.read_text()) == {"pnl": 1.5, "git_commit": "abc123def456", "git_dirty": True}
+    path = Path(sink.write_json("backtest", "r2", {"git_commit": "mine"}))
+    assert json.loads(path.read_text()) == {"git_commit": "mine", "git_dirty": True}
+
+
+def test_the_run_manifest_store_writes_atomically_and_reads_back(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+
+    store = JsonRunManifestStore(tmp_path / "manifests")
+    path = store.write(7, {"metrics": {"a": float("nan")}, "day": date(2026, 10, 13)})
+    assert path == str(tmp_path / "manifests" / "job-7.json")
+    back = store.read(path)
+    assert back["day"] == "2026-10-13" and np.isnan(back["metrics"]["a"])
+    store.write(7, {"v": 2})
+    assert store.read(path) == {"v": 2} and [p.name for p in (tmp_path / "manifests").iterdir()] == ["job-7.json"]
+    with pytest.raises(ValueError):
+        store.write(0, {})
+    with pytest.raises(FileNotFoundError):
+        store.read(str(tmp_path / "manifests" / "job-8.json"))

@@ -110,3 +110,9 @@ def test_dated_axes_and_vertical_markers() -> None:
     assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
     vertical = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [19801.0, 19801.0]]
     assert len(vertical) == 1  # the roll marker
+
+
+def test_the_stamp_records_the_code_version_in_the_report_json(tmp_path: Path) -> None:
+    writer = MatplotlibBenchmarkReportWriter(tmp_path, stamp=lambda: {"git_commit": "abc", "git_dirty": False})
+    out = writer.write("rep_2", {"a": 1.0}, ())
+    assert json.loads(Path(out.json_path).read_text()) == {"a": 1.0, "git_commit": "abc", "git_dirty": False}

@@ -147,3 +147,36 @@ def test_a_database_of_another_schema_version_is_refused_with_what_to_do(tmp_pat
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(JobStoreSchemaError, match="move the file aside"):
         SqliteJobStore(db).list_jobs()
+
+
+def test_a_version_1_database_is_migrated_in_place_and_keeps_its_history(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ghtrader.adapters.sqlite.jobs import SCHEMA_VERSION
+
+    db = tmp_path / "jobs.db"
+    old = SqliteJobStore(db)
+    kept = _job(old)
+    assert old.finish(kept, "succeeded", 5, exit_code=0, outcome=JobOutcome(True, "done", "", "{}"))
+    with sqlite3.connect(db) as conn:  # back to the version-1 table: no code version, no manifest
+        for column in ("git_commit", "git_dirty", "manifest_path"):
+            conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 1")
+    store = SqliteJobStore(db)
+    got = store.get(kept)
+    assert got is not None and got.state == "succeeded" and got.outcome == JobOutcome(True, "done", "", "{}")
+    assert (got.git_commit, got.git_dirty, got.manifest_path) == ("", None, "")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    store.set_code_version(kept, "abc123def456", True)
+    store.set_manifest_path(kept, "/runs/control/manifests/job-1.json")
+    got = SqliteJobStore(db).get(kept)
+    assert got is not None and (got.git_commit, got.git_dirty, got.manifest_path) == (
+        "abc123def456",
+        True,
+        "/runs/control/manifests/job-1.json",
+    )
+    fresh = _job(store)
+    store.set_code_version(fresh, "unknown", None)
+    got = store.get(fresh)
+    assert got is not None and got.git_commit == "unknown" and got.git_dirty is None

@@ -155,3 +155,81 @@ def test_an_in_process_server_cancels_the_jobs_it_started_when_it_ends(tmp_path:
     assert control.cancel_submitted("the --local command ended") == [running.id]
     assert store.get(running.id).state == "cancelled"  # type: ignore[union-attr]
     assert store.get(other).state == "queued"  # type: ignore[union-attr]
+
+
+def test_the_recorder_stamps_the_code_version_and_writes_a_manifest_for_every_end(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", True), {"seed": 7})
+
+    def fails(progress: Callable[[int, int, str], None]) -> RunOutcome:
+        raise NotFound("no ticks for SHFE.cu2612")
+
+    spec = _spec(fails)
+    job_id = _submit(store, spec)
+    assert run_job(job_id, store, {spec.type_name: spec}, SystemClock(), recorder=recorder) == EXIT_FAILED
+    job = store.get(job_id)
+    assert job is not None and (job.git_commit, job.git_dirty) == ("abc", True)
+    manifest = json.loads(Path(job.manifest_path).read_text())
+    assert manifest["state"] == "failed" and manifest["exit_code"] == EXIT_FAILED and manifest["metrics"] == {}
+    assert manifest["code"] == {"git_commit": "abc", "git_dirty": True} and manifest["config"]["settings"] == {
+        "seed": 7
+    }
+
+    spec = _spec(lambda progress: RunOutcome(True, "3 days", {"days": 3, "rows": 9, "took_s": 0.1}, "/r.json"))
+    job_id = _submit(store, spec)
+    assert run_job(job_id, store, {spec.type_name: spec}, SystemClock(), recorder=recorder) == EXIT_OK
+    job = store.get(job_id)
+    assert job is not None and job.manifest_path.endswith(f"job-{job_id}.json")
+    manifest = json.loads(Path(job.manifest_path).read_text())
+    assert manifest["metrics"] == {"rows": 9.0} and manifest["data"] == {"days": 3} and manifest["ok"] is True
+
+
+def test_the_server_records_its_code_version_on_every_job_it_submits(tmp_path: Path) -> None:
+    from ghtrader.application.run_manifest import CodeVersion
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    control = JobControl(store, SystemClock(), lambda _id: ["true"], code_version=CodeVersion("5e1f00", True))
+    spec = _spec(lambda progress: RunOutcome(True, "x", {}))
+    job = control.submit(spec, data_pb2.DownloadRequest(symbol="SHFE.cu2612"))
+    got = store.get(job.id)
+    assert got is not None and (got.git_commit, got.git_dirty) == ("5e1f00", True)  # even if it never runs
+
+
+def test_a_job_whose_process_dies_unrecorded_gets_its_manifest_from_the_server(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", False), {})
+    control = JobControl(
+        store, SystemClock(), lambda _id: [sys.executable, "-c", "raise SystemExit(9)"], recorder=recorder
+    )
+    job = control.submit(
+        _spec(lambda progress: RunOutcome(True, "x", {})), data_pb2.DownloadRequest(symbol="SHFE.cu2612")
+    )
+    deadline = time.monotonic() + 30
+    while (got := store.get(job.id)) is not None and not got.manifest_path and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got is not None and got.state == "failed" and got.error_kind == "ProcessDied" and got.exit_code == 9
+    manifest = json.loads(Path(got.manifest_path).read_text())
+    assert manifest["state"] == "failed" and manifest["exit_code"] == 9 and manifest["metrics"] == {}
+    assert manifest["code"] == {"git_commit": "abc", "git_dirty": False}
+
+
+def test_a_job_reconciled_at_server_start_gets_its_manifest(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+    from ghtrader.application.run_manifest import CodeVersion, RunRecorder
+
+    store = SqliteJobStore(tmp_path / "jobs.db", is_alive=lambda _pid, _since: False)
+    recorder = RunRecorder(JsonRunManifestStore(tmp_path / "manifests"), CodeVersion("abc", False), {})
+    control = JobControl(store, SystemClock(), lambda _id: ["true"], recorder=recorder)
+    job_id = _submit(store, _spec(lambda progress: RunOutcome(True, "x", {})))
+    store.set_process(job_id, 4_000_000, 4_000_000)
+    assert store.mark_running(job_id, [], time.time_ns())
+    assert control.reconcile() == [job_id]
+    job = store.get(job_id)
+    assert job is not None and job.state == "failed" and job.manifest_path
+    assert json.loads(Path(job.manifest_path).read_text())["state"] == "failed"

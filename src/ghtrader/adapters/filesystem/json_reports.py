@@ -7,6 +7,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,14 @@ class JsonFileReportSink:
     """Reports as pretty-printed JSON files under ``root`` (usually ``runs/``).
 
     A reader never sees a half-written file: the JSON goes to a temporary file in the same
-    folder, is flushed to disk and then renamed over the target.
+    folder, is flushed to disk and then renamed over the target. ``stamp`` adds fields to every
+    report a payload does not set itself (the container stamps the code version: ``git_commit``,
+    ``git_dirty``).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamp: Callable[[], Mapping[str, Any]] | None = None) -> None:
         self._root = Path(root)
+        self._stamp = stamp
 
     @property
     def root(self) -> Path:
@@ -57,6 +61,8 @@ class JsonFileReportSink:
                     f"invalid report {label} {value!r}: expected letters, digits, '.', '_', '-', '@' "
                     "(no path separators)"
                 )
+        if self._stamp is not None:
+            payload = {**self._stamp(), **payload}
         text = json.dumps(payload, indent=2, sort_keys=True, default=_json_default, allow_nan=True)
         folder = self._root / kind
         folder.mkdir(parents=True, exist_ok=True)

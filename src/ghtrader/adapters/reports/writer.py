@@ -8,7 +8,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
 class MatplotlibBenchmarkReportWriter:
     """Benchmark / compare reports under ``root / folder`` (usually ``runs/benchmarks``)."""
 
-    def __init__(self, root: Path, folder: str = "benchmarks") -> None:
+    def __init__(
+        self, root: Path, folder: str = "benchmarks", stamp: Callable[[], Mapping[str, Any]] | None = None
+    ) -> None:
         self._dir = Path(root) / folder
+        self._stamp = stamp  # fields every report JSON gets unless its payload sets them (the code version)
 
     @property
     def directory(self) -> Path:
@@ -76,6 +79,8 @@ class MatplotlibBenchmarkReportWriter:
         if bad or len(set(names)) != len(names):
             raise ValueError(f"figure names must be unique file stems of letters, digits, '_', '-': got {names}")
 
+        if self._stamp is not None:
+            payload = {**self._stamp(), **payload}
         text = json.dumps(_finite(to_jsonable(dict(payload))), indent=2, sort_keys=True, allow_nan=False)
         json_path = self._dir / f"{report_id}.json"
         _write_atomically(json_path, (text + "\n").encode("utf-8"))

@@ -59,7 +59,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     ok INTEGER,
     summary TEXT NOT NULL DEFAULT '',
     report_path TEXT NOT NULL DEFAULT '',
-    result_json TEXT NOT NULL DEFAULT ''
+    result_json TEXT NOT NULL DEFAULT '',
+    git_commit TEXT NOT NULL DEFAULT '',
+    git_dirty INTEGER,
+    manifest_path TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
 CREATE TABLE IF NOT EXISTS job_progress (
@@ -79,7 +82,15 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 _ACTIVE = tuple(ACTIVE_STATES)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns each version added to ``jobs``: an older database is migrated in place (history kept).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "git_commit TEXT NOT NULL DEFAULT ''",  # the code that ran the job ('' : not recorded)
+        "git_dirty INTEGER",  # 1 tracked files changed, 0 clean, NULL unknown
+        "manifest_path TEXT NOT NULL DEFAULT ''",  # runs/control/manifests/job-<id>.json
+    ),
+}
 
 
 class JobStoreSchemaError(RuntimeError):
@@ -137,6 +148,9 @@ class SqliteJobStore:
             conn.execute("PRAGMA journal_mode = WAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             has_jobs = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone() is not None
+            if has_jobs and 1 <= version < SCHEMA_VERSION:
+                _migrate(conn, version)
+                version = SCHEMA_VERSION
             if has_jobs and version != SCHEMA_VERSION:
                 conn.close()
                 raise JobStoreSchemaError(
@@ -235,6 +249,15 @@ class SqliteJobStore:
             )
             == 1
         )
+
+    def set_code_version(self, job_id: int, commit: str, dirty: bool | None) -> None:
+        self._update(
+            "UPDATE jobs SET git_commit = ?, git_dirty = ? WHERE id = ?",
+            (commit, None if dirty is None else int(dirty), job_id),
+        )
+
+    def set_manifest_path(self, job_id: int, path: str) -> None:
+        self._update("UPDATE jobs SET manifest_path = ? WHERE id = ?", (path, job_id))
 
     def set_progress(self, job_id: int, done: int, total: int, message: str) -> None:
         with self._tx(immediate=True) as conn:
@@ -358,8 +381,25 @@ class SqliteJobStore:
             conn.close()
 
 
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Add the columns later versions introduced (one transaction; idempotent per column)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        have = {r[1] for r in conn.execute("PRAGMA table_info(jobs)").fetchall()}
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            for column in _MIGRATIONS.get(v, ()):
+                if column.split()[0] not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def _record(row: sqlite3.Row) -> JobRecord:
     ok = row["ok"]
+    dirty = row["git_dirty"]
     outcome = (
         None
         if ok is None
@@ -393,4 +433,7 @@ def _record(row: sqlite3.Row) -> JobRecord:
         progress_total=int(row["progress_total"]),
         progress_message=row["progress_message"],
         outcome=outcome,
+        git_commit=row["git_commit"],
+        git_dirty=None if dirty is None else bool(dirty),
+        manifest_path=row["manifest_path"],
     )

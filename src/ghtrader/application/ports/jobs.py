@@ -80,6 +80,9 @@ class JobRecord:
     progress_total: int = 0
     progress_message: str = ""
     outcome: JobOutcome | None = None
+    git_commit: str = ""  # the code that ran it ("" before its process recorded it)
+    git_dirty: bool | None = None  # whether that checkout had changed tracked files (None: unknown)
+    manifest_path: str = ""  # its run manifest (code, config, data, metrics), written when it ends
 
     @property
     def duration_s(self) -> float | None:
@@ -132,6 +135,14 @@ class JobRegistry(Protocol):
 
     def mark_running(self, job_id: int, locks_held: Sequence[str], now_ns: int) -> bool:
         """queued -> running; False if the job was no longer queued (e.g. cancelled meanwhile)."""
+        ...
+
+    def set_code_version(self, job_id: int, commit: str, dirty: bool | None) -> None:
+        """Record the code version the job's process runs."""
+        ...
+
+    def set_manifest_path(self, job_id: int, path: str) -> None:
+        """Point the job at its run manifest."""
         ...
 
     def set_progress(self, job_id: int, done: int, total: int, message: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,9 @@ class TrainResult:
     meta_path: Path
     onnx_path: Path
     metrics: Mapping[str, Any]
+    # The data it trained on, as in its meta: lake, feature / label build ids, schedule hash,
+    # dataset config hash, days and row counts (what a run manifest records and compares).
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
 
 def split_by_time(frame: FeatureFrame, valid_fraction: float, purge_gap: int) -> tuple[FeatureFrame, FeatureFrame]:
@@ -176,6 +179,7 @@ class TrainModel:
             when callers only use :meth:`train_frame`).
         runtime: checks the exported graph against the model on validation rows (skipped when None).
         code_version: recorded as ``git_commit`` (the container passes the checkout's commit).
+        code_dirty: recorded as ``git_dirty`` (tracked files changed; None when unknown).
         extra_metrics: adds metrics (e.g. by regime / session) to the validation metrics.
         parity_rows / parity_atol: rows checked and the largest |ONNX - model| probability
             difference accepted.
@@ -191,6 +195,7 @@ class TrainModel:
         *,
         runtime: InferenceRuntime | None = None,
         code_version: str = "unknown",
+        code_dirty: bool | None = None,
         extra_metrics: MetricsHook | None = None,
         parity_rows: int = 2048,
         parity_atol: float = 1e-4,
@@ -202,6 +207,7 @@ class TrainModel:
         self._clock = clock
         self._runtime = runtime
         self._code_version = code_version
+        self._code_dirty = code_dirty
         self._extra_metrics = extra_metrics
         self._parity_rows = int(parity_rows)
         self._parity_atol = float(parity_atol)
@@ -300,6 +306,7 @@ class TrainModel:
                 "dataset_config_hash": provenance.config_hash,
                 "config_hash": digest,
                 "git_commit": self._code_version,
+                "git_dirty": self._code_dirty,
                 "created_at_ns": int(self._clock.now_ns()),
                 "data": self._data_range(request, frame, train, valid),
                 "train_config": train_config,
@@ -347,6 +354,19 @@ class TrainModel:
             meta_path=published / meta_file_name(request.horizon),
             onnx_path=published / ONNX_FILE,
             metrics=metrics,
+            provenance={
+                k: meta[k]
+                for k in (
+                    "symbol",
+                    "ticks_lake",
+                    "lake_version",
+                    "feature_build_id",
+                    "label_build_id",
+                    "schedule_hash",
+                    "dataset_config_hash",
+                )
+            }
+            | {k: meta["data"][k] for k in ("start_day", "end_day", "rows", "train_rows", "valid_rows")},
         )
 
     # --- steps ------------------------------------------------------------------------------------

@@ -218,8 +218,15 @@ class GhTraderClient:
                     on_progress(ProgressView(p.done, p.total, p.message, p.percent))
                 elif event.HasField("result"):
                     r = event.result
+                    kind = r.WhichOneof("typed") or ""
                     return RunResultView(
-                        r.ok, r.summary, r.report_path, json.loads(r.result_json or "{}"), job_id=r.job_id
+                        r.ok,
+                        r.summary,
+                        r.report_path,
+                        json.loads(r.result_json or "{}"),
+                        job_id=r.job_id,
+                        typed=getattr(r, kind) if kind else None,
+                        typed_kind=kind,
                     )
         except grpc.RpcError as exc:
             raise self._translate(exc) from None
@@ -823,6 +830,24 @@ class GhTraderClient:
         request = jobs_pb2.CancelJobRequest(job_id=job_id, **_given(grace_s=grace_s))
         wait = (grace_s if grace_s is not None else 10.0) + self._timeout_s
         return _fields(self._call(self._jobs.CancelJob, request, timeout_s=wait).job)
+
+    def reproduce_job(self, job_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Submit finished job ``job_id``'s request again: (the original, the new job)."""
+        r = self._call(self._jobs.ReproduceJob, jobs_pb2.ReproduceJobRequest(job_id=job_id))
+        return _fields(r.original), _fields(r.job)
+
+    def compare_jobs(
+        self, original_job_id: int, reproduced_job_id: int, *, rtol: float | None = None, atol: float | None = None
+    ) -> dict[str, Any]:
+        """Compare two finished jobs' run manifests (fields as in jobs.proto ``CompareJobsResponse``;
+        ``differences`` as dicts)."""
+        request = jobs_pb2.CompareJobsRequest(
+            original_job_id=original_job_id, reproduced_job_id=reproduced_job_id, **_given(rtol=rtol, atol=atol)
+        )
+        r = self._call(self._jobs.CompareJobs, request)
+        out = _fields(r)
+        out["differences"] = [_fields(d) for d in r.differences]
+        return out
 
     def list_locks(self) -> list[dict[str, Any]]:
         return [_fields(lock) for lock in self._call(self._jobs.ListLocks, jobs_pb2.ListLocksRequest()).locks]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -52,9 +52,16 @@ class RunResultView:
     report_path: str
     result: dict[str, Any]
     job_id: int = 0  # the job that ran it (``ghtrader jobs show``); 0 when run in the server's thread
+    # The typed result (results.proto: IngestResult, VerifyResult, BuildResult, TrainResult,
+    # BacktestResult or BenchmarkResult) and its RunResult field name; None / "" for commands without one.
+    typed: Any = field(default=None, compare=False, repr=False)
+    typed_kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The plain fields (``result`` is the full result; the typed message is left out)."""
+        out = asdict(replace(self, typed=None))
+        del out["typed"], out["typed_kind"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from google.protobuf.message import Message
 from ghtrader.application import errors as app_errors
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JOB_SOURCES, JobRecord, JobRegistry, JobSource, LockTable, NewJob
+from ghtrader.application.run_manifest import CodeVersion, RunRecorder
 from ghtrader.interfaces.grpc.streaming import Work, stream_run
+from ghtrader.interfaces.grpc.typed_results import typed_fields
 from ghtrader.v1 import runs_pb2
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class InThreadLauncher:
     """Runs the work in a server thread; the call ends (and the work stops) with its client."""
 
     def run(self, spec: JobSpec, request: Any, context: grpc.ServicerContext) -> Iterator[runs_pb2.RunEvent]:
-        return stream_run(spec.build(request, lambda: not context.is_active()), context)
+        return stream_run(spec.build(request, lambda: not context.is_active()), context, command=spec.command)
 
 
 class JobStore(JobRegistry, LockTable, Protocol):
@@ -128,7 +130,9 @@ class JobControl:
 
     ``worker_command(job_id)`` is the argv of the job process; ``env`` its environment;
     ``prepare`` runs once before the first job is spawned (e.g. start the embedded database in
-    the server process, so no job owns it).
+    the server process, so no job owns it); ``code_version`` is recorded on every job submitted
+    (the job process records its own when it starts); ``recorder`` writes the run manifest of a
+    job this control ends itself (a crashed or killed process), which its process could not.
     """
 
     def __init__(
@@ -141,8 +145,12 @@ class JobControl:
         prepare: Callable[[], object] | None = None,
         cancel_grace_s: float = 10.0,
         poll_s: float = 0.2,
+        code_version: CodeVersion | None = None,
+        recorder: RunRecorder | None = None,
     ) -> None:
         self._store = store
+        self._code_version = code_version
+        self._recorder = recorder
         self._clock = clock
         self._worker_command = worker_command
         self._env = dict(env) if env is not None else None
@@ -183,6 +191,8 @@ class JobControl:
             ),
             self._clock.now_ns(),
         )
+        if self._code_version is not None:
+            self._store.set_code_version(job.id, self._code_version.commit, self._code_version.dirty)
         self._spawn(job)
         self._submitted.append(job.id)
         return job
@@ -221,6 +231,7 @@ class JobControl:
         if reason is not None:  # killed by cancel(): that is a cancellation, not a crash
             self._store.finish(job_id, "cancelled", self._clock.now_ns(), exit_code=code, error=reason)
             self._store.release(job_id)
+            self._record_manifest(job_id)
             return
         if self._store.finish(
             job_id,
@@ -231,7 +242,18 @@ class JobControl:
             error=f"job process exited with code {code} without recording a final state",
         ):
             self._store.release(job_id)
+            self._record_manifest(job_id)
             log.warning("job %d died with code %d", job_id, code)
+
+    def _record_manifest(self, job_id: int) -> None:
+        """The manifest of a job ended here (no result), unless its process wrote one."""
+        job = self._store.get(job_id)
+        if self._recorder is None or job is None or job.manifest_path or not job.finished:
+            return
+        try:
+            self._store.set_manifest_path(job_id, self._recorder.write(job, None))
+        except Exception:  # noqa: BLE001 - the job's state is recorded; the manifest is a record of it
+            log.exception("job %d: could not write its run manifest", job_id)
 
     def follow(
         self, job_id: int, context: grpc.ServicerContext, *, cancel_on_disconnect: bool = False
@@ -294,6 +316,7 @@ class JobControl:
         # The worker normally records its own cancellation; this covers one that could not.
         self._store.finish(job_id, "cancelled", self._clock.now_ns(), exit_code=-signal.SIGKILL, error=reason)
         self._store.release(job_id)
+        self._record_manifest(job_id)
         self._cancelling.pop(job_id, None)
         final = self._store.get(job_id)
         assert final is not None
@@ -309,6 +332,8 @@ class JobControl:
     def reconcile(self) -> list[int]:
         """Fail active jobs whose process is gone (run at server start); history is kept."""
         ids = self._store.reconcile(self._clock.now_ns(), "process died; server restarted")
+        for job_id in ids:
+            self._record_manifest(job_id)
         if ids:
             log.warning("reconciled %d dead jobs as failed: %s", len(ids), ids)
         return ids
@@ -353,6 +378,10 @@ def result_event(job: JobRecord) -> runs_pb2.RunEvent:
         )
     assert o is not None
     summary = o.summary if job.state == "succeeded" else f"{o.summary} (job {job.id} cancelled: {job.error})"
+    try:
+        decoded = json.loads(o.result_json) if o.result_json else None
+    except ValueError:
+        decoded = None
     return runs_pb2.RunEvent(
         result=runs_pb2.RunResult(
             ok=o.ok,
@@ -360,5 +389,6 @@ def result_event(job: JobRecord) -> runs_pb2.RunEvent:
             report_path=o.report_path,
             result_json=o.result_json,
             job_id=job.id,
+            **typed_fields(job.command, decoded),
         )
     )

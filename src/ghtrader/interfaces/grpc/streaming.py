@@ -16,6 +16,7 @@ from typing import Any, cast
 import grpc
 
 from ghtrader.application.reporting import to_jsonable
+from ghtrader.interfaces.grpc.typed_results import typed_fields
 from ghtrader.v1 import runs_pb2
 
 
@@ -36,9 +37,11 @@ _DONE = object()
 
 
 def stream_run(
-    work: Work, context: grpc.ServicerContext, *, min_interval_s: float = 0.2
+    work: Work, context: grpc.ServicerContext, *, min_interval_s: float = 0.2, command: str = ""
 ) -> Iterator[runs_pb2.RunEvent]:
-    """Yield progress events while ``work(progress)`` runs, then its result; re-raise its error."""
+    """Yield progress events while ``work(progress)`` runs, then its result; re-raise its error.
+
+    ``command`` (a JobSpec command) picks the typed result set beside ``result_json``."""
     events: queue.Queue[object] = queue.Queue(maxsize=1000)
     outcome: list[RunOutcome] = []
     failure: list[BaseException] = []
@@ -74,11 +77,13 @@ def stream_run(
     if failure:
         raise failure[0]
     result = outcome[0]
+    result_json = json.dumps(to_jsonable(result.result), sort_keys=True)
     yield runs_pb2.RunEvent(
         result=runs_pb2.RunResult(
             ok=result.ok,
             summary=result.summary,
             report_path=result.report_path or "",
-            result_json=json.dumps(to_jsonable(result.result), sort_keys=True),
+            result_json=result_json,
+            **typed_fields(command, json.loads(result_json)),
         )
     )

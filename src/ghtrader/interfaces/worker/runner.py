@@ -9,6 +9,7 @@ stops at the next progress report (or the use case's own stop check) and records
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -18,11 +19,13 @@ import time
 import traceback
 from collections.abc import Mapping
 from types import FrameType
+from typing import Any
 
 from ghtrader.application.errors import ApplicationError
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JobOutcome
 from ghtrader.application.reporting import to_jsonable
+from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.domain.errors import DomainError
 from ghtrader.interfaces.grpc.jobs import ERROR_KINDS, JobSpec, JobStore, describe_holders
 
@@ -58,8 +61,13 @@ def run_job(
     tqsdk_slots: int = 4,
     poll_s: float = 0.5,
     progress_interval_s: float = 0.25,
+    recorder: RunRecorder | None = None,
 ) -> int:
-    """Run job ``job_id`` to its end in this process; returns the process exit code."""
+    """Run job ``job_id`` to its end in this process; returns the process exit code.
+
+    With a ``recorder`` the job's code version is recorded when it starts and its run manifest
+    (code, config, data, metrics) written when it ends, whatever the end.
+    """
     job = store.get(job_id)
     if job is None:
         log.error("no job %d in the registry", job_id)
@@ -74,6 +82,9 @@ def run_job(
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    if recorder is not None:
+        store.set_code_version(job_id, recorder.code.commit, recorder.code.dirty)
+    result_data: list[object] = []  # the decoded result, once the work returned one
     last_write = [0.0]
 
     cooperative = [False]
@@ -90,7 +101,12 @@ def run_job(
             log.info("[%d/%d] %s", done, total, message)
 
     def finish(state: str, code: int, **fields: object) -> int:
-        store.finish(job_id, state, clock.now_ns(), exit_code=code, **fields)  # type: ignore[arg-type]
+        # The manifest is in place before the state turns final: whoever sees the job ended finds it.
+        result = result_data[0] if result_data else None
+        ending = {"state": state, "exit_code": code, "error": fields.get("error", ""), "outcome": fields.get("outcome")}
+        _write_manifest(job_id, store, recorder, result, ending)
+        if not store.finish(job_id, state, clock.now_ns(), exit_code=code, **fields):  # type: ignore[arg-type]
+            _write_manifest(job_id, store, recorder, result)  # it ended otherwise meanwhile (e.g. cancelled)
         return code
 
     try:
@@ -125,11 +141,13 @@ def run_job(
             return EXIT_CANCELLED
         log.info("running with locks %s", ", ".join(held) or "(none)")
         result = work(progress)
+        result_json = json.dumps(to_jsonable(result.result), sort_keys=True)
+        result_data.append(json.loads(result_json))
         outcome = JobOutcome(
             ok=result.ok,
             summary=result.summary,
             report_path=result.report_path or "",
-            result_json=json.dumps(to_jsonable(result.result), sort_keys=True),
+            result_json=result_json,
         )
         log.info("%s", result.summary)
         if stop.is_set():
@@ -147,3 +165,25 @@ def run_job(
     finally:
         store.release(job_id)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _write_manifest(
+    job_id: int,
+    store: JobStore,
+    recorder: RunRecorder | None,
+    result: object | None,
+    ending: Mapping[str, Any] | None = None,
+) -> None:
+    """Write the job's manifest (as recorded, or as it is about to end: ``ending``) and point its
+    record at it; a failure is only logged."""
+    if recorder is None:
+        return
+    job = store.get(job_id)
+    if job is None:
+        return
+    if ending is not None:
+        job = dataclasses.replace(job, **ending)
+    try:
+        store.set_manifest_path(job_id, recorder.write(job, result))
+    except Exception:  # noqa: BLE001 - the job's own outcome is already recorded
+        log.warning("job %d: could not write its run manifest:\n%s", job_id, traceback.format_exc())

@@ -45,9 +45,17 @@ def test_a_run_writes_artifacts_and_registers_a_development_model(tmp_path: Path
     meta = json.loads(result.meta_path.read_text())
     assert meta["enabled_factors"] == list(names) and meta["horizon"] == 10 and meta["window"] == 1
     assert (meta["feature_build_id"], meta["label_build_id"], meta["schedule_hash"]) == ("fb-1", "lb-1", "sched-abc")
+    p = result.provenance  # the same provenance in the result (what a run manifest records)
+    assert (p["feature_build_id"], p["label_build_id"], p["schedule_hash"], p["dataset_config_hash"]) == (
+        "fb-1",
+        "lb-1",
+        "sched-abc",
+        "ds-cfg-1",
+    )
+    assert p["rows"] == len(frame) and p["start_day"] == meta["data"]["start_day"] and p["ticks_lake"] == "main_l5"
     assert (meta["ticks_lake"], meta["lake_version"], meta["dataset_config_hash"]) == ("main_l5", "v2", "ds-cfg-1")
     assert meta["config_hash"] == entry.config_hash and len(entry.config_hash) == 64
-    assert meta["git_commit"] == "abc123" and meta["version"] == "1"
+    assert meta["git_commit"] == "abc123" and meta["git_dirty"] is True and meta["version"] == "1"
     assert meta["onnx"]["sha256"] == world.store.digest(result.onnx_path)
     assert meta["onnx"]["input"] == "raw_features" and meta["onnx"]["parity_max_abs_diff"] < 1e-5
     assert meta["normalization"]["kind"] == "standardize" and len(meta["normalization"]["mean"]) == 3

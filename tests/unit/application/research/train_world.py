@@ -83,7 +83,15 @@ def train_world(
     frames = StaticFrames(frame)
     runtime = OnnxInferenceRuntime()
     trainer = TrainModel(
-        families, frames, store, registry, FakeClock(), runtime=runtime, code_version="abc123", **kwargs
+        families,
+        frames,
+        store,
+        registry,
+        FakeClock(),
+        runtime=runtime,
+        code_version="abc123",
+        code_dirty=True,
+        **kwargs,
     )
     return TrainWorld(trainer, store, registry, frames, families, runtime)
 

@@ -1,8 +1,9 @@
-"""`ghtrader jobs list|show|logs|cancel` and `ghtrader locks`."""
+"""`ghtrader jobs list|show|logs|cancel`, `ghtrader locks` and `ghtrader reproduce`."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,13 @@ def _duration(job: dict[str, Any]) -> str:
 
 def _exit(job: dict[str, Any]) -> str:
     return str(job["exit_code"]) if job["has_exit_code"] else "-"
+
+
+def _code(job: dict[str, Any]) -> str:
+    commit = job.get("git_commit") or "-"
+    if not job.get("git_dirty_known"):
+        return commit
+    return f"{commit} ({'dirty' if job['git_dirty'] else 'clean'})"
 
 
 def format_jobs(jobs: list[dict[str, Any]]) -> str:
@@ -54,6 +62,7 @@ def format_job(j: dict[str, Any]) -> str:
         f"  ended         {_when(j['end_ns'])}  (took {_duration(j)}, exit {_exit(j)})",
         f"  locks wanted  {', '.join(j['locks_wanted']) or '-'}" + (" + a TqSdk slot" if j["tqsdk"] else ""),
         f"  locks granted {', '.join(j['locks_held']) or '-'}",
+        f"  code          {_code(j)}",
     ]
     if j["waited_for"]:
         lines.append(f"  waited for    {j['waited_for']}")
@@ -67,6 +76,8 @@ def format_job(j: dict[str, Any]) -> str:
         lines.append(f"  result        {'ok' if j['ok'] else 'NOT OK'}: {j['summary']}")
         if j["report_path"]:
             lines.append(f"  report        {j['report_path']}")
+    if j.get("manifest_path"):
+        lines.append(f"  manifest      {j['manifest_path']}")
     lines.append(f"  log           {j['log_path']}")
     return "\n".join(lines)
 
@@ -111,6 +122,72 @@ def cmd_locks(client: GhTraderClient, args: argparse.Namespace, out: Output) -> 
     return 0
 
 
+def format_comparison(c: dict[str, Any], original: int, reproduced: int) -> str:
+    verdict = "EQUAL" if c["equal"] else "DIFFERENT"
+    lines = [
+        f"job {reproduced} reproduces job {original}: {verdict} "
+        f"({c['metrics_compared']} metrics compared, rtol {c['rtol']:g}, atol {c['atol']:g})"
+    ]
+    lines += [f"  warning: {w}" for w in c["warnings"]]
+    lines += [f"  {n}" for n in c["notes"]]
+    if c["differences"]:
+        rows = [
+            [
+                d["section"],
+                d["key"],
+                d["original"][:40],
+                d["reproduced"][:40],
+                f"{d['abs_diff']:.3g}" if d["abs_diff"] else "",
+            ]
+            for d in c["differences"]
+        ]
+        lines.append(table(["section", "key", f"job {original}", f"job {reproduced}", "|diff|"], rows))
+    lines.append(f"  manifests: {c['original_manifest_path']} and {c['reproduced_manifest_path']}")
+    return "\n".join(lines)
+
+
+def _wait_for_job(client: GhTraderClient, job_id: int, out: Output, poll_s: float = 0.5) -> dict[str, Any]:
+    seen = ""
+    while True:
+        job = client.get_job(job_id)
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        message = job["progress_message"] or job["waited_for"]
+        if message and message != seen:
+            seen = message
+            out.progress(f"job {job_id} {job['state']}: {message}")
+        time.sleep(poll_s)
+
+
+def cmd_reproduce(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
+    original, job = client.reproduce_job(args.job_id)
+    if not args.wait:
+        out.result(
+            {"original": original, "job": job},
+            f"job {job['id']} reproduces job {original['id']} ({original['command']}); "
+            f"compare with `ghtrader reproduce {original['id']} --wait` or `ghtrader jobs show {job['id']}`",
+        )
+        return 0
+    out.progress(f"job {job['id']} reproduces job {original['id']} ({original['command']})")
+    done = _wait_for_job(client, job["id"], out)
+    comparison = client.compare_jobs(original["id"], done["id"], rtol=args.rtol, atol=args.atol)
+    out.result(
+        {"original": original, "job": done, "comparison": comparison},
+        format_comparison(comparison, original["id"], done["id"]),
+    )
+    return 0 if comparison["equal"] else 1
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tolerance must be a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"tolerance must be >= 0, got {text}")
+    return value
+
+
 def _job_id(text: str) -> int:
     try:
         value = int(text)
@@ -144,3 +221,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_cancel)
     locks = sub.add_parser("locks", help="locks held now and the jobs holding them")
     locks.set_defaults(handler=cmd_locks)
+    p = sub.add_parser("reproduce", help="rerun a finished job with the same request and compare the two runs")
+    p.add_argument("job_id", type=_job_id)
+    p.add_argument("--rtol", type=_tolerance, default=None, help="relative tolerance on metrics (default 1e-6)")
+    p.add_argument("--atol", type=_tolerance, default=None, help="absolute tolerance on metrics (default 1e-9)")
+    p.set_defaults(handler=cmd_reproduce)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import grpc
 
-from ghtrader.application.errors import InvalidArgument, NotFound
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.ports.jobs import JOB_SOURCES, JOB_STATES, JobRecord
-from ghtrader.interfaces.grpc.jobs import JobControl
+from ghtrader.application.run_manifest import ManifestComparison, ManifestStore, compare_manifests
+from ghtrader.interfaces.grpc.jobs import NO_WAIT_HEADER, JobControl, JobSpec, call_source
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.v1 import jobs_pb2, jobs_pb2_grpc
 
@@ -49,12 +52,47 @@ def job_message(j: JobRecord) -> jobs_pb2.Job:
         summary=o.summary if o else "",
         report_path=o.report_path if o else "",
         result_json=o.result_json if o else "",
+        git_commit=j.git_commit,
+        git_dirty_known=j.git_dirty is not None,
+        git_dirty=bool(j.git_dirty),
+        manifest_path=j.manifest_path,
+    )
+
+
+def comparison_message(c: ManifestComparison, original_path: str, reproduced_path: str) -> jobs_pb2.CompareJobsResponse:
+    return jobs_pb2.CompareJobsResponse(
+        equal=c.equal,
+        differences=[
+            jobs_pb2.ManifestDifference(
+                section=d.section,
+                key=d.key,
+                original=d.original,
+                reproduced=d.reproduced,
+                abs_diff=d.abs_diff or 0.0,
+            )
+            for d in c.differences
+        ],
+        warnings=list(c.warnings),
+        notes=list(c.notes),
+        metrics_compared=c.metrics_compared,
+        rtol=c.rtol,
+        atol=c.atol,
+        original_manifest_path=original_path,
+        reproduced_manifest_path=reproduced_path,
     )
 
 
 class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
-    def __init__(self, control: JobControl, poll_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        control: JobControl,
+        catalog: Mapping[str, JobSpec] | None = None,
+        manifests: ManifestStore | None = None,
+        poll_s: float = 0.2,
+    ) -> None:
         self._control = control
+        self._catalog = dict(catalog or {})
+        self._manifests = manifests
         self._poll_s = poll_s
 
     def _job(self, job_id: int) -> JobRecord:
@@ -117,9 +155,52 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             ]
         )
 
+    def ReproduceJob(
+        self, request: jobs_pb2.ReproduceJobRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.ReproduceJobResponse:
+        original = self._job(request.job_id)
+        if not original.finished:
+            raise FailedPrecondition(f"job {original.id} is still {original.state}: reproduce it once it has ended")
+        spec = self._catalog.get(original.request_type)
+        if spec is None:
+            raise FailedPrecondition(f"job {original.id} ({original.command}) cannot be rerun by this server")
+        try:
+            job_request: Any = spec.request_type.FromString(base64.b64decode(original.request_b64))
+        except Exception as exc:  # noqa: BLE001 - a stored request this server cannot read
+            raise FailedPrecondition(f"job {original.id}'s stored request cannot be read: {exc}") from exc
+        spec.build(job_request, lambda: False)  # validated again: the data or settings may have changed
+        meta = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in context.invocation_metadata() or ()}
+        no_wait = meta.get(NO_WAIT_HEADER, "").lower() in ("1", "true", "yes")
+        job = self._control.submit(spec, job_request, source=call_source(context), no_wait=no_wait)
+        return jobs_pb2.ReproduceJobResponse(original=job_message(original), job=job_message(job))
 
-def jobs_service(control: JobControl) -> ServiceRegistration:
-    servicer = JobsServicer(control)
+    def _manifest(self, job_id: int) -> tuple[str, dict[str, Any]]:
+        job = self._job(job_id)
+        if not job.finished:
+            raise FailedPrecondition(f"job {job_id} is still {job.state}: its run manifest is written when it ends")
+        if not job.manifest_path or self._manifests is None:
+            raise FailedPrecondition(f"job {job_id} has no run manifest (it ran before manifests were recorded)")
+        try:
+            return job.manifest_path, self._manifests.read(job.manifest_path)
+        except FileNotFoundError:
+            raise NotFound(f"job {job_id}'s run manifest {job.manifest_path} is gone") from None
+
+    def CompareJobs(
+        self, request: jobs_pb2.CompareJobsRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.CompareJobsResponse:
+        rtol = request.rtol if request.HasField("rtol") else 1e-6
+        atol = request.atol if request.HasField("atol") else 1e-9
+        if not (rtol >= 0 and atol >= 0):
+            raise InvalidArgument(f"rtol and atol must be >= 0, got {rtol} and {atol}")
+        path_a, a = self._manifest(request.original_job_id)
+        path_b, b = self._manifest(request.reproduced_job_id)
+        return comparison_message(compare_manifests(a, b, rtol=rtol, atol=atol), path_a, path_b)
+
+
+def jobs_service(
+    control: JobControl, catalog: Mapping[str, JobSpec] | None = None, manifests: ManifestStore | None = None
+) -> ServiceRegistration:
+    servicer = JobsServicer(control, catalog, manifests)
     return ServiceRegistration(
         service_name=jobs_pb2.DESCRIPTOR.services_by_name["JobsService"].full_name,
         register=lambda server: jobs_pb2_grpc.add_JobsServiceServicer_to_server(servicer, server),

@@ -14,6 +14,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -29,10 +31,6 @@ from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
-from ghtrader.adapters.lightgbm import LightGBMFamily
-from ghtrader.adapters.linear import LogisticFamily
-from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxInferenceRuntime
-from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.adapters.scheduling import ServerScheduler, SqliteUpdateLedger
 from ghtrader.adapters.simulated import SimulatedExecutionProvider
 from ghtrader.adapters.sqlite import SqliteJobStore
@@ -48,7 +46,6 @@ from ghtrader.adapters.tqsdk import (
     TqSdkTargetPosExecution,
 )
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
-from ghtrader.adapters.xgboost import XGBoostFamily
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
@@ -68,7 +65,7 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
-from ghtrader.application.ports.models import ModelFamily, ModelRegistry
+from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
@@ -209,9 +206,27 @@ def _oracle(settings: Settings, market: providers.Provider) -> SyntheticOracleSo
     return SyntheticOracleSource(market()) if settings.provider == "synthetic" else None
 
 
+def _report_writer(root: Path, folder: str = "benchmarks", stamp: Callable[[], dict[str, Any]] | None = None) -> Any:
+    from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter  # matplotlib loads when a report is made
+
+    return MatplotlibBenchmarkReportWriter(root, folder, stamp=stamp)
+
+
+def _inference_runtime() -> InferenceRuntime:
+    from ghtrader.adapters.onnx import OnnxInferenceRuntime  # onnxruntime loads when a model is served
+
+    return OnnxInferenceRuntime(intra_op_threads=1)
+
+
 def _model_families() -> FamilyRegistry:
+    # the ML runtimes load only when models are needed (a download job never imports them)
+    from ghtrader.adapters.lightgbm import LightGBMFamily
+    from ghtrader.adapters.linear import LogisticFamily
+    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter
+    from ghtrader.adapters.torch import deep_families
+    from ghtrader.adapters.xgboost import XGBoostFamily
+
     families: list[ModelFamily] = [LogisticFamily(), LightGBMFamily(), XGBoostFamily()]
-    from ghtrader.adapters.torch import deep_families  # torch loads only when models are needed
 
     # Every family is calibrated on the tail of its training fold, so benchmark, compare, train
     # and serving all see calibrated probabilities.
@@ -669,7 +684,7 @@ class Container(containers.DeclarativeContainer):
         provider=data_provider,
         reports=reports,
         charts=providers.Singleton(
-            MatplotlibBenchmarkReportWriter,
+            _report_writer,
             providers.Callable(lambda s: s.runs_dir, settings),
             "main_schedule",
             stamp=providers.Object(_code_stamp),
@@ -701,7 +716,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     model_families = providers.Singleton(_model_families)
-    inference_runtime = providers.Singleton(OnnxInferenceRuntime, intra_op_threads=1)
+    inference_runtime = providers.Singleton(_inference_runtime)
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
     )
@@ -714,7 +729,7 @@ class Container(containers.DeclarativeContainer):
         oracle=oracle_source,
     )
     benchmark_writer = providers.Singleton(
-        MatplotlibBenchmarkReportWriter,
+        _report_writer,
         providers.Callable(lambda s: s.runs_dir, settings),
         stamp=providers.Object(_code_stamp),
     )

@@ -103,9 +103,11 @@ class FakeClient:
 
     def contract_status(self, variety: str) -> VarietyStatusView:
         self._check()
+        if not variety.startswith("SHFE.") or variety.count(".") != 1:
+            raise ApiError("INVALID_ARGUMENT", f"invalid symbol {variety!r}: expected a variety key like 'SHFE.cu'")
         contracts = tuple(
             ContractStatusView(
-                f"SHFE.{variety}26{i:02d}", "complete" if i % 2 else "missing", 20, 18, 1, 1, "2026-01-05", "2026-02-02"
+                f"{variety}26{i:02d}", "complete" if i % 2 else "missing", 20, 18, 1, 1, "2026-01-05", "2026-02-02"
             )
             for i in range(1, self.contracts + 1)
         )

@@ -33,7 +33,10 @@ async def should_see_in_table(user: User, value: str, retries: int = 100) -> Non
         if any(value in map(str, row.values()) for t in tables for row in t.rows):
             return
         await asyncio.sleep(0.03)
-    raise AssertionError(f"no table row shows {value!r}")
+    with user:
+        labels = [e.text for e in user.current_layout.descendants() if isinstance(e, ui.label)]
+        labels += [str(t.rows[:2]) for t in user.current_layout.descendants() if isinstance(t, ui.table)]
+    raise AssertionError(f"no table row shows {value!r}; labels: {labels}")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from ghtrader.interfaces.dashboard.actions import submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
 from ghtrader.interfaces.dashboard.widgets import entry_ok, live, table
 
-VARIETIES = ("cu", "au", "ag")
+VARIETIES = {"SHFE.cu": "cu", "SHFE.au": "au", "SHFE.ag": "ag"}  # variety key -> label
 COLUMNS = (
     "symbol",
     "status",
@@ -81,7 +81,7 @@ def coverage_chart(contracts: list[Any]) -> None:
 
 def render(backend: Backend) -> None:
     ui.label("Data").classes("text-h5")
-    variety = ui.toggle(list(VARIETIES), value="cu").mark("variety")
+    variety = ui.toggle(VARIETIES, value="SHFE.cu").mark("variety")
 
     async def load() -> tuple[Any, Any]:
         v = variety.value

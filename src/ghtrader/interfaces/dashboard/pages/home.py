@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nicegui import ui
@@ -47,11 +48,13 @@ def render(backend: Backend) -> None:
     ui.label("Command center").classes("text-h5")
 
     async def load() -> tuple[Any, ...]:
-        return (
-            await backend.status(),
-            await backend.jobs(limit=200),
-            await backend.read("models", "list_models", ttl=30.0),
-            await backend.read("runs", "list_trading_runs", ttl=10.0),
+        return tuple(
+            await asyncio.gather(
+                backend.status(),
+                backend.jobs(limit=200),
+                backend.read("models", "list_models", ttl=30.0),
+                backend.read("runs", "list_trading_runs", ttl=10.0),
+            )
         )
 
     def show(loaded: tuple[Any, ...]) -> None:
@@ -100,10 +103,13 @@ def render(backend: Backend) -> None:
     ui.label("Quick actions").classes("text-h6")
     with ui.row():
         for variety in ("cu", "au", "ag"):
+            key = f"SHFE.{variety}"
             ui.button(
-                f"Update {variety}", on_click=lambda v=variety: submit_job(backend, f"update {v}", "update", v)
+                f"Update {variety}", on_click=lambda v=key: submit_job(backend, f"update {v}", "update", v)
             ).props("outline")
-        ui.button("Verify all", on_click=lambda: submit_job(backend, "verify", "verify")).props("outline")
+            ui.button(
+                f"Verify {variety}", on_click=lambda v=key: submit_job(backend, f"verify {v}", "verify", v)
+            ).props("outline")
 
 
 def _kpi(title: str, value: str) -> None:

@@ -91,9 +91,9 @@ def _forms(backend: Backend) -> None:
             ),
         )
     with _card("download-contract-range"), ui.row().classes("items-end"):
-        r_var = ui.input("variety", value="cu")
-        r_first = ui.input("first contract", value="2601")
-        r_last = ui.input("last contract", value="2612")
+        r_var = ui.input("variety", value="SHFE.cu")
+        r_first = ui.input("first contract", value="SHFE.cu2601")
+        r_last = ui.input("last contract", value="SHFE.cu2612")
         ui.button(
             "Download range",
             on_click=lambda: submit_job(
@@ -119,7 +119,7 @@ def _forms(backend: Backend) -> None:
             ),
         )
     with _card("main-schedule / main-l5"), ui.row().classes("items-end"):
-        m_var = ui.input("variety", value="cu")
+        m_var = ui.input("variety", value="SHFE.cu")
         m_start = ui.input("start day")
         m_end = ui.input("end day")
         ui.button(
@@ -171,7 +171,7 @@ def _forms(backend: Backend) -> None:
             ),
         )
     with _card("verify / fill-missing / update"), ui.row().classes("items-end"):
-        v_var = ui.input("variety", value="cu")
+        v_var = ui.input("variety", value="SHFE.cu")
         ui.button("Verify", on_click=lambda: submit_job(backend, f"verify {v_var.value}", "verify", v_var.value))
         ui.button(
             "Fill missing",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from nicegui import ui
@@ -48,13 +47,12 @@ def render(backend: Backend) -> None:
     ui.label("Command center").classes("text-h5")
 
     async def load() -> tuple[Any, ...]:
-        return tuple(
-            await asyncio.gather(
-                backend.status(),
-                backend.jobs(limit=200),
-                backend.read("models", "list_models", ttl=30.0),
-                backend.read("runs", "list_trading_runs", ttl=10.0),
-            )
+        # One after the other: cached reads then return without waiting (see widgets.live).
+        return (
+            await backend.status(),
+            await backend.jobs(limit=200),
+            await backend.read("models", "list_models", ttl=30.0),
+            await backend.read("runs", "list_trading_runs", ttl=10.0),
         )
 
     def show(loaded: tuple[Any, ...]) -> None:
@@ -95,7 +93,7 @@ def render(backend: Backend) -> None:
                         ui.label("never run").classes("text-grey")
         ui.label("Running jobs").classes("text-h6")
         if entry_ok(jobs):
-            table(job_rows(running), JOB_COLUMNS)
+            table(job_rows(running), JOB_COLUMNS, pagination=10)
             ui.label("Recent jobs").classes("text-h6")
             table(job_rows(all_jobs[:15]), JOB_COLUMNS)
 

@@ -178,6 +178,7 @@ def test_every_page_loads_without_console_errors(stack: Stack, browser: Browser)
         page.get_by_text("loading...").first.wait_for(state="detached", timeout=15_000)
         assert page.get_by_text("Traceback").count() == 0, path
         assert page.get_by_text("is not reachable").count() == 0, path
+        assert page.get_by_text("error:").count() == 0, path
         page.screenshot(path=str(SCREENSHOTS / f"{path.strip('/') or 'home'}.png"), full_page=True)
     assert errors == [], errors
 
@@ -215,6 +216,22 @@ def test_build_form_creates_a_job_that_shows_in_jobs_and_finishes(stack: Stack, 
     assert "succeeded" in row.inner_text() and "dashboard" in row.inner_text()
     row.click()
     page.get_by_text(f"Job {job['id']}: BuildDataset (succeeded)").wait_for(timeout=15_000)
+
+    # The downloaded days show on /data: the contract table and the heatmap from the day index.
+    page.goto(stack.dashboard + "/data")
+    page.locator(".q-card", has_text="0 Refresh").get_by_role("button", name="Run").click()  # drop the cached reads
+    page.get_by_label("filter contracts").fill(symbol)
+    try:
+        page.locator("td", has_text=symbol).first.wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "data-filtered.png"), full_page=True)
+    page.get_by_role("tab", name="Heatmap").click()
+    try:
+        page.locator(".coverage-heatmap canvas").first.wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "data-heatmap.png"), full_page=True)
+    assert page.get_by_text("error:").count() == 0 and page.get_by_text("no indexed days yet").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "data-heatmap.png"), full_page=True)
     assert errors == [], errors
 
 

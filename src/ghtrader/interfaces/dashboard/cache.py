@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+ERROR_TTL_S = 2.0  # a failed read is retried after this long at most
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -63,14 +65,18 @@ class TtlCache:
 
     async def get(self, key: str, loader: Callable[[], Any], ttl: float, wait_s: float = 2.0) -> Entry | None:
         """The cached entry (refreshed in the background when older than ``ttl``); with nothing
-        cached, waits up to ``wait_s`` for the first load and returns None if it is still running."""
+        cached, or only a failure older than ERROR_TTL_S, waits up to ``wait_s`` for a load and
+        returns what it has (None if nothing) when that load is still running."""
         entry = self._entries.get(key)
         if entry is not None:
-            if self._clock() - entry.loaded_at > ttl:
-                self._refresh(key, loader)
-            return entry
+            age = self._clock() - entry.loaded_at
+            if entry.ok or age <= min(ttl, ERROR_TTL_S):
+                if age > ttl:
+                    self._refresh(key, loader)
+                return entry
+            # A failed read is not served stale: try again, as for a first load.
         task = self._refresh(key, loader)
         try:
             return await asyncio.wait_for(asyncio.shield(task), wait_s)
         except TimeoutError:
-            return None
+            return entry

@@ -33,7 +33,7 @@ class DashboardConfig:
     port: int = 8000
     token: str | None = None
     storage_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    call_timeout_s: float = 15.0
+    call_timeout_s: float = 30.0
 
     def check(self) -> None:
         """Refuse a bind reachable from other machines without a token."""

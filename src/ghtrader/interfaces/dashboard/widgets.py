@@ -60,8 +60,8 @@ def live(load: Callable[[], Awaitable[Any]], render: Callable[[Any], None], ever
         with box:
             render(value)
 
-    if not ready:
-        ui.timer(0.01, update, once=True)
+    # Built from the cache: once more shortly, to show what a background refresh of a stale read brought.
+    ui.timer(1.0 if ready else 0.01, update, once=True)
     if every:
         ui.timer(every, update)
     return box

@@ -120,6 +120,12 @@ class FakeClient:
         self._check()
         if ";" in sql.strip().rstrip(";") or not sql.lstrip().lower().startswith(("select", "with")):
             raise ApiError("INVALID_ARGUMENT", "only one read-only statement (SELECT / WITH / EXPLAIN) is allowed")
+        if "rows_total" in sql:  # the /data heatmap's read of the day index
+            return {"columns": [{"name": "symbol", "type": "text"}, {"name": "day", "type": "text"},
+                                {"name": "rows_total", "type": "int8"}],
+                    "rows": [["SHFE.cu2601", "2026-01-05", 5000], ["SHFE.cu2602", "2026-01-06", 7000]],
+                    "row_count": 2, "truncated": False, "truncated_by": "", "elapsed_ms": 1.0, "statement": sql,
+                    "store": "postgres", "max_rows": max_rows or 1000, "timeout_s": 10.0}  # fmt: skip
         return {"columns": [{"name": "symbol", "type": "text"}, {"name": "days", "type": "int8"}],
                 "rows": [["SHFE.cu2612", 20]], "row_count": 1, "truncated": False, "truncated_by": "",
                 "elapsed_ms": 1.5, "statement": sql, "store": "postgres", "max_rows": max_rows or 1000, "timeout_s": 10.0}  # fmt: skip

@@ -105,3 +105,25 @@ def test_a_non_loopback_bind_needs_a_token(host: str, token: str | None, refused
             config.check()
     else:
         config.check()
+
+
+def test_a_failed_read_is_retried_rather_than_served_stale() -> None:
+    clock = Clock()
+    cache = TtlCache(classify, clock)
+    answers: list[object] = [ServerUnavailableError("127.0.0.1:1", "down"), "back"]
+
+    def loader() -> object:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def scenario() -> None:
+        first = await cache.get("k", loader, ttl=60)
+        assert first is not None and first.unreachable
+        assert await cache.get("k", loader, ttl=60) is first  # within the error TTL: no storm of retries
+        clock.now += 3
+        second = await cache.get("k", loader, ttl=60)
+        assert second is not None and second.ok and second.value == "back"
+
+    asyncio.run(scenario())

@@ -187,3 +187,22 @@ def test_token_login_refuses_a_wrong_token_and_admits_the_right_one(client: Fake
         await should_see_in_table(user, "BuildMainL5")
 
     simulate(client, scenario, token="s3cret")
+
+
+def test_data_heatmap_is_read_from_the_day_index(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await user.should_see("Heatmap")
+        user.find("Heatmap").click()
+        for _ in range(100):
+            with user:
+                charts = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+            heat = [c for c in charts if c.options["series"][0]["type"] == "heatmap"]
+            if heat:
+                break
+            await asyncio.sleep(0.03)
+        assert heat, "no heatmap"
+        assert heat[0].options["yAxis"]["data"] == ["SHFE.cu2601", "SHFE.cu2602"]
+        assert heat[0].options["series"][0]["data"] == [[0, 0, 5000], [1, 1, 7000]]
+
+    simulate(client, scenario)

@@ -79,9 +79,58 @@ def coverage_chart(contracts: list[Any]) -> None:
     ).classes("w-full h-80")
 
 
+def heatmap_sql(variety: str) -> str:
+    """Stored raw ticks per contract and trading day, read from the day index (never the ticks)."""
+    if not all(ch.isalnum() or ch == "." for ch in variety):
+        raise ValueError(f"bad variety {variety!r}")
+    return (
+        "SELECT symbol, CAST(trading_day AS text) AS day, rows_total FROM ghtrader_symbol_day_index_v2 "
+        f"WHERE ticks_lake = 'raw' AND symbol LIKE '{variety}%' ORDER BY symbol, trading_day"
+    )
+
+
+def coverage_heatmap(result: dict[str, Any]) -> None:
+    """Contract x trading day, coloured by the ticks stored that day (blank: none)."""
+    names = [c["name"] for c in result["columns"]]
+    if names != ["symbol", "day", "rows_total"]:
+        ui.label(f"unexpected columns {names}").classes("text-negative")
+        return
+    rows = result["rows"]
+    if not rows:
+        ui.label("no indexed days yet")
+        return
+    symbols = sorted({r[0] for r in rows})
+    days = sorted({r[1] for r in rows})
+    y_of = {s: i for i, s in enumerate(symbols)}
+    x_of = {d: i for i, d in enumerate(days)}
+    cells = [[x_of[d], y_of[sym], int(n)] for sym, d, n in rows]
+    if result.get("truncated"):
+        ui.label(f"showing the first {len(rows)} contract-days ({result['truncated_by']})").classes("text-xs")
+    ui.echart(
+        {
+            "tooltip": {"position": "top"},
+            "grid": {"left": 110, "bottom": 130},
+            "xAxis": {"type": "category", "data": days, "axisLabel": {"rotate": 60}},
+            "yAxis": {"type": "category", "data": symbols},
+            "visualMap": {
+                "min": 0,
+                "max": max(c[2] for c in cells),
+                "calculable": True,
+                "orient": "horizontal",
+                "left": "center",
+                "bottom": 0,
+            },
+            "series": [{"name": "ticks", "type": "heatmap", "data": cells}],
+        }
+    ).classes("w-full coverage-heatmap").style(f"height: {max(300, 22 * len(symbols) + 150)}px")
+
+
 def render(backend: Backend) -> None:
     ui.label("Data").classes("text-h5")
-    variety = ui.toggle(VARIETIES, value="SHFE.cu").mark("variety")
+    with ui.row().classes("items-center"):
+        variety = ui.toggle(VARIETIES, value="SHFE.cu").mark("variety")
+        # Outside the refreshed section, so a refresh keeps what the user typed.
+        search = ui.input("filter contracts").props("clearable dense").mark("contract-filter")
 
     async def load() -> tuple[Any, Any]:
         v = variety.value
@@ -99,16 +148,27 @@ def render(backend: Backend) -> None:
         with ui.tabs() as tabs:
             t_table = ui.tab("Contracts")
             t_chart = ui.tab("Coverage")
+            t_heat = ui.tab("Heatmap")
         with ui.tab_panels(tabs, value=t_table).classes("w-full"):
             with ui.tab_panel(t_table):
                 rows = [{c: getattr(x, c) for c in COLUMNS} for x in view.contracts]
-                search = ui.input("filter").props("clearable dense")
                 t = table(rows, COLUMNS, pagination=50).mark("contracts-table")
                 search.bind_value_to(t, "filter")
             with ui.tab_panel(t_chart):
                 coverage_chart(list(view.contracts))
+            with ui.tab_panel(t_heat):
 
-    box = live(load, show, every=30.0)
+                def heat(entry: Any) -> None:
+                    if entry_ok(entry):
+                        coverage_heatmap(entry.value)
+
+                live(
+                    lambda: backend.read(f"heatmap:{v}", "run_query", heatmap_sql(v), max_rows=100_000, ttl=120.0),
+                    heat,
+                    every=0,
+                )
+
+    box = live(load, show, every=15.0)
 
     async def reload() -> None:
         value = await load()
@@ -132,6 +192,7 @@ def _step(title: str, what: str, why_disabled: str, on_click: Any) -> None:
 def _stepper(backend: Backend, v: str, why: dict[str, str]) -> None:
     def refresh() -> None:
         backend.cache.invalidate(f"contracts:{v}")
+        backend.cache.invalidate(f"heatmap:{v}")
         ui.navigate.reload()
 
     with ui.row().classes("gap-2 items-stretch"):

@@ -206,3 +206,18 @@ def test_data_heatmap_is_read_from_the_day_index(client: FakeClient) -> None:
         assert heat[0].options["series"][0]["data"] == [[0, 0, 5000], [1, 1, 7000]]
 
     simulate(client, scenario)
+
+
+def test_models_reports_list_finished_research_jobs_with_their_report(client: FakeClient) -> None:
+    finished = job(3, "Benchmark", "succeeded", summary="logistic: 3 folds")
+    finished["report_path"] = "runs/benchmarks/logistic.json"
+    client.jobs += [finished, job(4, "Train", "running")]
+
+    async def scenario(user: User) -> None:
+        await user.open("/models")
+        await should_see_in_table(user, "runs/benchmarks/logistic.json")
+        with user:
+            rows = [r for t in user.current_layout.descendants() if isinstance(t, ui.table) for r in t.rows]
+        assert not any(r.get("command") == "Train" for r in rows)  # still running: no report yet
+
+    simulate(client, scenario)

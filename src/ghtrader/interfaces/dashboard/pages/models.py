@@ -33,6 +33,7 @@ def render(backend: Backend) -> None:
     ui.label("Models").classes("text-h5")
     with ui.tabs() as tabs:
         t_inv = ui.tab("Inventory")
+        t_reports = ui.tab("Reports")
         t_hist = ui.tab("Registry history")
         t_forms = ui.tab("Train / benchmark / compare / backtest")
     with ui.tab_panels(tabs, value=t_inv).classes("w-full"):
@@ -48,10 +49,30 @@ def render(backend: Backend) -> None:
                     search.bind_value_to(t, "filter")
 
             live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
+        with ui.tab_panel(t_reports):
+            live(lambda: backend.jobs(limit=200), _reports, every=10.0)
         with ui.tab_panel(t_hist):
             _history(backend)
         with ui.tab_panel(t_forms):
             _forms(backend)
+
+
+RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")
+
+
+def _reports(entry: Any) -> None:
+    """The research jobs' results: summary and the report file each wrote on the server."""
+    if not entry_ok(entry):
+        return
+    rows = [
+        {**j, "ended": fmt_ns(j["end_ns"])}
+        for j in entry.value
+        if j["command"] in RESEARCH_COMMANDS and j["state"] not in ("queued", "running")
+    ]
+    if not rows:
+        ui.label("no research job has finished yet")
+        return
+    table(rows, ("id", "command", "state", "ended", "summary", "report_path"), pagination=20).mark("reports-table")
 
 
 def _history(backend: Backend) -> None:

@@ -60,8 +60,13 @@ class TtlCache:
         if task is None or task.done():
             task = asyncio.get_running_loop().create_task(self._load(key, loader))
             self._inflight[key] = task
-            task.add_done_callback(lambda t, k=key: self._inflight.pop(k, None) if self._inflight.get(k) is t else None)
+            task.add_done_callback(self._forget)
         return task
+
+    def _forget(self, task: asyncio.Task[Entry]) -> None:
+        for key, running in list(self._inflight.items()):
+            if running is task:
+                del self._inflight[key]
 
     async def get(self, key: str, loader: Callable[[], Any], ttl: float, wait_s: float = 2.0) -> Entry | None:
         """The cached entry (refreshed in the background when older than ``ttl``); with nothing

@@ -30,8 +30,8 @@ def render(backend: Backend) -> None:
 
             def show(status: Any) -> None:
                 blockers = pipeline_blockers(status)
-                for b in blockers:
-                    ui.label(b).classes("text-negative")
+                for blocker in blockers:
+                    ui.label(blocker).classes("text-negative")
                 with ui.row().classes("items-end"):
                     varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
                         "w-48"

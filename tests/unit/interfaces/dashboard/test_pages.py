@@ -221,3 +221,16 @@ def test_models_reports_list_finished_research_jobs_with_their_report(client: Fa
         assert not any(r.get("command") == "Train" for r in rows)  # still running: no report yet
 
     simulate(client, scenario)
+
+
+def test_ops_lists_the_latest_audits_with_their_reports(client: FakeClient) -> None:
+    audit = job(3, "Audit", "failed", summary="2 days differ")
+    audit["report_path"] = "runs/audit/a.json"
+    client.jobs.append(audit)
+
+    async def scenario(user: User) -> None:
+        await user.open("/ops")
+        await should_see_in_table(user, "runs/audit/a.json")
+        await should_see_in_table(user, "2 days differ")
+
+    simulate(client, scenario)

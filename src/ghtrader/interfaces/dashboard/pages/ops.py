@@ -24,6 +24,7 @@ def render(backend: Backend) -> None:
     with ui.tabs() as tabs:
         t_pipe = ui.tab("Pipeline")
         t_forms = ui.tab("Commands")
+        t_audits = ui.tab("Audit reports")
         t_locks = ui.tab("Locks")
     with ui.tab_panels(tabs, value=t_pipe).classes("w-full"):
         with ui.tab_panel(t_pipe):
@@ -55,6 +56,8 @@ def render(backend: Backend) -> None:
             live(backend.status, show, every=0)
         with ui.tab_panel(t_forms):
             _forms(backend)
+        with ui.tab_panel(t_audits):
+            live(lambda: backend.jobs(limit=200), _audits, every=10.0)
         with ui.tab_panel(t_locks):
 
             def locks(entry: Any) -> None:
@@ -63,6 +66,17 @@ def render(backend: Backend) -> None:
                     table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
 
             live(lambda: backend.read("locks", "list_locks", ttl=2.0), locks, every=3.0)
+
+
+def _audits(entry: Any) -> None:
+    """The latest audits: verdict, summary and the report each wrote on the server."""
+    if not entry_ok(entry):
+        return
+    rows = [{**j, "ended": fmt_ns(j["end_ns"])} for j in entry.value if j["command"] == "Audit"]
+    if rows:
+        table(rows, ("id", "state", "ok", "ended", "summary", "report_path"), pagination=10).mark("audits-table")
+    else:
+        ui.label("no audit has run yet (Commands tab)")
 
 
 def _card(title: str) -> ui.card:

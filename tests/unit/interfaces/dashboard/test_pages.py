@@ -75,7 +75,7 @@ def test_command_center_shows_the_last_result_of_each_pipeline_stage(client: Fak
         await user.open("/")
         await user.should_see("#1 Download succeeded")
         await user.should_see("#2 BuildMainL5 running")
-        await user.should_see("cu-logistic@v3")  # the production model
+        await user.should_see("cu-logistic@v3 in production")  # the Promote stage
 
     simulate(client, scenario)
 

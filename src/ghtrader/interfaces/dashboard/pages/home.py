@@ -71,11 +71,6 @@ def render(backend: Backend) -> None:
             if runs is not None and runs.ok:
                 live_runs = [r for r in runs.value if r["status"] in ("running", "starting")]
                 _kpi("Trading", f"{len(live_runs)} running / {len(runs.value)} runs")
-            if models is not None and models.ok:
-                production = [m for m in models.value if m["status"] == "production"]
-                _kpi(
-                    "Promote", ", ".join(f"{m['model_id']}@{m['version']}" for m in production) or "no production model"
-                )
         ui.label("Pipeline").classes("text-h6")
         stages = last_by_stage(all_jobs)
         with ui.row().classes("gap-2 items-stretch"):
@@ -91,6 +86,13 @@ def render(backend: Backend) -> None:
                         ui.label(j.get("summary", "")[:80]).classes("text-xs")
                     else:
                         ui.label("never run").classes("text-grey")
+            production = [m for m in models.value if m["status"] == "production"] if models and models.ok else []
+            with ui.card().classes(f"{'bg-green-1' if production else 'bg-grey-2'} w-40").mark("stage-Promote"):
+                ui.label("Promote").classes("text-bold")
+                for m in production:
+                    ui.label(f"{m['model_id']}@{m['version']} in production")
+                if not production:
+                    ui.label("no production model").classes("text-grey")
         ui.label("Running jobs").classes("text-h6")
         if entry_ok(jobs):
             table(job_rows(running), JOB_COLUMNS, pagination=10)

@@ -19,12 +19,13 @@ PROTO_SRC := $(wildcard proto/ghtrader/v1/*.proto)
 PROTO_OUT := src/ghtrader/v1
 PROTO_STAMP := $(PROTO_OUT)/.generated
 
-.PHONY: setup proto lint test unit ruff typecheck run serve bench bench-hft clean-venv help
+.PHONY: setup proto lint test unit ruff typecheck run serve bench bench-hft clean-venv help browser dashboard
 
 help:
 	@echo "make test   - set up .venv, generate gRPC code, check layers, ruff and mypy, run the tests"
 	@echo "make run    - run the main job on the embedded defaults and print a summary"
 	@echo "make serve  - start the gRPC server on 127.0.0.1:50051"
+	@echo "make dashboard - the server plus the web dashboard on 127.0.0.1:8000"
 	@echo "make ruff   - ruff check + ruff format --check on src tests bench (part of make test)"
 	@echo "make typecheck - mypy on the domain and application layers (part of make test)"
 
@@ -50,8 +51,19 @@ lint: setup proto
 	$(VENV)/bin/lint-imports --config importlinter.ini
 	$(PY) proto/lint.py
 
+# The dashboard's browser tests drive Debian's Chromium through Playwright (the Python package comes
+# with the dev extras; its own browser downloads are never used). Installed here when missing and
+# possible (root + apt-get); otherwise those tests skip and this says why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver for the dashboard browser tests"; \
+		apt-get install -y -q chromium chromium-driver >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null) \
+		|| echo "NOTE: could not install chromium: the dashboard browser tests will skip"; \
+	else echo "NOTE: /usr/bin/chromium is missing and cannot be installed here (needs root + apt-get): the dashboard browser tests will skip"; fi
+
 # House checks first (layers, ruff lint + format, mypy on domain/application), then the tests.
-test: lint ruff typecheck
+test: lint ruff typecheck browser
 	$(PY) -m pytest $(COV_ARGS) $(PYTEST_ARGS)
 
 unit: proto
@@ -70,6 +82,9 @@ run: setup proto
 
 serve: setup proto
 	$(VENV)/bin/ghtrader serve
+
+dashboard: setup proto
+	$(VENV)/bin/ghtrader serve --dashboard
 
 bench: setup proto
 	$(PY) bench/factors_bench.py

@@ -32,6 +32,7 @@ def _lint(src: Path) -> subprocess.CompletedProcess[str]:
         ("application/system.py", "import grpc", "Application imports no framework"),
         ("domain/errors.py", "import pandas", "Domain imports only stdlib"),
         ("interfaces/cli/output.py", "import ghtrader.application.errors", "CLI and dashboard"),
+        ("interfaces/dashboard/widgets.py", "import ghtrader.v1.jobs_pb2", "CLI and dashboard"),
         ("domain/errors.py", "import ghtrader.application.errors", "Layers"),
     ],
 )

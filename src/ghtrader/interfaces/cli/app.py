@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -140,6 +141,11 @@ def build_parser(defaults: ConnectionDefaults) -> argparse.ArgumentParser:
     sub.required = True
     serve = sub.add_parser("serve", help="run the gRPC server in the foreground (SIGTERM/Ctrl-C stops it)")
     serve.set_defaults(handler=None)
+    serve.add_argument("--dashboard", action="store_true", help="also start the dashboard (a child process)")
+    _add_dashboard_flags(serve)
+    dash = sub.add_parser("dashboard", help="run the web dashboard (NiceGUI) against the server at --host/--port")
+    dash.set_defaults(handler=None)
+    _add_dashboard_flags(dash)
     for module in COMMAND_MODULES:
         module.register(sub)
     for child in _subparsers(parser):
@@ -170,7 +176,12 @@ def run(
     except UsageError as exc:
         out.error(str(exc))
         return EXIT_USAGE
+    if args.command == "dashboard":
+        return _run_dashboard(args, out)
     if args.command == "serve":
+        if args.dashboard:
+            with _dashboard_child(args):
+                return hooks.serve(args.host, args.port)
         return hooks.serve(args.host, args.port)
     try:
         if args.local:
@@ -225,6 +236,52 @@ def _follows(args: argparse.Namespace) -> bool:
     if args.wait or args.local:
         return True
     return args.command == "record" and not getattr(args, "duration", None)
+
+
+def _add_dashboard_flags(parser: argparse.ArgumentParser) -> None:
+    # --host/--port already name the gRPC server, so the dashboard's own address has its own flags.
+    parser.add_argument("--dashboard-host", default="127.0.0.1", help="dashboard bind address (default 127.0.0.1)")
+    parser.add_argument("--dashboard-port", type=port, default=8000, help="dashboard port (default 8000)")
+
+
+def _run_dashboard(args: argparse.Namespace, out: Output) -> int:
+    # Imported here: NiceGUI is heavy and only this command needs it.
+    from ghtrader.interfaces.dashboard import DashboardConfig, DashboardConfigError
+    from ghtrader.interfaces.dashboard.app import run_dashboard
+
+    target_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    config = DashboardConfig(
+        target=f"{target_host}:{args.port}",
+        host=args.dashboard_host,
+        port=args.dashboard_port,
+        token=args.token or None,
+    )
+    try:
+        config.check()
+    except DashboardConfigError as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
+    run_dashboard(config)
+    return EXIT_OK
+
+
+@contextmanager
+def _dashboard_child(args: argparse.Namespace) -> Iterator[None]:
+    """``serve --dashboard``: the dashboard in a child process for the server's lifetime."""
+    command = [sys.executable, "-m", "ghtrader.main", "--host", args.host, "--port", str(args.port)]
+    if args.token:
+        command += ["--token", args.token]
+    command += ["dashboard", "--dashboard-host", args.dashboard_host, "--dashboard-port", str(args.dashboard_port)]
+    child = subprocess.Popen(command)
+    try:
+        yield
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 def _dispatch(target: str, token: str | None, args: argparse.Namespace, out: Output) -> int:

@@ -1,0 +1,150 @@
+"""Dashboard page-load latency with 1,000 jobs and 200 contracts.
+
+Runs the real dashboard (NiceGUI, this repository's pages) in a child process over an in-memory
+client (the page tests' fake) that holds 1,000 jobs and 200 contracts per variety and answers
+each call after ``--rpc-ms`` (a simulated gRPC round trip), then loads every page in Debian's
+Chromium (Playwright) ``--loads`` times and reports p50 / p95 per page: from navigation start
+until the page's data is on screen (heading shown and no "loading..." left).
+
+    PYTHONPATH=src:. .venv/bin/python bench/bench_dashboard.py [--loads 20] [--rpc-ms 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+PAGES = {
+    "/": "Command center",
+    "/data": "Data",
+    "/models": "Models",
+    "/trading": "Trading",
+    "/ops": "Operations",
+    "/jobs": "Jobs",
+    "/explorer": "SQL explorer (read-only)",
+    "/system": "System",
+}
+N_JOBS = 1000
+N_CONTRACTS = 200
+
+
+def serve(port: int, rpc_ms: float) -> None:
+    """Child process: the dashboard over a slow, full fake client."""
+    from nicegui import ui
+
+    from ghtrader.interfaces.dashboard import DashboardConfig
+    from ghtrader.interfaces.dashboard.app import Dashboard
+    from tests.unit.interfaces.dashboard.fake_client import FakeClient, job
+
+    states = ("succeeded", "failed", "running", "queued", "cancelled")
+    commands = ("Download", "Verify", "BuildMainL5", "BuildDataset", "Train", "Backtest")
+    jobs = [
+        job(i, commands[i % len(commands)], states[i % 17 % len(states)], summary=f"job {i}")
+        for i in range(1, N_JOBS + 1)
+    ]
+
+    class Slow(FakeClient):
+        def __getattribute__(self, name: str) -> Any:
+            value = object.__getattribute__(self, name)
+            if callable(value) and not name.startswith("_"):
+
+                def slow(*args: Any, **kwargs: Any) -> Any:
+                    time.sleep(rpc_ms / 1000)
+                    return value(*args, **kwargs)
+
+                return slow
+            return value
+
+    client = Slow(jobs=jobs, contracts=N_CONTRACTS)
+    dash = Dashboard(DashboardConfig(port=port), client_factory=lambda: client)
+    ui.run(
+        dash.root,
+        host="127.0.0.1",
+        port=port,
+        reload=False,
+        show=False,
+        show_welcome_message=False,
+        storage_secret="bench",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=20, help="loads per page (default 20)")
+    parser.add_argument("--rpc-ms", type=float, default=20.0, help="simulated latency of each call (default 20 ms)")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.rpc_ms)
+        return
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--rpc-ms", str(args.rpc_ms)], cwd=Path(__file__).parent
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base + "/")
+        results: dict[str, list[float]] = {p: [] for p in PAGES}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                headless=True,
+                args=["--no-sandbox", "--disable-background-networking"],
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for round_ in range(args.loads + 1):
+                for path, heading in PAGES.items():
+                    t0 = time.perf_counter()
+                    page.goto(base + path, wait_until="domcontentloaded")
+                    page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
+                    page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
+                    if round_:  # the first round warms the browser cache and the server's reads
+                        results[path].append((time.perf_counter() - t0) * 1000)
+            browser.close()
+    finally:
+        child.terminate()
+        child.wait(timeout=20)
+    print(
+        f"dashboard page load, {N_JOBS} jobs, {N_CONTRACTS} contracts/variety, {args.rpc_ms:.0f} ms per call, {args.loads} loads/page"
+    )
+    print(f"{'page':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    everything: list[float] = []
+    for path, times in results.items():
+        times.sort()
+        everything += times
+        p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+        print(f"{path:<10} {statistics.median(times):8.0f} {p95:8.0f} {times[-1]:8.0f}")
+    everything.sort()
+    print(
+        f"{'all':<10} {statistics.median(everything):8.0f} {everything[int(round(0.95 * len(everything))) - 1]:8.0f} {everything[-1]:8.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""``/ops``: the pipeline with its preconditions, a form for each data / dataset command, locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from ghtrader.interfaces.dashboard.actions import submit_job
+from ghtrader.interfaces.dashboard.backend import Backend
+from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_ns, live, opt_float, opt_int, split, table
+
+
+def pipeline_blockers(status: Any) -> list[str]:
+    if status is None:
+        return ["waiting for the server"]
+    if not status.ok:
+        return ["server not reachable"]
+    return [] if status.value.store_reachable else ["store not reachable"]
+
+
+def render(backend: Backend) -> None:
+    ui.label("Operations").classes("text-h5")
+    with ui.tabs() as tabs:
+        t_pipe = ui.tab("Pipeline")
+        t_forms = ui.tab("Commands")
+        t_audits = ui.tab("Audit reports")
+        t_locks = ui.tab("Locks")
+    with ui.tab_panels(tabs, value=t_pipe).classes("w-full"):
+        with ui.tab_panel(t_pipe):
+
+            def show(status: Any) -> None:
+                blockers = pipeline_blockers(status)
+                for blocker in blockers:
+                    ui.label(blocker).classes("text-negative")
+                with ui.row().classes("items-end"):
+                    varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
+                        "w-48"
+                    )
+                    days = ui.number("trading days", precision=0)
+                    skip = ui.checkbox("skip research")
+                    b = ui.button(
+                        "Run the pipeline",
+                        on_click=lambda: submit_job(
+                            backend,
+                            "pipeline",
+                            "run_pipeline",
+                            varieties=list(varieties.value),
+                            trading_days=opt_int(days.value),
+                            skip_research=bool(skip.value),
+                        ),
+                    )
+                    if blockers:
+                        b.disable()
+
+            live(backend.status, show, every=0)
+        with ui.tab_panel(t_forms):
+            _forms(backend)
+        with ui.tab_panel(t_audits):
+            live(lambda: backend.jobs(limit=200), _audits, every=10.0)
+        with ui.tab_panel(t_locks):
+
+            def locks(entry: Any) -> None:
+                if entry_ok(entry):
+                    rows = [{**x, "acquired": fmt_ns(x["acquired_ns"])} for x in entry.value]
+                    table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
+
+            live(lambda: backend.read("locks", "list_locks", ttl=2.0), locks, every=3.0)
+
+
+def _audits(entry: Any) -> None:
+    """The latest audits: verdict, summary and the report each wrote on the server."""
+    if not entry_ok(entry):
+        return
+    rows = [{**j, "ended": fmt_ns(j["end_ns"])} for j in entry.value if j["command"] == "Audit"]
+    if rows:
+        table(rows, ("id", "state", "ok", "ended", "summary", "report_path"), pagination=10).mark("audits-table")
+    else:
+        ui.label("no audit has run yet (Commands tab)")
+
+
+def _card(title: str) -> ui.card:
+    card = ui.card().classes("w-full")
+    with card:
+        ui.label(title).classes("text-bold")
+    return card
+
+
+def _forms(backend: Backend) -> None:
+    with _card("download"), ui.row().classes("items-end"):
+        d_sym = ui.input("symbol", value="SHFE.cu2612")
+        d_start = ui.input("start day")
+        d_end = ui.input("end day")
+        d_chunk = ui.number("chunk days", precision=0)
+        ui.button(
+            "Download",
+            on_click=lambda: submit_job(
+                backend,
+                f"download {d_sym.value}",
+                "download",
+                d_sym.value,
+                d_start.value,
+                d_end.value,
+                chunk_days=opt_int(d_chunk.value),
+            ),
+        )
+    with _card("download-contract-range"), ui.row().classes("items-end"):
+        r_var = ui.input("variety", value="SHFE.cu")
+        r_first = ui.input("first contract", value="SHFE.cu2601")
+        r_last = ui.input("last contract", value="SHFE.cu2612")
+        ui.button(
+            "Download range",
+            on_click=lambda: submit_job(
+                backend,
+                f"download {r_var.value} {r_first.value}-{r_last.value}",
+                "download_contract_range",
+                r_var.value,
+                r_first.value,
+                r_last.value,
+            ),
+        )
+    with _card("record (live ticks)"), ui.row().classes("items-end"):
+        rec_syms = ui.input("symbols")
+        rec_dur = ui.number("duration s", value=60)
+        ui.button(
+            "Record",
+            on_click=lambda: submit_job(
+                backend,
+                f"record {rec_syms.value}",
+                "record",
+                split(rec_syms.value),
+                duration_s=opt_float(rec_dur.value),
+            ),
+        )
+    with _card("main-schedule / main-l5"), ui.row().classes("items-end"):
+        m_var = ui.input("variety", value="SHFE.cu")
+        m_start = ui.input("start day")
+        m_end = ui.input("end day")
+        ui.button(
+            "main-schedule",
+            on_click=lambda: submit_job(
+                backend,
+                f"main-schedule {m_var.value}",
+                "build_main_schedule",
+                m_var.value,
+                start_day=m_start.value,
+                end_day=m_end.value,
+            ),
+        )
+        ui.button(
+            "main-l5",
+            on_click=lambda: submit_job(
+                backend,
+                f"main-l5 {m_var.value}",
+                "build_main_l5",
+                m_var.value,
+                start_day=m_start.value,
+                end_day=m_end.value,
+            ),
+        )
+    with _card("build (factors + labels)"), ui.row().classes("items-end"):
+        b_sym = ui.input("symbol", value="KQ.m@SHFE.cu").mark("build-symbol")
+        b_start = ui.input("start day").mark("build-start")
+        b_end = ui.input("end day").mark("build-end")
+        b_over = ui.checkbox("overwrite")
+        ui.button(
+            "Build",
+            on_click=lambda: submit_job(
+                backend,
+                f"build {b_sym.value}",
+                "build_dataset",
+                b_sym.value,
+                start_day=b_start.value or "",
+                end_day=b_end.value or "",
+                overwrite=bool(b_over.value),
+            ),
+        ).mark("build-submit")
+    with _card("audit"), ui.row().classes("items-end"):
+        a_syms = ui.input("symbols (empty: all)")
+        a_days = ui.number("sample days", precision=0)
+        ui.button(
+            "Audit",
+            on_click=lambda: submit_job(
+                backend, "audit", "audit", split(a_syms.value), sample_days=opt_int(a_days.value)
+            ),
+        )
+    with _card("verify / fill-missing / update"), ui.row().classes("items-end"):
+        v_var = ui.input("variety", value="SHFE.cu")
+        ui.button("Verify", on_click=lambda: submit_job(backend, f"verify {v_var.value}", "verify", v_var.value))
+        ui.button(
+            "Fill missing",
+            on_click=lambda: submit_job(backend, f"fill-missing {v_var.value}", "fill_missing", v_var.value),
+        )
+        ui.button("Update", on_click=lambda: submit_job(backend, f"update {v_var.value}", "update", v_var.value))

@@ -1,0 +1,236 @@
+"""Dashboard pages with NiceGUI's simulated User (no browser) over a fake client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+from nicegui.testing.user_simulation import user_simulation
+
+from ghtrader.interfaces.dashboard import DashboardConfig
+from ghtrader.interfaces.dashboard.app import PAGES, Dashboard
+from tests.unit.interfaces.dashboard.fake_client import FakeClient, job
+
+
+def simulate(client: FakeClient, scenario: Callable[[User], Awaitable[None]], *, token: str | None = None) -> None:
+    dash = Dashboard(DashboardConfig(target="127.0.0.1:1", token=token), client_factory=lambda: client)
+
+    async def main() -> None:
+        async with user_simulation(root=dash.root) as user:
+            await scenario(user)
+
+    asyncio.run(main())
+
+
+async def should_see_in_table(user: User, value: str, retries: int = 100) -> None:
+    """NiceGUI's should_see does not look into table rows; this does (waiting like it)."""
+    for _ in range(retries):
+        with user:
+            tables = [t for t in user.current_layout.descendants() if isinstance(t, ui.table)]
+        if any(value in map(str, row.values()) for t in tables for row in t.rows):
+            return
+        await asyncio.sleep(0.03)
+    with user:
+        labels = [e.text for e in user.current_layout.descendants() if isinstance(e, ui.label)]
+        labels += [str(t.rows[:2]) for t in user.current_layout.descendants() if isinstance(t, ui.table)]
+    raise AssertionError(f"no table row shows {value!r}; labels: {labels}")
+
+
+@pytest.fixture
+def client() -> FakeClient:
+    return FakeClient(jobs=[job(1, "Download", "succeeded", summary="10 days"), job(2, "BuildMainL5", "running")])
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"), [(p, h) for p, h, _i, _b in PAGES if p != "/"] + [("/", "Command center")]
+)
+def test_every_page_renders_its_content(client: FakeClient, path: str, heading: str) -> None:
+    expected = {
+        "/": "BuildMainL5",
+        "/jobs": "Download",
+        "/system": "NVIDIA H100 80GB",
+        "/explorer": "Download CSV",
+        "/data": "SHFE.cu2601",
+        "/models": "cu-lgbm",
+        "/trading": "paper-1",
+        "/ops": "Run the pipeline",
+    }[path]
+
+    async def scenario(user: User) -> None:
+        await user.open(path)
+        await user.should_see(heading)
+        if path in ("/jobs", "/data", "/models", "/trading"):
+            await should_see_in_table(user, expected)
+        else:
+            await user.should_see(expected)
+
+    simulate(client, scenario)
+
+
+def test_command_center_shows_the_last_result_of_each_pipeline_stage(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/")
+        await user.should_see("#1 Download succeeded")
+        await user.should_see("#2 BuildMainL5 running")
+        await user.should_see("cu-logistic@v3 in production")  # the Promote stage
+
+    simulate(client, scenario)
+
+
+def test_running_jobs_badge_counts_active_jobs(client: FakeClient) -> None:
+    client.jobs.append(job(3, "Train", "queued"))
+
+    async def scenario(user: User) -> None:
+        await user.open("/system")
+        with user:
+            element = next(e for e in user.current_layout.descendants() if "running-jobs" in e._markers)
+        for _ in range(50):
+            if element.visible and element.text == "2":
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"badge shows {element.text!r}, visible={element.visible}")
+
+    simulate(client, scenario)
+
+
+def test_unreachable_server_shows_a_banner_not_a_traceback() -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/jobs")
+        await user.should_see("is not reachable")
+        await user.should_see("server unreachable:")
+        await user.should_not_see("Traceback")
+
+    simulate(FakeClient(reachable=False), scenario)
+
+
+def test_build_form_submits_a_job_after_confirmation(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/ops")
+        user.find("Commands").click()
+        user.find(marker="build-symbol").clear().type("SHFE.cu2612")
+        user.find(marker="build-start").type("2026-10-12")
+        user.find(marker="build-submit").click()
+        await user.should_see("Start build SHFE.cu2612?")
+        assert not any(c[0] == "build_dataset" for c in client.calls)  # nothing before confirming
+        user.find(marker="confirm").click()
+        for _ in range(100):
+            if any(c[0] == "build_dataset" for c in client.calls):
+                break
+            await asyncio.sleep(0.02)
+        name, args, kwargs = next(c for c in client.calls if c[0] == "build_dataset")
+        assert args == ("SHFE.cu2612",) and kwargs["start_day"] == "2026-10-12"
+        await user.open("/jobs")
+        await should_see_in_table(user, "built SHFE.cu2612")
+
+    simulate(client, scenario)
+
+
+def test_cancel_asks_for_confirmation_then_cancels(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/jobs")
+        user.find(marker="job-id").type("2")
+        user.find("Show").click()
+        await user.should_see("Job 2: BuildMainL5 (running)")
+        await user.should_see("job 2 log line")
+        user.find(marker="cancel-job").click()
+        await user.should_see("Cancel job 2?")
+        user.find(marker="confirm").click()
+        for _ in range(100):
+            if client.calls:
+                break
+            await asyncio.sleep(0.02)
+        assert ("cancel_job", (2,), {}) in client.calls
+
+    simulate(client, scenario)
+
+
+def test_explorer_shows_rows_and_explains_refusals(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/explorer")
+        user.find(marker="sql").clear().type("SELECT 1")
+        user.find(marker="run-query").click()
+        await user.should_see("1 rows in")
+        user.find(marker="sql").clear().type("DROP TABLE ghtrader_ticks_raw_v2")
+        user.find(marker="run-query").click()
+        await user.should_see("refused: only one read-only statement")
+
+    simulate(client, scenario)
+
+
+def test_trading_start_form_warns_before_live_orders(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/trading")
+        user.find("Start a run").click()
+        await user.should_not_see("LIVE ORDER ROUTING")
+        user.find(marker="mode").click()
+        user.find("live").click()
+        await user.should_see("LIVE ORDER ROUTING: real orders on a real account.")
+        await user.should_see("Type I_UNDERSTAND")
+
+    simulate(client, scenario)
+
+
+def test_token_login_refuses_a_wrong_token_and_admits_the_right_one(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/jobs")
+        await user.should_see("ghTrader dashboard")
+        await user.should_not_see("Jobs")
+        user.find(marker="token").type("wrong")
+        user.find(marker="login").click()
+        await user.should_see("wrong token")
+        user.find(marker="token").clear().type("s3cret")
+        user.find(marker="login").click()
+        await user.open("/jobs")
+        await should_see_in_table(user, "BuildMainL5")
+
+    simulate(client, scenario, token="s3cret")
+
+
+def test_data_heatmap_is_read_from_the_day_index(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await user.should_see("Heatmap")
+        user.find("Heatmap").click()
+        for _ in range(100):
+            with user:
+                charts = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+            heat = [c for c in charts if c.options["series"][0]["type"] == "heatmap"]
+            if heat:
+                break
+            await asyncio.sleep(0.03)
+        assert heat, "no heatmap"
+        assert heat[0].options["yAxis"]["data"] == ["SHFE.cu2601", "SHFE.cu2602"]
+        assert heat[0].options["series"][0]["data"] == [[0, 0, 5000], [1, 1, 7000]]
+
+    simulate(client, scenario)
+
+
+def test_models_reports_list_finished_research_jobs_with_their_report(client: FakeClient) -> None:
+    finished = job(3, "Benchmark", "succeeded", summary="logistic: 3 folds")
+    finished["report_path"] = "runs/benchmarks/logistic.json"
+    client.jobs += [finished, job(4, "Train", "running")]
+
+    async def scenario(user: User) -> None:
+        await user.open("/models")
+        await should_see_in_table(user, "runs/benchmarks/logistic.json")
+        with user:
+            rows = [r for t in user.current_layout.descendants() if isinstance(t, ui.table) for r in t.rows]
+        assert not any(r.get("command") == "Train" for r in rows)  # still running: no report yet
+
+    simulate(client, scenario)
+
+
+def test_ops_lists_the_latest_audits_with_their_reports(client: FakeClient) -> None:
+    audit = job(3, "Audit", "failed", summary="2 days differ")
+    audit["report_path"] = "runs/audit/a.json"
+    client.jobs.append(audit)
+
+    async def scenario(user: User) -> None:
+        await user.open("/ops")
+        await should_see_in_table(user, "runs/audit/a.json")
+        await should_see_in_table(user, "2 days differ")
+
+    simulate(client, scenario)

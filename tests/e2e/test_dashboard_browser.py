@@ -68,7 +68,7 @@ class Stack:
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(GHTRADER), "--port", str(self.port), *args],
+            [str(GHTRADER), "--port", str(self.port), "--wait", *args],
             env=self.env,
             capture_output=True,
             text=True,

@@ -25,6 +25,7 @@ from ghtrader.adapters.filesystem.account_cache import FilesystemAccountCache
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
+from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import code_version, git_commit
@@ -108,6 +109,7 @@ from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, Dataset
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
+from ghtrader.interfaces.grpc.servicers.reports import reports_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.scheduler import SchedulerUseCases, scheduler_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
@@ -911,6 +913,10 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(
+            reports_service,
+            providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),
+        ),
         providers.Callable(
             scheduler_service, providers.Callable(_scheduler_use_cases, settings, server_scheduler.provider)
         ),

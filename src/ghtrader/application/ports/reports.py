@@ -118,3 +118,20 @@ class BenchmarkReportWriter(Protocol):
         """Store the report ``report_id`` (replacing one of the same id); NaN and infinities
         in ``payload`` become JSON null."""
         ...
+
+
+# --- reading written reports back (the dashboard shows their figures) ----------------------------
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of a written report: its name (``reliability``) and its PNG bytes."""
+
+    name: str
+    png: bytes
+
+
+class ReportFigures(Protocol):
+    def figures(self, report_path: str, max_bytes: int) -> list[ReportFigure]:
+        """The figures of the report at ``report_path`` (its JSON or HTML, under the runs root),
+        by name, at most ``max_bytes`` in all; NotFound outside the root or when there is none,
+        InvalidArgument when the path is not a report."""
+        ...

@@ -30,6 +30,8 @@ from ghtrader.v1 import (
     pipeline_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     research_pb2,
     research_pb2_grpc,
     runs_pb2,
@@ -174,6 +176,7 @@ class GhTraderClient:
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
         self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
+        self._reports = reports_pb2_grpc.ReportServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
 
@@ -781,6 +784,14 @@ class GhTraderClient:
                 for c in r.claims
             ],
         }
+
+    def report_figures(self, report_path: str, max_bytes: int | None = None) -> list[tuple[str, bytes]]:
+        """(name, PNG bytes) of each figure of the report a job wrote (its ``report_path``)."""
+        req = reports_pb2.GetReportFiguresRequest(report_path=report_path)
+        if max_bytes is not None:
+            req.max_bytes = max_bytes
+        r = self._call(self._reports.GetReportFigures, req)
+        return [(f.name, bytes(f.png)) for f in r.figures]
 
     def run_schedule(self, schedule_id: str, timeout_s: float = 60.0) -> str:
         """Fire one schedule now; what it did."""

@@ -31,6 +31,13 @@ def job(job_id: int, command: str, state: str, *, source: str = "terminal", summ
     }  # fmt: skip
 
 
+# the smallest valid PNG (1x1, grey)
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c6360000000020001e221bc330000000049454e44ae426082"
+)
+
+
 @dataclass
 class FakeClient:
     reachable: bool = True
@@ -52,6 +59,12 @@ class FakeClient:
             "0.1.0", "abcdef1234", 3600.0, 1_765_000_000_000_000_000, "postgres", True, "embedded", 12.0, 16,
             4 << 30, 16 << 30, (DiskView("/data", 10 << 30, 90 << 30, 100 << 30),), "NVIDIA H100 80GB", "synthetic",
         )  # fmt: skip
+
+    def report_figures(self, report_path: str, max_bytes: int | None = None) -> list[tuple[str, bytes]]:
+        self._check()
+        with self._lock:
+            self.calls.append(("report_figures", (report_path,), {}))
+        return [("reliability", PNG_1X1), ("equity", PNG_1X1)] if report_path.endswith(".json") else []
 
     def list_jobs(self, *, states: Any = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
         self._check()

@@ -234,3 +234,26 @@ def test_ops_lists_the_latest_audits_with_their_reports(client: FakeClient) -> N
         await should_see_in_table(user, "2 days differ")
 
     simulate(client, scenario)
+
+
+def test_models_reports_show_a_reports_figures_from_the_server(client: FakeClient) -> None:
+    finished = job(3, "Benchmark", "succeeded", summary="logistic: 3 folds")
+    finished["report_path"] = "runs/benchmarks/logistic.json"
+    client.jobs.append(finished)
+
+    async def scenario(user: User) -> None:
+        await user.open("/models")
+        user.find("Reports").click()
+        user.find(marker="report-path").type("runs/benchmarks/logistic.json")
+        user.find(marker="show-figures").click()
+        for _ in range(100):
+            with user:
+                images = [e for e in user.current_layout.descendants() if isinstance(e, ui.image)]
+            if images:
+                break
+            await asyncio.sleep(0.03)
+        assert len(images) == 2 and all(str(i.source).startswith("data:image/png;base64,") for i in images)
+        await user.should_see("reliability")
+        assert ("report_figures", ("runs/benchmarks/logistic.json",), {}) in client.calls
+
+    simulate(client, scenario)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -50,7 +51,9 @@ def render(backend: Backend) -> None:
 
             live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
         with ui.tab_panel(t_reports):
-            live(lambda: backend.jobs(limit=200), _reports, every=10.0)
+            viewer = _figure_viewer(backend)
+            live(lambda: backend.jobs(limit=200), lambda e: _reports(e, viewer), every=10.0)
+            viewer.box.move(target_index=-1)
         with ui.tab_panel(t_hist):
             _history(backend)
         with ui.tab_panel(t_forms):
@@ -60,7 +63,42 @@ def render(backend: Backend) -> None:
 RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")
 
 
-def _reports(entry: Any) -> None:
+class _FigureViewer:
+    """A report path and its figures, fetched from the server (ReportService) on request."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.box = ui.column().classes("w-full")
+        with self.box:
+            with ui.row().classes("items-end w-full"):
+                self.path = ui.input("report path (click a row above)").classes("w-2/3").mark("report-path")
+                ui.button("Show figures", on_click=self.show).mark("show-figures")
+            self.out = ui.row().classes("w-full").mark("report-figures")
+        self._backend = backend
+
+    def pick(self, path: str) -> None:
+        self.path.value = path
+
+    async def show(self) -> None:
+        path = (self.path.value or "").strip()
+        if not path:
+            ui.notify("pick a report first", type="warning")
+            return
+        figures = await act(self._backend, "figures", "report_figures", path)
+        self.out.clear()
+        with self.out:
+            if not figures:
+                ui.label("this report has no figures").classes("text-grey")
+            for name, png in figures or []:
+                with ui.card().classes("w-[32rem]"):
+                    ui.label(name).classes("text-subtitle2")
+                    ui.image("data:image/png;base64," + base64.b64encode(png).decode()).classes("w-full")
+
+
+def _figure_viewer(backend: Backend) -> _FigureViewer:
+    return _FigureViewer(backend)
+
+
+def _reports(entry: Any, viewer: _FigureViewer | None = None) -> None:
     """The research jobs' results: summary and the report file each wrote on the server."""
     if not entry_ok(entry):
         return
@@ -72,7 +110,9 @@ def _reports(entry: Any) -> None:
     if not rows:
         ui.label("no research job has finished yet")
         return
-    table(rows, ("id", "command", "state", "ended", "summary", "report_path"), pagination=20).mark("reports-table")
+    t = table(rows, ("id", "command", "state", "ended", "summary", "report_path"), pagination=20).mark("reports-table")
+    if viewer is not None:
+        t.on("rowClick", lambda e: viewer.pick(str(e.args[1].get("report_path") or "")))
 
 
 def _history(backend: Backend) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -257,3 +258,27 @@ def test_models_reports_show_a_reports_figures_from_the_server(client: FakeClien
         assert ("report_figures", ("runs/benchmarks/logistic.json",), {}) in client.calls
 
     simulate(client, scenario)
+
+
+def test_models_reports_list_the_main_jobs_compare_and_backtest_reports() -> None:
+    """A ``make run`` job (RunPipeline) names its compare and backtest reports in its result:
+    each gets a row, so their figures can be shown."""
+    from ghtrader.interfaces.dashboard.pages.models import report_rows
+
+    main = job(7, "RunPipeline", "succeeded", summary="run: OK")
+    main["report_path"] = "runs/audit/a.json"
+    main["result_json"] = json.dumps(
+        {
+            "research": {
+                "report_html": "runs/benchmarks/cmp.html",
+                "backtest": {"report_html": "runs/benchmarks/bt.html"},
+            }
+        }
+    )
+    rows = report_rows([main, job(8, "Download", "succeeded"), job(9, "Backtest", "running")])
+    assert [r["report_path"] for r in rows] == [
+        "runs/audit/a.json",
+        "runs/benchmarks/cmp.html",
+        "runs/benchmarks/bt.html",
+    ]
+    assert len({r["row"] for r in rows}) == 3

@@ -98,19 +98,43 @@ def _figure_viewer(backend: Backend) -> _FigureViewer:
     return _FigureViewer(backend)
 
 
+def _report_paths(node: Any) -> list[str]:
+    """Report paths a job's result names (``html_path`` / ``report_html`` at any depth: the main
+    job's compare and backtest reports)."""
+    if isinstance(node, list):
+        return [p for item in node for p in _report_paths(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [str(v) for k, v in node.items() if k in ("html_path", "report_html") and isinstance(v, str) and v]
+    return found + [p for v in node.values() for p in _report_paths(v)]
+
+
+def report_rows(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per report of each finished research job or main job (``make run``)."""
+    rows = []
+    for j in jobs:
+        if j["command"] not in (*RESEARCH_COMMANDS, "RunPipeline") or j["state"] in ("queued", "running"):
+            continue
+        try:
+            result = json.loads(j.get("result_json") or "{}")
+        except ValueError:
+            result = {}
+        paths = dict.fromkeys(p for p in [j.get("report_path") or "", *_report_paths(result)] if p)
+        for path in paths or [""]:
+            rows.append({**j, "ended": fmt_ns(j["end_ns"]), "report_path": path, "row": f"{j['id']}:{path}"})
+    return rows
+
+
 def _reports(entry: Any, viewer: _FigureViewer | None = None) -> None:
-    """The research jobs' results: summary and the report file each wrote on the server."""
+    """The research jobs' results: summary and the report files each wrote on the server."""
     if not entry_ok(entry):
         return
-    rows = [
-        {**j, "ended": fmt_ns(j["end_ns"])}
-        for j in entry.value
-        if j["command"] in RESEARCH_COMMANDS and j["state"] not in ("queued", "running")
-    ]
+    rows = report_rows(entry.value)
     if not rows:
         ui.label("no research job has finished yet")
         return
-    t = table(rows, ("id", "command", "state", "ended", "summary", "report_path"), pagination=20).mark("reports-table")
+    columns = ("id", "command", "state", "ended", "summary", "report_path")
+    t = table(rows, columns, row_key="row", pagination=20).mark("reports-table")
     if viewer is not None:
         t.on("rowClick", lambda e: viewer.pick(str(e.args[1].get("report_path") or "")))
 

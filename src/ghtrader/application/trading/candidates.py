@@ -26,14 +26,13 @@ from ghtrader.application.ports.models import (
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.canary import CanaryRouter
-from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
-from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
-from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
+from ghtrader.application.trading.decision import DecisionPipeline
+from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
+from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.shadow import ShadowRunner
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
-from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.instruments import ContractSpec, contract_spec
 
 __all__ = ["SHADOW_STATUSES", "CANARY_STATUSES", "CandidateEntries", "Candidates", "SideModels", "candidate_entry"]
@@ -133,18 +132,12 @@ class Candidates:
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta
         _check_variety(meta.model_id, str(meta.raw.get("symbol") or ""), spec)
-        model = windowed_model(self._families, self._artifacts, meta, Path(entry.artifact_path))
-        fitted = fit_decision_policy(
-            predictor, self._ticks, calendar, symbol, spec, start_day, request.policy_fit_days,
-            CostModel(request.commission_bp, 0.0, request.aggressive), model.inputs if model else None,
+        parts = PipelineParts(
+            self._artifacts, self._ticks, self._families, self._datasets, self._calibrator_config,
+            self._calibration_factory,
         )  # fmt: skip
-        calibration = None
-        if request.online_calibration:
-            setup = calibration_setup(meta, spec.price_tick, self._datasets, self._calibrator_config)
-            calibration = self._calibration_factory(setup)
-        pipeline = DecisionPipeline(predictor, fitted.policy, spec, calendar, hold_rows=request.hold_rows,
-                                    flat_s=request.flat_s, calibration=calibration,
-                                    window=OnlineWindow(model) if model else None)  # fmt: skip
+        built = build_pipeline(parts, predictor, entry.artifact_path, request, calendar, symbol, spec, start_day)
+        pipeline, fitted, calibration = built.pipeline, built.fitted, built.calibration
         record = {
             "model_id": meta.model_id, "version": meta.version, "status": entry.status, "family": meta.family,
             "horizon": meta.horizon, "features": list(meta.feature_names), "hold_rows": pipeline.hold_rows,

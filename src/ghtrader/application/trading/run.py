@@ -61,13 +61,13 @@ from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.canary import CanaryRouter
 from ghtrader.application.trading.candidates import Candidates
 from ghtrader.application.trading.claims import ExecutorClaims
-from ghtrader.application.trading.decision import DecisionPipeline, fit_decision_policy
+from ghtrader.application.trading.decision import DecisionPipeline
 from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR, FEED, LEARN, RISK, SHADOW, VENUE
-from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration, calibration_setup
-from ghtrader.application.trading.online_window import OnlineWindow, windowed_model
+from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
 from ghtrader.application.trading.paper import PaperBook
+from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
 from ghtrader.application.trading.request import TradingRunRequest, account_key, account_type, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
 from ghtrader.application.trading.risk_setup import risk_limits, stress_config
@@ -76,7 +76,6 @@ from ghtrader.application.trading.sizing import PriceVolatility, TargetSizer
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
-from ghtrader.domain.evaluation import CostModel
 from ghtrader.domain.instruments import ContractSpec, contract_spec
 from ghtrader.domain.risk.engine import is_reducing, working_qty
 from ghtrader.domain.risk.measures import StressPosition
@@ -158,6 +157,7 @@ class StartTradingRun:
         self._calibrator_config = dict(calibrator_config or {})
         self._calibration_factory = calibration_factory
         self._families = families
+        self._parts = PipelineParts(artifacts, ticks, families, datasets, self._calibrator_config, calibration_factory)
         self._candidates = Candidates(  # the shadow and canary models (candidates.py)
             registry=registry, artifacts=artifacts, runtime=runtime, ticks=ticks, families=families,
             datasets=datasets, calibrator_config=self._calibrator_config, calibration_factory=calibration_factory,
@@ -238,18 +238,8 @@ class StartTradingRun:
         journal.update(status="preflight", mode=request.mode, monitor_only=request.monitor_only, symbol=symbol)
         try:
             binding = resolver.resolve(start_day)
-            model = windowed_model(self._families, self._artifacts, meta, Path(entry.artifact_path))
-            fitted = fit_decision_policy(
-                predictor, self._ticks, cal, symbol, spec, start_day, request.policy_fit_days,
-                CostModel(request.commission_bp, 0.0, request.aggressive), model.inputs if model else None,
-            )  # fmt: skip
-            calibration = None
-            if request.online_calibration:
-                setup = calibration_setup(meta, spec.price_tick, self._datasets, self._calibrator_config)
-                calibration = self._calibration_factory(setup)
-            pipeline = DecisionPipeline(predictor, fitted.policy, spec, cal, hold_rows=request.hold_rows,
-                                        flat_s=request.flat_s, calibration=calibration,
-                                        window=OnlineWindow(model) if model else None)  # fmt: skip
+            built = build_pipeline(self._parts, predictor, entry.artifact_path, request, cal, symbol, spec, start_day)
+            pipeline, fitted, calibration = built.pipeline, built.fitted, built.calibration
             sides = self._candidates.open(candidates, request, cal, symbol, spec, start_day)
             if request.mode != "paper":
                 assert self._execution_factory is not None

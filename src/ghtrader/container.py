@@ -51,6 +51,7 @@ from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.daily_update import (
+    LedgerEntry,
     ScheduleDailyTrain,
     ScheduleDailyUpdates,
     parse_targets,
@@ -496,15 +497,26 @@ def _server_scheduler(
 
 
 def _scheduler_use_cases(settings: Settings, scheduler: providers.Provider) -> SchedulerUseCases:
-    """The running scheduler once ``serve`` started it; a stopped view otherwise (``--local``)."""
+    """The running scheduler once ``serve`` started it; a stopped view otherwise (``--local``),
+    built on first use; the claim ledger opened once."""
     db = settings.runs_dir / "control" / "schedules.db"
-    idle = ServerScheduler(db, misfire_grace_s=settings.schedule_misfire_grace_s)
+    idle: list[ServerScheduler] = []
+    ledger: list[SqliteUpdateLedger] = []
 
     def current() -> ServerScheduler:
-        return scheduler() if getattr(scheduler, "initialized", False) else idle
+        if getattr(scheduler, "initialized", False):
+            return scheduler()  # type: ignore[no-any-return]
+        if not idle:
+            idle.append(ServerScheduler(db, misfire_grace_s=settings.schedule_misfire_grace_s))
+        return idle[0]
+
+    def claims(n: int) -> list[LedgerEntry]:
+        if not ledger:
+            ledger.append(SqliteUpdateLedger(db))
+        return ledger[0].entries(n)
 
     targets = tuple(t.key for t in parse_targets(settings.daily_update_targets))
-    return SchedulerUseCases(current, lambda n: SqliteUpdateLedger(db).entries(n), targets)
+    return SchedulerUseCases(current, claims, targets)
 
 
 def _server_options(settings: Settings, host: str | None, port: int | None) -> ServerOptions:

@@ -4,6 +4,8 @@ submitting one as a scheduler job through the same JobControl as every RPC."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from ghtrader.application.daily_update import DailyUpdateDecision, UpdateTarget
 from ghtrader.application.ports.jobs import ACTIVE_STATES
@@ -22,6 +24,14 @@ UPDATE_REQUEST_TYPE = str(data_pb2.UpdateRequest.DESCRIPTOR.full_name)
 DAILY_TRAIN_REQUEST_TYPE = str(research_pb2.DailyTrainRequest.DESCRIPTOR.full_name)
 
 
+def _active_job(control: JobControl, request_type: str, matches: Callable[[dict[str, Any]], bool]) -> int | None:
+    """The id of a queued or running job of ``request_type`` whose arguments ``matches``."""
+    for job in control.store.list_jobs(states=ACTIVE_STATES, limit=100_000):
+        if job.request_type == request_type and matches(json.loads(job.args_json)):
+            return job.id
+    return None
+
+
 class JobUpdateJobs:
     """UpdateJobs over JobControl with the data servicer's ``Update`` job spec."""
 
@@ -32,13 +42,7 @@ class JobUpdateJobs:
         self._spec = spec
 
     def active_update(self, target: UpdateTarget) -> int | None:
-        for job in self._control.store.list_jobs(states=ACTIVE_STATES, limit=100_000):
-            if (
-                job.request_type == UPDATE_REQUEST_TYPE
-                and json.loads(job.args_json).get("variety") == target.variety_symbol
-            ):
-                return job.id
-        return None
+        return _active_job(self._control, UPDATE_REQUEST_TYPE, lambda a: a.get("variety") == target.variety_symbol)
 
     def submit_update(self, target: UpdateTarget, recent_expired_days: int) -> int:
         request = data_pb2.UpdateRequest(variety=target.variety_symbol, recent_expiry_days=recent_expired_days)
@@ -57,13 +61,9 @@ class JobDailyTrainJobs:
         self._family = family
 
     def active_daily_train(self, symbol: str) -> int | None:
-        for job in self._control.store.list_jobs(states=ACTIVE_STATES, limit=100_000):
-            if job.request_type != DAILY_TRAIN_REQUEST_TYPE:
-                continue
-            scope = json.loads(job.args_json).get("scope") or {}
-            if scope.get("symbol") == symbol:
-                return job.id
-        return None
+        return _active_job(
+            self._control, DAILY_TRAIN_REQUEST_TYPE, lambda a: (a.get("scope") or {}).get("symbol") == symbol
+        )
 
     def submit_daily_train(self, symbol: str) -> int:
         request = research_pb2.DailyTrainRequest(scope=research_pb2.ResearchScope(symbol=symbol), family=self._family)

@@ -209,6 +209,27 @@ def test_data_heatmap_is_read_from_the_day_index(client: FakeClient) -> None:
     simulate(client, scenario)
 
 
+def test_data_keeps_the_picked_tab_when_the_section_is_rebuilt(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await user.should_see("Heatmap")
+        user.find("Heatmap").click()
+        with user:
+            toggle = next(iter(user.find(marker="variety").elements))
+        toggle.value = "SHFE.au"  # rebuilds the section, like the 15 s refresh does
+        await asyncio.sleep(0.2)
+        for _ in range(100):
+            with user:
+                panels = [e for e in user.current_layout.descendants() if isinstance(e, ui.tab_panels)]
+            values = [p.value if isinstance(p.value, str) else getattr(p.value, "_props", {}).get("name") for p in panels]
+            if values:
+                break
+            await asyncio.sleep(0.03)
+        assert values == ["Heatmap"], values
+
+    simulate(client, scenario)
+
+
 def test_models_reports_list_finished_research_jobs_with_their_report(client: FakeClient) -> None:
     finished = job(3, "Benchmark", "succeeded", summary="logistic: 3 folds")
     finished["report_path"] = "runs/benchmarks/logistic.json"

@@ -131,6 +131,8 @@ def render(backend: Backend) -> None:
         variety = ui.toggle(VARIETIES, value="SHFE.cu").mark("variety")
         # Outside the refreshed section, so a refresh keeps what the user typed.
         search = ui.input("filter contracts").props("clearable dense").mark("contract-filter")
+    # The section below is rebuilt on every refresh; the tab the user picked must survive it.
+    picked = {"tab": "Contracts"}
 
     async def load() -> tuple[Any, Any]:
         v = variety.value
@@ -145,11 +147,11 @@ def render(backend: Backend) -> None:
             return
         view = contracts.value
         ui.label(", ".join(f"{k}: {n}" for k, n in sorted(view.counts.items())) or "no contracts").mark("counts")
-        with ui.tabs() as tabs:
+        with ui.tabs(value=picked["tab"], on_change=lambda e: picked.update(tab=e.value)) as tabs:
             t_table = ui.tab("Contracts")
             t_chart = ui.tab("Coverage")
             t_heat = ui.tab("Heatmap")
-        with ui.tab_panels(tabs, value=t_table).classes("w-full"):
+        with ui.tab_panels(tabs, value=picked["tab"]).classes("w-full"):
             with ui.tab_panel(t_table):
                 rows = [{c: getattr(x, c) for c in COLUMNS} for x in view.contracts]
                 t = table(rows, COLUMNS, pagination=50).mark("contracts-table")

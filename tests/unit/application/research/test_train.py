@@ -254,3 +254,22 @@ def test_extra_metrics_reach_the_registry_and_the_card(tmp_path: Path, frame: Fe
     assert result.entry.metrics["by_session"]["night"] == {"accuracy": 0.55, "n": 90}
     card = (result.artifact_dir / "model_card.md").read_text()
     assert "### By session" in card and "| night | 0.55 | 90 |" in card
+
+
+class _WithHistory(LogisticFamily):
+    """A family whose model describes a per-epoch training history, as the deep families do."""
+
+    HISTORY = [{"epoch": 1, "train_loss": 1.1, "valid_loss": 1.2}, {"epoch": 2, "train_loss": 0.9, "valid_loss": 1.0}]
+
+    def fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        model = super().fit(*args, **kwargs)
+        original = model.describe
+        model.describe = lambda: {**original(), "training": {"history": self.HISTORY}}  # type: ignore[method-assign]
+        return model
+
+
+def test_the_result_carries_the_learning_curve_a_model_describes(tmp_path: Path, frame: FeatureFrame) -> None:
+    result = train_world(tmp_path / "plain", frame).trainer(request(frame))
+    assert result.learning_curve == ()  # a tabular family has no epochs
+    world = train_world(tmp_path / "deep", frame, families=FamilyRegistry([_WithHistory()]))
+    assert list(world.trainer(request(frame)).learning_curve) == _WithHistory.HISTORY

@@ -109,6 +109,7 @@ from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -967,6 +968,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(experiments_service, experiments.provider),
         providers.Callable(
             reports_service,
             providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),

@@ -949,6 +949,7 @@ class Container(containers.DeclarativeContainer):
         cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
         code_version=providers.Callable(code_version),
         recorder=run_recorder,
+        experiments=experiment_recorder.provider,  # opened when a research job ends in the server
     )
     job_catalog = providers.Callable(
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider

@@ -352,6 +352,15 @@ class ExperimentRecorder:
             log.warning("job %d: could not finish its experiment %s", job.id, experiment_id, exc_info=True)
             return None
 
+    def job_ended_elsewhere(self, job: JobRecord) -> list[ExperimentRecord]:
+        """Finish the still-running experiment of ``job``, which ended without its process
+        recording it (killed, crashed): failed or cancelled, with the job's error."""
+        if not job.finished:
+            return []
+        status = _JOB_STATUS.get(job.state, "failed")
+        running = self._store.list(ExperimentFilter(run_id=str(job.id), status="running"))
+        return [self.finish(r.experiment_id, status, error=job.error) for r in running]
+
 
 # --- reading and comparing ----------------------------------------------------------------------
 @dataclass(frozen=True)

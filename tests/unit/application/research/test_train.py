@@ -273,3 +273,20 @@ def test_the_result_carries_the_learning_curve_a_model_describes(tmp_path: Path,
     assert result.learning_curve == ()  # a tabular family has no epochs
     world = train_world(tmp_path / "deep", frame, families=FamilyRegistry([_WithHistory()]))
     assert list(world.trainer(request(frame)).learning_curve) == _WithHistory.HISTORY
+
+
+@pytest.mark.slow  # torch import and two epochs: ~13 s of CPU
+def test_a_deep_family_run_carries_its_per_epoch_losses(tmp_path: Path, frame: FeatureFrame) -> None:
+    from ghtrader.adapters.torch import deep_families
+    from ghtrader.application.experiments import result_curves
+    from ghtrader.application.ports.models import TrainConfig
+    from ghtrader.application.reporting import to_jsonable
+    from tests.unit.adapters.torch_deep.tiny import TINY
+
+    world = train_world(tmp_path, frame, families=FamilyRegistry([deep_families()["tcn"]]))
+    config = TrainConfig(horizon=10, window=8, max_epochs=2, patience=5, batch_size=256, params=TINY["tcn"])
+    result = world.trainer(request(frame, family="tcn", config=config))
+    assert [row["epoch"] for row in result.learning_curve] == [1, 2]
+    curves = result_curves(to_jsonable(result))  # as the job runner reads the job's result
+    assert {"train_loss", "valid_loss", "valid_macro_loss", "valid_accuracy"} <= curves.keys()
+    assert [step for step, _ in curves["train_loss"]] == [1, 2] and "seconds" not in curves

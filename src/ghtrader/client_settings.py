@@ -64,6 +64,7 @@ SETTING_VARIABLES = frozenset(
         "GHTRADER_DAILY_TRAIN_SYMBOLS",
         "GHTRADER_DAILY_TRAIN_CRON",
         "GHTRADER_DAILY_TRAIN_FAMILY",
+        "GHTRADER_ANOMALY_THRESHOLDS",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

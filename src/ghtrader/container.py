@@ -8,6 +8,7 @@ connections and the gRPC server start when an entry point first asks for them
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -48,6 +49,7 @@ from ghtrader.adapters.tqsdk import (
 )
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
+from ghtrader.application.alerts import ListAnomalies, ScanAnomalies
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.daily_update import (
@@ -65,6 +67,7 @@ from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
+from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
@@ -92,6 +95,7 @@ from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_li
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.application.trading.target import TargetPosExecutor
+from ghtrader.domain.anomaly import AnomalyConfig
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
@@ -105,6 +109,7 @@ from ghtrader.interfaces.grpc.scheduled_update import (
 )
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
+from ghtrader.interfaces.grpc.servicers.alerts import AlertServicer, AlertUseCases, alerts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
@@ -417,6 +422,23 @@ def _model_registry(bundle: StoreBundle) -> ModelRegistry:
     return bundle.models
 
 
+def _anomaly_store(bundle: StoreBundle) -> AnomalyStore:
+    """ghtrader_anomaly_events_v2 on the PostgreSQL store's pool (alerts need that backend)."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+    from ghtrader.adapters.postgres.anomaly_store import PostgresAnomalyStore
+
+    if not isinstance(bundle, PostgresStoreBundle):
+        raise FailedPrecondition("alerts are stored in PostgreSQL: set GHTRADER_STORE=postgres")
+    return PostgresAnomalyStore(bundle.pool)
+
+
+def _anomaly_config(settings: Settings) -> AnomalyConfig:
+    try:
+        return AnomalyConfig.from_mapping(json.loads(settings.anomaly_thresholds or "{}"))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"GHTRADER_ANOMALY_THRESHOLDS: {exc}") from None
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -452,9 +474,14 @@ def _job_catalog(
     datasets: DatasetUseCases,
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
+    alerts: AlertUseCases | None = None,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    servicers: tuple[Any, ...] = (
+        DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
+    )  # fmt: skip
+    if alerts is not None:
+        servicers += (AlertServicer(alerts),)
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -907,8 +934,23 @@ class Container(containers.DeclarativeContainer):
         code_version=providers.Callable(code_version),
         recorder=run_recorder,
     )
+    # alerts (docs/alerts.md): anomaly events in PostgreSQL, the tick scan job, list / watch
+    anomaly_store = providers.Singleton(_anomaly_store, stores)
+    anomaly_config = providers.Singleton(_anomaly_config, settings)
+    alert_use_cases = providers.Factory(
+        AlertUseCases,
+        scan=providers.Singleton(
+            ScanAnomalies,
+            ticks=ticks_store,
+            calendar=calendar_source,
+            store=anomaly_store.provider,
+            clock=clock,
+            config=anomaly_config,
+        ).provider,  # fmt: skip
+        list=providers.Singleton(ListAnomalies, anomaly_store.provider).provider,
+    )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, alert_use_cases
     )
 
     server_scheduler = providers.Resource(
@@ -925,6 +967,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(alerts_service, alert_use_cases, job_control),
         providers.Callable(
             reports_service,
             providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),

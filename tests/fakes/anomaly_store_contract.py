@@ -21,6 +21,7 @@ def sample_events() -> list[AnomalyEvent]:
 
 def check_anomaly_store(store: AnomalyStore) -> None:
     events = sample_events()
+    assert store.latest_seq() == 0
     assert store.write_events(events[:3], created_ns=5) == 3
     assert store.write_events(events, created_ns=6) == 1  # a rescan adds only what is new
     rows = store.list_events(AnomalyFilter())
@@ -36,5 +37,5 @@ def check_anomaly_store(store: AnomalyStore) -> None:
     assert len(store.list_events(AnomalyFilter(limit=2))) == 2
     by_seq = store.list_events(AnomalyFilter(after_seq=0))
     seqs = [r.seq for r in by_seq]
-    assert seqs == sorted(seqs) and len(seqs) == 4
+    assert seqs == sorted(seqs) and len(seqs) == 4 and store.latest_seq() == seqs[-1]
     assert [r.event.datetime_ns for r in store.list_events(AnomalyFilter(after_seq=seqs[2]))] == [T0 + 4]

@@ -46,3 +46,7 @@ class InMemoryAnomalyStore:
         if query.after_seq is not None:
             return sorted(rows, key=lambda r: r.seq)[: query.limit]
         return sorted(rows, key=lambda r: (-r.event.datetime_ns, -r.seq))[: query.limit]
+
+    def latest_seq(self) -> int:
+        with self._lock:
+            return len(self._rows)

@@ -111,6 +111,12 @@ class PostgresAnomalyStore:
             rows = conn.execute(sql, params).fetchall()
         return [_row(r) for r in rows]
 
+    def latest_seq(self) -> int:
+        self.ensure_table()
+        with self._pool.connection() as conn:
+            row = conn.execute(f"SELECT coalesce(max(seq), 0) FROM {ANOMALY_EVENTS_TABLE}").fetchone()
+        return int(row[0]) if row else 0
+
 
 def _row(r: tuple[Any, ...]) -> StoredAnomaly:
     seq, ns, kind, sev, sym, details, score, method, created = r

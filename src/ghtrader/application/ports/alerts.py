@@ -50,3 +50,7 @@ class AnomalyStore(Protocol):
         """Matching rows: newest first by event time, or oldest first by seq when ``after_seq``
         is given (a watcher reads them in write order)."""
         ...
+
+    def latest_seq(self) -> int:
+        """The largest stored seq (0 when the store is empty)."""
+        ...

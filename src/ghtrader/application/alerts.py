@@ -1,0 +1,136 @@
+"""Alert use cases: scan stored ticks for anomalies, list stored events.
+
+``ScanAnomalies(request, progress)`` reads a symbol's ticks one trading day at a time, runs the
+tick detectors of :func:`ghtrader.domain.anomaly.scan_day` (with the volume profile of up to
+``PROFILE_DAYS`` earlier days of the same scan, so the profile never sees the day it judges) and
+writes the events to the AnomalyStore (idempotent: a rescan adds nothing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.ports.alerts import AnomalyFilter, AnomalyStore, StoredAnomaly
+from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.providers import CalendarSource
+from ghtrader.application.ports.stores import TickStore
+from ghtrader.domain.anomaly import AnomalyConfig, Severity, scan_day
+from ghtrader.domain.anomaly.market import volume_profile
+from ghtrader.domain.errors import DomainError
+from ghtrader.domain.instruments import contract_spec
+
+__all__ = ["PROFILE_DAYS", "ListAnomalies", "ScanAnomalies", "ScanRequest", "ScanResult", "default_lake"]
+
+PROFILE_DAYS = 5
+Progress = Callable[[int, int, str], None]
+
+
+def default_lake(symbol: str) -> str:
+    """``main_l5`` for a ``KQ.m@`` continuous alias, ``raw`` for a contract."""
+    return "main_l5" if symbol.startswith("KQ.m@") else "raw"
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    symbol: str
+    start_day: date
+    end_day: date
+    ticks_lake: str = ""  # "" : default_lake(symbol)
+
+
+@dataclass
+class ScanResult:
+    symbol: str
+    ticks_lake: str
+    start_day: date
+    end_day: date
+    days: int = 0
+    ticks: int = 0
+    events: int = 0
+    new_events: int = 0
+    by_severity: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    critical: list[dict[str, Any]] = field(default_factory=list)  # the first few, for the summary
+
+    def summary(self) -> str:
+        sev = ", ".join(f"{self.by_severity.get(s.name, 0)} {s.name}" for s in reversed(Severity))
+        return (
+            f"scanned {self.symbol} ({self.ticks_lake}) {self.start_day}..{self.end_day}: {self.days} days, "
+            f"{self.ticks:,} ticks, {self.events} events ({sev}), {self.new_events} new"
+        )
+
+
+class ScanAnomalies:
+    def __init__(
+        self,
+        *,
+        ticks: TickStore,
+        calendar: CalendarSource,
+        store: Callable[[], AnomalyStore],
+        clock: Clock,
+        config: AnomalyConfig | None = None,
+    ) -> None:
+        self._ticks = ticks
+        self._calendar = calendar
+        self._store = store
+        self._clock = clock
+        self._config = config or AnomalyConfig()
+
+    def __call__(self, request: ScanRequest, progress: Progress = lambda *_: None) -> ScanResult:
+        if request.end_day < request.start_day:
+            raise InvalidArgument(f"end_day {request.end_day} is before start_day {request.start_day}")
+        lake = request.ticks_lake or default_lake(request.symbol)
+        if lake not in ("raw", "main_l5"):
+            raise InvalidArgument(f"ticks_lake must be raw or main_l5, got {lake!r}")
+        try:
+            spec = contract_spec(request.symbol)
+        except DomainError as exc:
+            raise InvalidArgument(str(exc)) from exc
+        cal = self._calendar.load()
+        days = cal.trading_days(request.start_day, request.end_day)
+        store = self._store()
+        result = ScanResult(request.symbol, lake, request.start_day, request.end_day)
+        sev: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        history: list[np.ndarray] = []
+        for i, day in enumerate(days):
+            progress(i, len(days), f"scanning {request.symbol} {day}")
+            ticks = self._ticks.read_ticks(request.symbol, lake, day, day).ticks
+            if ticks.shape[0] == 0:
+                continue
+            profile = volume_profile(history[-PROFILE_DAYS:], self._config.profile_bucket_s) if history else None
+            events = scan_day(ticks, request.symbol, spec.price_tick, cal.session_windows_ns(day, spec),
+                              self._config, profile)  # fmt: skip
+            history.append(ticks)
+            result.days += 1
+            result.ticks += int(ticks.shape[0])
+            result.events += len(events)
+            result.new_events += store.write_events(events, self._clock.now_ns())
+            sev.update(e.severity.name for e in events)
+            kinds.update(e.anomaly_type for e in events)
+            room = 10 - len(result.critical)
+            result.critical += [e.to_dict() for e in events if e.severity == Severity.CRITICAL][: max(room, 0)]
+        result.by_severity, result.by_type = dict(sev), dict(kinds)
+        progress(len(days), len(days), result.summary())
+        return result
+
+
+class ListAnomalies:
+    def __init__(self, store: Callable[[], AnomalyStore]) -> None:
+        self._store = store
+
+    def __call__(self, query: AnomalyFilter) -> list[StoredAnomaly]:
+        if query.limit < 1 or query.limit > 10_000:
+            raise InvalidArgument(f"limit must be in 1..10000, got {query.limit}")
+        return self._store().list_events(query)
+
+    def latest_seq(self) -> int:
+        """The newest stored row's seq (0 when empty): a watcher's "from now on" cursor."""
+        return self._store().latest_seq()

@@ -860,6 +860,8 @@ class Container(containers.DeclarativeContainer):
     trading_run_store = providers.Singleton(
         FilesystemTradingRunStore, providers.Callable(lambda s: s.runs_dir / "trading", settings)
     )
+    anomaly_store = providers.Singleton(_anomaly_store, stores)  # ghtrader_anomaly_events_v2 (docs/alerts.md)
+    anomaly_config = providers.Singleton(_anomaly_config, settings)
     start_trading_run = providers.Singleton(
         StartTradingRun,
         registry=model_registry,
@@ -879,6 +881,8 @@ class Container(containers.DeclarativeContainer):
         has_credentials=providers.Callable(_has_credentials, settings),
         datasets=dataset_store,
         families=model_families,
+        alerts=anomaly_config,  # the run's anomaly monitor (trading/alerts.py)
+        alert_store=anomaly_store.provider,
     )
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
@@ -934,9 +938,7 @@ class Container(containers.DeclarativeContainer):
         code_version=providers.Callable(code_version),
         recorder=run_recorder,
     )
-    # alerts (docs/alerts.md): anomaly events in PostgreSQL, the tick scan job, list / watch
-    anomaly_store = providers.Singleton(_anomaly_store, stores)
-    anomaly_config = providers.Singleton(_anomaly_config, settings)
+    # alerts (docs/alerts.md): the tick scan job, list / watch
     alert_use_cases = providers.Factory(
         AlertUseCases,
         scan=providers.Singleton(

@@ -78,12 +78,19 @@ def lagged_change(x: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def price_spike_scores(ticks: np.ndarray, price_tick: float, config: AnomalyConfig) -> np.ndarray:
-    """The larger robust z of the 1-tick and the ``flash_rows``-tick mid change."""
+def price_spike_scores(
+    ticks: np.ndarray, price_tick: float, config: AnomalyConfig, session: np.ndarray | None = None
+) -> np.ndarray:
+    """The larger robust z of the 1-tick and the ``flash_rows``-tick mid change; a change across
+    two ``session`` ids (a break's opening gap) is not scored."""
     mid = mid_ticks(ticks, price_tick)
-    one = spike_scores(lagged_change(mid, 1), config, config.spike_floor_ticks)
-    flash = spike_scores(lagged_change(mid, config.flash_rows), config, config.spike_floor_ticks)
-    return np.fmax(one, flash)
+    out = []
+    for lag in (1, config.flash_rows):
+        d = lagged_change(mid, lag)
+        if session is not None and d.shape[0] > lag:
+            d[lag:] = np.where(session[lag:] == session[:-lag], d[lag:], np.nan)
+        out.append(spike_scores(d, config, config.spike_floor_ticks))
+    return np.fmax(out[0], out[1])
 
 
 def session_ids(datetime_ns: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -170,12 +177,12 @@ def data_quality_events(
         out.extend(episodes(ts, t.grade(score), score, anomaly_type=kind, symbol=symbol, method=method,
                             details=details))  # fmt: skip
 
-    emit("price_spike", price_spike_scores(ticks, price_tick, config), "robust_z", window=config.window,
+    sid = session_ids(ts, windows) if len(windows) else np.zeros(ts.shape, dtype=np.int64)
+    emit("price_spike", price_spike_scores(ticks, price_tick, config, sid), "robust_z", window=config.window,
          flash_rows=config.flash_rows)  # fmt: skip
     emit("volume_spike", spike_scores(traded_lots(ticks), config, config.volume_floor), "robust_z",
          window=config.window)  # fmt: skip
     emit("tick_gap", tick_gaps_s(ts, windows), "session_gap")
-    sid = session_ids(ts, windows) if len(windows) else np.zeros(ts.shape, dtype=np.int64)
     emit("stale_quote", np.where(sid >= 0, stale_seconds(ticks, sid), np.nan), "repeat_run")
     emit("crossed_book", run_length(crossed_book_mask(ticks)).astype(np.float64), "schema")
     emit("bad_price", run_length(bad_price_mask(ticks)).astype(np.float64), "schema")

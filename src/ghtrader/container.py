@@ -948,7 +948,8 @@ class Container(containers.DeclarativeContainer):
             store=anomaly_store.provider,
             clock=clock,
             config=anomaly_config,
-        ).provider,  # fmt: skip
+            runs=trading_run_store,
+        ).provider,
         list=providers.Singleton(ListAnomalies, anomaly_store.provider).provider,
     )
     job_catalog = providers.Callable(

@@ -16,12 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.alerts import AnomalyFilter, AnomalyStore, StoredAnomaly
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.ports.stores import TickStore
+from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.domain.anomaly import AnomalyConfig, Severity, scan_day
+from ghtrader.domain.anomaly.execution import journal_events
 from ghtrader.domain.anomaly.market import volume_profile
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import contract_spec
@@ -40,17 +42,18 @@ def default_lake(symbol: str) -> str:
 @dataclass(frozen=True)
 class ScanRequest:
     symbol: str
-    start_day: date
-    end_day: date
+    start_day: date | None  # required for a tick scan
+    end_day: date | None
     ticks_lake: str = ""  # "" : default_lake(symbol)
+    run_id: str = ""  # a trading run: scan its journal (execution detectors) instead of ticks
 
 
 @dataclass
 class ScanResult:
     symbol: str
-    ticks_lake: str
-    start_day: date
-    end_day: date
+    ticks_lake: str  # raw | main_l5, or "run:<run id>" for a journal scan
+    start_day: date | None
+    end_day: date | None
     days: int = 0
     ticks: int = 0
     events: int = 0
@@ -61,6 +64,9 @@ class ScanResult:
 
     def summary(self) -> str:
         sev = ", ".join(f"{self.by_severity.get(s.name, 0)} {s.name}" for s in reversed(Severity))
+        if self.ticks_lake.startswith("run:"):
+            return (f"scanned trading run {self.ticks_lake[4:]} ({self.symbol}): {self.ticks} journal records, "
+                    f"{self.events} events ({sev}), {self.new_events} new")  # fmt: skip
         return (
             f"scanned {self.symbol} ({self.ticks_lake}) {self.start_day}..{self.end_day}: {self.days} days, "
             f"{self.ticks:,} ticks, {self.events} events ({sev}), {self.new_events} new"
@@ -76,14 +82,20 @@ class ScanAnomalies:
         store: Callable[[], AnomalyStore],
         clock: Clock,
         config: AnomalyConfig | None = None,
+        runs: TradingRunStore | None = None,  # trading runs' journals (``run_id`` scans)
     ) -> None:
         self._ticks = ticks
         self._calendar = calendar
         self._store = store
         self._clock = clock
         self._config = config or AnomalyConfig()
+        self._runs = runs
 
     def __call__(self, request: ScanRequest, progress: Progress = lambda *_: None) -> ScanResult:
+        if request.run_id:
+            return self._scan_run(request, progress)
+        if request.start_day is None or request.end_day is None:
+            raise InvalidArgument("a tick scan needs start_day and end_day")
         if request.end_day < request.start_day:
             raise InvalidArgument(f"end_day {request.end_day} is before start_day {request.start_day}")
         lake = request.ticks_lake or default_lake(request.symbol)
@@ -119,6 +131,26 @@ class ScanAnomalies:
             result.critical += [e.to_dict() for e in events if e.severity == Severity.CRITICAL][: max(room, 0)]
         result.by_severity, result.by_type = dict(sev), dict(kinds)
         progress(len(days), len(days), result.summary())
+        return result
+
+    def _scan_run(self, request: ScanRequest, progress: Progress) -> ScanResult:
+        """The execution detectors over one trading run's journal (``journal_events``)."""
+        if self._runs is None:
+            raise InvalidArgument("this server has no trading-run store wired")
+        if not self._runs.exists(request.run_id):
+            raise NotFound(f"no trading run {request.run_id!r}")
+        progress(0, 1, f"reading the journal of {request.run_id}")
+        records = self._runs.tail_events(request.run_id, 0)
+        config = self._runs.read_config(request.run_id) or {}
+        symbol = str((config.get("symbols") or {}).get("resolved") or request.symbol)
+        events = journal_events(records, self._config, symbol)
+        result = ScanResult(symbol, f"run:{request.run_id}", request.start_day, request.end_day, days=0,
+                            ticks=len(records), events=len(events))  # fmt: skip
+        result.new_events = self._store().write_events(events, self._clock.now_ns())
+        result.by_severity = dict(Counter(e.severity.name for e in events))
+        result.by_type = dict(Counter(e.anomaly_type for e in events))
+        result.critical = [e.to_dict() for e in events if e.severity == Severity.CRITICAL][:10]
+        progress(1, 1, result.summary())
         return result
 
 

@@ -6,6 +6,8 @@
 - ``fill_rate``: share of the last ``exec_window`` finished orders that filled (low is bad).
 - ``rejection_burst``: rejections within the trailing ``burst_window_s`` seconds.
 - ``latency_spike``: a latency over the robust median of the previous ``window`` latencies.
+
+:func:`journal_events` reads a trading run's journal records straight into the first two.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from ghtrader.domain.anomaly import _kernels as k
 from ghtrader.domain.anomaly.config import AnomalyConfig
 from ghtrader.domain.anomaly.events import AnomalyEvent, episodes
 
-__all__ = ["fill_rate_events", "latency_events", "rejection_burst_events", "slippage_events", "slippage_ticks"]
+__all__ = [
+    "fill_rate_events",
+    "journal_events",
+    "latency_events",
+    "rejection_burst_events",
+    "slippage_events",
+    "slippage_ticks",
+]
 
 
 def _rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
@@ -69,3 +78,32 @@ def latency_events(ts: np.ndarray, latency: np.ndarray, symbol: str, config: Ano
     t = config.threshold("latency_spike")
     return episodes(ts, t.grade(score), score, anomaly_type="latency_spike", symbol=symbol,
                     method="rolling_median_ratio", details={"window": config.window})  # fmt: skip
+
+
+def journal_events(events: list[dict], config: AnomalyConfig, default_symbol: str = "") -> list[AnomalyEvent]:
+    """``fill_rate`` and ``rejection_burst`` events of a trading run's journal records (the
+    ``events.jsonl`` dicts: ``order_done`` with the order's final ``status``, ``risk_refused``),
+    per execution symbol. Slippage and latency need the arrival mid and per-order latencies,
+    which the journal does not record; :func:`slippage_events` / :func:`latency_events` take them
+    as arrays."""
+    done: dict[str, tuple[list[int], list[float]]] = {}
+    rejected: dict[str, list[int]] = {}
+    for e in events:
+        kind, ns = e.get("kind"), int(e.get("time_ns", 0))
+        order = e.get("order") or {}
+        symbol = str(order.get("symbol") or default_symbol)
+        if kind == "order_done":
+            status = order.get("status")
+            ts, filled = done.setdefault(symbol, ([], []))
+            ts.append(ns)
+            filled.append(1.0 if status == "FILLED" or float(order.get("filled_qty") or 0) > 0 else 0.0)
+            if status == "REJECTED":
+                rejected.setdefault(symbol, []).append(ns)
+        elif kind == "risk_refused":
+            rejected.setdefault(symbol, []).append(ns)
+    out: list[AnomalyEvent] = []
+    for symbol, (ts, filled) in sorted(done.items()):
+        out += fill_rate_events(np.asarray(ts, dtype=np.int64), np.asarray(filled), symbol, config)
+    for symbol, ts in sorted(rejected.items()):
+        out += rejection_burst_events(np.sort(np.asarray(ts, dtype=np.int64)), symbol, config)
+    return sorted(out, key=lambda ev: (ev.datetime_ns, ev.anomaly_type))

@@ -88,9 +88,17 @@ class AlertsMixin:
             call.cancel()
 
     def scan_anomalies(
-        self, symbol: str, *, start_day: str, end_day: str, ticks_lake: str = "", on_progress: Any = None
+        self,
+        symbol: str = "",
+        *,
+        start_day: str = "",
+        end_day: str = "",
+        ticks_lake: str = "",
+        run_id: str = "",
+        on_progress: Any = None,
     ) -> Any:
-        """Scan stored ticks for anomalies (a job); the result holds the scan summary."""
+        """Scan stored ticks (or a trading run's journal) for anomalies (a job); the result holds
+        the scan summary."""
         req = alerts_pb2.ScanAnomaliesRequest(symbol=symbol, start_day=start_day, end_day=end_day,
-                                              ticks_lake=ticks_lake)  # fmt: skip
+                                              ticks_lake=ticks_lake, run_id=run_id)  # fmt: skip
         return self._run(self._alerts.ScanAnomalies, req, on_progress or (lambda _p: None))

@@ -57,14 +57,16 @@ def cmd_list(client: GhTraderClient, args: argparse.Namespace, out: Output) -> i
 
 
 def cmd_scan(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    check_day_range(args)
-    r = _with_bar(
-        f"alerts scan {args.symbol}",
-        out,
-        lambda bar: client.scan_anomalies(
-            args.symbol, start_day=args.start, end_day=args.end, ticks_lake=args.lake or "", on_progress=bar
-        ),  # fmt: skip
-    )
+    if args.run:
+        what, kwargs = args.run, {"run_id": args.run}
+    else:
+        if not (args.symbol and args.start and args.end):
+            out.error("alerts scan needs --symbol, --start and --end (or --run RUN)")
+            return 2
+        check_day_range(args)
+        what = args.symbol
+        kwargs = {"symbol": args.symbol, "start_day": args.start, "end_day": args.end, "ticks_lake": args.lake or ""}
+    r = _with_bar(f"alerts scan {what}", out, lambda bar: client.scan_anomalies(**kwargs, on_progress=bar))
     crit = r.result.get("critical", [])
     lines = [r.summary] + [f"  CRITICAL {_when(c['datetime_ns'])} {c['anomaly_type']} score {_score(c['drift_score'])}"
                            for c in crit]  # fmt: skip
@@ -101,10 +103,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--since", type=since_ns, help="events at or after YYYY-MM-DD[THH:MM] (Beijing time)")
     ls.add_argument("--limit", type=positive_int, help="at most this many (default 200)")
     ls.set_defaults(handler=cmd_list)
-    sc = asub.add_parser("scan", help="scan a symbol's stored ticks over a day range and store the events (a job)")
-    sc.add_argument("--symbol", required=True, help="KQ.m@SHFE.cu (main_l5) or a contract such as SHFE.cu2612 (raw)")
-    sc.add_argument("--start", required=True, type=trading_day, help="first trading day YYYY-MM-DD")
-    sc.add_argument("--end", required=True, type=trading_day, help="last trading day YYYY-MM-DD")
+    sc = asub.add_parser(
+        "scan", help="scan a symbol's stored ticks over a day range (or a trading run's journal) and store the events"
+    )
+    sc.add_argument("--symbol", help="KQ.m@SHFE.cu (main_l5) or a contract such as SHFE.cu2612 (raw)")
+    sc.add_argument("--start", type=trading_day, help="first trading day YYYY-MM-DD")
+    sc.add_argument("--end", type=trading_day, help="last trading day YYYY-MM-DD")
+    sc.add_argument("--run", help="a trading run id: fill-rate and rejection-burst detectors over its journal")
     sc.add_argument("--lake", choices=("raw", "main_l5"), help="tick lake (default: main_l5 for KQ.m@, else raw)")
     sc.set_defaults(handler=cmd_scan)
     w = asub.add_parser("watch", help="print events as they are written (Ctrl-C stops)")

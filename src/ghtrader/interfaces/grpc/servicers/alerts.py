@@ -107,11 +107,13 @@ class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):
         return self._launcher.run(self._specs["ScanAnomalies"], request, context)
 
     def _scan_work(self, request: alerts_pb2.ScanAnomaliesRequest, stop: Stop) -> Work:
-        if not request.symbol:
-            raise InvalidArgument("symbol is required (e.g. KQ.m@SHFE.cu or SHFE.cu2612)")
+        if not request.symbol and not request.run_id:
+            raise InvalidArgument("symbol is required (e.g. KQ.m@SHFE.cu or SHFE.cu2612), or run_id")
+        days = not request.run_id  # a journal scan reads the whole run
         req = ScanRequest(
-            symbol=request.symbol, start_day=parse_day(request.start_day, "start_day"),
-            end_day=parse_day(request.end_day, "end_day"), ticks_lake=request.ticks_lake,
+            symbol=request.symbol, start_day=parse_day(request.start_day, "start_day", required=days),
+            end_day=parse_day(request.end_day, "end_day", required=days), ticks_lake=request.ticks_lake,
+            run_id=request.run_id,
         )  # fmt: skip
         scan = self._uc.scan
 

@@ -50,6 +50,7 @@ from ghtrader.adapters.tqsdk import (
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
 from ghtrader.application.alerts import ListAnomalies, ScanAnomalies
+from ghtrader.application.alerts_drift import ScanModelDrift
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.daily_update import (
@@ -951,6 +952,16 @@ class Container(containers.DeclarativeContainer):
             runs=trading_run_store,
         ).provider,
         list=providers.Singleton(ListAnomalies, anomaly_store.provider).provider,
+        drift=providers.Singleton(
+            ScanModelDrift,
+            registry=model_registry,
+            artifacts=artifact_store,
+            runtime=inference_runtime,
+            frames=frame_source,
+            store=anomaly_store.provider,
+            clock=clock,
+            config=anomaly_config,
+        ).provider,  # fmt: skip
     )
     job_catalog = providers.Callable(
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, alert_use_cases

@@ -64,6 +64,10 @@ class ScanResult:
 
     def summary(self) -> str:
         sev = ", ".join(f"{self.by_severity.get(s.name, 0)} {s.name}" for s in reversed(Severity))
+        if self.ticks_lake.startswith("model:"):
+            return (f"scanned {self.ticks_lake[6:]} ({self.symbol}) {self.start_day}..{self.end_day} against its "
+                    f"training data: {self.days} days, {self.ticks:,} rows, {self.events} events ({sev}), "
+                    f"{self.new_events} new")  # fmt: skip
         if self.ticks_lake.startswith("run:"):
             return (f"scanned trading run {self.ticks_lake[4:]} ({self.symbol}): {self.ticks} journal records, "
                     f"{self.events} events ({sev}), {self.new_events} new")  # fmt: skip

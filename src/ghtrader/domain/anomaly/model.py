@@ -193,7 +193,7 @@ def concept_drift_events(
     makers = {
         "adwin": lambda: Adwin(),
         "ddm": lambda: Ddm(),
-        "page_hinkley": lambda: PageHinkley(delta=0.005, threshold=25.0),
+        "page_hinkley": lambda: PageHinkley(delta=0.01, threshold=50.0),
     }
     t = config.threshold("concept_drift")
     out = []

@@ -95,10 +95,13 @@ class AlertsMixin:
         end_day: str = "",
         ticks_lake: str = "",
         run_id: str = "",
+        model_id: str = "",
+        model_version: str = "",
         on_progress: Any = None,
     ) -> Any:
-        """Scan stored ticks (or a trading run's journal) for anomalies (a job); the result holds
-        the scan summary."""
+        """Scan stored ticks, a trading run's journal (``run_id``) or a model's drift (``model_id``)
+        for anomalies (a job); the result holds the scan summary."""
         req = alerts_pb2.ScanAnomaliesRequest(symbol=symbol, start_day=start_day, end_day=end_day,
-                                              ticks_lake=ticks_lake, run_id=run_id)  # fmt: skip
+                                              ticks_lake=ticks_lake, run_id=run_id, model_id=model_id,
+                                              model_version=model_version)  # fmt: skip
         return self._run(self._alerts.ScanAnomalies, req, on_progress or (lambda _p: None))

@@ -59,9 +59,17 @@ def cmd_list(client: GhTraderClient, args: argparse.Namespace, out: Output) -> i
 def cmd_scan(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     if args.run:
         what, kwargs = args.run, {"run_id": args.run}
+    elif args.model:
+        if not (args.start and args.end):
+            out.error("alerts scan --model needs --start and --end (the days to compare with the training data)")
+            return 2
+        check_day_range(args)
+        what = args.model
+        kwargs = {"model_id": args.model, "model_version": args.version or "", "start_day": args.start,
+                  "end_day": args.end}  # fmt: skip
     else:
         if not (args.symbol and args.start and args.end):
-            out.error("alerts scan needs --symbol, --start and --end (or --run RUN)")
+            out.error("alerts scan needs --symbol, --start and --end (or --run RUN, or --model ID --start --end)")
             return 2
         check_day_range(args)
         what = args.symbol
@@ -110,6 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--start", type=trading_day, help="first trading day YYYY-MM-DD")
     sc.add_argument("--end", type=trading_day, help="last trading day YYYY-MM-DD")
     sc.add_argument("--run", help="a trading run id: fill-rate and rejection-burst detectors over its journal")
+    sc.add_argument("--model", help="a registered model: feature / label / prediction drift against its training data")
+    sc.add_argument("--version", help="the model's version (default: the newest)")
     sc.add_argument("--lake", choices=("raw", "main_l5"), help="tick lake (default: main_l5 for KQ.m@, else raw)")
     sc.set_defaults(handler=cmd_scan)
     w = asub.add_parser("watch", help="print events as they are written (Ctrl-C stops)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import grpc
 
 from ghtrader.application.alerts import ListAnomalies, ScanAnomalies, ScanRequest
+from ghtrader.application.alerts_drift import DriftScanRequest, ScanModelDrift
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.alerts import AnomalyFilter, StoredAnomaly
 from ghtrader.application.reporting import to_jsonable
@@ -35,6 +36,7 @@ _FROM_PROTO = {v: k for k, v in _TO_PROTO.items()}
 class AlertUseCases:
     scan: Callable[[], ScanAnomalies]
     list: Callable[[], ListAnomalies]
+    drift: Callable[[], ScanModelDrift] | None = None
 
 
 def alert_message(row: StoredAnomaly) -> alerts_pb2.AlertEvent:
@@ -107,6 +109,8 @@ class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):
         return self._launcher.run(self._specs["ScanAnomalies"], request, context)
 
     def _scan_work(self, request: alerts_pb2.ScanAnomaliesRequest, stop: Stop) -> Work:
+        if request.model_id:
+            return self._drift_work(request)
         if not request.symbol and not request.run_id:
             raise InvalidArgument("symbol is required (e.g. KQ.m@SHFE.cu or SHFE.cu2612), or run_id")
         days = not request.run_id  # a journal scan reads the whole run
@@ -119,6 +123,21 @@ class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
             r = scan()(req, progress)
+            return RunOutcome(True, r.summary(), to_jsonable(r))
+
+        return work
+
+    def _drift_work(self, request: alerts_pb2.ScanAnomaliesRequest) -> Work:
+        if self._uc.drift is None:
+            raise InvalidArgument("this server has no model drift scan wired")
+        req = DriftScanRequest(
+            model_id=request.model_id, start_day=parse_day(request.start_day, "start_day"),
+            end_day=parse_day(request.end_day, "end_day"), version=request.model_version or None,
+        )  # fmt: skip
+        drift = self._uc.drift
+
+        def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+            r = drift()(req, progress)
             return RunOutcome(True, r.summary(), to_jsonable(r))
 
         return work

@@ -378,6 +378,8 @@ class TradingRun:
             extra["shadow"] = self._shadow.state()
         if self._canary is not None:
             extra["canary"] = self._canary.state(self._last_ns)
+        if self._alerts is not None:
+            extra["alerts"] = self._alerts.state()  # anomaly counts, flagged types, the halt reason
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,

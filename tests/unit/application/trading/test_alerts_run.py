@@ -54,5 +54,7 @@ def test_an_injected_crossed_book_halts_the_run_and_no_order_follows(world: Trad
     assert any(e["kind"] == "order_new" for e in events[:at]), "nothing traded before the anomaly"
     assert not any(e["kind"] == "order_new" for e in events[at:])
     assert run.journal.status["signals_enabled"] is False
+    alerts = run.journal.status["alerts"]
+    assert alerts["halted"].startswith("anomaly: crossed_book") and "crossed_book" in alerts["flags"]
     stored = store.list_events(AnomalyFilter(min_severity=Severity.CRITICAL))
     assert [s.event.anomaly_type for s in stored] == ["crossed_book"]

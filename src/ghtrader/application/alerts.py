@@ -8,6 +8,7 @@ writes the events to the AnomalyStore (idempotent: a rescan adds nothing).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +23,9 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
-from ghtrader.domain.anomaly import AnomalyConfig, Severity, scan_day
+from ghtrader.domain.anomaly import AnomalyConfig, AnomalyEvent, Severity, scan_day
 from ghtrader.domain.anomaly.execution import journal_events
-from ghtrader.domain.anomaly.market import volume_profile
+from ghtrader.domain.anomaly.market import correlation_break_events, volume_profile
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import contract_spec
 
@@ -98,6 +99,8 @@ class ScanAnomalies:
     def __call__(self, request: ScanRequest, progress: Progress = lambda *_: None) -> ScanResult:
         if request.run_id:
             return self._scan_run(request, progress)
+        if "," in request.symbol:
+            return self._scan_cross(request, progress)
         if request.start_day is None or request.end_day is None:
             raise InvalidArgument("a tick scan needs start_day and end_day")
         if request.end_day < request.start_day:
@@ -136,6 +139,64 @@ class ScanAnomalies:
         result.by_severity, result.by_type = dict(sev), dict(kinds)
         progress(len(days), len(days), result.summary())
         return result
+
+    def _scan_cross(self, request: ScanRequest, progress: Progress) -> ScanResult:
+        """``correlation_break`` between comma-separated symbols (e.g. the CU / AU / AG mains):
+        per day, 1-minute log returns of each mid on a common grid, the rolling correlation of each
+        pair against its correlation over the days scanned before (the first day only learns)."""
+        symbols = [s.strip() for s in request.symbol.split(",") if s.strip()]
+        if len(symbols) < 2 or request.start_day is None or request.end_day is None:
+            raise InvalidArgument("a cross-asset scan needs two or more symbols and start_day / end_day")
+        cal = self._calendar.load()
+        days = cal.trading_days(request.start_day, request.end_day)
+        store = self._store()
+        pairs = [(a, b) for i, a in enumerate(symbols) for b in symbols[i + 1 :]]
+        history: dict[str, list[np.ndarray]] = {s: [] for s in symbols}
+        result = ScanResult(",".join(symbols), request.ticks_lake or "main_l5", request.start_day, request.end_day)
+        events: list[AnomalyEvent] = []
+        for i, day in enumerate(days):
+            progress(i, len(days), f"correlations {day}")
+            grid, returns = self._minute_returns(symbols, request.ticks_lake, day)
+            if grid.shape[0] < 2:
+                continue
+            result.days += 1
+            result.ticks += int(grid.shape[0])
+            if history[symbols[0]]:
+                past = {s: np.concatenate(history[s]) for s in symbols}
+                ref = {(a, b): float(np.corrcoef(past[a], past[b])[0, 1]) for a, b in pairs}
+                ref = {k: v for k, v in ref.items() if math.isfinite(v)}
+                events += correlation_break_events(grid, returns, ref, self._config)
+            for s in symbols:
+                history[s].append(returns[s])
+        result.events = len(events)
+        result.new_events = store.write_events(events, self._clock.now_ns())
+        result.by_severity = dict(Counter(e.severity.name for e in events))
+        result.by_type = dict(Counter(e.anomaly_type for e in events))
+        progress(len(days), len(days), result.summary())
+        return result
+
+    def _minute_returns(self, symbols: list[str], lake: str, day: date) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """A 60 s grid over the day's common span and each symbol's log mid return per step, keeping
+        only the steps in which every symbol had a tick (breaks and quiet minutes drop out)."""
+        mids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for s in symbols:
+            cols = self._ticks.read_tick_columns(s, lake or default_lake(s), day, day, ("bid_price1", "ask_price1"))
+            ts = np.asarray(cols["datetime_ns"], dtype=np.int64)
+            with np.errstate(invalid="ignore"):
+                mid = np.where((cols["bid_price1"] > 0) & (cols["ask_price1"] > cols["bid_price1"]),
+                               (cols["bid_price1"] + cols["ask_price1"]) / 2, np.nan)  # fmt: skip
+            ok = np.isfinite(mid)
+            mids[s] = (ts[ok], mid[ok])
+        if any(v[0].shape[0] == 0 for v in mids.values()):
+            return np.empty(0, dtype=np.int64), {}
+        lo, hi = max(v[0][0] for v in mids.values()), min(v[0][-1] for v in mids.values())
+        grid = np.arange(lo, hi + 1, 60 * 10**9, dtype=np.int64)
+        returns, fresh = {}, np.ones(max(grid.shape[0] - 1, 0), dtype=bool)
+        for s, (ts, mid) in mids.items():
+            at = np.searchsorted(ts, grid, side="right") - 1
+            fresh &= np.diff(at) > 0  # a tick arrived within the step
+            returns[s] = np.diff(np.log(mid[at]))
+        return grid[1:][fresh], {s: r[fresh] for s, r in returns.items()}
 
     def _scan_run(self, request: ScanRequest, progress: Progress) -> ScanResult:
         """The execution detectors over one trading run's journal (``journal_events``)."""

@@ -114,7 +114,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc = asub.add_parser(
         "scan", help="scan a symbol's stored ticks over a day range (or a trading run's journal) and store the events"
     )
-    sc.add_argument("--symbol", help="KQ.m@SHFE.cu (main_l5) or a contract such as SHFE.cu2612 (raw)")
+    sc.add_argument(
+        "--symbol",
+        help="KQ.m@SHFE.cu (main_l5) or a contract such as SHFE.cu2612 (raw); comma-separated symbols "
+        "(KQ.m@SHFE.cu,KQ.m@SHFE.au,KQ.m@SHFE.ag): their 1-minute return correlations (correlation_break)",
+    )
     sc.add_argument("--start", type=trading_day, help="first trading day YYYY-MM-DD")
     sc.add_argument("--end", type=trading_day, help="last trading day YYYY-MM-DD")
     sc.add_argument("--run", help="a trading run id: fill-rate and rejection-burst detectors over its journal")

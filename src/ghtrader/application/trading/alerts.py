@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -73,9 +73,9 @@ class RuntimeAlerts:
         self._runs = {"crossed_book": 0, "bad_price": 0}
         self._contract = ""
         self._last_ns = 0
-        self._mids: list[float] = []
+        self._mids: deque[float] = deque(maxlen=config.flash_rows + 1)
         self._z1, self._zf, self._spread = _Rolling(config.window), _Rolling(config.window), _Rolling(config.window)
-        self._margins: list[float] = []
+        self._margins: deque[float] = deque(maxlen=config.model_window)
         self._ref_margin = math.nan
         self._classes: list[int] = []
         self._ref_shares: np.ndarray | None = None
@@ -95,8 +95,6 @@ class RuntimeAlerts:
         mid = (bid + ask) / (2 * self._tick) if ok else math.nan
         self._mids.append(mid)
         lag = self._cfg.flash_rows
-        if len(self._mids) > lag + 1:
-            del self._mids[0]
         cfg, floor = self._cfg, self._cfg.spike_floor_ticks
         d1 = mid - self._mids[-2] if len(self._mids) > 1 else math.nan
         df = mid - self._mids[0] if len(self._mids) > lag else math.nan
@@ -117,8 +115,6 @@ class RuntimeAlerts:
         margin = float(np.max(p)) - 1.0 / p.shape[0] if np.all(np.isfinite(p)) else 0.0
         self._margins.append(max(margin, 0.0))
         w = self._cfg.model_window
-        if len(self._margins) > w:
-            del self._margins[0]
         if not math.isfinite(self._ref_margin):
             if len(self._margins) == w:
                 self._ref_margin = float(np.mean(self._margins))

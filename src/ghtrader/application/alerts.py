@@ -127,7 +127,7 @@ class ScanAnomalies:
             profile = volume_profile(history[-PROFILE_DAYS:], self._config.profile_bucket_s) if history else None
             events = scan_day(ticks, request.symbol, spec.price_tick, cal.session_windows_ns(day, spec),
                               self._config, profile)  # fmt: skip
-            history.append(ticks)
+            history = [*history[-(PROFILE_DAYS - 1) :], ticks]  # only what the next profile needs
             result.days += 1
             result.ticks += int(ticks.shape[0])
             result.events += len(events)

@@ -66,6 +66,7 @@ SETTING_VARIABLES = frozenset(
         "GHTRADER_DAILY_TRAIN_FAMILY",
         "GHTRADER_EXPERIMENT_PROJECT",
         "GHTRADER_MLFLOW_TRACKING_URI",
+        "GHTRADER_ANOMALY_THRESHOLDS",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

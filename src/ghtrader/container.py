@@ -8,6 +8,7 @@ connections and the gRPC server start when an entry point first asks for them
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -48,6 +49,8 @@ from ghtrader.adapters.tqsdk import (
 )
 from ghtrader.adapters.tqsdk.verify import TqSdkAccountProbe
 from ghtrader.application.accounts import ListAccounts, VerifyAccount
+from ghtrader.application.alerts import ListAnomalies, ScanAnomalies
+from ghtrader.application.alerts_drift import ScanModelDrift
 from ghtrader.application.audit import AuditStore
 from ghtrader.application.coverage import BootstrapIndex, ContractStatus, FillMissing, VerifyCoverage
 from ghtrader.application.daily_update import (
@@ -66,6 +69,7 @@ from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
+from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
@@ -94,6 +98,7 @@ from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_li
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.application.trading.target import TargetPosExecutor
+from ghtrader.domain.anomaly import AnomalyConfig
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.instruments import ContractSpec
 from ghtrader.domain.market_sim import SyntheticMarket, SyntheticMarketConfig
@@ -107,6 +112,7 @@ from ghtrader.interfaces.grpc.scheduled_update import (
 )
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
+from ghtrader.interfaces.grpc.servicers.alerts import AlertServicer, AlertUseCases, alerts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
@@ -420,6 +426,23 @@ def _model_registry(bundle: StoreBundle) -> ModelRegistry:
     return bundle.models
 
 
+def _anomaly_store(bundle: StoreBundle) -> AnomalyStore:
+    """ghtrader_anomaly_events_v2 on the PostgreSQL store's pool (alerts need that backend)."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+    from ghtrader.adapters.postgres.anomaly_store import PostgresAnomalyStore
+
+    if not isinstance(bundle, PostgresStoreBundle):
+        raise FailedPrecondition("alerts are stored in PostgreSQL: set GHTRADER_STORE=postgres")
+    return PostgresAnomalyStore(bundle.pool)
+
+
+def _anomaly_config(settings: Settings) -> AnomalyConfig:
+    try:
+        return AnomalyConfig.from_mapping(json.loads(settings.anomaly_thresholds or "{}"))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"GHTRADER_ANOMALY_THRESHOLDS: {exc}") from None
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -485,9 +508,14 @@ def _job_catalog(
     datasets: DatasetUseCases,
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
+    alerts: AlertUseCases | None = None,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    servicers: tuple[Any, ...] = (
+        DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
+    )  # fmt: skip
+    if alerts is not None:
+        servicers += (AlertServicer(alerts),)
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -866,6 +894,8 @@ class Container(containers.DeclarativeContainer):
     trading_run_store = providers.Singleton(
         FilesystemTradingRunStore, providers.Callable(lambda s: s.runs_dir / "trading", settings)
     )
+    anomaly_store = providers.Singleton(_anomaly_store, stores)  # ghtrader_anomaly_events_v2 (docs/alerts.md)
+    anomaly_config = providers.Singleton(_anomaly_config, settings)
     start_trading_run = providers.Singleton(
         StartTradingRun,
         registry=model_registry,
@@ -885,6 +915,8 @@ class Container(containers.DeclarativeContainer):
         has_credentials=providers.Callable(_has_credentials, settings),
         datasets=dataset_store,
         families=model_families,
+        alerts=anomaly_config,  # the run's anomaly monitor (trading/alerts.py)
+        alert_store=anomaly_store.provider,
     )
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
@@ -951,8 +983,32 @@ class Container(containers.DeclarativeContainer):
         recorder=run_recorder,
         experiments=experiment_recorder.provider,  # opened when a research job ends in the server
     )
+    # alerts (docs/alerts.md): the tick scan job, list / watch
+    alert_use_cases = providers.Factory(
+        AlertUseCases,
+        scan=providers.Singleton(
+            ScanAnomalies,
+            ticks=ticks_store,
+            calendar=calendar_source,
+            store=anomaly_store.provider,
+            clock=clock,
+            config=anomaly_config,
+            runs=trading_run_store,
+        ).provider,
+        list=providers.Singleton(ListAnomalies, anomaly_store.provider).provider,
+        drift=providers.Singleton(
+            ScanModelDrift,
+            registry=model_registry,
+            artifacts=artifact_store,
+            runtime=inference_runtime,
+            frames=frame_source,
+            store=anomaly_store.provider,
+            clock=clock,
+            config=anomaly_config,
+        ).provider,  # fmt: skip
+    )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, alert_use_cases
     )
 
     server_scheduler = providers.Resource(
@@ -970,6 +1026,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
         providers.Callable(experiments_service, experiments.provider),
+        providers.Callable(alerts_service, alert_use_cases, job_control),
         providers.Callable(
             reports_service,
             providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),

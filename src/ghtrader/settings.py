@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False
 
+    # Anomaly detection (docs/alerts.md): JSON overrides of the per-type thresholds and windows,
+    # e.g. {"price_spike": {"critical": 60}, "window": 900}; empty: the defaults
+    anomaly_thresholds: str = ""
+
     @field_validator("api_token", "postgres_url", "mlflow_tracking_uri", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

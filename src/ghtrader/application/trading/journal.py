@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "canary_block",  # a decision block opened and the canary split drew its arm
     "canary_fallback",  # the candidate degraded: production decides from here on
     "run_finished",
+    "anomaly",  # the run's anomaly monitor raised an event (type, severity, response; application/trading/alerts.py)
 )
 
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ghtrader.application.errors import ApplicationError, FailedPrecondition, InvalidArgument
+from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider, TargetExecution
@@ -58,6 +59,7 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id
 from ghtrader.application.research.serving import Predictor, registry_entry
+from ghtrader.application.trading.alerts import RuntimeAlerts
 from ghtrader.application.trading.canary import CanaryRouter
 from ghtrader.application.trading.candidates import Candidates
 from ghtrader.application.trading.claims import ExecutorClaims
@@ -74,6 +76,7 @@ from ghtrader.application.trading.risk_setup import risk_limits, stress_config
 from ghtrader.application.trading.shadow import ShadowRunner
 from ghtrader.application.trading.sizing import PriceVolatility, TargetSizer
 from ghtrader.application.trading.symbols import Binding, SymbolResolver
+from ghtrader.domain.anomaly import AnomalyConfig
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import ContractSpec, contract_spec
@@ -136,6 +139,8 @@ class StartTradingRun:
         calibrator_config: Mapping[str, Any] | None = None,  # CalibratorConfig overrides
         calibration_factory: CalibrationFactory = OnlineCalibration,
         families: ModelFamilies | None = None,  # windowed models: their trained model (window, normaliser)
+        alerts: AnomalyConfig | None = None,  # the anomaly monitor's thresholds (None: no monitor)
+        alert_store: Callable[[], AnomalyStore] | None = None,  # where the monitor's events are also written
     ) -> None:
         self._registry = registry
         self._artifacts = artifacts
@@ -157,6 +162,7 @@ class StartTradingRun:
         self._calibrator_config = dict(calibrator_config or {})
         self._calibration_factory = calibration_factory
         self._families = families
+        self._alerts, self._alert_store = alerts, alert_store
         self._parts = PipelineParts(artifacts, ticks, families, datasets, self._calibrator_config, calibration_factory)
         self._candidates = Candidates(  # the shadow and canary models (candidates.py)
             registry=registry, artifacts=artifacts, runtime=runtime, ticks=ticks, families=families,
@@ -268,7 +274,8 @@ class StartTradingRun:
             pipeline=pipeline, feed=feed, journal=journal, store=self._store, clock=self._clock,
             start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"], sizer=sizer,
             stress=stress is not None, on_finish=lambda: self._claims.release(run_id), shadow=sides.shadow,
-            canary=sides.canary,
+            canary=sides.canary, alerts=None if self._alerts is None else RuntimeAlerts(
+                self._alerts, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns),
         )  # fmt: skip
 
 
@@ -298,6 +305,7 @@ class TradingRun:
         on_finish: Callable[[], None] = lambda: None,  # called once the run ended (releases its claims)
         shadow: ShadowRunner | None = None,  # a model decided beside production, never executed
         canary: CanaryRouter | None = None,  # paper / sim: a candidate taking a share of the decision blocks
+        alerts: RuntimeAlerts | None = None,  # anomaly monitor: a CRITICAL halts the run (trading/alerts.py)
     ) -> None:
         self.request = request
         self.run_id = journal.run_id
@@ -358,6 +366,7 @@ class TradingRun:
         self._shadow = shadow
         self._canary = canary
         self._sides = tuple(x for x in (canary, shadow) if x is not None)
+        self._alerts = alerts
         if canary is not None:
             canary.equity = lambda ns: self._account(ns).equity
 
@@ -369,6 +378,8 @@ class TradingRun:
             extra["shadow"] = self._shadow.state()
         if self._canary is not None:
             extra["canary"] = self._canary.state(self._last_ns)
+        if self._alerts is not None:
+            extra["alerts"] = self._alerts.state()  # anomaly counts, flagged types, the halt reason
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
@@ -734,6 +745,8 @@ class TradingRun:
         if self._canary is not None:
             decision = self._canary.route(production, tick, day)
             timer.lap(CANARY)
+        if self._alerts is not None and (why := self._alerts.observe(tick, decision.probs, ns, self._exec)):
+            self._command({"command": "halt", "reason": why}, ns)  # the operator halt path: risk engine HALTED
         timer.decided()
         self._decisions += 1
         target = decision.target if self._signals else 0

@@ -18,6 +18,7 @@ from ghtrader.interfaces.cli.arguments import (
     positive_float,
 )
 from ghtrader.interfaces.cli.commands import accounts as account_commands
+from ghtrader.interfaces.cli.commands import alerts as alert_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import experiments as experiment_commands
@@ -59,6 +60,7 @@ COMMAND_MODULES = (
     query_commands,
     job_commands,
     experiment_commands,
+    alert_commands,
 )
 
 

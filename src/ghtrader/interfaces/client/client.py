@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from ghtrader.interfaces.client.alerts import AlertsMixin
 from ghtrader.interfaces.client.views import (
     ContractStatusView,
     DiskView,
@@ -144,7 +145,7 @@ def change_dict(c: research_pb2.StatusChangeEntry) -> dict[str, Any]:
     }
 
 
-class GhTraderClient:
+class GhTraderClient(AlertsMixin):
     """Synchronous client. Use as a context manager or call :meth:`close`."""
 
     def __init__(

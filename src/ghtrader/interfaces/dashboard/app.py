@@ -9,6 +9,7 @@ from typing import Any
 
 from nicegui import app, ui
 
+from ghtrader.interfaces.dashboard.alerts_panel import alerts_badge
 from ghtrader.interfaces.dashboard.backend import ACTIVE_STATES, Backend
 from ghtrader.interfaces.dashboard.config import DashboardConfig
 from ghtrader.interfaces.dashboard.pages import data, explorer, home, jobs, models, ops, system, trading
@@ -82,6 +83,7 @@ class Dashboard:
         with ui.header().classes("items-center gap-4 bg-slate-800"):
             ui.label("ghTrader").classes("text-h6")
             indicators = ui.row().classes("items-center gap-3 text-sm")
+            alerts_badge(backend)
             ui.space()
             if self.config.token:
 

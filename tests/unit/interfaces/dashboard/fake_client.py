@@ -44,6 +44,7 @@ class FakeClient:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     contracts: int = 3
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # anomaly events, newest first
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _check(self) -> None:
@@ -150,6 +151,17 @@ class FakeClient:
             new = job(len(self.jobs) + 1, "BuildDataset", "succeeded", source="dashboard", summary=f"built {symbol}")
             self.jobs.append(new)
         return RunResultView(True, new["summary"], "", {}, job_id=new["id"])
+
+    def list_alerts(self, *, severity: str = "", since_ns: int | None = None, limit: int | None = None,
+                    **_filters: Any) -> dict[str, Any]:  # fmt: skip
+        self._check()
+        order = ("", "info", "warning", "critical")
+        keep = [a for a in self.alerts if order.index(a["severity"].lower()) >= order.index(severity)
+                and (since_ns is None or a["datetime_ns"] >= since_ns)][: limit or 200]  # fmt: skip
+        counts: dict[str, int] = {}
+        for a in keep:
+            counts[a["severity"]] = counts.get(a["severity"], 0) + 1
+        return {"events": keep, "counts": counts}
 
     def __getattr__(self, name: str) -> Any:
         # Any other long-running call: record it and finish at once.

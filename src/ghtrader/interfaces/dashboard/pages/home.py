@@ -7,6 +7,7 @@ from typing import Any
 from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import submit_job
+from ghtrader.interfaces.dashboard.alerts_panel import alerts_panel
 from ghtrader.interfaces.dashboard.backend import ACTIVE_STATES, Backend
 from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_bytes, fmt_ns, live, table
 
@@ -100,6 +101,7 @@ def render(backend: Backend) -> None:
             table(job_rows(all_jobs[:15]), JOB_COLUMNS)
 
     live(load, show, every=5.0)
+    alerts_panel(backend)
     ui.label("Quick actions").classes("text-h6")
     with ui.row():
         for variety in ("cu", "au", "ag"):

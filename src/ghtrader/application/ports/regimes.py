@@ -103,6 +103,22 @@ class RegimeStateSummary:
     counts: Mapping[int, int] = field(default_factory=dict)
 
 
+def summarise_groups(groups: Sequence[tuple[str, str, str, int, int, int, int]]) -> list[RegimeStateSummary]:
+    """Summaries from ``(symbol, method, hash, regime_id, rows, first_ns, last_ns)`` groups
+    (what a store's GROUP BY gives), in first-seen order."""
+    acc: dict[tuple[str, str, str], list[Any]] = {}
+    for sym, method, h, rid, count, first, last in groups:
+        cur = acc.setdefault((sym, method, h), [0, first, last, {}])
+        cur[0] += count
+        cur[1] = min(cur[1], first)
+        cur[2] = max(cur[2], last)
+        cur[3][rid] = cur[3].get(rid, 0) + count
+    return [
+        RegimeStateSummary(sym, method, h, rows, first, last, dict(sorted(counts.items())))
+        for (sym, method, h), (rows, first, last, counts) in acc.items()
+    ]
+
+
 class RegimeStateStore(Protocol):
     """The ``ghtrader_regime_states_v2`` table; rows are identified by
     ``(symbol, datetime_ns, detection_method, model_config_hash)`` and upserted."""

@@ -4,7 +4,8 @@ From one symbol's ticks (a :data:`ghtrader.domain.ticks.TICK_DTYPE` array) and a
 row (the trading day, or any id whose change starts a new run, e.g. a roll segment), build a
 ``(T, 5)`` float64 matrix whose columns are :data:`OBSERVATION_NAMES`:
 
-- ``ret``: log return of the L1 mid since the previous tick of the same run;
+- ``ret``: rolling mean of the per-tick log return of the L1 mid (the drift; a single tick's
+  return is a few discrete price ticks, which a Gaussian state would fit degenerately);
 - ``log_rvol``: log of the rolling realised volatility (RMS of ``ret`` over ``window`` ticks);
 - ``volume``: rolling mean of ``log1p`` of the traded volume per tick;
 - ``spread_bps``: rolling mean of the relative L1 spread in basis points;
@@ -77,7 +78,7 @@ def build_observations(ticks: np.ndarray, run_code: np.ndarray, config: Observat
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rvol = np.where(rvol > 0, np.log(np.where(rvol > 0, rvol, 1.0)), np.nan)
     out = np.empty((n, len(OBSERVATION_NAMES)))
-    out[:, 0] = ret
+    out[:, 0] = k.rolling_mean(ret, reset, w, mp)
     out[:, 1] = log_rvol
     out[:, 2] = k.rolling_mean(vol, reset, w, mp)
     out[:, 3] = k.rolling_mean(spread, reset, w, mp)

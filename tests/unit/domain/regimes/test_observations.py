@@ -36,8 +36,8 @@ def test_observation_values_on_a_small_book():
     x = build_observations(t, day, ObservationConfig(window=2, min_periods=1))
     mid = 0.5 * (t["bid_price1"] + t["ask_price1"])
     assert np.isnan(x[0, 0]) and np.isnan(x[4, 0])  # a run's first row has no return
-    assert x[2, 0] == np.log(mid[2] / mid[1])
     r = np.log(mid[1:4] / mid[0:3])
+    assert np.isclose(x[2, 0], (r[0] + r[1]) / 2) and np.isclose(x[5, 0], np.log(mid[5] / mid[4]))
     if np.sqrt((r[1] ** 2 + r[2] ** 2) / 2) > 0:
         assert np.isclose(x[3, 1], np.log(np.sqrt((r[1] ** 2 + r[2] ** 2) / 2)))
     spread = 10 / mid * 1e4

@@ -110,6 +110,7 @@ from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, Dataset
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
+from ghtrader.interfaces.grpc.servicers.regimes import RegimeServicer, RegimeUseCases, regime_service
 from ghtrader.interfaces.grpc.servicers.reports import reports_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.scheduler import SchedulerUseCases, scheduler_service
@@ -417,6 +418,40 @@ def _model_registry(bundle: StoreBundle) -> ModelRegistry:
     return bundle.models
 
 
+def _regime_use_cases(
+    settings: Settings, stores: providers.Provider, ticks: providers.Provider, clock: providers.Provider
+) -> RegimeUseCases:
+    """Regime fit / decode / list; the fitting libraries and the state table open on first use."""
+    from ghtrader.adapters.changepoints import RupturesPeltSegmenter
+    from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.application.regimes import DecodeRegimes, FitRegimeModel, ListRegimes
+
+    models = FilesystemRegimeModelStore(settings.artifacts_dir / "regimes")
+    opened: list[Any] = []
+
+    def states() -> Any:
+        if not opened:
+            from ghtrader.adapters.postgres import PostgresStoreBundle
+            from ghtrader.adapters.postgres.regime_store import PostgresRegimeStateStore
+
+            bundle = stores()
+            if not isinstance(bundle, PostgresStoreBundle):
+                raise FailedPrecondition("regime states live in PostgreSQL: run with GHTRADER_STORE=postgres")
+            store = PostgresRegimeStateStore(bundle.pool)
+            store.ensure_schema()
+            opened.append(store)
+        return opened[0]
+
+    return RegimeUseCases(
+        fit=lambda: FitRegimeModel(ticks=ticks(), fitter=HmmlearnRegimeFitter(), models=models, clock=clock()),
+        decode=lambda: DecodeRegimes(
+            ticks=ticks(), models=models, states=states(), segmenter=RupturesPeltSegmenter(), clock=clock()
+        ),
+        overview=lambda: ListRegimes(models=models, states=states()),
+    )
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -452,9 +487,14 @@ def _job_catalog(
     datasets: DatasetUseCases,
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
+    regimes: RegimeUseCases | None = None,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    servicers: tuple[Any, ...] = (
+        DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
+    )  # fmt: skip
+    if regimes is not None:
+        servicers += (RegimeServicer(regimes),)
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -907,8 +947,11 @@ class Container(containers.DeclarativeContainer):
         code_version=providers.Callable(code_version),
         recorder=run_recorder,
     )
+    regime_use_cases = providers.Singleton(
+        _regime_use_cases, settings, stores.provider, ticks_store.provider, clock.provider
+    )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, regime_use_cases
     )
 
     server_scheduler = providers.Resource(
@@ -920,6 +963,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
+        providers.Callable(regime_service, regime_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),

@@ -260,4 +260,8 @@ class DecodeRegimes:
         breaks = self._segmenter.segment(values, penalty, min_size=r.min_size)
         seg = np.searchsorted(np.asarray(breaks, dtype=np.int64), np.arange(values.size), side="right")
         regime = _carry_forward(n, idx, seg.astype(np.float64), -1.0).astype(np.int64)
-        return regime, np.ones((n, 1)), config_hash({**base, "stride": stride, "penalty": penalty, "min_size": r.min_size})
+        return (
+            regime,
+            np.ones((n, 1)),
+            config_hash({**base, "stride": stride, "penalty": penalty, "min_size": r.min_size}),
+        )

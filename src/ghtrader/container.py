@@ -452,6 +452,14 @@ def _regime_use_cases(
     )
 
 
+def _hmm_grouping() -> Any:
+    """HMM regimes as a benchmark / backtest grouping (by_hmm_regime; see application/regimes/grouping.py)."""
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.application.regimes.grouping import HmmGrouping
+
+    return HmmGrouping(HmmlearnRegimeFitter(), n_states=3, n_iter=20, max_fit_rows=20_000)
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -798,6 +806,7 @@ class Container(containers.DeclarativeContainer):
         code_version=providers.Callable(lambda: code_version().commit),
         code_dirty=providers.Callable(lambda: code_version().dirty),
     )
+    hmm_grouping = providers.Singleton(_hmm_grouping)
     run_benchmark = providers.Singleton(
         RunBenchmark,
         families=model_families,
@@ -806,6 +815,7 @@ class Container(containers.DeclarativeContainer):
         writer=benchmark_writer,
         clock=clock,
         calendar=calendar_source,
+        regimes=hmm_grouping,
     )
     compare_models = providers.Singleton(CompareModels, benchmark=run_benchmark, writer=benchmark_writer)
     run_backtest = providers.Singleton(
@@ -818,6 +828,7 @@ class Container(containers.DeclarativeContainer):
         calendar=calendar_source,
         writer=benchmark_writer,
         clock=clock,
+        regimes=hmm_grouping,
     )
     model_promotion = providers.Factory(ModelPromotion, registry=model_registry, clock=clock)
     run_sweep = providers.Singleton(RunSweep, families=model_families, compare=compare_models)

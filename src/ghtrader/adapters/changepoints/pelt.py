@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import ruptures as rpt  # type: ignore[import-untyped]
 
 from ghtrader.application.errors import InvalidArgument
 
@@ -24,6 +23,8 @@ class RupturesPeltSegmenter:
         self._jump = max(1, int(jump))
 
     def segment(self, x: np.ndarray, penalty: float, min_size: int) -> list[int]:
+        import ruptures as rpt  # type: ignore[import-untyped]  # slow import: on first use only
+
         a = np.asarray(x, dtype=np.float64)
         if a.ndim == 1:
             a = a[:, None]

@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from hmmlearn.hmm import GaussianHMM  # type: ignore[import-untyped]
 
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.regimes import HmmFit, HmmFitConfig
@@ -43,6 +43,8 @@ class HmmlearnRegimeFitter:
     """:class:`ghtrader.application.ports.regimes.RegimeModelFitter` on hmmlearn."""
 
     def fit_hmm(self, x: np.ndarray, config: HmmFitConfig, feature_names: Sequence[str] = ()) -> HmmFit:
+        from hmmlearn.hmm import GaussianHMM  # type: ignore[import-untyped]  # slow import: on first fit only
+
         a = np.asarray(x, dtype=np.float64)
         if a.ndim != 2:
             raise InvalidArgument("observations must be a (T, D) matrix")
@@ -58,7 +60,7 @@ class HmmlearnRegimeFitter:
         z = (rows - mean) / scale
         names = tuple(feature_names)
         order_col = names.index(_ORDER_FEATURE) if _ORDER_FEATURE in names else 0
-        best: tuple[float, GaussianHMM, int] | None = None
+        best: tuple[float, Any, int] | None = None
         _quiet_hmmlearn()
         for seed in (-1, *config.seeds):
             model = GaussianHMM(
@@ -103,7 +105,7 @@ class HmmlearnRegimeFitter:
         )
 
 
-def _quantile_start(model: GaussianHMM, z: np.ndarray, k: int, col: int) -> None:
+def _quantile_start(model: Any, z: np.ndarray, k: int, col: int) -> None:
     edges = np.quantile(z[:, col], np.arange(1, k) / k)
     bins = np.searchsorted(edges, z[:, col])
     cov = np.cov(z, rowvar=False).reshape(z.shape[1], z.shape[1]) + 1e-3 * np.eye(z.shape[1])

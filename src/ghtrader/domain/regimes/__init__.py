@@ -18,6 +18,7 @@ from ghtrader.domain.regimes.observations import (
     build_observations,
     run_starts,
 )
+from ghtrader.domain.regimes.online import OnlineObservations, OnlineRegime, regime_name
 from ghtrader.domain.regimes.volatility import (
     assign_vol_buckets,
     fit_vol_buckets,
@@ -32,6 +33,8 @@ __all__ = [
     "GaussianHmmParams",
     "HmmFilter",
     "ObservationConfig",
+    "OnlineObservations",
+    "OnlineRegime",
     "RegimeError",
     "assign_vol_buckets",
     "bocpd",
@@ -40,6 +43,7 @@ __all__ = [
     "forward_filter",
     "log_likelihoods",
     "realised_vol",
+    "regime_name",
     "run_starts",
     "segments_from_run_length",
     "viterbi_path",

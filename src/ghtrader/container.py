@@ -423,6 +423,7 @@ def _regime_use_cases(
 ) -> RegimeUseCases:
     """Regime fit / decode / list; the fitting libraries and the state table open on first use."""
     from ghtrader.adapters.changepoints import RupturesPeltSegmenter
+    from ghtrader.adapters.clustering import SklearnWindowClusterer
     from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
     from ghtrader.adapters.hmm import HmmlearnRegimeFitter
     from ghtrader.application.regimes import DecodeRegimes, FitRegimeModel, ListRegimes
@@ -446,7 +447,12 @@ def _regime_use_cases(
     return RegimeUseCases(
         fit=lambda: FitRegimeModel(ticks=ticks(), fitter=HmmlearnRegimeFitter(), models=models, clock=clock()),
         decode=lambda: DecodeRegimes(
-            ticks=ticks(), models=models, states=states(), segmenter=RupturesPeltSegmenter(), clock=clock()
+            ticks=ticks(),
+            models=models,
+            states=states(),
+            segmenter=RupturesPeltSegmenter(),
+            clock=clock(),
+            clusterer=SklearnWindowClusterer(),
         ),
         overview=lambda: ListRegimes(models=models, states=states()),
     )

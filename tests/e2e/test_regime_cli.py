@@ -1,5 +1,5 @@
-"""End to end through `ghtrader serve` and the CLI: `regime fit`, `regime decode` (HMM filter and
-BOCPD) and `regime show` on a small synthetic main_l5 window; the states land in
+"""End to end through `ghtrader serve` and the CLI: `regime fit`, `regime decode` (HMM filter,
+BOCPD, k-means) and `regime show` on a small synthetic main_l5 window; the states land in
 ghtrader_regime_states_v2."""
 
 from __future__ import annotations
@@ -69,11 +69,19 @@ def test_regime_fit_decode_show(server: Server) -> None:  # noqa: F811
     )["result"]  # fmt: skip
     assert cp["written"] == fit["rows"] and cp["model_config_hash"] != dec["model_config_hash"]
 
+    km = _ok(
+        server.cli("--json", "regime", "decode", "--symbol", ALIAS, "--start", START, "--end", END,
+                   "--method", "kmeans", "--bootstraps", "2", timeout=600),
+        "regime decode kmeans",
+    )["result"]  # fmt: skip
+    assert km["written"] == fit["rows"] and len(km["stats"]["stability_ari"]) == 2
+
     show = _ok(server.cli("--json", "regime", "show", "--symbol", ALIAS), "regime show")
     assert [m["model_id"] for m in show["models"]] == [fit["model_id"]]
     assert {(s["detection_method"], s["rows"]) for s in show["series"]} == {
         ("hmm-filter", fit["rows"]),
         ("bocpd", fit["rows"]),
+        ("kmeans", fit["rows"]),
     }
     human = server.cli("regime", "show")
     assert human.returncode == 0 and "hmm-filter" in human.stdout and fit["model_id"] in human.stdout

@@ -16,7 +16,7 @@ import numpy as np
 
 from ghtrader.domain.regimes import GaussianHmmParams
 
-DETECTION_METHODS: tuple[str, ...] = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket")
+DETECTION_METHODS: tuple[str, ...] = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket", "kmeans", "gmm")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ class ChangepointSegmenter(Protocol):
     def segment(self, x: np.ndarray, penalty: float, min_size: int) -> list[int]:
         """Breakpoints (row indices where a new segment starts, excluding 0) of ``x`` (T,) or
         (T, D); NaN rows are not allowed."""
+        ...
+
+
+class WindowClusterer(Protocol):
+    """Offline clustering of observation rows (rolling feature windows)."""
+
+    def fit_predict(
+        self, train: np.ndarray, rows: np.ndarray, n_clusters: int, method: str, seed: int, order_column: int = 0
+    ) -> np.ndarray:
+        """Fit ``method`` (``kmeans`` | ``gmm``) on the finite ``train`` rows and label ``rows``;
+        cluster ids ordered by ascending mean of ``order_column`` (0 = calmest)."""
         ...
 
 

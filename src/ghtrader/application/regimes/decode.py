@@ -7,7 +7,11 @@ Methods (``detection_method`` in ``ghtrader_regime_states_v2``):
 - ``bocpd``: Bayesian online changepoint detection on one observation sampled every
   ``stride`` ticks (causal; regime id = segment counter, probability = P(short run));
 - ``pelt``: PELT changepoints (adapter) on the same sampled series (offline; segment counter);
-- ``vol-bucket``: realised-volatility buckets with quantile edges of this window (offline).
+- ``vol-bucket``: realised-volatility buckets with quantile edges of this window (offline);
+- ``kmeans`` / ``gmm``: clusters (adapter) of the complete observation rows sampled every
+  ``stride`` ticks (offline; ids ordered by volatility), with a stability analysis: the
+  adjusted Rand index between the clustering of all samples and ``bootstraps`` refits on
+  bootstrap resamples (``stats["stability_ari"]``).
 
 Sampling every ``stride`` ticks (default: the observation window) makes consecutive values of a
 rolling observation nearly independent, as both changepoint models assume; the sampled
@@ -30,6 +34,7 @@ from ghtrader.application.ports.regimes import (
     RegimeModelStore,
     RegimeStates,
     RegimeStateStore,
+    WindowClusterer,
 )
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
@@ -39,6 +44,7 @@ from ghtrader.domain.regimes import (
     OBSERVATION_NAMES,
     BocpdConfig,
     ObservationConfig,
+    adjusted_rand_index,
     assign_vol_buckets,
     bocpd,
     fit_vol_buckets,
@@ -49,7 +55,8 @@ from ghtrader.domain.regimes import (
 
 __all__ = ["METHODS", "DecodeRegimes", "DecodeRequest", "DecodeResult", "latest_model", "regime_stats"]
 
-METHODS: tuple[str, ...] = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket")
+METHODS: tuple[str, ...] = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket", "kmeans", "gmm")
+_CLUSTER_METHODS = ("kmeans", "gmm")
 _HMM_METHODS = ("hmm-filter", "viterbi")
 
 
@@ -58,7 +65,8 @@ class DecodeRequest:
     """What to decode. HMM methods use ``model_id`` (empty: the newest model of the symbol);
     the others use ``feature`` (default ``log_rvol``), ``stride`` (ticks between samples;
     0 = the observation window), ``expected_run`` (BOCPD, in samples), ``penalty`` (PELT;
-    None = ``3 ln n``; ``min_size``: fewest samples per segment) and ``n_buckets`` (vol-bucket)."""
+    None = ``3 ln n``; ``min_size``: fewest samples per segment), ``n_buckets`` (vol-bucket),
+    ``n_clusters`` / ``bootstraps`` / ``seed`` (kmeans / gmm)."""
 
     symbol: str
     start_day: date
@@ -71,6 +79,9 @@ class DecodeRequest:
     penalty: float | None = None
     min_size: int = 5
     n_buckets: int = 3
+    n_clusters: int = 3
+    bootstraps: int = 8
+    seed: int = 0
     observation: ObservationConfig = field(default_factory=ObservationConfig)
 
 
@@ -149,7 +160,9 @@ class DecodeRegimes:
         states: RegimeStateStore,
         segmenter: ChangepointSegmenter,
         clock: Clock,
+        clusterer: WindowClusterer | None = None,
     ) -> None:
+        self._clusterer = clusterer
         self._ticks = ticks
         self._models = models
         self._states = states
@@ -174,8 +187,11 @@ class DecodeRegimes:
         data = load_regime_data(self._ticks, request.symbol, request.start_day, request.end_day, obs_cfg)
         progress(1, 3, f"decoding {len(data):,} rows with {request.method}")
         t0 = self._clock.monotonic_s()
+        extra: dict[str, Any] = {}
         if model is not None:
             regime, probs, model_hash = self._hmm(model, data, request.method)
+        elif request.method in _CLUSTER_METHODS:
+            regime, probs, model_hash, extra = self._clusters(request, data, obs_cfg)
         else:
             regime, probs, model_hash = self._other(request, data, obs_cfg)
         seconds = self._clock.monotonic_s() - t0
@@ -193,6 +209,7 @@ class DecodeRegimes:
         progress(3, 3, "done")
         stats = regime_stats(regime)
         stats["rows_per_second"] = len(data) / seconds if seconds > 0 else math.inf
+        stats.update(extra)
         return DecodeResult(
             symbol=request.symbol,
             method=request.method,
@@ -265,3 +282,41 @@ class DecodeRegimes:
             np.ones((n, 1)),
             config_hash({**base, "stride": stride, "penalty": penalty, "min_size": r.min_size}),
         )
+
+    def _clusters(
+        self, r: DecodeRequest, data: RegimeData, obs_cfg: ObservationConfig
+    ) -> tuple[np.ndarray, np.ndarray, str, dict[str, Any]]:
+        if self._clusterer is None:
+            raise InvalidArgument("this server has no clustering adapter wired")
+        if r.n_clusters < 2 or r.bootstraps < 1:
+            raise InvalidArgument("n_clusters must be >= 2 and bootstraps >= 1")
+        stride = r.stride or obs_cfg.window
+        if stride < 1:
+            raise InvalidArgument("stride must be >= 1")
+        idx = np.arange(0, len(data), stride)
+        x = data.observations[idx]
+        ok = np.isfinite(x).all(axis=1)
+        idx, x = idx[ok], x[ok]
+        order_col = OBSERVATION_NAMES.index("log_rvol")
+        labels = self._clusterer.fit_predict(x, x, r.n_clusters, r.method, r.seed, order_col)
+        rng = np.random.default_rng(r.seed)
+        ari = []
+        for b in range(r.bootstraps):
+            pick = rng.integers(0, x.shape[0], x.shape[0])
+            refit = self._clusterer.fit_predict(x[pick], x, r.n_clusters, r.method, r.seed + 1 + b, order_col)
+            ari.append(adjusted_rand_index(labels, refit))
+        regime = _carry_forward(len(data), idx, labels.astype(np.float64), -1.0).astype(np.int64)
+        cfg = {
+            "method": r.method,
+            "observation": obs_cfg.as_dict(),
+            "stride": stride,
+            "n_clusters": r.n_clusters,
+            "seed": r.seed,
+        }
+        extra = {
+            "samples": int(x.shape[0]),
+            "stability_ari": ari,
+            "stability_ari_mean": float(np.mean(ari)),
+            "stability_ari_min": float(np.min(ari)),
+        }
+        return regime, np.ones((len(data), 1)), config_hash(cfg), extra

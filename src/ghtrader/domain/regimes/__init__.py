@@ -19,6 +19,7 @@ from ghtrader.domain.regimes.observations import (
     run_starts,
 )
 from ghtrader.domain.regimes.online import OnlineObservations, OnlineRegime, regime_name
+from ghtrader.domain.regimes.stability import adjusted_rand_index
 from ghtrader.domain.regimes.volatility import (
     assign_vol_buckets,
     fit_vol_buckets,
@@ -36,6 +37,7 @@ __all__ = [
     "OnlineObservations",
     "OnlineRegime",
     "RegimeError",
+    "adjusted_rand_index",
     "assign_vol_buckets",
     "bocpd",
     "build_observations",

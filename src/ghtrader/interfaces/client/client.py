@@ -514,6 +514,8 @@ class GhTraderClient:
         penalty: float | None = None,
         buckets: int | None = None,
         window: int | None = None,
+        clusters: int | None = None,
+        bootstraps: int | None = None,
         on_progress: ProgressHandler = _ignore,
     ) -> RunResultView:
         req = regimes_pb2.DecodeRegimesRequest(
@@ -523,7 +525,15 @@ class GhTraderClient:
             method=method,
             model_id=model_id,
             feature=feature,
-            **_given(stride=stride, expected_run=expected_run, penalty=penalty, buckets=buckets, window=window),
+            **_given(
+                stride=stride,
+                expected_run=expected_run,
+                penalty=penalty,
+                buckets=buckets,
+                window=window,
+                clusters=clusters,
+                bootstraps=bootstraps,
+            ),  # fmt: skip
         )
         return self._run(regimes_pb2_grpc.RegimeServiceStub(self._channel).DecodeRegimes, req, on_progress)
 

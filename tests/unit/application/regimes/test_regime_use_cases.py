@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ghtrader.adapters.changepoints import RupturesPeltSegmenter
+from ghtrader.adapters.clustering import SklearnWindowClusterer
 from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
 from ghtrader.adapters.hmm import HmmlearnRegimeFitter
 from ghtrader.adapters.memory import InMemoryTickStore
@@ -66,7 +67,10 @@ def world(tmp_path):
     states = InMemoryRegimeStateStore()
     clock = FakeClock()
     fit = FitRegimeModel(ticks=ticks, fitter=HmmlearnRegimeFitter(), models=models, clock=clock)
-    decode = DecodeRegimes(ticks=ticks, models=models, states=states, segmenter=RupturesPeltSegmenter(), clock=clock)
+    decode = DecodeRegimes(
+        ticks=ticks, models=models, states=states, segmenter=RupturesPeltSegmenter(), clock=clock,
+        clusterer=SklearnWindowClusterer(),
+    )  # fmt: skip
     return fit, decode, ListRegimes(models=models, states=states), states, truth
 
 
@@ -102,6 +106,19 @@ def test_changepoint_and_bucket_methods_store_states(world):
         else:  # 18 planted switches: the segment counter must move several times
             assert 5 <= d.stats["switches"] <= 200
             assert np.all(np.diff(got.regime_id) >= 0)
+
+
+def test_clustering_methods_follow_the_regimes_and_report_stability(world):
+    _, decode, _, states, truth = world
+    for method in ("kmeans", "gmm"):
+        d = decode(
+            DecodeRequest(SYMBOL, DAYS[0], DAYS[-1], method=method, stride=20, n_clusters=2, bootstraps=4,
+                          observation=OBS)
+        )  # fmt: skip
+        got = states.read_states(SYMBOL, method, d.model_config_hash, DAYS[0], DAYS[-1])
+        settled = (np.arange(truth.size) % BLOCK) >= OBS.window + 20
+        assert (got.regime_id[settled] == truth[settled]).mean() > 0.95
+        assert len(d.stats["stability_ari"]) == 4 and d.stats["stability_ari_min"] > 0.9
 
 
 def test_errors_are_explicit(world):

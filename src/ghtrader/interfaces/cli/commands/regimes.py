@@ -11,7 +11,7 @@ from ghtrader.interfaces.cli.commands.data import _with_bar
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
-METHODS = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket")
+METHODS = ("hmm-filter", "viterbi", "bocpd", "pelt", "vol-bucket", "kmeans", "gmm")
 FEATURES = ("ret", "log_rvol", "volume", "spread_bps", "ofi")
 
 
@@ -69,6 +69,8 @@ def cmd_decode(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
             penalty=args.penalty,
             buckets=args.buckets,
             window=args.window,
+            clusters=args.clusters,
+            bootstraps=args.bootstraps,
             on_progress=bar,
         ),
     )
@@ -137,10 +139,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--method", choices=METHODS, default="hmm-filter")
     q.add_argument("--model-id", help="HMM methods: fitted model (the symbol's newest)")
     q.add_argument("--feature", choices=FEATURES, help="bocpd/pelt/vol-bucket: observation (log_rvol)")
-    q.add_argument("--stride", type=positive_int, help="bocpd/pelt: ticks between samples (the window)")
+    q.add_argument("--stride", type=positive_int, help="bocpd/pelt/kmeans/gmm: ticks between samples (the window)")
     q.add_argument("--expected-run", type=positive_float, help="bocpd: expected samples between changes (200)")
     q.add_argument("--penalty", type=positive_float, help="pelt: penalty (3 ln samples)")
     q.add_argument("--buckets", type=positive_int, help="vol-bucket: number of buckets (3)")
+    q.add_argument("--clusters", type=positive_int, help="kmeans/gmm: number of clusters (3)")
+    q.add_argument("--bootstraps", type=positive_int, help="kmeans/gmm: bootstrap refits for the stability ARI (8)")
     q.set_defaults(handler=cmd_decode)
 
     q = actions.add_parser("show", help="saved regime models and stored regime-state series")

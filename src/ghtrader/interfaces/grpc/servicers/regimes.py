@@ -109,6 +109,8 @@ class RegimeServicer(regimes_pb2_grpc.RegimeServiceServicer):
         stride = optional_field(request, "stride")
         expected_run = optional_field(request, "expected_run")
         buckets = optional_field(request, "buckets")
+        clusters = optional_field(request, "clusters")
+        bootstraps = optional_field(request, "bootstraps")
         req = DecodeRequest(
             symbol=_required_symbol(request),
             start_day=parse_day(request.start_day, "start_day"),
@@ -120,6 +122,8 @@ class RegimeServicer(regimes_pb2_grpc.RegimeServiceServicer):
             expected_run=200.0 if expected_run is None else float(expected_run),
             penalty=optional_field(request, "penalty"),
             n_buckets=3 if buckets is None else int(buckets),
+            n_clusters=3 if clusters is None else int(clusters),
+            bootstraps=8 if bootstraps is None else int(bootstraps),
             observation=_observation(request),
         )
         if stride is not None and stride < 1:
@@ -137,6 +141,11 @@ class RegimeServicer(regimes_pb2_grpc.RegimeServiceServicer):
                 f"{r.method} regimes of {r.symbol} {r.start_day}..{r.end_day}: {r.written:,} rows stored "
                 f"(hash {r.model_config_hash}), {r.stats['switches']:,} switches; {shares}; {r.decode_seconds:.2f}s"
             )
+            if "stability_ari_mean" in r.stats:
+                summary += (
+                    f"; stability ARI mean {r.stats['stability_ari_mean']:.3f}, min {r.stats['stability_ari_min']:.3f} "
+                    f"over {len(r.stats['stability_ari'])} bootstrap refits"
+                )
             return RunOutcome(True, summary, r)
 
         return work

@@ -33,6 +33,10 @@ def test_benchmark_pools_metrics_by_hmm_regime() -> None:
     assert sum(g["n"] for g in by.values()) == report.pooled["classification"]["n"] > 0
     assert sum(g["n_trades"] for g in by.values()) == report.pooled["trading"]["n_trades"]
     assert sum(g["net_pnl"] for g in by.values()) == pytest.approx(report.pooled["trading"]["net"]["total"])
+    from ghtrader.application.research.benchmark_figures import benchmark_tables
+
+    groups = next(t for t in benchmark_tables([report]) if t.title.startswith("By volatility regime"))
+    assert {"hmm_0", "hmm_1", "hmm_2"} <= {row[1] for row in groups.rows}
     plain = RunBenchmark(clock=FakeClock())(replace(REQUEST, write_report=False), frame=frame, family=PriorFamily())
     assert "by_hmm_regime" not in plain.pooled
 
@@ -49,6 +53,10 @@ def test_backtest_reports_pnl_by_hmm_regime(world) -> None:  # noqa: F811  # typ
     assert sum(g["pnl_net"] for g in by.values()) == pytest.approx(r.summary["pnl_net"])
     assert sum(g["fills"] for g in by.values()) == r.summary["fills"]
     assert "by_hmm_regime" in r.to_payload()
+    from ghtrader.application.research.backtest_figures import backtest_tables
+
+    table = next(t for t in backtest_tables(r) if t.title.startswith("By HMM regime"))
+    assert [row[0] for row in table.rows] == ["hmm_0", "hmm_1", "hmm_2"]
 
 
 def test_grouping_is_causal_and_fitted_on_training_rows_only() -> None:

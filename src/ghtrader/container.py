@@ -433,13 +433,18 @@ def _regime_use_cases(
 
     def states() -> Any:
         if not opened:
+            from ghtrader.adapters.memory import InMemoryStoreBundle
+            from ghtrader.adapters.memory.regime_store import InMemoryRegimeStateStore
             from ghtrader.adapters.postgres import PostgresStoreBundle
             from ghtrader.adapters.postgres.regime_store import PostgresRegimeStateStore
 
             bundle = stores()
-            if not isinstance(bundle, PostgresStoreBundle):
+            if isinstance(bundle, InMemoryStoreBundle):  # tests and in-process tools
+                store: Any = InMemoryRegimeStateStore()
+            elif isinstance(bundle, PostgresStoreBundle):
+                store = PostgresRegimeStateStore(bundle.pool)
+            else:
                 raise FailedPrecondition("regime states live in PostgreSQL: run with GHTRADER_STORE=postgres")
-            store = PostgresRegimeStateStore(bundle.pool)
             store.ensure_schema()
             opened.append(store)
         return opened[0]

@@ -119,6 +119,7 @@ from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
+from ghtrader.interfaces.grpc.servicers.regimes import RegimeServicer, RegimeUseCases, regime_service
 from ghtrader.interfaces.grpc.servicers.reports import reports_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.scheduler import SchedulerUseCases, scheduler_service
@@ -443,6 +444,59 @@ def _anomaly_config(settings: Settings) -> AnomalyConfig:
         raise InvalidArgument(f"GHTRADER_ANOMALY_THRESHOLDS: {exc}") from None
 
 
+def _regime_use_cases(
+    settings: Settings, stores: providers.Provider, ticks: providers.Provider, clock: providers.Provider
+) -> RegimeUseCases:
+    """Regime fit / decode / list; the fitting libraries and the state table open on first use."""
+    from ghtrader.adapters.changepoints import RupturesPeltSegmenter
+    from ghtrader.adapters.clustering import SklearnWindowClusterer
+    from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.application.regimes import DecodeRegimes, FitRegimeModel, ListRegimes
+
+    models = FilesystemRegimeModelStore(settings.artifacts_dir / "regimes")
+    opened: list[Any] = []
+
+    def states() -> Any:
+        if not opened:
+            from ghtrader.adapters.memory import InMemoryStoreBundle
+            from ghtrader.adapters.memory.regime_store import InMemoryRegimeStateStore
+            from ghtrader.adapters.postgres import PostgresStoreBundle
+            from ghtrader.adapters.postgres.regime_store import PostgresRegimeStateStore
+
+            bundle = stores()
+            if isinstance(bundle, InMemoryStoreBundle):  # tests and in-process tools
+                store: Any = InMemoryRegimeStateStore()
+            elif isinstance(bundle, PostgresStoreBundle):
+                store = PostgresRegimeStateStore(bundle.pool)
+            else:
+                raise FailedPrecondition("regime states live in PostgreSQL: run with GHTRADER_STORE=postgres")
+            store.ensure_schema()
+            opened.append(store)
+        return opened[0]
+
+    return RegimeUseCases(
+        fit=lambda: FitRegimeModel(ticks=ticks(), fitter=HmmlearnRegimeFitter(), models=models, clock=clock()),
+        decode=lambda: DecodeRegimes(
+            ticks=ticks(),
+            models=models,
+            states=states(),
+            segmenter=RupturesPeltSegmenter(),
+            clock=clock(),
+            clusterer=SklearnWindowClusterer(),
+        ),
+        overview=lambda: ListRegimes(models=models, states=states()),
+    )
+
+
+def _hmm_grouping() -> Any:
+    """HMM regimes as a benchmark / backtest grouping (by_hmm_regime; see application/regimes/grouping.py)."""
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.application.regimes.grouping import HmmGrouping
+
+    return HmmGrouping(HmmlearnRegimeFitter(), n_states=3, n_iter=20, max_fit_rows=20_000)
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -509,6 +563,7 @@ def _job_catalog(
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
     alerts: AlertUseCases | None = None,
+    regimes: RegimeUseCases | None = None,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
     servicers: tuple[Any, ...] = (
@@ -516,6 +571,8 @@ def _job_catalog(
     )  # fmt: skip
     if alerts is not None:
         servicers += (AlertServicer(alerts),)
+    if regimes is not None:
+        servicers += (RegimeServicer(regimes),)
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -819,6 +876,7 @@ class Container(containers.DeclarativeContainer):
         code_version=providers.Callable(lambda: code_version().commit),
         code_dirty=providers.Callable(lambda: code_version().dirty),
     )
+    hmm_grouping = providers.Singleton(_hmm_grouping)
     run_benchmark = providers.Singleton(
         RunBenchmark,
         families=model_families,
@@ -827,6 +885,7 @@ class Container(containers.DeclarativeContainer):
         writer=benchmark_writer,
         clock=clock,
         calendar=calendar_source,
+        regimes=hmm_grouping,
     )
     compare_models = providers.Singleton(CompareModels, benchmark=run_benchmark, writer=benchmark_writer)
     run_backtest = providers.Singleton(
@@ -839,6 +898,7 @@ class Container(containers.DeclarativeContainer):
         calendar=calendar_source,
         writer=benchmark_writer,
         clock=clock,
+        regimes=hmm_grouping,
     )
     model_promotion = providers.Factory(ModelPromotion, registry=model_registry, clock=clock)
     run_sweep = providers.Singleton(RunSweep, families=model_families, compare=compare_models)
@@ -1007,8 +1067,17 @@ class Container(containers.DeclarativeContainer):
             config=anomaly_config,
         ).provider,  # fmt: skip
     )
+    regime_use_cases = providers.Singleton(
+        _regime_use_cases, settings, stores.provider, ticks_store.provider, clock.provider
+    )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, alert_use_cases
+        _job_catalog,
+        data_use_cases,
+        dataset_use_cases,
+        research_use_cases,
+        run_pipeline.provider,
+        alerts=alert_use_cases,
+        regimes=regime_use_cases,
     )
 
     server_scheduler = providers.Resource(
@@ -1020,6 +1089,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
+        providers.Callable(regime_service, regime_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),

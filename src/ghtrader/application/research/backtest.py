@@ -43,6 +43,7 @@ from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.ports.reports import BenchmarkReportWriter
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.progress import ProgressCallback, no_progress
+from ghtrader.application.regimes.grouping import HmmGrouping
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.research.artifacts import ONNX_INPUT_RAW, load_model
 from ghtrader.application.research.backtest_plan import (
@@ -122,7 +123,9 @@ class RunBacktest:
         calendar: CalendarSource | None = None,
         writer: BenchmarkReportWriter | None = None,
         clock: Clock | None = None,
+        regimes: HmmGrouping | None = None,
     ) -> None:
+        self._regimes = regimes  # adds by_hmm_regime: an HMM fitted on the policy-fit days, decoded causally
         self._registry = registry
         self._artifacts = artifacts
         self._runtime = runtime
@@ -273,6 +276,14 @@ class RunBacktest:
         sessions = session_codes(t_ticks["datetime_ns"], cal, spec, end_grace_ns=_SESSION_GRACE_NS)
         regimes = fit_vol_regimes(mid[is_fit], seg[is_fit], tday[is_fit])
         vol = rolling_realised_vol(mid, seg, tday, regimes.window, regimes.min_periods)[bt]
+        by_hmm = None
+        if self._regimes is not None:
+            obs = self._regimes.observations(mid, ask - bid, seg, tday)
+            hmm = self._regimes.codes(obs, np.flatnonzero(is_fit), np.flatnonzero(bt))
+            if hmm is None:
+                notes.append("HMM regimes skipped: too few policy-fit rows to fit them")
+            else:
+                by_hmm = _group_stats(result, hmm.codes, dict(hmm.names))
         now_ns = self._clock.now_ns() if self._clock is not None else time.time_ns()
         report = BacktestReport(
             report_id=make_run_id(now_ns, f"backtest_{meta.model_id}_v{meta.version}"),
@@ -282,7 +293,7 @@ class RunBacktest:
             policy={**policy.to_dict(), "costs": to_jsonable(costs), "fit_rows": int(is_fit.sum())},
             summary=dict(result.summary),
             by_session=_group_stats(result, sessions, dict(SESSION_NAMES)),
-            by_regime=_group_stats(result, regimes.codes_of(vol), dict(VOL_REGIME_NAMES)),
+            by_regime=_group_stats(result, regimes.codes_of(vol), dict(VOL_REGIME_NAMES)), by_hmm_regime=by_hmm,
             rows=int(bt.sum()), target_changes=int((np.diff(np.r_[0, target]) != 0).sum()),
             orders=int(result.orders.shape[0]), elapsed_s=0.0, notes=notes, counterfactual=counterfactual,
             result=result, ticks_mid=mid[bt], ticks_ns=t_ticks["datetime_ns"].astype(np.int64), targets=target,

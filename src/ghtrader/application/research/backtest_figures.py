@@ -102,7 +102,10 @@ def backtest_tables(report: BacktestReport) -> list[ReportTable]:
             rows=tuple((name, _fmt(report.summary.get(name), spec)) for name, spec in _ROWS),
         )
     ]
-    for title, groups in (("By session", report.by_session), ("By volatility regime", report.by_regime)):
+    groupings = [("By session", report.by_session), ("By volatility regime", report.by_regime)]
+    if report.by_hmm_regime is not None:
+        groupings.append(("By HMM regime (fitted on the policy-fit days, decoded causally)", report.by_hmm_regime))
+    for title, groups in groupings:
         cols = ("group", "snapshots", "pnl_gross", "fees", "pnl_net", "fills")
         rows = tuple((name, *(_fmt(stats.get(c), ",.0f") for c in cols[1:])) for name, stats in groups.items())
         tables.append(ReportTable(title=title, columns=cols, rows=rows))

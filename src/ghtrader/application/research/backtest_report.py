@@ -78,6 +78,7 @@ class BacktestReport:
     # A/B of the same targets under two execution policies: {"A": name, "B": name, "table": metric -> A/B/B-A}
     counterfactual: dict[str, Any] | None = None
     report_paths: dict[str, Any] | None = None
+    by_hmm_regime: dict[str, dict[str, float]] | None = None  # HMM regimes fitted on the policy-fit days
     result: SimResult | None = field(default=None, repr=False)
     ticks_mid: np.ndarray | None = field(default=None, repr=False)
     ticks_ns: np.ndarray | None = field(default=None, repr=False)

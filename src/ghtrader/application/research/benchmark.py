@@ -49,6 +49,7 @@ from ghtrader.application.ports.models import (
 from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.ports.reports import BenchmarkReportWriter
 from ghtrader.application.progress import ProgressCallback, no_progress
+from ghtrader.application.regimes.grouping import HmmGrouping
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.research.benchmark_ceiling import (
     CeilingRows,
@@ -62,6 +63,7 @@ from ghtrader.application.research.benchmark_latency import measure_latency
 from ghtrader.application.research.benchmark_metrics import (
     FrameContext,
     RowsScore,
+    _group_scores,  # the per-group table every grouping uses
     expected_move_rule_codes,
     realized_moves,
     score_rows,
@@ -122,6 +124,8 @@ class RunBenchmark:
         calendar: trading sessions (None: a holiday-free calendar; sessions do not depend on
             holidays except for nights before one).
         timer: high-resolution monotonic seconds for latency and durations.
+        regimes: when given, the pooled report also breaks metrics down by HMM regime
+            (``by_hmm_regime``: fitted on each fold's training rows, decoded causally).
     """
 
     def __init__(
@@ -134,7 +138,9 @@ class RunBenchmark:
         clock: Clock,
         calendar: CalendarSource | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        regimes: HmmGrouping | None = None,
     ) -> None:
+        self._regimes = regimes
         self._families = families
         self._frames = frames
         self._runtime = runtime
@@ -282,6 +288,12 @@ class RunBenchmark:
         pooled_rows: list[np.ndarray] = []
         pooled_probs: list[np.ndarray] = []
         pooled_regimes: list[np.ndarray] = []
+        pooled_hmm: list[np.ndarray] = []
+        hmm_obs = (
+            self._regimes.observations(frame.mid, frame.spread, frame.segment_id, frame.trading_day)
+            if self._regimes is not None
+            else None
+        )
         pooled_rule: list[np.ndarray] = []
         pooled_ceiling: list[CeilingRows] = []
         no_trade_folds: list[int] = []
@@ -368,6 +380,9 @@ class RunBenchmark:
             pooled_rows.append(test)
             pooled_probs.append(probs)
             pooled_regimes.append(regime_codes)
+            if self._regimes is not None and hmm_obs is not None:
+                hmm = self._regimes.codes(hmm_obs, split.train_index, test)
+                pooled_hmm.append(hmm.codes if hmm is not None else np.full(test.shape[0], -1, dtype=np.int64))
             if rule_test is not None:
                 pooled_rule.append(rule_test)
             pooled_ceiling.append(fold_ceiling)
@@ -413,6 +428,11 @@ class RunBenchmark:
             "by_session": pooled_score.by_session,
             "expected_move_rule": pooled_rule_block,
         }
+        if pooled_hmm and self._regimes is not None:
+            pooled["by_hmm_regime"] = _group_scores(
+                frame.labels[rows], probs, pooled_score.trading, np.concatenate(pooled_hmm),
+                self._regimes.names, request.calibration_bins,
+            )  # fmt: skip
         if pooled_score.trading.profitable_gross_not_net:
             notes.append("profitable before costs but not after costs (pooled test rows)")
         curves = _curves(pooled_score)

@@ -159,8 +159,8 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
 
     group_rows: list[tuple[str, ...]] = []
     for r in reports:
-        for kind in ("by_regime", "by_session"):
-            for name, g in r.pooled[kind].items():
+        for kind in ("by_regime", "by_session", "by_hmm_regime"):
+            for name, g in r.pooled.get(kind, {}).items():
                 group_rows.append(
                     (
                         r.family,
@@ -179,7 +179,7 @@ def benchmark_tables(reports: Sequence[BenchmarkReport]) -> list[ReportTable]:
             "By volatility regime and session (pooled test rows)",
             ("model", "group", "rows", "accuracy", "macro_f1", "log_loss", "trades", "net_pnl", "net_sharpe"),
             tuple(group_rows),
-            caption="Volatility terciles are fitted on each fold's training rows.",
+            caption="Volatility terciles and HMM regimes (hmm_0 = calmest) are fitted on each fold's training rows.",
         )
     )
 

@@ -26,6 +26,7 @@ from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
 from ghtrader.interfaces.cli.commands import query as query_commands
+from ghtrader.interfaces.cli.commands import regimes as regime_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
@@ -61,6 +62,7 @@ COMMAND_MODULES = (
     job_commands,
     experiment_commands,
     alert_commands,
+    regime_commands,
 )
 
 

@@ -33,6 +33,8 @@ from ghtrader.v1 import (
     pipeline_pb2_grpc,
     query_pb2,
     query_pb2_grpc,
+    regimes_pb2,
+    regimes_pb2_grpc,
     reports_pb2,
     reports_pb2_grpc,
     research_pb2,
@@ -475,6 +477,98 @@ class GhTraderClient(AlertsMixin):
             **_given(samples=samples, n_splits=n_splits, commission_bp=commission_bp, slippage_ticks=slippage_ticks),
         )
         return self._run(self._research.Sweep, req, on_progress)
+
+    # --- regimes (RegimeService) ---------------------------------------------------------
+    def fit_regimes(
+        self,
+        symbol: str,
+        start_day: str,
+        end_day: str,
+        *,
+        states: int | None = None,
+        seeds: Sequence[int] = (),
+        n_iter: int | None = None,
+        features: Sequence[str] = (),
+        window: int | None = None,
+        model_id: str = "",
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = regimes_pb2.FitRegimesRequest(
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            seeds=list(seeds),
+            features=list(features),
+            model_id=model_id,
+            **_given(states=states, n_iter=n_iter, window=window),
+        )
+        return self._run(regimes_pb2_grpc.RegimeServiceStub(self._channel).FitRegimes, req, on_progress)
+
+    def decode_regimes(
+        self,
+        symbol: str,
+        start_day: str,
+        end_day: str,
+        *,
+        method: str = "",
+        model_id: str = "",
+        feature: str = "",
+        stride: int | None = None,
+        expected_run: float | None = None,
+        penalty: float | None = None,
+        buckets: int | None = None,
+        window: int | None = None,
+        clusters: int | None = None,
+        bootstraps: int | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        req = regimes_pb2.DecodeRegimesRequest(
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            method=method,
+            model_id=model_id,
+            feature=feature,
+            **_given(
+                stride=stride,
+                expected_run=expected_run,
+                penalty=penalty,
+                buckets=buckets,
+                window=window,
+                clusters=clusters,
+                bootstraps=bootstraps,
+            ),  # fmt: skip
+        )
+        return self._run(regimes_pb2_grpc.RegimeServiceStub(self._channel).DecodeRegimes, req, on_progress)
+
+    def list_regimes(self, symbol: str = "") -> dict[str, Any]:
+        """Saved regime models (with their states) and stored regime-state series."""
+        stub = regimes_pb2_grpc.RegimeServiceStub(self._channel)
+        r = self._call(stub.ListRegimes, regimes_pb2.ListRegimesRequest(symbol=symbol))
+        models = [
+            {
+                **{k: v for k, v in _fields(m).items() if k not in ("states", "fit_json")},
+                "fit": json.loads(m.fit_json or "{}"),
+                "states": [
+                    {
+                        "regime_id": s.regime_id,
+                        "occupancy": s.occupancy,
+                        "expected_dwell_ticks": s.expected_dwell_ticks,
+                        "means": dict(s.means),
+                    }
+                    for s in m.states
+                ],
+            }
+            for m in r.models
+        ]
+        series = [
+            {
+                **{k: v for k, v in _fields(x).items() if k != "counts"},
+                "counts": {int(k): int(v) for k, v in x.counts.items()},
+            }
+            for x in r.series
+        ]
+        return {"models": models, "series": series}
 
     def rollback_model(self, model_id: str, to_version: str, *, reason: str = "", actor: str = "cli") -> dict[str, Any]:
         r = self._call(

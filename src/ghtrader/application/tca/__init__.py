@@ -2,5 +2,6 @@
 orders (:class:`AnalyzeTca`) and pre-trade estimates (:class:`PreTradeTca`)."""
 
 from ghtrader.application.tca.analyze import MIN_FIT_FILLS, AnalyzeTca, TcaReport
+from ghtrader.application.tca.pretrade import PreTradeReport, PreTradeRequest, PreTradeTca
 
-__all__ = ["MIN_FIT_FILLS", "AnalyzeTca", "TcaReport"]
+__all__ = ["MIN_FIT_FILLS", "AnalyzeTca", "PreTradeReport", "PreTradeRequest", "PreTradeTca", "TcaReport"]

@@ -135,3 +135,33 @@ def test_errors_name_what_is_missing(tmp_path: Path) -> None:
         "order_id": "sim-0", "symbol": SYMBOL, "side": 1, "qty": 1}})  # fmt: skip
     with pytest.raises(FailedPrecondition, match="no raw ticks of SHFE.cu2612"):
         use_case.run("quiet")
+
+
+def test_pretrade_uses_the_stored_calibration_and_the_ticks(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ghtrader.application.ports.tca import TcaRecord
+    from ghtrader.application.tca import PreTradeRequest, PreTradeTca
+
+    _, ticks_store, ticks = _run(tmp_path)
+    tca_store = InMemoryTcaStore()
+    pre = PreTradeTca(ticks=ticks_store, store=tca_store)
+    request = PreTradeRequest(SYMBOL, side=1, qty=20, horizon_s=60.0, slices=6)
+    none = pre(request)
+    assert none.impact_source.startswith("none") and none.costs_ticks["is"]["impact"] == 0.0
+    assert none.profile["half_spread_ticks"] == 0.5 and none.profile["ticks"] == ticks.shape[0]
+    assert sum(s["lots"] for s in none.slices) == 20 and len(none.slices) == 6
+    assert none.liquidity[0] == {"within_ticks": 0.0, "lots": 5.0, "share_of_order": 0.25}
+    record = TcaRecord(
+        run_id="calib", source="sim_run", symbol=SYMBOL, variety="cu", analyzed_ns=1, orders=30, filled_qty=60,
+        spread_cost=0, impact_cost=0, timing_cost=0, opportunity_cost=0, shortfall=0, fees=0,
+        slippage_ticks_per_lot=0.6, impact_kind="sqrt", impact_eta=0.5, impact_n_obs=60, impact_r2=0.4,
+    )  # fmt: skip
+    tca_store.write_record(record)
+    got = pre(request)
+    assert got.impact_source == "stored calib" and got.impact["eta"] == 0.5
+    assert got.costs_ticks["is"]["impact"] > got.costs_ticks["twap"]["impact"] > 0  # front-loaded: bigger slices
+    assert got.costs_ticks["is"]["timing"] < got.costs_ticks["twap"]["timing"]
+    assert got.costs["twap"]["spread"] == pytest.approx(20 * 0.5 * TICK * MULT)
+    with pytest.raises(FailedPrecondition, match="no raw ticks of SHFE.cu2701"):
+        pre(replace(request, symbol="SHFE.cu2701"))

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import numpy as np
 
@@ -27,7 +25,9 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.tca import ExecutionLabel, TcaRecord, TcaStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id, to_jsonable
+from ghtrader.application.tca.figures import tca_figures, tca_tables
 from ghtrader.application.tca.orders import ExecutedOrders, orders_from_events, orders_from_sim_result
+from ghtrader.application.tca.report import TcaReport
 from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.instruments import contract_spec
@@ -43,34 +43,11 @@ from ghtrader.domain.tca import (
     interval_vwap,
 )
 
-__all__ = ["MIN_FIT_FILLS", "AnalyzeTca", "TcaReport"]
+__all__ = ["MIN_FIT_FILLS", "AnalyzeTca"]
 
 MIN_FIT_FILLS = 10  # fewer fills than this: the impact model comes from the stored calibration
 RAW = "raw"
 SOURCES = ("sim_run", "backtest")
-
-
-@dataclass
-class TcaReport:
-    """One TCA: totals in currency, the per-order labels, the impact model and where the
-    report went. ``totals_ticks`` are the exact sums (ticks x lots) the identity holds on."""
-
-    run_id: str
-    source: str
-    symbol: str
-    variety: str
-    tick: float
-    multiplier: float
-    impact: dict[str, Any]
-    impact_source: str  # "this run" | "stored <run id>" | "none"
-    totals: dict[str, float]
-    totals_ticks: dict[str, float]
-    labels: list[ExecutionLabel] = field(default_factory=list)
-    report_paths: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_payload(self) -> dict[str, Any]:
-        return to_jsonable(self.__dict__)
 
 
 class AnalyzeTca:
@@ -270,8 +247,6 @@ class AnalyzeTca:
     def _write(self, report: TcaReport) -> None:
         if self._writer_for is None:
             return
-        from ghtrader.application.tca.figures import tca_figures, tca_tables
-
         writer = self._writer_for(report.run_id)
         report_id = make_run_id(self._now(), f"tca_{report.run_id}")
         written = writer.write(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ghtrader.application.ports.reports import FigureSpec, LineFigure, PlotSeries, ReportTable
-from ghtrader.application.tca.analyze import TcaReport
+from ghtrader.application.tca.report import TcaReport
 
 __all__ = ["tca_figures", "tca_tables"]
 

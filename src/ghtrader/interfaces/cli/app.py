@@ -27,6 +27,7 @@ from ghtrader.interfaces.cli.commands import query as query_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
+from ghtrader.interfaces.cli.commands import tca as tca_commands
 from ghtrader.interfaces.cli.commands import trading as trading_commands
 from ghtrader.interfaces.cli.output import Output
 from ghtrader.interfaces.client import ApiError, GhTraderClient, JobSubmitted, ServerUnavailableError
@@ -57,6 +58,7 @@ COMMAND_MODULES = (
     schedule_commands,
     query_commands,
     job_commands,
+    tca_commands,
 )
 
 

@@ -39,6 +39,8 @@ from ghtrader.v1 import (
     scheduler_pb2_grpc,
     system_pb2,
     system_pb2_grpc,
+    tca_pb2,
+    tca_pb2_grpc,
     trading_pb2,
     trading_pb2_grpc,
 )
@@ -179,6 +181,7 @@ class GhTraderClient:
         self._reports = reports_pb2_grpc.ReportServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
+        self._tca = tca_pb2_grpc.TcaServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -819,6 +822,33 @@ class GhTraderClient:
             "timeout_s": r.timeout_s,
         }
 
+    # --- transaction cost analysis -------------------------------------------------------
+    def tca_analyze(self, run_id: str, *, no_report: bool = False, timeout_s: float = 300.0) -> dict[str, Any]:
+        """TCA of a trading run (fields as in tca.proto ``AnalyzeResponse``, nested as dicts)."""
+        request = tca_pb2.AnalyzeRequest(run_id=run_id, no_report=no_report)
+        return _message_dict(self._call(self._tca.Analyze, request, timeout_s=timeout_s))
+
+    def tca_pretrade(
+        self,
+        symbol: str,
+        side: int,
+        qty: int,
+        *,
+        horizon_s: float | None = None,
+        slices: int | None = None,
+        schedule: str = "",
+        urgency: float | None = None,
+        days: int | None = None,
+        end_day: str = "",
+        timeout_s: float = 120.0,
+    ) -> dict[str, Any]:
+        """Pre-trade estimate (fields as in tca.proto ``PreTradeResponse``)."""
+        request = tca_pb2.PreTradeRequest(
+            symbol=symbol, side=side, qty=qty, schedule=schedule, end_day=end_day,
+            **_given(horizon_s=horizon_s, slices=slices, urgency=urgency, days=days),
+        )  # fmt: skip
+        return _message_dict(self._call(self._tca.PreTrade, request, timeout_s=timeout_s))
+
     # --- jobs and locks ---------------------------------------------------------------
     def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
         """Jobs, newest first (fields as in jobs.proto ``Job``)."""
@@ -886,6 +916,19 @@ class GhTraderClient:
 def _query_value(v: query_pb2.QueryValue) -> Any:
     kind = v.WhichOneof("kind")
     return None if kind in (None, "is_null") else getattr(v, kind)
+
+
+def _message_dict(message: Any) -> dict[str, Any]:
+    """A message as a dict, nested messages as dicts (unlike ``_fields``)."""
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        nested = field.message_type is not None
+        if field.label == field.LABEL_REPEATED:
+            out[field.name] = [_message_dict(v) for v in value] if nested else list(value)
+        else:
+            out[field.name] = _message_dict(value) if nested else value
+    return out
 
 
 def _fields(message: Any) -> dict[str, Any]:

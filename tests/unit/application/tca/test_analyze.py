@@ -165,3 +165,35 @@ def test_pretrade_uses_the_stored_calibration_and_the_ticks(tmp_path: Path) -> N
     assert got.costs["twap"]["spread"] == pytest.approx(20 * 0.5 * TICK * MULT)
     with pytest.raises(FailedPrecondition, match="no raw ticks of SHFE.cu2701"):
         pre(replace(request, symbol="SHFE.cu2701"))
+
+
+def test_a_backtests_replay_records_are_attributed_against_main_l5(tmp_path: Path) -> None:
+    from ghtrader.domain.microsim import COMMAND_DTYPE, SimConfig, fee_table, simulate
+
+    ticks = _ticks()
+    cal = TradingCalendar(())
+    store = InMemoryTickStore()
+    day = np.array([np.datetime64(cal.trading_day_of(int(x)), "D") for x in ticks["datetime_ns"]])
+    from ghtrader.application.ports.stores import MainL5Provenance
+
+    prov = MainL5Provenance(np.full(ticks.shape[0], SYMBOL, dtype=object), np.zeros(ticks.shape[0], np.int64), "s")
+    store.write_ticks(TickBatch("KQ.m@SHFE.cu", "main_l5", ticks, day, row_hash(ticks), prov))
+    at = ticks["datetime_ns"]
+    commands = np.array(
+        [(at[5], codes.FAK, 1, ticks["ask_price1"][5], 2, 0, codes.OPEN),
+         (at[30], codes.FAK, -1, ticks["bid_price1"][30], 2, 1, codes.CLOSETODAY)],
+        dtype=COMMAND_DTYPE,
+    )  # fmt: skip
+    result = simulate(ticks, SimConfig(tick=TICK, multiplier=MULT, fees=fee_table("cu")), commands)
+    assert result.fills.shape[0] >= 2
+    tca_store = InMemoryTcaStore()
+    use_case = AnalyzeTca(runs=FilesystemTradingRunStore(tmp_path), ticks=store, store=tca_store)
+    report = use_case.backtest("bt-1", "KQ.m@SHFE.cu", result.orders, result.fills)
+    assert report.source == "backtest" and [x.order_id for x in report.labels] == ["0", "1"]
+    buy, sell = report.labels
+    assert buy.arrival_price == (ticks["bid_price1"][5] + ticks["ask_price1"][5]) / 2 and buy.filled_qty == 2
+    assert sell.side == -1 and sell.spread_cost == pytest.approx(0.5 * 2 * TICK * MULT)
+    t = report.totals_ticks
+    assert t["spread_ticks"] + t["impact_ticks"] + t["timing_ticks"] + t["opportunity_ticks"] == t["shortfall_ticks"]
+    assert report.totals["fees"] == pytest.approx(float(result.fills["fee"].sum()))
+    assert tca_store.record("bt-1") is not None and len(tca_store.labels("bt-1")) == 2

@@ -924,7 +924,7 @@ def _message_dict(message: Any) -> dict[str, Any]:
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
         nested = field.message_type is not None
-        if field.label == field.LABEL_REPEATED:
+        if field.is_repeated:
             out[field.name] = [_message_dict(v) for v in value] if nested else list(value)
         else:
             out[field.name] = _message_dict(value) if nested else value

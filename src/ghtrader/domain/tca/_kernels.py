@@ -27,6 +27,17 @@ def impact_per_lot(cum_qty: float, eta: float, beta: float) -> float:
 
 
 @njit(cache=True)
+def spread_sign(paid: float) -> float:
+    """+1 for a fill beyond the arrival mid on the paying side (it crossed: the half-spread is a
+    cost), -1 on the own side (it provided: the half-spread is earned), 0 at the mid."""
+    if paid > 0.0:
+        return 1.0
+    if paid < 0.0:
+        return -1.0
+    return 0.0
+
+
+@njit(cache=True)
 def attribute_kernel(
     side: np.ndarray,  # int64 per parent: +1 buy, -1 sell
     qty: np.ndarray,  # float64 per parent: lots wanted
@@ -49,8 +60,9 @@ def attribute_kernel(
         s = float(side[k])
         cum = out[k, C_FILLED] + q
         out[k, C_FILLED] = cum
-        out[k, C_EXEC] += s * q * (fill_price[j] - arrival_mid[k])
-        out[k, C_SPREAD] += q * arrival_half_spread[k]
+        paid = s * (fill_price[j] - arrival_mid[k])
+        out[k, C_EXEC] += q * paid
+        out[k, C_SPREAD] += q * spread_sign(paid) * arrival_half_spread[k]
         out[k, C_IMPACT] += q * impact_per_lot(cum, eta, beta)
         value[k] += q * fill_price[j]
     for k in range(n):
@@ -60,7 +72,8 @@ def attribute_kernel(
         left = qty[k] - filled
         if left < 0.0:
             left = 0.0
-        out[k, C_OPPORTUNITY] = s * left * (end_mid[k] - arrival_mid[k]) if left > 0.0 else 0.0
+        # + 0.0: no negative zero (a sell whose mid did not move) in the output
+        out[k, C_OPPORTUNITY] = s * left * (end_mid[k] - arrival_mid[k]) + 0.0 if left > 0.0 else 0.0
         out[k, C_TOTAL] = out[k, C_EXEC] + out[k, C_OPPORTUNITY]
         out[k, C_VWAP] = value[k] / filled if filled > 0.0 else np.nan
     return out

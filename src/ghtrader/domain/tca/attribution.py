@@ -6,7 +6,9 @@ ended (ticks throughout):
 
 - execution cost ``E = sum s * q_i * (p_i - M0)``; opportunity ``O = s * (Q - sum q_i) * (M1 - M0)``
   (the unfilled lots valued at the end mid); implementation shortfall ``IS = E + O``;
-- spread ``S = sum q_i * h0`` (the half-spread at arrival paid on each filled lot);
+- spread ``S = sum q_i * sign_i * h0``: the half-spread at arrival on each filled lot, paid
+  (``sign_i = +1``) by a fill beyond the arrival mid on the paying side (it crossed), earned
+  (``-1``) by one on the own side (a resting order filled at its own best), 0 at the mid;
 - impact ``I = sum q_i * impact(X_i)``, ``X_i`` the parent's own lots executed through fill i, from
   the :class:`~ghtrader.domain.tca.impact.ImpactModel`;
 - timing ``T = E - S - I``: the mid's drift during execution not attributed to own trading
@@ -223,8 +225,9 @@ def attribute(
 
 
 def impact_observations(parents: Parents, fills: Fills, tick: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per fill: (excess over arrival mid and half-spread in ticks, own lots executed through it,
-    its lots): what :func:`~ghtrader.domain.tca.impact.fit_impact` takes."""
+    """Per fill: (its price beyond the arrival mid less the half-spread the attribution books for
+    it, in ticks: what impact and timing share; own lots executed through it; its lots): what
+    :func:`~ghtrader.domain.tca.impact.fit_impact` takes."""
     fp = np.asarray(fills.parent, np.int64)
     bid, ask = np.asarray(parents.arrival_bid, np.float64), np.asarray(parents.arrival_ask, np.float64)
     m0 = _half_ticks_mid(bid, ask, tick)[fp]
@@ -237,5 +240,5 @@ def impact_observations(parents: Parents, fills: Fills, tick: float) -> tuple[np
     starts = np.r_[True, fp[order][1:] != fp[order][:-1]] if fp.size else np.zeros(0, bool)
     base = np.maximum.accumulate(np.where(starts, csum - q[order], 0.0)) if fp.size else csum
     cum[order] = csum - base
-    y = side * (_ticks(fills.price, tick) - m0) - h0
-    return y, cum, q
+    paid = side * (_ticks(fills.price, tick) - m0)
+    return paid - np.sign(paid) * h0, cum, q

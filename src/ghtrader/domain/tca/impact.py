@@ -59,8 +59,9 @@ def fit_impact(excess_ticks: np.ndarray, cum_qty: np.ndarray, weights: np.ndarra
     """Fit the impact model to realized fills.
 
     Args:
-        excess_ticks: per fill, the signed price paid beyond the arrival mid and half-spread,
-            ``side * (price - arrival_mid) - half_spread`` (ticks; positive = worse).
+        excess_ticks: per fill, the signed price paid beyond the arrival mid less the
+            half-spread booked for it, ``side * (price - arrival_mid) -+ half_spread`` (ticks;
+            positive = worse; see ``attribution.impact_observations``).
         cum_qty: per fill, own lots executed in its parent up to and including it.
         weights: per fill, its lots.
         kind: "sqrt", "linear" or "auto" (the one with the smaller weighted residual).

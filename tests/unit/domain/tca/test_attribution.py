@@ -138,3 +138,16 @@ def test_interval_vwap_from_the_cumulative_counters() -> None:
     assert v[0] == pytest.approx((2 * 70000 + 4 * 70010) / 6)
     assert v[1] == pytest.approx(70010.0)  # only the 4 lots between the ticks as of 10 and 20
     assert math.isnan(v[2]) and math.isnan(v[3])
+
+
+def test_a_resting_order_filled_at_its_own_best_earns_the_half_spread() -> None:
+    # buy 2 at the bid 100 (ask 102, mid 101, h0 1): paid -1 tick a lot = spread -1, no timing
+    att = attribute(_parents([(1, 2, 100, 102, 101)]), _fills([(0, 2, 100)]), tick=1.0, multiplier=1.0,
+                    impact=ImpactModel())  # fmt: skip
+    r = att.records[0]
+    assert r["spread_ticks"] == -2.0 and r["timing_ticks"] == 0.0 and r["shortfall_ticks"] == -2.0
+    # a sell whose unfilled lots saw no move books 0 opportunity (never -0.0)
+    flat = attribute(_parents([(-1, 3, 100, 102, 101)]), _fills([]), tick=1.0, multiplier=1.0, impact=ImpactModel())
+    assert str(flat.records[0]["opportunity_ticks"]) == "0.0"
+    y, _, _ = impact_observations(_parents([(1, 2, 100, 102, 101)]), _fills([(0, 1, 100), (0, 1, 103)]), 1.0)
+    assert list(y) == [0.0, 1.0]  # own-best fill: nothing beyond its booked half-spread; 103: 1 tick beyond

@@ -33,8 +33,9 @@ class ExecutedOrders:
 
 
 def orders_from_events(events: Iterable[dict[str, Any]]) -> ExecutedOrders:
-    """Parents from ``order_new`` events, fills from ``trade_fill``, ends from ``order_done``;
-    an order never done ends at the run's last event."""
+    """Parents from ``order_new`` events (or an order's first event, for orders a target
+    executor sent itself), fills from ``trade_fill``, ends from ``order_done``; an order never
+    done ends at the run's last event."""
     index: dict[str, int] = {}
     ids: list[str] = []
     symbols: list[str] = []
@@ -50,7 +51,14 @@ def orders_from_events(events: Iterable[dict[str, Any]]) -> ExecutedOrders:
         kind = e.get("kind")
         order = e.get("order") or {}
         oid = str(order.get("order_id", ""))
-        if kind == "order_new" and oid and oid not in index:
+        if (
+            oid
+            and oid not in index
+            and kind in ("order_new", "order_update", "trade_fill", "order_done")
+            and "side" in order
+        ):
+            # a target executor's own orders are first seen in their updates or fills: the
+            # parent starts at that event (its send time is not journaled)
             index[oid] = len(ids)
             ids.append(oid)
             symbols.append(str(order["symbol"]))
@@ -58,7 +66,7 @@ def orders_from_events(events: Iterable[dict[str, Any]]) -> ExecutedOrders:
             qty.append(float(order["qty"]))
             send.append(ns)
             end.append(-1)
-        elif kind == "trade_fill" and oid in index:
+        if kind == "trade_fill" and oid in index:
             k = index[oid]
             fills.append((k, ns, float(e["fill_qty"]), float(e["fill_price"]), float(e.get("fee") or 0.0)))
         elif kind == "order_done" and oid in index:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.test_record_train_cli import Server, server  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # ~4 min on the shared VM, mostly the pipeline set-up
 
 # 5 s snapshots with a planted signal strong enough for the fitted policy to trade (as in
 # test_backtest_sim_cli.py): at the defaults the policy finds nothing that pays the spread

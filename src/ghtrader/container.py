@@ -888,6 +888,13 @@ class Container(containers.DeclarativeContainer):
             calendar=calendar_source,
             writer_for=providers.Callable(_tca_writer_for, settings),
             clock=clock,
+            backtests=run_backtest,
+            backtest_writer=providers.Singleton(
+                _report_writer,
+                providers.Callable(lambda s: s.runs_dir, settings),
+                "tca",
+                stamp=providers.Object(_code_stamp),
+            ),
         ),
         pretrade=providers.Singleton(PreTradeTca, ticks=ticks_store, store=tca_store),
     )

@@ -105,6 +105,18 @@ def test_tca_attributes_a_sim_runs_costs(server: Server) -> None:  # noqa: F811
     assert any(o["cost"]["timing"] != 0 or o["cost"]["opportunity"] != 0 for o in rp["orders"])
     print(server.cli("tca", "--run", passive_id, "--no-report").stdout)
 
+    # a backtest's fills: the old main's last day replayed through the micro-sim, then attributed
+    bt = server.cli(
+        "--json", "tca", "--backtest-model", "logistic-KQ.m@SHFE.cu-h10", "--start", before.isoformat(),
+        "--end", before.isoformat(), "--flat-s", "120", timeout=600,
+    )  # fmt: skip
+    _ok(bt, "tca --backtest-model")
+    rb = json.loads(bt.stdout)
+    bt_t = rb["totals_ticks"]
+    assert rb["source"] == "backtest" and rb["orders"] and rb["symbol"] == "KQ.m@SHFE.cu"
+    assert bt_t["spread"] + bt_t["impact"] + bt_t["timing"] + bt_t["opportunity"] == bt_t["shortfall"]
+    assert rb["report_html"].startswith(str(server.tmp / "runs" / "tca"))
+
     contract = segments[0]["contract"]
     pre = server.cli("--json", "tca", "pretrade", "--symbol", contract, "--qty", "20", "--side", "buy",
                      "--horizon-s", "120", "--slices", "4")  # fmt: skip
@@ -112,7 +124,9 @@ def test_tca_attributes_a_sim_runs_costs(server: Server) -> None:  # noqa: F811
     p = json.loads(pre.stdout)
     assert sum(s["lots"] for s in p["slices"]) == 20 and {c["schedule"] for c in p["costs"]} == {"twap", "vwap", "is"}
     # the latest run analysed with enough fills (>= 10) is the calibration a pre-trade estimate uses
-    calibrated = [rid for rid, x in ((passive_id, rp), (run_id, r)) if x["impact_fitted"]["n_obs"] >= 10]
+    calibrated = [
+        rid for rid, x in ((rb["run_id"], rb), (passive_id, rp), (run_id, r)) if x["impact_fitted"]["n_obs"] >= 10
+    ]
     if calibrated:
         assert p["impact_source"] == f"stored {calibrated[0]}"
     else:

@@ -34,7 +34,7 @@ def _analysis(shortfall_ticks: float) -> dict:  # type: ignore[type-arg]
         "fees": 0.0,
     }
     return {
-        "run_id": "r1", "symbol": "SHFE.cu2612", "tick": 10.0, "multiplier": 5.0, "orders": [order, unfilled],
+        "run_id": "r1", "source": "sim_run", "symbol": "SHFE.cu2612", "tick": 10.0, "multiplier": 5.0, "orders": [order, unfilled],
         "totals": _costs(50.0, 0.0, 0.0, -25.0), "totals_ticks": {**_costs(1.0, 0.0, 0.0, -0.5),
                                                                   "shortfall": shortfall_ticks},
         "filled_qty": 2.0, "slippage_ticks_per_lot": 0.5, "fees": 3.2, "total_cost": 28.2,

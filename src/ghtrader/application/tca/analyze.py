@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -25,6 +26,7 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.tca import ExecutionLabel, TcaRecord, TcaStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id, to_jsonable
+from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
 from ghtrader.application.tca.figures import tca_figures, tca_tables
 from ghtrader.application.tca.orders import ExecutedOrders, orders_from_events, orders_from_sim_result
 from ghtrader.application.tca.report import TcaReport
@@ -62,6 +64,8 @@ class AnalyzeTca:
         calendar: CalendarSource | None = None,
         writer_for: Callable[[str], BenchmarkReportWriter] | None = None,
         clock: Clock | None = None,
+        backtests: Callable[[BacktestRequest], BacktestReport] | None = None,
+        backtest_writer: BenchmarkReportWriter | None = None,
     ) -> None:
         self._runs = runs
         self._ticks = ticks
@@ -69,6 +73,8 @@ class AnalyzeTca:
         self._calendar = calendar
         self._writer_for = writer_for  # run id -> a writer into that run's tca/ folder
         self._clock = clock
+        self._backtests = backtests  # RunBacktest: a backtest replayed to attribute its fills
+        self._backtest_writer = backtest_writer  # where a backtest's TCA report goes
 
     def _cal(self) -> TradingCalendar:
         return self._calendar.load() if self._calendar is not None else TradingCalendar(())
@@ -98,6 +104,19 @@ class AnalyzeTca:
         if not len(executed):
             raise FailedPrecondition(f"backtest {report_id} sent no orders: nothing to analyse")
         return self._analyze(report_id, "backtest", executed, lake="main_l5")
+
+    def backtest_model(self, request: BacktestRequest, *, write_report: bool = True) -> TcaReport:
+        """Run the backtest ``request`` describes (no backtest report of its own) and attribute
+        its replay's fills; labels and the record are stored under the backtest's report id."""
+        if self._backtests is None:
+            raise FailedPrecondition("no backtest runner is configured for TCA")
+        bt = self._backtests(replace(request, write_report=False))
+        if bt.result is None:
+            raise FailedPrecondition(f"backtest {bt.report_id} returned no replay records")
+        report = self.backtest(bt.report_id, bt.symbol, bt.result.orders, bt.result.fills)
+        if write_report and self._backtest_writer is not None:
+            self._write(report, self._backtest_writer)
+        return report
 
     # --- the analysis -------------------------------------------------------------------------
     def _book_at(self, orders: ExecutedOrders, lake: str) -> dict[str, np.ndarray]:
@@ -244,10 +263,11 @@ class AnalyzeTca:
             )
         return out
 
-    def _write(self, report: TcaReport) -> None:
-        if self._writer_for is None:
-            return
-        writer = self._writer_for(report.run_id)
+    def _write(self, report: TcaReport, writer: BenchmarkReportWriter | None = None) -> None:
+        if writer is None:
+            if self._writer_for is None:
+                return
+            writer = self._writer_for(report.run_id)
         report_id = make_run_id(self._now(), f"tca_{report.run_id}")
         written = writer.write(
             report_id, report.to_payload(), tca_figures(report), tca_tables(report),

@@ -823,9 +823,20 @@ class GhTraderClient:
         }
 
     # --- transaction cost analysis -------------------------------------------------------
-    def tca_analyze(self, run_id: str, *, no_report: bool = False, timeout_s: float = 300.0) -> dict[str, Any]:
-        """TCA of a trading run (fields as in tca.proto ``AnalyzeResponse``, nested as dicts)."""
+    def tca_analyze(
+        self,
+        run_id: str = "",
+        *,
+        no_report: bool = False,
+        backtest: dict[str, Any] | None = None,
+        timeout_s: float = 600.0,
+    ) -> dict[str, Any]:
+        """TCA of a trading run, or of a backtest replayed for its fills (``backtest``: model_id,
+        start_day, end_day and optionally version, execution, flat_s; as in tca.proto
+        ``BacktestToAnalyze``). Fields as in ``AnalyzeResponse``, nested as dicts."""
         request = tca_pb2.AnalyzeRequest(run_id=run_id, no_report=no_report)
+        if backtest is not None:
+            request.backtest.CopyFrom(tca_pb2.BacktestToAnalyze(**_given(**backtest)))
         return _message_dict(self._call(self._tca.Analyze, request, timeout_s=timeout_s))
 
     def tca_pretrade(

@@ -197,3 +197,27 @@ def test_a_backtests_replay_records_are_attributed_against_main_l5(tmp_path: Pat
     assert t["spread_ticks"] + t["impact_ticks"] + t["timing_ticks"] + t["opportunity_ticks"] == t["shortfall_ticks"]
     assert report.totals["fees"] == pytest.approx(float(result.fills["fee"].sum()))
     assert tca_store.record("bt-1") is not None and len(tca_store.labels("bt-1")) == 2
+
+    # the same replay through backtest_model: the backtest runs without a report of its own
+    from datetime import date
+
+    from ghtrader.application.research.backtest_report import BacktestReport, BacktestRequest
+
+    asked: list[BacktestRequest] = []
+
+    def run_backtest(request: BacktestRequest) -> BacktestReport:
+        asked.append(request)
+        return BacktestReport(
+            report_id="bt-2", model_id="m", version="1", family="logistic", symbol="KQ.m@SHFE.cu", horizon=10,
+            start_day=request.start_day, end_day=request.end_day, fit_days=[], execution="aggressive",
+            queue_model="prob_log", policy={}, summary={}, by_session={}, by_regime={}, rows=ticks.shape[0],
+            target_changes=2, orders=2, elapsed_s=0.0, result=result,
+        )  # fmt: skip
+
+    writer = MatplotlibBenchmarkReportWriter(tmp_path, "tca")
+    use_case = AnalyzeTca(runs=FilesystemTradingRunStore(tmp_path), ticks=store, store=tca_store,
+                          backtests=run_backtest, backtest_writer=writer)  # fmt: skip
+    again = use_case.backtest_model(BacktestRequest("m", date(2026, 11, 23), date(2026, 11, 23)))
+    assert len(asked) == 1 and asked[0].write_report is False
+    assert again.run_id == "bt-2" and again.totals_ticks == report.totals_ticks
+    assert again.report_paths is not None and Path(again.report_paths["json_path"]).parent == tmp_path / "tca"

@@ -34,7 +34,7 @@ def format_analysis(r: dict[str, Any]) -> str:
     parts = sum(tt[c] for c in COMPONENTS[:-1])
     m = r["impact"]
     lines = [
-        f"TCA of run {r['run_id']} ({r['symbol']}, tick {r['tick']:g}, multiplier {r['multiplier']:g}): "
+        f"TCA of {'backtest' if r['source'] == 'backtest' else 'run'} {r['run_id']} ({r['symbol']}, tick {r['tick']:g}, multiplier {r['multiplier']:g}): "
         f"{len(orders)} orders, costs in CNY (positive = paid)",
         table(head, rows),
     ]
@@ -79,9 +79,18 @@ def format_pretrade(r: dict[str, Any], side: str, qty: int) -> str:
 
 
 def cmd_tca(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    if not args.run:
-        raise UsageError("tca: give --run <run id>, or use `tca pretrade`")
-    result = client.tca_analyze(args.run, no_report=args.no_report)
+    if bool(args.run) == bool(args.backtest_model):
+        raise UsageError(
+            "tca: give --run <run id> or --backtest-model <model id> (with --start/--end), or use `tca pretrade`"
+        )
+    if args.run:
+        result = client.tca_analyze(args.run, no_report=args.no_report)
+    else:
+        if not (args.start and args.end):
+            raise UsageError("tca --backtest-model needs --start and --end")
+        backtest = {"model_id": args.backtest_model, "version": args.version or None, "start_day": args.start,
+                    "end_day": args.end, "execution": args.execution or None, "flat_s": args.flat_s}  # fmt: skip
+        result = client.tca_analyze(no_report=args.no_report, backtest=backtest)
     out.result(result, format_analysis(result))
     return 0
 
@@ -106,6 +115,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--run", help="the trading run id to analyse")
     p.add_argument("--no-report", action="store_true", help="store the labels but write no report files")
+    p.add_argument("--backtest-model", help="instead of --run: replay this model's backtest and attribute its fills")
+    p.add_argument("--version", help="with --backtest-model: the model version (default newest)")
+    p.add_argument("--start", help="with --backtest-model: first day, YYYY-MM-DD")
+    p.add_argument("--end", help="with --backtest-model: last day, YYYY-MM-DD")
+    p.add_argument("--execution", choices=("aggressive", "passive"), help="with --backtest-model (default aggressive)")
+    p.add_argument("--flat-s", type=positive_float, default=None, help="with --backtest-model: flat before the close")
     p.set_defaults(handler=cmd_tca)
     tsub = p.add_subparsers(dest="tca_command")
     pre = tsub.add_parser("pretrade", help="expected spread, impact and timing cost of an order, and a schedule")

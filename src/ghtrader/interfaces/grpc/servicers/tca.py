@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.research.backtest_report import BacktestRequest
 from ghtrader.application.tca import AnalyzeTca, PreTradeRequest, PreTradeTca
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.v1 import tca_pb2, tca_pb2_grpc
@@ -37,12 +38,31 @@ def _impact(d: dict[str, Any]) -> tca_pb2.ImpactModelInfo:
     return tca_pb2.ImpactModelInfo(kind=str(d["kind"]), eta=float(d["eta"]), n_obs=int(d["n_obs"]), r2=float(d["r2"]))
 
 
+def _day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"{name} must be YYYY-MM-DD, got {text!r}") from exc
+
+
+def _backtest_request(b: tca_pb2.BacktestToAnalyze) -> BacktestRequest:
+    return BacktestRequest(
+        model_id=b.model_id, start_day=_day(b.start_day, "start_day"), end_day=_day(b.end_day, "end_day"),
+        version=b.version or None, execution=b.execution or "aggressive",
+        flat_s=b.flat_s if b.HasField("flat_s") else None,
+    )  # fmt: skip
+
+
 class TcaServicer(tca_pb2_grpc.TcaServiceServicer):
     def __init__(self, use_cases: Callable[[], TcaUseCases]) -> None:
         self._use_cases = use_cases
 
     def Analyze(self, request: tca_pb2.AnalyzeRequest, context: grpc.ServicerContext) -> tca_pb2.AnalyzeResponse:
-        report = self._use_cases().analyze.run(request.run_id, write_report=not request.no_report)
+        analyze = self._use_cases().analyze
+        if request.HasField("backtest") and not request.run_id:
+            report = analyze.backtest_model(_backtest_request(request.backtest), write_report=not request.no_report)
+        else:
+            report = analyze.run(request.run_id, write_report=not request.no_report)
         t = report.totals
         paths = report.report_paths or {}
         return tca_pb2.AnalyzeResponse(

@@ -92,6 +92,7 @@ from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
 from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.application.system import GetSystemStatus
+from ghtrader.application.tca import AnalyzeTca, PreTradeTca
 from ghtrader.application.trading.account_lock import AccountLocks
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
@@ -124,6 +125,7 @@ from ghtrader.interfaces.grpc.servicers.reports import reports_service
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases, research_service
 from ghtrader.interfaces.grpc.servicers.scheduler import SchedulerUseCases, scheduler_service
 from ghtrader.interfaces.grpc.servicers.system import system_service
+from ghtrader.interfaces.grpc.servicers.tca import TcaUseCases, tca_service
 from ghtrader.interfaces.grpc.servicers.trading import trading_service
 from ghtrader.settings import JOB_SETTINGS_ENV, BrokerAccount, Settings, load_broker_accounts, settings_to_json
 
@@ -549,6 +551,24 @@ def _experiment_exporter(settings: Settings) -> ExperimentExporter | None:
     from ghtrader.adapters.mlflow import MlflowExperimentExporter
 
     return MlflowExperimentExporter(settings.mlflow_tracking_uri.get_secret_value())
+
+
+def _tca_store(bundle: StoreBundle) -> Any:
+    """TCA tables on the PostgreSQL store; in memory (kept for the server's life) on another backend."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        from ghtrader.adapters.postgres.tca_store import PostgresTcaStore
+
+        return PostgresTcaStore(bundle.pool)
+    from ghtrader.adapters.memory.tca_store import InMemoryTcaStore
+
+    return InMemoryTcaStore()
+
+
+def _tca_writer_for(settings: Settings) -> Callable[[str], Any]:
+    """A report writer into a trading run's ``tca/`` folder."""
+    return lambda run_id: _report_writer(settings.runs_dir / "trading" / run_id, "tca", stamp=_code_stamp)
 
 
 def _code_stamp() -> dict[str, object]:
@@ -982,6 +1002,27 @@ class Container(containers.DeclarativeContainer):
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
     )
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock, job_store)
+    tca_store = providers.Singleton(_tca_store, stores)
+    tca_use_cases = providers.Singleton(
+        TcaUseCases,
+        analyze=providers.Singleton(
+            AnalyzeTca,
+            runs=trading_run_store,
+            ticks=ticks_store,
+            store=tca_store,
+            calendar=calendar_source,
+            writer_for=providers.Callable(_tca_writer_for, settings),
+            clock=clock,
+            backtests=run_backtest,
+            backtest_writer=providers.Singleton(
+                _report_writer,
+                providers.Callable(lambda s: s.runs_dir, settings),
+                "tca",
+                stamp=providers.Object(_code_stamp),
+            ),
+        ),
+        pretrade=providers.Singleton(PreTradeTca, ticks=ticks_store, store=tca_store),
+    )
 
     broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
     account_cache = providers.Singleton(
@@ -1093,6 +1134,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),
+        providers.Callable(tca_service, tca_use_cases.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
         providers.Callable(experiments_service, experiments.provider),

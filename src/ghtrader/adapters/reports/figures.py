@@ -38,6 +38,8 @@ def _line(spec: LineFigure) -> Figure:
     n_bars = sum(1 for s in spec.series if s.style == "bars")
     bar_i = 0
     colors: dict[str, str] = {}
+    stack_up: dict[bytes, np.ndarray] = {}  # stacked bars: running tops above 0 and bottoms below 0
+    stack_down: dict[bytes, np.ndarray] = {}
     for s in spec.series:
         group = s.group or s.label
         color = s.color or colors.setdefault(group, _COLORS[len(colors) % len(_COLORS)])
@@ -50,6 +52,12 @@ def _line(spec: LineFigure) -> Figure:
             ax.plot(x, y, marker="o", linestyle="none", color=color, label=s.label, markersize=4, zorder=3)
         elif s.style == "step":
             ax.step(x, y, where="post", linestyle=ls, color=color, label=s.label, linewidth=1.2, zorder=2)
+        elif s.style == "bars" and spec.stacked:
+            key = x.tobytes()  # series on the same x positions stack on each other
+            up, down = stack_up.setdefault(key, np.zeros_like(x)), stack_down.setdefault(key, np.zeros_like(x))
+            ax.bar(x, y, bottom=np.where(y >= 0, up, down), width=_bar_width(x), color=color, alpha=0.8,
+                   label=s.label, zorder=1)  # fmt: skip
+            stack_up[key], stack_down[key] = up + np.maximum(y, 0.0), down + np.minimum(y, 0.0)
         elif s.style == "bars":
             width = _bar_width(x) / max(n_bars, 1)
             ax.bar(

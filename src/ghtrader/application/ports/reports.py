@@ -42,7 +42,8 @@ class LineFigure:
     ``diagonal`` draws the y = x reference (reliability diagrams); ``hline`` a horizontal
     reference (e.g. 0 or half of the first value); ``log_x`` a log-scaled x axis; ``x_dates``:
     x values are days since 1970-01-01, drawn as dates; ``vlines``: x positions of vertical
-    markers (e.g. roll days).
+    markers (e.g. roll days); ``stacked``: the "bars" series stack on one bar per x (positive
+    values above 0, negative below) instead of standing side by side.
     """
 
     name: str  # file stem: letters, digits, '_' and '-'
@@ -56,6 +57,7 @@ class LineFigure:
     caption: str = ""
     x_dates: bool = False
     vlines: tuple[float, ...] = ()
+    stacked: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ghtrader.interfaces.cli.commands import regimes as regime_commands
 from ghtrader.interfaces.cli.commands import research as research_commands
 from ghtrader.interfaces.cli.commands import schedules as schedule_commands
 from ghtrader.interfaces.cli.commands import system as system_commands
+from ghtrader.interfaces.cli.commands import tca as tca_commands
 from ghtrader.interfaces.cli.commands import trading as trading_commands
 from ghtrader.interfaces.cli.output import Output
 from ghtrader.interfaces.client import ApiError, GhTraderClient, JobSubmitted, ServerUnavailableError
@@ -63,6 +64,7 @@ COMMAND_MODULES = (
     experiment_commands,
     alert_commands,
     regime_commands,
+    tca_commands,
 )
 
 

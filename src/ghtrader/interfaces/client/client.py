@@ -44,6 +44,8 @@ from ghtrader.v1 import (
     scheduler_pb2_grpc,
     system_pb2,
     system_pb2_grpc,
+    tca_pb2,
+    tca_pb2_grpc,
     trading_pb2,
     trading_pb2_grpc,
 )
@@ -185,6 +187,7 @@ class GhTraderClient(AlertsMixin):
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
         self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
+        self._tca = tca_pb2_grpc.TcaServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -917,6 +920,44 @@ class GhTraderClient(AlertsMixin):
             "timeout_s": r.timeout_s,
         }
 
+    # --- transaction cost analysis -------------------------------------------------------
+    def tca_analyze(
+        self,
+        run_id: str = "",
+        *,
+        no_report: bool = False,
+        backtest: dict[str, Any] | None = None,
+        timeout_s: float = 600.0,
+    ) -> dict[str, Any]:
+        """TCA of a trading run, or of a backtest replayed for its fills (``backtest``: model_id,
+        start_day, end_day and optionally version, execution, flat_s; as in tca.proto
+        ``BacktestToAnalyze``). Fields as in ``AnalyzeResponse``, nested as dicts."""
+        request = tca_pb2.AnalyzeRequest(run_id=run_id, no_report=no_report)
+        if backtest is not None:
+            request.backtest.CopyFrom(tca_pb2.BacktestToAnalyze(**_given(**backtest)))
+        return _message_dict(self._call(self._tca.Analyze, request, timeout_s=timeout_s))
+
+    def tca_pretrade(
+        self,
+        symbol: str,
+        side: int,
+        qty: int,
+        *,
+        horizon_s: float | None = None,
+        slices: int | None = None,
+        schedule: str = "",
+        urgency: float | None = None,
+        days: int | None = None,
+        end_day: str = "",
+        timeout_s: float = 120.0,
+    ) -> dict[str, Any]:
+        """Pre-trade estimate (fields as in tca.proto ``PreTradeResponse``)."""
+        request = tca_pb2.PreTradeRequest(
+            symbol=symbol, side=side, qty=qty, schedule=schedule, end_day=end_day,
+            **_given(horizon_s=horizon_s, slices=slices, urgency=urgency, days=days),
+        )  # fmt: skip
+        return _message_dict(self._call(self._tca.PreTrade, request, timeout_s=timeout_s))
+
     # --- jobs and locks ---------------------------------------------------------------
     def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
         """Jobs, newest first (fields as in jobs.proto ``Job``)."""
@@ -1052,6 +1093,19 @@ def experiment_dict(e: experiments_pb2.Experiment) -> dict[str, Any]:
 def _query_value(v: query_pb2.QueryValue) -> Any:
     kind = v.WhichOneof("kind")
     return None if kind in (None, "is_null") else getattr(v, kind)
+
+
+def _message_dict(message: Any) -> dict[str, Any]:
+    """A message as a dict, nested messages as dicts (unlike ``_fields``)."""
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        nested = field.message_type is not None
+        if field.is_repeated:
+            out[field.name] = [_message_dict(v) for v in value] if nested else list(value)
+        else:
+            out[field.name] = _message_dict(value) if nested else value
+    return out
 
 
 def _fields(message: Any) -> dict[str, Any]:

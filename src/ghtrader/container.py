@@ -79,6 +79,7 @@ from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
+from ghtrader.application.research.ensemble import EnsembleFamily
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
@@ -225,7 +226,7 @@ def _model_families() -> FamilyRegistry:
     # the ML runtimes load only when models are needed (a download job never imports them)
     from ghtrader.adapters.lightgbm import LightGBMFamily
     from ghtrader.adapters.linear import LogisticFamily
-    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter
+    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxEnsembleGraphWriter
     from ghtrader.adapters.torch import deep_families
     from ghtrader.adapters.xgboost import XGBoostFamily
 
@@ -234,7 +235,10 @@ def _model_families() -> FamilyRegistry:
     # Every family is calibrated on the tail of its training fold, so benchmark, compare, train
     # and serving all see calibrated probabilities.
     graph = OnnxCalibrationGraphWriter()
-    return FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
+    registry = FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
+    # ensembles combine members of this registry trained inside the same fold (calibrated too)
+    registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
+    return registry
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:

@@ -162,9 +162,7 @@ def oof_splits(n: int, folds: int, gap: int) -> list[tuple[np.ndarray, np.ndarra
         start, stop = int(edges[j + 1]), int(edges[j + 2])
         train_end = start - max(int(gap), 0)
         if train_end < 1 or stop <= start:
-            raise EnsembleError(
-                f"{n} rows are too few for {folds} out-of-fold splits with a purge gap of {gap} rows"
-            )
+            raise EnsembleError(f"{n} rows are too few for {folds} out-of-fold splits with a purge gap of {gap} rows")
         out.append((np.arange(train_end), np.arange(start, stop)))
     return out
 

@@ -69,6 +69,8 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "eta": 1.0,
     "meta_l2": 0.01,
     "member_params": {},
+    "performance_window_days": 0,  # > 0: dynamic weights' half-life in trading days of the holdout
+    "ensemble_config": None,  # the stored config this family stands for (recorded, not used)
 }
 _META_FILE = "ensemble.json"
 _MEMBERS_DIR = "members"
@@ -196,18 +198,27 @@ class EnsembleModel:
 class EnsembleFamily:
     """ModelFamily of :class:`EnsembleModel` over member families from ``families``."""
 
-    name = "ensemble"
     kind: ModelKind = "tabular"
 
     def __init__(
-        self, families: ModelFamilies, graph: EnsembleGraphWriter, defaults: Mapping[str, Any] | None = None
+        self,
+        families: ModelFamilies,
+        graph: EnsembleGraphWriter,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        name: str = "ensemble",
     ) -> None:
+        self.name = name
         self._families = families
         self._graph = graph
         self._defaults = {**ENSEMBLE_DEFAULTS, **dict(defaults or {})}
 
     def default_params(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._defaults))
+
+    def check_params(self, config: TrainConfig) -> dict[str, Any]:
+        """``config.params`` over the defaults, checked (InvalidArgument naming what is wrong)."""
+        return self._params(config)
 
     def _params(self, config: TrainConfig) -> dict[str, Any]:
         p = family_params("ensemble", self.default_params(), config.params)
@@ -217,7 +228,7 @@ class EnsembleFamily:
         if not isinstance(members, list) or not members:
             raise InvalidArgument(f"ensemble members must be a non-empty list of family names (got {members!r})")
         for name in members:
-            if name == self.name or name not in self._families.names():
+            if name.startswith("ensemble") or name not in self._families.names():
                 raise InvalidArgument(f"unknown ensemble member family {name!r}; known: {list(self._families.names())}")
             if self._families.get(name).kind != "tabular":
                 raise InvalidArgument(
@@ -297,11 +308,15 @@ class EnsembleFamily:
                 if strategy == "blending":
                     meta = fit_meta_learner(held_probs, held.labels, l2=float(params["meta_l2"]))
                 else:
+                    half_life = float(params["half_life_rows"])
+                    if int(params["performance_window_days"]) > 0:
+                        days = max(np.unique(held.trading_day).shape[0], 1)
+                        half_life = max(1.0, int(params["performance_window_days"]) * len(held) / days)
                     w_path = dynamic_weights(
-                        held_probs, held.labels, config.horizon, half_life=float(params["half_life_rows"]),
-                        eta=float(params["eta"]),
-                    )  # fmt: skip
+                        held_probs, held.labels, config.horizon, half_life=half_life, eta=float(params["eta"])
+                    )
                     weights = w_path[-1]
+                    report["half_life_rows"] = half_life
                 report["holdout_rows"] = len(held)
         except EnsembleError as exc:
             raise InvalidArgument(f"ensemble ({strategy}): {exc}") from exc

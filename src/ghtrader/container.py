@@ -67,6 +67,7 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -80,6 +81,7 @@ from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.ensemble import EnsembleFamily
+from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
@@ -108,6 +110,7 @@ from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.ensembles import ensembles_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -222,7 +225,27 @@ def _inference_runtime() -> InferenceRuntime:
     return OnnxInferenceRuntime(intra_op_threads=1)
 
 
-def _model_families() -> FamilyRegistry:
+def _ensemble_config_store(bundle: StoreBundle) -> EnsembleConfigStore:
+    """PostgreSQL when the stores are; otherwise in process memory (a QuestDB backend keeps no
+    ensemble configs across processes)."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        from ghtrader.adapters.postgres.ensemble_store import PostgresEnsembleConfigStore
+
+        return PostgresEnsembleConfigStore(bundle.pool)
+    from ghtrader.adapters.memory.ensemble_configs import InMemoryEnsembleConfigStore
+
+    return InMemoryEnsembleConfigStore()
+
+
+def _ensemble_graph() -> EnsembleGraphWriter:
+    from ghtrader.adapters.onnx import OnnxEnsembleGraphWriter
+
+    return OnnxEnsembleGraphWriter()
+
+
+def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None = None) -> FamilyRegistry:
     # the ML runtimes load only when models are needed (a download job never imports them)
     from ghtrader.adapters.lightgbm import LightGBMFamily
     from ghtrader.adapters.linear import LogisticFamily
@@ -236,8 +259,11 @@ def _model_families() -> FamilyRegistry:
     # and serving all see calibrated probabilities.
     graph = OnnxCalibrationGraphWriter()
     registry = FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
-    # ensembles combine members of this registry trained inside the same fold (calibrated too)
+    # ensembles combine members of this registry trained inside the same fold (calibrated too);
+    # "ensemble:<id>[@v]" names a stored configuration (read when first asked for)
     registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
+    if ensemble_configs is not None:
+        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)
     return registry
 
 
@@ -733,7 +759,11 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset.provider,
     )
 
-    model_families = providers.Singleton(_model_families)
+    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
+    model_families = providers.Singleton(_model_families, ensemble_config_store.provider)
+    ensemble_configs = providers.Singleton(
+        EnsembleConfigs, ensemble_config_store, model_families, providers.Singleton(_ensemble_graph), clock
+    )
     inference_runtime = providers.Singleton(_inference_runtime)
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
@@ -929,6 +959,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(ensembles_service, ensemble_configs.provider),
         providers.Callable(
             reports_service,
             providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),

@@ -103,3 +103,17 @@ def test_bad_params_are_refused(registry: FamilyRegistry, splits: tuple[FeatureF
     ):
         with pytest.raises(InvalidArgument, match=message):
             family.fit(train, valid, _config(**params))
+
+
+def test_stacking_skips_an_out_of_fold_split_a_member_cannot_fit(
+    registry: FamilyRegistry, splits: tuple[FeatureFrame, ...]
+) -> None:
+    """A slow feature still NaN over the first split (as after a warm-up) skips that split only."""
+    train, valid, test = splits
+    features = train.features.copy()
+    features[:2500, 3] = np.nan  # x3 is noise; NaN on the whole first OOF training block
+    train = FeatureFrame(**{**train.__dict__, "features": features})
+    model = registry.get("ensemble").fit(train, valid, _config(strategy="stacking", oof_folds=2, calibration="none"))
+    report = model.base.fit_report
+    assert len(report["oof_splits_skipped"]) == 1 and "NaN on every labelled training row" in report["oof_splits_skipped"][0]
+    assert report["oof_rows"] > 0 and model.predict_proba(test).shape == (len(test), 3)

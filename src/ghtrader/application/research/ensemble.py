@@ -289,14 +289,22 @@ class EnsembleFamily:
             elif strategy == "stacking":
                 splits = oof_splits(len(train), int(params["oof_folds"]), config.horizon)
                 oof = np.full((len(train), k, 3), np.nan)
+                skipped: list[str] = []
                 for j, (tr, te) in enumerate(splits):
-                    fold_members = self._fit_members(
-                        names, train.take(tr), valid, config, params, progress, f"out-of-fold {j + 1}/{len(splits)}"
-                    )
+                    try:
+                        fold_members = self._fit_members(
+                            names, train.take(tr), valid, config, params, progress, f"out-of-fold {j + 1}/{len(splits)}"
+                        )
+                    except InvalidArgument as exc:  # e.g. an early split where a slow feature is still NaN
+                        skipped.append(f"split {j + 1}: {exc}")
+                        continue
                     part = train.take(te)
                     oof[te] = np.stack([m.predict_proba(part) for m in fold_members], axis=1)
+                if len(skipped) == len(splits):
+                    raise InvalidArgument(f"ensemble (stacking): no out-of-fold split could be fitted: {skipped}")
                 meta = fit_meta_learner(oof, train.labels, l2=float(params["meta_l2"]))
                 report["oof_rows"] = meta.rows
+                report["oof_splits_skipped"] = skipped
                 members = self._fit_members(names, train, valid, config, params, progress, "refit")
                 held = valid
                 held_probs = np.stack([m.predict_proba(valid) for m in members], axis=1)

@@ -24,6 +24,8 @@ from ghtrader.v1 import (
     data_pb2_grpc,
     datasets_pb2,
     datasets_pb2_grpc,
+    ensembles_pb2,
+    ensembles_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -179,6 +181,7 @@ class GhTraderClient:
         self._reports = reports_pb2_grpc.ReportServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
+        self._ensembles = ensembles_pb2_grpc.EnsembleServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -819,6 +822,43 @@ class GhTraderClient:
             "timeout_s": r.timeout_s,
         }
 
+    # --- ensembles ----------------------------------------------------------------------
+    def create_ensemble(
+        self,
+        ensemble_id: str,
+        members: Sequence[str],
+        strategy: str,
+        *,
+        weights: Sequence[float] = (),
+        performance_window_days: int = 0,
+        params: Mapping[str, Any] | None = None,
+        note: str = "",
+    ) -> dict[str, Any]:
+        """Store an ensemble configuration as its next active version (fields of ``EnsembleConfig``;
+        ``params`` decoded from JSON)."""
+        request = ensembles_pb2.CreateEnsembleRequest(
+            ensemble_id=ensemble_id,
+            member_models=list(members),
+            strategy=strategy,
+            weights=[float(w) for w in weights],
+            performance_window_days=performance_window_days,
+            params_json=json.dumps(dict(params or {})),
+            note=note,
+        )
+        return _ensemble_dict(self._call(self._ensembles.CreateEnsemble, request))
+
+    def list_ensembles(self, ensemble_id: str = "") -> list[dict[str, Any]]:
+        r = self._call(self._ensembles.ListEnsembles, ensembles_pb2.ListEnsemblesRequest(ensemble_id=ensemble_id))
+        return [_ensemble_dict(e) for e in r.ensembles]
+
+    def get_ensemble(self, ensemble_id: str, version: int | None = None) -> dict[str, Any]:
+        request = ensembles_pb2.GetEnsembleRequest(ensemble_id=ensemble_id, **_given(version=version))
+        return _ensemble_dict(self._call(self._ensembles.GetEnsemble, request))
+
+    def rollback_ensemble(self, ensemble_id: str, version: int) -> dict[str, Any]:
+        request = ensembles_pb2.RollbackEnsembleRequest(ensemble_id=ensemble_id, version=version)
+        return _ensemble_dict(self._call(self._ensembles.RollbackEnsemble, request))
+
     # --- jobs and locks ---------------------------------------------------------------
     def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
         """Jobs, newest first (fields as in jobs.proto ``Job``)."""
@@ -886,6 +926,12 @@ class GhTraderClient:
 def _query_value(v: query_pb2.QueryValue) -> Any:
     kind = v.WhichOneof("kind")
     return None if kind in (None, "is_null") else getattr(v, kind)
+
+
+def _ensemble_dict(message: ensembles_pb2.EnsembleConfig) -> dict[str, Any]:
+    out = _fields(message)
+    out["params"] = json.loads(out.pop("params_json") or "{}")
+    return out
 
 
 def _fields(message: Any) -> dict[str, Any]:

@@ -260,7 +260,7 @@ def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None =
     graph = OnnxCalibrationGraphWriter()
     registry = FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
     # ensembles combine members of this registry trained inside the same fold (calibrated too);
-    # "ensemble:<id>[@v]" names a stored configuration (read when first asked for)
+    # "ensemble-<id>[@v]" names a stored configuration (read when first asked for)
     registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
     if ensemble_configs is not None:
         registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CONTRACT, START, END = "SHFE.cu2705", "2026-10-12", "2026-10-21"
 MAIN = "KQ.m@SHFE.cu"
-MODEL = f"ensemble:fast-{MAIN}-h10"
+MODEL = f"ensemble-fast-{MAIN}-h10"
 
 
 def _ok(done: object, what: str) -> dict:
@@ -40,7 +40,7 @@ def test_ensemble_benchmarks_trains_and_backtests_like_a_family(server: Server) 
         "--params", '{"oof_folds": 2}', "--note", "e2e",
     )  # fmt: skip
     v1 = _ok(server.cli(*create), "ensemble create")["ensemble"]
-    assert (v1["version"], v1["active"], v1["family"]) == (1, True, "ensemble:fast@1")
+    assert (v1["version"], v1["active"], v1["family"]) == (1, True, "ensemble-fast@1")
     assert v1["params"]["member_params"] == {"lightgbm": {"num_boost_round": 30, "num_threads": 1}}
     assert _ok(server.cli(*create), "create again")["ensemble"]["version"] == 1  # unchanged: same version
     v2 = _ok(
@@ -58,20 +58,20 @@ def test_ensemble_benchmarks_trains_and_backtests_like_a_family(server: Server) 
     assert bad.returncode != 0 and "deep family" in bad.stderr
 
     scope = ("--start", START, "--end", END, "--max-train-rows", "6000", "--seed", "3")
-    bench = _ok(server.cli("--json", "benchmark", "ensemble:fast", *scope, timeout=600), "benchmark")["result"]
-    assert (bench["family"], bench["symbol"], bench["horizon"]) == ("ensemble:fast", MAIN, 10)
+    bench = _ok(server.cli("--json", "benchmark", "ensemble-fast", *scope, timeout=600), "benchmark")["result"]
+    assert (bench["family"], bench["symbol"], bench["horizon"]) == ("ensemble-fast", MAIN, 10)
     assert bench["n_splits"] >= 2 and 0.0 < bench["summary"]["macro_f1"]["mean"] < 1.0
     fold_model = bench["folds"][0]["model"]
     assert fold_model["ensemble"]["strategy"] == "stacking" and fold_model["ensemble"]["meta_learner"]["rows"] > 0
     assert bench["folds"][0]["latency"]["p50_ms"] > 0  # the combined ONNX graph was timed
 
     train = _ok(
-        server.cli("--json", "train", "ensemble:fast", "--start", "2026-10-13", "--end", "2026-10-19", "--seed", "1",
+        server.cli("--json", "train", "ensemble-fast", "--start", "2026-10-13", "--end", "2026-10-19", "--seed", "1",
                    timeout=600),
         "train",
     )  # fmt: skip
     assert MODEL in json.dumps(train)
-    models = _ok(server.cli("--json", "models", "--type", "ensemble:fast"), "models")["models"]
+    models = _ok(server.cli("--json", "models", "--type", "ensemble-fast"), "models")["models"]
     assert [(m["model_id"], m["version"], m["status"]) for m in models] == [(MODEL, "1", "development")]
 
     result = _ok(

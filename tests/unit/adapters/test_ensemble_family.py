@@ -115,5 +115,8 @@ def test_stacking_skips_an_out_of_fold_split_a_member_cannot_fit(
     train = FeatureFrame(**{**train.__dict__, "features": features})
     model = registry.get("ensemble").fit(train, valid, _config(strategy="stacking", oof_folds=2, calibration="none"))
     report = model.base.fit_report
-    assert len(report["oof_splits_skipped"]) == 1 and "NaN on every labelled training row" in report["oof_splits_skipped"][0]
+    assert (
+        len(report["oof_splits_skipped"]) == 1
+        and "NaN on every labelled training row" in report["oof_splits_skipped"][0]
+    )
     assert report["oof_rows"] > 0 and model.predict_proba(test).shape == (len(test), 3)

@@ -373,7 +373,12 @@ def _diversity(names: Sequence[str], probs: np.ndarray, labels: np.ndarray) -> d
     return {
         "diversity_rows": int(ok.sum()),
         "member_log_loss": losses,
-        "prediction_correlation": np.where(np.isfinite(corr), corr, None).tolist(),
-        "disagreement_rate": np.where(np.isfinite(rate), rate, None).tolist(),
+        "prediction_correlation": _nullable(corr),
+        "disagreement_rate": _nullable(rate),
         "mean_disagreement": float(np.nanmean(disagreement(probs))) if probs.shape[0] else None,
     }
+
+
+def _nullable(matrix: np.ndarray) -> list[list[float | None]]:
+    """A float matrix as nested lists with None where it is NaN (JSON has no NaN)."""
+    return [[float(v) if np.isfinite(v) else None for v in row] for row in matrix]

@@ -5,8 +5,8 @@ a config is checked against the family registry (members, strategy, weights, par
 is stored, its hash covers everything that changes what is trained, and saving an unchanged
 config returns the active version instead of adding one.
 
-``StoredEnsembles`` resolves family names ``ensemble:<id>`` (the active version) and
-``ensemble:<id>@<version>`` to an :class:`EnsembleFamily` with that config's params as its
+``StoredEnsembles`` resolves family names ``ensemble-<id>`` (the active version) and
+``ensemble-<id>@<version>`` to an :class:`EnsembleFamily` with that config's params as its
 defaults, so ``train``, ``benchmark``, ``compare`` and ``backtest`` take a stored ensemble by
 name like any family.
 """
@@ -28,7 +28,7 @@ from ghtrader.application.research.ensemble import ENSEMBLE_DEFAULTS, EnsembleFa
 
 __all__ = ["PREFIX", "EnsembleConfigs", "StoredEnsembles", "family_params_of"]
 
-PREFIX = "ensemble:"
+PREFIX = "ensemble-"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -123,7 +123,7 @@ class EnsembleConfigs:
 
 
 class StoredEnsembles:
-    """Family resolver for ``ensemble:<id>[@<version>]`` names (see the module docstring)."""
+    """Family resolver for ``ensemble-<id>[@<version>]`` names (see the module docstring)."""
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ class FamilyRegistry:
     """ModelFamilies backed by a dict; names are unique and kept in registration order.
 
     ``resolve`` may name families that are not registered (e.g. stored ensembles,
-    ``ensemble:<id>``): it returns the family for a name it knows and None otherwise.
+    ``ensemble-<id>``): it returns the family for a name it knows and None otherwise.
     """
 
     def __init__(self, families: Iterable[ModelFamily] = ()) -> None:

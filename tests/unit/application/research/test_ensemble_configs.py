@@ -1,5 +1,5 @@
 """Ensemble configs: versioned saves (idempotent on an unchanged config), rollback, checks before
-storing, and ``ensemble:<id>[@v]`` family names resolving to the stored config. The store
+storing, and ``ensemble-<id>[@v]`` family names resolving to the stored config. The store
 contract (``check_store_contract``) also runs on PostgreSQL in tests/integration."""
 
 from __future__ import annotations
@@ -78,23 +78,23 @@ def test_create_checks_hashes_and_resolves_family_names() -> None:
     v2 = configs.create("fast", ["logistic", "lightgbm"], "weighted", weights=[2, 1], performance_window_days=3)
     assert v2.version == 2 and v2.config_hash != v1.config_hash
 
-    family = registry.get("ensemble:fast")
-    assert isinstance(family, CalibratedFamily) and family.name == "ensemble:fast"
+    family = registry.get("ensemble-fast")
+    assert isinstance(family, CalibratedFamily) and family.name == "ensemble-fast"
     assert isinstance(family.base, EnsembleFamily)
     params = family.default_params()
     assert params["strategy"] == "weighted" and params["weights"] == [2.0, 1.0]
     assert params["ensemble_config"] == {"ensemble_id": "fast", "version": 2, "hash": v2.config_hash}
     assert params["calibration"] == "auto"
-    old = registry.get("ensemble:fast@1").default_params()
+    old = registry.get("ensemble-fast@1").default_params()
     assert old["strategy"] == "stacking" and old["member_params"] == {"lightgbm": {"a": 1}}
 
     configs.rollback("fast", 1)
-    assert registry.get("ensemble:fast").default_params()["strategy"] == "stacking"
+    assert registry.get("ensemble-fast").default_params()["strategy"] == "stacking"
     assert configs.show("fast").version == 1 and configs.show("fast", 2).strategy == "weighted"
     assert [c.version for c in configs.list()] == [1, 2]
 
     with pytest.raises(NotFound):
-        registry.get("ensemble:missing")
+        registry.get("ensemble-missing")
     with pytest.raises(InvalidArgument, match="unknown model family"):
         registry.get("nope")
 

@@ -1,7 +1,7 @@
 """`ghtrader ensemble create | list | show | rollback`: versioned ensemble configurations.
 
-A stored ensemble trains, benchmarks and backtests as the family ``ensemble:<id>`` (the active
-version) or ``ensemble:<id>@<version>``: ``ghtrader train ensemble:fast``.
+A stored ensemble trains, benchmarks and backtests as the family ``ensemble-<id>`` (the active
+version) or ``ensemble-<id>@<version>``: ``ghtrader train ensemble-fast``.
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ def cmd_ensemble(client: GhTraderClient, args: argparse.Namespace, out: Output) 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ensemble",
-        help="versioned ensemble configurations (train them as family ensemble:<id>)",
+        help="versioned ensemble configurations (train them as family ensemble-<id>)",
         description="Create, list, show and roll back ensemble configurations. A stored ensemble trains, "
-        "benchmarks and backtests as the family ensemble:<id> (or ensemble:<id>@<version>); see docs/ensembles.md.",
+        "benchmarks and backtests as the family ensemble-<id> (or ensemble-<id>@<version>); see docs/ensembles.md.",
     )
     p.add_argument("action", choices=("create", "list", "show", "rollback"))
     p.add_argument("ensemble_id", nargs="?", help="the ensemble's name (list: optional filter)")

@@ -1,6 +1,6 @@
 """End to end through `ghtrader serve` and the CLI: a stored ensemble of two registered families
 (logistic + LightGBM with few rounds, stacked on out-of-fold predictions) is created, versioned
-and rolled back, then benchmarks, trains (registers) and backtests exactly like a single family."""
+and rolled back, then benchmarks, trains (registers) and backtests exactly like a single family, and goes through daily-train's promotion gate."""
 
 from __future__ import annotations
 
@@ -79,3 +79,13 @@ def test_ensemble_benchmarks_trains_and_backtests_like_a_family(server: Server) 
         "backtest",
     )["result"]
     assert result["summary"]["days"] == 2 and result["summary"]["final_position"] == 0
+
+    # the continual loop: train a candidate, evaluate, backtest, gate, exactly as for a single family
+    daily = _ok(
+        server.cli("--json", "daily-train", "--start", START, "--end", END, "--no-refresh", "--seed", "1",
+                   "--max-train-rows", "6000", "--family", "ensemble-fast", timeout=900),
+        "daily-train",
+    )["result"]  # fmt: skip
+    assert daily["candidate"]["family"] == "ensemble-fast" and daily["incumbent"] is None
+    assert daily["decision"]["decision"] in ("promote", "keep") and len(daily["decision"]["checks"]) == 6
+    assert daily["candidate"]["gate"]["latency_us"] > 0 and daily["candidate"]["backtest"]["summary"]["days"] == 2

@@ -64,6 +64,8 @@ SETTING_VARIABLES = frozenset(
         "GHTRADER_DAILY_TRAIN_SYMBOLS",
         "GHTRADER_DAILY_TRAIN_CRON",
         "GHTRADER_DAILY_TRAIN_FAMILY",
+        "GHTRADER_EXPERIMENT_PROJECT",
+        "GHTRADER_MLFLOW_TRACKING_URI",
     }
 )
 # GHTRADER_* variables read by something other than Settings (the test suite's PostgreSQL).

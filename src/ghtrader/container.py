@@ -61,6 +61,7 @@ from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
+from ghtrader.application.experiments import ExperimentRecorder, Experiments
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
@@ -68,6 +69,7 @@ from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
+from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -111,6 +113,7 @@ from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, account
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.ensembles import ensembles_service
+from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -469,6 +472,36 @@ def _result_settings(settings: Settings) -> dict[str, object]:
     elif settings.provider == "csv":
         shaping["csv_dir"] = str(settings.csv_dir)
     return shaping
+
+
+def _experiment_store(settings: Settings, bundle: StoreBundle) -> Iterator[ExperimentStore]:
+    """Experiments live in PostgreSQL: the store's own pool, or (ticks on QuestDB) the configured
+    PostgreSQL, else the embedded one under data_dir/postgres."""
+    from ghtrader.adapters.postgres import EmbeddedPostgres, PostgresStoreBundle
+    from ghtrader.adapters.postgres.connections import open_pool
+    from ghtrader.adapters.postgres.experiment_store import PostgresExperimentStore
+
+    if isinstance(bundle, PostgresStoreBundle):
+        yield PostgresExperimentStore(bundle.pool)
+        return
+    server = None if settings.postgres_url else EmbeddedPostgres(settings.data_dir / "postgres")
+    url = settings.postgres_url.get_secret_value() if settings.postgres_url else server.start()  # type: ignore[union-attr]
+    pool = open_pool(url, max_size=2)
+    try:
+        yield PostgresExperimentStore(pool)
+    finally:
+        pool.close()
+        if server is not None:
+            server.stop()
+
+
+def _experiment_exporter(settings: Settings) -> ExperimentExporter | None:
+    """The MLflow mirror when GHTRADER_MLFLOW_TRACKING_URI is set (mlflow loads only then)."""
+    if settings.mlflow_tracking_uri is None:
+        return None
+    from ghtrader.adapters.mlflow import MlflowExperimentExporter
+
+    return MlflowExperimentExporter(settings.mlflow_tracking_uri.get_secret_value())
 
 
 def _code_stamp() -> dict[str, object]:
@@ -930,6 +963,16 @@ class Container(containers.DeclarativeContainer):
     run_recorder = providers.Singleton(
         RunRecorder, run_manifests, providers.Callable(code_version), providers.Callable(_result_settings, settings)
     )
+    experiment_store = providers.Resource(_experiment_store, settings, stores)
+    experiment_recorder = providers.Singleton(
+        ExperimentRecorder,
+        experiment_store,
+        clock,
+        providers.Callable(code_version),
+        project=providers.Callable(lambda s: s.experiment_project, settings),
+        exporter=providers.Singleton(_experiment_exporter, settings),
+    )
+    experiments = providers.Singleton(Experiments, experiment_store, experiment_recorder)
     job_control = providers.Singleton(
         JobControl,
         store=job_store,
@@ -940,6 +983,7 @@ class Container(containers.DeclarativeContainer):
         cancel_grace_s=providers.Callable(lambda s: s.job_cancel_grace_s, settings),
         code_version=providers.Callable(code_version),
         recorder=run_recorder,
+        experiments=experiment_recorder.provider,  # opened when a research job ends in the server
     )
     job_catalog = providers.Callable(
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
@@ -960,6 +1004,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
         providers.Callable(ensembles_service, ensemble_configs.provider),
+        providers.Callable(experiments_service, experiments.provider),
         providers.Callable(
             reports_service,
             providers.Singleton(FilesystemReportFigures, providers.Callable(lambda s: s.runs_dir, settings)),

@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             container.clock(),
             tqsdk_slots=settings.max_parallel_tqsdk_jobs,
             recorder=container.run_recorder(),
+            experiments=container.experiment_recorder,  # opened only by a research job
         )
     finally:
         container.shutdown_resources()

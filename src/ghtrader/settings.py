@@ -91,10 +91,15 @@ class Settings(BaseSettings):
     daily_train_cron: str = "0 18 * * mon-fri"  # after the daily update
     daily_train_family: str = "lightgbm"  # the candidate's model family
 
+    # Experiment tracking (ghtrader_experiments_v2): the project new experiments belong to, and an
+    # MLflow tracking URI (file:///path or http://server) every finished experiment is mirrored to
+    experiment_project: str = "default"
+    mlflow_tracking_uri: SecretStr | None = None  # empty: no MLflow mirror
+
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False
 
-    @field_validator("api_token", "postgres_url", mode="before")
+    @field_validator("api_token", "postgres_url", "mlflow_tracking_uri", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value

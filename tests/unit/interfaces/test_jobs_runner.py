@@ -233,3 +233,69 @@ def test_a_job_reconciled_at_server_start_gets_its_manifest(tmp_path: Path) -> N
     job = store.get(job_id)
     assert job is not None and job.state == "failed" and job.manifest_path
     assert json.loads(Path(job.manifest_path).read_text())["state"] == "failed"
+
+
+def test_a_research_job_is_an_experiment_finished_before_its_state_turns_final(tmp_path: Path) -> None:
+    from ghtrader.adapters.memory.experiment_store import InMemoryExperimentStore
+    from ghtrader.application.experiments import ExperimentRecorder
+    from ghtrader.application.run_manifest import CodeVersion
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    experiments = InMemoryExperimentStore()
+    recorder = ExperimentRecorder(experiments, SystemClock(), CodeVersion("abc", False), project="cu")
+    seen_running: list[str] = []
+
+    def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
+        seen_running.extend(r.status for r in experiments.list())
+        return RunOutcome(True, "trained", {"metrics": {"accuracy": 0.6}, "onnx_path": "/a/model.onnx"}, "/a/meta.json")
+
+    def build(request: data_pb2.DownloadRequest, stop: Callable[[], bool]) -> Work:
+        return work
+
+    train = JobSpec("Train", data_pb2.DownloadRequest, build)
+    download = _spec(lambda progress: RunOutcome(True, "ok", {}))
+    catalog = {train.type_name: train}
+    train_id = _submit(store, train)
+    assert run_job(train_id, store, catalog, SystemClock(), experiments=lambda: recorder) == EXIT_OK
+    assert seen_running == ["running"]
+    (record,) = experiments.list()
+    assert (record.kind, record.run_id, record.status, record.project) == ("train", str(train_id), "succeeded", "cu")
+    assert record.metrics == {"accuracy": 0.6} and record.artifacts == ("/a/model.onnx",)
+    assert record.duration_s is not None and record.duration_s >= 0
+
+    other = _submit(store, download)  # not a research command: no experiment
+    assert run_job(other, store, {download.type_name: download}, SystemClock(), experiments=lambda: recorder) == EXIT_OK
+    assert len(experiments.list()) == 1
+
+    def broken(progress: Callable[[int, int, str], None]) -> RunOutcome:
+        raise ZeroDivisionError("boom")
+
+    failing = JobSpec("Train", data_pb2.DownloadRequest, lambda r, s: broken)
+    failed_id = _submit(store, failing)
+    assert run_job(failed_id, store, {failing.type_name: failing}, SystemClock(), experiments=lambda: recorder) == 2
+    failed = experiments.list()[0]
+    assert failed.run_id == str(failed_id) and failed.status == "failed" and "ZeroDivisionError" in failed.error
+
+
+def test_a_research_job_whose_process_dies_has_its_experiment_failed_by_the_server(tmp_path: Path) -> None:
+    from ghtrader.adapters.memory.experiment_store import InMemoryExperimentStore
+    from ghtrader.application.experiments import ExperimentRecorder
+    from ghtrader.application.run_manifest import CodeVersion
+
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    experiments = InMemoryExperimentStore()
+    recorder = ExperimentRecorder(experiments, SystemClock(), CodeVersion("abc", False))
+    # the "process" dies once its experiment is running, as a worker killed mid-train would
+    control = JobControl(
+        store, SystemClock(), lambda _id: [sys.executable, "-c", "raise SystemExit(9)"], experiments=lambda: recorder
+    )
+    train = JobSpec("Train", data_pb2.DownloadRequest, lambda r, s: lambda progress: RunOutcome(True, "x", {}))
+    other = recorder.start("train", {}, run_id="999")  # another job's record stays as it is
+    eid = recorder.start("train", {"family": "tcn"}, run_id="1")  # before the process can die
+    job = control.submit(train, data_pb2.DownloadRequest(symbol="SHFE.cu2612"))
+    assert job.id == 1  # a fresh registry's first job
+    deadline = time.monotonic() + 30
+    while (r := experiments.get(eid)) is not None and r.status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert r is not None and r.status == "failed" and "exited with code 9" in r.error and r.duration_s is not None
+    assert experiments.get(other).status == "running"  # type: ignore[union-attr]

@@ -110,6 +110,8 @@ class TrainResult:
     # The data it trained on, as in its meta: lake, feature / label build ids, schedule hash,
     # dataset config hash, days and row counts (what a run manifest records and compares).
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    # Per-epoch losses of a deep family (epoch, train_loss, valid_loss ...); empty for tabular ones.
+    learning_curve: tuple[Mapping[str, Any], ...] = ()
 
 
 def split_by_time(frame: FeatureFrame, valid_fraction: float, purge_gap: int) -> tuple[FeatureFrame, FeatureFrame]:
@@ -367,6 +369,7 @@ class TrainModel:
                 )
             }
             | {k: meta["data"][k] for k in ("start_day", "end_day", "rows", "train_rows", "valid_rows")},
+            learning_curve=_learning_curve(description),
         )
 
     # --- steps ------------------------------------------------------------------------------------
@@ -455,3 +458,12 @@ class TrainModel:
             except FailedPrecondition as exc:  # the version appeared meanwhile
                 last_error = exc
         raise FailedPrecondition(f"could not claim a version for {model_id}: {last_error}")
+
+
+def _learning_curve(description: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The per-epoch history a model describes under ``training.history`` (deep families)."""
+    training = description.get("training")
+    history = training.get("history") if isinstance(training, Mapping) else None
+    if not isinstance(history, list | tuple):
+        return ()
+    return tuple(dict(row) for row in history if isinstance(row, Mapping))

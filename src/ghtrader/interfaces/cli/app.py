@@ -21,6 +21,7 @@ from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import ensembles as ensemble_commands
+from ghtrader.interfaces.cli.commands import experiments as experiment_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -59,6 +60,7 @@ COMMAND_MODULES = (
     schedule_commands,
     query_commands,
     job_commands,
+    experiment_commands,
 )
 
 

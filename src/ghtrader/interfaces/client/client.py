@@ -26,6 +26,8 @@ from ghtrader.v1 import (
     datasets_pb2_grpc,
     ensembles_pb2,
     ensembles_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -182,6 +184,7 @@ class GhTraderClient:
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
         self._ensembles = ensembles_pb2_grpc.EnsembleServiceStub(self._channel)
+        self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -903,6 +906,60 @@ class GhTraderClient:
     def list_locks(self) -> list[dict[str, Any]]:
         return [_fields(lock) for lock in self._call(self._jobs.ListLocks, jobs_pb2.ListLocksRequest()).locks]
 
+    # --- experiments -----------------------------------------------------------------
+    def list_experiments(
+        self,
+        *,
+        project: str = "",
+        kind: str = "",
+        tag: str = "",
+        status: str = "",
+        limit: int | None = None,
+        since_ns: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Experiment records, newest first (fields as in experiments.proto ``Experiment``,
+        ``hyperparameters`` parsed, unset optionals None, no learning curves)."""
+        request = experiments_pb2.ListExperimentsRequest(
+            project=project, kind=kind, tag=tag, status=status, **_given(limit=limit, since_ns=since_ns)
+        )
+        return [experiment_dict(e) for e in self._call(self._experiments.ListExperiments, request).experiments]
+
+    def get_experiment(self, ref: str) -> dict[str, Any]:
+        """One experiment by experiment id or job id, with ``learning_curves`` {name: [[step, value] ...]}."""
+        r = self._call(self._experiments.GetExperiment, experiments_pb2.GetExperimentRequest(ref=ref))
+        return experiment_dict(r.experiment)
+
+    def diff_experiments(self, a: str, b: str) -> dict[str, Any]:
+        """``a`` and ``b`` side by side: ``parameters`` [{key, a, b}] that differ, ``metrics``
+        [{key, a, b, delta}] (None where missing), ``same_code``."""
+        r = self._call(self._experiments.DiffExperiments, experiments_pb2.DiffExperimentsRequest(a=a, b=b))
+        return {
+            "a": experiment_dict(r.a),
+            "b": experiment_dict(r.b),
+            "parameters": [{"key": p.key, "a": p.a, "b": p.b} for p in r.parameters],
+            "metrics": [
+                {"key": m.key, **{f: getattr(m, f) if m.HasField(f) else None for f in ("a", "b", "delta")}}
+                for m in r.metrics
+            ],
+            "same_code": r.same_code,
+        }
+
+    def annotate_experiment(
+        self, ref: str, *, notes: str | None = None, add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        request = experiments_pb2.AnnotateExperimentRequest(
+            ref=ref, add_tags=list(add_tags), remove_tags=list(remove_tags), **_given(notes=notes)
+        )
+        return experiment_dict(self._call(self._experiments.AnnotateExperiment, request).experiment)
+
+    def export_experiments(
+        self, *, since_ns: int | None = None, limit: int | None = None, timeout_s: float = 600.0
+    ) -> list[dict[str, Any]]:
+        """Mirror finished experiments to the server's MLflow: [{experiment_id, mlflow_run_id}]."""
+        request = experiments_pb2.ExportExperimentsRequest(**_given(since_ns=since_ns, limit=limit))
+        r = self._call(self._experiments.ExportExperiments, request, timeout_s=timeout_s)
+        return [_fields(e) for e in r.exported]
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(
@@ -921,6 +978,20 @@ class GhTraderClient:
             gpu=r.gpu,
             provider=r.provider,
         )
+
+
+def experiment_dict(e: experiments_pb2.Experiment) -> dict[str, Any]:
+    """An ``Experiment`` message as a dict (hyper-parameters parsed, unset optionals None)."""
+    out = _fields(e)
+    out.pop("hyperparameters_json")
+    out["hyperparameters"] = json.loads(e.hyperparameters_json) if e.hyperparameters_json else {}
+    out["metrics"] = dict(e.metrics)
+    out["learning_curves"] = {
+        c.name: [[s, v] for s, v in zip(c.steps, c.values, strict=True)] for c in e.learning_curves
+    }
+    for name in ("git_dirty", "finished_at_ns", "duration_s"):
+        out[name] = getattr(e, name) if e.HasField(name) else None
+    return out
 
 
 def _query_value(v: query_pb2.QueryValue) -> Any:

@@ -27,6 +27,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from ghtrader.application import errors as app_errors
+from ghtrader.application.experiments import JOB_KINDS, ExperimentRecorder
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JOB_SOURCES, JobRecord, JobRegistry, JobSource, LockTable, NewJob
 from ghtrader.application.run_manifest import CodeVersion, RunRecorder
@@ -132,7 +133,8 @@ class JobControl:
     ``prepare`` runs once before the first job is spawned (e.g. start the embedded database in
     the server process, so no job owns it); ``code_version`` is recorded on every job submitted
     (the job process records its own when it starts); ``recorder`` writes the run manifest of a
-    job this control ends itself (a crashed or killed process), which its process could not.
+    job this control ends itself (a crashed or killed process), which its process could not;
+    ``experiments`` likewise finishes such a job's experiment record (failed or cancelled).
     """
 
     def __init__(
@@ -147,8 +149,10 @@ class JobControl:
         poll_s: float = 0.2,
         code_version: CodeVersion | None = None,
         recorder: RunRecorder | None = None,
+        experiments: Callable[[], ExperimentRecorder] | None = None,
     ) -> None:
         self._store = store
+        self._experiments = experiments
         self._code_version = code_version
         self._recorder = recorder
         self._clock = clock
@@ -248,6 +252,11 @@ class JobControl:
     def _record_manifest(self, job_id: int) -> None:
         """The manifest of a job ended here (no result), unless its process wrote one."""
         job = self._store.get(job_id)
+        if job is not None and job.finished and self._experiments is not None and job.command in JOB_KINDS:
+            try:
+                self._experiments().job_ended_elsewhere(job)
+            except Exception:  # noqa: BLE001 - the job's state is recorded; its experiment is a record of it
+                log.exception("job %d: could not finish its experiment", job_id)
         if self._recorder is None or job is None or job.manifest_path or not job.finished:
             return
         try:

@@ -17,13 +17,14 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any
 
 from ghtrader.application.errors import ApplicationError
+from ghtrader.application.experiments import JOB_KINDS, ExperimentRecorder
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.jobs import JobOutcome
+from ghtrader.application.ports.jobs import JobOutcome, JobRecord
 from ghtrader.application.reporting import to_jsonable
 from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.domain.errors import DomainError
@@ -62,11 +63,15 @@ def run_job(
     poll_s: float = 0.5,
     progress_interval_s: float = 0.25,
     recorder: RunRecorder | None = None,
+    experiments: Callable[[], ExperimentRecorder] | None = None,
 ) -> int:
     """Run job ``job_id`` to its end in this process; returns the process exit code.
 
     With a ``recorder`` the job's code version is recorded when it starts and its run manifest
-    (code, config, data, metrics) written when it ends, whatever the end.
+    (code, config, data, metrics) written when it ends, whatever the end. With ``experiments``
+    (called only for a research command) a research job (train, benchmark, compare, backtest,
+    hpo) is an experiment record from when it runs until it ends, finished before its state turns
+    final.
     """
     job = store.get(job_id)
     if job is None:
@@ -88,6 +93,7 @@ def run_job(
     last_write = [0.0]
 
     cooperative = [False]
+    experiment: list[str | None] = [None]  # the running job's experiment id, once recorded
 
     def progress(done: int, total: int, message: str) -> None:
         if stop.is_set() and not cooperative[0]:
@@ -105,6 +111,9 @@ def run_job(
         result = result_data[0] if result_data else None
         ending = {"state": state, "exit_code": code, "error": fields.get("error", ""), "outcome": fields.get("outcome")}
         _write_manifest(job_id, store, recorder, result, ending)
+        if experiment[0] is not None and experiments is not None:
+            ended = dataclasses.replace(job, outcome=fields.get("outcome"))  # type: ignore[arg-type]
+            experiments().job_finished(experiment[0], ended, state, result, str(fields.get("error", "")))
         if not store.finish(job_id, state, clock.now_ns(), exit_code=code, **fields):  # type: ignore[arg-type]
             _write_manifest(job_id, store, recorder, result)  # it ended otherwise meanwhile (e.g. cancelled)
         return code
@@ -140,6 +149,8 @@ def run_job(
             log.info("job %d is no longer queued; not running it", job_id)
             return EXIT_CANCELLED
         log.info("running with locks %s", ", ".join(held) or "(none)")
+        if experiments is not None and job.command in JOB_KINDS:
+            experiment[0] = _start_experiment(experiments, job)
         result = work(progress)
         result_json = json.dumps(to_jsonable(result.result), sort_keys=True)
         result_data.append(json.loads(result_json))
@@ -165,6 +176,15 @@ def run_job(
     finally:
         store.release(job_id)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _start_experiment(experiments: Callable[[], ExperimentRecorder], job: JobRecord) -> str | None:
+    """The experiment id of a research job now running (None when tracking is unavailable: logged)."""
+    try:
+        return experiments().job_started(job)
+    except Exception:  # noqa: BLE001 - tracking never fails the job (e.g. its store is down)
+        log.warning("job %d: experiment tracking unavailable:\n%s", job.id, traceback.format_exc())
+        return None
 
 
 def _write_manifest(

@@ -254,3 +254,39 @@ def test_extra_metrics_reach_the_registry_and_the_card(tmp_path: Path, frame: Fe
     assert result.entry.metrics["by_session"]["night"] == {"accuracy": 0.55, "n": 90}
     card = (result.artifact_dir / "model_card.md").read_text()
     assert "### By session" in card and "| night | 0.55 | 90 |" in card
+
+
+class _WithHistory(LogisticFamily):
+    """A family whose model describes a per-epoch training history, as the deep families do."""
+
+    HISTORY = [{"epoch": 1, "train_loss": 1.1, "valid_loss": 1.2}, {"epoch": 2, "train_loss": 0.9, "valid_loss": 1.0}]
+
+    def fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        model = super().fit(*args, **kwargs)
+        original = model.describe
+        model.describe = lambda: {**original(), "training": {"history": self.HISTORY}}  # type: ignore[method-assign]
+        return model
+
+
+def test_the_result_carries_the_learning_curve_a_model_describes(tmp_path: Path, frame: FeatureFrame) -> None:
+    result = train_world(tmp_path / "plain", frame).trainer(request(frame))
+    assert result.learning_curve == ()  # a tabular family has no epochs
+    world = train_world(tmp_path / "deep", frame, families=FamilyRegistry([_WithHistory()]))
+    assert list(world.trainer(request(frame)).learning_curve) == _WithHistory.HISTORY
+
+
+@pytest.mark.slow  # torch import and two epochs: ~13 s of CPU
+def test_a_deep_family_run_carries_its_per_epoch_losses(tmp_path: Path, frame: FeatureFrame) -> None:
+    from ghtrader.adapters.torch import deep_families
+    from ghtrader.application.experiments import result_curves
+    from ghtrader.application.ports.models import TrainConfig
+    from ghtrader.application.reporting import to_jsonable
+    from tests.unit.adapters.torch_deep.tiny import TINY
+
+    world = train_world(tmp_path, frame, families=FamilyRegistry([deep_families()["tcn"]]))
+    config = TrainConfig(horizon=10, window=8, max_epochs=2, patience=5, batch_size=256, params=TINY["tcn"])
+    result = world.trainer(request(frame, family="tcn", config=config))
+    assert [row["epoch"] for row in result.learning_curve] == [1, 2]
+    curves = result_curves(to_jsonable(result))  # as the job runner reads the job's result
+    assert {"train_loss", "valid_loss", "valid_macro_loss", "valid_accuracy"} <= curves.keys()
+    assert [step for step, _ in curves["train_loss"]] == [1, 2] and "seconds" not in curves

@@ -221,7 +221,9 @@ def test_data_keeps_the_picked_tab_when_the_section_is_rebuilt(client: FakeClien
         for _ in range(100):
             with user:
                 panels = [e for e in user.current_layout.descendants() if isinstance(e, ui.tab_panels)]
-            values = [p.value if isinstance(p.value, str) else getattr(p.value, "_props", {}).get("name") for p in panels]
+            values = [
+                p.value if isinstance(p.value, str) else getattr(p.value, "_props", {}).get("name") for p in panels
+            ]
             if values:
                 break
             await asyncio.sleep(0.03)

@@ -72,6 +72,7 @@ from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
@@ -85,6 +86,8 @@ from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
+from ghtrader.application.research.ensemble import EnsembleFamily
+from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
@@ -116,6 +119,7 @@ from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, account
 from ghtrader.interfaces.grpc.servicers.alerts import AlertServicer, AlertUseCases, alerts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.ensembles import ensembles_service
 from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
@@ -233,11 +237,31 @@ def _inference_runtime() -> InferenceRuntime:
     return OnnxInferenceRuntime(intra_op_threads=1)
 
 
-def _model_families() -> FamilyRegistry:
+def _ensemble_config_store(bundle: StoreBundle) -> EnsembleConfigStore:
+    """PostgreSQL when the stores are; otherwise in process memory (a QuestDB backend keeps no
+    ensemble configs across processes)."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        from ghtrader.adapters.postgres.ensemble_store import PostgresEnsembleConfigStore
+
+        return PostgresEnsembleConfigStore(bundle.pool)
+    from ghtrader.adapters.memory.ensemble_configs import InMemoryEnsembleConfigStore
+
+    return InMemoryEnsembleConfigStore()
+
+
+def _ensemble_graph() -> EnsembleGraphWriter:
+    from ghtrader.adapters.onnx import OnnxEnsembleGraphWriter
+
+    return OnnxEnsembleGraphWriter()
+
+
+def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None = None) -> FamilyRegistry:
     # the ML runtimes load only when models are needed (a download job never imports them)
     from ghtrader.adapters.lightgbm import LightGBMFamily
     from ghtrader.adapters.linear import LogisticFamily
-    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter
+    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxEnsembleGraphWriter
     from ghtrader.adapters.torch import deep_families
     from ghtrader.adapters.xgboost import XGBoostFamily
 
@@ -246,7 +270,13 @@ def _model_families() -> FamilyRegistry:
     # Every family is calibrated on the tail of its training fold, so benchmark, compare, train
     # and serving all see calibrated probabilities.
     graph = OnnxCalibrationGraphWriter()
-    return FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
+    registry = FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
+    # ensembles combine members of this registry trained inside the same fold (calibrated too);
+    # "ensemble-<id>[@v]" names a stored configuration (read when first asked for)
+    registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
+    if ensemble_configs is not None:
+        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)
+    return registry
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -867,7 +897,11 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset.provider,
     )
 
-    model_families = providers.Singleton(_model_families)
+    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
+    model_families = providers.Singleton(_model_families, ensemble_config_store.provider)
+    ensemble_configs = providers.Singleton(
+        EnsembleConfigs, ensemble_config_store, model_families, providers.Singleton(_ensemble_graph), clock
+    )
     inference_runtime = providers.Singleton(_inference_runtime)
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
@@ -1137,6 +1171,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(tca_service, tca_use_cases.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
+        providers.Callable(ensembles_service, ensemble_configs.provider),
         providers.Callable(experiments_service, experiments.provider),
         providers.Callable(alerts_service, alert_use_cases, job_control),
         providers.Callable(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.models import ModelFamily
@@ -11,10 +11,15 @@ __all__ = ["FamilyRegistry"]
 
 
 class FamilyRegistry:
-    """ModelFamilies backed by a dict; names are unique and kept in registration order."""
+    """ModelFamilies backed by a dict; names are unique and kept in registration order.
+
+    ``resolve`` may name families that are not registered (e.g. stored ensembles,
+    ``ensemble-<id>``): it returns the family for a name it knows and None otherwise.
+    """
 
     def __init__(self, families: Iterable[ModelFamily] = ()) -> None:
         self._families: dict[str, ModelFamily] = {}
+        self.resolve: Callable[[str], ModelFamily | None] | None = None
         for family in families:
             self.register(family)
 
@@ -31,6 +36,9 @@ class FamilyRegistry:
         try:
             return self._families[name]
         except KeyError:
+            resolved = self.resolve(name) if self.resolve is not None else None
+            if resolved is not None:
+                return resolved
             known = ", ".join(self._families) or "none"
             raise InvalidArgument(f"unknown model family {name!r}; known families: {known}") from None
 

@@ -21,6 +21,7 @@ from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import alerts as alert_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
+from ghtrader.interfaces.cli.commands import ensembles as ensemble_commands
 from ghtrader.interfaces.cli.commands import experiments as experiment_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
@@ -54,6 +55,7 @@ COMMAND_MODULES = (
     data_commands,
     dataset_commands,
     research_commands,
+    ensemble_commands,
     promotion_commands,
     pipeline_commands,
     trading_commands,

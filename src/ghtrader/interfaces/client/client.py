@@ -25,6 +25,8 @@ from ghtrader.v1 import (
     data_pb2_grpc,
     datasets_pb2,
     datasets_pb2_grpc,
+    ensembles_pb2,
+    ensembles_pb2_grpc,
     experiments_pb2,
     experiments_pb2_grpc,
     jobs_pb2,
@@ -186,6 +188,7 @@ class GhTraderClient(AlertsMixin):
         self._reports = reports_pb2_grpc.ReportServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
+        self._ensembles = ensembles_pb2_grpc.EnsembleServiceStub(self._channel)
         self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
         self._tca = tca_pb2_grpc.TcaServiceStub(self._channel)
 
@@ -958,6 +961,43 @@ class GhTraderClient(AlertsMixin):
         )  # fmt: skip
         return _message_dict(self._call(self._tca.PreTrade, request, timeout_s=timeout_s))
 
+    # --- ensembles ----------------------------------------------------------------------
+    def create_ensemble(
+        self,
+        ensemble_id: str,
+        members: Sequence[str],
+        strategy: str,
+        *,
+        weights: Sequence[float] = (),
+        performance_window_days: int = 0,
+        params: Mapping[str, Any] | None = None,
+        note: str = "",
+    ) -> dict[str, Any]:
+        """Store an ensemble configuration as its next active version (fields of ``EnsembleConfig``;
+        ``params`` decoded from JSON)."""
+        request = ensembles_pb2.CreateEnsembleRequest(
+            ensemble_id=ensemble_id,
+            member_models=list(members),
+            strategy=strategy,
+            weights=[float(w) for w in weights],
+            performance_window_days=performance_window_days,
+            params_json=json.dumps(dict(params or {})),
+            note=note,
+        )
+        return _ensemble_dict(self._call(self._ensembles.CreateEnsemble, request))
+
+    def list_ensembles(self, ensemble_id: str = "") -> list[dict[str, Any]]:
+        r = self._call(self._ensembles.ListEnsembles, ensembles_pb2.ListEnsemblesRequest(ensemble_id=ensemble_id))
+        return [_ensemble_dict(e) for e in r.ensembles]
+
+    def get_ensemble(self, ensemble_id: str, version: int | None = None) -> dict[str, Any]:
+        request = ensembles_pb2.GetEnsembleRequest(ensemble_id=ensemble_id, **_given(version=version))
+        return _ensemble_dict(self._call(self._ensembles.GetEnsemble, request))
+
+    def rollback_ensemble(self, ensemble_id: str, version: int) -> dict[str, Any]:
+        request = ensembles_pb2.RollbackEnsembleRequest(ensemble_id=ensemble_id, version=version)
+        return _ensemble_dict(self._call(self._ensembles.RollbackEnsemble, request))
+
     # --- jobs and locks ---------------------------------------------------------------
     def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
         """Jobs, newest first (fields as in jobs.proto ``Job``)."""
@@ -1105,6 +1145,12 @@ def _message_dict(message: Any) -> dict[str, Any]:
             out[field.name] = [_message_dict(v) for v in value] if nested else list(value)
         else:
             out[field.name] = _message_dict(value) if nested else value
+    return out
+
+
+def _ensemble_dict(message: ensembles_pb2.EnsembleConfig) -> dict[str, Any]:
+    out = _fields(message)
+    out["params"] = json.loads(out.pop("params_json") or "{}")
     return out
 
 

@@ -131,6 +131,8 @@ class FakeClient:
 
     def run_query(self, sql: str, *, max_rows: int | None = None, timeout_s: float | None = None) -> dict[str, Any]:
         self._check()
+        with self._lock:
+            self.calls.append(("run_query", (sql,), {}))
         if ";" in sql.strip().rstrip(";") or not sql.lstrip().lower().startswith(("select", "with")):
             raise ApiError("INVALID_ARGUMENT", "only one read-only statement (SELECT / WITH / EXPLAIN) is allowed")
         if "rows_total" in sql:  # the /data heatmap's read of the day index

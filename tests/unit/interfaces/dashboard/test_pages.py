@@ -221,7 +221,9 @@ def test_data_keeps_the_picked_tab_when_the_section_is_rebuilt(client: FakeClien
         for _ in range(100):
             with user:
                 panels = [e for e in user.current_layout.descendants() if isinstance(e, ui.tab_panels)]
-            values = [p.value if isinstance(p.value, str) else getattr(p.value, "_props", {}).get("name") for p in panels]
+            values = [
+                p.value if isinstance(p.value, str) else getattr(p.value, "_props", {}).get("name") for p in panels
+            ]
             if values:
                 break
             await asyncio.sleep(0.03)
@@ -237,6 +239,7 @@ def test_models_reports_list_finished_research_jobs_with_their_report(client: Fa
 
     async def scenario(user: User) -> None:
         await user.open("/models")
+        user.find("Reports").click()  # tabs are built when first shown
         await should_see_in_table(user, "runs/benchmarks/logistic.json")
         with user:
             rows = [r for t in user.current_layout.descendants() if isinstance(t, ui.table) for r in t.rows]
@@ -252,6 +255,7 @@ def test_ops_lists_the_latest_audits_with_their_reports(client: FakeClient) -> N
 
     async def scenario(user: User) -> None:
         await user.open("/ops")
+        user.find("Audit reports").click()  # tabs are built when first shown
         await should_see_in_table(user, "runs/audit/a.json")
         await should_see_in_table(user, "2 days differ")
 
@@ -303,3 +307,69 @@ def test_models_reports_list_the_main_jobs_compare_and_backtest_reports() -> Non
         "runs/benchmarks/bt.html",
     ]
     assert len({r["row"] for r in rows}) == 3
+
+
+def _tables(user: User) -> list[ui.table]:
+    with user:
+        return [t for t in user.current_layout.descendants() if isinstance(t, ui.table)]
+
+
+def test_a_refresh_that_brings_nothing_new_does_not_rebuild_the_section(client: FakeClient) -> None:
+    """The section built from the cache is refreshed once after 1 s; with the same status it
+    must keep its elements (the user's sorting and paging), not rebuild them."""
+
+    async def scenario(user: User) -> None:
+        await user.open("/system")
+        await user.should_see("NVIDIA H100 80GB")
+        await user.open("/system")  # now built from the cache, with a refresh 1 s later
+        await user.should_see("NVIDIA H100 80GB")
+        first = _tables(user)
+        assert first
+        await asyncio.sleep(1.5)
+        assert not any(t.is_deleted for t in first)
+        assert [id(t) for t in _tables(user)] == [id(t) for t in first]
+
+    simulate(client, scenario)
+
+
+def test_jobs_are_listed_fifty_a_page_newest_first() -> None:
+    client = FakeClient(jobs=[job(i, "Download", "succeeded") for i in range(1, 121)])
+
+    async def scenario(user: User) -> None:
+        await user.open("/jobs")
+        await should_see_in_table(user, "120")
+        await user.should_see("jobs 1-50")
+        [t] = [t for t in _tables(user) if "jobs-table" in t._markers]
+        assert [r["id"] for r in t.rows] == list(range(120, 70, -1))
+        user.find(marker="jobs-older").click()
+        await user.should_see("jobs 51-100")
+        [t] = [t for t in _tables(user) if "jobs-table" in t._markers]
+        assert [r["id"] for r in t.rows] == list(range(70, 20, -1))
+        user.find(marker="jobs-older").click()
+        await user.should_see("jobs 101-120")
+        with user:
+            older = next(iter(user.find(marker="jobs-older").elements))
+        assert not older.enabled  # nothing older than job 1
+        user.find(marker="jobs-newer").click()
+        await user.should_see("jobs 51-100")
+
+    simulate(client, scenario)
+
+
+def test_data_builds_the_charts_only_when_their_tab_is_opened(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await should_see_in_table(user, "SHFE.cu2601")
+        with user:
+            assert not [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+        assert not any(c[0] == "run_query" for c in client.calls)
+        user.find("Coverage").click()
+        for _ in range(100):
+            with user:
+                charts = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+            if charts:
+                break
+            await asyncio.sleep(0.03)
+        assert [c.options["series"][0]["name"] for c in charts] == ["present"]
+
+    simulate(client, scenario)

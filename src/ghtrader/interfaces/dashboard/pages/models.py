@@ -11,7 +11,16 @@ from nicegui import ui
 from ghtrader.interfaces.client import GhTraderClient
 from ghtrader.interfaces.dashboard.actions import act, submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, live, opt_float, opt_int, table
+from ghtrader.interfaces.dashboard.widgets import (
+    confirm,
+    entry_ok,
+    fmt_ns,
+    lazy_tabs,
+    live,
+    opt_float,
+    opt_int,
+    table,
+)
 
 FAMILIES = ("logistic", "lightgbm", "xgboost", "mlp", "tcn", "lstm", "transformer")
 COLUMNS = ("model_id", "version", "model_type", "status", "created", "metrics")
@@ -32,32 +41,33 @@ def model_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render(backend: Backend) -> None:
     ui.label("Models").classes("text-h5")
-    with ui.tabs() as tabs:
-        t_inv = ui.tab("Inventory")
-        t_reports = ui.tab("Reports")
-        t_hist = ui.tab("Registry history")
-        t_forms = ui.tab("Train / benchmark / compare / backtest")
-    with ui.tab_panels(tabs, value=t_inv).classes("w-full"):
-        with ui.tab_panel(t_inv):
-            search = ui.input("search").props("clearable dense").mark("model-search")
 
-            def show(entry: Any) -> None:
-                if entry_ok(entry):
-                    if not entry.value:
-                        ui.label("no models yet: train one (Train tab) or run `make run`")
-                        return
-                    t = table(model_rows(entry.value), COLUMNS, pagination=25).mark("models-table")
-                    search.bind_value_to(t, "filter")
+    def inventory() -> None:
+        search = ui.input("search").props("clearable dense").mark("model-search")
 
-            live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
-        with ui.tab_panel(t_reports):
-            viewer = _figure_viewer(backend)
-            live(lambda: backend.jobs(limit=200), lambda e: _reports(e, viewer), every=10.0)
-            viewer.box.move(target_index=-1)
-        with ui.tab_panel(t_hist):
-            _history(backend)
-        with ui.tab_panel(t_forms):
-            _forms(backend)
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                if not entry.value:
+                    ui.label("no models yet: train one (Train tab) or run `make run`")
+                    return
+                t = table(model_rows(entry.value), COLUMNS, pagination=25).mark("models-table")
+                search.bind_value_to(t, "filter")
+
+        live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
+
+    def reports() -> None:
+        viewer = _figure_viewer(backend)
+        live(lambda: backend.jobs(limit=200), lambda e: _reports(e, viewer), every=10.0)
+        viewer.box.move(target_index=-1)
+
+    lazy_tabs(
+        {
+            "Inventory": inventory,
+            "Reports": reports,
+            "Registry history": lambda: _history(backend),
+            "Train / benchmark / compare / backtest": lambda: _forms(backend),
+        }
+    )
 
 
 RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")

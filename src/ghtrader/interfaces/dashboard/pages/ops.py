@@ -8,7 +8,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
-from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_ns, live, opt_float, opt_int, split, table
+from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_ns, lazy_tabs, live, opt_float, opt_int, split, table
 
 
 def pipeline_blockers(status: Any) -> list[str]:
@@ -21,51 +21,50 @@ def pipeline_blockers(status: Any) -> list[str]:
 
 def render(backend: Backend) -> None:
     ui.label("Operations").classes("text-h5")
-    with ui.tabs() as tabs:
-        t_pipe = ui.tab("Pipeline")
-        t_forms = ui.tab("Commands")
-        t_audits = ui.tab("Audit reports")
-        t_locks = ui.tab("Locks")
-    with ui.tab_panels(tabs, value=t_pipe).classes("w-full"):
-        with ui.tab_panel(t_pipe):
 
-            def show(status: Any) -> None:
-                blockers = pipeline_blockers(status)
-                for blocker in blockers:
-                    ui.label(blocker).classes("text-negative")
-                with ui.row().classes("items-end"):
-                    varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
-                        "w-48"
-                    )
-                    days = ui.number("trading days", precision=0)
-                    skip = ui.checkbox("skip research")
-                    b = ui.button(
-                        "Run the pipeline",
-                        on_click=lambda: submit_job(
-                            backend,
-                            "pipeline",
-                            "run_pipeline",
-                            varieties=list(varieties.value),
-                            trading_days=opt_int(days.value),
-                            skip_research=bool(skip.value),
-                        ),
-                    )
-                    if blockers:
-                        b.disable()
+    def pipeline() -> None:
+        def show(status: Any) -> None:
+            blockers = pipeline_blockers(status)
+            for blocker in blockers:
+                ui.label(blocker).classes("text-negative")
+            with ui.row().classes("items-end"):
+                varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
+                    "w-48"
+                )
+                days = ui.number("trading days", precision=0)
+                skip = ui.checkbox("skip research")
+                b = ui.button(
+                    "Run the pipeline",
+                    on_click=lambda: submit_job(
+                        backend,
+                        "pipeline",
+                        "run_pipeline",
+                        varieties=list(varieties.value),
+                        trading_days=opt_int(days.value),
+                        skip_research=bool(skip.value),
+                    ),
+                )
+                if blockers:
+                    b.disable()
 
-            live(backend.status, show, every=0)
-        with ui.tab_panel(t_forms):
-            _forms(backend)
-        with ui.tab_panel(t_audits):
-            live(lambda: backend.jobs(limit=200), _audits, every=10.0)
-        with ui.tab_panel(t_locks):
+        live(backend.status, show, every=0)
 
-            def locks(entry: Any) -> None:
-                if entry_ok(entry):
-                    rows = [{**x, "acquired": fmt_ns(x["acquired_ns"])} for x in entry.value]
-                    table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
+    def locks() -> None:
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                rows = [{**x, "acquired": fmt_ns(x["acquired_ns"])} for x in entry.value]
+                table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
 
-            live(lambda: backend.read("locks", "list_locks", ttl=2.0), locks, every=3.0)
+        live(lambda: backend.read("locks", "list_locks", ttl=2.0), show, every=3.0)
+
+    lazy_tabs(
+        {
+            "Pipeline": pipeline,
+            "Commands": lambda: _forms(backend),
+            "Audit reports": lambda: live(lambda: backend.jobs(limit=200), _audits, every=10.0),
+            "Locks": locks,
+        }
+    )
 
 
 def _audits(entry: Any) -> None:

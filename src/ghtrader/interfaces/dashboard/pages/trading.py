@@ -9,7 +9,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import act
 from ghtrader.interfaces.dashboard.backend import Backend, classify
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, live, opt_float, table
+from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, lazy_tabs, live, opt_float, table
 
 RUN_COLUMNS = ("run_id", "mode", "status", "model_id", "symbol", "ticks", "executor", "monitor_only")
 COMMANDS = (
@@ -37,44 +37,41 @@ def live_warnings(mode: str, monitor_only: bool, confirm_live: str) -> list[str]
 def render(backend: Backend) -> None:
     ui.label("Trading").classes("text-h5")
     selected: dict[str, str] = {}
-    with ui.tabs() as tabs:
-        t_runs = ui.tab("Runs")
-        t_start = ui.tab("Start a run")
-    with ui.tab_panels(tabs, value=t_runs).classes("w-full"):
-        with ui.tab_panel(t_runs):
-            detail = ui.column().classes("w-full")
 
-            def show(entry: Any) -> None:
-                if entry_ok(entry):
-                    if not entry.value:
-                        ui.label("no trading runs yet")
-                        return
-                    t = table(entry.value, RUN_COLUMNS, pagination=10).mark("runs-table")
-                    t.on("rowClick", lambda e: pick(str(e.args[1]["run_id"])))
+    def runs() -> None:
+        detail = ui.column().classes("w-full")
 
-            live(lambda: backend.read("runs", "list_trading_runs", ttl=5.0), show, every=5.0)
-
-            async def refresh_detail() -> None:
-                run_id = selected.get("run_id")
-                if not run_id or detail.is_deleted:
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                if not entry.value:
+                    ui.label("no trading runs yet")
                     return
-                try:
-                    state = await backend.call("trading_run_status", run_id)
-                    events = await backend.call("tail_trading_events", run_id, limit=50)
-                except Exception as exc:  # noqa: BLE001 - shown in the panel
-                    detail.clear()
-                    with detail:
-                        ui.label(classify(exc)[0]).classes("text-negative")
-                    return
-                _render_run(backend, detail, run_id, state, events)
+                t = table(entry.value, RUN_COLUMNS, pagination=10).mark("runs-table")
+                t.on("rowClick", lambda e: pick(str(e.args[1]["run_id"])))
 
-            def pick(run_id: str) -> None:
-                selected["run_id"] = run_id
-                ui.timer(0.01, refresh_detail, once=True)
+        live(lambda: backend.read("runs", "list_trading_runs", ttl=5.0), show, every=5.0)
 
-            ui.timer(3.0, refresh_detail)
-        with ui.tab_panel(t_start):
-            _start_form(backend)
+        async def refresh_detail() -> None:
+            run_id = selected.get("run_id")
+            if not run_id or detail.is_deleted:
+                return
+            try:
+                state = await backend.call("trading_run_status", run_id)
+                events = await backend.call("tail_trading_events", run_id, limit=50)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel
+                detail.clear()
+                with detail:
+                    ui.label(classify(exc)[0]).classes("text-negative")
+                return
+            _render_run(backend, detail, run_id, state, events)
+
+        def pick(run_id: str) -> None:
+            selected["run_id"] = run_id
+            ui.timer(0.01, refresh_detail, once=True)
+
+        ui.timer(3.0, refresh_detail)
+
+    lazy_tabs({"Runs": runs, "Start a run": lambda: _start_form(backend)})
 
 
 def _render_run(backend: Backend, box: ui.column, run_id: str, state: dict[str, Any], events: list[Any]) -> None:

@@ -30,6 +30,7 @@ from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
+from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.scheduling import ServerScheduler, SqliteUpdateLedger
@@ -60,6 +61,7 @@ from ghtrader.application.daily_update import (
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
+from ghtrader.application.directory_sizes import GetDirectorySizes
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
@@ -890,6 +892,14 @@ class Container(containers.DeclarativeContainer):
         provider=providers.Callable(lambda s: s.provider, settings),
     )
 
+    # /system's folder sizes: walked in a background thread, cached 5 min, 10 s budget per folder.
+    get_directory_sizes = providers.Singleton(
+        GetDirectorySizes,
+        paths=providers.Callable(lambda s: [str(s.data_dir), str(s.runs_dir), str(s.artifacts_dir)], settings),
+        sizer=providers.Singleton(ScandirDirectorySizer),
+        clock=clock,
+    )
+
     run_manifests = providers.Singleton(
         JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)
     )
@@ -916,7 +926,7 @@ class Container(containers.DeclarativeContainer):
     )  # started by `ghtrader serve` only
 
     grpc_services = providers.List(
-        providers.Callable(system_service, get_system_status),
+        providers.Callable(system_service, get_system_status, get_directory_sizes),
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),

@@ -863,6 +863,16 @@ class GhTraderClient:
     def list_locks(self) -> list[dict[str, Any]]:
         return [_fields(lock) for lock in self._call(self._jobs.ListLocks, jobs_pb2.ListLocksRequest()).locks]
 
+    def directory_sizes(self) -> dict[str, Any]:
+        """The data / runs / artifacts folder sizes as last measured (never waits for a walk)."""
+        r = self._call(self._system.GetDirectorySizes, system_pb2.GetDirectorySizesRequest())
+        return {
+            "sizes": [_fields(x) for x in r.sizes],
+            "measuring": r.measuring,
+            "ttl_seconds": r.ttl_seconds,
+            "budget_seconds": r.budget_seconds,
+        }
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(

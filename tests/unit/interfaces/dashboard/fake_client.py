@@ -60,6 +60,20 @@ class FakeClient:
             4 << 30, 16 << 30, (DiskView("/data", 10 << 30, 90 << 30, 100 << 30),), "NVIDIA H100 80GB", "synthetic",
         )  # fmt: skip
 
+    def directory_sizes(self) -> dict[str, Any]:
+        self._check()
+        return {
+            "sizes": [
+                {"path": "data", "bytes": 3 << 30, "files": 1200, "partial": False, "walk_seconds": 0.4,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": ""},
+                {"path": "runs", "bytes": 5 << 20, "files": 90000, "partial": True, "walk_seconds": 10.0,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": ""},
+                {"path": "artifacts", "bytes": 0, "files": 0, "partial": False, "walk_seconds": 0.0,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": "not a folder (does not exist yet?)"},
+            ],
+            "measuring": False, "ttl_seconds": 300.0, "budget_seconds": 10.0,
+        }  # fmt: skip
+
     def report_figures(self, report_path: str, max_bytes: int | None = None) -> list[tuple[str, bytes]]:
         self._check()
         with self._lock:

@@ -373,3 +373,14 @@ def test_data_builds_the_charts_only_when_their_tab_is_opened(client: FakeClient
         assert [c.options["series"][0]["name"] for c in charts] == ["present"]
 
     simulate(client, scenario)
+
+
+def test_system_shows_folder_sizes_and_says_when_a_walk_was_cut(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/system")
+        await should_see_in_table(user, "3.0 GiB")
+        await should_see_in_table(user, "at least 5.0 MiB")
+        await should_see_in_table(user, "not a folder (does not exist yet?)")
+        await user.should_see("each walk stops after 10 s")
+
+    simulate(client, scenario)

@@ -6,14 +6,42 @@ from collections.abc import Callable
 
 import grpc
 
+from ghtrader.application.directory_sizes import DirectorySizes
 from ghtrader.application.system import SystemStatus
 from ghtrader.interfaces.grpc.server import ServiceRegistration
 from ghtrader.v1 import system_pb2, system_pb2_grpc
 
 
 class SystemServicer(system_pb2_grpc.SystemServiceServicer):
-    def __init__(self, get_status: Callable[[], SystemStatus]) -> None:
+    def __init__(
+        self, get_status: Callable[[], SystemStatus], directory_sizes: Callable[[], DirectorySizes] | None = None
+    ) -> None:
         self._get_status = get_status
+        self._directory_sizes = directory_sizes
+
+    def GetDirectorySizes(
+        self, request: system_pb2.GetDirectorySizesRequest, context: grpc.ServicerContext
+    ) -> system_pb2.GetDirectorySizesResponse:
+        if self._directory_sizes is None:
+            return system_pb2.GetDirectorySizesResponse()
+        d = self._directory_sizes()
+        return system_pb2.GetDirectorySizesResponse(
+            sizes=[
+                system_pb2.DirectorySize(
+                    path=x.path,
+                    bytes=x.bytes,
+                    files=x.files,
+                    partial=x.partial,
+                    walk_seconds=x.walk_seconds,
+                    measured_ns=x.measured_ns,
+                    error=x.error,
+                )
+                for x in d.sizes
+            ],
+            measuring=d.measuring,
+            ttl_seconds=d.ttl_s,
+            budget_seconds=d.budget_s,
+        )
 
     def GetStatus(
         self, request: system_pb2.GetStatusRequest, context: grpc.ServicerContext
@@ -40,8 +68,10 @@ class SystemServicer(system_pb2_grpc.SystemServiceServicer):
         )
 
 
-def system_service(get_status: Callable[[], SystemStatus]) -> ServiceRegistration:
-    servicer = SystemServicer(get_status)
+def system_service(
+    get_status: Callable[[], SystemStatus], directory_sizes: Callable[[], DirectorySizes] | None = None
+) -> ServiceRegistration:
+    servicer = SystemServicer(get_status, directory_sizes)
     return ServiceRegistration(
         service_name=system_pb2.DESCRIPTOR.services_by_name["SystemService"].full_name,
         register=lambda server: system_pb2_grpc.add_SystemServiceServicer_to_server(servicer, server),

@@ -1,0 +1,44 @@
+"""SystemService.GetDirectorySizes over the real gRPC stack: the first call answers at once
+(measuring), a later one carries the walked sizes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer
+from ghtrader.application.directory_sizes import GetDirectorySizes
+from ghtrader.application.system import GetSystemStatus
+from ghtrader.interfaces.client import GhTraderClient
+from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
+from ghtrader.interfaces.grpc.servicers.system import system_service
+from tests.fakes.system import FakeClock, InMemoryHostProbe, InMemoryStoreProbe
+
+
+def test_directory_sizes_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "ticks.bin").write_bytes(b"t" * 4096)
+    clock = FakeClock()
+    status = GetSystemStatus(
+        clock=clock, host_probe=InMemoryHostProbe(), store_probe=InMemoryStoreProbe(), version="1", git_commit="",
+        provider="synthetic",
+    )  # fmt: skip
+    sizes = GetDirectorySizes(
+        paths=[str(tmp_path / "data"), str(tmp_path / "runs")], sizer=ScandirDirectorySizer(), clock=clock
+    )
+    server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), [system_service(status, sizes)])
+    server.start()
+    try:
+        with GhTraderClient(server.target) as client:
+            got = client.directory_sizes()
+            for _ in range(100):
+                if not got["measuring"]:
+                    break
+                time.sleep(0.02)
+                got = client.directory_sizes()
+    finally:
+        server.stop(grace_s=0)
+    data, runs = got["sizes"]
+    assert (data["bytes"], data["files"], data["partial"], data["error"]) == (4096, 1, False, "")
+    assert runs["path"].endswith("runs") and "not a folder" in runs["error"]
+    assert got["ttl_seconds"] == 300.0 and got["budget_seconds"] == 10.0

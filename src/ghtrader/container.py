@@ -66,6 +66,7 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument, Not
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
+from ghtrader.application.pipeline_readiness import GetPipelineReadiness
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
@@ -900,6 +901,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
 
+    get_pipeline_readiness = providers.Singleton(
+        GetPipelineReadiness, probe=store_probe, index=index_store, schedules=schedule_store
+    )
+
     run_manifests = providers.Singleton(
         JsonRunManifestStore, providers.Callable(lambda s: s.runs_dir / "control" / "manifests", settings)
     )
@@ -926,7 +931,7 @@ class Container(containers.DeclarativeContainer):
     )  # started by `ghtrader serve` only
 
     grpc_services = providers.List(
-        providers.Callable(system_service, get_system_status, get_directory_sizes),
+        providers.Callable(system_service, get_system_status, get_directory_sizes, get_pipeline_readiness),
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),

@@ -873,6 +873,16 @@ class GhTraderClient:
             "budget_seconds": r.budget_seconds,
         }
 
+    def pipeline_readiness(self, varieties: Sequence[str] = ()) -> dict[str, Any]:
+        """Per variety: raw contracts indexed, schedule present, main_l5 days (from the index)."""
+        request = system_pb2.GetPipelineReadinessRequest(varieties=list(varieties))
+        r = self._call(self._system.GetPipelineReadiness, request)
+        return {
+            "store_reachable": r.store_reachable,
+            "store_detail": r.store_detail,
+            "varieties": [_fields(v) for v in r.varieties],
+        }
+
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())
         return StatusView(

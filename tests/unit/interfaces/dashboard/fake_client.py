@@ -60,6 +60,17 @@ class FakeClient:
             4 << 30, 16 << 30, (DiskView("/data", 10 << 30, 90 << 30, 100 << 30),), "NVIDIA H100 80GB", "synthetic",
         )  # fmt: skip
 
+    def pipeline_readiness(self, varieties: Any = ()) -> dict[str, Any]:
+        self._check()
+        return {"store_reachable": True, "store_detail": "memory", "varieties": [
+            {"variety": "SHFE.cu", "raw_contracts": 12, "schedule_present": True, "main_l5_days": 40,
+             "main_l5_last_day": "2026-02-27", "error": ""},
+            {"variety": "SHFE.au", "raw_contracts": 6, "schedule_present": False, "main_l5_days": 0,
+             "main_l5_last_day": "", "error": ""},
+            {"variety": "SHFE.ag", "raw_contracts": 0, "schedule_present": False, "main_l5_days": 0,
+             "main_l5_last_day": "", "error": ""},
+        ]}  # fmt: skip
+
     def directory_sizes(self) -> dict[str, Any]:
         self._check()
         return {

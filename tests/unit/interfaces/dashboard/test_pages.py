@@ -384,3 +384,34 @@ def test_system_shows_folder_sizes_and_says_when_a_walk_was_cut(client: FakeClie
         await user.should_see("each walk stops after 10 s")
 
     simulate(client, scenario)
+
+
+def test_ops_stage_buttons_say_why_they_cannot_run(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/ops")
+        await should_see_in_table(user, "2026-02-27")  # cu's main_l5 last day, from the readiness read
+        await user.should_see("schedule missing: run main-schedule")  # au: raw ticks, no schedule
+        await user.should_see("no raw ticks indexed: download or update first")  # ag
+        with user:
+            buttons = {m: next(iter(user.find(marker=m).elements)) for m in (
+                "stage-SHFE.cu-build", "stage-SHFE.au-main-l5", "stage-SHFE.au-main-schedule",
+                "stage-SHFE.ag-main-schedule",
+            )}  # fmt: skip
+        assert buttons["stage-SHFE.cu-build"].enabled and buttons["stage-SHFE.au-main-schedule"].enabled
+        assert not buttons["stage-SHFE.au-main-l5"].enabled and not buttons["stage-SHFE.ag-main-schedule"].enabled
+        with user:
+            why = next(iter(user.find(marker="why-SHFE.au-build").elements))
+        assert why.text == "main_l5 not built: run main-l5"
+
+    simulate(client, scenario)
+
+
+def test_ops_stage_buttons_say_store_not_reachable() -> None:
+    from ghtrader.interfaces.client.views import StatusView
+    from ghtrader.interfaces.dashboard.cache import Entry
+    from ghtrader.interfaces.dashboard.pages.ops import stage_blockers
+
+    down = FakeClient().get_status()
+    down = StatusView(**{**down.to_dict(), "disks": down.disks, "store_reachable": False})
+    why = stage_blockers(Entry(down, "", False, 0.0), None)
+    assert why["SHFE.cu"] == dict.fromkeys(("main-schedule", "main-l5", "build"), "store not reachable")

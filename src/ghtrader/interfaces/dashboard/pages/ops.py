@@ -19,6 +19,75 @@ def pipeline_blockers(status: Any) -> list[str]:
     return [] if status.value.store_reachable else ["store not reachable"]
 
 
+def stage_blockers(status: Any, readiness: Any) -> dict[str, dict[str, str]]:
+    """Variety -> stage (main-schedule, main-l5, build) -> why it cannot run now ("" when it can).
+    Each stage needs what the previous one makes: raw ticks, then a schedule, then main_l5."""
+    blockers = pipeline_blockers(status)
+    if blockers:
+        return {v: dict.fromkeys(STAGES, blockers[0]) for v in VARIETIES}
+    if readiness is None:
+        return {v: dict.fromkeys(STAGES, "waiting for the server") for v in VARIETIES}
+    if not readiness.ok:
+        return {v: dict.fromkeys(STAGES, readiness.error) for v in VARIETIES}
+    r = readiness.value
+    if not r["store_reachable"]:
+        return {v: dict.fromkeys(STAGES, "store not reachable") for v in VARIETIES}
+    out: dict[str, dict[str, str]] = {}
+    for v in r["varieties"]:
+        if v["error"]:
+            out[v["variety"]] = dict.fromkeys(STAGES, v["error"])
+            continue
+        out[v["variety"]] = {
+            "main-schedule": "" if v["raw_contracts"] else "no raw ticks indexed: download or update first",
+            "main-l5": "" if v["schedule_present"] else "schedule missing: run main-schedule",
+            "build": "" if v["main_l5_days"] else "main_l5 not built: run main-l5",
+        }
+    return out
+
+
+VARIETIES = ("SHFE.cu", "SHFE.au", "SHFE.ag")
+STAGES = ("main-schedule", "main-l5", "build")
+
+
+def _readiness_table(readiness: Any) -> None:
+    if readiness is None or not readiness.ok or not readiness.value["store_reachable"]:
+        return
+    rows = [
+        {
+            "variety": v["variety"],
+            "raw contracts": v["raw_contracts"],
+            "schedule": "yes" if v["schedule_present"] else "missing",
+            "main_l5 days": v["main_l5_days"],
+            "main_l5 last day": v["main_l5_last_day"],
+            "error": v["error"],
+        }
+        for v in readiness.value["varieties"]
+    ]
+    columns = ("variety", "raw contracts", "schedule", "main_l5 days", "main_l5 last day", "error")
+    table(rows, columns).mark("readiness-table")
+
+
+def _stage_buttons(backend: Backend, why: dict[str, dict[str, str]]) -> None:
+    """A row per variety: main-schedule, main-l5 and build, each disabled with its reason."""
+    actions = {
+        "main-schedule": lambda v: submit_job(backend, f"main-schedule {v}", "build_main_schedule", v),
+        "main-l5": lambda v: submit_job(backend, f"main-l5 {v}", "build_main_l5", v),
+        "build": lambda v: submit_job(
+            backend, f"build KQ.m@{v}", "build_dataset", f"KQ.m@{v}", start_day="", end_day="", overwrite=False
+        ),
+    }
+    for variety, stages in why.items():
+        with ui.row().classes("items-center gap-2"):
+            ui.label(variety).classes("w-20 text-bold")
+            for stage in STAGES:
+                with ui.column().classes("gap-0 w-56"):
+                    b = ui.button(stage, on_click=lambda s=stage, v=variety: actions[s](v)).props("dense outline")
+                    b.mark(f"stage-{variety}-{stage}")
+                    if stages.get(stage):
+                        b.disable()
+                        ui.label(stages[stage]).classes("text-xs text-negative").mark(f"why-{variety}-{stage}")
+
+
 def render(backend: Backend) -> None:
     ui.label("Operations").classes("text-h5")
 
@@ -48,6 +117,19 @@ def render(backend: Backend) -> None:
                     b.disable()
 
         live(backend.status, show, every=0)
+        ui.label("Stages per variety").classes("text-h6")
+
+        async def load() -> tuple[Any, Any]:
+            return await backend.status(), await backend.read(
+                "readiness", "pipeline_readiness", list(VARIETIES), ttl=10.0
+            )
+
+        def stages(loaded: tuple[Any, Any]) -> None:
+            status, readiness = loaded
+            _readiness_table(readiness)
+            _stage_buttons(backend, stage_blockers(status, readiness))
+
+        live(load, stages, every=10.0)
 
     def locks() -> None:
         def show(entry: Any) -> None:

@@ -1,5 +1,5 @@
-"""SystemService.GetDirectorySizes over the real gRPC stack: the first call answers at once
-(measuring), a later one carries the walked sizes."""
+"""SystemService additions over the real gRPC stack: GetDirectorySizes (the first call answers
+at once, measuring; a later one carries the walked sizes) and GetPipelineReadiness."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer
 from ghtrader.application.directory_sizes import GetDirectorySizes
+from ghtrader.application.pipeline_readiness import GetPipelineReadiness
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.interfaces.client import GhTraderClient
 from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.system import system_service
 from tests.fakes.system import FakeClock, InMemoryHostProbe, InMemoryStoreProbe
+from tests.unit.application.test_pipeline_readiness import Schedules, _index
 
 
 def test_directory_sizes_round_trip(tmp_path: Path) -> None:
@@ -42,3 +44,26 @@ def test_directory_sizes_round_trip(tmp_path: Path) -> None:
     assert (data["bytes"], data["files"], data["partial"], data["error"]) == (4096, 1, False, "")
     assert runs["path"].endswith("runs") and "not a folder" in runs["error"]
     assert got["ttl_seconds"] == 300.0 and got["budget_seconds"] == 10.0
+
+
+def test_pipeline_readiness_round_trip() -> None:
+    clock = FakeClock()
+    status = GetSystemStatus(
+        clock=clock, host_probe=InMemoryHostProbe(), store_probe=InMemoryStoreProbe(), version="1", git_commit="",
+        provider="synthetic",
+    )  # fmt: skip
+    readiness = GetPipelineReadiness(probe=InMemoryStoreProbe(), index=_index(), schedules=Schedules("SHFE.cu"))
+    server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), [system_service(status, None, readiness)])
+    server.start()
+    try:
+        with GhTraderClient(server.target) as client:
+            got = client.pipeline_readiness(["SHFE.cu", "SHFE.ag"])
+    finally:
+        server.stop(grace_s=0)
+    assert got["store_reachable"] and got["store_detail"] == "in-memory 1.0"
+    cu, ag = got["varieties"]
+    assert cu == {
+        "variety": "SHFE.cu", "raw_contracts": 2, "schedule_present": True, "main_l5_days": 2,
+        "main_l5_last_day": "2026-01-06", "error": "",
+    }  # fmt: skip
+    assert (ag["raw_contracts"], ag["schedule_present"], ag["main_l5_days"]) == (0, False, 0)

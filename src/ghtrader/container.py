@@ -30,7 +30,7 @@ from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
-from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer
+from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer, file_size
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.scheduling import ServerScheduler, SqliteUpdateLedger
@@ -84,6 +84,7 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.model_cards import GetModelCard
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
@@ -812,6 +813,9 @@ class Container(containers.DeclarativeContainer):
         promotion=model_promotion.provider,
         daily_train=daily_train.provider,
         sweep=run_sweep.provider,
+        model_card=providers.Singleton(
+            GetModelCard, registry=model_registry, artifacts=artifact_store, file_size=providers.Object(file_size)
+        ).provider,
     )
 
     run_pipeline = providers.Singleton(

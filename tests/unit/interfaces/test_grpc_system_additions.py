@@ -67,3 +67,36 @@ def test_pipeline_readiness_round_trip() -> None:
         "main_l5_last_day": "2026-01-06", "error": "",
     }  # fmt: skip
     assert (ag["raw_contracts"], ag["schedule_present"], ag["main_l5_days"]) == (0, False, 0)
+
+
+def test_model_card_round_trip(tmp_path: Path) -> None:
+    from ghtrader.application.ports.models import StatusChange
+    from ghtrader.interfaces.client import ApiError
+    from ghtrader.interfaces.grpc.servicers.research import ResearchUseCases, research_service
+    from tests.unit.application.research.test_model_cards import world
+
+    get_card, registry, _ = world(tmp_path)
+    registry.change_statuses([StatusChange("cu-lgbm", "1", "development", "production", "gate passed", "cli", 20)])
+    unused = lambda: None  # noqa: E731 - the card needs none of the other use cases
+    use_cases = ResearchUseCases(
+        train=unused, benchmark=unused, compare=unused, registry=lambda: registry, clock=FakeClock,  # type: ignore[arg-type]
+        model_card=lambda: get_card,
+    )  # fmt: skip
+    server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), [research_service(use_cases)])
+    server.start()
+    try:
+        with GhTraderClient(server.target) as client:
+            card = client.model_card("cu-lgbm")
+            missing = None
+            try:
+                client.model_card("nope")
+            except ApiError as exc:
+                missing = exc.code
+    finally:
+        server.stop(grace_s=0)
+    assert card["entry"]["version"] == "1" and card["entry"]["status"] == "production"
+    assert [h["to_status"] for h in card["history"]] == ["production"]
+    assert card["features"] == ["spread", "imbalance_l1"] and card["horizon"] == 50
+    assert card["calibration"]["method"] == "isotonic" and card["onnx_bytes"] == 100
+    assert card["train_start_day"] == "2026-01-05" and card["card_markdown"] == "# cu-lgbm v1"
+    assert missing == "NOT_FOUND"

@@ -46,3 +46,11 @@ class ScandirDirectorySizer:
             except OSError:
                 continue  # a sub-folder we may not read
         return DirectorySize(path, total, files, partial, self._monotonic() - t0, self._now_ns())
+
+
+def file_size(path: str) -> int | None:
+    """Bytes of a regular file, None when it is missing or not a regular file."""
+    try:
+        return os.stat(path).st_size if os.path.isfile(path) else None
+    except OSError:
+        return None

@@ -479,6 +479,19 @@ class GhTraderClient:
         )
         return {"entry": _model_dict(r.entry), "changes": [change_dict(c) for c in r.changes]}
 
+    def model_card(self, model_id: str, version: str = "") -> dict[str, Any]:
+        """A model's card (version "" = production, else the newest); NOT_FOUND when unknown."""
+        r = self._call(
+            self._research.GetModelCard, research_pb2.GetModelCardRequest(model_id=model_id, version=version)
+        )
+        out = {f.name: getattr(r, f.name) for f in r.DESCRIPTOR.fields if f.name not in ("entry", "history")}
+        out["entry"] = _model_dict(r.entry)
+        out["history"] = [change_dict(c) for c in r.history]
+        out["features"] = list(r.features)
+        out["calibration"] = json.loads(r.calibration_json or "{}")
+        out["onnx_bytes"] = r.onnx_bytes if r.HasField("onnx_bytes") else None
+        return out
+
     def model_history(self, model_id: str) -> list[dict[str, Any]]:
         r = self._call(self._research.GetModelHistory, research_pb2.GetModelHistoryRequest(model_id=model_id))
         return [change_dict(c) for c in r.changes]

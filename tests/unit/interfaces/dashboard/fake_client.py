@@ -131,6 +131,24 @@ class FakeClient:
              "artifact_path": "artifacts/n.onnx", "config_hash": "y", "metrics": {"auc": 0.58}, "created_at_ns": 2},
         ]  # fmt: skip
 
+    def model_card(self, model_id: str, version: str = "") -> dict[str, Any]:
+        self._check()
+        with self._lock:
+            self.calls.append(("model_card", (model_id, version), {}))
+        entry = next((m for m in self.list_models() if m["model_id"] == model_id), None)
+        if entry is None:
+            raise ApiError("NOT_FOUND", f"no model {model_id!r} is registered")
+        return {
+            "entry": entry, "family": entry["model_type"], "horizon": 50, "window": 1, "symbol": "KQ.m@SHFE.cu",
+            "ticks_lake": "main_l5", "train_start_day": "2026-01-05", "train_end_day": "2026-02-27",
+            "train_rows": 9000, "valid_rows": 1000, "features": ["spread", "imbalance_l1"],
+            "calibration": {"method": "isotonic", "brier_after": 0.19}, "onnx_path": "artifacts/m/model.onnx",
+            "onnx_bytes": 2048, "card_markdown": "# card", "meta_error": "",
+            "history": [{"model_id": model_id, "version": entry["version"], "from_status": "development",
+                         "to_status": "production", "reason": "gate passed", "actor": "cli", "at_ns": 1,
+                         "decision": {}}],
+        }  # fmt: skip
+
     def model_history(self, model_id: str) -> list[dict[str, Any]]:
         return []
 

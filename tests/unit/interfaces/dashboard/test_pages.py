@@ -415,3 +415,25 @@ def test_ops_stage_buttons_say_store_not_reachable() -> None:
     down = StatusView(**{**down.to_dict(), "disks": down.disks, "store_reachable": False})
     why = stage_blockers(Entry(down, "", False, 0.0), None)
     assert why["SHFE.cu"] == dict.fromkeys(("main-schedule", "main-l5", "build"), "store not reachable")
+
+
+def test_models_card_shows_training_window_calibration_history_and_onnx(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/models")
+        user.find("Model cards").click()
+        with user:
+            select = next(iter(user.find(marker="card-model").elements))
+        for _ in range(100):
+            if "cu-logistic@v3" in select.options:
+                break
+            await asyncio.sleep(0.03)
+        assert select.options["cu-logistic@v3"] == "cu-logistic vv3 (production)"  # the fake's versions read "v3"
+        select.value = "cu-logistic@v3"
+        await user.should_see("cu-logistic vv3")
+        await should_see_in_table(user, "2026-01-05 .. 2026-02-27")
+        await should_see_in_table(user, "artifacts/m/model.onnx (2.0 KiB)")
+        await should_see_in_table(user, "isotonic")
+        await should_see_in_table(user, "gate passed")
+        assert ("model_card", ("cu-logistic", "v3"), {}) in client.calls
+
+    simulate(client, scenario)

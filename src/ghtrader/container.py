@@ -27,6 +27,7 @@ from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSou
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+from ghtrader.adapters.filesystem.run_snapshots import FilesystemRunSnapshots
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
@@ -91,6 +92,7 @@ from ghtrader.application.research.train import TrainModel
 from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.trading.account_lock import AccountLocks
+from ghtrader.application.trading.equity_curve import GetEquityCurve
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
@@ -864,6 +866,10 @@ class Container(containers.DeclarativeContainer):
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)
     )
     trading_runs = providers.Resource(_trading_runs, start_trading_run, trading_run_store, clock, job_store)
+    run_equity_curve = providers.Singleton(
+        GetEquityCurve,
+        providers.Singleton(FilesystemRunSnapshots, providers.Callable(lambda s: s.runs_dir / "trading", settings)),
+    )
 
     broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
     account_cache = providers.Singleton(
@@ -941,7 +947,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
-        providers.Callable(trading_service, trading_runs.provider),
+        providers.Callable(trading_service, trading_runs.provider, run_equity_curve.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),
         providers.Callable(

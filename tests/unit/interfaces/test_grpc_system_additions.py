@@ -100,3 +100,32 @@ def test_model_card_round_trip(tmp_path: Path) -> None:
     assert card["calibration"]["method"] == "isotonic" and card["onnx_bytes"] == 100
     assert card["train_start_day"] == "2026-01-05" and card["card_markdown"] == "# cu-lgbm v1"
     assert missing == "NOT_FOUND"
+
+
+def test_run_equity_round_trip(tmp_path: Path) -> None:
+    from ghtrader.adapters.filesystem.run_snapshots import FilesystemRunSnapshots
+    from ghtrader.application.trading.equity_curve import GetEquityCurve
+    from ghtrader.interfaces.client import ApiError
+    from ghtrader.interfaces.grpc.servicers.trading import trading_service
+    from tests.unit.application.trading.test_equity_curve import write_run
+
+    write_run(tmp_path, "paper-1", [float(100 + (i % 7)) for i in range(5000)])
+    curve = GetEquityCurve(FilesystemRunSnapshots(tmp_path))
+    no_runs = lambda: None  # noqa: E731 - the equity curve needs no TradingRuns
+    server = GrpcServer(ServerOptions(host="127.0.0.1", port=0), [trading_service(no_runs, lambda: curve)])  # type: ignore[arg-type]
+    server.start()
+    try:
+        with GhTraderClient(server.target) as client:
+            got = client.trading_run_equity("paper-1", max_points=100)
+            whole = client.trading_run_equity("paper-1")
+            codes = []
+            for run_id, points in (("nope", None), ("paper-1", 2)):
+                try:
+                    client.trading_run_equity(run_id, max_points=points)
+                except ApiError as exc:
+                    codes.append(exc.code)
+    finally:
+        server.stop(grace_s=0)
+    assert got["snapshots"] == 5000 and len(got["time_ns"]) <= 100 and got["max_drawdown"] == 6.0
+    assert len(whole["equity"]) <= 2000 and min(whole["pnl"]) == 0.0 and max(whole["pnl"]) == 6.0
+    assert codes == ["NOT_FOUND", "INVALID_ARGUMENT"]

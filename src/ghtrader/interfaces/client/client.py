@@ -581,6 +581,20 @@ class GhTraderClient:
         r = self._call(self._trading.TailRunEvents, req)
         return [json.loads(e.payload_json) for e in r.events]
 
+    def trading_run_equity(self, run_id: str, *, max_points: int | None = None) -> dict[str, Any]:
+        """A run's equity / PnL curve (<= 2,000 points; each bucket's low and high kept)."""
+        req = trading_pb2.GetRunEquityRequest(run_id=run_id, **_given(max_points=max_points))
+        r = self._call(self._trading.GetRunEquity, req)
+        return {
+            "run_id": r.run_id,
+            "time_ns": list(r.time_ns),
+            "equity": list(r.equity),
+            "pnl": list(r.pnl),
+            "balance": list(r.balance),
+            "snapshots": r.snapshots,
+            "max_drawdown": r.max_drawdown,
+        }
+
     def trading_command(self, run_id: str, command: str, reason: str = "") -> dict[str, Any]:
         """Send an operator command: cancel_all, flatten, halt, resume, reset_kill or stop."""
         rpc = {

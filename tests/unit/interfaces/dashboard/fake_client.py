@@ -157,6 +157,22 @@ class FakeClient:
         return [{"run_id": "paper-1", "mode": "paper", "monitor_only": False, "model_id": "cu-logistic",
                  "symbol": "KQ.m@SHFE.cu", "status": "finished", "ticks": 1000, "account_type": "sim", "executor": "direct"}]  # fmt: skip
 
+    def trading_run_status(self, run_id: str) -> dict[str, Any]:
+        self._check()
+        return {"run_id": run_id, "alive": False, "status": "finished", "ticks": 1000}
+
+    def tail_trading_events(self, run_id: str, *, limit: int | None = None, kind: str = "") -> list[dict[str, Any]]:
+        return [{"kind": "trade_fill", "time_ns": 1}]
+
+    def trading_run_equity(self, run_id: str, *, max_points: int | None = None) -> dict[str, Any]:
+        self._check()
+        with self._lock:
+            self.calls.append(("trading_run_equity", (run_id,), {}))
+        t0 = 1_765_000_000_000_000_000
+        equity = [100_000.0, 100_250.0, 99_900.0, 100_400.0]
+        return {"run_id": run_id, "time_ns": [t0 + i * 10**9 for i in range(4)], "equity": equity,
+                "pnl": [e - equity[0] for e in equity], "balance": equity, "snapshots": 9000, "max_drawdown": 350.0}  # fmt: skip
+
     def contract_status(self, variety: str) -> VarietyStatusView:
         self._check()
         if not variety.startswith("SHFE.") or variety.count(".") != 1:

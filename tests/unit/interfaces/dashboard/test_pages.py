@@ -437,3 +437,19 @@ def test_models_card_shows_training_window_calibration_history_and_onnx(client: 
         assert ("model_card", ("cu-logistic", "v3"), {}) in client.calls
 
     simulate(client, scenario)
+
+
+def test_trading_run_detail_draws_its_equity_and_pnl_curve(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/trading")
+        await should_see_in_table(user, "paper-1")
+        user.find(marker="runs-table").trigger("rowClick", [{}, {"run_id": "paper-1"}, 0])
+        await user.should_see("equity: 4 of 9000 snapshots shown; max drawdown 350.00")
+        with user:
+            [chart] = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+        equity, pnl = chart.options["series"]
+        assert equity["data"] == [100_000.0, 100_250.0, 99_900.0, 100_400.0]
+        assert pnl["data"] == [0.0, 250.0, -100.0, 400.0] and pnl["yAxisIndex"] == 1
+        assert ("trading_run_equity", ("paper-1",), {}) in client.calls
+
+    simulate(client, scenario)

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import act
 from ghtrader.interfaces.dashboard.backend import Backend, classify
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, lazy_tabs, live, opt_float, table
+from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, lazy_tabs, live, opt_float, table
 
 RUN_COLUMNS = ("run_id", "mode", "status", "model_id", "symbol", "ticks", "executor", "monitor_only")
 COMMANDS = (
@@ -40,6 +40,8 @@ def render(backend: Backend) -> None:
 
     def runs() -> None:
         detail = ui.column().classes("w-full")
+        chart = ui.column().classes("w-full")
+        drawn: dict[str, Any] = {}  # the run and snapshot count the chart shows
 
         def show(entry: Any) -> None:
             if entry_ok(entry):
@@ -58,12 +60,18 @@ def render(backend: Backend) -> None:
             try:
                 state = await backend.call("trading_run_status", run_id)
                 events = await backend.call("tail_trading_events", run_id, limit=50)
+                curve = await backend.call("trading_run_equity", run_id)
             except Exception as exc:  # noqa: BLE001 - shown in the panel
                 detail.clear()
                 with detail:
                     ui.label(classify(exc)[0]).classes("text-negative")
                 return
             _render_run(backend, detail, run_id, state, events)
+            if drawn.get("key") != (run_id, curve["snapshots"]):  # redraw only when new snapshots arrived
+                drawn["key"] = (run_id, curve["snapshots"])
+                chart.clear()
+                with chart:
+                    equity_chart(curve)
 
         def pick(run_id: str) -> None:
             selected["run_id"] = run_id
@@ -72,6 +80,31 @@ def render(backend: Backend) -> None:
         ui.timer(3.0, refresh_detail)
 
     lazy_tabs({"Runs": runs, "Start a run": lambda: _start_form(backend)})
+
+
+def equity_chart(curve: dict[str, Any]) -> None:
+    """Equity and PnL of a run over market time (the server keeps each bucket's low and high)."""
+    if not curve["time_ns"]:
+        ui.label("no account snapshots yet").classes("text-grey").mark("equity-empty")
+        return
+    times = [fmt_ns(t) for t in curve["time_ns"]]
+    shown = len(curve["time_ns"])
+    ui.label(
+        f"equity: {shown} of {curve['snapshots']} snapshots shown; max drawdown {curve['max_drawdown']:,.2f}"
+    ).classes("text-sm").mark("equity-summary")
+    ui.echart(
+        {
+            "tooltip": {"trigger": "axis"},
+            "legend": {},
+            "xAxis": {"type": "category", "data": times},
+            "yAxis": [{"type": "value", "name": "equity", "scale": True}, {"type": "value", "name": "PnL"}],
+            "dataZoom": [{"type": "inside"}, {"type": "slider"}],
+            "series": [
+                {"name": "equity", "type": "line", "showSymbol": False, "data": curve["equity"]},
+                {"name": "PnL", "type": "line", "showSymbol": False, "yAxisIndex": 1, "data": curve["pnl"]},
+            ],
+        }
+    ).classes("w-full h-72").mark("equity-chart")
 
 
 def _render_run(backend: Backend, box: ui.column, run_id: str, state: dict[str, Any], events: list[Any]) -> None:

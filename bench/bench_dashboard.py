@@ -106,6 +106,23 @@ def _start(tree: Path, port: int, rpc_ms: float) -> subprocess.Popen[bytes]:
     )
 
 
+def _cpu_s(server: subprocess.Popen[bytes], dashboards: list[int]) -> float:
+    """CPU seconds used so far by ``server`` and by every other descendant of this process that
+    is not a dashboard (the browser's processes)."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(server.pid), *psutil.Process().children(recursive=True)]:
+        if proc.pid in dashboards and proc.pid != server.pid:
+            continue
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue  # ended meanwhile
+        total += times.user + times.system
+    return total
+
+
 def _p95(times: list[float]) -> float:
     ordered = sorted(times)
     return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
@@ -116,6 +133,11 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=20, help="loads per page (default 20)")
     parser.add_argument("--rpc-ms", type=float, default=20.0, help="simulated latency of each call (default 20 ms)")
     parser.add_argument("--baseline-tree", type=Path, help="also measure this source tree, loads alternating")
+    parser.add_argument(
+        "--navigate",
+        action="store_true",
+        help="open each page with a click on the navigation drawer (in-app routing) instead of loading its URL",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -129,6 +151,10 @@ def main() -> None:
     ports = {name: _free_port() for name in trees}
     children = [_start(tree, ports[name], args.rpc_ms) for name, tree in trees.items()]
     results: dict[str, dict[str, list[float]]] = {name: {p: [] for p in PAGES} for name in trees}
+    # CPU time a load costs (the browser's processes plus the dashboard that served it): unlike
+    # wall time it hardly moves with the load other work puts on the machine.
+    cpu: dict[str, dict[str, list[float]]] = {name: {p: [] for p in PAGES} for name in trees}
+    servers = dict(zip(trees, children, strict=True))
     try:
         for port in ports.values():
             _wait(f"http://127.0.0.1:{port}/")
@@ -142,12 +168,23 @@ def main() -> None:
             for round_ in range(args.loads + 1):
                 for path, heading in PAGES.items():
                     for name, port in ports.items():
+                        if args.navigate:  # start from another page of this dashboard (not timed)
+                            start = "/system" if path != "/system" else "/explorer"
+                            page.goto(f"http://127.0.0.1:{port}{start}", wait_until="domcontentloaded")
+                            page.locator(".text-h5", has_text=PAGES[start]).wait_for(timeout=30_000)
+                            page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
+                        c0 = _cpu_s(servers[name], [c.pid for c in children])
                         t0 = time.perf_counter()
-                        page.goto(f"http://127.0.0.1:{port}{path}", wait_until="domcontentloaded")
-                        page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
+                        if args.navigate:  # a click on the navigation drawer: the app routes in place
+                            page.locator(f'.q-drawer a[href="{path}"]').click()
+                        else:
+                            page.goto(f"http://127.0.0.1:{port}{path}", wait_until="domcontentloaded")
+                        # the page's own heading (the drawer's labels have other classes)
+                        page.locator(".text-h5", has_text=heading).first.wait_for(timeout=30_000)
                         page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
                         if round_:  # the first round warms the browser cache and the server's reads
                             results[name][path].append((time.perf_counter() - t0) * 1000)
+                            cpu[name][path].append((_cpu_s(servers[name], [c.pid for c in children]) - c0) * 1000)
             browser.close()
     finally:
         for child in children:
@@ -155,15 +192,17 @@ def main() -> None:
             child.wait(timeout=20)
     print(
         f"dashboard page load, {N_JOBS} jobs, {N_CONTRACTS} contracts/variety, {args.rpc_ms:.0f} ms per call, "
-        f"{args.loads} loads/page, load average {os.getloadavg()[0]:.1f}"
+        f"{args.loads} loads/page, {'drawer clicks' if args.navigate else 'URL loads'}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    header = "".join(f" {name + ' p50':>9} {name + ' p95':>9}" for name in trees)
-    print(f"{'page':<10}{header}")
+    header = "".join(f" {name + ' p50':>9} {name + ' p95':>9} {name + ' cpu':>9}" for name in trees)
+    print(f"{'page':<10}{header}   (ms; cpu: median CPU ms of browser + dashboard per load)")
     for path in [*PAGES, "all"]:
         cells = ""
         for name in trees:
             times = results[name][path] if path != "all" else [t for ts in results[name].values() for t in ts]
-            cells += f" {statistics.median(times):9.0f} {_p95(times):9.0f}"
+            used = cpu[name][path] if path != "all" else [t for ts in cpu[name].values() for t in ts]
+            cells += f" {statistics.median(times):9.0f} {_p95(times):9.0f} {statistics.median(used):9.0f}"
         print(f"{path:<10}{cells}")
 
 

@@ -151,7 +151,7 @@ def render(backend: Backend) -> None:
 
         def contracts_tab() -> None:
             rows = [{c: getattr(x, c) for c in COLUMNS} for x in view.contracts]
-            t = table(rows, COLUMNS, pagination=50).mark("contracts-table")
+            t = table(rows, COLUMNS, pagination=25).mark("contracts-table")
             search.bind_value_to(t, "filter")
 
         def heatmap_tab() -> None:

@@ -451,5 +451,7 @@ def test_trading_run_detail_draws_its_equity_and_pnl_curve(client: FakeClient) -
         assert equity["data"] == [100_000.0, 100_250.0, 99_900.0, 100_400.0]
         assert pnl["data"] == [0.0, 250.0, -100.0, 400.0] and pnl["yAxisIndex"] == 1
         assert ("trading_run_equity", ("paper-1",), {}) in client.calls
+        await asyncio.sleep(3.3)  # the detail refreshes every 3 s; the curve (a whole-file read) waits 30 s
+        assert client.calls.count(("trading_run_equity", ("paper-1",), {})) == 1
 
     simulate(client, scenario)

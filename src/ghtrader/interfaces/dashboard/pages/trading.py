@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from nicegui import ui
@@ -11,6 +12,7 @@ from ghtrader.interfaces.dashboard.actions import act
 from ghtrader.interfaces.dashboard.backend import Backend, classify
 from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, lazy_tabs, live, opt_float, table
 
+EQUITY_EVERY_S = 30.0  # how often an open run's equity curve is re-read
 RUN_COLUMNS = ("run_id", "mode", "status", "model_id", "symbol", "ticks", "executor", "monitor_only")
 COMMANDS = (
     ("cancel_all", "Cancel all orders"),
@@ -60,13 +62,19 @@ def render(backend: Backend) -> None:
             try:
                 state = await backend.call("trading_run_status", run_id)
                 events = await backend.call("tail_trading_events", run_id, limit=50)
-                curve = await backend.call("trading_run_equity", run_id)
+                # The curve reads the run's whole snapshot file on the server: at most every
+                # EQUITY_EVERY_S seconds, and at once for a newly picked run.
+                fresh = drawn.get("run") == run_id and time.monotonic() - drawn.get("at", 0.0) < EQUITY_EVERY_S
+                curve = None if fresh else await backend.call("trading_run_equity", run_id)
             except Exception as exc:  # noqa: BLE001 - shown in the panel
                 detail.clear()
                 with detail:
                     ui.label(classify(exc)[0]).classes("text-negative")
                 return
             _render_run(backend, detail, run_id, state, events)
+            if curve is None:
+                return
+            drawn.update(run=run_id, at=time.monotonic())
             if drawn.get("key") != (run_id, curve["snapshots"]):  # redraw only when new snapshots arrived
                 drawn["key"] = (run_id, curve["snapshots"])
                 chart.clear()

@@ -7,11 +7,16 @@ Chromium (Playwright) ``--loads`` times and reports p50 / p95 per page: from nav
 until the page's data is on screen (heading shown and no "loading..." left).
 
     PYTHONPATH=src:. .venv/bin/python bench/bench_dashboard.py [--loads 20] [--rpc-ms 20]
+
+With ``--baseline-tree DIR`` (a checkout of another commit, e.g. ``git worktree add /tmp/old
+<commit>`` with its generated ``src/ghtrader/v1``), a second dashboard runs from that tree and
+every load alternates between the two, so both are measured under the same machine load.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -92,10 +97,47 @@ def _wait(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def _start(tree: Path, port: int, rpc_ms: float) -> subprocess.Popen[bytes]:
+    """A dashboard child process running ``tree``'s pages and fake client."""
+    env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
+    script = tree / "bench" / "bench_dashboard.py"
+    return subprocess.Popen(
+        [sys.executable, str(script), "--serve", str(port), "--rpc-ms", str(rpc_ms)], cwd=tree, env=env
+    )
+
+
+def _cpu_s(server: subprocess.Popen[bytes], dashboards: list[int]) -> float:
+    """CPU seconds used so far by ``server`` and by every other descendant of this process that
+    is not a dashboard (the browser's processes)."""
+    import psutil
+
+    total = 0.0
+    for proc in [psutil.Process(server.pid), *psutil.Process().children(recursive=True)]:
+        if proc.pid in dashboards and proc.pid != server.pid:
+            continue
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue  # ended meanwhile
+        total += times.user + times.system
+    return total
+
+
+def _p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=20, help="loads per page (default 20)")
     parser.add_argument("--rpc-ms", type=float, default=20.0, help="simulated latency of each call (default 20 ms)")
+    parser.add_argument("--baseline-tree", type=Path, help="also measure this source tree, loads alternating")
+    parser.add_argument(
+        "--navigate",
+        action="store_true",
+        help="open each page with a click on the navigation drawer (in-app routing) instead of loading its URL",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -103,14 +145,19 @@ def main() -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--rpc-ms", str(args.rpc_ms)], cwd=Path(__file__).parent
-    )
+    trees = {"new": Path(__file__).resolve().parent.parent}
+    if args.baseline_tree:
+        trees = {"old": args.baseline_tree.resolve(), **trees}
+    ports = {name: _free_port() for name in trees}
+    children = [_start(tree, ports[name], args.rpc_ms) for name, tree in trees.items()]
+    results: dict[str, dict[str, list[float]]] = {name: {p: [] for p in PAGES} for name in trees}
+    # CPU time a load costs (the browser's processes plus the dashboard that served it): unlike
+    # wall time it hardly moves with the load other work puts on the machine.
+    cpu: dict[str, dict[str, list[float]]] = {name: {p: [] for p in PAGES} for name in trees}
+    servers = dict(zip(trees, children, strict=True))
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait(base + "/")
-        results: dict[str, list[float]] = {p: [] for p in PAGES}
+        for port in ports.values():
+            _wait(f"http://127.0.0.1:{port}/")
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium",
@@ -120,30 +167,43 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             for round_ in range(args.loads + 1):
                 for path, heading in PAGES.items():
-                    t0 = time.perf_counter()
-                    page.goto(base + path, wait_until="domcontentloaded")
-                    page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
-                    page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
-                    if round_:  # the first round warms the browser cache and the server's reads
-                        results[path].append((time.perf_counter() - t0) * 1000)
+                    for name, port in ports.items():
+                        if args.navigate:  # start from another page of this dashboard (not timed)
+                            start = "/system" if path != "/system" else "/explorer"
+                            page.goto(f"http://127.0.0.1:{port}{start}", wait_until="domcontentloaded")
+                            page.locator(".text-h5", has_text=PAGES[start]).wait_for(timeout=30_000)
+                            page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
+                        c0 = _cpu_s(servers[name], [c.pid for c in children])
+                        t0 = time.perf_counter()
+                        if args.navigate:  # a click on the navigation drawer: the app routes in place
+                            page.locator(f'.q-drawer a[href="{path}"]').click()
+                        else:
+                            page.goto(f"http://127.0.0.1:{port}{path}", wait_until="domcontentloaded")
+                        # the page's own heading (the drawer's labels have other classes)
+                        page.locator(".text-h5", has_text=heading).first.wait_for(timeout=30_000)
+                        page.get_by_text("loading...").first.wait_for(state="detached", timeout=30_000)
+                        if round_:  # the first round warms the browser cache and the server's reads
+                            results[name][path].append((time.perf_counter() - t0) * 1000)
+                            cpu[name][path].append((_cpu_s(servers[name], [c.pid for c in children]) - c0) * 1000)
             browser.close()
     finally:
-        child.terminate()
-        child.wait(timeout=20)
+        for child in children:
+            child.terminate()
+            child.wait(timeout=20)
     print(
-        f"dashboard page load, {N_JOBS} jobs, {N_CONTRACTS} contracts/variety, {args.rpc_ms:.0f} ms per call, {args.loads} loads/page"
+        f"dashboard page load, {N_JOBS} jobs, {N_CONTRACTS} contracts/variety, {args.rpc_ms:.0f} ms per call, "
+        f"{args.loads} loads/page, {'drawer clicks' if args.navigate else 'URL loads'}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'page':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    everything: list[float] = []
-    for path, times in results.items():
-        times.sort()
-        everything += times
-        p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
-        print(f"{path:<10} {statistics.median(times):8.0f} {p95:8.0f} {times[-1]:8.0f}")
-    everything.sort()
-    print(
-        f"{'all':<10} {statistics.median(everything):8.0f} {everything[int(round(0.95 * len(everything))) - 1]:8.0f} {everything[-1]:8.0f}"
-    )
+    header = "".join(f" {name + ' p50':>9} {name + ' p95':>9} {name + ' cpu':>9}" for name in trees)
+    print(f"{'page':<10}{header}   (ms; cpu: median CPU ms of browser + dashboard per load)")
+    for path in [*PAGES, "all"]:
+        cells = ""
+        for name in trees:
+            times = results[name][path] if path != "all" else [t for ts in results[name].values() for t in ts]
+            used = cpu[name][path] if path != "all" else [t for ts in cpu[name].values() for t in ts]
+            cells += f" {statistics.median(times):9.0f} {_p95(times):9.0f} {statistics.median(used):9.0f}"
+        print(f"{path:<10}{cells}")
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSou
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
+from ghtrader.adapters.filesystem.run_snapshots import FilesystemRunSnapshots
 from ghtrader.adapters.filesystem.trading_runs import FilesystemTradingRunStore
 from ghtrader.adapters.host.build_info import code_version, git_commit
 from ghtrader.adapters.host.clock import ReplayClock, SystemClock
+from ghtrader.adapters.host.directory_sizes import ScandirDirectorySizer, file_size
 from ghtrader.adapters.host.resources import PsutilHostProbe, PsutilStorageSpace
 from ghtrader.adapters.http.fetch import text_fetcher
 from ghtrader.adapters.scheduling import ServerScheduler, SqliteUpdateLedger
@@ -63,11 +65,13 @@ from ghtrader.application.daily_update import (
 from ghtrader.application.datasets.build import BuildDataset
 from ghtrader.application.datasets.main_l5 import BuildMainL5
 from ghtrader.application.datasets.schedule import BuildMainSchedule
+from ghtrader.application.directory_sizes import GetDirectorySizes
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.experiments import ExperimentRecorder, Experiments
 from ghtrader.application.free_space import FreeSpaceGuard
 from ghtrader.application.ingest import DownloadContractRange, DownloadTicks, UpdateContracts
 from ghtrader.application.pipeline import RunPipeline
+from ghtrader.application.pipeline_readiness import GetPipelineReadiness
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
@@ -90,6 +94,7 @@ from ghtrader.application.research.ensemble import EnsembleFamily
 from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.model_cards import GetModelCard
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
@@ -97,6 +102,7 @@ from ghtrader.application.run_manifest import RunRecorder
 from ghtrader.application.system import GetSystemStatus
 from ghtrader.application.tca import AnalyzeTca, PreTradeTca
 from ghtrader.application.trading.account_lock import AccountLocks
+from ghtrader.application.trading.equity_curve import GetEquityCurve
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.risk_setup import risk_engine_factory, risk_limits
 from ghtrader.application.trading.run import ExecutionFactory, StartTradingRun
@@ -984,6 +990,9 @@ class Container(containers.DeclarativeContainer):
         promotion=model_promotion.provider,
         daily_train=daily_train.provider,
         sweep=run_sweep.provider,
+        model_card=providers.Singleton(
+            GetModelCard, registry=model_registry, artifacts=artifact_store, file_size=providers.Object(file_size)
+        ).provider,
     )
 
     run_pipeline = providers.Singleton(
@@ -1057,6 +1066,10 @@ class Container(containers.DeclarativeContainer):
         ),
         pretrade=providers.Singleton(PreTradeTca, ticks=ticks_store, store=tca_store),
     )
+    run_equity_curve = providers.Singleton(
+        GetEquityCurve,
+        providers.Singleton(FilesystemRunSnapshots, providers.Callable(lambda s: s.runs_dir / "trading", settings)),
+    )
 
     broker_profiles = providers.Singleton(_SettingsBrokerProfiles, settings)
     account_cache = providers.Singleton(
@@ -1088,6 +1101,18 @@ class Container(containers.DeclarativeContainer):
         version=ghtrader.__version__,
         git_commit=providers.Callable(git_commit),
         provider=providers.Callable(lambda s: s.provider, settings),
+    )
+
+    # /system's folder sizes: walked in a background thread, cached 5 min, 10 s budget per folder.
+    get_directory_sizes = providers.Singleton(
+        GetDirectorySizes,
+        paths=providers.Callable(lambda s: [str(s.data_dir), str(s.runs_dir), str(s.artifacts_dir)], settings),
+        sizer=providers.Singleton(ScandirDirectorySizer),
+        clock=clock,
+    )
+
+    get_pipeline_readiness = providers.Singleton(
+        GetPipelineReadiness, probe=store_probe, index=index_store, schedules=schedule_store
     )
 
     run_manifests = providers.Singleton(
@@ -1160,14 +1185,14 @@ class Container(containers.DeclarativeContainer):
     )  # started by `ghtrader serve` only
 
     grpc_services = providers.List(
-        providers.Callable(system_service, get_system_status),
+        providers.Callable(system_service, get_system_status, get_directory_sizes, get_pipeline_readiness),
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(regime_service, regime_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
-        providers.Callable(trading_service, trading_runs.provider),
+        providers.Callable(trading_service, trading_runs.provider, run_equity_curve.provider),
         providers.Callable(tca_service, tca_use_cases.provider),
         providers.Callable(accounts_service, account_use_cases),
         providers.Callable(query_service, run_query.provider),

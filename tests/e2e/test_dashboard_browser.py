@@ -181,6 +181,15 @@ def test_every_page_loads_without_console_errors(stack: Stack, browser: Browser)
         assert page.get_by_text("error:").count() == 0, path
         page.screenshot(path=str(SCREENSHOTS / f"{path.strip('/') or 'home'}.png"), full_page=True)
     assert errors == [], errors
+    # The real server's additions: pipeline readiness per variety on /ops, folder sizes on /system.
+    page.goto(stack.dashboard + "/ops")
+    page.locator("td", has_text="SHFE.ag").first.wait_for(timeout=15_000)
+    page.get_by_role("button", name="main-schedule").first.wait_for(timeout=15_000)
+    page.goto(stack.dashboard + "/system")
+    page.get_by_text("sizes are re-measured when older than").wait_for(timeout=15_000)
+    # the folder table (its "walk" column) appears once the background walk has ended; refreshed every 10 s
+    page.locator("th", has_text="walk").first.wait_for(timeout=30_000)
+    assert page.get_by_text("error:").count() == 0 and errors == [], errors
 
 
 def test_build_form_creates_a_job_that_shows_in_jobs_and_finishes(stack: Stack, browser: Browser) -> None:

@@ -25,6 +25,19 @@ class HostSnapshot:
 
 
 @dataclass(frozen=True)
+class DirectorySize:
+    """Bytes and regular files under a folder; ``partial`` when the walk hit its time budget."""
+
+    path: str
+    bytes: int
+    files: int
+    partial: bool
+    walk_seconds: float
+    measured_ns: int
+    error: str = ""  # why it could not be measured; "" when it was
+
+
+@dataclass(frozen=True)
 class StoreHealth:
     backend: str
     reachable: bool
@@ -43,3 +56,9 @@ class StorageSpace(Protocol):
     """Disk usage of the volume the stores write to (the embedded database's data dir)."""
 
     def usage(self) -> DiskUsage: ...
+
+
+class DirectorySizer(Protocol):
+    """Walks a folder within a time budget (never follows symlinks)."""
+
+    def measure(self, path: str, budget_s: float) -> DirectorySize: ...

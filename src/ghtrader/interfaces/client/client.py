@@ -583,6 +583,19 @@ class GhTraderClient(AlertsMixin):
         )
         return {"entry": _model_dict(r.entry), "changes": [change_dict(c) for c in r.changes]}
 
+    def model_card(self, model_id: str, version: str = "") -> dict[str, Any]:
+        """A model's card (version "" = production, else the newest); NOT_FOUND when unknown."""
+        r = self._call(
+            self._research.GetModelCard, research_pb2.GetModelCardRequest(model_id=model_id, version=version)
+        )
+        out = {f.name: getattr(r, f.name) for f in r.DESCRIPTOR.fields if f.name not in ("entry", "history")}
+        out["entry"] = _model_dict(r.entry)
+        out["history"] = [change_dict(c) for c in r.history]
+        out["features"] = list(r.features)
+        out["calibration"] = json.loads(r.calibration_json or "{}")
+        out["onnx_bytes"] = r.onnx_bytes if r.HasField("onnx_bytes") else None
+        return out
+
     def model_history(self, model_id: str) -> list[dict[str, Any]]:
         r = self._call(self._research.GetModelHistory, research_pb2.GetModelHistoryRequest(model_id=model_id))
         return [change_dict(c) for c in r.changes]
@@ -671,6 +684,20 @@ class GhTraderClient(AlertsMixin):
         req = trading_pb2.TailRunEventsRequest(run_id=run_id, kind=kind, **_given(limit=limit))
         r = self._call(self._trading.TailRunEvents, req)
         return [json.loads(e.payload_json) for e in r.events]
+
+    def trading_run_equity(self, run_id: str, *, max_points: int | None = None) -> dict[str, Any]:
+        """A run's equity / PnL curve (<= 2,000 points; each bucket's low and high kept)."""
+        req = trading_pb2.GetRunEquityRequest(run_id=run_id, **_given(max_points=max_points))
+        r = self._call(self._trading.GetRunEquity, req)
+        return {
+            "run_id": r.run_id,
+            "time_ns": list(r.time_ns),
+            "equity": list(r.equity),
+            "pnl": list(r.pnl),
+            "balance": list(r.balance),
+            "snapshots": r.snapshots,
+            "max_drawdown": r.max_drawdown,
+        }
 
     def trading_command(self, run_id: str, command: str, reason: str = "") -> dict[str, Any]:
         """Send an operator command: cancel_all, flatten, halt, resume, reset_kill or stop."""
@@ -1095,6 +1122,26 @@ class GhTraderClient(AlertsMixin):
         request = experiments_pb2.ExportExperimentsRequest(**_given(since_ns=since_ns, limit=limit))
         r = self._call(self._experiments.ExportExperiments, request, timeout_s=timeout_s)
         return [_fields(e) for e in r.exported]
+
+    def directory_sizes(self) -> dict[str, Any]:
+        """The data / runs / artifacts folder sizes as last measured (never waits for a walk)."""
+        r = self._call(self._system.GetDirectorySizes, system_pb2.GetDirectorySizesRequest())
+        return {
+            "sizes": [_fields(x) for x in r.sizes],
+            "measuring": r.measuring,
+            "ttl_seconds": r.ttl_seconds,
+            "budget_seconds": r.budget_seconds,
+        }
+
+    def pipeline_readiness(self, varieties: Sequence[str] = ()) -> dict[str, Any]:
+        """Per variety: raw contracts indexed, schedule present, main_l5 days (from the index)."""
+        request = system_pb2.GetPipelineReadinessRequest(varieties=list(varieties))
+        r = self._call(self._system.GetPipelineReadiness, request)
+        return {
+            "store_reachable": r.store_reachable,
+            "store_detail": r.store_detail,
+            "varieties": [_fields(v) for v in r.varieties],
+        }
 
     def get_status(self) -> StatusView:
         r = self._call(self._system.GetStatus, system_pb2.GetStatusRequest())

@@ -106,9 +106,18 @@ class Dashboard:
                             badge.set_visibility(False)
                             badge_holder["badge"] = badge
 
+        shown: dict[str, Any] = {}  # what the bar shows now: unchanged reads rebuild nothing
+
         async def update() -> None:
             status = await backend.status()
             active = await backend.jobs(states=ACTIVE_STATES)
+            now = (
+                None if status is None else (status.value, status.error, status.unreachable),
+                None if active is None else (len(active.value) if active.ok else -1),
+            )
+            if shown.get("now") == now and "now" in shown:
+                return
+            shown["now"] = now
             indicators.clear()
             with indicators:
                 if status is None:

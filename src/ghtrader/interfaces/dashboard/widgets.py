@@ -40,12 +40,28 @@ def _ready_now(load: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
     return False, None
 
 
+def shown(value: Any) -> Any:
+    """What a section shows of ``value``: cache entries by their value and error, not by when
+    they were loaded, so a refresh that brought nothing new compares equal."""
+    if isinstance(value, Entry):
+        return (value.value, value.error, value.unreachable)
+    if isinstance(value, (tuple, list)):
+        return type(value)(shown(v) for v in value)
+    return value
+
+
+_UNSET = object()
+
+
 def live(load: Callable[[], Awaitable[Any]], render: Callable[[Any], None], every: float = 5.0) -> ui.column:
     """A section showing ``render(await load())``: built at once when the reads are cached,
     otherwise filled right after the page is sent; refreshed every ``every`` seconds (0: never).
-    The page itself never waits for the server."""
+    A refresh that loads what is already shown leaves the section alone (no rebuild: less
+    traffic, and the user's sorting, paging and open panels survive). The page itself never
+    waits for the server."""
     box = ui.column().classes("w-full")
     ready, value = _ready_now(load)
+    last: dict[str, Any] = {"shown": shown(value) if ready else _UNSET}
     with box:
         if ready:
             render(value)
@@ -56,6 +72,10 @@ def live(load: Callable[[], Awaitable[Any]], render: Callable[[Any], None], ever
         value = await load()
         if box.is_deleted:
             return
+        now = shown(value)
+        if value is not None and now == last["shown"]:
+            return
+        last["shown"] = now
         box.clear()
         with box:
             render(value)
@@ -65,6 +85,41 @@ def live(load: Callable[[], Awaitable[Any]], render: Callable[[Any], None], ever
     if every:
         ui.timer(every, update)
     return box
+
+
+def tab_name(value: Any) -> str:
+    """A tab's name from a tabs value (the name, or the tab element itself)."""
+    return value if isinstance(value, str) else str(getattr(value, "_props", {}).get("name", ""))
+
+
+def lazy_tabs(builders: dict[str, Callable[[], None]], picked: dict[str, str] | None = None) -> None:
+    """Tabs whose panels are built the first time they are shown: a page load pays only for
+    the first tab (its elements, its reads, its chart library). ``picked["tab"]`` is the tab
+    to show and is kept up to date, so a section rebuilt by a refresh reopens the same tab."""
+    picked = picked if picked is not None else {}
+    names = list(builders)
+    if picked.get("tab") not in builders:
+        picked["tab"] = names[0]
+    panels: dict[str, ui.tab_panel] = {}
+    built: set[str] = set()
+
+    def fill(name: str) -> None:
+        if name in built or name not in panels:
+            return
+        built.add(name)
+        with panels[name]:
+            builders[name]()
+
+    def on_change(value: Any) -> None:
+        picked["tab"] = tab_name(value)
+        fill(picked["tab"])
+
+    with ui.tabs(value=picked["tab"], on_change=lambda e: on_change(e.value)) as tabs:
+        tab_elements = [ui.tab(name) for name in names]
+    with ui.tab_panels(tabs, value=picked["tab"]).classes("w-full"):
+        for name, tab in zip(names, tab_elements, strict=True):
+            panels[name] = ui.tab_panel(tab)
+    fill(picked["tab"])
 
 
 def entry_ok(entry: Entry | None) -> bool:

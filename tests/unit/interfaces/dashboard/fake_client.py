@@ -61,6 +61,31 @@ class FakeClient:
             4 << 30, 16 << 30, (DiskView("/data", 10 << 30, 90 << 30, 100 << 30),), "NVIDIA H100 80GB", "synthetic",
         )  # fmt: skip
 
+    def pipeline_readiness(self, varieties: Any = ()) -> dict[str, Any]:
+        self._check()
+        return {"store_reachable": True, "store_detail": "memory", "varieties": [
+            {"variety": "SHFE.cu", "raw_contracts": 12, "schedule_present": True, "main_l5_days": 40,
+             "main_l5_last_day": "2026-02-27", "error": ""},
+            {"variety": "SHFE.au", "raw_contracts": 6, "schedule_present": False, "main_l5_days": 0,
+             "main_l5_last_day": "", "error": ""},
+            {"variety": "SHFE.ag", "raw_contracts": 0, "schedule_present": False, "main_l5_days": 0,
+             "main_l5_last_day": "", "error": ""},
+        ]}  # fmt: skip
+
+    def directory_sizes(self) -> dict[str, Any]:
+        self._check()
+        return {
+            "sizes": [
+                {"path": "data", "bytes": 3 << 30, "files": 1200, "partial": False, "walk_seconds": 0.4,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": ""},
+                {"path": "runs", "bytes": 5 << 20, "files": 90000, "partial": True, "walk_seconds": 10.0,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": ""},
+                {"path": "artifacts", "bytes": 0, "files": 0, "partial": False, "walk_seconds": 0.0,
+                 "measured_ns": 1_765_000_000_000_000_000, "error": "not a folder (does not exist yet?)"},
+            ],
+            "measuring": False, "ttl_seconds": 300.0, "budget_seconds": 10.0,
+        }  # fmt: skip
+
     def report_figures(self, report_path: str, max_bytes: int | None = None) -> list[tuple[str, bytes]]:
         self._check()
         with self._lock:
@@ -107,6 +132,24 @@ class FakeClient:
              "artifact_path": "artifacts/n.onnx", "config_hash": "y", "metrics": {"auc": 0.58}, "created_at_ns": 2},
         ]  # fmt: skip
 
+    def model_card(self, model_id: str, version: str = "") -> dict[str, Any]:
+        self._check()
+        with self._lock:
+            self.calls.append(("model_card", (model_id, version), {}))
+        entry = next((m for m in self.list_models() if m["model_id"] == model_id), None)
+        if entry is None:
+            raise ApiError("NOT_FOUND", f"no model {model_id!r} is registered")
+        return {
+            "entry": entry, "family": entry["model_type"], "horizon": 50, "window": 1, "symbol": "KQ.m@SHFE.cu",
+            "ticks_lake": "main_l5", "train_start_day": "2026-01-05", "train_end_day": "2026-02-27",
+            "train_rows": 9000, "valid_rows": 1000, "features": ["spread", "imbalance_l1"],
+            "calibration": {"method": "isotonic", "brier_after": 0.19}, "onnx_path": "artifacts/m/model.onnx",
+            "onnx_bytes": 2048, "card_markdown": "# card", "meta_error": "",
+            "history": [{"model_id": model_id, "version": entry["version"], "from_status": "development",
+                         "to_status": "production", "reason": "gate passed", "actor": "cli", "at_ns": 1,
+                         "decision": {}}],
+        }  # fmt: skip
+
     def model_history(self, model_id: str) -> list[dict[str, Any]]:
         return []
 
@@ -114,6 +157,22 @@ class FakeClient:
         self._check()
         return [{"run_id": "paper-1", "mode": "paper", "monitor_only": False, "model_id": "cu-logistic",
                  "symbol": "KQ.m@SHFE.cu", "status": "finished", "ticks": 1000, "account_type": "sim", "executor": "direct"}]  # fmt: skip
+
+    def trading_run_status(self, run_id: str) -> dict[str, Any]:
+        self._check()
+        return {"run_id": run_id, "alive": False, "status": "finished", "ticks": 1000}
+
+    def tail_trading_events(self, run_id: str, *, limit: int | None = None, kind: str = "") -> list[dict[str, Any]]:
+        return [{"kind": "trade_fill", "time_ns": 1}]
+
+    def trading_run_equity(self, run_id: str, *, max_points: int | None = None) -> dict[str, Any]:
+        self._check()
+        with self._lock:
+            self.calls.append(("trading_run_equity", (run_id,), {}))
+        t0 = 1_765_000_000_000_000_000
+        equity = [100_000.0, 100_250.0, 99_900.0, 100_400.0]
+        return {"run_id": run_id, "time_ns": [t0 + i * 10**9 for i in range(4)], "equity": equity,
+                "pnl": [e - equity[0] for e in equity], "balance": equity, "snapshots": 9000, "max_drawdown": 350.0}  # fmt: skip
 
     def contract_status(self, variety: str) -> VarietyStatusView:
         self._check()
@@ -132,6 +191,8 @@ class FakeClient:
 
     def run_query(self, sql: str, *, max_rows: int | None = None, timeout_s: float | None = None) -> dict[str, Any]:
         self._check()
+        with self._lock:
+            self.calls.append(("run_query", (sql,), {}))
         if ";" in sql.strip().rstrip(";") or not sql.lstrip().lower().startswith(("select", "with")):
             raise ApiError("INVALID_ARGUMENT", "only one read-only statement (SELECT / WITH / EXPLAIN) is allowed")
         if "rows_total" in sql:  # the /data heatmap's read of the day index

@@ -239,6 +239,7 @@ def test_models_reports_list_finished_research_jobs_with_their_report(client: Fa
 
     async def scenario(user: User) -> None:
         await user.open("/models")
+        user.find("Reports").click()  # tabs are built when first shown
         await should_see_in_table(user, "runs/benchmarks/logistic.json")
         with user:
             rows = [r for t in user.current_layout.descendants() if isinstance(t, ui.table) for r in t.rows]
@@ -254,6 +255,7 @@ def test_ops_lists_the_latest_audits_with_their_reports(client: FakeClient) -> N
 
     async def scenario(user: User) -> None:
         await user.open("/ops")
+        user.find("Audit reports").click()  # tabs are built when first shown
         await should_see_in_table(user, "runs/audit/a.json")
         await should_see_in_table(user, "2 days differ")
 
@@ -305,3 +307,151 @@ def test_models_reports_list_the_main_jobs_compare_and_backtest_reports() -> Non
         "runs/benchmarks/bt.html",
     ]
     assert len({r["row"] for r in rows}) == 3
+
+
+def _tables(user: User) -> list[ui.table]:
+    with user:
+        return [t for t in user.current_layout.descendants() if isinstance(t, ui.table)]
+
+
+def test_a_refresh_that_brings_nothing_new_does_not_rebuild_the_section(client: FakeClient) -> None:
+    """The section built from the cache is refreshed once after 1 s; with the same status it
+    must keep its elements (the user's sorting and paging), not rebuild them."""
+
+    async def scenario(user: User) -> None:
+        await user.open("/system")
+        await user.should_see("NVIDIA H100 80GB")
+        await user.open("/system")  # now built from the cache, with a refresh 1 s later
+        await user.should_see("NVIDIA H100 80GB")
+        first = _tables(user)
+        assert first
+        await asyncio.sleep(1.5)
+        assert not any(t.is_deleted for t in first)
+        assert [id(t) for t in _tables(user)] == [id(t) for t in first]
+
+    simulate(client, scenario)
+
+
+def test_jobs_are_listed_fifty_a_page_newest_first() -> None:
+    client = FakeClient(jobs=[job(i, "Download", "succeeded") for i in range(1, 121)])
+
+    async def scenario(user: User) -> None:
+        await user.open("/jobs")
+        await should_see_in_table(user, "120")
+        await user.should_see("jobs 1-50")
+        [t] = [t for t in _tables(user) if "jobs-table" in t._markers]
+        assert [r["id"] for r in t.rows] == list(range(120, 70, -1))
+        user.find(marker="jobs-older").click()
+        await user.should_see("jobs 51-100")
+        [t] = [t for t in _tables(user) if "jobs-table" in t._markers]
+        assert [r["id"] for r in t.rows] == list(range(70, 20, -1))
+        user.find(marker="jobs-older").click()
+        await user.should_see("jobs 101-120")
+        with user:
+            older = next(iter(user.find(marker="jobs-older").elements))
+        assert not older.enabled  # nothing older than job 1
+        user.find(marker="jobs-newer").click()
+        await user.should_see("jobs 51-100")
+
+    simulate(client, scenario)
+
+
+def test_data_builds_the_charts_only_when_their_tab_is_opened(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await should_see_in_table(user, "SHFE.cu2601")
+        with user:
+            assert not [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+        assert not any(c[0] == "run_query" for c in client.calls)
+        user.find("Coverage").click()
+        for _ in range(100):
+            with user:
+                charts = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+            if charts:
+                break
+            await asyncio.sleep(0.03)
+        assert [c.options["series"][0]["name"] for c in charts] == ["present"]
+
+    simulate(client, scenario)
+
+
+def test_system_shows_folder_sizes_and_says_when_a_walk_was_cut(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/system")
+        await should_see_in_table(user, "3.0 GiB")
+        await should_see_in_table(user, "at least 5.0 MiB")
+        await should_see_in_table(user, "not a folder (does not exist yet?)")
+        await user.should_see("each walk stops after 10 s")
+
+    simulate(client, scenario)
+
+
+def test_ops_stage_buttons_say_why_they_cannot_run(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/ops")
+        await should_see_in_table(user, "2026-02-27")  # cu's main_l5 last day, from the readiness read
+        await user.should_see("schedule missing: run main-schedule")  # au: raw ticks, no schedule
+        await user.should_see("no raw ticks indexed: download or update first")  # ag
+        with user:
+            buttons = {m: next(iter(user.find(marker=m).elements)) for m in (
+                "stage-SHFE.cu-build", "stage-SHFE.au-main-l5", "stage-SHFE.au-main-schedule",
+                "stage-SHFE.ag-main-schedule",
+            )}  # fmt: skip
+        assert buttons["stage-SHFE.cu-build"].enabled and buttons["stage-SHFE.au-main-schedule"].enabled
+        assert not buttons["stage-SHFE.au-main-l5"].enabled and not buttons["stage-SHFE.ag-main-schedule"].enabled
+        with user:
+            why = next(iter(user.find(marker="why-SHFE.au-build").elements))
+        assert why.text == "main_l5 not built: run main-l5"
+
+    simulate(client, scenario)
+
+
+def test_ops_stage_buttons_say_store_not_reachable() -> None:
+    from ghtrader.interfaces.client.views import StatusView
+    from ghtrader.interfaces.dashboard.cache import Entry
+    from ghtrader.interfaces.dashboard.pages.ops import stage_blockers
+
+    down = FakeClient().get_status()
+    down = StatusView(**{**down.to_dict(), "disks": down.disks, "store_reachable": False})
+    why = stage_blockers(Entry(down, "", False, 0.0), None)
+    assert why["SHFE.cu"] == dict.fromkeys(("main-schedule", "main-l5", "build"), "store not reachable")
+
+
+def test_models_card_shows_training_window_calibration_history_and_onnx(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/models")
+        user.find("Model cards").click()
+        with user:
+            select = next(iter(user.find(marker="card-model").elements))
+        for _ in range(100):
+            if "cu-logistic@v3" in select.options:
+                break
+            await asyncio.sleep(0.03)
+        assert select.options["cu-logistic@v3"] == "cu-logistic vv3 (production)"  # the fake's versions read "v3"
+        select.value = "cu-logistic@v3"
+        await user.should_see("cu-logistic vv3")
+        await should_see_in_table(user, "2026-01-05 .. 2026-02-27")
+        await should_see_in_table(user, "artifacts/m/model.onnx (2.0 KiB)")
+        await should_see_in_table(user, "isotonic")
+        await should_see_in_table(user, "gate passed")
+        assert ("model_card", ("cu-logistic", "v3"), {}) in client.calls
+
+    simulate(client, scenario)
+
+
+def test_trading_run_detail_draws_its_equity_and_pnl_curve(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/trading")
+        await should_see_in_table(user, "paper-1")
+        user.find(marker="runs-table").trigger("rowClick", [{}, {"run_id": "paper-1"}, 0])
+        await user.should_see("equity: 4 of 9000 snapshots shown; max drawdown 350.00")
+        with user:
+            [chart] = [e for e in user.current_layout.descendants() if isinstance(e, ui.echart)]
+        equity, pnl = chart.options["series"]
+        assert equity["data"] == [100_000.0, 100_250.0, 99_900.0, 100_400.0]
+        assert pnl["data"] == [0.0, 250.0, -100.0, 400.0] and pnl["yAxisIndex"] == 1
+        assert ("trading_run_equity", ("paper-1",), {}) in client.calls
+        await asyncio.sleep(3.3)  # the detail refreshes every 3 s; the curve (a whole-file read) waits 30 s
+        assert client.calls.count(("trading_run_equity", ("paper-1",), {})) == 1
+
+    simulate(client, scenario)

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
-from ghtrader.interfaces.dashboard.widgets import entry_ok, live, table
+from ghtrader.interfaces.dashboard.widgets import entry_ok, lazy_tabs, live, table
 
 VARIETIES = {"SHFE.cu": "cu", "SHFE.au": "au", "SHFE.ag": "ag"}  # variety key -> label
 COLUMNS = (
@@ -147,28 +147,32 @@ def render(backend: Backend) -> None:
             return
         view = contracts.value
         ui.label(", ".join(f"{k}: {n}" for k, n in sorted(view.counts.items())) or "no contracts").mark("counts")
-        with ui.tabs(value=picked["tab"], on_change=lambda e: picked.update(tab=e.value)) as tabs:
-            t_table = ui.tab("Contracts")
-            t_chart = ui.tab("Coverage")
-            t_heat = ui.tab("Heatmap")
-        with ui.tab_panels(tabs, value=picked["tab"]).classes("w-full"):
-            with ui.tab_panel(t_table):
-                rows = [{c: getattr(x, c) for c in COLUMNS} for x in view.contracts]
-                t = table(rows, COLUMNS, pagination=50).mark("contracts-table")
-                search.bind_value_to(t, "filter")
-            with ui.tab_panel(t_chart):
-                coverage_chart(list(view.contracts))
-            with ui.tab_panel(t_heat):
+        # The charts (and the heatmap's read) wait until their tab is looked at.
 
-                def heat(entry: Any) -> None:
-                    if entry_ok(entry):
-                        coverage_heatmap(entry.value)
+        def contracts_tab() -> None:
+            rows = [{c: getattr(x, c) for c in COLUMNS} for x in view.contracts]
+            t = table(rows, COLUMNS, pagination=25).mark("contracts-table")
+            search.bind_value_to(t, "filter")
 
-                live(
-                    lambda: backend.read(f"heatmap:{v}", "run_query", heatmap_sql(v), max_rows=100_000, ttl=120.0),
-                    heat,
-                    every=0,
-                )
+        def heatmap_tab() -> None:
+            def heat(entry: Any) -> None:
+                if entry_ok(entry):
+                    coverage_heatmap(entry.value)
+
+            live(
+                lambda: backend.read(f"heatmap:{v}", "run_query", heatmap_sql(v), max_rows=100_000, ttl=120.0),
+                heat,
+                every=0,
+            )
+
+        lazy_tabs(
+            {
+                "Contracts": contracts_tab,
+                "Coverage": lambda: coverage_chart(list(view.contracts)),
+                "Heatmap": heatmap_tab,
+            },
+            picked,
+        )
 
     box = live(load, show, every=15.0)
 

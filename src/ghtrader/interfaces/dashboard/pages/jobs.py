@@ -11,23 +11,22 @@ from nicegui import ui
 from ghtrader.interfaces.dashboard.actions import act
 from ghtrader.interfaces.dashboard.backend import ACTIVE_STATES, TERMINAL_STATES, Backend, classify
 from ghtrader.interfaces.dashboard.pages.home import JOB_COLUMNS, job_rows
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, live, table
+from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, lazy_tabs, live, table
 
 STATES = ("", *ACTIVE_STATES, *TERMINAL_STATES)
 SOURCES = ("", "terminal", "dashboard", "scheduler", "api")
 LOG_TAIL_CHARS = 20_000
+PAGE_SIZE = 50  # jobs per page of the list (fetched from the server one page at a time)
 
 
 def render(backend: Backend) -> None:
     ui.label("Jobs").classes("text-h5")
-    with ui.tabs() as tabs:
-        list_tab = ui.tab("Jobs")
-        locks_tab = ui.tab("Locks")
-    with ui.tab_panels(tabs, value=list_tab).classes("w-full"):
-        with ui.tab_panel(list_tab):
-            _jobs_panel(backend)
-        with ui.tab_panel(locks_tab):
-            live(lambda: backend.read("locks", "list_locks", ttl=2.0), _locks, every=3.0)
+    lazy_tabs(
+        {
+            "Jobs": lambda: _jobs_panel(backend),
+            "Locks": lambda: live(lambda: backend.read("locks", "list_locks", ttl=2.0), _locks, every=3.0),
+        }
+    )
 
 
 def _locks(entry: Any) -> None:
@@ -50,19 +49,41 @@ def _jobs_panel(backend: Backend) -> None:
         listing = ui.column().classes("w-1/2")
         detail = ui.column().classes("w-1/2")
 
+    page = {"n": 0}  # which page of PAGE_SIZE jobs, newest first
+
     async def load() -> Any:
         states = (state.value,) if state.value else ()
-        return await backend.jobs(states=states, source=source.value or "", limit=200)
+        # One job more than shown tells whether there is an older page; the browser gets only this page.
+        return await backend.jobs(states=states, source=source.value or "", limit=PAGE_SIZE * (page["n"] + 1) + 1)
+
+    def turn(step: int) -> None:
+        page["n"] = max(0, page["n"] + step)
+        _reload(box, load, show)
 
     def show(entry: Any) -> None:
         if entry_ok(entry):
-            t = table(job_rows(entry.value), JOB_COLUMNS, row_key="id", pagination=20).mark("jobs-table")
+            start = PAGE_SIZE * page["n"]
+            shown = entry.value[start : start + PAGE_SIZE]
+            more = len(entry.value) > start + PAGE_SIZE
+            t = table(job_rows(shown), JOB_COLUMNS, row_key="id", pagination=PAGE_SIZE).mark("jobs-table")
+            t.props("hide-pagination")
             t.on("rowClick", lambda e: open_job(int(e.args[1]["id"])))
+            with ui.row().classes("items-center"):
+                newer = ui.button("newer", on_click=lambda: turn(-1)).props("flat dense").mark("jobs-newer")
+                newer.set_enabled(page["n"] > 0)
+                ui.label(f"jobs {start + 1}-{start + len(shown)}" if shown else "no jobs").mark("jobs-range")
+                older = ui.button("older", on_click=lambda: turn(1)).props("flat dense").mark("jobs-older")
+                older.set_enabled(more)
 
     with listing:
         box = live(load, show, every=3.0)
-    state.on_value_change(lambda: _reload(box, load, show))
-    source.on_value_change(lambda: _reload(box, load, show))
+
+    def refilter() -> None:
+        page["n"] = 0
+        _reload(box, load, show)
+
+    state.on_value_change(refilter)
+    source.on_value_change(refilter)
 
     log_state: dict[str, Any] = {"offset": 0, "text": ""}
 

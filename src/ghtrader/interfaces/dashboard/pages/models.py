@@ -10,8 +10,18 @@ from nicegui import ui
 
 from ghtrader.interfaces.client import GhTraderClient
 from ghtrader.interfaces.dashboard.actions import act, submit_job
-from ghtrader.interfaces.dashboard.backend import Backend
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, live, opt_float, opt_int, table
+from ghtrader.interfaces.dashboard.backend import Backend, classify
+from ghtrader.interfaces.dashboard.widgets import (
+    confirm,
+    entry_ok,
+    fmt_bytes,
+    fmt_ns,
+    lazy_tabs,
+    live,
+    opt_float,
+    opt_int,
+    table,
+)
 
 FAMILIES = ("logistic", "lightgbm", "xgboost", "mlp", "tcn", "lstm", "transformer")
 COLUMNS = ("model_id", "version", "model_type", "status", "created", "metrics")
@@ -32,32 +42,129 @@ def model_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render(backend: Backend) -> None:
     ui.label("Models").classes("text-h5")
-    with ui.tabs() as tabs:
-        t_inv = ui.tab("Inventory")
-        t_reports = ui.tab("Reports")
-        t_hist = ui.tab("Registry history")
-        t_forms = ui.tab("Train / benchmark / compare / backtest")
-    with ui.tab_panels(tabs, value=t_inv).classes("w-full"):
-        with ui.tab_panel(t_inv):
-            search = ui.input("search").props("clearable dense").mark("model-search")
 
-            def show(entry: Any) -> None:
-                if entry_ok(entry):
-                    if not entry.value:
-                        ui.label("no models yet: train one (Train tab) or run `make run`")
-                        return
-                    t = table(model_rows(entry.value), COLUMNS, pagination=25).mark("models-table")
-                    search.bind_value_to(t, "filter")
+    def inventory() -> None:
+        search = ui.input("search").props("clearable dense").mark("model-search")
 
-            live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
-        with ui.tab_panel(t_reports):
-            viewer = _figure_viewer(backend)
-            live(lambda: backend.jobs(limit=200), lambda e: _reports(e, viewer), every=10.0)
-            viewer.box.move(target_index=-1)
-        with ui.tab_panel(t_hist):
-            _history(backend)
-        with ui.tab_panel(t_forms):
-            _forms(backend)
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                if not entry.value:
+                    ui.label("no models yet: train one (Train tab) or run `make run`")
+                    return
+                t = table(model_rows(entry.value), COLUMNS, pagination=25).mark("models-table")
+                search.bind_value_to(t, "filter")
+
+        live(lambda: backend.read("models", "list_models", ttl=15.0), show, every=15.0)
+
+    def reports() -> None:
+        viewer = _figure_viewer(backend)
+        live(lambda: backend.jobs(limit=200), lambda e: _reports(e, viewer), every=10.0)
+        viewer.box.move(target_index=-1)
+
+    lazy_tabs(
+        {
+            "Inventory": inventory,
+            "Model cards": lambda: _cards(backend),
+            "Reports": reports,
+            "Registry history": lambda: _history(backend),
+            "Train / benchmark / compare / backtest": lambda: _forms(backend),
+        }
+    )
+
+
+def card_facts(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The card's headline facts as (item, value) rows."""
+    e = card["entry"]
+    size = "missing" if card["onnx_bytes"] is None else fmt_bytes(card["onnx_bytes"])
+    facts = [
+        ("status", e["status"]),
+        ("family", card["family"] or e["model_type"]),
+        ("symbol", card["symbol"]),
+        ("horizon (ticks)", card["horizon"]),
+        ("window (ticks)", card["window"]),
+        ("data lake", card["ticks_lake"]),
+        ("training window", f"{card['train_start_day']} .. {card['train_end_day']}" if card["train_start_day"] else ""),
+        ("rows (train / valid)", f"{card['train_rows']} / {card['valid_rows']}" if card["train_rows"] else ""),
+        ("features", len(card["features"])),
+        ("registered", fmt_ns(e["created_at_ns"])),
+        ("config hash", e["config_hash"][:16]),
+        ("ONNX", f"{card['onnx_path']} ({size})"),
+    ]
+    return [{"item": k, "value": v} for k, v in facts]
+
+
+def render_card(card: dict[str, Any]) -> None:
+    """One model's card: facts, metrics, calibration, status history, features, training card."""
+    e = card["entry"]
+    ui.label(f"{e['model_id']} v{e['version']}").classes("text-h6").mark("card-title")
+    if card["meta_error"]:
+        ui.label(f"training metadata unreadable: {card['meta_error']}").classes("text-negative")
+    with ui.row().classes("w-full items-start"):
+        with ui.column().classes("w-1/3"):
+            table(card_facts(card), ("item", "value")).mark("card-facts")
+        with ui.column().classes("w-1/4"):
+            ui.label("metrics").classes("text-bold")
+            metrics = [{"metric": k, "value": _short(v)} for k, v in e["metrics"].items()]
+            table(metrics, ("metric", "value")).mark("card-metrics") if metrics else ui.label("none recorded")
+        with ui.column().classes("w-1/4"):
+            ui.label("calibration").classes("text-bold")
+            cal = [{"field": k, "value": _short(v)} for k, v in card["calibration"].items()]
+            table(cal, ("field", "value")).mark("card-calibration") if cal else ui.label("no calibrator")
+    ui.label("status history").classes("text-bold")
+    if card["history"]:
+        rows = [{**c, "at": fmt_ns(c["at_ns"])} for c in card["history"]]
+        table(rows, ("at", "from_status", "to_status", "actor", "reason")).mark("card-history")
+    else:
+        ui.label("never changed status")
+    with ui.expansion(f"features ({len(card['features'])})"):
+        ui.label(", ".join(card["features"]) or "none").classes("text-sm")
+    if card["card_markdown"]:
+        with ui.expansion("training card"):
+            ui.markdown(card["card_markdown"])
+
+
+def _short(v: Any) -> Any:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (dict, list)):
+        text = json.dumps(v)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return v
+
+
+def _cards(backend: Backend) -> None:
+    choice = ui.select({}, label="model (version)", with_input=True).classes("w-96").mark("card-model")
+    out = ui.column().classes("w-full")
+
+    def options(entry: Any) -> None:
+        if entry is not None and entry.ok:
+            choice.set_options(
+                {
+                    f"{m['model_id']}@{m['version']}": f"{m['model_id']} v{m['version']} ({m['status']})"
+                    for m in entry.value
+                }
+            )
+
+    async def load_options() -> None:
+        options(await backend.read("models", "list_models", ttl=15.0))
+
+    async def show() -> None:
+        if not choice.value:
+            return
+        model_id, _, version = str(choice.value).rpartition("@")
+        try:
+            card = await backend.call("model_card", model_id, version)
+        except Exception as exc:  # noqa: BLE001 - shown in place of the card
+            out.clear()
+            with out:
+                ui.label(classify(exc)[0]).classes("text-negative")
+            return
+        out.clear()
+        with out:
+            render_card(card)
+
+    choice.on_value_change(show)
+    ui.timer(0.01, load_options, once=True)
 
 
 RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")

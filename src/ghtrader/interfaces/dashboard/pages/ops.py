@@ -8,7 +8,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
-from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_ns, live, opt_float, opt_int, split, table
+from ghtrader.interfaces.dashboard.widgets import entry_ok, fmt_ns, lazy_tabs, live, opt_float, opt_int, split, table
 
 
 def pipeline_blockers(status: Any) -> list[str]:
@@ -19,53 +19,134 @@ def pipeline_blockers(status: Any) -> list[str]:
     return [] if status.value.store_reachable else ["store not reachable"]
 
 
+def stage_blockers(status: Any, readiness: Any) -> dict[str, dict[str, str]]:
+    """Variety -> stage (main-schedule, main-l5, build) -> why it cannot run now ("" when it can).
+    Each stage needs what the previous one makes: raw ticks, then a schedule, then main_l5."""
+    blockers = pipeline_blockers(status)
+    if blockers:
+        return {v: dict.fromkeys(STAGES, blockers[0]) for v in VARIETIES}
+    if readiness is None:
+        return {v: dict.fromkeys(STAGES, "waiting for the server") for v in VARIETIES}
+    if not readiness.ok:
+        return {v: dict.fromkeys(STAGES, readiness.error) for v in VARIETIES}
+    r = readiness.value
+    if not r["store_reachable"]:
+        return {v: dict.fromkeys(STAGES, "store not reachable") for v in VARIETIES}
+    out: dict[str, dict[str, str]] = {}
+    for v in r["varieties"]:
+        if v["error"]:
+            out[v["variety"]] = dict.fromkeys(STAGES, v["error"])
+            continue
+        out[v["variety"]] = {
+            "main-schedule": "" if v["raw_contracts"] else "no raw ticks indexed: download or update first",
+            "main-l5": "" if v["schedule_present"] else "schedule missing: run main-schedule",
+            "build": "" if v["main_l5_days"] else "main_l5 not built: run main-l5",
+        }
+    return out
+
+
+VARIETIES = ("SHFE.cu", "SHFE.au", "SHFE.ag")
+STAGES = ("main-schedule", "main-l5", "build")
+
+
+def _readiness_table(readiness: Any) -> None:
+    if readiness is None or not readiness.ok or not readiness.value["store_reachable"]:
+        return
+    rows = [
+        {
+            "variety": v["variety"],
+            "raw contracts": v["raw_contracts"],
+            "schedule": "yes" if v["schedule_present"] else "missing",
+            "main_l5 days": v["main_l5_days"],
+            "main_l5 last day": v["main_l5_last_day"],
+            "error": v["error"],
+        }
+        for v in readiness.value["varieties"]
+    ]
+    columns = ("variety", "raw contracts", "schedule", "main_l5 days", "main_l5 last day", "error")
+    table(rows, columns).mark("readiness-table")
+
+
+def _stage_buttons(backend: Backend, why: dict[str, dict[str, str]]) -> None:
+    """A row per variety: main-schedule, main-l5 and build, each disabled with its reason."""
+    actions = {
+        "main-schedule": lambda v: submit_job(backend, f"main-schedule {v}", "build_main_schedule", v),
+        "main-l5": lambda v: submit_job(backend, f"main-l5 {v}", "build_main_l5", v),
+        "build": lambda v: submit_job(
+            backend, f"build KQ.m@{v}", "build_dataset", f"KQ.m@{v}", start_day="", end_day="", overwrite=False
+        ),
+    }
+    for variety, stages in why.items():
+        with ui.row().classes("items-center gap-2"):
+            ui.label(variety).classes("w-20 text-bold")
+            for stage in STAGES:
+                with ui.column().classes("gap-0 w-56"):
+                    b = ui.button(stage, on_click=lambda s=stage, v=variety: actions[s](v)).props("dense outline")
+                    b.mark(f"stage-{variety}-{stage}")
+                    if stages.get(stage):
+                        b.disable()
+                        ui.label(stages[stage]).classes("text-xs text-negative").mark(f"why-{variety}-{stage}")
+
+
 def render(backend: Backend) -> None:
     ui.label("Operations").classes("text-h5")
-    with ui.tabs() as tabs:
-        t_pipe = ui.tab("Pipeline")
-        t_forms = ui.tab("Commands")
-        t_audits = ui.tab("Audit reports")
-        t_locks = ui.tab("Locks")
-    with ui.tab_panels(tabs, value=t_pipe).classes("w-full"):
-        with ui.tab_panel(t_pipe):
 
-            def show(status: Any) -> None:
-                blockers = pipeline_blockers(status)
-                for blocker in blockers:
-                    ui.label(blocker).classes("text-negative")
-                with ui.row().classes("items-end"):
-                    varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
-                        "w-48"
-                    )
-                    days = ui.number("trading days", precision=0)
-                    skip = ui.checkbox("skip research")
-                    b = ui.button(
-                        "Run the pipeline",
-                        on_click=lambda: submit_job(
-                            backend,
-                            "pipeline",
-                            "run_pipeline",
-                            varieties=list(varieties.value),
-                            trading_days=opt_int(days.value),
-                            skip_research=bool(skip.value),
-                        ),
-                    )
-                    if blockers:
-                        b.disable()
+    def pipeline() -> None:
+        def show(status: Any) -> None:
+            blockers = pipeline_blockers(status)
+            for blocker in blockers:
+                ui.label(blocker).classes("text-negative")
+            with ui.row().classes("items-end"):
+                varieties = ui.select(["cu", "au", "ag"], value=["cu"], multiple=True, label="varieties").classes(
+                    "w-48"
+                )
+                days = ui.number("trading days", precision=0)
+                skip = ui.checkbox("skip research")
+                b = ui.button(
+                    "Run the pipeline",
+                    on_click=lambda: submit_job(
+                        backend,
+                        "pipeline",
+                        "run_pipeline",
+                        varieties=list(varieties.value),
+                        trading_days=opt_int(days.value),
+                        skip_research=bool(skip.value),
+                    ),
+                )
+                if blockers:
+                    b.disable()
 
-            live(backend.status, show, every=0)
-        with ui.tab_panel(t_forms):
-            _forms(backend)
-        with ui.tab_panel(t_audits):
-            live(lambda: backend.jobs(limit=200), _audits, every=10.0)
-        with ui.tab_panel(t_locks):
+        live(backend.status, show, every=0)
+        ui.label("Stages per variety").classes("text-h6")
 
-            def locks(entry: Any) -> None:
-                if entry_ok(entry):
-                    rows = [{**x, "acquired": fmt_ns(x["acquired_ns"])} for x in entry.value]
-                    table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
+        async def load() -> tuple[Any, Any]:
+            return await backend.status(), await backend.read(
+                "readiness", "pipeline_readiness", list(VARIETIES), ttl=10.0
+            )
 
-            live(lambda: backend.read("locks", "list_locks", ttl=2.0), locks, every=3.0)
+        def stages(loaded: tuple[Any, Any]) -> None:
+            status, readiness = loaded
+            _readiness_table(readiness)
+            _stage_buttons(backend, stage_blockers(status, readiness))
+
+        live(load, stages, every=10.0)
+
+    def locks() -> None:
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                rows = [{**x, "acquired": fmt_ns(x["acquired_ns"])} for x in entry.value]
+                table(rows, ("key", "job_id", "pid", "acquired")) if rows else ui.label("no locks held")
+
+        live(lambda: backend.read("locks", "list_locks", ttl=2.0), show, every=3.0)
+
+    lazy_tabs(
+        {
+            "Pipeline": pipeline,
+            "Commands": lambda: _forms(backend),
+            "Audit reports": lambda: live(lambda: backend.jobs(limit=200), _audits, every=10.0),
+            "Locks": locks,
+        }
+    )
 
 
 def _audits(entry: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nicegui import ui
 
 from ghtrader.interfaces.dashboard.backend import Backend
@@ -42,3 +44,38 @@ def render(backend: Backend) -> None:
         )
 
     live(backend.status, show, every=5.0)
+    ui.label("Folders").classes("text-h6")
+    live(lambda: backend.read("dirsizes", "directory_sizes", ttl=10.0), _folders, every=10.0)
+
+
+def folder_rows(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per folder: its size (a lower bound when the walk was cut), files, when measured."""
+    rows = []
+    for d in sizes:
+        if d["error"]:
+            size = d["error"]
+        else:
+            size = ("at least " if d["partial"] else "") + fmt_bytes(d["bytes"])
+        rows.append(
+            {
+                "path": d["path"],
+                "size": size,
+                "files": d["files"],
+                "walk": f"{d['walk_seconds']:.1f} s" + (" (partial: time budget hit)" if d["partial"] else ""),
+                "measured": fmt_ns(d["measured_ns"]),
+            }
+        )
+    return rows
+
+
+def _folders(entry: Any) -> None:
+    if not entry_ok(entry):
+        return
+    d = entry.value
+    if d["sizes"]:
+        table(folder_rows(d["sizes"]), ("path", "size", "files", "walk", "measured")).mark("folders-table")
+    ui.label(
+        ("measuring in the background... " if d["measuring"] else "")
+        + f"sizes are re-measured when older than {d['ttl_seconds']:.0f} s; each walk stops after "
+        f"{d['budget_seconds']:.0f} s and then says partial"
+    ).classes("text-xs text-grey").mark("folders-note")

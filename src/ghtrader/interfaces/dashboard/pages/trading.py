@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import act
 from ghtrader.interfaces.dashboard.backend import Backend, classify
-from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, live, opt_float, table
+from ghtrader.interfaces.dashboard.widgets import confirm, entry_ok, fmt_ns, lazy_tabs, live, opt_float, table
 
+EQUITY_EVERY_S = 30.0  # how often an open run's equity curve is re-read
 RUN_COLUMNS = ("run_id", "mode", "status", "model_id", "symbol", "ticks", "executor", "monitor_only")
 COMMANDS = (
     ("cancel_all", "Cancel all orders"),
@@ -37,44 +39,80 @@ def live_warnings(mode: str, monitor_only: bool, confirm_live: str) -> list[str]
 def render(backend: Backend) -> None:
     ui.label("Trading").classes("text-h5")
     selected: dict[str, str] = {}
-    with ui.tabs() as tabs:
-        t_runs = ui.tab("Runs")
-        t_start = ui.tab("Start a run")
-    with ui.tab_panels(tabs, value=t_runs).classes("w-full"):
-        with ui.tab_panel(t_runs):
-            detail = ui.column().classes("w-full")
 
-            def show(entry: Any) -> None:
-                if entry_ok(entry):
-                    if not entry.value:
-                        ui.label("no trading runs yet")
-                        return
-                    t = table(entry.value, RUN_COLUMNS, pagination=10).mark("runs-table")
-                    t.on("rowClick", lambda e: pick(str(e.args[1]["run_id"])))
+    def runs() -> None:
+        detail = ui.column().classes("w-full")
+        chart = ui.column().classes("w-full")
+        drawn: dict[str, Any] = {}  # the run and snapshot count the chart shows
 
-            live(lambda: backend.read("runs", "list_trading_runs", ttl=5.0), show, every=5.0)
-
-            async def refresh_detail() -> None:
-                run_id = selected.get("run_id")
-                if not run_id or detail.is_deleted:
+        def show(entry: Any) -> None:
+            if entry_ok(entry):
+                if not entry.value:
+                    ui.label("no trading runs yet")
                     return
-                try:
-                    state = await backend.call("trading_run_status", run_id)
-                    events = await backend.call("tail_trading_events", run_id, limit=50)
-                except Exception as exc:  # noqa: BLE001 - shown in the panel
-                    detail.clear()
-                    with detail:
-                        ui.label(classify(exc)[0]).classes("text-negative")
-                    return
-                _render_run(backend, detail, run_id, state, events)
+                t = table(entry.value, RUN_COLUMNS, pagination=10).mark("runs-table")
+                t.on("rowClick", lambda e: pick(str(e.args[1]["run_id"])))
 
-            def pick(run_id: str) -> None:
-                selected["run_id"] = run_id
-                ui.timer(0.01, refresh_detail, once=True)
+        live(lambda: backend.read("runs", "list_trading_runs", ttl=5.0), show, every=5.0)
 
-            ui.timer(3.0, refresh_detail)
-        with ui.tab_panel(t_start):
-            _start_form(backend)
+        async def refresh_detail() -> None:
+            run_id = selected.get("run_id")
+            if not run_id or detail.is_deleted:
+                return
+            try:
+                state = await backend.call("trading_run_status", run_id)
+                events = await backend.call("tail_trading_events", run_id, limit=50)
+                # The curve reads the run's whole snapshot file on the server: at most every
+                # EQUITY_EVERY_S seconds, and at once for a newly picked run.
+                fresh = drawn.get("run") == run_id and time.monotonic() - drawn.get("at", 0.0) < EQUITY_EVERY_S
+                curve = None if fresh else await backend.call("trading_run_equity", run_id)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel
+                detail.clear()
+                with detail:
+                    ui.label(classify(exc)[0]).classes("text-negative")
+                return
+            _render_run(backend, detail, run_id, state, events)
+            if curve is None:
+                return
+            drawn.update(run=run_id, at=time.monotonic())
+            if drawn.get("key") != (run_id, curve["snapshots"]):  # redraw only when new snapshots arrived
+                drawn["key"] = (run_id, curve["snapshots"])
+                chart.clear()
+                with chart:
+                    equity_chart(curve)
+
+        def pick(run_id: str) -> None:
+            selected["run_id"] = run_id
+            ui.timer(0.01, refresh_detail, once=True)
+
+        ui.timer(3.0, refresh_detail)
+
+    lazy_tabs({"Runs": runs, "Start a run": lambda: _start_form(backend)})
+
+
+def equity_chart(curve: dict[str, Any]) -> None:
+    """Equity and PnL of a run over market time (the server keeps each bucket's low and high)."""
+    if not curve["time_ns"]:
+        ui.label("no account snapshots yet").classes("text-grey").mark("equity-empty")
+        return
+    times = [fmt_ns(t) for t in curve["time_ns"]]
+    shown = len(curve["time_ns"])
+    ui.label(
+        f"equity: {shown} of {curve['snapshots']} snapshots shown; max drawdown {curve['max_drawdown']:,.2f}"
+    ).classes("text-sm").mark("equity-summary")
+    ui.echart(
+        {
+            "tooltip": {"trigger": "axis"},
+            "legend": {},
+            "xAxis": {"type": "category", "data": times},
+            "yAxis": [{"type": "value", "name": "equity", "scale": True}, {"type": "value", "name": "PnL"}],
+            "dataZoom": [{"type": "inside"}, {"type": "slider"}],
+            "series": [
+                {"name": "equity", "type": "line", "showSymbol": False, "data": curve["equity"]},
+                {"name": "PnL", "type": "line", "showSymbol": False, "yAxisIndex": 1, "data": curve["pnl"]},
+            ],
+        }
+    ).classes("w-full h-72").mark("equity-chart")
 
 
 def _render_run(backend: Backend, box: ui.column, run_id: str, state: dict[str, Any], events: list[Any]) -> None:

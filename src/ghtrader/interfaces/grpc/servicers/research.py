@@ -20,6 +20,7 @@ from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.compare import CompareModels, CompareRequest
 from ghtrader.application.research.daily_train import DailyTrain, DailyTrainRequest
+from ghtrader.application.research.model_cards import GetModelCard
 from ghtrader.application.research.promotion import ModelPromotion, PromoteRequest, RollbackRequest
 from ghtrader.application.research.sweep import RunSweep, SweepRequest
 from ghtrader.application.research.train import TrainModel, TrainRequest
@@ -56,6 +57,7 @@ class ResearchUseCases:
     promotion: Callable[[], ModelPromotion] | None = None
     daily_train: Callable[[], DailyTrain] | None = None
     sweep: Callable[[], RunSweep] | None = None
+    model_card: Callable[[], GetModelCard] | None = None
 
 
 @dataclass(frozen=True)
@@ -528,6 +530,36 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
     ) -> research_pb2.GetModelHistoryResponse:
         changes = self._promotion().history(request.model_id)
         return research_pb2.GetModelHistoryResponse(changes=[change_message(c) for c in changes])
+
+    def GetModelCard(
+        self, request: research_pb2.GetModelCardRequest, context: grpc.ServicerContext
+    ) -> research_pb2.GetModelCardResponse:
+        if self._uc.model_card is None:
+            raise InvalidArgument("this server has no model-card use case wired")
+        if not request.model_id:
+            raise InvalidArgument("model_id is required")
+        card = self._uc.model_card()(request.model_id, request.version)
+        response = research_pb2.GetModelCardResponse(
+            entry=_entry_message(card.entry),
+            history=[change_message(c) for c in card.history],
+            family=card.family,
+            horizon=card.horizon,
+            window=card.window,
+            symbol=card.symbol,
+            ticks_lake=card.ticks_lake,
+            train_start_day=card.train_start_day,
+            train_end_day=card.train_end_day,
+            train_rows=card.train_rows,
+            valid_rows=card.valid_rows,
+            features=list(card.features),
+            calibration_json=json.dumps(to_jsonable(dict(card.calibration)), sort_keys=True),
+            onnx_path=card.onnx_path,
+            card_markdown=card.card_markdown,
+            meta_error=card.meta_error,
+        )
+        if card.onnx_bytes is not None:
+            response.onnx_bytes = card.onnx_bytes
+        return response
 
 
 def research_service(use_cases: ResearchUseCases, launcher: JobLauncher | None = None) -> ServiceRegistration:

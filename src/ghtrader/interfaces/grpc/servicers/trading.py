@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from ghtrader.application.errors import InvalidArgument
+from ghtrader.application.trading.equity_curve import MAX_POINTS, GetEquityCurve
 from ghtrader.application.trading.request import TradingRunRequest
 from ghtrader.application.trading.service import TradingRuns
 from ghtrader.domain.calendar import beijing_datetime_to_ns
@@ -62,8 +63,28 @@ def _dumps(value: Any) -> str:
 
 
 class TradingServicer(trading_pb2_grpc.TradingServiceServicer):
-    def __init__(self, runs: Callable[[], TradingRuns]) -> None:
+    def __init__(self, runs: Callable[[], TradingRuns], equity: Callable[[], GetEquityCurve] | None = None) -> None:
         self._runs = runs
+        self._equity = equity
+
+    def GetRunEquity(
+        self, request: trading_pb2.GetRunEquityRequest, context: grpc.ServicerContext
+    ) -> trading_pb2.GetRunEquityResponse:
+        if not request.run_id:
+            raise InvalidArgument("run_id is required")
+        if self._equity is None:
+            raise InvalidArgument("this server has no equity-curve use case wired")
+        max_points = request.max_points if request.HasField("max_points") else MAX_POINTS
+        curve = self._equity()(request.run_id, max_points)
+        return trading_pb2.GetRunEquityResponse(
+            run_id=curve.run_id,
+            time_ns=curve.time_ns.tolist(),
+            equity=curve.equity.tolist(),
+            pnl=curve.pnl.tolist(),
+            balance=curve.balance.tolist(),
+            snapshots=curve.snapshots,
+            max_drawdown=curve.max_drawdown,
+        )
 
     def StartRun(
         self, request: trading_pb2.StartRunRequest, context: grpc.ServicerContext
@@ -142,8 +163,10 @@ class TradingServicer(trading_pb2_grpc.TradingServiceServicer):
         return self._command("stop", request)
 
 
-def trading_service(runs: Callable[[], TradingRuns]) -> ServiceRegistration:
-    servicer = TradingServicer(runs)
+def trading_service(
+    runs: Callable[[], TradingRuns], equity: Callable[[], GetEquityCurve] | None = None
+) -> ServiceRegistration:
+    servicer = TradingServicer(runs, equity)
     return ServiceRegistration(
         service_name=trading_pb2.DESCRIPTOR.services_by_name["TradingService"].full_name,
         register=lambda server: trading_pb2_grpc.add_TradingServiceServicer_to_server(servicer, server),

@@ -20,8 +20,8 @@ from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.explain import ExplainModel, ExplainRequest, error_by_group
 from ghtrader.application.research.families import FamilyRegistry
-from tests.fakes.tabular_frames import planted_frame
 from tests.fakes.system import FakeClock
+from tests.fakes.tabular_frames import planted_frame
 from tests.unit.application.research.train_world import request, train_world
 
 DAY = date(2026, 11, 4)

@@ -67,6 +67,7 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.explain import Attributor
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -79,6 +80,7 @@ from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.calibration import CalibratedFamily
 from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
+from ghtrader.application.research.explain import ExplainModel
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
@@ -107,6 +109,7 @@ from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.explain import ExplainServicer, explain_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -235,6 +238,18 @@ def _model_families() -> FamilyRegistry:
     # and serving all see calibrated probabilities.
     graph = OnnxCalibrationGraphWriter()
     return FamilyRegistry(CalibratedFamily(f, graph) for f in [*families, *deep_families().values()])
+
+
+def _attributors() -> dict[str, Attributor]:
+    """Family name -> the attributor that explains its models (explain; loaded on first use)."""
+    from ghtrader.adapters.lightgbm.explain import LightGBMTreeShap
+    from ghtrader.adapters.torch.explain import TorchIntegratedGradients
+    from ghtrader.adapters.torch.models import ARCHITECTURES
+    from ghtrader.adapters.xgboost.explain import XGBoostTreeShap
+
+    ig = TorchIntegratedGradients()
+    trees: dict[str, Attributor] = {"lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap()}
+    return trees | {name: ig for name in ARCHITECTURES}
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -452,9 +467,13 @@ def _job_catalog(
     datasets: DatasetUseCases,
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
+    explain: Callable[[], ExplainModel],
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    servicers = (
+        DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
+        ExplainServicer(explain),
+    )  # fmt: skip
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -798,6 +817,24 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         reports=reports,
     )
+    # explain: attributions, permutation importance and error analysis of registered models
+    explain_model = providers.Singleton(
+        ExplainModel,
+        registry=model_registry,
+        artifacts=artifact_store,
+        families=model_families,
+        runtime=inference_runtime,
+        frames=frame_source,
+        attributors=providers.Singleton(_attributors),
+        clock=clock,
+        calendar=calendar_source,
+        writer=providers.Singleton(
+            _report_writer,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "explain",
+            stamp=providers.Object(_code_stamp),
+        ),
+    )
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -908,8 +945,9 @@ class Container(containers.DeclarativeContainer):
         recorder=run_recorder,
     )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
-    )
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider,
+        explain_model.provider,
+    )  # fmt: skip
 
     server_scheduler = providers.Resource(
         _server_scheduler, settings, calendar_source, job_control, job_catalog, clock
@@ -921,6 +959,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
+        providers.Callable(explain_service, explain_model.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),

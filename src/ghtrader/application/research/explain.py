@@ -110,16 +110,16 @@ def permutation_importance(
     column is shuffled across the frame's rows ``repeats`` times (seeded)."""
     base = _log_loss(frame.labels, predict(frame))
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[dict[str, Any]] = []
     for j, name in enumerate(frame.feature_names):
-        rises = []
+        rises: list[float] = []
         for _ in range(repeats):
             features = np.array(frame.features, copy=True)
             features[:, j] = features[rng.permutation(features.shape[0]), j]
             shuffled = replace(frame, features=features)
             rises.append(_log_loss(frame.labels, predict(shuffled)) - base)
         out.append({"feature": name, "delta_log_loss": float(np.mean(rises)), "std": float(np.std(rises))})
-    out.sort(key=lambda r: -r["delta_log_loss"] if np.isfinite(r["delta_log_loss"]) else np.inf)
+    out.sort(key=lambda r: -float(r["delta_log_loss"]) if np.isfinite(r["delta_log_loss"]) else np.inf)
     return base, out
 
 

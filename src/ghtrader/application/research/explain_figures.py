@@ -3,6 +3,7 @@ permutation importance, error by group and (windowed models) importance by lag."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ghtrader.application.ports.reports import BarFigure, FigureSpec, LineFigure, PlotSeries, ReportTable
@@ -26,6 +27,10 @@ def _importance(report: ExplainReport, top_k: int) -> BarFigure | None:
     )
 
 
+def _utc(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
 def _waterfall(report: ExplainReport, top_k: int) -> BarFigure | None:
     tick: dict[str, Any] = report.tick
     contributions: dict[str, float] = tick.get("contributions", {})
@@ -47,7 +52,7 @@ def _waterfall(report: ExplainReport, top_k: int) -> BarFigure | None:
         level += rest
     return BarFigure(
         name="tick_waterfall",
-        title=f"Why {tick['explained_class']} at {tick['datetime_ns']} (label {tick.get('label')})",
+        title=f"Why {tick['explained_class']} at {_utc(tick['datetime_ns'])} (label {tick.get('label')})",
         xlabel=f"{tick['output_space']} of {tick['explained_class']}: base {tick['base']:.3f} -> {tick['output']:.3f}",
         labels=tuple(labels),
         values=tuple(values),

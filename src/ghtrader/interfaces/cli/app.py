@@ -20,6 +20,7 @@ from ghtrader.interfaces.cli.arguments import (
 from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
+from ghtrader.interfaces.cli.commands import explain as explain_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -50,6 +51,7 @@ COMMAND_MODULES = (
     data_commands,
     dataset_commands,
     research_commands,
+    explain_commands,
     promotion_commands,
     pipeline_commands,
     trading_commands,

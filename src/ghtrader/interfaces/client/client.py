@@ -24,6 +24,8 @@ from ghtrader.v1 import (
     data_pb2_grpc,
     datasets_pb2,
     datasets_pb2_grpc,
+    explain_pb2,
+    explain_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -179,6 +181,7 @@ class GhTraderClient:
         self._reports = reports_pb2_grpc.ReportServiceStub(self._channel)
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
+        self._explain = explain_pb2_grpc.ExplainServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -357,6 +360,43 @@ class GhTraderClient:
             ),
         )
         return self._run(self._research.Backtest, req, on_progress)
+
+    def explain(
+        self,
+        model_id: str,
+        *,
+        day: str,
+        end_day: str = "",
+        version: str = "",
+        tick_ts_ns: int | None = None,
+        method: str = "",
+        max_rows: int | None = None,
+        steps: int | None = None,
+        permutation_repeats: int | None = None,
+        permutation_rows: int | None = None,
+        top_k: int | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Explain a registered model over ``day..end_day`` (attributions, permutation importance,
+        one tick's waterfall, error by group); the result is the JSON report."""
+        req = explain_pb2.ExplainRequest(
+            model_id=model_id,
+            version=version,
+            day=day,
+            end_day=end_day,
+            method=method,
+            seed=seed,
+            **_given(
+                tick_ts_ns=tick_ts_ns,
+                max_rows=max_rows,
+                steps=steps,
+                permutation_repeats=permutation_repeats,
+                permutation_rows=permutation_rows,
+                top_k=top_k,
+            ),
+        )
+        return self._run(self._explain.Explain, req, on_progress)
 
     def compare(
         self,

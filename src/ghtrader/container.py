@@ -24,6 +24,7 @@ from ghtrader.adapters.csv import CsvDataProvider
 from ghtrader.adapters.filesystem.account_cache import FilesystemAccountCache
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
+from ghtrader.adapters.filesystem.feature_sets import JsonFeatureSetStore
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
@@ -82,7 +83,9 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.explain import ExplainModel
 from ghtrader.application.research.families import FamilyRegistry
+from ghtrader.application.research.feature_selection import SelectFeatures
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.generated_frames import GeneratedFrameSource
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
@@ -110,6 +113,7 @@ from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, account
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.explain import ExplainServicer, explain_service
+from ghtrader.interfaces.grpc.servicers.features import FeatureServicer, FeatureUseCases, feature_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -468,11 +472,12 @@ def _job_catalog(
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
     explain: Callable[[], ExplainModel],
+    features: FeatureUseCases,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
     servicers = (
         DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
-        ExplainServicer(explain),
+        ExplainServicer(explain), FeatureServicer(features),
     )  # fmt: skip
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
@@ -756,10 +761,8 @@ class Container(containers.DeclarativeContainer):
     model_registry = providers.Callable(_model_registry, stores)
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
-        StoreFrameSource,
-        datasets=dataset_store,
-        ticks=ticks_store,
-        oracle=oracle_source,
+        GeneratedFrameSource,  # generated features (gen__...) computed from their stored parents
+        providers.Singleton(StoreFrameSource, datasets=dataset_store, ticks=ticks_store, oracle=oracle_source),
     )
     benchmark_writer = providers.Singleton(
         _report_writer,
@@ -817,7 +820,23 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         reports=reports,
     )
-    # explain: attributions, permutation importance and error analysis of registered models
+    # explain (attributions, permutation importance, error analysis) and feature selection
+    attributors = providers.Singleton(_attributors)
+    feature_set_store = providers.Singleton(
+        JsonFeatureSetStore, providers.Callable(lambda s: s.runs_dir / "feature_sets", settings)
+    )
+    select_features = providers.Singleton(
+        SelectFeatures,
+        frames=frame_source,
+        families=model_families,
+        attributors=attributors,
+        store=feature_set_store,
+        clock=clock,
+        datasets=dataset_store,
+    )
+    feature_use_cases = providers.Factory(
+        FeatureUseCases, select=select_features.provider, store=feature_set_store.provider
+    )
     explain_model = providers.Singleton(
         ExplainModel,
         registry=model_registry,
@@ -825,7 +844,7 @@ class Container(containers.DeclarativeContainer):
         families=model_families,
         runtime=inference_runtime,
         frames=frame_source,
-        attributors=providers.Singleton(_attributors),
+        attributors=attributors,
         clock=clock,
         calendar=calendar_source,
         writer=providers.Singleton(
@@ -846,6 +865,7 @@ class Container(containers.DeclarativeContainer):
         promotion=model_promotion.provider,
         daily_train=daily_train.provider,
         sweep=run_sweep.provider,
+        feature_sets=feature_set_store.provider,
     )
 
     run_pipeline = providers.Singleton(
@@ -946,7 +966,7 @@ class Container(containers.DeclarativeContainer):
     )
     job_catalog = providers.Callable(
         _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider,
-        explain_model.provider,
+        explain_model.provider, feature_use_cases,
     )  # fmt: skip
 
     server_scheduler = providers.Resource(
@@ -960,6 +980,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(explain_service, explain_model.provider, job_control),
+        providers.Callable(feature_service, feature_use_cases, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),
         providers.Callable(accounts_service, account_use_cases),

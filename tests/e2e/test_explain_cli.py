@@ -1,11 +1,14 @@
-"""End to end through `ghtrader serve` and the CLI: `explain` on a small synthetic window runs as
-a job, its TreeSHAP attributions add up to the model's raw margin, permutation importance and
-error analysis are in the JSON, and the report's figures come back through GetReportFigures
-(what the dashboard's models page shows)."""
+"""End to end through `ghtrader serve` and the CLI, on one small synthetic window (one server, so
+the data is built once): `explain` runs as a job, its TreeSHAP attributions add up to the
+model's raw margin, permutation importance and error analysis are in the JSON, and the report's
+figures come back through GetReportFigures (what the dashboard's models page shows); then
+`features select --generate` stores a named set, `features sets / show` read it, and
+`train --features @NAME` trains on it (generated features computed from their parents)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +62,31 @@ def test_explain_a_trained_model(server: Server) -> None:  # noqa: F811
 
     bad = server.cli("explain", MODEL, "--day", END, "--method", "ig")
     assert bad.returncode == 2 and "no ig" in (bad.stdout + bad.stderr)
+
+    # feature selection over the core set plus generated features, then train on the named set
+    sel = server.cli(
+        "--json", "features", "select", "--name", "e2e-set", "--start", "2026-10-13", "--end", "2026-10-20",
+        "--generate", "--max-pairs", "2", "--splits", "2", "--min-features", "4", "--rfe-drop", "0.5",
+        "--max-rows", "4000", timeout=600,
+    )  # fmt: skip
+    _ok(sel, "features select")
+    s = json.loads(sel.stdout)["result"]
+    chosen = s["features"]
+    assert s["candidates"] == len(CORE_L5_FACTORS) * 9 + 2 and len(chosen) >= 4
+    assert s["rounds"][-1]["features"] and len(s["rounds"][0]["features"]) >= len(chosen)
+    assert s["registered_generated"] == [f for f in chosen if f.startswith("gen__")]
+    listed = json.loads(server.cli("--json", "features", "sets").stdout)["sets"]
+    assert [(x["name"], x["features"]) for x in listed] == [("e2e-set", chosen)]
+    shown = server.cli("features", "show", "e2e-set")
+    _ok(shown, "features show")
+    assert "CV log-loss" in shown.stdout and chosen[0] in shown.stdout
+
+    trained = server.cli(
+        "--json", "train", "lightgbm", "--features", "@e2e-set", "--model-id", "on-set",
+        "--start", "2026-10-13", "--end", "2026-10-20", "--seed", "1",
+    )  # fmt: skip
+    _ok(trained, "train --features @e2e-set")
+    meta = json.loads(Path(json.loads(trained.stdout)["result"]["meta_path"]).read_text())
+    assert meta["enabled_factors"] == chosen
+    missing = server.cli("train", "lightgbm", "--features", "@nope", "--start", "2026-10-13", "--end", END)
+    assert missing.returncode != 0 and "no feature set 'nope'" in (missing.stdout + missing.stderr)

@@ -21,6 +21,7 @@ from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import explain as explain_commands
+from ghtrader.interfaces.cli.commands import features as feature_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -52,6 +53,7 @@ COMMAND_MODULES = (
     dataset_commands,
     research_commands,
     explain_commands,
+    feature_commands,
     promotion_commands,
     pipeline_commands,
     trading_commands,

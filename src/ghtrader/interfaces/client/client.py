@@ -26,6 +26,8 @@ from ghtrader.v1 import (
     datasets_pb2_grpc,
     explain_pb2,
     explain_pb2_grpc,
+    features_pb2,
+    features_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -63,6 +65,16 @@ def _given(**fields: Any) -> dict[str, Any]:
 
 
 T = TypeVar("T")
+
+
+def _feature_set_dict(s: features_pb2.FeatureSetMessage) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "features": list(s.features),
+        "created_at_ns": s.created_at_ns,
+        "symbol": s.symbol,
+        "horizon": s.horizon,
+    }
 
 
 class ServerUnavailableError(ConnectionError):
@@ -182,6 +194,7 @@ class GhTraderClient:
         self._query = query_pb2_grpc.QueryServiceStub(self._channel)
         self._jobs = jobs_pb2_grpc.JobsServiceStub(self._channel)
         self._explain = explain_pb2_grpc.ExplainServiceStub(self._channel)
+        self._features = features_pb2_grpc.FeatureServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -397,6 +410,60 @@ class GhTraderClient:
             ),
         )
         return self._run(self._explain.Explain, req, on_progress)
+
+    def select_features(
+        self,
+        name: str,
+        *,
+        start_day: str,
+        end_day: str,
+        symbol: str = "",
+        horizon: int | None = None,
+        candidates: Sequence[str] = (),
+        generate: bool = False,
+        max_pairs: int | None = None,
+        min_mi: float | None = None,
+        max_corr: float | None = None,
+        family: str = "",
+        n_splits: int | None = None,
+        min_features: int | None = None,
+        rfe_drop: float | None = None,
+        max_rows: int | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Select a feature set and store it as ``name`` (the result is the selection record)."""
+        req = features_pb2.SelectFeaturesRequest(
+            name=name,
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            candidates=list(candidates),
+            generate=generate,
+            family=family,
+            seed=seed,
+            **_given(
+                horizon=horizon,
+                max_pairs=max_pairs,
+                min_mi=min_mi,
+                max_corr=max_corr,
+                n_splits=n_splits,
+                min_features=min_features,
+                rfe_drop=rfe_drop,
+                max_rows=max_rows,
+            ),
+        )
+        return self._run(self._features.SelectFeatures, req, on_progress)
+
+    def feature_sets(self) -> list[dict[str, Any]]:
+        """Stored feature sets: name, features, created_at_ns, symbol, horizon."""
+        r = self._call(self._features.ListFeatureSets, features_pb2.ListFeatureSetsRequest())
+        return [_feature_set_dict(s) for s in r.sets]
+
+    def feature_set(self, name: str) -> dict[str, Any]:
+        """One stored feature set with its selection record (``selection``)."""
+        s = self._call(self._features.GetFeatureSet, features_pb2.GetFeatureSetRequest(name=name))
+        return _feature_set_dict(s) | {"selection": json.loads(s.selection_json or "{}")}
 
     def compare(
         self,

@@ -98,3 +98,27 @@ def test_pairwise_terms_are_capped_and_use_the_first_parents_first() -> None:
     assert products == [("p0", "p1"), ("p0", "p2"), ("p1", "p2")]
     assert sum(s.op == "div" for s in specs) == 3
     assert len(generate_specs(parents, max_pairs=0)) == 10 * 8  # 2 lags, 1 diff, 2 x (mean, std), 1 ewm
+
+
+def test_plain_python_kernels_match_the_jit(data, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    x, seg = data
+    specs = generate_specs(["a", "b", "c"], ratios=True)
+    np.savez(tmp_path / "in.npz", x=x, seg=seg)
+    script = (
+        "import numpy as np\n"
+        "from numba.core import config\n"
+        "assert config.DISABLE_JIT\n"
+        "from ghtrader.domain.factors.generated import compute_generated, generate_specs\n"
+        f"d = np.load({str(tmp_path / 'in.npz')!r})\n"
+        "out = compute_generated(d['x'], ('a', 'b', 'c'), d['seg'], generate_specs(['a', 'b', 'c'], ratios=True))\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, out)\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "out.npy"), compute_generated(x, ("a", "b", "c"), seg, specs), rtol=1e-6, equal_nan=True
+    )

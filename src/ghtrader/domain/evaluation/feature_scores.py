@@ -56,9 +56,10 @@ def correlation_filter(x: np.ndarray, order: Sequence[int], max_abs_corr: float)
     if not 0.0 < max_abs_corr <= 1.0:
         raise EvaluationError(f"max_abs_corr must be in (0, 1] (got {max_abs_corr})")
     a = np.array(x, dtype=np.float64)
-    means = np.nanmean(np.where(np.isfinite(a), a, np.nan), axis=0) if a.shape[0] else np.zeros(a.shape[1])
-    means = np.where(np.isfinite(means), means, 0.0)
-    a = np.where(np.isfinite(a), a, means)
+    finite = np.isfinite(a)
+    count = finite.sum(axis=0)
+    means = np.divide(np.where(finite, a, 0.0).sum(axis=0), count, out=np.zeros(a.shape[1]), where=count > 0)
+    a = np.where(finite, a, means)
     a -= a.mean(axis=0)
     norm = np.sqrt((a * a).sum(axis=0))
     kept: list[int] = []

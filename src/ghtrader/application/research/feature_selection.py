@@ -51,7 +51,7 @@ from ghtrader.domain.factors.generated import generate_specs, is_generated
 
 __all__ = ["SelectFeatures", "SelectRequest", "SelectResult"]
 
-_IMPORTANCE_ROWS = 2000
+_IMPORTANCE_ROWS = 1000
 
 
 @dataclass(frozen=True)

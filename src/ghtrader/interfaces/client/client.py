@@ -429,10 +429,12 @@ class GhTraderClient:
         min_features: int | None = None,
         rfe_drop: float | None = None,
         max_rows: int | None = None,
+        params: Mapping[str, Any] | None = None,
         seed: int = 0,
         on_progress: ProgressHandler = _ignore,
     ) -> RunResultView:
-        """Select a feature set and store it as ``name`` (the result is the selection record)."""
+        """Select a feature set and store it as ``name`` (the result is the selection record);
+        ``params``: the family's hyper-parameters for the elimination fits."""
         req = features_pb2.SelectFeaturesRequest(
             name=name,
             symbol=symbol,
@@ -442,6 +444,7 @@ class GhTraderClient:
             generate=generate,
             family=family,
             seed=seed,
+            params_json=json.dumps(dict(params)) if params else "",
             **_given(
                 horizon=horizon,
                 max_pairs=max_pairs,

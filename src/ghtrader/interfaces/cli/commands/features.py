@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,21 @@ def rounds_text(result: dict[str, Any]) -> str:
     return table(("round", "features", "CV log-loss"), rows) if rows else ""
 
 
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def param_pair(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` as (name, value); the value is JSON when it parses (numbers, lists), text otherwise."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, _value(value)
+
+
 def cmd_select(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     check_day_range(args)
     r = _with_bar(
@@ -50,6 +66,7 @@ def cmd_select(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
             min_features=args.min_features,
             rfe_drop=args.rfe_drop,
             max_rows=args.max_rows,
+            params=dict(args.param or ()),
             seed=args.seed,
             on_progress=bar,
         ),
@@ -103,6 +120,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--min-features", type=positive_int, help="smallest set elimination reaches (default 5)")
     s.add_argument("--rfe-drop", type=positive_float, help="share of features dropped per round (default 0.25)")
     s.add_argument("--max-rows", type=positive_int, help="training rows per fold (default 50000)")
+    s.add_argument(
+        "--param",
+        action="append",
+        type=param_pair,
+        metavar="NAME=VALUE",
+        help="family hyper-parameter of the elimination fits (repeat)",
+    )
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(handler=cmd_select)
 

@@ -40,6 +40,12 @@ def select_request(request: features_pb2.SelectFeaturesRequest) -> SelectRequest
     """The use case's request from the gRPC one (defaults for unset optional fields)."""
     if not request.name:
         raise InvalidArgument("name is required (the feature set is stored under it)")
+    try:
+        params = json.loads(request.params_json) if request.params_json else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"params_json is not JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise InvalidArgument("params_json must be a JSON object of hyper-parameters")
     candidates = tuple(request.candidates)
     if candidates == ("all",):
         candidates = tuple(factor_names())
@@ -60,6 +66,7 @@ def select_request(request: features_pb2.SelectFeaturesRequest) -> SelectRequest
         min_features=int(_opt(request, "min_features", 5)),
         rfe_drop=float(_opt(request, "rfe_drop", 0.25)),
         max_rows=int(_opt(request, "max_rows", 50_000)),
+        params=params,
         seed=int(request.seed),
     ).checked()
 

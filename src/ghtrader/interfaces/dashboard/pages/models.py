@@ -60,7 +60,7 @@ def render(backend: Backend) -> None:
             _forms(backend)
 
 
-RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")
+RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain", "Explain")
 
 
 class _FigureViewer:

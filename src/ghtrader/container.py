@@ -247,12 +247,15 @@ def _model_families() -> FamilyRegistry:
 def _attributors() -> dict[str, Attributor]:
     """Family name -> the attributor that explains its models (explain; loaded on first use)."""
     from ghtrader.adapters.lightgbm.explain import LightGBMTreeShap
+    from ghtrader.adapters.linear.explain import LinearAttributions
     from ghtrader.adapters.torch.explain import TorchIntegratedGradients
     from ghtrader.adapters.torch.models import ARCHITECTURES
     from ghtrader.adapters.xgboost.explain import XGBoostTreeShap
 
     ig = TorchIntegratedGradients()
-    trees: dict[str, Attributor] = {"lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap()}
+    trees: dict[str, Attributor] = {
+        "lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap(), "logistic": LinearAttributions(),
+    }  # fmt: skip
     return trees | {name: ig for name in ARCHITECTURES}
 
 

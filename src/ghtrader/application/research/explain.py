@@ -7,7 +7,7 @@ Steps (``ExplainModel.__call__``):
 2. attributions of the base model's raw output (before the calibrator) through the family's
    :class:`~ghtrader.application.ports.explain.Attributor`: TreeSHAP for tree families
    (exact: contributions + expected value == raw margin), integrated gradients for deep ones
-   (completeness error reported); on at most ``max_rows`` rows evenly spread over the range,
+   (completeness error reported), exact linear attributions for logistic models; on at most ``max_rows`` rows evenly spread over the range,
    plus the chosen tick. Global importance = mean |attribution| per feature (per class and
    averaged over classes); a windowed model's attributions also give a profile over its lags;
 3. permutation importance on the ONNX graph (what serving runs, calibrated): the rise of the
@@ -19,7 +19,7 @@ Steps (``ExplainModel.__call__``):
 6. a JSON + PNG + HTML report through the BenchmarkReportWriter port (``runs/explain/``).
 
 ``method``: ``auto`` = the family's attributor (when it has one) plus permutation importance;
-``treeshap`` / ``ig`` = that attributor only; ``permutation`` = permutation importance only.
+``treeshap`` / ``ig`` / ``linear`` = that attributor only; ``permutation`` = permutation importance only.
 """
 
 from __future__ import annotations
@@ -198,8 +198,8 @@ class ExplainModel:
         model, meta = load_model(self._artifacts, self._families, directory)
         base = _base_model(model)
         attributor = self._attributors.get(meta.family)
-        attribute = r.method in ("auto", "treeshap", "ig") and attributor is not None
-        if r.method in ("treeshap", "ig") and (attributor is None or attributor.method != r.method):
+        attribute = r.method != "permutation" and attributor is not None
+        if r.method not in ("auto", "permutation") and (attributor is None or attributor.method != r.method):
             have = attributor.method if attributor is not None else "none (use permutation)"
             raise InvalidArgument(f"the {meta.family} family has no {r.method} attributions; it has: {have}")
         symbol = str(meta.raw.get("symbol", ""))

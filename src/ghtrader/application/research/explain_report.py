@@ -11,7 +11,7 @@ from ghtrader.application.reporting import to_jsonable
 
 __all__ = ["METHODS", "ExplainReport", "ExplainRequest"]
 
-METHODS = ("auto", "treeshap", "ig", "permutation")
+METHODS = ("auto", "treeshap", "ig", "linear", "permutation")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from ghtrader.adapters.lightgbm import LightGBMFamily
 from ghtrader.adapters.lightgbm.explain import LightGBMTreeShap
 from ghtrader.adapters.linear import LogisticFamily
+from ghtrader.adapters.linear.explain import LinearAttributions
 from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.application.errors import InvalidArgument
@@ -46,11 +47,20 @@ def world(tmp_path_factory):
         clock=FakeClock(),
         writer=MatplotlibBenchmarkReportWriter(tmp / "runs", "explain"),
     )
-    return explain, frame
+    linear = ExplainModel(
+        registry=w.registry,
+        artifacts=w.store,
+        families=families,
+        runtime=w.runtime,
+        frames=w.frames,
+        attributors={"logistic": LinearAttributions()},
+        clock=FakeClock(),
+    )
+    return explain, frame, linear
 
 
 def test_treeshap_explanation_of_a_registered_model(world) -> None:
-    explain, frame = world
+    explain, frame, _ = world
     tick_ts = int(frame.datetime_ns[len(frame) // 2]) + 1
     r = explain(ExplainRequest(model_id="lightgbm-m", day=DAY, tick_ts_ns=tick_ts, max_rows=800, permutation_rows=2000))
     assert r.methods == ["treeshap", "permutation"] and r.output_space == "raw_margin"
@@ -81,7 +91,7 @@ def test_treeshap_explanation_of_a_registered_model(world) -> None:
 
 
 def test_default_tick_is_the_most_confident_directional_prediction(world) -> None:
-    explain, _ = world
+    explain, _, _ = world
     r = explain(ExplainRequest(model_id="lightgbm-m", day=DAY, method="treeshap", max_rows=50))
     p = r.tick["probabilities"]
     assert r.methods == ["treeshap"] and not r.permutation
@@ -89,12 +99,20 @@ def test_default_tick_is_the_most_confident_directional_prediction(world) -> Non
 
 
 def test_family_without_attributor_gets_permutation_only(world) -> None:
-    explain, _ = world
+    explain, _, _ = world
     r = explain(ExplainRequest(model_id="logistic-m", day=DAY, permutation_rows=1000, permutation_repeats=1))
     assert r.methods == ["permutation"] and not r.global_importance
     assert any("no attributor" in n for n in r.notes)
     with pytest.raises(InvalidArgument, match="no treeshap"):
         explain(ExplainRequest(model_id="logistic-m", day=DAY, method="treeshap"))
+
+
+def test_linear_attributions_of_a_logistic_model(world) -> None:
+    _, _, linear = world
+    r = linear(ExplainRequest(model_id="logistic-m", day=DAY, method="linear"))
+    assert r.methods == ["linear"] and r.output_space == "logit" and r.completeness_max_abs_error < 1e-9
+    assert {g["feature"] for g in r.global_importance[:2]} == {"x0", "x1"}
+    assert r.report_paths is None  # no writer: nothing written
 
 
 def test_error_by_group_counts_only_labelled_predicted_rows() -> None:

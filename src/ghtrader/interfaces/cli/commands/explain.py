@@ -10,7 +10,7 @@ from ghtrader.interfaces.cli.commands.data import _with_bar
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
-METHODS = ("auto", "treeshap", "ig", "permutation")
+METHODS = ("auto", "treeshap", "ig", "linear", "permutation")
 
 
 def explain_text(result: dict[str, Any], top: int = 10) -> str:

@@ -25,6 +25,7 @@ from ghtrader.adapters.csv import CsvDataProvider
 from ghtrader.adapters.filesystem.account_cache import FilesystemAccountCache
 from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
+from ghtrader.adapters.filesystem.feature_sets import JsonFeatureSetStore
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
 from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
@@ -78,6 +79,7 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
+from ghtrader.application.ports.explain import Attributor
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -92,8 +94,11 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.ensemble import EnsembleFamily
 from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
+from ghtrader.application.research.explain import ExplainModel
 from ghtrader.application.research.families import FamilyRegistry
+from ghtrader.application.research.feature_selection import SelectFeatures
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.generated_frames import GeneratedFrameSource
 from ghtrader.application.research.model_cards import GetModelCard
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
@@ -127,6 +132,8 @@ from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, 
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
 from ghtrader.interfaces.grpc.servicers.ensembles import ensembles_service
 from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
+from ghtrader.interfaces.grpc.servicers.explain import ExplainServicer, explain_service
+from ghtrader.interfaces.grpc.servicers.features import FeatureServicer, FeatureUseCases, feature_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -283,6 +290,21 @@ def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None =
     if ensemble_configs is not None:
         registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)
     return registry
+
+
+def _attributors() -> dict[str, Attributor]:
+    """Family name -> the attributor that explains its models (explain; loaded on first use)."""
+    from ghtrader.adapters.lightgbm.explain import LightGBMTreeShap
+    from ghtrader.adapters.linear.explain import LinearAttributions
+    from ghtrader.adapters.torch.explain import TorchIntegratedGradients
+    from ghtrader.adapters.torch.models import ARCHITECTURES
+    from ghtrader.adapters.xgboost.explain import XGBoostTreeShap
+
+    ig = TorchIntegratedGradients()
+    trees: dict[str, Attributor] = {
+        "lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap(), "logistic": LinearAttributions(),
+    }  # fmt: skip
+    return trees | {name: ig for name in ARCHITECTURES}
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -613,22 +635,8 @@ def _code_stamp() -> dict[str, object]:
     return {"git_commit": v.commit, "git_dirty": v.dirty}
 
 
-def _job_catalog(
-    data: DataUseCases,
-    datasets: DatasetUseCases,
-    research: ResearchUseCases,
-    pipeline: Callable[[], RunPipeline],
-    alerts: AlertUseCases | None = None,
-    regimes: RegimeUseCases | None = None,
-) -> dict[str, JobSpec]:
+def _job_catalog(*servicers: Any) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers: tuple[Any, ...] = (
-        DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline),
-    )  # fmt: skip
-    if alerts is not None:
-        servicers += (AlertServicer(alerts),)
-    if regimes is not None:
-        servicers += (RegimeServicer(regimes),)
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -915,10 +923,8 @@ class Container(containers.DeclarativeContainer):
     model_registry = providers.Callable(_model_registry, stores)
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
-        StoreFrameSource,
-        datasets=dataset_store,
-        ticks=ticks_store,
-        oracle=oracle_source,
+        GeneratedFrameSource,  # generated features (gen__...) computed from their stored parents
+        providers.Singleton(StoreFrameSource, datasets=dataset_store, ticks=ticks_store, oracle=oracle_source),
     )
     benchmark_writer = providers.Singleton(
         _report_writer,
@@ -979,6 +985,40 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         reports=reports,
     )
+    # explain (attributions, permutation importance, error analysis) and feature selection
+    attributors = providers.Singleton(_attributors)
+    feature_set_store = providers.Singleton(
+        JsonFeatureSetStore, providers.Callable(lambda s: s.runs_dir / "feature_sets", settings)
+    )
+    select_features = providers.Singleton(
+        SelectFeatures,
+        frames=frame_source,
+        families=model_families,
+        attributors=attributors,
+        store=feature_set_store,
+        clock=clock,
+        datasets=dataset_store,
+    )
+    feature_use_cases = providers.Factory(
+        FeatureUseCases, select=select_features.provider, store=feature_set_store.provider
+    )
+    explain_model = providers.Singleton(
+        ExplainModel,
+        registry=model_registry,
+        artifacts=artifact_store,
+        families=model_families,
+        runtime=inference_runtime,
+        frames=frame_source,
+        attributors=attributors,
+        clock=clock,
+        calendar=calendar_source,
+        writer=providers.Singleton(
+            _report_writer,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "explain",
+            stamp=providers.Object(_code_stamp),
+        ),
+    )
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -993,6 +1033,7 @@ class Container(containers.DeclarativeContainer):
         model_card=providers.Singleton(
             GetModelCard, registry=model_registry, artifacts=artifact_store, file_size=providers.Object(file_size)
         ).provider,
+        feature_sets=feature_set_store.provider,
     )
 
     run_pipeline = providers.Singleton(
@@ -1172,12 +1213,14 @@ class Container(containers.DeclarativeContainer):
     )
     job_catalog = providers.Callable(
         _job_catalog,
-        data_use_cases,
-        dataset_use_cases,
-        research_use_cases,
-        run_pipeline.provider,
-        alerts=alert_use_cases,
-        regimes=regime_use_cases,
+        providers.Callable(DataServicer, data_use_cases),
+        providers.Callable(DatasetServicer, dataset_use_cases),
+        providers.Callable(ResearchServicer, research_use_cases),
+        providers.Callable(PipelineServicer, run_pipeline.provider),
+        providers.Callable(AlertServicer, alert_use_cases),
+        providers.Callable(RegimeServicer, regime_use_cases),
+        providers.Callable(ExplainServicer, explain_model.provider),
+        providers.Callable(FeatureServicer, feature_use_cases),
     )
 
     server_scheduler = providers.Resource(
@@ -1191,6 +1234,8 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(regime_service, regime_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
+        providers.Callable(explain_service, explain_model.provider, job_control),
+        providers.Callable(feature_service, feature_use_cases, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider, run_equity_curve.provider),
         providers.Callable(tca_service, tca_use_cases.provider),

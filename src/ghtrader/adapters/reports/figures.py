@@ -10,7 +10,7 @@ from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ghtrader.application.ports.reports import FigureSpec, LineFigure, MatrixFigure
+from ghtrader.application.ports.reports import BarFigure, FigureSpec, LineFigure, MatrixFigure
 
 __all__ = ["render_png"]
 
@@ -24,6 +24,8 @@ def render_png(spec: FigureSpec) -> bytes:
         fig = _line(spec)
     elif isinstance(spec, MatrixFigure):
         fig = _matrix(spec)
+    elif isinstance(spec, BarFigure):
+        fig = _bars(spec)
     else:  # pragma: no cover - the port's union is closed
         raise TypeError(f"unknown figure spec {type(spec).__name__}")
     FigureCanvasAgg(fig)
@@ -147,5 +149,28 @@ def _matrix(spec: MatrixFigure) -> Figure:
         ax.set_ylabel(spec.ylabel)
         ax.set_title(panel.label, fontsize=10)
     fig.suptitle(spec.title, fontsize=11)
+    _caption(fig, spec.caption)
+    return fig
+
+
+def _bars(spec: BarFigure) -> Figure:
+    n = len(spec.labels)
+    fig = Figure(figsize=(7.5, max(2.4, 0.6 + 0.26 * n)), layout="constrained")
+    ax = fig.add_subplot()
+    values = np.asarray(spec.values, dtype=np.float64)
+    starts = np.asarray(spec.starts, dtype=np.float64) if spec.starts else np.zeros(n)
+    y = np.arange(n)[::-1]  # first label on top
+    if spec.signed:
+        colors = [_COLORS[1] if v >= 0 else _COLORS[0] for v in values]
+    else:
+        colors = [_COLORS[0]] * n
+    errors = np.asarray(spec.errors, dtype=np.float64) if spec.errors else None
+    ax.barh(y, values, left=starts, color=colors, xerr=errors, height=0.7, alpha=0.85, zorder=2)
+    ax.set_yticks(y, [label[:40] for label in spec.labels], fontsize=7 if n > 25 else 8)
+    if spec.vline is not None and math.isfinite(spec.vline):
+        ax.axvline(spec.vline, color="0.35", linestyle=":", linewidth=1, zorder=1)
+    ax.set_title(spec.title)
+    ax.set_xlabel(spec.xlabel)
+    ax.grid(True, axis="x", alpha=0.3)
     _caption(fig, spec.caption)
     return fig

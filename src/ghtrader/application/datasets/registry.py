@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, FeatureDefinition
 from ghtrader.domain.factors import FactorSpec, registry
+from ghtrader.domain.factors.generated import is_generated
 
 __all__ = ["SyncFeatureRegistry", "SyncFeatureRegistryResult", "feature_definition"]
 
@@ -73,7 +74,8 @@ class SyncFeatureRegistry:
         now_ns = self._clock.now_ns()
         if specs is None:  # only a full sync knows what left the registry
             for key, old in sorted(stored.items()):
-                if key not in live and old.deprecated_at_ns is None:
+                # generated features (gen__...) are registered by feature selection, not the factor catalog
+                if key not in live and old.deprecated_at_ns is None and not is_generated(old.feature_name):
                     result.deprecated.append(f"{key[0]}@{key[1]}")
                     changes.append(
                         FeatureDefinition(

@@ -83,7 +83,28 @@ class MatrixFigure:
     caption: str = ""
 
 
-FigureSpec = LineFigure | MatrixFigure
+@dataclass(frozen=True)
+class BarFigure:
+    """Labelled horizontal bars, first label on top (feature importances, a waterfall).
+
+    ``starts`` (empty, or one per bar) offsets each bar: a bar spans ``starts[i]`` to
+    ``starts[i] + values[i]``, which draws a waterfall; ``signed`` colours bars by the sign of
+    their value; ``errors`` (empty, or one per bar) adds error whiskers.
+    """
+
+    name: str
+    title: str
+    xlabel: str
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    starts: tuple[float, ...] = ()
+    errors: tuple[float, ...] = ()
+    signed: bool = False
+    vline: float | None = None
+    caption: str = ""
+
+
+FigureSpec = LineFigure | MatrixFigure | BarFigure
 
 
 @dataclass(frozen=True)

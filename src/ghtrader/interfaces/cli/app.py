@@ -23,6 +23,8 @@ from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
 from ghtrader.interfaces.cli.commands import ensembles as ensemble_commands
 from ghtrader.interfaces.cli.commands import experiments as experiment_commands
+from ghtrader.interfaces.cli.commands import explain as explain_commands
+from ghtrader.interfaces.cli.commands import features as feature_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -56,6 +58,8 @@ COMMAND_MODULES = (
     dataset_commands,
     research_commands,
     ensemble_commands,
+    explain_commands,
+    feature_commands,
     promotion_commands,
     pipeline_commands,
     trading_commands,

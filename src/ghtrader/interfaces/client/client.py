@@ -29,6 +29,10 @@ from ghtrader.v1 import (
     ensembles_pb2_grpc,
     experiments_pb2,
     experiments_pb2_grpc,
+    explain_pb2,
+    explain_pb2_grpc,
+    features_pb2,
+    features_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -70,6 +74,16 @@ def _given(**fields: Any) -> dict[str, Any]:
 
 
 T = TypeVar("T")
+
+
+def _feature_set_dict(s: features_pb2.FeatureSetMessage) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "features": list(s.features),
+        "created_at_ns": s.created_at_ns,
+        "symbol": s.symbol,
+        "horizon": s.horizon,
+    }
 
 
 class ServerUnavailableError(ConnectionError):
@@ -191,6 +205,8 @@ class GhTraderClient(AlertsMixin):
         self._ensembles = ensembles_pb2_grpc.EnsembleServiceStub(self._channel)
         self._experiments = experiments_pb2_grpc.ExperimentServiceStub(self._channel)
         self._tca = tca_pb2_grpc.TcaServiceStub(self._channel)
+        self._explain = explain_pb2_grpc.ExplainServiceStub(self._channel)
+        self._features = features_pb2_grpc.FeatureServiceStub(self._channel)
 
     def __enter__(self) -> GhTraderClient:
         return self
@@ -369,6 +385,100 @@ class GhTraderClient(AlertsMixin):
             ),
         )
         return self._run(self._research.Backtest, req, on_progress)
+
+    def explain(
+        self,
+        model_id: str,
+        *,
+        day: str,
+        end_day: str = "",
+        version: str = "",
+        tick_ts_ns: int | None = None,
+        method: str = "",
+        max_rows: int | None = None,
+        steps: int | None = None,
+        permutation_repeats: int | None = None,
+        permutation_rows: int | None = None,
+        top_k: int | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Explain a registered model over ``day..end_day`` (attributions, permutation importance,
+        one tick's waterfall, error by group); the result is the JSON report."""
+        req = explain_pb2.ExplainRequest(
+            model_id=model_id,
+            version=version,
+            day=day,
+            end_day=end_day,
+            method=method,
+            seed=seed,
+            **_given(
+                tick_ts_ns=tick_ts_ns,
+                max_rows=max_rows,
+                steps=steps,
+                permutation_repeats=permutation_repeats,
+                permutation_rows=permutation_rows,
+                top_k=top_k,
+            ),
+        )
+        return self._run(self._explain.Explain, req, on_progress)
+
+    def select_features(
+        self,
+        name: str,
+        *,
+        start_day: str,
+        end_day: str,
+        symbol: str = "",
+        horizon: int | None = None,
+        candidates: Sequence[str] = (),
+        generate: bool = False,
+        max_pairs: int | None = None,
+        min_mi: float | None = None,
+        max_corr: float | None = None,
+        family: str = "",
+        n_splits: int | None = None,
+        min_features: int | None = None,
+        rfe_drop: float | None = None,
+        max_rows: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Select a feature set and store it as ``name`` (the result is the selection record);
+        ``params``: the family's hyper-parameters for the elimination fits."""
+        req = features_pb2.SelectFeaturesRequest(
+            name=name,
+            symbol=symbol,
+            start_day=start_day,
+            end_day=end_day,
+            candidates=list(candidates),
+            generate=generate,
+            family=family,
+            seed=seed,
+            params_json=json.dumps(dict(params)) if params else "",
+            **_given(
+                horizon=horizon,
+                max_pairs=max_pairs,
+                min_mi=min_mi,
+                max_corr=max_corr,
+                n_splits=n_splits,
+                min_features=min_features,
+                rfe_drop=rfe_drop,
+                max_rows=max_rows,
+            ),
+        )
+        return self._run(self._features.SelectFeatures, req, on_progress)
+
+    def feature_sets(self) -> list[dict[str, Any]]:
+        """Stored feature sets: name, features, created_at_ns, symbol, horizon."""
+        r = self._call(self._features.ListFeatureSets, features_pb2.ListFeatureSetsRequest())
+        return [_feature_set_dict(s) for s in r.sets]
+
+    def feature_set(self, name: str) -> dict[str, Any]:
+        """One stored feature set with its selection record (``selection``)."""
+        s = self._call(self._features.GetFeatureSet, features_pb2.GetFeatureSetRequest(name=name))
+        return _feature_set_dict(s) | {"selection": json.loads(s.selection_json or "{}")}
 
     def compare(
         self,

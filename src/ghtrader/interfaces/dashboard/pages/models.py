@@ -167,7 +167,7 @@ def _cards(backend: Backend) -> None:
     ui.timer(0.01, load_options, once=True)
 
 
-RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain")
+RESEARCH_COMMANDS = ("Train", "Benchmark", "Compare", "Backtest", "Sweep", "DailyTrain", "Explain")
 
 
 class _FigureViewer:

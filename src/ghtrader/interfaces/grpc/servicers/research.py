@@ -12,6 +12,7 @@ import grpc
 
 from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.feature_sets import FeatureSetStore
 from ghtrader.application.ports.models import ModelRegistry, RegistryEntry, StatusChange, TrainConfig
 from ghtrader.application.reporting import to_jsonable
 from ghtrader.application.research.backtest import RunBacktest
@@ -58,6 +59,7 @@ class ResearchUseCases:
     daily_train: Callable[[], DailyTrain] | None = None
     sweep: Callable[[], RunSweep] | None = None
     model_card: Callable[[], GetModelCard] | None = None
+    feature_sets: Callable[[], FeatureSetStore] | None = None  # resolves `--features @name`
 
 
 @dataclass(frozen=True)
@@ -83,12 +85,26 @@ def _count(message: Any, field: str, default: int) -> int:
     return default if value is None else value
 
 
-def parse_scope(scope: research_pb2.ResearchScope) -> Scope:
+def resolve_feature_sets(names: tuple[str, ...], sets: Callable[[], FeatureSetStore] | None) -> tuple[str, ...]:
+    """``names`` with every ``@name`` replaced by that stored feature set's features (in order)."""
+    out: list[str] = []
+    for name in names:
+        if not name.startswith("@"):
+            out.append(name)
+            continue
+        found = sets().get(name[1:]) if sets is not None else None
+        if found is None:
+            raise NotFound(f"no feature set {name[1:]!r} (see `ghtrader features sets`)")
+        out.extend(found.features)
+    return tuple(dict.fromkeys(out))
+
+
+def parse_scope(scope: research_pb2.ResearchScope, feature_sets: Callable[[], FeatureSetStore] | None = None) -> Scope:
     horizon = _count(scope, "horizon", 10)
     if list(scope.features) == ["all"]:
         features = tuple(factor_names())
     else:
-        features = tuple(scope.features) or tuple(CORE_L5_FACTORS)
+        features = resolve_feature_sets(tuple(scope.features), feature_sets) or tuple(CORE_L5_FACTORS)
     config = TrainConfig(
         horizon=horizon,
         seed=int(scope.seed),
@@ -290,7 +306,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
     def _train_work(self, request: research_pb2.TrainRequest, stop: Stop) -> Work:
         if not request.family:
             raise InvalidArgument("family is required (e.g. lightgbm, logistic, deeplob)")
-        scope = parse_scope(request.scope)
+        scope = parse_scope(request.scope, self._uc.feature_sets)
         if scope.start_day is None or scope.end_day is None:
             raise InvalidArgument("train needs --start and --end (the trading days to train on)")
         req = TrainRequest(
@@ -324,7 +340,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
     def _benchmark_work(self, request: research_pb2.BenchmarkRequest, stop: Stop) -> Work:
         if not request.family:
             raise InvalidArgument("family is required")
-        scope = parse_scope(request.scope)
+        scope = parse_scope(request.scope, self._uc.feature_sets)
         req = _benchmark_request(request.family, scope, request)
 
         def work(progress: Callable[[int, int, str], None]) -> RunOutcome:
@@ -349,7 +365,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
         families = tuple(f for name in request.families for f in name.split(",") if f)
         if len(families) < 1:
             raise InvalidArgument("compare needs at least one family")
-        scope = parse_scope(request.scope)
+        scope = parse_scope(request.scope, self._uc.feature_sets)
         base = _benchmark_request("", scope, request)
         req = CompareRequest(families=families, base=base)
 
@@ -459,7 +475,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
     def _daily_train_work(self, request: research_pb2.DailyTrainRequest, stop: Stop) -> Work:
         if self._uc.daily_train is None:
             raise InvalidArgument("this server has no daily-train use case wired")
-        scope = parse_scope(request.scope)
+        scope = parse_scope(request.scope, self._uc.feature_sets)
         req = DailyTrainRequest(
             symbol=scope.symbol,
             start_day=scope.start_day,
@@ -502,7 +518,7 @@ class ResearchServicer(research_pb2_grpc.ResearchServiceServicer):
             if not p.name or p.name in grid:
                 raise InvalidArgument(f"sweep parameter names must be given once each (got {p.name!r})")
             grid[p.name] = [sweep_value(v) for v in p.values]
-        scope = parse_scope(request.scope)
+        scope = parse_scope(request.scope, self._uc.feature_sets)
         samples = _count(request, "samples", 8)
         req = SweepRequest(
             family=request.family,

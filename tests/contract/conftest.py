@@ -13,7 +13,6 @@ Every test gets a FRESH, EMPTY StoreBundle with its schema ensured:
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,29 +30,6 @@ BACKENDS = [
     pytest.param("postgres", id="postgres", marks=pytest.mark.integration),
     pytest.param("questdb", id="questdb", marks=[pytest.mark.integration, pytest.mark.questdb]),
 ]
-
-# A throwaway test server needs no durability: these settings make DDL and writes cheaper.
-_TEST_PG_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "64MB"}
-
-
-@pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the session's PostgreSQL server (embedded unless GHTRADER_TEST_POSTGRES_URL).
-
-    pgserver is a dependency: a missing or broken embedded server fails these tests, never skips.
-    """
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    from ghtrader.adapters.postgres import EmbeddedPostgres
-
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings=_TEST_PG_SETTINGS)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @contextmanager

@@ -3,32 +3,15 @@ table twice is harmless."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from ghtrader.adapters.postgres import EmbeddedPostgres
 from ghtrader.adapters.postgres.anomaly_store import PostgresAnomalyStore
 from ghtrader.adapters.postgres.connections import open_pool
 from tests.fakes.anomaly_store_contract import check_anomaly_store, sample_events
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_postgres_anomaly_store_contract(postgres_url: str) -> None:

@@ -4,7 +4,6 @@ layout leaves no growth on rebuild and recovers from a crash by rebuilding."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -29,20 +28,6 @@ ALIAS = "KQ.m@SHFE.cu"
 CONTRACTS = ["SHFE.cu2403", "SHFE.cu2404", "SHFE.cu2405"]
 FAR = (date(2000, 1, 1), date(2100, 1, 1))
 LABELS = LabelConfig(direction_horizons=(5, 50), fill_horizons=(10, 100))
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -196,7 +181,7 @@ def test_migration_0013_replaces_text_keyed_tables_and_builds_start_over(pg: Pos
 def test_after_a_crash_derived_days_are_rebuilt_and_ticks_survive(tmp_path: Path) -> None:
     """UNLOGGED day partitions and their day list are emptied together by crash recovery: the
     next incremental build sees no built day and recomputes them all from the durable ticks."""
-    from ghtrader.adapters.postgres import EmbeddedPostgres, open_postgres_stores
+    from ghtrader.adapters.postgres import open_postgres_stores
 
     server = EmbeddedPostgres(tmp_path / "pg" / "data")
     server.start()

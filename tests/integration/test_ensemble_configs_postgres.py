@@ -4,7 +4,6 @@ exactly one active row."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,26 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ghtrader.adapters.postgres import EmbeddedPostgres, PostgresStoreBundle, open_postgres_stores
+from ghtrader.adapters.postgres import PostgresStoreBundle, open_postgres_stores
 from ghtrader.adapters.postgres.ensemble_store import PostgresEnsembleConfigStore
 from ghtrader.application.ports.ensembles import EnsembleConfig
 from tests.unit.application.research.test_ensemble_configs import check_store_contract
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ curves round-trip)."""
 from __future__ import annotations
 
 import math
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ghtrader.adapters.memory.experiment_store import InMemoryExperimentStore
-from ghtrader.adapters.postgres import EmbeddedPostgres, open_postgres_stores
+from ghtrader.adapters.postgres import open_postgres_stores
 from ghtrader.adapters.postgres.experiment_store import PostgresExperimentStore
 from ghtrader.application.errors import NotFound
 from ghtrader.application.ports.experiments import (
@@ -26,20 +25,6 @@ from ghtrader.application.ports.experiments import (
 pytestmark = pytest.mark.integration
 
 T0 = 1_760_000_000_123_456_000
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["memory", "postgres"])

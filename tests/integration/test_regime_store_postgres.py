@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 
 from ghtrader.adapters.memory.regime_store import InMemoryRegimeStateStore
-from ghtrader.adapters.postgres import EmbeddedPostgres
 from ghtrader.adapters.postgres.connections import open_pool
 from ghtrader.adapters.postgres.regime_store import PostgresRegimeStateStore
 from ghtrader.application.ports.regimes import RegimeStates, RegimeStateStore
@@ -20,20 +18,6 @@ from ghtrader.application.ports.regimes import RegimeStates, RegimeStateStore
 pytestmark = pytest.mark.integration
 
 DAY_NS = 86_400 * 10**9
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("GHTRADER_TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", settings={"fsync": "off"})
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -10,22 +10,11 @@ import psycopg
 import pytest
 
 from ghtrader.adapters.memory.tca_store import InMemoryTcaStore
-from ghtrader.adapters.postgres import EmbeddedPostgres, open_postgres_stores
+from ghtrader.adapters.postgres import open_postgres_stores
 from ghtrader.adapters.postgres.tca_store import PostgresTcaStore
 from ghtrader.application.ports.tca import ExecutionLabel, TcaRecord, TcaStore
 
 pytestmark = pytest.mark.integration
-FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "64MB"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pgtca") / "data", settings=FAST)
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -33,14 +22,14 @@ def store(request: pytest.FixtureRequest) -> Iterator[TcaStore]:
     if request.param == "memory":
         yield InMemoryTcaStore()
         return
-    server = request.getfixturevalue("server")
+    url = request.getfixturevalue("postgres_url")  # the session's server (tests/conftest.py)
     schema = "it_tca_" + request.node.name.lower().replace("[", "_").replace("]", "")[:30]
-    bundle, close = open_postgres_stores(server.url, schema=schema, ensure_schema=False)
+    bundle, close = open_postgres_stores(url, schema=schema, ensure_schema=False)
     try:
         yield PostgresTcaStore(bundle.pool)
     finally:
         close()
-        with psycopg.connect(server.url, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     daily_train_cron: str = "0 18 * * mon-fri"  # after the daily update
     daily_train_family: str = "lightgbm"  # the candidate's model family
 
+    # Fan-out work (HPO trials): a Ray cluster's address ("127.0.0.1:6379"); empty = local worker processes
+    ray_address: str = ""
+    fanout_workers: int = Field(0, ge=0)  # local worker processes for fan-out work; 0 = the CPU count
+
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ghtrader.application.ports.fanout import FanoutTask, TaskOutcome, TaskResources
+from ghtrader.application.ports.fanout import ONE_CPU, FanoutTask, TaskOutcome, TaskResources
 
 __all__ = ["LocalFanoutExecutor", "LocalFanoutRun"]
 
@@ -81,7 +81,9 @@ class LocalFanoutRun:
             ok, value, error, node, seconds = future.result()
         except BrokenProcessPool:
             self._drop_pool()
-            return TaskOutcome(key, False, error="worker process died (killed or out of memory) before the task finished")
+            return TaskOutcome(
+                key, False, error="worker process died (killed or out of memory) before the task finished"
+            )
         except cf.CancelledError:
             return TaskOutcome(key, False, error="cancelled")
         except Exception as exc:  # noqa: BLE001 - e.g. the task or its result does not pickle
@@ -137,7 +139,7 @@ class LocalFanoutExecutor:
             raise ValueError(f"workers must be >= 1, got {n}")
         self.workers = int(n)
 
-    def slots(self, resources: TaskResources = TaskResources()) -> int:
+    def slots(self, resources: TaskResources = ONE_CPU) -> int:
         return max(1, int(self.workers // max(1.0, math.ceil(resources.cpus))))
 
     def open(self) -> LocalFanoutRun:

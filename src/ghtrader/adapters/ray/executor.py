@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from ghtrader.application.ports.fanout import FanoutTask, TaskOutcome, TaskResources
+from ghtrader.application.ports.fanout import ONE_CPU, FanoutTask, TaskOutcome, TaskResources
 
 __all__ = ["RayFanoutExecutor", "RayFanoutRun"]
 
@@ -116,7 +116,7 @@ class RayFanoutExecutor:
             self._remote = ray.remote(_call)
         return self._remote
 
-    def slots(self, resources: TaskResources = TaskResources()) -> int:
+    def slots(self, resources: TaskResources = ONE_CPU) -> int:
         self._connect()
         total = ray.cluster_resources()
         fits = [math.floor(total.get("CPU", 0.0) / resources.cpus)] if resources.cpus > 0 else []

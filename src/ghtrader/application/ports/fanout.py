@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["FanoutExecutor", "FanoutRun", "FanoutTask", "TaskOutcome", "TaskResources", "run_all"]
+__all__ = ["ONE_CPU", "FanoutExecutor", "FanoutRun", "FanoutTask", "TaskOutcome", "TaskResources", "run_all"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class TaskResources:
     def __post_init__(self) -> None:
         if not (self.cpus >= 0 and self.gpus >= 0):
             raise ValueError(f"task resources must be >= 0 (cpus={self.cpus}, gpus={self.gpus})")
+
+
+ONE_CPU = TaskResources()  # the default need of a task
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class FanoutExecutor(Protocol):
 
     name: str  # "local" | "ray"
 
-    def slots(self, resources: TaskResources = TaskResources()) -> int:
+    def slots(self, resources: TaskResources = ONE_CPU) -> int:
         """How many tasks needing ``resources`` can run at once (>= 1)."""
         ...
 

@@ -67,6 +67,8 @@ from ghtrader.application.pipeline import RunPipeline
 from ghtrader.application.ports.accounts import BrokerProfile
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
+from ghtrader.application.ports.fanout import FanoutExecutor
+from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatalog
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -81,6 +83,7 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.frames import StoreFrameSource
+from ghtrader.application.research.hpo import RunHpo
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
 from ghtrader.application.research.train import TrainModel
@@ -107,6 +110,7 @@ from ghtrader.interfaces.grpc.server import GrpcServer, ServerOptions
 from ghtrader.interfaces.grpc.servicers.accounts import AccountUseCases, accounts_service
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases, data_service
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases, dataset_service
+from ghtrader.interfaces.grpc.servicers.hpo import HpoServicer, HpoUseCases, hpo_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -417,6 +421,53 @@ def _model_registry(bundle: StoreBundle) -> ModelRegistry:
     return bundle.models
 
 
+# --- hyper-parameter optimisation and fan-out work --------------------------------------------
+def _fanout_executor(settings: Settings) -> FanoutExecutor:
+    """Ray when GHTRADER_RAY_ADDRESS is set, else spawned worker processes of this machine."""
+    if settings.ray_address:
+        from ghtrader.adapters.ray import RayFanoutExecutor  # ray loads only when a cluster is configured
+
+        return RayFanoutExecutor(settings.ray_address)
+    from ghtrader.adapters.local_fanout import LocalFanoutExecutor
+
+    return LocalFanoutExecutor(settings.fanout_workers or None)
+
+
+def _hpo_storage_url(settings: Settings, bundle: StoreBundle) -> str:
+    """Optuna's storage: the project's PostgreSQL, or a SQLite file under runs/control for QuestDB."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        return bundle.url
+    path = settings.runs_dir / "control" / "hpo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def _hpo_studies(settings: Settings, bundle: StoreBundle) -> HpoStudies:
+    from ghtrader.adapters.optuna import OptunaStudies  # optuna loads when a study is opened
+
+    return OptunaStudies(_hpo_storage_url(settings, bundle))
+
+
+def _hpo_spaces() -> SpaceCatalog:
+    from ghtrader.adapters.optuna import YamlSpaceCatalog
+
+    return YamlSpaceCatalog()
+
+
+def _hpo_trials(bundle: StoreBundle) -> HpoTrialStore:
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        from ghtrader.adapters.postgres.hpo_store import PostgresHpoTrialStore
+
+        return PostgresHpoTrialStore(bundle.pool)
+    from ghtrader.adapters.memory.hpo_trials import InMemoryHpoTrialStore
+
+    return InMemoryHpoTrialStore()  # QuestDB store: the Optuna study (SQLite) is the record
+
+
 def _job_worker_command(job_id: int) -> list[str]:
     return [sys.executable, "-m", "ghtrader.job_worker", str(job_id)]
 
@@ -452,9 +503,16 @@ def _job_catalog(
     datasets: DatasetUseCases,
     research: ResearchUseCases,
     pipeline: Callable[[], RunPipeline],
+    hpo: HpoUseCases,
 ) -> dict[str, JobSpec]:
     """Request type name -> job spec, built from the servicers (what a job process runs)."""
-    servicers = (DataServicer(data), DatasetServicer(datasets), ResearchServicer(research), PipelineServicer(pipeline))
+    servicers = (
+        DataServicer(data),
+        DatasetServicer(datasets),
+        ResearchServicer(research),
+        PipelineServicer(pipeline),
+        HpoServicer(hpo),
+    )
     return {spec.type_name: spec for servicer in servicers for spec in servicer.job_specs()}
 
 
@@ -798,6 +856,25 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         reports=reports,
     )
+    run_hpo = providers.Singleton(
+        RunHpo,
+        benchmark=run_benchmark,
+        families=model_families,
+        studies=providers.Singleton(_hpo_studies, settings, stores),
+        spaces=providers.Singleton(_hpo_spaces),
+        trials=providers.Singleton(_hpo_trials, stores),
+        executor=providers.Singleton(_fanout_executor, settings),
+        clock=clock,
+        runtime=inference_runtime,
+        calendar=calendar_source,
+        writer=providers.Singleton(
+            _report_writer,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "hpo",
+            stamp=providers.Object(_code_stamp),
+        ),
+    )
+    hpo_use_cases = providers.Factory(HpoUseCases, run=run_hpo.provider)
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -908,7 +985,7 @@ class Container(containers.DeclarativeContainer):
         recorder=run_recorder,
     )
     job_catalog = providers.Callable(
-        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider
+        _job_catalog, data_use_cases, dataset_use_cases, research_use_cases, run_pipeline.provider, hpo_use_cases
     )
 
     server_scheduler = providers.Resource(
@@ -920,6 +997,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(data_service, data_use_cases, job_control),
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
+        providers.Callable(hpo_service, hpo_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(jobs_service, job_control, job_catalog, run_manifests),
         providers.Callable(trading_service, trading_runs.provider),

@@ -10,6 +10,7 @@ open, trials whose heartbeat is stale (driver or worker killed) are marked faile
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -225,6 +226,10 @@ class OptunaStudies:
     def __init__(self, url: str) -> None:
         self.url = url
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # heartbeats and stale-trial failing are marked experimental; ask/tell with heartbeats is
+        # what this adapter is for, so Optuna's reminders are noise in job logs
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
     def open(self, config: StudyConfig) -> OptunaStudy:
         if not config.name:

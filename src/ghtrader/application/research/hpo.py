@@ -42,7 +42,13 @@ from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_ceiling import bayes_probs
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
-from ghtrader.application.research.hpo_trial import OBJECTIVES, TrialResult, TrialTask, objective_metric
+from ghtrader.application.research.hpo_trial import (
+    OBJECTIVES,
+    LoadedCalendar,
+    TrialResult,
+    TrialTask,
+    objective_metric,
+)
 
 __all__ = ["SAMPLERS", "PRUNERS", "HpoReport", "HpoRequest", "RunHpo", "default_study_name"]
 
@@ -378,6 +384,7 @@ class RunHpo:
         slots = max(1, min(slots, request.n_trials))
         deadline = None if request.timeout_s is None else started + request.timeout_s
         runtime = self._runtime if "latency" in request.objectives else None
+        calendar = LoadedCalendar(self._calendar.load()) if self._calendar is not None else None
         inflight: dict[int, TrialRecord] = {}
         ran: list[int] = []
         done = 0
@@ -410,7 +417,7 @@ class RunHpo:
                         reporter=study.reporter(asked.number),
                         clock=self._clock,
                         runtime=runtime,
-                        calendar=self._calendar,
+                        calendar=calendar,
                     )
                     run.submit([FanoutTask(str(asked.number), task, request.resources)])
                     inflight[asked.number] = record

@@ -21,9 +21,10 @@ from ghtrader.application.ports.providers import CalendarSource
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
 from ghtrader.application.research.sweep import ParamsVariant
+from ghtrader.domain.calendar import TradingCalendar
 from ghtrader.domain.evaluation import WalkForwardPlan
 
-__all__ = ["OBJECTIVES", "TrialResult", "TrialTask", "objective_metric"]
+__all__ = ["OBJECTIVES", "LoadedCalendar", "TrialResult", "TrialTask", "objective_metric"]
 
 # objective name -> (per-fold benchmark metric, direction)
 OBJECTIVES: dict[str, tuple[str, str]] = {
@@ -42,6 +43,17 @@ def objective_metric(name: str) -> tuple[str, str]:
         return OBJECTIVES[name]
     except KeyError:
         raise ValueError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}") from None
+
+
+@dataclass(frozen=True)
+class LoadedCalendar:
+    """A CalendarSource holding an already loaded calendar (what a trial carries to its worker:
+    the driver's source may hold locks and files, the calendar itself pickles)."""
+
+    calendar: TradingCalendar
+
+    def load(self) -> TradingCalendar:
+        return self.calendar
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ghtrader.interfaces.cli.arguments import (
 from ghtrader.interfaces.cli.commands import accounts as account_commands
 from ghtrader.interfaces.cli.commands import data as data_commands
 from ghtrader.interfaces.cli.commands import datasets as dataset_commands
+from ghtrader.interfaces.cli.commands import hpo as hpo_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -51,6 +52,7 @@ COMMAND_MODULES = (
     dataset_commands,
     research_commands,
     promotion_commands,
+    hpo_commands,
     pipeline_commands,
     trading_commands,
     account_commands,

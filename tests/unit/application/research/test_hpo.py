@@ -145,3 +145,16 @@ def test_bad_requests_are_refused_before_any_trial(tmp_path: Path, frame) -> Non
     with pytest.raises(FailedPrecondition, match="Bayes oracle"):
         uc(HpoRequest("logistic", REQUEST, space_text=SPACE), frame=synthetic_frame(**FRAME_ARGS))
     assert store.list("hpo_logistic__h10") == []
+
+
+def test_the_calendar_a_trial_carries_pickles() -> None:
+    import pickle
+    from datetime import date
+
+    from ghtrader.application.research.hpo_trial import LoadedCalendar
+    from ghtrader.domain.calendar import TradingCalendar
+
+    cal = TradingCalendar([date(2026, 10, 1), date(2026, 10, 2)])
+    back = pickle.loads(pickle.dumps(LoadedCalendar(cal))).load()
+    assert back.holidays == cal.holidays and back.is_trading_day(date(2026, 10, 5))
+    assert not back.is_trading_day(date(2026, 10, 1))

@@ -66,6 +66,7 @@ def _hpo(
     return uc, store, studies
 
 
+@pytest.mark.slow
 def test_a_study_runs_trials_in_workers_records_them_and_resumes_by_name(tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
     uc, store, _ = _hpo(tmp_path, workers=2)
     req = HpoRequest("logistic", REQUEST, study="s1", n_trials=3, space_text=SPACE, pruner="none")

@@ -544,8 +544,8 @@ def hpo_figures(report: HpoReport) -> list[LineFigure]:
     done = [t for t in report.trials if t.state == "completed" and t.values]
     figures: list[LineFigure] = []
     for i, (name, direction) in enumerate(zip(report.objectives, report.directions, strict=True)):
-        xs = [float(t.number) for t in done]
-        ys = [float(t.values[i]) for t in done]  # type: ignore[index]
+        xs = [float(t.number) for t in done if t.values]
+        ys = [float(t.values[i]) for t in done if t.values]
         best: list[float] = []
         for y in ys:
             if not best:
@@ -567,30 +567,22 @@ def hpo_figures(report: HpoReport) -> list[LineFigure]:
                 caption="dashed line: the family's default parameters (baseline trial)" if base else "",
             )
         )
-    if len(report.objectives) >= 2 and done:
-        front = sorted((t for t in report.best if t.values), key=lambda t: t.values[0])  # type: ignore[index]
-        figures.append(
-            LineFigure(
-                name="pareto_front",
-                title=f"Pareto front: {report.objectives[0]} vs {report.objectives[1]}",
-                xlabel=f"{report.objectives[0]} ({report.directions[0]})",
-                ylabel=f"{report.objectives[1]} ({report.directions[1]})",
-                series=(
-                    PlotSeries(
-                        "trials",
-                        [t.values[0] for t in done],
-                        [t.values[1] for t in done],
-                        style="markers",  # type: ignore[index]
+    if len(report.objectives) >= 2:
+        every = [(t.values[0], t.values[1]) for t in done if t.values]
+        front = sorted((t.values[0], t.values[1]) for t in report.best if t.values)
+        if every:
+            figures.append(
+                LineFigure(
+                    name="pareto_front",
+                    title=f"Pareto front: {report.objectives[0]} vs {report.objectives[1]}",
+                    xlabel=f"{report.objectives[0]} ({report.directions[0]})",
+                    ylabel=f"{report.objectives[1]} ({report.directions[1]})",
+                    series=(
+                        PlotSeries("trials", [x for x, _ in every], [y for _, y in every], style="markers"),
+                        PlotSeries("Pareto front", [x for x, _ in front], [y for _, y in front], style="points"),
                     ),
-                    PlotSeries(
-                        "Pareto front",
-                        [t.values[0] for t in front],  # type: ignore[index]
-                        [t.values[1] for t in front],  # type: ignore[index]
-                        style="points",
-                    ),
-                ),
+                )
             )
-        )
     return figures
 
 

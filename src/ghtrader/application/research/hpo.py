@@ -49,6 +49,7 @@ from ghtrader.application.research.hpo_trial import (
     TrialTask,
     objective_metric,
 )
+from ghtrader.domain.evaluation import WalkForwardPlan
 
 __all__ = ["SAMPLERS", "PRUNERS", "HpoReport", "HpoRequest", "RunHpo", "default_study_name"]
 
@@ -280,9 +281,9 @@ class RunHpo:
     ) -> HpoReport:
         started = self._timer()
         sampler, directions = self._check(request)
-        family = self._benchmark.resolve_family(replace_family(request.base, request.family), None)
+        base = replace(request.base, family=request.family)
+        family = self._benchmark.resolve_family(base, None)
         space = self.space(request, family)
-        base = replace_family(request.base, request.family)
         progress(0, request.n_trials, f"loading the {base.symbol or 'given'} frame")
         frame, provenance = self._benchmark.load_frame(base, frame)
         plan = self._benchmark.plan(base, frame)
@@ -374,7 +375,7 @@ class RunHpo:
         family: ModelFamily,
         base: BenchmarkRequest,
         frame: FeatureFrame,
-        plan: Any,
+        plan: WalkForwardPlan,
         progress: ProgressCallback,
         should_stop: Callable[[], bool],
         started: float,
@@ -514,10 +515,6 @@ class RunHpo:
             stale_failed=[],
             n_folds=0,
         )
-
-
-def replace_family(base: BenchmarkRequest, family: str) -> BenchmarkRequest:
-    return replace(base, family=family)
 
 
 def _merge(study_rec: TrialRecord, table_rec: TrialRecord | None) -> TrialRecord:

@@ -561,7 +561,7 @@ def hpo_figures(report: HpoReport) -> list[LineFigure]:
                 ylabel=name,
                 series=tuple(series),
                 hline=float(base.values[i]) if base is not None and base.values else None,
-                caption="dashed line: the family's default parameters (baseline trial)" if base else "",
+                caption="horizontal line: the family's default parameters (the baseline trial)" if base else "",
             )
         )
     if len(report.objectives) >= 2:

@@ -80,6 +80,8 @@ from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
 from ghtrader.application.ports.explain import Attributor
+from ghtrader.application.ports.fanout import FanoutExecutor
+from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatalog
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
@@ -99,6 +101,7 @@ from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.feature_selection import SelectFeatures
 from ghtrader.application.research.frames import StoreFrameSource
 from ghtrader.application.research.generated_frames import GeneratedFrameSource
+from ghtrader.application.research.hpo import RunHpo
 from ghtrader.application.research.model_cards import GetModelCard
 from ghtrader.application.research.promotion import ModelPromotion
 from ghtrader.application.research.sweep import RunSweep
@@ -134,6 +137,7 @@ from ghtrader.interfaces.grpc.servicers.ensembles import ensembles_service
 from ghtrader.interfaces.grpc.servicers.experiments import experiments_service
 from ghtrader.interfaces.grpc.servicers.explain import ExplainServicer, explain_service
 from ghtrader.interfaces.grpc.servicers.features import FeatureServicer, FeatureUseCases, feature_service
+from ghtrader.interfaces.grpc.servicers.hpo import HpoServicer, HpoUseCases, hpo_service
 from ghtrader.interfaces.grpc.servicers.jobs import jobs_service
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer, pipeline_service
 from ghtrader.interfaces.grpc.servicers.query import query_service
@@ -555,6 +559,53 @@ def _hmm_grouping() -> Any:
     from ghtrader.application.regimes.grouping import HmmGrouping
 
     return HmmGrouping(HmmlearnRegimeFitter(), n_states=3, n_iter=20, max_fit_rows=20_000)
+
+
+# --- hyper-parameter optimisation and fan-out work --------------------------------------------
+def _fanout_executor(settings: Settings) -> FanoutExecutor:
+    """Ray when GHTRADER_RAY_ADDRESS is set, else spawned worker processes of this machine."""
+    if settings.ray_address:
+        from ghtrader.adapters.ray import RayFanoutExecutor  # ray loads only when a cluster is configured
+
+        return RayFanoutExecutor(settings.ray_address)
+    from ghtrader.adapters.local_fanout import LocalFanoutExecutor
+
+    return LocalFanoutExecutor(settings.fanout_workers or None)
+
+
+def _hpo_storage_url(settings: Settings, bundle: StoreBundle) -> str:
+    """Optuna's storage: the project's PostgreSQL, or a SQLite file under runs/control for QuestDB."""
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        return bundle.url
+    path = settings.runs_dir / "control" / "hpo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def _hpo_studies(settings: Settings, bundle: StoreBundle) -> HpoStudies:
+    from ghtrader.adapters.optuna import OptunaStudies  # optuna loads when a study is opened
+
+    return OptunaStudies(_hpo_storage_url(settings, bundle))
+
+
+def _hpo_spaces() -> SpaceCatalog:
+    from ghtrader.adapters.optuna import YamlSpaceCatalog
+
+    return YamlSpaceCatalog()
+
+
+def _hpo_trials(bundle: StoreBundle) -> HpoTrialStore:
+    from ghtrader.adapters.postgres import PostgresStoreBundle
+
+    if isinstance(bundle, PostgresStoreBundle):
+        from ghtrader.adapters.postgres.hpo_store import PostgresHpoTrialStore
+
+        return PostgresHpoTrialStore(bundle.pool)
+    from ghtrader.adapters.memory.hpo_trials import InMemoryHpoTrialStore
+
+    return InMemoryHpoTrialStore()  # QuestDB store: the Optuna study (SQLite) is the record
 
 
 def _job_worker_command(job_id: int) -> list[str]:
@@ -1019,6 +1070,25 @@ class Container(containers.DeclarativeContainer):
             stamp=providers.Object(_code_stamp),
         ),
     )
+    run_hpo = providers.Singleton(
+        RunHpo,
+        benchmark=run_benchmark,
+        families=model_families,
+        studies=providers.Singleton(_hpo_studies, settings, stores),
+        spaces=providers.Singleton(_hpo_spaces),
+        trials=providers.Singleton(_hpo_trials, stores),
+        executor=providers.Singleton(_fanout_executor, settings),
+        clock=clock,
+        runtime=inference_runtime,
+        calendar=calendar_source,
+        writer=providers.Singleton(
+            _report_writer,
+            providers.Callable(lambda s: s.runs_dir, settings),
+            "hpo",
+            stamp=providers.Object(_code_stamp),
+        ),
+    )
+    hpo_use_cases = providers.Factory(HpoUseCases, run=run_hpo.provider)
     research_use_cases = providers.Factory(
         ResearchUseCases,
         train=train_model.provider,
@@ -1221,6 +1291,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(RegimeServicer, regime_use_cases),
         providers.Callable(ExplainServicer, explain_model.provider),
         providers.Callable(FeatureServicer, feature_use_cases),
+        providers.Callable(HpoServicer, hpo_use_cases),
     )
 
     server_scheduler = providers.Resource(
@@ -1233,6 +1304,7 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(dataset_service, dataset_use_cases, job_control),
         providers.Callable(research_service, research_use_cases, job_control),
         providers.Callable(regime_service, regime_use_cases, job_control),
+        providers.Callable(hpo_service, hpo_use_cases, job_control),
         providers.Callable(pipeline_service, run_pipeline.provider, job_control),
         providers.Callable(explain_service, explain_model.provider, job_control),
         providers.Callable(feature_service, feature_use_cases, job_control),

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # MLflow tracking URI (file:///path or http://server) every finished experiment is mirrored to
     experiment_project: str = "default"
     mlflow_tracking_uri: SecretStr | None = None  # empty: no MLflow mirror
+    # Fan-out work (HPO trials): a Ray cluster's address ("127.0.0.1:6379"); empty = local worker processes
+    ray_address: str = ""
+    fanout_workers: int = Field(0, ge=0)  # local worker processes for fan-out work; 0 = the CPU count
 
     # Trading: live order routing stays off unless this is true AND the run is confirmed
     live_enabled: bool = False

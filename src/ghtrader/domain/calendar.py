@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -157,6 +158,10 @@ class TradingCalendar:
 
     def __repr__(self) -> str:
         return f"TradingCalendar({len(self._holidays)} holidays, weekday_only={self._weekday_only})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # numpy's busdaycalendar does not pickle: rebuild from the holidays (fan-out workers get a copy)
+        return (_calendar_of, (tuple(sorted(self._holidays)), self._weekday_only))
 
     @property
     def holidays(self) -> frozenset[date]:
@@ -319,3 +324,8 @@ class TradingCalendar:
     def session_name(code: int) -> str | None:
         """``"day"`` / ``"night"`` / ``None`` for a code from :meth:`session_codes`."""
         return _SESSION_NAMES.get(int(code))
+
+
+def _calendar_of(holidays: tuple[date, ...], weekday_only: bool) -> TradingCalendar:
+    """Unpickle a :class:`TradingCalendar`."""
+    return TradingCalendar(holidays, weekday_only_fallback=weekday_only)

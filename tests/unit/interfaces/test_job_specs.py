@@ -6,9 +6,10 @@ from typing import Any
 
 from ghtrader.interfaces.grpc.servicers.data import DataServicer, DataUseCases
 from ghtrader.interfaces.grpc.servicers.datasets import DatasetServicer, DatasetUseCases
+from ghtrader.interfaces.grpc.servicers.hpo import HpoServicer, HpoUseCases
 from ghtrader.interfaces.grpc.servicers.pipeline import PipelineServicer
 from ghtrader.interfaces.grpc.servicers.research import ResearchServicer, ResearchUseCases
-from ghtrader.v1 import data_pb2, datasets_pb2, pipeline_pb2, research_pb2
+from ghtrader.v1 import data_pb2, datasets_pb2, hpo_pb2, pipeline_pb2, research_pb2
 
 
 def _unused() -> Any:
@@ -21,6 +22,7 @@ def _specs() -> dict[str, Any]:
         DatasetServicer(DatasetUseCases(_unused, _unused, _unused)),
         ResearchServicer(ResearchUseCases(_unused, _unused, _unused, _unused, _unused)),
         PipelineServicer(_unused),
+        HpoServicer(HpoUseCases(_unused)),
     )
     return {spec.command: spec for s in servicers for spec in s.job_specs()}
 
@@ -29,7 +31,7 @@ def test_every_streaming_rpc_has_a_job_spec_with_a_unique_request_type() -> None
     specs = _specs()
     streaming = {
         m.name
-        for fd in (data_pb2, datasets_pb2, research_pb2, pipeline_pb2)
+        for fd in (data_pb2, datasets_pb2, research_pb2, pipeline_pb2, hpo_pb2)
         for service in fd.DESCRIPTOR.services_by_name.values()
         for m in service.methods
         if m.output_type.full_name == "ghtrader.v1.RunEvent"
@@ -70,6 +72,9 @@ def test_lock_keys_and_tqsdk_slots_per_command() -> None:
     assert s["Train"].locks(research_pb2.TrainRequest(family="logistic", model_id="m1")) == (
         "train:symbol=KQ.m@SHFE.cu,model=m1,h=10",
     )
+    hpo = hpo_pb2.RunHpoRequest(family="lightgbm", scope=research_pb2.ResearchScope(horizon=50))
+    assert s["RunHpo"].locks(hpo) == ("hpo:study=hpo_lightgbm_KQ.m_SHFE.cu_h50",)
+    assert s["RunHpo"].locks(hpo_pb2.RunHpoRequest(family="x", study="mine")) == ("hpo:study=mine",)
     tqsdk = {name for name, spec in s.items() if spec.tqsdk}
     assert tqsdk == {"Download", "DownloadContractRange", "Update", "Record", "FillMissing", "RunPipeline"}
     assert (

@@ -25,6 +25,7 @@ from ghtrader.interfaces.cli.commands import ensembles as ensemble_commands
 from ghtrader.interfaces.cli.commands import experiments as experiment_commands
 from ghtrader.interfaces.cli.commands import explain as explain_commands
 from ghtrader.interfaces.cli.commands import features as feature_commands
+from ghtrader.interfaces.cli.commands import hpo as hpo_commands
 from ghtrader.interfaces.cli.commands import jobs as job_commands
 from ghtrader.interfaces.cli.commands import pipeline as pipeline_commands
 from ghtrader.interfaces.cli.commands import promotion as promotion_commands
@@ -61,6 +62,7 @@ COMMAND_MODULES = (
     explain_commands,
     feature_commands,
     promotion_commands,
+    hpo_commands,
     pipeline_commands,
     trading_commands,
     account_commands,

@@ -33,6 +33,8 @@ from ghtrader.v1 import (
     explain_pb2_grpc,
     features_pb2,
     features_pb2_grpc,
+    hpo_pb2,
+    hpo_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     pipeline_pb2,
@@ -196,6 +198,7 @@ class GhTraderClient(AlertsMixin):
         self._pipeline = pipeline_pb2_grpc.PipelineServiceStub(self._channel)
         self._datasets = datasets_pb2_grpc.DatasetServiceStub(self._channel)
         self._research = research_pb2_grpc.ResearchServiceStub(self._channel)
+        self._hpo = hpo_pb2_grpc.HpoServiceStub(self._channel)
         self._trading = trading_pb2_grpc.TradingServiceStub(self._channel)
         self._accounts = accounts_pb2_grpc.AccountServiceStub(self._channel)
         self._scheduler = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
@@ -685,6 +688,76 @@ class GhTraderClient(AlertsMixin):
             for x in r.series
         ]
         return {"models": models, "series": series}
+
+    def hpo(
+        self,
+        family: str,
+        scope: research_pb2.ResearchScope,
+        *,
+        n_trials: int | None = None,
+        timeout_s: float | None = None,
+        objectives: Sequence[str] = (),
+        study: str = "",
+        sampler: str = "",
+        pruner: str = "",
+        space_yaml: str = "",
+        parallel: int | None = None,
+        no_defaults: bool = False,
+        cpus_per_trial: float | None = None,
+        gpus_per_trial: float | None = None,
+        n_splits: int | None = None,
+        commission_bp: float | None = None,
+        slippage_ticks: float | None = None,
+        on_progress: ProgressHandler = _ignore,
+    ) -> RunResultView:
+        """Run (or resume) an HPO study of ``family``; the result's typed field is an HpoResult."""
+        req = hpo_pb2.RunHpoRequest(
+            family=family,
+            scope=scope,
+            objectives=list(objectives),
+            study=study,
+            sampler=sampler,
+            pruner=pruner,
+            space_yaml=space_yaml,
+            no_defaults=no_defaults,
+            **_given(
+                n_trials=n_trials,
+                timeout_s=timeout_s,
+                parallel=parallel,
+                cpus_per_trial=cpus_per_trial,
+                gpus_per_trial=gpus_per_trial,
+                n_splits=n_splits,
+                commission_bp=commission_bp,
+                slippage_ticks=slippage_ticks,
+            ),
+        )
+        return self._run(self._hpo.RunHpo, req, on_progress)
+
+    def hpo_study(self, study: str) -> dict[str, Any]:
+        """A stored HPO study: its trials and best (or Pareto front), as plain data."""
+        r = self._call(self._hpo.GetHpoStudy, hpo_pb2.GetHpoStudyRequest(study=study))
+
+        def trial(t: Any) -> dict[str, Any]:
+            return {
+                "number": t.number,
+                "state": t.state,
+                "params": json.loads(t.params_json or "{}"),
+                "values": list(t.values),
+                "worker": t.worker,
+                "duration_s": t.duration_s if t.HasField("duration_s") else None,
+                "baseline": t.baseline,
+                "error": t.error,
+                "created_at_ns": t.created_at_ns,
+            }
+
+        return {
+            "study": r.study,
+            "family": r.family,
+            "objectives": list(r.objectives),
+            "directions": list(r.directions),
+            "trials": [trial(t) for t in r.trials],
+            "best": [trial(t) for t in r.best],
+        }
 
     def rollback_model(self, model_id: str, to_version: str, *, reason: str = "", actor: str = "cli") -> dict[str, Any]:
         r = self._call(

@@ -7,6 +7,7 @@ store give the same message.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from ghtrader.v1 import results_pb2
+from ghtrader.v1 import hpo_results_pb2, results_pb2
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,47 @@ def compare_result(r: Json) -> results_pb2.BenchmarkResult:
     )
 
 
+def hpo_trial(t: Json, objectives: list[str]) -> hpo_results_pb2.HpoTrial:
+    """One trial of an HPO report's JSON (values keyed by objective) as a message."""
+    values = t.get("values") or {}
+    duration = t.get("duration_s")
+    return hpo_results_pb2.HpoTrial(
+        number=_int(t.get("number")),
+        state=_str(t.get("state")),
+        params_json=json.dumps(t.get("params") or {}, sort_keys=True),
+        values=[_float(values.get(o)) for o in objectives] if values else [],
+        worker=_str(t.get("worker")),
+        baseline=bool(t.get("baseline")),
+        error=_str(t.get("error")),
+        created_at_ns=_int(t.get("created_at_ns")),
+        **({"duration_s": float(duration)} if isinstance(duration, int | float) else {}),
+    )
+
+
+def hpo_result(r: Json) -> hpo_results_pb2.HpoResult:
+    objectives = [str(o) for o in r.get("objectives") or ()]
+    counts = r.get("counts") or {}
+    baseline = r.get("baseline")
+    return hpo_results_pb2.HpoResult(
+        study=_str(r.get("study")),
+        family=_str(r.get("family")),
+        symbol=_str(r.get("symbol")),
+        horizon=_int(r.get("horizon")),
+        objectives=objectives,
+        directions=[str(d) for d in r.get("directions") or ()],
+        sampler=_str(r.get("sampler")),
+        pruner=_str(r.get("pruner")),
+        executor=_str(r.get("executor")),
+        best=[hpo_trial(t, objectives) for t in r.get("best") or ()],
+        completed=_int(counts.get("completed")),
+        pruned=_int(counts.get("pruned")),
+        failed=_int(counts.get("failed")),
+        workers=[str(w) for w in r.get("workers") or ()],
+        ran_now=[_int(n) for n in r.get("ran_now") or ()],
+        **({"baseline": hpo_trial(baseline, objectives)} if isinstance(baseline, Mapping) else {}),
+    )
+
+
 # command (JobSpec.command) -> (RunResult oneof field, converter)
 _TYPED: dict[str, tuple[str, Callable[[Json], Message]]] = {
     "Download": ("ingest", ingest_result),
@@ -214,6 +256,7 @@ _TYPED: dict[str, tuple[str, Callable[[Json], Message]]] = {
     "Backtest": ("backtest", backtest_result),
     "Benchmark": ("benchmark", benchmark_result),
     "Compare": ("benchmark", compare_result),
+    "RunHpo": ("hpo", hpo_result),
 }
 
 

@@ -209,6 +209,21 @@ def test_data_heatmap_is_read_from_the_day_index(client: FakeClient) -> None:
     simulate(client, scenario)
 
 
+def test_data_stepper_says_why_schedule_and_main_l5_cannot_run(client: FakeClient) -> None:
+    async def scenario(user: User) -> None:
+        await user.open("/data")
+        await user.should_see("6 main_l5")
+        with user:
+            toggle = next(iter(user.find(marker="variety").elements))
+        toggle.value = "SHFE.au"  # raw ticks indexed, no schedule yet (fake readiness)
+        await user.should_see("schedule missing: run main-schedule")
+        await user.should_not_see("no raw ticks indexed")
+        toggle.value = "SHFE.ag"  # nothing indexed: the schedule cannot be built either
+        await user.should_see("no raw ticks indexed: download or update first")
+
+    simulate(client, scenario)
+
+
 def test_data_keeps_the_picked_tab_when_the_section_is_rebuilt(client: FakeClient) -> None:
     async def scenario(user: User) -> None:
         await user.open("/data")

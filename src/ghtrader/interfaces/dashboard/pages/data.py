@@ -9,6 +9,7 @@ from nicegui import ui
 
 from ghtrader.interfaces.dashboard.actions import submit_job
 from ghtrader.interfaces.dashboard.backend import Backend
+from ghtrader.interfaces.dashboard.pages.ops import stage_blockers
 from ghtrader.interfaces.dashboard.widgets import entry_ok, lazy_tabs, live, table
 
 VARIETIES = {"SHFE.cu": "cu", "SHFE.au": "au", "SHFE.ag": "ag"}  # variety key -> label
@@ -134,14 +135,19 @@ def render(backend: Backend) -> None:
     # The section below is rebuilt on every refresh; the tab the user picked must survive it.
     picked = {"tab": "Contracts"}
 
-    async def load() -> tuple[Any, Any]:
+    async def load() -> tuple[Any, Any, Any]:
         v = variety.value
-        return await backend.status(), await backend.read(f"contracts:{v}", "contract_status", v, ttl=60.0)
+        contracts = await backend.read(f"contracts:{v}", "contract_status", v, ttl=60.0)
+        readiness = await backend.read("readiness", "pipeline_readiness", list(VARIETIES), ttl=10.0)
+        return await backend.status(), contracts, readiness
 
-    def show(loaded: tuple[Any, Any]) -> None:
-        status, contracts = loaded
+    def show(loaded: tuple[Any, Any, Any]) -> None:
+        status, contracts, readiness = loaded
         v = variety.value
         why = preconditions(status, contracts)
+        stages = stage_blockers(status, readiness).get(v, {})
+        why["schedule"] = why["l5"] or stages.get("main-schedule", "")
+        why["l5"] = why["l5"] or stages.get("main-l5", "")
         _stepper(backend, v, why)
         if not entry_ok(contracts):
             return
@@ -235,8 +241,14 @@ def _stepper(backend: Backend, v: str, why: dict[str, str]) -> None:
             lambda: submit_job(backend, f"update {v}", "update", v),
         )
         _step(
-            "5 Schedule + main_l5",
-            f"Roll schedule (OI rule), then the continuous main_l5 series of {v}.",
+            "5 Schedule",
+            f"Roll schedule of {v} from open interest (the OI rule).",
+            why["schedule"],
+            lambda: submit_job(backend, f"main-schedule {v}", "build_main_schedule", v),
+        )
+        _step(
+            "6 main_l5",
+            f"The continuous main_l5 series of {v} along its schedule, with real depth.",
             why["l5"],
             lambda: submit_job(backend, f"main-l5 {v}", "build_main_l5", v),
         )

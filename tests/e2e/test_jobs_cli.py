@@ -172,6 +172,9 @@ def test_no_wait_names_the_holder_and_cancel_ends_the_process_group(recording: t
     assert jobs.holders() == []
     listed = json.loads(srv.cli("--json", "jobs", "list", "--state", "cancelled").stdout)["jobs"]
     assert [j["id"] for j in listed] == [job.id]
+    newest = failed[0].id  # the refused download came after the recording
+    older = json.loads(srv.cli("--json", "jobs", "list", "--before-id", str(newest)).stdout)["jobs"]
+    assert job.id in [j["id"] for j in older] and all(j["id"] < newest for j in older)  # the next page
 
 
 def test_conflicting_jobs_serialize_and_both_end_correct(server: Server) -> None:

@@ -43,6 +43,17 @@ def test_create_get_list_and_compare_and_set_transitions(tmp_path: Path) -> None
         store.finish(b.id, "running", 1, exit_code=None)
 
 
+def test_list_pages_by_id_newest_first(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    ids = [_job(store) for _ in range(7)]
+    first = store.list_jobs(limit=3)
+    assert [j.id for j in first] == ids[::-1][:3]
+    second = store.list_jobs(limit=3, before_id=first[-1].id)
+    assert [j.id for j in second] == ids[::-1][3:6]
+    assert [j.id for j in store.list_jobs(limit=3, before_id=second[-1].id)] == [ids[0]]
+    assert store.list_jobs(before_id=ids[0]) == []
+
+
 def test_locks_all_or_nothing_no_preemption_and_reaping(tmp_path: Path) -> None:
     alive = {111: True, 222: True}
     store = SqliteJobStore(tmp_path / "jobs.db", is_alive=lambda pid, _since: alive.get(pid, False))

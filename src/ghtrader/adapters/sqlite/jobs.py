@@ -211,9 +211,17 @@ class SqliteJobStore:
         return None if row is None else _record(row)
 
     def list_jobs(
-        self, *, states: Sequence[JobState] = (), source: JobSource | None = None, limit: int = 100
+        self,
+        *,
+        states: Sequence[JobState] = (),
+        source: JobSource | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
     ) -> list[JobRecord]:
         where, params = [], []  # type: ignore[var-annotated]
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
         if states:
             where.append(f"state IN ({','.join('?' * len(states))})")
             params.extend(states)

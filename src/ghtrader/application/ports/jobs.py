@@ -122,9 +122,14 @@ class JobRegistry(Protocol):
     def get(self, job_id: int) -> JobRecord | None: ...
 
     def list_jobs(
-        self, *, states: Sequence[JobState] = (), source: JobSource | None = None, limit: int = 100
+        self,
+        *,
+        states: Sequence[JobState] = (),
+        source: JobSource | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
     ) -> list[JobRecord]:
-        """Newest first."""
+        """Newest first; with ``before_id`` only jobs older than that one (a page of a long list)."""
         ...
 
     def set_process(self, job_id: int, pid: int, pgid: int) -> None:

@@ -1209,9 +1209,14 @@ class GhTraderClient(AlertsMixin):
         return _ensemble_dict(self._call(self._ensembles.RollbackEnsemble, request))
 
     # --- jobs and locks ---------------------------------------------------------------
-    def list_jobs(self, *, states: Sequence[str] = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
-        """Jobs, newest first (fields as in jobs.proto ``Job``)."""
-        r = self._call(self._jobs.ListJobs, jobs_pb2.ListJobsRequest(states=list(states), source=source, limit=limit))
+    def list_jobs(
+        self, *, states: Sequence[str] = (), source: str = "", limit: int = 0, before_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Jobs, newest first (fields as in jobs.proto ``Job``); ``before_id``: only older ones."""
+        request = jobs_pb2.ListJobsRequest(
+            states=list(states), source=source, limit=limit, **_given(before_id=before_id)
+        )
+        r = self._call(self._jobs.ListJobs, request)
         return [_fields(j) for j in r.jobs]
 
     def get_job(self, job_id: int) -> dict[str, Any]:

@@ -75,9 +75,19 @@ class Backend:
     async def status(self) -> Entry | None:
         return await self.read("status", "get_status", ttl=3.0)
 
-    async def jobs(self, states: tuple[str, ...] = (), source: str = "", limit: int = 200) -> Entry | None:
-        key = f"jobs:{','.join(states)}:{source}:{limit}"
-        return await self.read(key, "list_jobs", states=states, source=source, limit=limit, ttl=2.0)
+    async def jobs(
+        self, states: tuple[str, ...] = (), source: str = "", limit: int = 200, before_id: int | None = None
+    ) -> Entry | None:
+        key = f"jobs:{','.join(states)}:{source}:{limit}:{before_id}"
+        return await self.read(
+            key,
+            "list_jobs",
+            states=states,
+            source=source,
+            limit=limit,
+            ttl=2.0,
+            **({"before_id": before_id} if before_id is not None else {}),
+        )
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """An uncached call (actions, one-off reads); raises ApiError / ServerUnavailableError."""

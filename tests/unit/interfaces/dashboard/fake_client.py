@@ -92,14 +92,19 @@ class FakeClient:
             self.calls.append(("report_figures", (report_path,), {}))
         return [("reliability", PNG_1X1), ("equity", PNG_1X1)] if report_path.endswith(".json") else []
 
-    def list_jobs(self, *, states: Any = (), source: str = "", limit: int = 0) -> list[dict[str, Any]]:
+    def list_jobs(
+        self, *, states: Any = (), source: str = "", limit: int = 0, before_id: int | None = None
+    ) -> list[dict[str, Any]]:
         self._check()
         with self._lock:
             found = [
                 j
                 for j in reversed(self.jobs)
-                if (not states or j["state"] in states) and (not source or j["source"] == source)
+                if (not states or j["state"] in states)
+                and (not source or j["source"] == source)
+                and (before_id is None or j["id"] < before_id)
             ]
+            self.calls.append(("list_jobs", (), {"limit": limit, "before_id": before_id}))
         return found[: limit or 100]
 
     def get_job(self, job_id: int) -> dict[str, Any]:

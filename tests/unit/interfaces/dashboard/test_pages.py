@@ -140,7 +140,7 @@ def test_cancel_asks_for_confirmation_then_cancels(client: FakeClient) -> None:
         await user.should_see("Cancel job 2?")
         user.find(marker="confirm").click()
         for _ in range(100):
-            if client.calls:
+            if ("cancel_job", (2,), {}) in client.calls:
                 break
             await asyncio.sleep(0.02)
         assert ("cancel_job", (2,), {}) in client.calls
@@ -360,6 +360,8 @@ def test_jobs_are_listed_fifty_a_page_newest_first() -> None:
         await user.should_see("jobs 51-100")
         [t] = [t for t in _tables(user) if "jobs-table" in t._markers]
         assert [r["id"] for r in t.rows] == list(range(70, 20, -1))
+        pages = [c[2] for c in client.calls if c[0] == "list_jobs" and c[2]["before_id"] is not None]
+        assert pages and pages[-1] == {"limit": 51, "before_id": 71}  # only this page (+1) crossed the wire
         user.find(marker="jobs-older").click()
         await user.should_see("jobs 101-120")
         with user:

@@ -83,7 +83,9 @@ def format_job(j: dict[str, Any]) -> str:
 
 
 def cmd_list(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
-    jobs = client.list_jobs(states=args.state or (), source=args.source or "", limit=args.limit)
+    jobs = client.list_jobs(
+        states=args.state or (), source=args.source or "", limit=args.limit, before_id=args.before_id
+    )
     out.result({"jobs": jobs}, format_jobs(jobs))
     return 0
 
@@ -206,6 +208,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", action="append", choices=STATES, help="only this state (repeatable)")
     p.add_argument("--source", choices=SOURCES, help="only jobs started from here")
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--before-id", type=int, default=None, help="only jobs older than this id (the next page)")
     p.set_defaults(handler=cmd_list)
     p = jsub.add_parser("show", help="one job in full")
     p.add_argument("job_id", type=_job_id)

@@ -49,28 +49,36 @@ def _jobs_panel(backend: Backend) -> None:
         listing = ui.column().classes("w-1/2")
         detail = ui.column().classes("w-1/2")
 
-    page = {"n": 0}  # which page of PAGE_SIZE jobs, newest first
+    # Pages by id (keyset): each page's first-id cursor; the server sends only the page shown.
+    page: dict[str, Any] = {"cursors": [None], "last_id": None}
 
     async def load() -> Any:
         states = (state.value,) if state.value else ()
-        # One job more than shown tells whether there is an older page; the browser gets only this page.
-        return await backend.jobs(states=states, source=source.value or "", limit=PAGE_SIZE * (page["n"] + 1) + 1)
+        # One job more than shown tells whether there is an older page.
+        return await backend.jobs(
+            states=states, source=source.value or "", limit=PAGE_SIZE + 1, before_id=page["cursors"][-1]
+        )
 
     def turn(step: int) -> None:
-        page["n"] = max(0, page["n"] + step)
+        if step > 0 and page["last_id"] is not None:
+            page["cursors"].append(page["last_id"])
+        elif step < 0 and len(page["cursors"]) > 1:
+            page["cursors"].pop()
         _reload(box, load, show)
 
     def show(entry: Any) -> None:
         if entry_ok(entry):
-            start = PAGE_SIZE * page["n"]
-            shown = entry.value[start : start + PAGE_SIZE]
-            more = len(entry.value) > start + PAGE_SIZE
+            n = len(page["cursors"]) - 1  # pages before this one
+            start = PAGE_SIZE * n
+            shown = entry.value[:PAGE_SIZE]
+            more = len(entry.value) > PAGE_SIZE
+            page["last_id"] = shown[-1]["id"] if shown else None
             t = table(job_rows(shown), JOB_COLUMNS, row_key="id", pagination=PAGE_SIZE).mark("jobs-table")
             t.props("hide-pagination")
             t.on("rowClick", lambda e: open_job(int(e.args[1]["id"])))
             with ui.row().classes("items-center"):
                 newer = ui.button("newer", on_click=lambda: turn(-1)).props("flat dense").mark("jobs-newer")
-                newer.set_enabled(page["n"] > 0)
+                newer.set_enabled(n > 0)
                 ui.label(f"jobs {start + 1}-{start + len(shown)}" if shown else "no jobs").mark("jobs-range")
                 older = ui.button("older", on_click=lambda: turn(1)).props("flat dense").mark("jobs-older")
                 older.set_enabled(more)
@@ -79,7 +87,7 @@ def _jobs_panel(backend: Backend) -> None:
         box = live(load, show, every=3.0)
 
     def refilter() -> None:
-        page["n"] = 0
+        page.update(cursors=[None], last_id=None)
         _reload(box, load, show)
 
     state.on_value_change(refilter)

@@ -111,6 +111,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             states=list(request.states),  # type: ignore[arg-type]  # checked above
             source=request.source or None,  # type: ignore[arg-type]
             limit=request.limit or 100,
+            before_id=request.before_id if request.HasField("before_id") else None,
         )
         return jobs_pb2.ListJobsResponse(jobs=[job_message(j) for j in jobs])
 

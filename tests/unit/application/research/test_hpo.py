@@ -100,7 +100,8 @@ def test_trials_left_running_by_a_killed_driver_are_failed_on_reopen(tmp_path: P
     dead = studies.open(StudyConfig(name="s2", directions=("maximize",), space=space, heartbeat_s=1))
     orphan = dead.ask(space)
     dead.heartbeat([orphan.number])  # then the driver "dies": no more heartbeats
-    time.sleep(2.5)
+    # stale after the 2 s grace period; SQLite's CURRENT_TIMESTAMP has 1 s resolution, hence 2 + 1 + margin
+    time.sleep(3.5)
     report = uc(HpoRequest("logistic", REQUEST, study="s2", n_trials=1, space_text=SPACE), frame=frame)
     assert report.stale_failed == [orphan.number]
     states = {t.number: t.state for t in report.trials}

@@ -28,13 +28,6 @@ class LightGBMTreeShap:
             return Attribution(np.empty((0, f, k)), empty, empty, self.method, "raw_margin")
         it = model.best_iteration
         # Multiclass contributions come class after class: [f features + expected value] x k.
-        contrib = np.asarray(model.booster.predict(x, num_iteration=it, pred_contrib=True), dtype=np.float64)
-        contrib = contrib.reshape(m, k, f + 1)
-        margin = np.asarray(model.booster.predict(x, num_iteration=it, raw_score=True), dtype=np.float64)
-        return Attribution(
-            values=np.ascontiguousarray(contrib[:, :, :f].transpose(0, 2, 1)),
-            base=contrib[:, :, f],
-            output=margin.reshape(m, k),
-            method=self.method,
-            output_space="raw_margin",
-        )
+        contrib = np.asarray(model.booster.predict(x, num_iteration=it, pred_contrib=True)).reshape(m, k, f + 1)
+        margin = model.booster.predict(x, num_iteration=it, raw_score=True)
+        return Attribution.tree_contributions(contrib, margin, self.method)

@@ -28,12 +28,5 @@ class XGBoostTreeShap:
             empty = np.empty((0, k))
             return Attribution(np.empty((0, f, k)), empty, empty, self.method, "raw_margin")
         data = xgb.DMatrix(x, missing=np.nan)
-        contrib = np.asarray(model.booster.predict(data, pred_contribs=True), dtype=np.float64)  # (m, k, f + 1)
-        margin = np.asarray(model.booster.predict(data, output_margin=True), dtype=np.float64)
-        return Attribution(
-            values=np.ascontiguousarray(contrib[:, :, :f].transpose(0, 2, 1)),
-            base=contrib[:, :, f],
-            output=margin.reshape(m, k),
-            method=self.method,
-            output_space="raw_margin",
-        )
+        contrib = model.booster.predict(data, pred_contribs=True)  # (m, k, f + 1)
+        return Attribution.tree_contributions(contrib, model.booster.predict(data, output_margin=True), self.method)

@@ -35,6 +35,20 @@ class Attribution:
     method: str
     output_space: str
 
+    @classmethod
+    def tree_contributions(cls, contrib: np.ndarray, margin: np.ndarray, method: str) -> Attribution:
+        """From a tree library's per-class contributions ``(m, k, f + 1)`` (the last column the
+        expected value) and its raw margin ``(m, k)``."""
+        c = np.asarray(contrib, dtype=np.float64)
+        m, k, f1 = c.shape
+        return cls(
+            values=np.ascontiguousarray(c[:, :, : f1 - 1].transpose(0, 2, 1)),
+            base=c[:, :, f1 - 1],
+            output=np.asarray(margin, dtype=np.float64).reshape(m, k),
+            method=method,
+            output_space="raw_margin",
+        )
+
     def per_feature(self) -> np.ndarray:
         """(m, f, 3): windows summed over their ticks (a tabular model's values unchanged)."""
         v = np.asarray(self.values, dtype=np.float64)

@@ -107,6 +107,10 @@ class RuntimeAlerts:
         self.flags: set[str] = set()
         self.halted = ""
 
+    @property
+    def config(self) -> AnomalyConfig:
+        return self._cfg
+
     # --- scores ------------------------------------------------------------------------------
     def _quality(self, tick: np.void) -> dict[str, float]:
         bid, ask, last = float(tick["bid_price1"]), float(tick["ask_price1"]), float(tick["last_price"])
@@ -166,7 +170,12 @@ class RuntimeAlerts:
                 self._z1, self._zf, self._spread = (_Rolling(self._cfg.window) for _ in range(3))
             self._contract = contract
         self._last_ns = ns
-        scores = self._quality(tick) | self._model(probs)
+        return self.check(self._quality(tick) | self._model(probs), ns)
+
+    def check(self, scores: dict[str, float], ns: int) -> str:
+        """Grade ``scores`` (type -> score) at ``ns``: journal, store and answer what is new (the
+        execution checks of ``execution_watch.py`` come in here too); the halt reason on a
+        CRITICAL."""
         events = []
         for kind, score in scores.items():
             level = self._cfg.threshold(kind).grade_one(score)

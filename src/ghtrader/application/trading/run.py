@@ -65,6 +65,7 @@ from ghtrader.application.trading.candidates import Candidates
 from ghtrader.application.trading.claims import ExecutorClaims
 from ghtrader.application.trading.decision import DecisionPipeline
 from ghtrader.application.trading.drift_response import DriftResponse
+from ghtrader.application.trading.execution_watch import ExecutionWatch
 from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR, FEED, LEARN, RISK, SHADOW, VENUE
@@ -371,6 +372,7 @@ class TradingRun:
         self._canary = canary
         self._sides = tuple(x for x in (canary, shadow) if x is not None)
         self._alerts = alerts
+        self._xwatch = ExecutionWatch(alerts, spec.price_tick) if alerts is not None and self._orders else None
         self._drift = alerts.drift if alerts is not None else None  # recalibrate / fallback (drift_response.py)
         if self._drift is not None and self._drift.fallback is not None:
             self._sides += (self._drift,)  # the fallback's factor engine warms up with the others
@@ -453,9 +455,12 @@ class TradingRun:
         if check and not self._allowed(order, ns):
             return False
         state = self._execution.submit(order, ns)
-        self.journal.event("order_new", ns, order=order_record(state))
+        arrival = self._xwatch.sent(state, ns, self._last_quote) if self._xwatch is not None else {}
+        self.journal.event("order_new", ns, order=order_record(state), **arrival)
         if not state.alive:
             self.journal.event("order_done", ns, order=order_record(state))
+            if self._xwatch is not None:
+                self._xwatch.done(state, ns)  # fill rate, rejections (execution_watch.py)
         return True
 
     def _allowed(self, order: OrderRequest, ns: int) -> bool:
@@ -575,15 +580,22 @@ class TradingRun:
     def _on_execution_events(self, events: list[ExecutionEvent] | tuple[ExecutionEvent, ...]) -> None:
         for ev in events:
             rec = order_record(ev.order)
+            x = self._xwatch.on_event(ev)[0] if self._xwatch is not None else {}  # latency, slippage
             if ev.kind == "trade_fill":
                 self.journal.event("trade_fill", ev.time_ns, order=rec, fill_qty=ev.fill_qty,
-                                   fill_price=ev.fill_price, fee=ev.fee)  # fmt: skip
+                                   fill_price=ev.fill_price, fee=ev.fee, **x)  # fmt: skip
                 if self._risk is not None:
                     self._risk.on_fill(ev)
             else:
-                self.journal.event("order_update", ev.time_ns, order=rec)
+                self.journal.event("order_update", ev.time_ns, order=rec, **x)
                 if not ev.order.alive:
                     self.journal.event("order_done", ev.time_ns, order=rec)
+        self._execution_halt(events[-1].time_ns if events else self._last_ns)
+
+    def _execution_halt(self, ns: int) -> None:
+        """An execution check went CRITICAL: the operator halt path, as the tick checks."""
+        if self._xwatch is not None and (why := self._xwatch.take_halt()):
+            self._command({"command": "halt", "reason": why}, ns)
 
     # --- rolls, kills, commands ---------------------------------------------------------------------
     def _start_drain(self, why: str, to: Binding | None, ns: int) -> None:
@@ -776,6 +788,7 @@ class TradingRun:
             self._target = target
         if self._orders:
             self._trade_to(target, tick, ns, forced=decision.flat)
+            self._execution_halt(ns)
         elif self._execution is None:
             mid = self._mid(tick)
             self._book.mark(self._exec, mid)

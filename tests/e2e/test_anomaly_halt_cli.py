@@ -1,11 +1,13 @@
 """End to end through `ghtrader serve`: a sim run whose anomaly thresholds (``--anomaly-config``)
 make an everyday condition CRITICAL (a spread at or over its rolling median) halts through the
 risk engine: the status shows the halt and its anomaly reason, no order follows the halt event in
-the journal, and the anomaly is in `alerts list`. One contract over four days: a short set-up."""
+the journal, and the anomaly is in `alerts list`. Then the drift rungs in a paper run: recalibrate,
+the fallback model, `trading resume-model`. One contract over four days: a short set-up."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -16,6 +18,7 @@ pytestmark = pytest.mark.e2e
 CONTRACT, MAIN, START, FIT, END = "SHFE.cu2611", "KQ.m@SHFE.cu", "2026-10-19", "2026-10-20", "2026-10-22"
 # a spread at or over its median of the last ticks is no anomaly: here it is CRITICAL
 OBVIOUS = {"spread_widening": {"info": 1, "warning": 1, "critical": 1}, "min_periods": 400, "window": 500}
+ALWAYS_DRIFT = {"drift_window": 50, "prediction_shift": {"info": 0, "warning": 0}}
 # 5 s snapshots with a planted signal the fitted policy trades on (as test_tca_cli.py)
 SERVER_ENV = {"GHTRADER_SYNTHETIC_SIGNAL_STRENGTH": "0.6", "GHTRADER_SYNTHETIC_TICK_INTERVAL_MS": "5000"}
 
@@ -58,3 +61,27 @@ def test_a_critical_anomaly_halts_a_sim_run(server: Server) -> None:  # noqa: F8
     listed = _ok(server.cli("--json", "alerts", "list", "--type", "spread_widening", "--severity", "critical"), "list")
     crit = [e for e in listed["events"] if e["datetime_ns"] == events[at]["time_ns"]]
     assert len(crit) == 1 and crit[0]["detection_method"] == "runtime", listed["events"][:3]
+
+    # drift rungs: every prediction window a drift WARNING; the second in a row hands decisions to
+    # the fallback model (the same model here), `trading resume-model` hands them back
+    started = _ok(server.cli(
+        "--json", "paper", "--model", model, "--symbol", MAIN, "--max-ticks", "3000", "--replay-from",
+        "2026-10-20T20:00", "--speedup", "300", "--fallback-model", model, "--drift-fallback-after", "2",
+        "--anomaly-config", json.dumps(ALWAYS_DRIFT), "--detach",
+    ), "paper --fallback-model")  # fmt: skip
+    run_id = started["run_id"]
+    path = server.tmp / "runs" / "trading" / run_id / "events.jsonl"
+
+    def kinds() -> list[str]:
+        return [json.loads(x)["kind"] for x in path.read_text().splitlines()] if path.is_file() else []
+
+    deadline = time.monotonic() + 60
+    while "model_fallback" not in kinds() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "recalibrate" in kinds() and "model_fallback" in kinds()
+    assert _ok(server.cli("--json", "trading", "status", run_id), "status")["drift"]["deciding"] == "fallback"
+    _ok(server.cli("trading", "resume-model", run_id, "--reason", "e2e"), "trading resume-model")
+    while "model_resumed" not in kinds() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "model_resumed" in kinds()
+    _ok(server.cli("trading", "stop", run_id), "trading stop")

@@ -370,7 +370,7 @@ class TradingRun:
             raise FailedPrecondition("a canary split runs in paper and sim only")
         self._shadow = shadow
         self._canary = canary
-        self._sides = tuple(x for x in (canary, shadow) if x is not None)
+        self._sides: tuple[Any, ...] = tuple(x for x in (canary, shadow) if x is not None)
         self._alerts = alerts
         self._xwatch = ExecutionWatch(alerts, spec.price_tick) if alerts is not None and self._orders else None
         self._drift = alerts.drift if alerts is not None else None  # recalibrate / fallback (drift_response.py)

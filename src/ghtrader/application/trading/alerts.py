@@ -15,8 +15,11 @@ is journaled (``anomaly``), written to the AnomalyStore when there is one, and a
 
 - CRITICAL: ``halt`` (the run halts through the risk engine's halt path, as an operator halt:
   signals off, working orders cancelled, the engine HALTED, so no order follows);
-- a drift type (``DRIFT_TYPES``) at WARNING: ``recalibrate`` (logged; the online calibrator,
-  when the run has one, is already adapting; a fallback model is the operator's call);
+- a drift type (``DRIFT_TYPES``) at WARNING: handed to the run's :class:`DriftResponse`
+  (``drift_response.py``): ``recalibrate`` (the online calibrator is reset and refitted from its
+  recent labelled rows) or, once the drift persisted ``fallback_after`` drift windows in a row
+  and the run has a fallback model, ``fallback`` (that model decides from the next tick on);
+  a clean ``prediction_shift`` window ends the run of drift windows;
 - WARNING: ``flag`` (logged and counted in :meth:`state`); INFO: logged only.
 """
 
@@ -30,16 +33,35 @@ from typing import Any
 
 import numpy as np
 
+from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.alerts import AnomalyStore
-from ghtrader.domain.anomaly import DRIFT_TYPES, NONE, AnomalyConfig, AnomalyEvent, Severity
+from ghtrader.application.trading.drift_response import DriftResponse
+from ghtrader.domain.anomaly import DRIFT_TYPES, NONE, AnomalyConfig, AnomalyConfigError, AnomalyEvent, Severity
 from ghtrader.domain.anomaly import _kernels as k
 from ghtrader.domain.anomaly.model import class_psi
 
-__all__ = ["RuntimeAlerts"]
+__all__ = ["RuntimeAlerts", "run_anomaly_config"]
 
 _log = logging.getLogger("ghtrader.trading.alerts")
 BREAK_S = 300  # seconds without a tick that count as a break (lunch, night -> day, a halt)
 Journal = Callable[..., Any]  # RunJournal.event(kind, time_ns, **fields)
+
+
+def run_anomaly_config(base: AnomalyConfig | None, overrides: dict[str, Any] | None) -> AnomalyConfig | None:
+    """A run's anomaly thresholds: the server's ``base`` (None: the monitor is off unless the run
+    has ``overrides``, then the defaults) with the request's ``overrides`` (as
+    :meth:`AnomalyConfig.from_mapping`: a type maps to a partial threshold, else a window)."""
+    if not overrides:
+        return base
+    d = (base or AnomalyConfig()).to_dict()
+    merged: dict[str, Any] = {**d.pop("thresholds"), **d}
+    for key, value in overrides.items():
+        old = merged.get(key)
+        merged[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+    try:
+        return AnomalyConfig.from_mapping(merged)
+    except (AnomalyConfigError, TypeError, ValueError) as exc:
+        raise InvalidArgument(f"anomaly_config: {exc}") from None
 
 
 class _Rolling:
@@ -62,8 +84,10 @@ class RuntimeAlerts:
         journal: Journal,
         store: Callable[[], AnomalyStore] | None = None,
         clock_ns: Callable[[], int] = lambda: 0,
+        drift: DriftResponse | None = None,
     ) -> None:
         self._cfg = config
+        self.drift = drift
         self.symbol = symbol
         self._tick = float(price_tick)
         self._journal = journal
@@ -82,6 +106,10 @@ class RuntimeAlerts:
         self.counts: Counter[str] = Counter()
         self.flags: set[str] = set()
         self.halted = ""
+
+    @property
+    def config(self) -> AnomalyConfig:
+        return self._cfg
 
     # --- scores ------------------------------------------------------------------------------
     def _quality(self, tick: np.void) -> dict[str, float]:
@@ -142,12 +170,19 @@ class RuntimeAlerts:
                 self._z1, self._zf, self._spread = (_Rolling(self._cfg.window) for _ in range(3))
             self._contract = contract
         self._last_ns = ns
-        scores = self._quality(tick) | self._model(probs)
+        return self.check(self._quality(tick) | self._model(probs), ns)
+
+    def check(self, scores: dict[str, float], ns: int) -> str:
+        """Grade ``scores`` (type -> score) at ``ns``: journal, store and answer what is new (the
+        execution checks of ``execution_watch.py`` come in here too); the halt reason on a
+        CRITICAL."""
         events = []
         for kind, score in scores.items():
             level = self._cfg.threshold(kind).grade_one(score)
             if kind == "prediction_shift":  # a window verdict: every window is its own episode
                 self._level.pop(kind, None)
+                if level == NONE and self.drift is not None:
+                    self.drift.on_clear()
             if level == NONE:
                 self._level.pop(kind, None)
                 continue
@@ -166,7 +201,7 @@ class RuntimeAlerts:
                 action = "halt"
                 reason = reason or f"anomaly: {e.anomaly_type} {e.drift_score:.3g} (CRITICAL)"
             elif e.anomaly_type in DRIFT_TYPES and e.severity == Severity.WARNING:
-                action = "recalibrate"
+                action = "recalibrate" if self.drift is None else self.drift.on_drift(e, ns)
             else:
                 action = "flag" if e.severity == Severity.WARNING else "log"
             if action != "log":

@@ -9,7 +9,7 @@ status ``shadow`` (a canary also takes one in ``staging``); a model with none is
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.application.trading.canary import CanaryRouter
 from ghtrader.application.trading.decision import DecisionPipeline
+from ghtrader.application.trading.drift_response import FallbackModel
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
 from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
 from ghtrader.application.trading.request import TradingRunRequest
@@ -77,6 +78,7 @@ class CandidateEntries:
 
     shadow: RegistryEntry | None = None
     canary: RegistryEntry | None = None
+    fallback: RegistryEntry | None = None  # the drift fallback model (drift_response.py)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class SideModels:
     shadow: ShadowRunner | None
     canary: CanaryRouter | None
     config: dict[str, Any]
+    fallback: FallbackModel | None = None
 
 
 class Candidates:
@@ -123,7 +126,10 @@ class Candidates:
             canary = candidate_entry(
                 self._registry, request.canary_model_id, request.canary_version, CANARY_STATUSES, "canary"
             )
-        return CandidateEntries(shadow, canary)
+        fallback = None
+        if request.fallback_model_id:  # any registered version: the newest when none is named
+            fallback = registry_entry(self._registry, request.fallback_model_id, request.fallback_version)
+        return CandidateEntries(shadow, canary, fallback)
 
     def _pipeline(
         self, entry: RegistryEntry, request: TradingRunRequest, calendar: TradingCalendar, symbol: str,
@@ -165,4 +171,10 @@ class Candidates:
                 model=record,
             )  # fmt: skip
             config["canary"] = {**record, **canary.settings()}
-        return SideModels(shadow, canary, config)
+        fallback = None
+        if entries.fallback is not None:  # the simple model: decided raw, no online calibrator
+            simple = replace(request, online_calibration=False)
+            pipeline, record = self._pipeline(entries.fallback, simple, calendar, symbol, spec, start_day)
+            fallback = FallbackModel(pipeline, record)
+            config["drift_fallback"] = {**record, "after": request.drift_fallback_after}
+        return SideModels(shadow, canary, config, fallback)

@@ -37,6 +37,9 @@ EVENT_KINDS = (
     "canary_block",  # a decision block opened and the canary split drew its arm
     "canary_fallback",  # the candidate degraded: production decides from here on
     "run_finished",
+    "recalibrate",  # a drift warning reset and refitted the online calibrator (drift_response.py)
+    "model_fallback",  # persisting drift: the fallback model decides from the next tick on (drift_response.py)
+    "model_resumed",  # the operator handed decisions back to production (resume_model)
     "anomaly",  # the run's anomaly monitor raised an event (type, severity, response; application/trading/alerts.py)
 )
 

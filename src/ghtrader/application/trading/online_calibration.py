@@ -18,6 +18,10 @@ tick and looks no further ahead).
 - Rows pushed before the factor vector was first finite (the factor engine warming up after
   the start or a roll) are not learned from: they are not bad inputs, only early ones, and
   would otherwise count towards the calibrator's ``non_finite_inputs`` limit.
+- :meth:`OnlineCalibration.recalibrate` (the anomaly monitor's ``recalibrate`` response to a drift
+  warning, ``drift_response.py``) forgets what the calibrator learned and refits it at once from
+  the last ``recent_rows`` labelled rows it learned from (kept in a ring), so it serves what the
+  recent ticks say instead of adapting slowly away from the pre-drift weights.
 - A mode change of the calibrator becomes a run event: ``signals_disabled`` (reason
   ``worse_than_raw`` / ``non_finite_*`` / ``drift: ...``, the policy falls back to the raw
   model) and ``signals_enabled`` when it (re-)arms; both carry ``source="online_calibrator"``
@@ -30,6 +34,7 @@ model sidecar.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -187,8 +192,11 @@ class OnlineCalibration:
         *,
         loss_detectors: Sequence[DriftDetector] | None = None,
         error_detectors: Sequence[DriftDetector] | None = None,
+        recent_rows: int = 600,
     ) -> None:
         self.setup = setup
+        self._recent: deque[tuple[np.ndarray, np.ndarray, int]] = deque(maxlen=max(1, int(recent_rows)))
+        self._refits = 0
         n = setup.config.n_features
         self._buffer = DelayedLabelBuffer(setup.horizon, setup.price_tick, setup.k, n, setup.config.n_classes)
         self._calibrator = OnlineCalibrator(
@@ -209,6 +217,7 @@ class OnlineCalibration:
         """A roll: clear pending rows and forget what the calibrator learned."""
         self._buffer.clear()
         self._calibrator.reset()
+        self._recent.clear()
         self._segment += 1
         self._first_finite = -1
         self._resets += 1
@@ -244,8 +253,27 @@ class OnlineCalibration:
             self._not_warm += 1
             return ()
         self._learned_from += 1
+        self._recent.append((row.probs, row.features, int(row.label)))
         event = self._calibrator.update(row.probs, row.features, row.label)
         return () if event is None else (calibration_event_record(event, self._calibrator.mode),)
+
+    def recalibrate(self) -> tuple[dict[str, Any], tuple[tuple[str, dict[str, Any]], ...]]:
+        """Reset the calibrator and refit it from the recent labelled rows (module docstring).
+
+        Returns what was done (rows refitted, mode before and after) and the run events of the
+        mode changes the refit made (e.g. ``signals_enabled`` when it re-armed)."""
+        before = self._calibrator.mode
+        rows = list(self._recent)
+        self._calibrator.reset()
+        events = []
+        for probs, features, label in rows:
+            event = self._calibrator.update(probs, features, label)
+            if event is not None:
+                events.append(calibration_event_record(event, self._calibrator.mode))
+        self._refits += 1
+        done = {"refit_rows": len(rows), "mode_before": before, "mode_after": self._calibrator.mode,
+                "refits": self._refits}  # fmt: skip
+        return done, tuple(events)
 
     def state(self) -> dict[str, Any]:
         """The calibrator's state (enabled, mode, reason, n_updates, rolling log-loss raw vs
@@ -253,7 +281,7 @@ class OnlineCalibration:
         s = self._calibrator.state().as_dict()
         b = self._buffer.stats()
         s.update(
-            resets=self._resets, rows_learned=self._learned_from, rows_before_warm_factors=self._not_warm,
+            resets=self._resets, refits=self._refits, rows_learned=self._learned_from, rows_before_warm_factors=self._not_warm,
             buffer={"pushed": b.pushed, "resolved": b.resolved, "pending": b.pending, "cleared": b.cleared,
                     "dropped_nan": b.dropped_nan, "dropped_gap": b.dropped_gap},
         )  # fmt: skip

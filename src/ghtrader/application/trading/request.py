@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.trading.executor import ORDER_KINDS
@@ -60,6 +61,11 @@ class TradingRunRequest:
     canary_seed: int = 0  # seeds the block draws: the same seed and ticks route the same blocks
     canary_fallback_blocks: int = 30  # closed blocks compared before a fallback (0: never fall back)
     canary_fallback_margin: float = 0.0  # CNY per block the candidate's mean may trail production's
+    # drift responses (drift_response.py) and the run's anomaly thresholds (alerts.py)
+    fallback_model_id: str = ""  # a simpler registered model that decides once drift persists ("" : none)
+    fallback_version: str | None = None  # None: the fallback model's newest version
+    drift_fallback_after: int = 3  # drift windows in a row before the fallback takes over (0: never)
+    anomaly_config: dict[str, Any] = field(default_factory=dict)  # overrides of the server's anomaly thresholds
 
     @property
     def order_enabled(self) -> bool:
@@ -90,6 +96,8 @@ class TradingRunRequest:
                 raise InvalidArgument(f"risk limit {k} must be finite, got {v!r}")
         self._validate_execution()
         self._validate_candidates()
+        if self.drift_fallback_after < 0:
+            raise InvalidArgument(f"drift_fallback_after must be >= 0, got {self.drift_fallback_after}")
 
     def _validate_candidates(self) -> None:
         if self.canary_model_id and self.mode == "live":

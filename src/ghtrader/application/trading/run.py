@@ -59,11 +59,13 @@ from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
 from ghtrader.application.reporting import make_run_id
 from ghtrader.application.research.serving import Predictor, registry_entry
-from ghtrader.application.trading.alerts import RuntimeAlerts
+from ghtrader.application.trading.alerts import RuntimeAlerts, run_anomaly_config
 from ghtrader.application.trading.canary import CanaryRouter
 from ghtrader.application.trading.candidates import Candidates
 from ghtrader.application.trading.claims import ExecutorClaims
 from ghtrader.application.trading.decision import DecisionPipeline
+from ghtrader.application.trading.drift_response import DriftResponse
+from ghtrader.application.trading.execution_watch import ExecutionWatch
 from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR, FEED, LEARN, RISK, SHADOW, VENUE
@@ -86,7 +88,7 @@ from ghtrader.domain.trading.orders import AccountSnapshot, ExecutionEvent, Orde
 
 __all__ = ["OPERATOR_COMMANDS", "StartTradingRun", "TradingRun"]
 
-OPERATOR_COMMANDS = ("cancel_all", "flatten", "halt", "resume", "reset_kill", "stop")
+OPERATOR_COMMANDS = ("cancel_all", "flatten", "halt", "resume", "reset_kill", "stop", "resume_model")
 DRAIN_TICKS = 20  # ticks a roll or a kill waits for the old position to close
 COMMAND_POLL_TICKS = 200
 _DIGITS = re.compile(r"[0-9.]+")
@@ -187,6 +189,7 @@ class StartTradingRun:
         check_gate(request, live_enabled=self._live_enabled, has_credentials=credentials)
         entry = self._entry(request.model_id, request.version)
         candidates = self._candidates.resolve(request)  # refused before the run has records
+        anomaly = run_anomaly_config(self._alerts, request.anomaly_config)  # the server's, with the run's overrides
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta
         symbol = request.symbol or str(meta.raw.get("symbol") or "")
@@ -274,8 +277,10 @@ class StartTradingRun:
             pipeline=pipeline, feed=feed, journal=journal, store=self._store, clock=self._clock,
             start_ns=start_ns, execution=execution, risk=risk, policy=config["policy"], sizer=sizer,
             stress=stress is not None, on_finish=lambda: self._claims.release(run_id), shadow=sides.shadow,
-            canary=sides.canary, alerts=None if self._alerts is None else RuntimeAlerts(
-                self._alerts, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns),
+            canary=sides.canary, alerts=None if anomaly is None else RuntimeAlerts(
+                anomaly, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns,
+                DriftResponse(journal.event, lambda: pipeline.calibration, sides.fallback,
+                              request.drift_fallback_after)),  # the drift rungs (drift_response.py)
         )  # fmt: skip
 
 
@@ -365,8 +370,12 @@ class TradingRun:
             raise FailedPrecondition("a canary split runs in paper and sim only")
         self._shadow = shadow
         self._canary = canary
-        self._sides = tuple(x for x in (canary, shadow) if x is not None)
+        self._sides: tuple[Any, ...] = tuple(x for x in (canary, shadow) if x is not None)
         self._alerts = alerts
+        self._xwatch = ExecutionWatch(alerts, spec.price_tick) if alerts is not None and self._orders else None
+        self._drift = alerts.drift if alerts is not None else None  # recalibrate / fallback (drift_response.py)
+        if self._drift is not None and self._drift.fallback is not None:
+            self._sides += (self._drift,)  # the fallback's factor engine warms up with the others
         if canary is not None:
             canary.equity = lambda ns: self._account(ns).equity
 
@@ -380,6 +389,8 @@ class TradingRun:
             extra["canary"] = self._canary.state(self._last_ns)
         if self._alerts is not None:
             extra["alerts"] = self._alerts.state()  # anomaly counts, flagged types, the halt reason
+        if self._drift is not None:
+            extra["drift"] = self._drift.state()  # recalibrations, the fallback in force (drift_response.py)
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
@@ -444,9 +455,12 @@ class TradingRun:
         if check and not self._allowed(order, ns):
             return False
         state = self._execution.submit(order, ns)
-        self.journal.event("order_new", ns, order=order_record(state))
+        arrival = self._xwatch.sent(state, ns, self._last_quote) if self._xwatch is not None else {}
+        self.journal.event("order_new", ns, order=order_record(state), **arrival)
         if not state.alive:
             self.journal.event("order_done", ns, order=order_record(state))
+            if self._xwatch is not None:
+                self._xwatch.done(state, ns)  # fill rate, rejections (execution_watch.py)
         return True
 
     def _allowed(self, order: OrderRequest, ns: int) -> bool:
@@ -566,15 +580,22 @@ class TradingRun:
     def _on_execution_events(self, events: list[ExecutionEvent] | tuple[ExecutionEvent, ...]) -> None:
         for ev in events:
             rec = order_record(ev.order)
+            x = self._xwatch.on_event(ev)[0] if self._xwatch is not None else {}  # latency, slippage
             if ev.kind == "trade_fill":
                 self.journal.event("trade_fill", ev.time_ns, order=rec, fill_qty=ev.fill_qty,
-                                   fill_price=ev.fill_price, fee=ev.fee)  # fmt: skip
+                                   fill_price=ev.fill_price, fee=ev.fee, **x)  # fmt: skip
                 if self._risk is not None:
                     self._risk.on_fill(ev)
             else:
-                self.journal.event("order_update", ev.time_ns, order=rec)
+                self.journal.event("order_update", ev.time_ns, order=rec, **x)
                 if not ev.order.alive:
                     self.journal.event("order_done", ev.time_ns, order=rec)
+        self._execution_halt(events[-1].time_ns if events else self._last_ns)
+
+    def _execution_halt(self, ns: int) -> None:
+        """An execution check went CRITICAL: the operator halt path, as the tick checks."""
+        if self._xwatch is not None and (why := self._xwatch.take_halt()):
+            self._command({"command": "halt", "reason": why}, ns)
 
     # --- rolls, kills, commands ---------------------------------------------------------------------
     def _start_drain(self, why: str, to: Binding | None, ns: int) -> None:
@@ -609,6 +630,8 @@ class TradingRun:
                            trading_day=to.trading_day, binding=to.binding)  # fmt: skip
         self._rolls += 1
         self._pipeline.reset()
+        if self._drift is not None:
+            self._drift.on_roll()
         if self._shadow is not None:
             self._shadow.on_roll(self._mid(self._last_quote))
         if self._canary is not None:
@@ -677,6 +700,8 @@ class TradingRun:
         elif name == "reset_kill":
             if self._risk is not None:
                 self._risk.reset_kill()
+        elif name == "resume_model" and self._drift is not None:
+            self._drift.resume(ns, str(cmd.get("reason", "")))  # decisions back to production
 
     def _poll_commands(self) -> None:
         commands, self._cmd_offset = self._store.read_commands(self.run_id, self._cmd_offset)
@@ -747,6 +772,8 @@ class TradingRun:
             timer.lap(CANARY)
         if self._alerts is not None and (why := self._alerts.observe(tick, decision.probs, ns, self._exec)):
             self._command({"command": "halt", "reason": why}, ns)  # the operator halt path: risk engine HALTED
+        if self._drift is not None:
+            decision = self._drift.route(decision, tick, day)  # the fallback model's once drift persisted
         timer.decided()
         self._decisions += 1
         target = decision.target if self._signals else 0
@@ -761,6 +788,7 @@ class TradingRun:
             self._target = target
         if self._orders:
             self._trade_to(target, tick, ns, forced=decision.flat)
+            self._execution_halt(ns)
         elif self._execution is None:
             mid = self._mid(tick)
             self._book.mark(self._exec, mid)

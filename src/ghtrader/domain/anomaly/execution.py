@@ -7,10 +7,17 @@
 - ``rejection_burst``: rejections within the trailing ``burst_window_s`` seconds.
 - ``latency_spike``: a latency over the robust median of the previous ``window`` latencies.
 
-:func:`journal_events` reads a trading run's journal records straight into the first two.
+:func:`journal_events` reads a trading run's journal records (the runtime journals arrival mids,
+slippage and latencies: application/trading/execution_watch.py) into all four.
+
+The step forms (:class:`SlippageStep`, :class:`FillRateStep`, :class:`RejectionStep`,
+:class:`LatencyStep`) score one fill / finished order / rejection / latency at a time as the
+trading loop sees them, with the batch detectors' windows and kernels (parity in the unit tests).
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
@@ -19,6 +26,10 @@ from ghtrader.domain.anomaly.config import AnomalyConfig
 from ghtrader.domain.anomaly.events import AnomalyEvent, episodes
 
 __all__ = [
+    "FillRateStep",
+    "LatencyStep",
+    "RejectionStep",
+    "SlippageStep",
     "fill_rate_events",
     "journal_events",
     "latency_events",
@@ -81,13 +92,15 @@ def latency_events(ts: np.ndarray, latency: np.ndarray, symbol: str, config: Ano
 
 
 def journal_events(events: list[dict], config: AnomalyConfig, default_symbol: str = "") -> list[AnomalyEvent]:
-    """``fill_rate`` and ``rejection_burst`` events of a trading run's journal records (the
-    ``events.jsonl`` dicts: ``order_done`` with the order's final ``status``, ``risk_refused``),
-    per execution symbol. Slippage and latency need the arrival mid and per-order latencies,
-    which the journal does not record; :func:`slippage_events` / :func:`latency_events` take them
-    as arrays."""
+    """Execution events of a trading run's journal records (the ``events.jsonl`` dicts), per
+    execution symbol: ``fill_rate`` and ``rejection_burst`` from ``order_done`` (the order's final
+    ``status``) and ``risk_refused``; ``slippage`` and ``latency_spike`` from the
+    ``slippage_ticks`` / ``latency_ms`` the trading loop journals on ``trade_fill`` and
+    ``order_update`` (application/trading/execution_watch.py; older journals have none)."""
     done: dict[str, tuple[list[int], list[float]]] = {}
     rejected: dict[str, list[int]] = {}
+    slipped: dict[str, tuple[list[int], list[float]]] = {}
+    latency: dict[str, tuple[list[int], list[float]]] = {}
     for e in events:
         kind, ns = e.get("kind"), int(e.get("time_ns", 0))
         order = e.get("order") or {}
@@ -101,9 +114,84 @@ def journal_events(events: list[dict], config: AnomalyConfig, default_symbol: st
                 rejected.setdefault(symbol, []).append(ns)
         elif kind == "risk_refused":
             rejected.setdefault(symbol, []).append(ns)
+        if kind == "trade_fill" and e.get("slippage_ticks") is not None:
+            ts, xs = slipped.setdefault(symbol, ([], []))
+            ts.append(ns)
+            xs.append(float(e["slippage_ticks"]))
+        if kind in ("trade_fill", "order_update") and e.get("latency_ms") is not None:
+            ts, xs = latency.setdefault(symbol, ([], []))
+            ts.append(ns)
+            xs.append(float(e["latency_ms"]))
     out: list[AnomalyEvent] = []
     for symbol, (ts, filled) in sorted(done.items()):
         out += fill_rate_events(np.asarray(ts, dtype=np.int64), np.asarray(filled), symbol, config)
     for symbol, ts in sorted(rejected.items()):
         out += rejection_burst_events(np.sort(np.asarray(ts, dtype=np.int64)), symbol, config)
+    for symbol, (ts, xs) in sorted(slipped.items()):
+        out += slippage_events(np.asarray(ts, dtype=np.int64), np.asarray(xs), symbol, config)
+    for symbol, (ts, xs) in sorted(latency.items()):
+        out += latency_events(np.asarray(ts, dtype=np.int64), np.asarray(xs), symbol, config)
     return sorted(out, key=lambda ev: (ev.datetime_ns, ev.anomaly_type))
+
+
+class _MeanStep:
+    """Mean of the last ``window`` values (NaN until the window is full)."""
+
+    def __init__(self, window: int) -> None:
+        self._values: deque[float] = deque(maxlen=window)
+
+    def step(self, x: float) -> float:
+        self._values.append(float(x))
+        n = self._values.maxlen
+        return float(np.mean(self._values)) if len(self._values) == n else float("nan")
+
+
+class SlippageStep(_MeanStep):
+    """``slippage`` score of one more fill's excess ticks (:func:`slippage_events`, full windows)."""
+
+    def __init__(self, config: AnomalyConfig) -> None:
+        super().__init__(config.exec_window)
+
+    def step(self, excess_ticks: float) -> float:
+        return super().step(float(np.nan_to_num(excess_ticks)))
+
+
+class FillRateStep(_MeanStep):
+    """``fill_rate`` score of one more finished order (1 filled, 0 not; :func:`fill_rate_events`)."""
+
+    def __init__(self, config: AnomalyConfig) -> None:
+        super().__init__(config.exec_window)
+
+
+class RejectionStep:
+    """``rejection_burst`` score of one more rejection at ``ns``: rejections in the trailing
+    ``burst_window_s`` (:func:`rejection_burst_events`)."""
+
+    def __init__(self, config: AnomalyConfig) -> None:
+        self._span = int(config.burst_window_s * 1e9)
+        self._times: deque[int] = deque()
+
+    def step(self, ns: int) -> float:
+        ns = int(ns)
+        while self._times and self._times[0] <= ns - self._span:
+            self._times.popleft()
+        self._times.append(ns)
+        return float(len(self._times))
+
+
+class LatencyStep:
+    """``latency_spike`` score of one more latency: it over the median of the previous
+    ``window`` latencies (:func:`latency_events`, the same median kernel)."""
+
+    def __init__(self, config: AnomalyConfig) -> None:
+        w = config.window
+        self._ring, self._ordered = np.zeros(w), np.zeros(w)
+        self._st = np.zeros(2, dtype=np.int64)
+        self._min = min(config.min_periods, 20)
+
+    def step(self, latency: float) -> float:
+        have = int(self._st[0])
+        base = k.median_step(self._ring, self._ordered, self._st, float(latency))
+        if have < self._min or not base > 0:
+            return float("nan")
+        return float(latency) / base

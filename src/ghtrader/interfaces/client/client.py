@@ -821,6 +821,10 @@ class GhTraderClient(AlertsMixin):
         canary_seed: int | None = None,
         canary_fallback_blocks: int | None = None,
         canary_fallback_margin: float | None = None,
+        fallback_model: str = "",
+        fallback_version: str = "",
+        drift_fallback_after: int | None = None,
+        anomaly_config: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
@@ -829,6 +833,9 @@ class GhTraderClient(AlertsMixin):
             replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
             executor=executor, venue=venue, sizing=sizing, shadow_model=shadow_model, shadow_version=shadow_version,
             canary_model=canary_model, canary_version=canary_version,
+            fallback_model=fallback_model, fallback_version=fallback_version,
+            anomaly_config_json=json.dumps(anomaly_config) if anomaly_config else "",
+            **_given(drift_fallback_after=drift_fallback_after),
             **_given(canary_share=canary_share, canary_seed=canary_seed, canary_fallback_blocks=canary_fallback_blocks,
                      canary_fallback_margin=canary_fallback_margin,
                      speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,
@@ -883,11 +890,12 @@ class GhTraderClient(AlertsMixin):
         }
 
     def trading_command(self, run_id: str, command: str, reason: str = "") -> dict[str, Any]:
-        """Send an operator command: cancel_all, flatten, halt, resume, reset_kill or stop."""
+        """Send an operator command: cancel_all, flatten, halt, resume, reset_kill, stop or resume_model."""
         rpc = {
             "cancel_all": self._trading.CancelAllOrders, "flatten": self._trading.FlattenPositions,
             "halt": self._trading.HaltRun, "resume": self._trading.ResumeRun,
             "reset_kill": self._trading.ResetKillSwitch, "stop": self._trading.StopRun,
+            "resume_model": self._trading.ResumeModel,
         }.get(command)  # fmt: skip
         if rpc is None:
             raise ValueError(f"unknown trading command {command!r}")

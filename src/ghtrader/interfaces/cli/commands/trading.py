@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import time
 from typing import Any
@@ -45,6 +46,16 @@ def _summary(status: dict[str, Any]) -> str:
     )
 
 
+def _json_object(text: str) -> dict:  # type: ignore[type-arg]
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
 def _limits(args: argparse.Namespace) -> dict[str, float]:
     """``--limit NAME=VALUE`` pairs plus the stress check's own flags (risk-limit names stress_*)."""
     limits = dict(getattr(args, "limit", None) or [])
@@ -72,6 +83,8 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         canary_model=args.canary_model or "", canary_version=args.canary_version or "", canary_share=args.canary_share,
         canary_seed=args.canary_seed, canary_fallback_blocks=args.canary_fallback_blocks,
         canary_fallback_margin=args.canary_fallback_margin,
+        fallback_model=args.fallback_model or "", fallback_version=args.fallback_version or "",
+        drift_fallback_after=args.drift_fallback_after, anomaly_config=args.anomaly_config,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -165,6 +178,11 @@ def _candidates_text(status: dict) -> str:  # type: ignore[type-arg]
         )
         if ca.get("fallen_back"):
             text += f"; fell back: {(ca.get('fallback') or {}).get('reason', '')}"
+    dr = status.get("drift")
+    if dr and (dr.get("recalibrations") or dr.get("fallback_model")):
+        text += f"\n  drift: {dr.get('recalibrations', 0)} recalibrations, deciding {dr.get('deciding')}"
+        if dr.get("fallback"):
+            text += f" ({(dr['fallback'].get('model') or {}).get('model_id')}: {dr['fallback'].get('reason', '')})"
     return text
 
 
@@ -236,6 +254,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="closed blocks compared before falling back to production (30; 0: never)")  # fmt: skip
     p.add_argument("--canary-fallback-margin", type=non_negative_float,
                    help="CNY per block the candidate may trail production before the fallback (0)")  # fmt: skip
+    p.add_argument("--fallback-model", help="a simpler model that decides once drift persists (docs/alerts.md)")
+    p.add_argument("--fallback-version", help="the fallback model's version (default: its newest)")
+    p.add_argument("--drift-fallback-after", type=non_negative_int,
+                   help="drift windows in a row before the fallback model takes over (3; 0: never)")  # fmt: skip
+    p.add_argument("--anomaly-config", type=_json_object, metavar="JSON",
+                   help='this run\'s anomaly thresholds over the server\'s, e.g. \'{"spread_widening": {"critical": 2}}\'')  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -289,6 +313,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("resume", "resume", "trade again after a halt or flatten"),
         ("reset-kill", "reset_kill", "unlatch the kill switch (a person's decision)"),
         ("stop", "stop", "end the run"),
+        ("resume-model", "resume_model", "decisions back to production after a drift fallback"),
     ):
         p = tsub.add_parser(name, help=text)
         p.add_argument("run_id")

@@ -39,13 +39,22 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
     kw: dict[str, Any] = {}
     for name in ("policy_fit_days", "hold_rows", "flat_s", "commission_bp", "snapshot_every_s", "speedup",
                  "max_lots", "target_vol", "risk_horizon_s", "canary_share", "canary_seed", "canary_fallback_blocks",
-                 "canary_fallback_margin"):  # fmt: skip
+                 "canary_fallback_margin", "drift_fallback_after"):  # fmt: skip
         if r.HasField(name):
             kw[name] = getattr(r, name)
     if r.HasField("online_calibration"):
         kw["online_calibration"] = bool(r.online_calibration)
     if r.HasField("speedup") and not r.speedup > 0:
         raise InvalidArgument(f"speedup must be > 0, got {r.speedup}")
+    if r.fallback_model:
+        kw.update(fallback_model_id=r.fallback_model, fallback_version=r.fallback_version or None)
+    if r.anomaly_config_json:
+        try:
+            kw["anomaly_config"] = json.loads(r.anomaly_config_json)
+        except ValueError as exc:
+            raise InvalidArgument(f"anomaly_config_json is not JSON: {exc}") from None
+        if not isinstance(kw["anomaly_config"], dict):
+            raise InvalidArgument("anomaly_config_json must be a JSON object")
     return TradingRunRequest(
         mode=r.mode, model_id=r.model_id, version=r.version or None, symbol=r.symbol,
         monitor_only=r.monitor_only, confirm_live=r.confirm_live, account=r.account, max_ticks=int(r.max_ticks),
@@ -161,6 +170,9 @@ class TradingServicer(trading_pb2_grpc.TradingServiceServicer):
 
     def StopRun(self, request: trading_pb2.RunCommandRequest, context: grpc.ServicerContext) -> trading_pb2.RunCommandResponse:  # fmt: skip
         return self._command("stop", request)
+
+    def ResumeModel(self, request: trading_pb2.RunCommandRequest, context: grpc.ServicerContext) -> trading_pb2.RunCommandResponse:  # fmt: skip
+        return self._command("resume_model", request)
 
 
 def trading_service(

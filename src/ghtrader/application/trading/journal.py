@@ -38,6 +38,7 @@ EVENT_KINDS = (
     "canary_fallback",  # the candidate degraded: production decides from here on
     "run_finished",
     "anomaly",  # the run's anomaly monitor raised an event (type, severity, response; application/trading/alerts.py)
+    "regime_change",  # the regime gate's most probable regime changed (from, to, probabilities; trading/regime_gate.py)
 )
 
 

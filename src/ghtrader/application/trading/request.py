@@ -60,6 +60,9 @@ class TradingRunRequest:
     canary_seed: int = 0  # seeds the block draws: the same seed and ticks route the same blocks
     canary_fallback_blocks: int = 30  # closed blocks compared before a fallback (0: never fall back)
     canary_fallback_margin: float = 0.0  # CNY per block the candidate's mean may trail production's
+    regime_model: str = ""  # a stored regime model (``regime fit``) gating the size by regime ("" : off)
+    regime_scales: dict[str, float] = field(default_factory=dict)  # regime name (hmm_<k>) -> size factor >= 0
+    regime_max_lots: dict[str, int] = field(default_factory=dict)  # regime name -> cap on the target's lots
 
     @property
     def order_enabled(self) -> bool:

@@ -54,6 +54,7 @@ from ghtrader.application.ports.models import (
     RegistryEntry,
 )
 from ghtrader.application.ports.providers import CalendarSource, LiveFeed
+from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.ports.risk import HALTED, RiskDecision, RiskEngine, RiskQuote
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
@@ -70,6 +71,7 @@ from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR,
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
+from ghtrader.application.trading.regime_gate import RegimeGate, open_regime_gate
 from ghtrader.application.trading.request import TradingRunRequest, account_key, account_type, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
 from ghtrader.application.trading.risk_setup import risk_limits, stress_config
@@ -141,7 +143,9 @@ class StartTradingRun:
         families: ModelFamilies | None = None,  # windowed models: their trained model (window, normaliser)
         alerts: AnomalyConfig | None = None,  # the anomaly monitor's thresholds (None: no monitor)
         alert_store: Callable[[], AnomalyStore] | None = None,  # where the monitor's events are also written
+        regime_models: RegimeModelStore | None = None,  # the regime gate's models (regime_gate.py)
     ) -> None:
+        self._regime_models = regime_models
         self._registry = registry
         self._artifacts = artifacts
         self._runtime = runtime
@@ -197,6 +201,8 @@ class StartTradingRun:
         except DomainError as exc:
             raise InvalidArgument(str(exc)) from exc
         resolver = SymbolResolver.from_store(symbol, self._schedules, allow_alias=not request.order_enabled)
+        regime = open_regime_gate(self._regime_models, request.regime_model, request.regime_scales,
+                                  request.regime_max_lots, spec)  # refused before the run has records  # fmt: skip
         execution = None
         if request.mode != "paper":
             if self._execution_factory is None:
@@ -231,7 +237,7 @@ class StartTradingRun:
             "max_ticks": request.max_ticks, "end_ns": request.end_ns, "start_ns": start_ns,
             "start_trading_day": start_day, "replay_from_ns": request.replay_from_ns, "speedup": request.speedup,
             "policy_fit_days": request.policy_fit_days, "hold_rows": request.hold_rows, "flat_s": request.flat_s,
-            "created_ns": now,
+            "created_ns": now, "regime": {"on": False} if regime is None else {"on": True, **regime.config()},
         }  # fmt: skip
         shared_account = self._account_key(request) if request.order_enabled else ""  # monitor-only drives nothing
         self._claims.claim(shared_account, symbol, request.executor, run_id)  # refused before any record
@@ -276,6 +282,7 @@ class StartTradingRun:
             stress=stress is not None, on_finish=lambda: self._claims.release(run_id), shadow=sides.shadow,
             canary=sides.canary, alerts=None if self._alerts is None else RuntimeAlerts(
                 self._alerts, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns),
+            regime=regime,
         )  # fmt: skip
 
 
@@ -306,7 +313,9 @@ class TradingRun:
         shadow: ShadowRunner | None = None,  # a model decided beside production, never executed
         canary: CanaryRouter | None = None,  # paper / sim: a candidate taking a share of the decision blocks
         alerts: RuntimeAlerts | None = None,  # anomaly monitor: a CRITICAL halts the run (trading/alerts.py)
+        regime: RegimeGate | None = None,  # the regime filter scaling the target (trading/regime_gate.py)
     ) -> None:
+        self._regime = regime
         self.request = request
         self.run_id = journal.run_id
         self.symbol = symbol
@@ -380,6 +389,8 @@ class TradingRun:
             extra["canary"] = self._canary.state(self._last_ns)
         if self._alerts is not None:
             extra["alerts"] = self._alerts.state()  # anomaly counts, flagged types, the halt reason
+        if self._regime is not None:
+            extra["regime"] = self._regime.state()  # the current regime, its probabilities, scale and cap
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
@@ -718,6 +729,9 @@ class TradingRun:
         self._prev_ns, self._last_ns = self._last_ns, ns
         if self._vol_on:
             self._vol.update(ns, self._mid(tick))
+        if self._regime is not None:  # every tick, warm-up included: the filter is warm at the start
+            if change := self._regime.update(tick, day, self._exec, live=ns > self._start_ns):
+                self.journal.event("regime_change", ns, symbol=self._exec, **change)
         if self._execution is not None:
             timer.lap(FEED)
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
@@ -752,6 +766,8 @@ class TradingRun:
         target = decision.target if self._signals else 0
         if self._sizer is not None:
             target = self._sized(target, decision.probs, tick, ns)
+        if self._regime is not None:
+            target = self._regime.lots(target)  # the regime's size factor and cap, before the risk engine
         if target != self._target:
             self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
                                signal=decision.signal, flat=decision.flat,

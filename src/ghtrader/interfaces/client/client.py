@@ -821,6 +821,9 @@ class GhTraderClient(AlertsMixin):
         canary_seed: int | None = None,
         canary_fallback_blocks: int | None = None,
         canary_fallback_margin: float | None = None,
+        regime_model: str = "",
+        regime_scales: dict[str, float] | None = None,
+        regime_max_lots: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
@@ -828,7 +831,8 @@ class GhTraderClient(AlertsMixin):
             monitor_only=monitor_only, confirm_live=confirm_live, account=account, end_time=end_time,
             replay_from=replay_from, risk_limits=risk_limits or {}, order_kind=order_kind, passive=passive,
             executor=executor, venue=venue, sizing=sizing, shadow_model=shadow_model, shadow_version=shadow_version,
-            canary_model=canary_model, canary_version=canary_version,
+            canary_model=canary_model, canary_version=canary_version, regime_model=regime_model,
+            regime_scales=regime_scales or {}, regime_max_lots=regime_max_lots or {},
             **_given(canary_share=canary_share, canary_seed=canary_seed, canary_fallback_blocks=canary_fallback_blocks,
                      canary_fallback_margin=canary_fallback_margin,
                      speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,

@@ -35,6 +35,51 @@ def risk_limit(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
+def regime_map(text: str) -> dict[str, float]:
+    """``NAME=NUMBER[,NAME=NUMBER...]`` (argparse type of --regime-scale / --regime-max-lots)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, number = risk_limit(part)
+        out[name] = number
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}")
+    return out
+
+
+def regime_lots(text: str) -> dict[str, float]:
+    """``NAME=N[,NAME=N...]`` with whole numbers of lots (argparse type of --regime-max-lots)."""
+    out = regime_map(text)
+    bad = [f"{k}={v}" for k, v in out.items() if v != int(v)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"lots must be whole numbers, got {', '.join(bad)}")
+    return out
+
+
+def _regime_maps(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, int]]:
+    """Repeated --regime-scale / --regime-max-lots maps, merged."""
+    scales: dict[str, float] = {}
+    for m in getattr(args, "regime_scale", None) or []:
+        scales.update(m)
+    caps: dict[str, int] = {}
+    for m in getattr(args, "regime_max_lots", None) or []:
+        caps.update({k: int(v) for k, v in m.items()})
+    return scales, caps
+
+
+def _regime_text(status: dict[str, Any]) -> str:
+    """The regime gate's line of ``trading status``: the regime, its probability, scale and cap."""
+    rg = status.get("regime")
+    if not rg:
+        return ""
+    now, probs = rg.get("regime") or "-", rg.get("probabilities") or {}
+    cap = rg.get("max_lots")
+    return (
+        f"\n  regime {now} (p {probs.get(now, 0.0):.2f}) of {rg.get('model_id')}: scale {rg.get('scale')}"
+        + ("" if cap is None else f", cap {cap} lots")
+        + f", {rg.get('changes', 0):,} changes"
+    )
+
+
 def _summary(status: dict[str, Any]) -> str:
     return (
         f"{status.get('run_id', '')}: {status.get('status', '')}"
@@ -56,6 +101,7 @@ def _limits(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: str) -> int:
+    scales, caps = _regime_maps(args)
     started = client.start_trading_run(
         mode, args.model, symbol=args.symbol or "", version=args.version or "", max_ticks=args.max_ticks or 0,
         monitor_only=getattr(args, "monitor_only", False), confirm_live=getattr(args, "confirm_live", "") or "",
@@ -71,7 +117,8 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         shadow_model=args.shadow_model or "", shadow_version=args.shadow_version or "",
         canary_model=args.canary_model or "", canary_version=args.canary_version or "", canary_share=args.canary_share,
         canary_seed=args.canary_seed, canary_fallback_blocks=args.canary_fallback_blocks,
-        canary_fallback_margin=args.canary_fallback_margin,
+        canary_fallback_margin=args.canary_fallback_margin, regime_model=args.regime_model or "",
+        regime_scales=scales, regime_max_lots=caps,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -138,6 +185,7 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
         human += f" ({oc['reason']})" if oc.get("reason") else ""
     human += _risk_measures_text(status.get("risk_measures") or {})
     human += _candidates_text(status)
+    human += _regime_text(status)
     out.result(status, human)
     return 0
 
@@ -236,6 +284,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="closed blocks compared before falling back to production (30; 0: never)")  # fmt: skip
     p.add_argument("--canary-fallback-margin", type=non_negative_float,
                    help="CNY per block the candidate may trail production before the fallback (0)")  # fmt: skip
+    p.add_argument("--regime-model", help="a regime model id (`ghtrader regime show`) scaling the target by regime")
+    p.add_argument("--regime-scale", type=regime_map, action="append", metavar="NAME=X[,NAME=X]",
+                   help="size factor per regime, e.g. hmm_0=1,hmm_2=0 (unlisted: 1; repeatable)")  # fmt: skip
+    p.add_argument("--regime-max-lots", type=regime_lots, action="append", metavar="NAME=N[,NAME=N]",
+                   help="cap on the target's lots per regime, e.g. hmm_2=1 (repeatable)")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -11,8 +11,9 @@ resolves the execution contract; a failure after the records exist is logged as
   sim / live, the direct executor sends the orders that reach it, each one checked by the risk
   engine first (with the pre-trade stress check when the run asks for it), or the target
   executor is handed the target once the orders reaching it pass (``executor_target``); the
-  target is the direction times the sizer's lots (``sizing.py``); paper moves a virtual book
-  instead and never holds an executor;
+  target is the direction times the sizer's lots (``sizing.py``), scaled and capped by the
+  regime gate when the run has one (``regime_gate.py``: fed every tick, warm-up included); paper
+  moves a virtual book instead and never holds an executor;
 - at a trading-day change the symbol is resolved again; another contract is a roll: working
   orders are cancelled and the old contract is flattened first (order-enabled modes; a position
   still open after ``DRAIN_TICKS`` ticks is ``roll_flatten_failed`` and halts new orders), then

@@ -38,13 +38,16 @@ def _sent(command: str, *argv: str) -> dict[str, Any]:
 
 def test_regime_flags_reach_the_client() -> None:
     sent = _sent("trade", "--regime-model", "cu-hmm3", "--regime-scale", "hmm_0=1,hmm_1=0.5",
-                 "--regime-scale", "hmm_2=0", "--regime-max-lots", "hmm_1=2")  # fmt: skip
+                 "--regime-scale", "hmm_2=0", "--regime-max-lots", "hmm_1=2",
+                 "--regime-stress-scale", "hmm_2=2.5")  # fmt: skip
     assert sent["regime_model"] == "cu-hmm3"
     assert sent["regime_scales"] == {"hmm_0": 1.0, "hmm_1": 0.5, "hmm_2": 0.0}
     assert sent["regime_max_lots"] == {"hmm_1": 2} and isinstance(sent["regime_max_lots"]["hmm_1"], int)
+    assert sent["regime_stress_scales"] == {"hmm_2": 2.5}
     assert _sent("paper", "--regime-model", "x", "--regime-scale", "hmm_1=0")["regime_scales"] == {"hmm_1": 0.0}
     plain = _sent("trade")
     assert (plain["regime_model"], plain["regime_scales"], plain["regime_max_lots"]) == ("", {}, {})
+    assert plain["regime_stress_scales"] == {}
 
 
 @pytest.mark.parametrize(
@@ -59,9 +62,11 @@ def test_malformed_regime_maps_are_refused_by_the_parser(bad: list[str]) -> None
 
 def test_the_wire_fields_map_to_the_request() -> None:
     msg = trading_pb2.StartRunRequest(mode="sim", model_id="m", regime_model="cu-hmm3",
-                                      regime_scales={"hmm_2": 0.0}, regime_max_lots={"hmm_1": 1})  # fmt: skip
+                                      regime_scales={"hmm_2": 0.0}, regime_max_lots={"hmm_1": 1},
+                                      regime_stress_scales={"hmm_2": 3.0})  # fmt: skip
     req = start_request(msg)
     assert (req.regime_model, req.regime_scales, req.regime_max_lots) == ("cu-hmm3", {"hmm_2": 0.0}, {"hmm_1": 1})
+    assert req.regime_stress_scales == {"hmm_2": 3.0}
     off = start_request(trading_pb2.StartRunRequest(mode="sim", model_id="m"))
     assert (off.regime_model, off.regime_scales, off.regime_max_lots) == ("", {}, {})
 

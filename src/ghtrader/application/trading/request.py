@@ -63,6 +63,7 @@ class TradingRunRequest:
     regime_model: str = ""  # a stored regime model (``regime fit``) gating the size by regime ("" : off)
     regime_scales: dict[str, float] = field(default_factory=dict)  # regime name (hmm_<k>) -> size factor >= 0
     regime_max_lots: dict[str, int] = field(default_factory=dict)  # regime name -> cap on the target's lots
+    regime_stress_scales: dict[str, float] = field(default_factory=dict)  # regime name -> factor on the stress sigma
 
     @property
     def order_enabled(self) -> bool:

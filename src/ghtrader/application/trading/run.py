@@ -202,8 +202,6 @@ class StartTradingRun:
         except DomainError as exc:
             raise InvalidArgument(str(exc)) from exc
         resolver = SymbolResolver.from_store(symbol, self._schedules, allow_alias=not request.order_enabled)
-        regime = open_regime_gate(self._regime_models, request.regime_model, request.regime_scales,
-                                  request.regime_max_lots, spec)  # refused before the run has records  # fmt: skip
         execution = None
         if request.mode != "paper":
             if self._execution_factory is None:
@@ -221,6 +219,9 @@ class StartTradingRun:
                 n += 1
                 run_id = f"{base}-{n}"
         stress = stress_config(request.risk_limits) if request.order_enabled else None
+        regime = open_regime_gate(self._regime_models, request.regime_model, request.regime_scales,
+                                  request.regime_max_lots, spec, request.regime_stress_scales,
+                                  stress is not None)  # refused before the run has records  # fmt: skip
         config: dict[str, Any] = {
             "run_id": run_id, "mode": request.mode, "monitor_only": request.monitor_only,
             "account_type": self._account_type(request), "account_profile": request.account,
@@ -485,6 +486,8 @@ class TradingRun:
         is refused)."""
         assert self._risk is not None
         sigma = self._vol.sigma_seconds(self.request.risk_horizon_s)
+        if self._regime is not None:
+            sigma *= self._regime.stress_scale()  # a regime's stricter stress scenario (regime_stress_scales)
         if not math.isfinite(sigma):
             if not is_reducing(pos.net, order.side, order.qty, working_qty(working, order.symbol, order.side)):
                 return RiskDecision(False, "stress: no volatility estimate yet for the stress check")

@@ -824,6 +824,7 @@ class GhTraderClient(AlertsMixin):
         regime_model: str = "",
         regime_scales: dict[str, float] | None = None,
         regime_max_lots: dict[str, int] | None = None,
+        regime_stress_scales: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
@@ -833,6 +834,7 @@ class GhTraderClient(AlertsMixin):
             executor=executor, venue=venue, sizing=sizing, shadow_model=shadow_model, shadow_version=shadow_version,
             canary_model=canary_model, canary_version=canary_version, regime_model=regime_model,
             regime_scales=regime_scales or {}, regime_max_lots=regime_max_lots or {},
+            regime_stress_scales=regime_stress_scales or {},
             **_given(canary_share=canary_share, canary_seed=canary_seed, canary_fallback_blocks=canary_fallback_blocks,
                      canary_fallback_margin=canary_fallback_margin,
                      speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,

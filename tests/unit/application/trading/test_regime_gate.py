@@ -20,12 +20,14 @@ from ghtrader.application.ports.stores import TickBatch
 from ghtrader.application.regimes import DecodeRegimes, DecodeRequest, FitRegimeModel, FitRequest
 from ghtrader.application.regimes.models import RegimeModel
 from ghtrader.application.trading.regime_gate import RegimeGate
+from ghtrader.application.trading.risk_setup import risk_engine_factory
 from ghtrader.domain.instruments import contract_spec
+from ghtrader.domain.microsim.codes import OPEN
 from ghtrader.domain.regimes import ObservationConfig
 from ghtrader.domain.ticks import row_hash
 from tests.fakes.system import FakeClock
 
-from .world import DAY1, DAY3, FIT_DAY, MAIN, OLD, FakeRisk, FakeVenue, TradingWorld
+from .world import DAY1, DAY3, FIT_DAY, MAIN, OLD, FakeRisk, FakeVenue, TradingWorld, _CalendarOf
 
 OBS = ObservationConfig(window=40, min_periods=10)
 
@@ -129,12 +131,19 @@ def test_all_scales_zero_sends_no_order_and_a_cap_clips_the_size(world, models) 
         ({"regime_scales": {"hmm_1": float("nan")}}, "hmm_1 must be a finite number >= 0"),
         ({"regime_max_lots": {"hmm_3": 1}}, "regime_max_lots: unknown regime(s) hmm_3"),
         ({"regime_max_lots": {"hmm_2": -1}}, "whole number of lots >= 0"),
+        ({"regime_stress_scales": {"hmm_1": 2.0}}, "need the pre-trade stress check"),
+        (
+            {"mode": "sim", "risk_limits": {"stress_loss_limit": 1e6}, "regime_stress_scales": {"hmm_1": 0.0}},
+            "hmm_1 must be a finite number > 0",
+        ),
     ],
 )
 def test_bad_regime_configs_are_refused_before_the_run_has_records(world, models, kw, message) -> None:
     before = len(world.store.list_runs())
     with pytest.raises(InvalidArgument, match=message.replace("(", r"\(").replace(")", r"\)")):
-        world.start(regime_models=models)(world.request(regime_model="cu-hmm3", **kw))
+        world.start(regime_models=models, venue=FakeVenue(), risk=FakeRisk())(
+            world.request(regime_model="cu-hmm3", **kw)
+        )
     assert len(world.store.list_runs()) == before
 
 
@@ -148,3 +157,27 @@ def test_scales_without_a_model_an_unknown_model_or_another_variety_are_refused(
     with pytest.raises(InvalidArgument, match="fitted on KQ.m@SHFE.au, not on SHFE.cu"):
         world.start(regime_models=models)(world.request(regime_model="au-hmm3"))
     assert contract_spec(MAIN).key == "SHFE.cu"
+
+
+def _stressed(world: TradingWorld, models: FilesystemRegimeModelStore, **kw: Any) -> tuple[FakeVenue, list[dict], Any]:
+    limits = {"max_daily_loss": 1e9, "max_drawdown": 1e9, "per_symbol_loss_limit": 1e9,
+              "max_consecutive_losses": 1000, "stress_loss_limit": 1e6}  # fmt: skip
+    venue = FakeVenue()
+    risk = risk_engine_factory(_CalendarOf(world.market))(limits, contract_spec(OLD))
+    run = world.start(venue=venue, risk=risk, regime_models=models)(
+        world.request(mode="sim", max_ticks=1500, risk_limits=limits, risk_horizon_s=600.0, **kw)
+    )
+    run.run()
+    return venue, world.store.tail_events(run.run_id, 0), run
+
+
+def test_a_regime_stress_scale_makes_the_stress_check_stricter_in_that_regime(world, models) -> None:
+    venue, _, _ = _stressed(world, models, regime_model="cu-hmm3", regime_stress_scales={"hmm_0": 1.0})
+    assert any(o.offset == OPEN for o in venue.submitted), "a 1e6 CNY stress limit refused every opening"
+    every = {f"hmm_{k}": 1e6 for k in range(3)}  # a million sigmas: no position passes in any regime
+    strict, events, run = _stressed(world, models, regime_model="cu-hmm3", regime_stress_scales=every)
+    assert not any(o.offset == OPEN for o in strict.submitted)
+    refusals = [e["reason"] for e in events if e["kind"] == "risk_refused"]
+    assert refusals and all(r.startswith("stress:") for r in refusals)
+    assert run.journal.status["regime"]["stress_scale"] == 1e6
+    assert world.store.read_config(run.run_id)["regime"]["stress_scales"] == every

@@ -55,15 +55,18 @@ def regime_lots(text: str) -> dict[str, float]:
     return out
 
 
-def _regime_maps(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, int]]:
-    """Repeated --regime-scale / --regime-max-lots maps, merged."""
+def _regime_maps(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, int], dict[str, float]]:
+    """Repeated --regime-scale / --regime-max-lots / --regime-stress-scale maps, merged."""
     scales: dict[str, float] = {}
     for m in getattr(args, "regime_scale", None) or []:
         scales.update(m)
     caps: dict[str, int] = {}
     for m in getattr(args, "regime_max_lots", None) or []:
         caps.update({k: int(v) for k, v in m.items()})
-    return scales, caps
+    stress: dict[str, float] = {}
+    for m in getattr(args, "regime_stress_scale", None) or []:
+        stress.update(m)
+    return scales, caps, stress
 
 
 def _regime_text(status: dict[str, Any]) -> str:
@@ -101,7 +104,7 @@ def _limits(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: str) -> int:
-    scales, caps = _regime_maps(args)
+    scales, caps, stress = _regime_maps(args)
     started = client.start_trading_run(
         mode, args.model, symbol=args.symbol or "", version=args.version or "", max_ticks=args.max_ticks or 0,
         monitor_only=getattr(args, "monitor_only", False), confirm_live=getattr(args, "confirm_live", "") or "",
@@ -118,7 +121,7 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         canary_model=args.canary_model or "", canary_version=args.canary_version or "", canary_share=args.canary_share,
         canary_seed=args.canary_seed, canary_fallback_blocks=args.canary_fallback_blocks,
         canary_fallback_margin=args.canary_fallback_margin, regime_model=args.regime_model or "",
-        regime_scales=scales, regime_max_lots=caps,
+        regime_scales=scales, regime_max_lots=caps, regime_stress_scales=stress,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -319,6 +322,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--stress-n-sigma", type=non_negative_float, help="stress move in sigmas (default 3)")
     p.add_argument("--stress-freeze-ticks", type=non_negative_float,
                    help="liquidity freeze: exit cost per further lot in ticks (default 1)")  # fmt: skip
+    p.add_argument("--regime-stress-scale", type=regime_map, action="append", metavar="NAME=X[,NAME=X]",
+                   help="with --regime-model and --stress-loss-limit: factor on the stress sigma per regime, e.g. hmm_2=2")  # fmt: skip
     p.set_defaults(handler=cmd_trade)
 
     trading = sub.add_parser("trading", help="trading runs: list, status, tail and operator commands")

@@ -27,6 +27,7 @@ from ghtrader.adapters.filesystem.artifacts import FilesystemArtifactStore
 from ghtrader.adapters.filesystem.calendar_cache import CachedHolidayCalendarSource
 from ghtrader.adapters.filesystem.feature_sets import JsonFeatureSetStore
 from ghtrader.adapters.filesystem.json_reports import JsonFileReportSink
+from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
 from ghtrader.adapters.filesystem.report_figures import FilesystemReportFigures
 from ghtrader.adapters.filesystem.run_manifests import JsonRunManifestStore
 from ghtrader.adapters.filesystem.run_snapshots import FilesystemRunSnapshots
@@ -1151,6 +1152,7 @@ class Container(containers.DeclarativeContainer):
         families=model_families,
         alerts=anomaly_config,  # the run's anomaly monitor (trading/alerts.py)
         alert_store=anomaly_store.provider,
+        regime_models=providers.Callable(lambda s: FilesystemRegimeModelStore(s.artifacts_dir / "regimes"), settings),
     )
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)

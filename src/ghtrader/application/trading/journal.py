@@ -41,6 +41,7 @@ EVENT_KINDS = (
     "model_fallback",  # persisting drift: the fallback model decides from the next tick on (drift_response.py)
     "model_resumed",  # the operator handed decisions back to production (resume_model)
     "anomaly",  # the run's anomaly monitor raised an event (type, severity, response; application/trading/alerts.py)
+    "regime_change",  # the regime gate's most probable regime changed (from, to, probabilities; trading/regime_gate.py)
 )
 
 

@@ -66,6 +66,10 @@ class TradingRunRequest:
     fallback_version: str | None = None  # None: the fallback model's newest version
     drift_fallback_after: int = 3  # drift windows in a row before the fallback takes over (0: never)
     anomaly_config: dict[str, Any] = field(default_factory=dict)  # overrides of the server's anomaly thresholds
+    regime_model: str = ""  # a stored regime model (``regime fit``) gating the size by regime ("" : off)
+    regime_scales: dict[str, float] = field(default_factory=dict)  # regime name (hmm_<k>) -> size factor >= 0
+    regime_max_lots: dict[str, int] = field(default_factory=dict)  # regime name -> cap on the target's lots
+    regime_stress_scales: dict[str, float] = field(default_factory=dict)  # regime name -> factor on the stress sigma
 
     @property
     def order_enabled(self) -> bool:

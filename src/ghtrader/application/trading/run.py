@@ -11,8 +11,9 @@ resolves the execution contract; a failure after the records exist is logged as
   sim / live, the direct executor sends the orders that reach it, each one checked by the risk
   engine first (with the pre-trade stress check when the run asks for it), or the target
   executor is handed the target once the orders reaching it pass (``executor_target``); the
-  target is the direction times the sizer's lots (``sizing.py``); paper moves a virtual book
-  instead and never holds an executor;
+  target is the direction times the sizer's lots (``sizing.py``), scaled and capped by the
+  regime gate when the run has one (``regime_gate.py``: fed every tick, warm-up included); paper
+  moves a virtual book instead and never holds an executor;
 - at a trading-day change the symbol is resolved again; another contract is a roll: working
   orders are cancelled and the old contract is flattened first (order-enabled modes; a position
   still open after ``DRAIN_TICKS`` ticks is ``roll_flatten_failed`` and halts new orders), then
@@ -54,6 +55,7 @@ from ghtrader.application.ports.models import (
     RegistryEntry,
 )
 from ghtrader.application.ports.providers import CalendarSource, LiveFeed
+from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.ports.risk import HALTED, RiskDecision, RiskEngine, RiskQuote
 from ghtrader.application.ports.stores import TickStore
 from ghtrader.application.ports.trading import TradingRunStore
@@ -72,6 +74,7 @@ from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR,
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
+from ghtrader.application.trading.regime_gate import RegimeGate, open_regime_gate
 from ghtrader.application.trading.request import TradingRunRequest, account_key, account_type, check_gate
 from ghtrader.application.trading.risk_measures import EquityRisk
 from ghtrader.application.trading.risk_setup import risk_limits, stress_config
@@ -143,7 +146,9 @@ class StartTradingRun:
         families: ModelFamilies | None = None,  # windowed models: their trained model (window, normaliser)
         alerts: AnomalyConfig | None = None,  # the anomaly monitor's thresholds (None: no monitor)
         alert_store: Callable[[], AnomalyStore] | None = None,  # where the monitor's events are also written
+        regime_models: RegimeModelStore | None = None,  # the regime gate's models (regime_gate.py)
     ) -> None:
+        self._regime_models = regime_models
         self._registry = registry
         self._artifacts = artifacts
         self._runtime = runtime
@@ -217,6 +222,9 @@ class StartTradingRun:
                 n += 1
                 run_id = f"{base}-{n}"
         stress = stress_config(request.risk_limits) if request.order_enabled else None
+        regime = open_regime_gate(self._regime_models, request.regime_model, request.regime_scales,
+                                  request.regime_max_lots, spec, request.regime_stress_scales,
+                                  stress is not None)  # refused before the run has records  # fmt: skip
         config: dict[str, Any] = {
             "run_id": run_id, "mode": request.mode, "monitor_only": request.monitor_only,
             "account_type": self._account_type(request), "account_profile": request.account,
@@ -234,7 +242,7 @@ class StartTradingRun:
             "max_ticks": request.max_ticks, "end_ns": request.end_ns, "start_ns": start_ns,
             "start_trading_day": start_day, "replay_from_ns": request.replay_from_ns, "speedup": request.speedup,
             "policy_fit_days": request.policy_fit_days, "hold_rows": request.hold_rows, "flat_s": request.flat_s,
-            "created_ns": now,
+            "created_ns": now, "regime": {"on": False} if regime is None else {"on": True, **regime.config()},
         }  # fmt: skip
         shared_account = self._account_key(request) if request.order_enabled else ""  # monitor-only drives nothing
         self._claims.claim(shared_account, symbol, request.executor, run_id)  # refused before any record
@@ -281,6 +289,7 @@ class StartTradingRun:
                 anomaly, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns,
                 DriftResponse(journal.event, lambda: pipeline.calibration, sides.fallback,
                               request.drift_fallback_after)),  # the drift rungs (drift_response.py)
+            regime=regime,
         )  # fmt: skip
 
 
@@ -311,7 +320,9 @@ class TradingRun:
         shadow: ShadowRunner | None = None,  # a model decided beside production, never executed
         canary: CanaryRouter | None = None,  # paper / sim: a candidate taking a share of the decision blocks
         alerts: RuntimeAlerts | None = None,  # anomaly monitor: a CRITICAL halts the run (trading/alerts.py)
+        regime: RegimeGate | None = None,  # the regime filter scaling the target (trading/regime_gate.py)
     ) -> None:
+        self._regime = regime
         self.request = request
         self.run_id = journal.run_id
         self.symbol = symbol
@@ -391,6 +402,8 @@ class TradingRun:
             extra["alerts"] = self._alerts.state()  # anomaly counts, flagged types, the halt reason
         if self._drift is not None:
             extra["drift"] = self._drift.state()  # recalibrations, the fallback in force (drift_response.py)
+        if self._regime is not None:
+            extra["regime"] = self._regime.state()  # the current regime, its probabilities, scale and cap
         return extra | {
             "execution_symbol": self._exec, "binding": self._binding.binding,
             "trading_day": self._day, "ticks": self._decisions, "target": self._target,
@@ -487,6 +500,8 @@ class TradingRun:
         is refused)."""
         assert self._risk is not None
         sigma = self._vol.sigma_seconds(self.request.risk_horizon_s)
+        if self._regime is not None:
+            sigma *= self._regime.stress_scale()  # a regime's stricter stress scenario (regime_stress_scales)
         if not math.isfinite(sigma):
             if not is_reducing(pos.net, order.side, order.qty, working_qty(working, order.symbol, order.side)):
                 return RiskDecision(False, "stress: no volatility estimate yet for the stress check")
@@ -743,6 +758,9 @@ class TradingRun:
         self._prev_ns, self._last_ns = self._last_ns, ns
         if self._vol_on:
             self._vol.update(ns, self._mid(tick))
+        if self._regime is not None:  # every tick, warm-up included: the filter is warm at the start
+            if change := self._regime.update(tick, day, self._exec, live=ns > self._start_ns):
+                self.journal.event("regime_change", ns, symbol=self._exec, **change)
         if self._execution is not None:
             timer.lap(FEED)
             self._on_execution_events(list(self._execution.on_tick(self._exec, tick)))
@@ -779,6 +797,8 @@ class TradingRun:
         target = decision.target if self._signals else 0
         if self._sizer is not None:
             target = self._sized(target, decision.probs, tick, ns)
+        if self._regime is not None:
+            target = self._regime.lots(target)  # the regime's size factor and cap, before the risk engine
         if target != self._target:
             self.journal.event("target_change", ns, symbol=self._exec, previous=self._target, target=target,
                                signal=decision.signal, flat=decision.flat,

@@ -825,6 +825,10 @@ class GhTraderClient(AlertsMixin):
         fallback_version: str = "",
         drift_fallback_after: int | None = None,
         anomaly_config: dict[str, Any] | None = None,
+        regime_model: str = "",
+        regime_scales: dict[str, float] | None = None,
+        regime_max_lots: dict[str, int] | None = None,
+        regime_stress_scales: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """Start a paper / sim / live run; returns ``{"run_id", "config"}`` (the run goes on in the server)."""
         req = trading_pb2.StartRunRequest(
@@ -835,7 +839,9 @@ class GhTraderClient(AlertsMixin):
             canary_model=canary_model, canary_version=canary_version,
             fallback_model=fallback_model, fallback_version=fallback_version,
             anomaly_config_json=json.dumps(anomaly_config) if anomaly_config else "",
-            **_given(drift_fallback_after=drift_fallback_after),
+            **_given(drift_fallback_after=drift_fallback_after), regime_model=regime_model,
+            regime_scales=regime_scales or {}, regime_max_lots=regime_max_lots or {},
+            regime_stress_scales=regime_stress_scales or {},
             **_given(canary_share=canary_share, canary_seed=canary_seed, canary_fallback_blocks=canary_fallback_blocks,
                      canary_fallback_margin=canary_fallback_margin,
                      speedup=speedup, policy_fit_days=policy_fit_days, hold_rows=hold_rows, flat_s=flat_s,

@@ -36,6 +36,54 @@ def risk_limit(text: str) -> tuple[str, float]:
     return name.strip(), number
 
 
+def regime_map(text: str) -> dict[str, float]:
+    """``NAME=NUMBER[,NAME=NUMBER...]`` (argparse type of --regime-scale / --regime-max-lots)."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, number = risk_limit(part)
+        out[name] = number
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER[,NAME=NUMBER...], got {text!r}")
+    return out
+
+
+def regime_lots(text: str) -> dict[str, float]:
+    """``NAME=N[,NAME=N...]`` with whole numbers of lots (argparse type of --regime-max-lots)."""
+    out = regime_map(text)
+    bad = [f"{k}={v}" for k, v in out.items() if v != int(v)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"lots must be whole numbers, got {', '.join(bad)}")
+    return out
+
+
+def _regime_maps(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, int], dict[str, float]]:
+    """Repeated --regime-scale / --regime-max-lots / --regime-stress-scale maps, merged."""
+    scales: dict[str, float] = {}
+    for m in getattr(args, "regime_scale", None) or []:
+        scales.update(m)
+    caps: dict[str, int] = {}
+    for m in getattr(args, "regime_max_lots", None) or []:
+        caps.update({k: int(v) for k, v in m.items()})
+    stress: dict[str, float] = {}
+    for m in getattr(args, "regime_stress_scale", None) or []:
+        stress.update(m)
+    return scales, caps, stress
+
+
+def _regime_text(status: dict[str, Any]) -> str:
+    """The regime gate's line of ``trading status``: the regime, its probability, scale and cap."""
+    rg = status.get("regime")
+    if not rg:
+        return ""
+    now, probs = rg.get("regime") or "-", rg.get("probabilities") or {}
+    cap = rg.get("max_lots")
+    return (
+        f"\n  regime {now} (p {probs.get(now, 0.0):.2f}) of {rg.get('model_id')}: scale {rg.get('scale')}"
+        + ("" if cap is None else f", cap {cap} lots")
+        + f", {rg.get('changes', 0):,} changes"
+    )
+
+
 def _summary(status: dict[str, Any]) -> str:
     return (
         f"{status.get('run_id', '')}: {status.get('status', '')}"
@@ -67,6 +115,7 @@ def _limits(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: str) -> int:
+    scales, caps, stress = _regime_maps(args)
     started = client.start_trading_run(
         mode, args.model, symbol=args.symbol or "", version=args.version or "", max_ticks=args.max_ticks or 0,
         monitor_only=getattr(args, "monitor_only", False), confirm_live=getattr(args, "confirm_live", "") or "",
@@ -85,6 +134,8 @@ def _start(client: GhTraderClient, args: argparse.Namespace, out: Output, mode: 
         canary_fallback_margin=args.canary_fallback_margin,
         fallback_model=args.fallback_model or "", fallback_version=args.fallback_version or "",
         drift_fallback_after=args.drift_fallback_after, anomaly_config=args.anomaly_config,
+        regime_model=args.regime_model or "",
+        regime_scales=scales, regime_max_lots=caps, regime_stress_scales=stress,
     )  # fmt: skip
     run_id = started["run_id"]
     symbols = started["config"].get("symbols", {})
@@ -151,6 +202,7 @@ def cmd_status(client: GhTraderClient, args: argparse.Namespace, out: Output) ->
         human += f" ({oc['reason']})" if oc.get("reason") else ""
     human += _risk_measures_text(status.get("risk_measures") or {})
     human += _candidates_text(status)
+    human += _regime_text(status)
     out.result(status, human)
     return 0
 
@@ -260,6 +312,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="drift windows in a row before the fallback model takes over (3; 0: never)")  # fmt: skip
     p.add_argument("--anomaly-config", type=_json_object, metavar="JSON",
                    help='this run\'s anomaly thresholds over the server\'s, e.g. \'{"spread_widening": {"critical": 2}}\'')  # fmt: skip
+    p.add_argument("--regime-model", help="a regime model id (`ghtrader regime show`) scaling the target by regime")
+    p.add_argument("--regime-scale", type=regime_map, action="append", metavar="NAME=X[,NAME=X]",
+                   help="size factor per regime, e.g. hmm_0=1,hmm_2=0 (unlisted: 1; repeatable)")  # fmt: skip
+    p.add_argument("--regime-max-lots", type=regime_lots, action="append", metavar="NAME=N[,NAME=N]",
+                   help="cap on the target's lots per regime, e.g. hmm_2=1 (repeatable)")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -290,6 +347,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--stress-n-sigma", type=non_negative_float, help="stress move in sigmas (default 3)")
     p.add_argument("--stress-freeze-ticks", type=non_negative_float,
                    help="liquidity freeze: exit cost per further lot in ticks (default 1)")  # fmt: skip
+    p.add_argument("--regime-stress-scale", type=regime_map, action="append", metavar="NAME=X[,NAME=X]",
+                   help="with --regime-model and --stress-loss-limit: factor on the stress sigma per regime, e.g. hmm_2=2")  # fmt: skip
     p.set_defaults(handler=cmd_trade)
 
     trading = sub.add_parser("trading", help="trading runs: list, status, tail and operator commands")

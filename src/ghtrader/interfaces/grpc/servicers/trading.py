@@ -63,6 +63,8 @@ def start_request(r: trading_pb2.StartRunRequest) -> TradingRunRequest:
         order_kind=r.order_kind or "fak", aggressive=not r.passive, executor=r.executor or "direct",
         venue=r.venue or "local", sizing=r.sizing or "fixed", shadow_model_id=r.shadow_model,
         shadow_version=r.shadow_version or None, canary_model_id=r.canary_model, canary_version=r.canary_version or None,
+        regime_model=r.regime_model, regime_scales=dict(r.regime_scales), regime_max_lots=dict(r.regime_max_lots),
+        regime_stress_scales=dict(r.regime_stress_scales),
         **kw,
     )  # fmt: skip
 

@@ -107,3 +107,136 @@ def ratio(a: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
         if np.abs(b[i]) > eps:
             out[i] = a[i] / b[i]
     return out
+
+
+# --- online (streaming) evaluation -------------------------------------------------------------
+# A compiled plan is one int64 row per generated feature (columns below); the float state holds,
+# per feature, its ring buffer (lag / diff: K values, mean / std: W values) then its accumulators
+# (mean / std: sum, sum of squares, finite count; ewm: the state). All features of a plan restart
+# together (a segment change), so one row counter (rows since the segment start) serves them all.
+OP_LAG = 0
+OP_DIFF = 1
+OP_MEAN = 2
+OP_STD = 3
+OP_EWM = 4
+OP_MUL = 5
+OP_DIV = 6
+C_OP = 0  # operator code
+C_A = 1  # first parent's column in the base factor row
+C_B = 2  # second parent's column (pair operators)
+C_K = 3  # parameter (lag / window / span)
+C_MINN = 4  # finite values a window needs (mean / std)
+C_OFF = 5  # offset of the feature's float state
+N_COL = 6
+# the int state: [rows since the segment start, current segment id, 1 once a segment is open]
+I_ROW = 0
+I_SEG = 1
+I_OPEN = 2
+N_ISTATE = 3
+
+
+@njit(cache=True)
+def state_size(op: int, k: int) -> int:
+    """Float state slots of one operator."""
+    if op == OP_LAG or op == OP_DIFF:
+        return k
+    if op == OP_MEAN or op == OP_STD:
+        return k + 3
+    if op == OP_EWM:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def _restart(plan: np.ndarray, fstate: np.ndarray) -> None:
+    for j in range(plan.shape[0]):
+        op = plan[j, C_OP]
+        off = plan[j, C_OFF]
+        if op == OP_MEAN or op == OP_STD:
+            k = plan[j, C_K]
+            fstate[off + k] = 0.0
+            fstate[off + k + 1] = 0.0
+            fstate[off + k + 2] = 0.0
+        elif op == OP_EWM:
+            fstate[off] = np.nan
+
+
+@njit(cache=True)
+def run_online(
+    base: np.ndarray,
+    segment: np.ndarray,
+    plan: np.ndarray,
+    eps: float,
+    fstate: np.ndarray,
+    istate: np.ndarray,
+    select: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Advance the generated features of ``plan`` over the rows of ``base`` (the registered
+    factors, ``(n, n_base)`` float64) and write ``out[i, c] = value[select[c]]`` where values
+    ``0..n_base-1`` are the base factors and ``n_base + j`` the plan's feature ``j``.
+
+    Parents are rounded to float32 first, as the stored factor columns the batch version reads
+    are; the state in ``fstate`` / ``istate`` carries over calls, so a tick-by-tick run equals
+    the batch kernels on the same rows."""
+    n = base.shape[0]
+    nb = base.shape[1]
+    m = plan.shape[0]
+    vals = np.empty(nb + m)
+    for i in range(n):
+        if istate[I_OPEN] == 0 or segment[i] != istate[I_SEG]:
+            _restart(plan, fstate)
+            istate[I_ROW] = 0
+            istate[I_SEG] = segment[i]
+            istate[I_OPEN] = 1
+        r = istate[I_ROW]
+        for c in range(nb):
+            vals[c] = base[i, c]
+        for j in range(m):
+            op = plan[j, C_OP]
+            k = plan[j, C_K]
+            off = plan[j, C_OFF]
+            a = np.float64(np.float32(base[i, plan[j, C_A]]))
+            v = np.nan
+            if op == OP_LAG or op == OP_DIFF:
+                slot = off + r % k
+                if r >= k:
+                    v = fstate[slot] if op == OP_LAG else a - fstate[slot]
+                fstate[slot] = a
+            elif op == OP_MEAN or op == OP_STD:
+                slot = off + r % k
+                acc = off + k
+                if np.isfinite(a):
+                    fstate[acc] += a
+                    fstate[acc + 1] += a * a
+                    fstate[acc + 2] += 1.0
+                if r >= k:
+                    u = fstate[slot]
+                    if np.isfinite(u):
+                        fstate[acc] -= u
+                        fstate[acc + 1] -= u * u
+                        fstate[acc + 2] -= 1.0
+                fstate[slot] = a
+                cnt = fstate[acc + 2]
+                if r + 1 >= k and cnt >= plan[j, C_MINN] and cnt > 0:
+                    mean = fstate[acc] / cnt
+                    if op == OP_MEAN:
+                        v = mean
+                    else:
+                        var = fstate[acc + 1] / cnt - mean * mean
+                        v = np.sqrt(var) if var > 0.0 else 0.0
+            elif op == OP_EWM:
+                if np.isfinite(a):
+                    s = fstate[off]
+                    fstate[off] = a if not np.isfinite(s) else s + (2.0 / (k + 1.0)) * (a - s)
+                v = fstate[off]
+            else:
+                b = np.float64(np.float32(base[i, plan[j, C_B]]))
+                if op == OP_MUL:
+                    v = a * b
+                elif np.abs(b) > eps:
+                    v = a / b
+            vals[nb + j] = v
+        istate[I_ROW] = r + 1
+        for c in range(select.shape[0]):
+            out[i, c] = vals[select[c]]

@@ -74,12 +74,14 @@ def compile_generated(names: Sequence[str]) -> GeneratedPlan:
 class OnlineGenerated:
     """The carried state of one :class:`GeneratedPlan`."""
 
-    __slots__ = ("_fstate", "_istate", "plan")
+    __slots__ = ("_fstate", "_gen1", "_istate", "_row1", "plan")
 
     def __init__(self, plan: GeneratedPlan) -> None:
         self.plan = plan
         self._fstate = np.zeros(max(1, plan.state_size), dtype=np.float64)
         self._istate = np.zeros(G.N_ISTATE, dtype=np.int64)
+        self._row1 = np.zeros(1, dtype=np.int64)  # one-row scratch: the per-tick call allocates nothing
+        self._gen1 = np.zeros((len(plan.specs), 1), dtype=np.float64)
 
     def reset(self) -> None:
         """Forget the state: the next row starts a segment."""
@@ -88,5 +90,7 @@ class OnlineGenerated:
     def run(self, base: np.ndarray, segment: np.ndarray, out: np.ndarray) -> None:
         """Advance over ``base`` (``(n, len(plan.base))`` float64 factor rows) of segment ids
         ``segment``; writes ``out`` (``(n, len(plan.names))``)."""
-        p = self.plan
-        G.run_online(base, segment, p.plan, _EPS, self._fstate, self._istate, p.select, out)
+        p, n = self.plan, base.shape[0]
+        row = self._row1 if n == 1 else np.empty(n, dtype=np.int64)
+        gen = self._gen1 if n == 1 else np.empty((len(p.specs), n), dtype=np.float64)
+        G.run_online(base, segment, p.plan, _EPS, self._fstate, self._istate, p.select, out, row, gen)

@@ -87,6 +87,18 @@ def test_online_is_causal(case, data) -> None:
     np.testing.assert_array_equal(_online(future, seg, specs, [7])[: cut + 1], full[: cut + 1])
 
 
+def test_tick_path_equals_batch_path() -> None:
+    # calls of fewer than ROWS_BELOW rows go row by row, longer ones feature by feature
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 3))
+    x[rng.random((300, 3)) < 0.2] = np.nan
+    seg = np.repeat([4, 9, 4], [90, 150, 60]).astype(np.int64)
+    specs = [GeneratedSpec(op, ("bb",), 6) for op in UNARY_OPS] + [GeneratedSpec(op, ("cc", "aa")) for op in PAIR_OPS]
+    ticks, batch = _online(x, seg, specs, [1]), _online(x, seg, specs, [300])
+    np.testing.assert_array_equal(ticks, batch)
+    assert np.isfinite(batch).mean() > 0.5
+
+
 def test_reset_restarts_like_a_segment_change() -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal((50, 3))

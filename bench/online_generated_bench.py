@@ -25,7 +25,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from factors_bench import MULT, TICK, make_ticks  # noqa: E402
-
 from ghtrader.domain.factors import CORE_L5_FACTORS, OnlineFactorEngine  # noqa: E402
 from ghtrader.domain.factors.generated import generate_specs  # noqa: E402
 

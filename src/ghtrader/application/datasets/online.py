@@ -4,7 +4,9 @@ Ticks go through one :class:`~ghtrader.domain.factors.OnlineFactorEngine` per sy
 build's exact definitions and state), and the latest value of every factor is stored with the
 tick's exchange time as its event time. A read judges freshness against the Clock: a value
 older than its feature's TTL (the factor spec's ``ttl_s`` unless overridden) is stale and is
-returned as None, or raises :class:`StaleFeature` with ``stale="raise"``.
+returned as None, or raises :class:`StaleFeature` with ``stale="raise"``. Generated features
+(``gen__...``) are served too (their parents computed alongside, only the names asked stored);
+their TTL is their stalest parent's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import FeatureValue, OnlineFeatureStore
 from ghtrader.domain.errors import DomainError
 from ghtrader.domain.factors import OnlineFactorEngine, resolve
+from ghtrader.domain.factors.generated import is_generated, parse_generated
+from ghtrader.domain.factors.online_generated import compile_generated
 from ghtrader.domain.instruments import contract_spec
 
 __all__ = ["OnlineFeatureService", "StaleFeature"]
@@ -64,11 +68,18 @@ class OnlineFeatureService:
         if stale not in ("none", "raise"):
             raise InvalidArgument(f"invalid stale policy {stale!r}: expected 'none' or 'raise'")
         try:
-            specs = resolve(names)
+            if names is not None and not isinstance(names, str) and any(is_generated(n) for n in names):
+                plan = compile_generated(names)
+                specs, self._names = resolve(plan.base), plan.names
+            else:
+                specs = resolve(names)
+                self._names = tuple(s.name for s in specs)
         except DomainError as exc:
             raise InvalidArgument(str(exc)) from exc
-        self._names = tuple(s.name for s in specs)
         ttl = {s.name: float(s.ttl_s) for s in specs}
+        # a generated feature is as fresh as its stalest parent
+        ttl.update({n: min(ttl[p] for p in parse_generated(n).parents) for n in self._names if is_generated(n)})
+        ttl = {n: ttl[n] for n in self._names}
         for name, value in (ttl_seconds or {}).items():
             if name not in ttl:
                 raise InvalidArgument(f"TTL for unknown feature {name!r}: expected one of the served features")

@@ -195,10 +195,6 @@ class SelectFeatures:
         if definitions and self._datasets is not None:
             self._datasets.upsert_features(definitions)
             result.registered_generated = [d.feature_name for d in definitions]
-        if any(is_generated(f) for f in chosen):
-            result.notes.append(
-                "the set holds generated features: train / benchmark / compare compute them; serving does not"
-            )
         result.elapsed_s = time.perf_counter() - started
         payload = result.to_payload()
         selection = {k: v for k, v in payload.items() if k not in ("name", "features", "symbol", "horizon")}

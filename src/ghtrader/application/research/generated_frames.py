@@ -7,9 +7,9 @@ train, benchmark and compare take generated features by name without storing the
 :func:`generated_definitions` gives their feature-registry rows (lineage: the parent factors as
 input columns; operator and parameter are in the name and its definition hash).
 
-Serving computes features with the online factor engine, which knows registered factors only:
-a model trained on generated features is for research (benchmark / compare), not for
-backtest or trading.
+Serving (backtest, trading runs) computes the same features with the online factor engine,
+which evaluates generated features tick by tick with equal values
+(:mod:`ghtrader.domain.factors.online_generated`).
 """
 
 from __future__ import annotations

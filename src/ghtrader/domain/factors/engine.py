@@ -10,6 +10,11 @@ Inputs: ticks of ONE symbol as a :data:`~ghtrader.domain.ticks.TICK_DTYPE` array
 ``segment_id`` per tick (int64; every change resets all factor state, so no window spans two
 segments; None = one segment); ``extras``: optional as-of mids of the other varieties by name
 (:data:`EXTRA_INPUTS`), aligned to the ticks; factors whose extra input is absent are NaN.
+
+The online engine also takes generated feature names (``gen__...``, see
+:mod:`~ghtrader.domain.factors.generated`): it computes their parent factors and runs the
+generated features' streaming kernel (:mod:`~ghtrader.domain.factors.online_generated`) on each
+factor row, returning the requested columns in the requested order.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from ghtrader.domain.factors import _kernels as K
+from ghtrader.domain.factors.generated import is_generated
+from ghtrader.domain.factors.online_generated import OnlineGenerated, compile_generated
 from ghtrader.domain.factors.plan import FactorPlan, build_plan
 from ghtrader.domain.factors.series import EXTRA_INPUTS
 from ghtrader.domain.factors.spec import FactorError
@@ -207,6 +214,9 @@ class OnlineFactorEngine:
     field -> value, missing fields NaN), its trading day, its segment id and optional extra
     inputs (name -> as-of mid), and returns one value per factor in :attr:`names` order.
     ``update_many`` feeds a whole batch (e.g. to warm up on history) and returns its matrix.
+    ``names`` may hold generated features (``gen__...``): their parents are computed too and
+    the values come back in ``names`` order; their state restarts with the factors' (a segment
+    change or :meth:`reset`).
     """
 
     def __init__(
@@ -215,6 +225,11 @@ class OnlineFactorEngine:
         price_tick: float = 1.0,
         multiplier: float | None = None,
     ) -> None:
+        self._gen: OnlineGenerated | None = None
+        if names is not None and not isinstance(names, str) and any(is_generated(n) for n in names):
+            gplan = compile_generated(names)
+            self._gen = OnlineGenerated(gplan)
+            names = gplan.base
         self._plan = build_plan(names)
         self._gprm = _gprm(price_tick, multiplier)
         self._row = np.zeros(1, dtype=TICK_DTYPE)
@@ -226,20 +241,29 @@ class OnlineFactorEngine:
         self._Xi = self._X.view(np.int64)
         self._flat = self._out.ravel(order="F")
         self._st = _State(self._plan)
+        if self._gen is not None:
+            self._gout = np.empty((1, len(self._gen.plan.names)), dtype=np.float64)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Factor names, in the order of the values ``update`` returns."""
-        return self._plan.names
+        """Feature names, in the order of the values ``update`` returns."""
+        return self._plan.names if self._gen is None else self._gen.plan.names
 
     @property
     def plan(self) -> FactorPlan:
-        """The compiled factor plan."""
+        """The compiled plan of the registered factors computed (generated features' parents included)."""
         return self._plan
+
+    @property
+    def generated(self) -> tuple[str, ...]:
+        """The generated features among :attr:`names`."""
+        return () if self._gen is None else tuple(s.name for s in self._gen.plan.specs)
 
     def reset(self) -> None:
         """Forget all state: the next tick starts a fresh segment."""
         self._st.istate[:] = 0
+        if self._gen is not None:
+            self._gen.reset()
 
     def _set_row(self, tick_row: object) -> None:
         if isinstance(tick_row, np.ndarray) and tick_row.dtype == TICK_DTYPE and tick_row.shape == (1,):
@@ -289,7 +313,10 @@ class OnlineFactorEngine:
             if unknown:
                 raise FactorError(f"unknown extra inputs {unknown}: expected names from {EXTRA_INPUTS}")
         self._st.run(self._plan, self._gprm, self._X, self._day, self._seg, self._xe, self._out, self._Xi, self._flat)
-        return self._flat.copy()
+        if self._gen is None:
+            return self._flat.copy()
+        self._gen.run(self._out, self._seg, self._gout)
+        return self._gout[0].copy()
 
     def update_many(
         self,
@@ -307,4 +334,8 @@ class OnlineFactorEngine:
         xe = _extras_matrix(extras, n, self._plan)
         out = _new_out(n, self._plan)
         self._st.run(self._plan, self._gprm, X, day, seg, xe, out)
-        return out
+        if self._gen is None:
+            return out
+        full = np.empty((n, len(self._gen.plan.names)), dtype=np.float64, order="F")
+        self._gen.run(out, seg, full)
+        return full

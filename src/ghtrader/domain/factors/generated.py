@@ -151,9 +151,14 @@ def generate_specs(
 
 
 def compute_generated(
-    parents: np.ndarray, parent_names: Sequence[str], segment_id: np.ndarray, specs: Sequence[GeneratedSpec]
+    parents: np.ndarray,
+    parent_names: Sequence[str],
+    segment_id: np.ndarray,
+    specs: Sequence[GeneratedSpec],
+    dtype: type[np.floating] = np.float32,
 ) -> np.ndarray:
-    """(n, len(specs)) float32 values of ``specs`` from the parent columns ``parents`` (n, p)."""
+    """(n, len(specs)) values of ``specs`` from the parent columns ``parents`` (n, p), computed in
+    float64 and returned as ``dtype`` (float32, as frames hold them, unless asked otherwise)."""
     x = np.asarray(parents, dtype=np.float64)
     seg = np.ascontiguousarray(segment_id, dtype=np.int64)
     if x.ndim != 2 or x.shape[1] != len(parent_names) or seg.shape[0] != x.shape[0]:
@@ -162,7 +167,7 @@ def compute_generated(
     missing = sorted({p for s in specs for p in s.parents if p not in column})
     if missing:
         raise FactorError(f"parent factors missing from the input: {missing}")
-    out = np.empty((x.shape[0], len(specs)), dtype=np.float32)
+    out: np.ndarray = np.empty((x.shape[0], len(specs)), dtype=dtype)
     moments: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for k, s in enumerate(specs):
         a = np.ascontiguousarray(x[:, column[s.parents[0]]])

@@ -11,6 +11,7 @@ from ghtrader.adapters.memory import InMemoryOnlineFeatureStore
 from ghtrader.application.datasets.online import OnlineFeatureService, StaleFeature
 from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.domain.factors import compute_factors, get_factor
+from ghtrader.domain.factors.generated import compute_generated, parse_generated
 from tests.unit.application.datasets.conftest import DatasetWorld
 
 NAMES = ("imb_l1", "ret_10", "ema_gap_10_100", "spread_ticks")
@@ -42,6 +43,27 @@ def test_live_values_equal_the_batch_engine(dworld: DatasetWorld, ticks: np.ndar
     latest = dworld.online.get_latest("SHFE.cu2404", "ret_10")
     assert latest is not None and latest.event_time_ns == int(ticks["datetime_ns"][-1])
     assert dworld.online.symbols() == ["SHFE.cu2404"]
+
+
+def test_generated_features_are_served(dworld: DatasetWorld, ticks: np.ndarray) -> None:
+    names = ("gen__mean20__imb_l1", "ret_10", "gen__mul__imb_l1__spread_ticks")
+    svc = OnlineFeatureService(store=dworld.online, clock=dworld.clock, names=names)
+    assert svc.names == names
+    assert svc.ttl_seconds(names[2]) == min(get_factor("imb_l1").ttl_s, get_factor("spread_ticks").ttl_s)
+    dworld.clock.now = int(ticks["datetime_ns"][-1])
+    svc.update("SHFE.cu2404", ticks[:300], np.full(300, np.datetime64(DAY)))
+    for row in ticks[300:]:
+        svc.on_tick("SHFE.cu2404", row, DAY)
+    days = np.full(len(ticks), np.datetime64(DAY))
+    base = compute_factors(ticks, days, None, names=("imb_l1", "spread_ticks"), price_tick=10.0, multiplier=5.0)
+    parents = np.column_stack([base["imb_l1"], base["spread_ticks"]]).astype(np.float32)
+    specs = [parse_generated(names[0]), parse_generated(names[2])]
+    want = compute_generated(parents, ("imb_l1", "spread_ticks"), np.zeros(len(ticks), np.int64), specs, np.float64)
+    got = svc.get_vector("SHFE.cu2404")
+    assert set(got) == set(names) and np.isfinite(want[-1]).all()
+    assert got[names[0]] == pytest.approx(want[-1, 0], abs=1e-9)
+    assert got[names[2]] == pytest.approx(want[-1, 1], abs=1e-9)
+    assert dworld.online.get_latest("SHFE.cu2404", "imb_l1") is None  # a parent only: not stored
 
 
 def test_ttl_makes_values_stale(dworld: DatasetWorld, ticks: np.ndarray) -> None:

@@ -96,6 +96,7 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.ensemble import EnsembleFamily
 from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
+from ghtrader.application.research.ensemble_registered import RegisteredMembers
 from ghtrader.application.research.explain import ExplainModel
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.feature_selection import SelectFeatures
@@ -274,7 +275,9 @@ def _ensemble_graph() -> EnsembleGraphWriter:
     return OnnxEnsembleGraphWriter()
 
 
-def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None = None) -> FamilyRegistry:
+def _model_families(
+    ensemble_configs: Callable[[], EnsembleConfigStore] | None = None, registered: RegisteredMembers | None = None
+) -> FamilyRegistry:
     # the ML runtimes load only when models are needed (a download job never imports them)
     from ghtrader.adapters.lightgbm import LightGBMFamily
     from ghtrader.adapters.linear import LogisticFamily
@@ -292,7 +295,7 @@ def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None =
     # "ensemble-<id>[@v]" names a stored configuration (read when first asked for)
     registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
     if ensemble_configs is not None:
-        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)
+        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph, registered)
     return registry
 
 
@@ -962,16 +965,25 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset.provider,
     )
 
-    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
-    model_families = providers.Singleton(_model_families, ensemble_config_store.provider)
-    ensemble_configs = providers.Singleton(
-        EnsembleConfigs, ensemble_config_store, model_families, providers.Singleton(_ensemble_graph), clock
-    )
     inference_runtime = providers.Singleton(_inference_runtime)
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
     )
     model_registry = providers.Callable(_model_registry, stores)
+    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
+    # registered-version ensemble members read the registry / artifacts / runtime when first used
+    registered_members = providers.Singleton(
+        RegisteredMembers, model_registry.provider, artifact_store.provider, inference_runtime.provider
+    )
+    model_families = providers.Singleton(_model_families, ensemble_config_store.provider, registered_members)
+    ensemble_configs = providers.Singleton(
+        EnsembleConfigs,
+        ensemble_config_store,
+        model_families,
+        providers.Singleton(_ensemble_graph),
+        clock,
+        registered_members,
+    )
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
         GeneratedFrameSource,  # generated features (gen__...) computed from their stored parents

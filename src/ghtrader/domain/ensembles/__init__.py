@@ -1,5 +1,5 @@
 """Ensembles of direction models: soft voting (equal / weighted), stacking on out-of-fold
-predictions, blending on a holdout, causal dynamic weights from recent log-loss, diversity
+predictions, blending on a holdout, causal dynamic weights from recent log-loss or Sharpe, diversity
 metrics and the members' disagreement as an uncertainty.
 
 Pure NumPy (one numba kernel). Member probabilities are ``(rows, members, 3)`` arrays.
@@ -8,7 +8,7 @@ Pure NumPy (one numba kernel). Member probabilities are ``(rows, members, 3)`` a
 from ghtrader.domain.ensembles._checks import EnsembleError
 from ghtrader.domain.ensembles.combine import disagreement, soft_vote
 from ghtrader.domain.ensembles.diversity import disagreement_rate, prediction_correlation
-from ghtrader.domain.ensembles.dynamic import dynamic_weights
+from ghtrader.domain.ensembles.dynamic import dynamic_weights, sharpe_weights
 from ghtrader.domain.ensembles.stacking import (
     EPS,
     MetaLearner,
@@ -29,6 +29,7 @@ __all__ = [
     "holdout_split",
     "oof_splits",
     "prediction_correlation",
+    "sharpe_weights",
     "soft_vote",
     "stack_features",
 ]

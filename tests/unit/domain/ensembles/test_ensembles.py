@@ -15,9 +15,12 @@ from ghtrader.domain.ensembles import (
     disagreement_rate,
     dynamic_weights,
     fit_meta_learner,
+    fit_regime_weights,
     holdout_split,
     oof_splits,
     prediction_correlation,
+    regime_row_weights,
+    regime_vote,
     sharpe_weights,
     soft_vote,
 )
@@ -248,3 +251,38 @@ def test_sharpe_weights_charge_turnover_and_skip_segment_changes() -> None:
     np.testing.assert_allclose(sharpe_weights(p, mid, np.arange(n), h, half_life=50, cost=2.0), 0.5)
     with pytest.raises(EnsembleError):
         sharpe_weights(p, mid[:-1], seg, h)
+
+
+def test_regime_weights_favour_each_regimes_better_member_and_mix_by_regime_probability() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    y = rng.integers(0, 3, size=n).astype(np.float64)
+    regime = (np.arange(n) // 500) % 2  # alternating blocks: member 0 is good in regime 0, member 1 in 1
+    good = np.eye(3)[y.astype(np.int64)] * 0.7 + 0.1
+    blind = np.full((n, 3), 1 / 3)
+    p = np.stack([np.where(regime[:, None] == 0, good, blind), np.where(regime[:, None] == 1, good, blind)], axis=1)
+    pi = np.eye(2)[regime] * 0.9 + 0.05  # a filter's soft regime probabilities
+    w = fit_regime_weights(p, y, pi, eta=2.0, prior_rows=50)
+    assert w.shape == (2, 2) and np.allclose(w.sum(axis=1), 1.0)
+    assert w[0, 0] > 0.7 and w[1, 1] > 0.7
+    # serving mixes the regime weight vectors by each row's regime probabilities
+    rows = regime_row_weights(pi, w)
+    np.testing.assert_allclose(rows, pi @ w / pi.sum(axis=1, keepdims=True))
+    vote = regime_vote(p, pi, w)
+    np.testing.assert_allclose(vote.sum(axis=1), 1.0)
+    y_idx = y.astype(np.int64)
+    ll = -np.log(vote[np.arange(n), y_idx]).mean()
+    ll_equal = -np.log(soft_vote(p)[np.arange(n), y_idx]).mean()
+    assert ll < ll_equal - 0.05  # regime weights beat one global (equal) weight vector here
+    # row t's vote uses row t's regime probabilities and member predictions only
+    pi2, p2 = pi.copy(), p.copy()
+    pi2[2000:], p2[2000:] = pi2[2000:, ::-1], p2[2000:, ::-1]
+    np.testing.assert_array_equal(regime_vote(p2, pi2, w)[:2000], vote[:2000])
+    # a regime never seen keeps the global weights (the shrinkage prior), not NaN
+    w3 = fit_regime_weights(p, y, np.c_[pi, np.zeros(n)], eta=2.0, prior_rows=50)
+    overall = -np.log(p[np.arange(n), :, y_idx]).mean(axis=0)
+    np.testing.assert_allclose(
+        w3[2], np.exp(-2.0 * (overall - overall.min())) / np.exp(-2.0 * (overall - overall.min())).sum()
+    )
+    with pytest.raises(EnsembleError):
+        fit_regime_weights(p, y, pi[:-1])

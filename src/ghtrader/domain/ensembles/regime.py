@@ -39,7 +39,7 @@ def fit_regime_weights(
     probabilities (see the module docstring); rows with a NaN label, member or regime
     probability are left out."""
     p = member_array(member_probs)
-    n, k = p.shape[0], p.shape[1]
+    n = p.shape[0]
     pi = _regime_array(regime_probs, n)
     y = np.asarray(labels, dtype=np.float64)
     if y.shape != (n,):

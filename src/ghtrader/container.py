@@ -85,6 +85,7 @@ from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatal
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
+from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.query import RunQuery
@@ -267,6 +268,13 @@ def _ensemble_config_store(bundle: StoreBundle) -> EnsembleConfigStore:
     from ghtrader.adapters.memory.ensemble_configs import InMemoryEnsembleConfigStore
 
     return InMemoryEnsembleConfigStore()
+
+
+def _regime_model_store(settings: Settings) -> RegimeModelStore:
+    """The stored regime models (regime-conditional ensembles read them)."""
+    from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
+
+    return FilesystemRegimeModelStore(settings.artifacts_dir / "regimes")
 
 
 def _ensemble_graph() -> EnsembleGraphWriter:
@@ -973,7 +981,11 @@ class Container(containers.DeclarativeContainer):
     ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
     # registered-version ensemble members read the registry / artifacts / runtime when first used
     registered_members = providers.Singleton(
-        RegisteredMembers, model_registry.provider, artifact_store.provider, inference_runtime.provider
+        RegisteredMembers,
+        model_registry.provider,
+        artifact_store.provider,
+        inference_runtime.provider,
+        providers.Singleton(_regime_model_store, settings).provider,
     )
     model_families = providers.Singleton(_model_families, ensemble_config_store.provider, registered_members)
     ensemble_configs = providers.Singleton(

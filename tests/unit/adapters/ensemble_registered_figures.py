@@ -6,7 +6,9 @@ registered on days 0-2 of the six-day synthetic frame of test_ensemble_registere
 and an interaction only trees can use), each strategy's combiner is trained on days 3-4 (train's
 split: the last 20 % of those rows validate and calibrate), and everything is scored on day 5.
 Then the per-tick cost of reading an ensemble graph's member outputs: ``run`` (probabilities)
-against ``run_detail`` (probabilities, disagreement and member probabilities) at batch 1."""
+against ``run_detail`` (probabilities, disagreement and member probabilities) at batch 1. Last,
+the walk-forward benchmark on days 3-5 of equal, blending and regime-conditional weights (a
+2-state HMM fitted on days 0-2 on ret / log_rvol / spread_bps built from mid and spread)."""
 
 from __future__ import annotations
 
@@ -79,5 +81,53 @@ def main() -> None:
             print(f"{label}: p50 {p[0]:.1f} us, p99 {p[1]:.1f} us (batch 1, 5000 calls)")
 
 
+def regime_benchmark() -> None:
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.adapters.onnx import OnnxCalibrationGraphWriter, OnnxEnsembleGraphWriter
+    from ghtrader.application.ports.models import TrainConfig
+    from ghtrader.application.ports.regimes import HmmFitConfig
+    from ghtrader.application.regimes.models import RegimeModel
+    from ghtrader.application.research.benchmark import BenchmarkRequest, RunBenchmark
+    from ghtrader.application.research.calibration import CalibratedFamily
+    from ghtrader.application.research.ensemble_registered import (
+        FRAME_REGIME_FEATURES,
+        RegisteredEnsembleFamily,
+        RegisteredMembers,
+    )
+    from ghtrader.domain.regimes import ObservationConfig
+    from tests.fakes.system import FakeClock
+    from tests.unit.application.research.test_ensemble_registered import _regime_observations
+
+    with tempfile.TemporaryDirectory() as tmp:
+        w = _World(Path(tmp))
+        w.train("logistic", 0, 2)
+        w.train("lightgbm", 0, 2)
+        ob = ObservationConfig(window=50, min_periods=20)
+        rows = _regime_observations(ob, FRAME_REGIME_FEATURES, _days(w.frame, 0, 2))
+        fit = HmmlearnRegimeFitter().fit_hmm(rows, HmmFitConfig(n_states=2, seeds=(), n_iter=20), FRAME_REGIME_FEATURES)
+        payload = RegimeModel("hmm2", "SHFE.cu2612", "", "", ob, FRAME_REGIME_FEATURES, fit.params, {}, 0).to_payload()
+
+        class _Store:
+            def load_model(self, model_id: str) -> dict:  # type: ignore[type-arg]
+                return payload
+
+        ww = w.world
+        members = RegisteredMembers(lambda: ww.registry, lambda: ww.store, lambda: ww.runtime, lambda: _Store())  # type: ignore[arg-type,return-value]
+        specs = ["logistic-SHFE.cu2612-h10@1", "lightgbm-SHFE.cu2612-h10@1"]
+        print("| combiner (benchmark days 3-5) | folds | log-loss | macro-F1 |\n|---|---|---|---|")
+        for strategy, extra in (("equal", {}), ("blending", {}), ("regime", {"regime_model": "hmm2"})):
+            params = {"members": specs, "strategy": strategy, **extra}
+            family = CalibratedFamily(
+                RegisteredEnsembleFamily(members, OnnxEnsembleGraphWriter(), params), OnnxCalibrationGraphWriter()
+            )
+            request = BenchmarkRequest(horizon=10, train=TrainConfig(horizon=10), latency_samples=20, prefer_gpu=False)
+            report = RunBenchmark(runtime=OnnxInferenceRuntime(), clock=FakeClock())(
+                request, frame=_days(w.frame, 3, 5), family=family
+            )
+            s = report.summary
+            print(f"| {strategy} | {report.n_splits} | {s['log_loss'].mean:.4f} | {s['macro_f1'].mean:.4f} |")
+
+
 if __name__ == "__main__":
+    regime_benchmark()
     main()

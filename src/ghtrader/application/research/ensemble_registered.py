@@ -13,7 +13,13 @@ configuration, one feature list, tabular graphs on raw features.
   window (out of sample for every member: no out-of-fold refits are needed, so stacking and
   blending are the same fit here);
 - ``dynamic``: causal exponential weights from each member's recent log-loss (or Sharpe, with
-  ``dynamic_metric: sharpe``) as they stand at the end of the window.
+  ``dynamic_metric: sharpe``) as they stand at the end of the window;
+- ``regime``: one weight vector per state of a stored RegimeModel (``regime_model``), fitted on
+  the window's rows weighted by their forward-filtered regime probabilities, served as the
+  weights mixed by each row's regime probabilities (:mod:`ghtrader.domain.ensembles.regime`).
+  The regime model may use only observations a frame's mid and spread give (``ret``,
+  ``log_rvol``, ``spread_bps``). Not exportable to ONNX: it benchmarks (latency noted as not
+  measured), it cannot be registered or served.
 
 Leakage guard: the window's first trading day must come AFTER every member's last training day
 (its meta's ``data.end_day``, validation included); an overlapping window is refused. The
@@ -44,7 +50,10 @@ from ghtrader.application.ports.models import (
     OnnxSignature,
     TrainConfig,
 )
+from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.progress import ProgressCallback, no_progress
+from ghtrader.application.regimes.data import run_codes, select_features
+from ghtrader.application.regimes.models import RegimeModel
 from ghtrader.application.research.artifacts import ONNX_FILE, ONNX_INPUT_RAW, ModelMeta, read_meta, verify_files
 from ghtrader.application.research.ensemble import (
     DYNAMIC_METRICS,
@@ -56,9 +65,19 @@ from ghtrader.application.research.ensemble import (
 )
 from ghtrader.application.research.serving import registry_entry
 from ghtrader.application.research.tabular import check_training_data, family_params
-from ghtrader.domain.ensembles import EnsembleError, MetaLearner, fit_meta_learner
+from ghtrader.domain.ensembles import (
+    EnsembleError,
+    MetaLearner,
+    fit_meta_learner,
+    fit_regime_weights,
+    regime_row_weights,
+)
+from ghtrader.domain.regimes import build_observations, forward_filter
+from ghtrader.domain.ticks import TICK_DTYPE
 
 __all__ = [
+    "REGISTERED_STRATEGIES",
+    "RegimeEnsembleModel",
     "REGISTERED_DEFAULTS",
     "RegisteredEnsembleFamily",
     "RegisteredMember",
@@ -66,10 +85,15 @@ __all__ = [
     "parse_member_spec",
 ]
 
+REGISTERED_STRATEGIES = (*STRATEGIES, "regime")
+#: regime observations a FeatureFrame's mid and spread give (no volumes / L1 sizes)
+FRAME_REGIME_FEATURES = ("ret", "log_rvol", "spread_bps")
 REGISTERED_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in ENSEMBLE_DEFAULTS.items() if k not in ("oof_folds", "holdout_fraction", "member_params")},
     "members": [],
     "registered": True,
+    "regime_model": "",  # regime: the stored RegimeModel id
+    "regime_prior_rows": 200.0,  # regime: pseudo-rows shrinking each regime's losses to the overall ones
 }
 _META_FILE = "ensemble.json"
 _MEMBER_FILE = "member.json"
@@ -170,10 +194,28 @@ class RegisteredMembers:
         registry: Callable[[], ModelRegistry],
         artifacts: Callable[[], ArtifactStore],
         runtime: Callable[[], InferenceRuntime],
+        regimes: Callable[[], RegimeModelStore] | None = None,
     ) -> None:
         self._registry = registry
         self._artifacts = artifacts
         self._runtime = runtime
+        self._regimes = regimes
+
+    def regime_model(self, model_id: str) -> RegimeModel:
+        """A stored regime model that a frame's mid and spread can drive (InvalidArgument otherwise)."""
+        if self._regimes is None:
+            raise FailedPrecondition("no regime model store is configured")
+        try:
+            model = RegimeModel.from_payload(self._regimes().load_model(model_id))
+        except KeyError:
+            raise NotFound(f"no regime model {model_id!r} (ghtrader regimes fit ...)") from None
+        extra = [f for f in model.features if f not in FRAME_REGIME_FEATURES]
+        if extra:
+            raise InvalidArgument(
+                f"regime model {model_id!r} uses {extra}: a benchmark frame has mid and spread only, so the "
+                f"regime ensemble takes models fitted on {list(FRAME_REGIME_FEATURES)} (fit one with --features)"
+            )
+        return model
 
     def _resolve(self, spec: str) -> _Resolved:
         model_id, version = parse_member_spec(spec)
@@ -280,8 +322,12 @@ class RegisteredEnsembleFamily:
         members = p["members"]
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
             raise InvalidArgument(f"registered ensemble members must be model_id@version strings (got {members!r})")
-        if p["strategy"] not in STRATEGIES:
-            raise InvalidArgument(f"ensemble strategy must be one of {STRATEGIES} (got {p['strategy']!r})")
+        if p["strategy"] not in REGISTERED_STRATEGIES:
+            raise InvalidArgument(
+                f"registered ensemble strategy must be one of {REGISTERED_STRATEGIES} (got {p['strategy']!r})"
+            )
+        if (p["strategy"] == "regime") != bool(p["regime_model"]):
+            raise InvalidArgument("strategy 'regime' needs regime_model (a stored regime model id), and only it")
         if p["strategy"] == "weighted":
             w = p["weights"]
             if not isinstance(w, list) or len(w) != len(members):
@@ -325,6 +371,22 @@ class RegisteredEnsembleFamily:
                 weights = w / w.sum()
             elif strategy in ("blending", "stacking"):
                 meta = fit_meta_learner(probs, train.labels, l2=float(params["meta_l2"]))
+            elif strategy == "regime":
+                regime = self._members.regime_model(str(params["regime_model"]))
+                pi = regime_probabilities(regime, train)
+                table = fit_regime_weights(
+                    probs, train.labels, pi, eta=float(params["eta"]), prior_rows=float(params["regime_prior_rows"])
+                )
+                report["regime_model"] = regime.model_id
+                report["regime_weights"] = table.tolist()
+                report["regime_share"] = np.nanmean(pi, axis=0).tolist()
+                model = RegimeEnsembleModel(
+                    names, members, table, regime, self._graph, params=params, feature_names=train.feature_names
+                )
+                report.update(diversity_report(names, probs, train.labels))
+                report["weights"] = table.mean(axis=0).tolist()
+                model.fit_report = report
+                return model
             elif strategy == "dynamic":
                 half_life = float(params["half_life_rows"])
                 if int(params["performance_window_days"]) > 0:
@@ -389,6 +451,18 @@ class RegisteredEnsembleFamily:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         names = list(meta["members"])
         members = [self._members.load(directory / "members" / f"{i}_{n}") for i, n in enumerate(names)]
+        if meta.get("regime_model"):
+            model = RegimeEnsembleModel(
+                names,
+                members,
+                np.asarray(meta["regime_weights"], dtype=np.float64),
+                RegimeModel.from_payload(meta["regime_model"]),
+                self._graph,
+                params=meta.get("params"),
+                feature_names=tuple(meta["feature_names"]),
+            )
+            model.fit_report = dict(meta.get("fit") or {})
+            return model
         learner = MetaLearner.from_dict(meta["meta_learner"]) if meta.get("meta_learner") else None
         return EnsembleModel(
             names,
@@ -401,3 +475,76 @@ class RegisteredEnsembleFamily:
             fit_report=meta.get("fit"),
             feature_names=tuple(meta["feature_names"]),
         )
+
+
+class NoRegimeGraph(FailedPrecondition, NotImplementedError):
+    """A regime ensemble's ONNX export: refused where a model is registered (FailedPrecondition),
+    skipped where the benchmark measures latency (NotImplementedError)."""
+
+
+def regime_probabilities(model: RegimeModel, frame: FeatureFrame) -> np.ndarray:
+    """(n, R) causal regime probabilities of the frame's rows: the model's observations built from
+    mid and spread (volumes unknown) and its HMM forward filter, started at the frame's first row."""
+    n = len(frame)
+    ticks = np.zeros(n, dtype=TICK_DTYPE)
+    half = 0.5 * np.asarray(frame.spread, dtype=np.float64)
+    mid = np.asarray(frame.mid, dtype=np.float64)
+    ticks["bid_price1"], ticks["ask_price1"] = mid - half, mid + half
+    for name in ("volume", "bid_volume1", "ask_volume1"):
+        ticks[name] = np.nan
+    obs = build_observations(ticks, run_codes(frame.trading_day, frame.segment_id), model.observation)
+    probs, _ = forward_filter(model.params, np.ascontiguousarray(obs[:, select_features(model.features)]))
+    return probs
+
+
+class RegimeEnsembleModel(EnsembleModel):
+    """Registered members voted with regime-conditional weights (``weights_by_regime`` (R, K))
+    mixed by the frame's causal regime probabilities. No ONNX export: the graph has no regime input."""
+
+    def __init__(
+        self,
+        member_names: Sequence[str],
+        members: Sequence[RegisteredMember],
+        weights_by_regime: np.ndarray,
+        regime: RegimeModel,
+        graph: EnsembleGraphWriter,
+        *,
+        params: Mapping[str, Any] | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
+        table = np.asarray(weights_by_regime, dtype=np.float64)
+        super().__init__(
+            member_names, members, "regime", table.mean(axis=0), graph, params=params, feature_names=feature_names
+        )
+        self.weights_by_regime = table
+        self.regime = regime
+
+    def predict_detail(self, frame: FeatureFrame) -> dict[str, np.ndarray]:
+        members = self.member_probabilities(frame)
+        rows = regime_row_weights(regime_probabilities(self.regime, frame), self.weights_by_regime)
+        probs = np.einsum("nkc,nk->nc", members, rows)
+        spread = _row_disagreement(members, rows)
+        return {"probabilities": probs, "disagreement": spread, "member_probabilities": members}
+
+    def predict_proba(self, frame: FeatureFrame) -> np.ndarray:
+        return self.predict_detail(frame)["probabilities"]
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            **super()._meta(),
+            "regime_weights": self.weights_by_regime.tolist(),
+            "regime_model": self.regime.to_payload(),
+        }
+
+    def export_onnx(self, path: Path) -> OnnxSignature:
+        raise NoRegimeGraph(
+            "a regime-conditional ensemble has no ONNX graph yet (the graph would need the regime "
+            "probabilities as a second input): it benchmarks, it cannot be registered or served"
+        )
+
+
+def _row_disagreement(members: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(n,) each row's weighted total-variation distance of the members to that row's vote."""
+    vote = np.einsum("nkc,nk->nc", members, rows)
+    tv = 0.5 * np.abs(members - vote[:, None, :]).sum(axis=2)
+    return (tv * rows).sum(axis=1)

@@ -179,3 +179,100 @@ def test_incompatible_members_are_refused(world: _World, tmp_path: Path) -> None
     world.configs.create("wide", [], "equal", registered=["logistic-SHFE.cu2612-h10@1", "lightgbm-SHFE.cu2612-h10@1"])
     with pytest.raises(InvalidArgument, match="lacks"):
         world.train("ensemble-wide", 3, 5, feature_names=("x0", "x1", "x2"))
+
+
+def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -> None:
+    from ghtrader.adapters.hmm import HmmlearnRegimeFitter
+    from ghtrader.application.errors import FailedPrecondition, NotFound
+    from ghtrader.application.ports.regimes import HmmFitConfig
+    from ghtrader.application.regimes.models import RegimeModel
+    from ghtrader.application.research.ensemble_registered import (
+        FRAME_REGIME_FEATURES,
+        RegimeEnsembleModel,
+        RegisteredEnsembleFamily,
+        regime_probabilities,
+    )
+    from ghtrader.domain.regimes import ObservationConfig
+
+    train, valid = _days(world.frame, 3, 4), _days(world.frame, 5, 5)
+    observation = ObservationConfig(window=50, min_periods=20)
+    fitter = HmmlearnRegimeFitter()
+    obs_rows = _regime_observations(observation, FRAME_REGIME_FEATURES, _days(world.frame, 0, 2))
+    fit = fitter.fit_hmm(obs_rows, HmmFitConfig(n_states=2, seeds=(), n_iter=20), FRAME_REGIME_FEATURES)
+    stored = {
+        "hmm2": RegimeModel("hmm2", "SHFE.cu2612", "2026-11-02", "2026-11-04", observation, FRAME_REGIME_FEATURES,
+                            fit.params, {}, 0).to_payload(),
+    }  # fmt: skip
+    volume = dict(stored["hmm2"], model_id="vol", features=["log_volume", "log_rvol", "spread_bps"])
+    stored["vol"] = volume
+
+    class _Store:
+        def load_model(self, model_id: str) -> dict:  # type: ignore[type-arg]
+            return stored[model_id]
+
+    w = world.world
+    members = RegisteredMembers(lambda: w.registry, lambda: w.store, lambda: w.runtime, lambda: _Store())  # type: ignore[arg-type,return-value]
+    specs = ["logistic-SHFE.cu2612-h10@1", "lightgbm-SHFE.cu2612-h10@1"]
+    family = RegisteredEnsembleFamily(
+        members, OnnxEnsembleGraphWriter(), {"members": specs, "strategy": "regime", "regime_model": "hmm2"}
+    )
+    model = family.fit(train, valid, TrainConfig(horizon=10))
+    assert isinstance(model, RegimeEnsembleModel) and model.weights_by_regime.shape == (2, 2)
+    np.testing.assert_allclose(model.weights_by_regime.sum(axis=1), 1.0)
+    assert model.fit_report["regime_model"] == "hmm2" and len(model.fit_report["regime_share"]) == 2
+
+    detail = model.predict_detail(valid)
+    probs = detail["probabilities"]
+    ok = np.isfinite(probs).all(axis=1)
+    assert ok.mean() > 0.95 and np.allclose(probs[ok].sum(axis=1), 1.0)
+    # each row's vote is the members mixed by that row's regime-mixed weights
+    pi = regime_probabilities(model.regime, valid)
+    rows = pi / pi.sum(axis=1, keepdims=True) @ model.weights_by_regime
+    np.testing.assert_allclose(probs[ok], np.einsum("nkc,nk->nc", detail["member_probabilities"], rows)[ok])
+    # causal: the first rows' probabilities do not change when later rows do
+    later = replace(valid, mid=np.r_[valid.mid[:1000], valid.mid[1000:] + 500.0])
+    np.testing.assert_array_equal(model.predict_proba(later)[:1000], probs[:1000])
+
+    # the walk-forward benchmark takes it (calibrated as the container wires it); latency is skipped
+    from ghtrader.adapters.onnx import OnnxInferenceRuntime
+    from ghtrader.application.research.benchmark import BenchmarkRequest, RunBenchmark
+    from tests.fakes.system import FakeClock
+
+    request = BenchmarkRequest(horizon=10, train=TrainConfig(horizon=10), latency_samples=20, prefer_gpu=False)
+    report = RunBenchmark(runtime=OnnxInferenceRuntime(), clock=FakeClock())(
+        request, frame=_days(world.frame, 3, 5), family=CalibratedFamily(family, OnnxCalibrationGraphWriter())
+    )
+    assert report.n_splits >= 1 and 0.0 < report.summary["macro_f1"].mean < 1.0
+    assert any("latency not measured" in n and "no ONNX graph" in n for n in report.notes)
+
+    with pytest.raises(FailedPrecondition, match="no ONNX graph"):
+        model.export_onnx(Path("unused.onnx"))
+    with pytest.raises(NotImplementedError):  # the benchmark skips latency on this
+        model.export_onnx(Path("unused.onnx"))
+    bad = RegisteredEnsembleFamily(
+        members, OnnxEnsembleGraphWriter(), {"members": specs, "strategy": "regime", "regime_model": "vol"}
+    )
+    with pytest.raises(InvalidArgument, match="mid and spread only"):
+        bad.fit(train, valid, TrainConfig(horizon=10))
+    missing = RegisteredEnsembleFamily(
+        members, OnnxEnsembleGraphWriter(), {"members": specs, "strategy": "regime", "regime_model": "nope"}
+    )
+    with pytest.raises(NotFound):
+        missing.fit(train, valid, TrainConfig(horizon=10))
+    with pytest.raises(InvalidArgument, match="needs regime_model"):
+        world.configs.create("r", [], "regime", registered=specs)
+
+
+def _regime_observations(observation: object, features: tuple[str, ...], frame: FeatureFrame) -> np.ndarray:
+    """The complete observation rows of ``frame`` a regime model is fitted on (as ``regimes fit`` on ticks)."""
+    from ghtrader.application.regimes.data import run_codes, select_features
+    from ghtrader.domain.regimes import build_observations
+    from ghtrader.domain.ticks import TICK_DTYPE
+
+    t = np.zeros(len(frame), dtype=TICK_DTYPE)
+    t["bid_price1"], t["ask_price1"] = frame.mid - frame.spread / 2, frame.mid + frame.spread / 2
+    for name in ("volume", "bid_volume1", "ask_volume1"):
+        t[name] = np.nan
+    codes = run_codes(frame.trading_day, frame.segment_id)
+    obs = build_observations(t, codes, observation)[:, select_features(features)]  # type: ignore[arg-type]
+    return obs[np.isfinite(obs).all(axis=1)]

@@ -13,7 +13,7 @@ from typing import Any
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
-STRATEGIES = ("equal", "weighted", "stacking", "blending", "dynamic")
+STRATEGIES = ("equal", "weighted", "stacking", "blending", "dynamic", "regime")
 
 
 def _member_params(values: list[str]) -> dict[str, dict[str, Any]]:
@@ -121,7 +121,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dynamic-metric", choices=("log_loss", "sharpe"), help="create, strategy dynamic: recent log-loss or Sharpe"
     )
-    p.add_argument("--strategy", choices=STRATEGIES, default="stacking", help="create: how members combine")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="stacking",
+        help="create: how members combine (regime: registered members only, "
+        "--params '{\"regime_model\": ID}'; benchmarks, is not exportable)",
+    )
     p.add_argument("--weights", help="create, strategy weighted: comma-separated weights, one per member")
     p.add_argument(
         "--performance-window-days", type=int, default=0, help="create, strategy dynamic: half-life in trading days"

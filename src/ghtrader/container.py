@@ -86,6 +86,7 @@ from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatal
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
 from ghtrader.application.ports.providers import CalendarSource, TickCallback
 from ghtrader.application.ports.query import ReadOnlyQuery
+from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.ports.stores import IndexStore, SchemaManager, StoreBundle, TickStore
 from ghtrader.application.ports.system import StoreProbe
 from ghtrader.application.query import RunQuery
@@ -97,6 +98,7 @@ from ghtrader.application.research.compare import CompareModels
 from ghtrader.application.research.daily_train import DailyTrain
 from ghtrader.application.research.ensemble import EnsembleFamily
 from ghtrader.application.research.ensemble_configs import EnsembleConfigs, StoredEnsembles
+from ghtrader.application.research.ensemble_registered import RegisteredMembers
 from ghtrader.application.research.explain import ExplainModel
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.feature_selection import SelectFeatures
@@ -269,13 +271,22 @@ def _ensemble_config_store(bundle: StoreBundle) -> EnsembleConfigStore:
     return InMemoryEnsembleConfigStore()
 
 
+def _regime_model_store(settings: Settings) -> RegimeModelStore:
+    """The stored regime models (regime-conditional ensembles read them)."""
+    from ghtrader.adapters.filesystem.regime_models import FilesystemRegimeModelStore
+
+    return FilesystemRegimeModelStore(settings.artifacts_dir / "regimes")
+
+
 def _ensemble_graph() -> EnsembleGraphWriter:
     from ghtrader.adapters.onnx import OnnxEnsembleGraphWriter
 
     return OnnxEnsembleGraphWriter()
 
 
-def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None = None) -> FamilyRegistry:
+def _model_families(
+    ensemble_configs: Callable[[], EnsembleConfigStore] | None = None, registered: RegisteredMembers | None = None
+) -> FamilyRegistry:
     # the ML runtimes load only when models are needed (a download job never imports them)
     from ghtrader.adapters.lightgbm import LightGBMFamily
     from ghtrader.adapters.linear import LogisticFamily
@@ -293,7 +304,7 @@ def _model_families(ensemble_configs: Callable[[], EnsembleConfigStore] | None =
     # "ensemble-<id>[@v]" names a stored configuration (read when first asked for)
     registry.register(CalibratedFamily(EnsembleFamily(registry, OnnxEnsembleGraphWriter()), graph))
     if ensemble_configs is not None:
-        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph)
+        registry.resolve = StoredEnsembles(ensemble_configs, registry, OnnxEnsembleGraphWriter(), graph, registered)
     return registry
 
 
@@ -963,16 +974,29 @@ class Container(containers.DeclarativeContainer):
         build_dataset=build_dataset.provider,
     )
 
-    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
-    model_families = providers.Singleton(_model_families, ensemble_config_store.provider)
-    ensemble_configs = providers.Singleton(
-        EnsembleConfigs, ensemble_config_store, model_families, providers.Singleton(_ensemble_graph), clock
-    )
     inference_runtime = providers.Singleton(_inference_runtime)
     artifact_store = providers.Singleton(
         FilesystemArtifactStore, providers.Callable(lambda s: s.artifacts_dir / "models", settings)
     )
     model_registry = providers.Callable(_model_registry, stores)
+    ensemble_config_store = providers.Singleton(_ensemble_config_store, stores)
+    # registered-version ensemble members read the registry / artifacts / runtime when first used
+    registered_members = providers.Singleton(
+        RegisteredMembers,
+        model_registry.provider,
+        artifact_store.provider,
+        inference_runtime.provider,
+        providers.Singleton(_regime_model_store, settings).provider,
+    )
+    model_families = providers.Singleton(_model_families, ensemble_config_store.provider, registered_members)
+    ensemble_configs = providers.Singleton(
+        EnsembleConfigs,
+        ensemble_config_store,
+        model_families,
+        providers.Singleton(_ensemble_graph),
+        clock,
+        registered_members,
+    )
     oracle_source = providers.Singleton(_oracle, settings, synthetic_market.provider)
     frame_source = providers.Singleton(
         GeneratedFrameSource,  # generated features (gen__...) computed from their stored parents

@@ -51,8 +51,9 @@ def _config(**params: object) -> TrainConfig:
         {"strategy": "weighted", "weights": [3.0, 1.0], "calibration": "none"},
         {"strategy": "blending"},
         {"strategy": "dynamic", "half_life_rows": 200},
+        {"strategy": "dynamic", "half_life_rows": 200, "dynamic_metric": "sharpe"},
     ],
-    ids=lambda p: p["strategy"],
+    ids=lambda p: p["strategy"] + ("-sharpe" if p.get("dynamic_metric") == "sharpe" else ""),
 )
 def test_strategy_fits_exports_and_round_trips(
     registry: FamilyRegistry, splits: tuple[FeatureFrame, ...], params: dict, tmp_path: Path

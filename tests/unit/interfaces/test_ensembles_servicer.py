@@ -85,3 +85,57 @@ def test_member_params_parse_json_values() -> None:
     }
     with pytest.raises(argparse.ArgumentTypeError):
         _member_params(["num_boost_round=30"])
+
+
+class _Pinned:
+    """RegisteredMembers stand-in: pins every spec to version 7, refuses 'other-h5'."""
+
+    def pin(self, specs: list[str]) -> list[str]:
+        if "other-h5" in specs:
+            raise InvalidArgument("registered members differ in horizon")
+        return [s if s.endswith("@7") else f"{s}@7" for s in specs]
+
+
+def test_registered_members_and_the_dynamic_metric_go_through() -> None:
+    families = FamilyRegistry([_Family("logistic")])  # type: ignore[list-item]
+    configs = EnsembleConfigs(
+        InMemoryEnsembleConfigStore(),
+        families,
+        object(),  # type: ignore[arg-type]
+        _Clock(),
+        _Pinned(),  # type: ignore[arg-type]
+    )
+    s = EnsembleServicer(lambda: configs)
+    created = s.CreateEnsemble(
+        ensembles_pb2.CreateEnsembleRequest(
+            ensemble_id="reg", registered_models=["a-KQ.m@SHFE.cu-h10", "b-h10@7"], strategy="dynamic",
+            dynamic_metric="sharpe",
+        ),
+        None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert created.registered and list(created.member_models) == ["a-KQ.m@SHFE.cu-h10@7", "b-h10@7"]
+    assert json.loads(created.params_json) == {"dynamic_metric": "sharpe", "registered": True}
+    plain = s.CreateEnsemble(
+        ensembles_pb2.CreateEnsembleRequest(ensemble_id="fam", member_models=["logistic"], strategy="equal"),
+        None,  # type: ignore[arg-type]
+    )
+    assert not plain.registered
+    with pytest.raises(InvalidArgument, match="differ in horizon"):
+        s.CreateEnsemble(
+            ensembles_pb2.CreateEnsembleRequest(ensemble_id="x", registered_models=["other-h5"], strategy="equal"),
+            None,  # type: ignore[arg-type]
+        )
+    with pytest.raises(InvalidArgument, match="not both"):
+        s.CreateEnsemble(
+            ensembles_pb2.CreateEnsembleRequest(
+                ensemble_id="x", member_models=["logistic"], registered_models=["a-h10"], strategy="equal"
+            ),
+            None,  # type: ignore[arg-type]
+        )
+    with pytest.raises(InvalidArgument, match="dynamic_metric"):
+        s.CreateEnsemble(
+            ensembles_pb2.CreateEnsembleRequest(
+                ensemble_id="x", registered_models=["a-h10"], strategy="equal", dynamic_metric="sharpe"
+            ),
+            None,  # type: ignore[arg-type]
+        )

@@ -32,6 +32,8 @@ def _nvidia_driver_present() -> bool:
 CPU = "CPUExecutionProvider"
 #: Name the exporters give the probability output; other graphs fall back to a (batch, 3) output.
 PROBABILITIES = "probabilities"
+#: Further outputs of an ensemble graph (``adapters/onnx/ensemble_graph.py``), read by ``run_detail``.
+ENSEMBLE_OUTPUTS = ("disagreement", "member_probabilities")
 
 
 def _probability_output(outputs: list[ort.NodeArg]) -> ort.NodeArg:
@@ -62,6 +64,10 @@ class OnnxInferenceSession:
         self.output_name: str = _probability_output(session.get_outputs()).name
         self.providers: tuple[str, ...] = tuple(session.get_providers())
         self._outputs = [self.output_name]
+        names = {o.name for o in session.get_outputs()}
+        #: the ensemble outputs this graph has (empty for a single model)
+        self.detail_outputs: tuple[str, ...] = tuple(n for n in ENSEMBLE_OUTPUTS if n in names)
+        self._detail = [self.output_name, *self.detail_outputs]
 
     def run(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -75,6 +81,12 @@ class OnnxInferenceSession:
                 )
         (out,) = self._session.run(self._outputs, {self.input_name: x})
         return np.asarray(out)
+
+    def run_detail(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The probabilities and, in the same run, the :attr:`detail_outputs` by name (an
+        ensemble's disagreement and member probabilities); ``x`` already in the graph's shape."""
+        out = self._session.run(self._detail, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})
+        return np.asarray(out[0]), dict(zip(self.detail_outputs, out[1:], strict=True))
 
 
 class OnnxInferenceRuntime:

@@ -53,12 +53,22 @@ from ghtrader.domain.ensembles import (
     holdout_split,
     oof_splits,
     prediction_correlation,
+    sharpe_weights,
     soft_vote,
 )
 
-__all__ = ["ENSEMBLE_DEFAULTS", "STRATEGIES", "EnsembleFamily", "EnsembleModel"]
+__all__ = [
+    "DYNAMIC_METRICS",
+    "ENSEMBLE_DEFAULTS",
+    "STRATEGIES",
+    "EnsembleFamily",
+    "EnsembleModel",
+    "diversity_report",
+    "recent_weights",
+]
 
 STRATEGIES = ("equal", "weighted", "stacking", "blending", "dynamic")
+DYNAMIC_METRICS = ("log_loss", "sharpe")
 ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "members": ["logistic", "lightgbm"],
     "strategy": "stacking",
@@ -71,6 +81,8 @@ ENSEMBLE_DEFAULTS: dict[str, Any] = {
     "member_params": {},
     "performance_window_days": 0,  # > 0: dynamic weights' half-life in trading days of the holdout
     "ensemble_config": None,  # the stored config this family stands for (recorded, not used)
+    "dynamic_metric": "log_loss",  # dynamic: weights from recent "log_loss" or cost-aware "sharpe"
+    "cost_ticks": 1.0,  # dynamic sharpe: cost of a unit position change, in price ticks
 }
 _META_FILE = "ensemble.json"
 _MEMBERS_DIR = "members"
@@ -98,12 +110,14 @@ class EnsembleModel:
         meta: MetaLearner | None = None,
         params: Mapping[str, Any] | None = None,
         fit_report: Mapping[str, Any] | None = None,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         if not members or len(members) != len(member_names):
             raise InvalidArgument("an ensemble needs one name per member and at least one member")
         self.member_names = tuple(member_names)
         self.members = list(members)
-        self.feature_names = tuple(members[0].feature_names)
+        # the shared graph input; members take exactly these (registered members are checked)
+        self.feature_names = tuple(feature_names if feature_names is not None else members[0].feature_names)
         self.strategy = strategy
         self.weights = np.asarray(weights, dtype=np.float64)
         self.meta = meta
@@ -241,6 +255,8 @@ class EnsembleFamily:
             w = p["weights"]
             if not isinstance(w, list) or len(w) != len(members):
                 raise InvalidArgument(f"strategy 'weighted' needs one weight per member (got {w!r})")
+        if p["dynamic_metric"] not in DYNAMIC_METRICS:
+            raise InvalidArgument(f"dynamic_metric must be one of {DYNAMIC_METRICS} (got {p['dynamic_metric']!r})")
         if not isinstance(p["member_params"], Mapping) or set(p["member_params"]) - set(members):
             raise InvalidArgument("member_params must map member family names to their params")
         return p
@@ -320,15 +336,13 @@ class EnsembleFamily:
                     if int(params["performance_window_days"]) > 0:
                         days = max(np.unique(held.trading_day).shape[0], 1)
                         half_life = max(1.0, int(params["performance_window_days"]) * len(held) / days)
-                    w_path = dynamic_weights(
-                        held_probs, held.labels, config.horizon, half_life=half_life, eta=float(params["eta"])
-                    )
+                    w_path = recent_weights(held_probs, held, config.horizon, half_life, params)
                     weights = w_path[-1]
                     report["half_life_rows"] = half_life
                 report["holdout_rows"] = len(held)
         except EnsembleError as exc:
             raise InvalidArgument(f"ensemble ({strategy}): {exc}") from exc
-        report.update(_diversity(names, held_probs, held.labels))
+        report.update(diversity_report(names, held_probs, held.labels))
         report["weights"] = weights.tolist()
         progress(1, 1, f"ensemble {strategy} of {', '.join(names)}: {report.get('member_log_loss')}")
         return EnsembleModel(
@@ -358,7 +372,25 @@ class EnsembleFamily:
         )
 
 
-def _diversity(names: Sequence[str], probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+def recent_weights(
+    probs: np.ndarray, held: FeatureFrame, horizon: int, half_life: float, params: Mapping[str, Any]
+) -> np.ndarray:
+    """(n, K) causal dynamic weights over ``held``: from recent log-loss, or with
+    ``dynamic_metric: sharpe`` from each member's recent cost-aware Sharpe."""
+    if params.get("dynamic_metric", "log_loss") == "sharpe":
+        return sharpe_weights(
+            probs,
+            np.asarray(held.mid, dtype=np.float64),
+            held.segment_id,
+            horizon,
+            half_life=half_life,
+            eta=float(params["eta"]),
+            cost=float(params.get("cost_ticks", 1.0)) * float(held.price_tick),
+        )
+    return dynamic_weights(probs, held.labels, horizon, half_life=half_life, eta=float(params["eta"]))
+
+
+def diversity_report(names: Sequence[str], probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Per-member log-loss and the diversity of the members on held-out rows."""
     y = np.asarray(labels, dtype=np.float64)
     ok = np.isfinite(y) & np.isfinite(probs).all(axis=(1, 2))

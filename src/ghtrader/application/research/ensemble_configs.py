@@ -18,13 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ghtrader.application.errors import InvalidArgument, NotFound
+from ghtrader.application.errors import FailedPrecondition, InvalidArgument, NotFound
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.ensembles import EnsembleConfig, EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.models import CalibrationGraphWriter, ModelFamilies, ModelFamily, TrainConfig
 from ghtrader.application.research.artifacts import config_hash
 from ghtrader.application.research.calibration import CALIBRATION_PARAMS, CalibratedFamily
 from ghtrader.application.research.ensemble import ENSEMBLE_DEFAULTS, EnsembleFamily
+from ghtrader.application.research.ensemble_registered import RegisteredEnsembleFamily, RegisteredMembers
 
 __all__ = ["PREFIX", "EnsembleConfigs", "StoredEnsembles", "family_params_of"]
 
@@ -49,12 +50,18 @@ class EnsembleConfigs:
     """Create, list, show and roll back ensemble configurations (see the module docstring)."""
 
     def __init__(
-        self, store: EnsembleConfigStore, families: ModelFamilies, graph: EnsembleGraphWriter, clock: Clock
+        self,
+        store: EnsembleConfigStore,
+        families: ModelFamilies,
+        graph: EnsembleGraphWriter,
+        clock: Clock,
+        registered: RegisteredMembers | None = None,
     ) -> None:
         self._store = store
         self._families = families
         self._graph = graph
         self._clock = clock
+        self._registered = registered
 
     def create(
         self,
@@ -66,9 +73,11 @@ class EnsembleConfigs:
         performance_window_days: int = 0,
         params: Mapping[str, Any] | None = None,
         note: str = "",
+        registered: Sequence[str] = (),
     ) -> EnsembleConfig:
         """Check and store a config as the ensemble's next active version (or return the active
-        one when nothing changed)."""
+        one when nothing changed). ``registered`` (``model_id[@version]``, instead of
+        ``members``): members are those registered model versions (pinned now), not families."""
         if not _ID.match(ensemble_id or ""):
             raise InvalidArgument(
                 f"ensemble id {ensemble_id!r}: 1-64 letters, digits, '_', '.', '-' (starting with a letter or digit)"
@@ -76,9 +85,16 @@ class EnsembleConfigs:
         if performance_window_days < 0:
             raise InvalidArgument(f"performance_window_days must be >= 0 (got {performance_window_days})")
         extra = dict(params or {})
-        owned = {"members", "strategy", "weights", "performance_window_days", "ensemble_config"}
+        owned = {"members", "strategy", "weights", "performance_window_days", "ensemble_config", "registered"}
         if owned & set(extra):
             raise InvalidArgument(f"set {sorted(owned & set(extra))} with their own options, not as params")
+        if registered:
+            if members:
+                raise InvalidArgument("give member families or registered members, not both")
+            if self._registered is None:
+                raise FailedPrecondition("this server has no model registry for registered ensemble members")
+            members = self._registered.pin(list(registered))
+            extra["registered"] = True
         config = EnsembleConfig(
             ensemble_id=ensemble_id,
             version=0,
@@ -94,7 +110,12 @@ class EnsembleConfigs:
             raise InvalidArgument(
                 "calibration is not part of an ensemble config (the ensemble is calibrated as any family)"
             )
-        family = EnsembleFamily(self._families, self._graph, name=PREFIX + ensemble_id)
+        family: EnsembleFamily | RegisteredEnsembleFamily
+        if registered:
+            assert self._registered is not None
+            family = RegisteredEnsembleFamily(self._registered, self._graph, name=PREFIX + ensemble_id)
+        else:
+            family = EnsembleFamily(self._families, self._graph, name=PREFIX + ensemble_id)
         # the same checks fit() makes, before anything is stored
         family.check_params(TrainConfig(horizon=1, params=family_params_of(config)))
         digest = config_hash(
@@ -131,11 +152,13 @@ class StoredEnsembles:
         families: ModelFamilies,
         graph: EnsembleGraphWriter,
         calibration: CalibrationGraphWriter,
+        registered: RegisteredMembers | None = None,
     ) -> None:
         self._store = store
         self._families = families
         self._graph = graph
         self._calibration = calibration
+        self._registered = registered
 
     def __call__(self, name: str) -> ModelFamily | None:
         if not name.startswith(PREFIX):
@@ -146,6 +169,13 @@ class StoredEnsembles:
         config = self._store().get(ensemble_id, int(version) if version else None)
         if config is None:
             raise NotFound(f"no stored ensemble {ensemble_id!r}" + (f" version {version}" if version else ""))
-        defaults = {**ENSEMBLE_DEFAULTS, **family_params_of(config)}
-        family = EnsembleFamily(self._families, self._graph, defaults, name=name)
+        family: EnsembleFamily | RegisteredEnsembleFamily
+        if config.params.get("registered"):
+            if self._registered is None:
+                raise FailedPrecondition(f"{name!r} has registered members but this process has no model registry")
+            family = RegisteredEnsembleFamily(self._registered, self._graph, family_params_of(config), name=name)
+        else:
+            family = EnsembleFamily(
+                self._families, self._graph, {**ENSEMBLE_DEFAULTS, **family_params_of(config)}, name=name
+            )
         return CalibratedFamily(family, self._calibration)

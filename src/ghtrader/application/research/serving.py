@@ -134,6 +134,25 @@ class Predictor:
         per-call checks."""
         return np.asarray(self.session.run(x), dtype=np.float64)
 
+    @property
+    def member_names(self) -> tuple[str, ...]:
+        """An ensemble graph's member names (its meta's ``params.members``) when the graph outputs
+        per-member probabilities; () for a single model."""
+        if "member_probabilities" not in getattr(self.session, "detail_outputs", ()):
+            return ()
+        params = self.meta.raw.get("params") or {}
+        members = params.get("members") if isinstance(params, dict) else None
+        return tuple(str(m) for m in members) if isinstance(members, list) else ()
+
+    def predict_checked_detail(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`predict_checked` plus an ensemble graph's ``disagreement`` (1,) and
+        ``member_probabilities`` (1, K, 3) from the same run (empty for a single model)."""
+        run_detail = getattr(self.session, "run_detail", None)
+        if run_detail is None:
+            return self.predict_checked(x), {}
+        probs, detail = run_detail(x)
+        return np.asarray(probs, dtype=np.float64), detail
+
     def predict_frame(self, frame: FeatureFrame, inputs: InputsFn | None = None) -> np.ndarray:
         """(n, 3) probabilities for every row of ``frame`` (NaN where a row has no full window).
 

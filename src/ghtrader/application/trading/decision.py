@@ -99,6 +99,23 @@ class Decision:
     probs: np.ndarray  # what the policy saw: the online calibrator's when it is on, else the model's
     held: int = 0  # the target before the forced flat
     raw_probs: np.ndarray | None = None  # the model's, when the online calibrator is on
+    # an ensemble model's members' probabilities (K, 3) and their disagreement (its uncertainty)
+    member_probs: np.ndarray | None = None
+    disagreement: float | None = None
+    member_names: tuple[str, ...] = ()  # the ensemble's members, in member_probs' order
+
+    def ensemble_fields(self) -> dict[str, Any]:
+        """Journal fields of an ensemble's per-member output ({} for a single model)."""
+        if self.member_probs is None:
+            return {}
+        names = self.member_names if len(self.member_names) == self.member_probs.shape[0] else ()
+        return {
+            "disagreement": None if self.disagreement is None else round(float(self.disagreement), 6),
+            "member_probs": {
+                (names[i] if names else str(i)): [round(float(p), 6) for p in row]
+                for i, row in enumerate(self.member_probs)
+            },
+        }
 
 
 class DecisionPipeline:
@@ -142,6 +159,9 @@ class DecisionPipeline:
         check_feature_vector(self._engine.names, predictor.meta)
         predictor.check_features(self._names)  # once: the per-tick calls skip it
         self._x32 = np.zeros((1, len(self._names)), dtype=np.float32)  # the raw graph's input row
+        # an ensemble graph: its per-member outputs come from the same run, for the journal
+        self.member_names = predictor.member_names
+        self._detail = bool(self.member_names) and window is None
         self.calibration: OnlineCalibration | None = None
         self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
         self._flat_ns = int(flat_s * 1e9)
@@ -187,7 +207,16 @@ class DecisionPipeline:
         lap = self.timer.lap
         x = self.features(tick, trading_day)
         lap(FEATURES)
-        if self._window is None:
+        members: np.ndarray | None = None
+        spread: float | None = None
+        if self._detail:
+            self._x32[0] = x
+            probs, detail = self._predictor.predict_checked_detail(self._x32)
+            if "member_probabilities" in detail:
+                members = np.asarray(detail["member_probabilities"][0], dtype=np.float64)
+            if "disagreement" in detail:
+                spread = float(detail["disagreement"][0])
+        elif self._window is None:
             self._x32[0] = x
             probs = self._predictor.predict_checked(self._x32)
         else:
@@ -206,7 +235,9 @@ class DecisionPipeline:
         held = self._last_sig if self._last_row >= 0 and self._row - self._last_row < max(1, self.hold_rows) else 0
         flat = self._day_end_ns > 0 and int(tick["datetime_ns"]) >= self._day_end_ns - self._flat_ns
         lap(POLICY)
-        return Decision(signal, 0 if flat else held, bool(flat), probs[0], held, raw)
+        return Decision(
+            signal, 0 if flat else held, bool(flat), probs[0], held, raw, members, spread, self.member_names
+        )
 
     def learn(self) -> tuple[tuple[str, dict[str, Any]], ...]:
         """The online calibrator learns from the last :meth:`on_tick`'s row (call it once the

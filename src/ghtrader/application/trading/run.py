@@ -804,7 +804,8 @@ class TradingRun:
                                signal=decision.signal, flat=decision.flat,
                                probs=[float(p) for p in decision.probs],
                                **({} if decision.raw_probs is None else
-                                  {"raw_probs": [float(p) for p in decision.raw_probs]}))  # fmt: skip
+                                  {"raw_probs": [float(p) for p in decision.raw_probs]}),
+                               **decision.ensemble_fields())  # fmt: skip
             self._target = target
         if self._orders:
             self._trade_to(target, tick, ns, forced=decision.flat)

@@ -78,6 +78,8 @@ class ShadowRunner:
             "production_probs": [float(p) for p in decision.probs], "shadow_probs": [float(p) for p in d.probs],
             "agreement": round(self.agreement, 6),
         }  # fmt: skip
+        if d.member_probs is not None:  # the shadow is an ensemble: its members' view of this tick
+            fields["shadow_ensemble"] = d.ensemble_fields()
         return (("shadow_decision", fields),)
 
     @property

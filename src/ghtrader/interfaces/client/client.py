@@ -1196,9 +1196,11 @@ class GhTraderClient(AlertsMixin):
         performance_window_days: int = 0,
         params: Mapping[str, Any] | None = None,
         note: str = "",
+        registered: Sequence[str] = (),
+        dynamic_metric: str = "",
     ) -> dict[str, Any]:
         """Store an ensemble configuration as its next active version (fields of ``EnsembleConfig``;
-        ``params`` decoded from JSON)."""
+        ``params`` decoded from JSON); ``registered``: model_id[@version] members instead of families."""
         request = ensembles_pb2.CreateEnsembleRequest(
             ensemble_id=ensemble_id,
             member_models=list(members),
@@ -1207,6 +1209,8 @@ class GhTraderClient(AlertsMixin):
             performance_window_days=performance_window_days,
             params_json=json.dumps(dict(params or {})),
             note=note,
+            registered_models=list(registered),
+            dynamic_metric=dynamic_metric,
         )
         return _ensemble_dict(self._call(self._ensembles.CreateEnsemble, request))
 

@@ -259,6 +259,7 @@ class TradingWorld:
     market: Any = None  # the synthetic market the ticks come from
     train: Callable[..., Any] | None = None  # (**TrainRequest overrides) -> a further model in the same registry
     registry: Any = None  # the model registry
+    families: Any = None  # the model families the world trains and serves with
 
     def request(self, **kw: Any) -> TradingRunRequest:
         base: dict[str, Any] = dict(mode="paper", model_id=self.model_id, symbol=MAIN, replay_from_ns=START_NS,
@@ -334,7 +335,7 @@ def build_world(tmp: Path, tcn_window: int = 0) -> TradingWorld:
     backtest = RunBacktest(registry=tw.registry, artifacts=tw.store, runtime=tw.runtime, ticks=store,
                            calendar=_CalendarOf(market), clock=clock, families=tw.families)  # fmt: skip
     return TradingWorld(start, backtest, run_store, schedules, feed_ticks, clock, feeds, tick_store=store,
-                        feed_pause=pause, market=market, registry=tw.registry,
+                        feed_pause=pause, market=market, registry=tw.registry, families=tw.families,
                         train=lambda **kw: tw.trainer(train_request(frame, symbol=MAIN, **kw)))  # fmt: skip
 
 

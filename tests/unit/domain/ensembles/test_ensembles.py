@@ -15,9 +15,13 @@ from ghtrader.domain.ensembles import (
     disagreement_rate,
     dynamic_weights,
     fit_meta_learner,
+    fit_regime_weights,
     holdout_split,
     oof_splits,
     prediction_correlation,
+    regime_row_weights,
+    regime_vote,
+    sharpe_weights,
     soft_vote,
 )
 
@@ -201,3 +205,84 @@ def test_dynamic_weights_are_causal_and_follow_recent_loss() -> None:
     w2 = dynamic_weights(p, y2, h, half_life=10)
     np.testing.assert_array_equal(w2[: t + 1], w[: t + 1])
     assert not np.array_equal(w2[t + 1 :], w[t + 1 :])
+
+
+def _sharpe_world(n: int, h: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Member 0 foresees the mid move over h rows in the first half, member 1 in the second."""
+    rng = np.random.default_rng(seed)
+    mid = 1000.0 + np.cumsum(rng.standard_normal(n + h))
+    up = (mid[h:] - mid[:-h]) > 0  # the realised direction of row s's horizon
+    know = np.where(up[:, None], [0.05, 0.05, 0.9], [0.9, 0.05, 0.05])
+    blind = np.full((n, 3), 1 / 3)
+    first = np.arange(n)[:, None] < n // 2
+    p = np.stack([np.where(first, know, blind), np.where(first, blind, know)], axis=1)
+    return p, mid[:n], np.zeros(n, dtype=np.int64)
+
+
+def test_sharpe_weights_are_causal_and_follow_recent_sharpe() -> None:
+    n, h = 600, 4
+    p, mid, seg = _sharpe_world(n, h, 11)
+    w = sharpe_weights(p, mid, seg, h, half_life=20, eta=1.0, cost=0.0)
+    assert w.shape == (n, 2) and np.allclose(w.sum(axis=1), 1.0)
+    np.testing.assert_allclose(w[:h], 0.5)  # nothing realised yet
+    assert w[n // 2 - 1, 0] > 0.9 and w[-1, 1] > 0.9
+    # causality: rows <= t depend on mid up to t and signals up to t - h only
+    t = 350
+    p2, mid2 = p.copy(), mid.copy()
+    p2[t - h + 1 :] = p2[t - h + 1 :, ::-1]  # later predictions swapped between the members
+    mid2[t + 1 :] += 50.0 * np.sin(np.arange(n - t - 1))  # later prices changed
+    w2 = sharpe_weights(p2, mid2, seg, h, half_life=20, eta=1.0, cost=0.0)
+    np.testing.assert_array_equal(w2[: t + 1], w[: t + 1])
+    assert not np.array_equal(w2[t + 1 :], w[t + 1 :])
+
+
+def test_sharpe_weights_charge_turnover_and_skip_segment_changes() -> None:
+    n, h = 400, 3
+    rng = np.random.default_rng(5)
+    mid = 1000.0 + np.cumsum(rng.standard_normal(n))
+    # two members with the same average exposure to noise; member 1 flips its position every row
+    steady = np.tile([0.2, 0.2, 0.6], (n, 1))
+    flip = np.where((np.arange(n) % 2 == 0)[:, None], [0.0, 0.4, 0.6], [0.6, 0.4, 0.0])
+    p = np.stack([steady, flip], axis=1)
+    seg = np.zeros(n, dtype=np.int64)
+    costly = sharpe_weights(p, mid, seg, h, half_life=50, cost=2.0)
+    assert costly[-1, 0] > 0.9  # flipping costs 2 per unit change: its Sharpe is far below
+    # a horizon that crosses a segment is not a realised return: one segment per row = nothing learnt
+    np.testing.assert_allclose(sharpe_weights(p, mid, np.arange(n), h, half_life=50, cost=2.0), 0.5)
+    with pytest.raises(EnsembleError):
+        sharpe_weights(p, mid[:-1], seg, h)
+
+
+def test_regime_weights_favour_each_regimes_better_member_and_mix_by_regime_probability() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    y = rng.integers(0, 3, size=n).astype(np.float64)
+    regime = (np.arange(n) // 500) % 2  # alternating blocks: member 0 is good in regime 0, member 1 in 1
+    good = np.eye(3)[y.astype(np.int64)] * 0.7 + 0.1
+    blind = np.full((n, 3), 1 / 3)
+    p = np.stack([np.where(regime[:, None] == 0, good, blind), np.where(regime[:, None] == 1, good, blind)], axis=1)
+    pi = np.eye(2)[regime] * 0.9 + 0.05  # a filter's soft regime probabilities
+    w = fit_regime_weights(p, y, pi, eta=2.0, prior_rows=50)
+    assert w.shape == (2, 2) and np.allclose(w.sum(axis=1), 1.0)
+    assert w[0, 0] > 0.7 and w[1, 1] > 0.7
+    # serving mixes the regime weight vectors by each row's regime probabilities
+    rows = regime_row_weights(pi, w)
+    np.testing.assert_allclose(rows, pi @ w / pi.sum(axis=1, keepdims=True))
+    vote = regime_vote(p, pi, w)
+    np.testing.assert_allclose(vote.sum(axis=1), 1.0)
+    y_idx = y.astype(np.int64)
+    ll = -np.log(vote[np.arange(n), y_idx]).mean()
+    ll_equal = -np.log(soft_vote(p)[np.arange(n), y_idx]).mean()
+    assert ll < ll_equal - 0.05  # regime weights beat one global (equal) weight vector here
+    # row t's vote uses row t's regime probabilities and member predictions only
+    pi2, p2 = pi.copy(), p.copy()
+    pi2[2000:], p2[2000:] = pi2[2000:, ::-1], p2[2000:, ::-1]
+    np.testing.assert_array_equal(regime_vote(p2, pi2, w)[:2000], vote[:2000])
+    # a regime never seen keeps the global weights (the shrinkage prior), not NaN
+    w3 = fit_regime_weights(p, y, np.c_[pi, np.zeros(n)], eta=2.0, prior_rows=50)
+    overall = -np.log(p[np.arange(n), :, y_idx]).mean(axis=0)
+    np.testing.assert_allclose(
+        w3[2], np.exp(-2.0 * (overall - overall.min())) / np.exp(-2.0 * (overall - overall.min())).sum()
+    )
+    with pytest.raises(EnsembleError):
+        fit_regime_weights(p, y, pi[:-1])

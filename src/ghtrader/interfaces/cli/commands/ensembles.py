@@ -13,7 +13,7 @@ from typing import Any
 from ghtrader.interfaces.cli.output import Output, table
 from ghtrader.interfaces.client import GhTraderClient
 
-STRATEGIES = ("equal", "weighted", "stacking", "blending", "dynamic")
+STRATEGIES = ("equal", "weighted", "stacking", "blending", "dynamic", "regime")
 
 
 def _member_params(values: list[str]) -> dict[str, dict[str, Any]]:
@@ -36,7 +36,7 @@ def _describe(e: dict[str, Any]) -> str:
     weights = ", ".join(f"{w:g}" for w in e["weights"]) or "equal"
     lines = [
         f"ensemble {e['ensemble_id']} v{e['version']}{' (active)' if e['active'] else ''}: {e['strategy']} of "
-        f"{', '.join(e['member_models'])} (weights {weights})",
+        f"{'registered ' if e.get('registered') else ''}{', '.join(e['member_models'])} (weights {weights})",
         f"  family: {e['family']}   hash: {e['config_hash'][:12]}   performance window: "
         f"{e['performance_window_days'] or '-'} days",
     ]
@@ -49,8 +49,11 @@ def _describe(e: dict[str, Any]) -> str:
 
 def cmd_ensemble(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
     if args.action == "create":
-        if not args.members:
-            out.error("create needs --members, e.g. --members logistic,lightgbm")
+        if bool(args.members) == bool(args.registered):
+            out.error(
+                "create needs --members (families, e.g. logistic,lightgbm) or --registered "
+                "(model versions, e.g. lightgbm-KQ.m@SHFE.cu-h10@3,logistic-KQ.m@SHFE.cu-h10), one of them"
+            )
             return 2
         params = json.loads(args.params) if args.params else {}
         try:
@@ -62,12 +65,14 @@ def cmd_ensemble(client: GhTraderClient, args: argparse.Namespace, out: Output) 
             params["member_params"] = member_params
         e = client.create_ensemble(
             args.ensemble_id,
-            [m for m in args.members.split(",") if m],
+            [m for m in (args.members or "").split(",") if m],
             args.strategy,
             weights=[float(w) for w in args.weights.split(",")] if args.weights else (),
             performance_window_days=args.performance_window_days,
             params=params,
             note=args.note or "",
+            registered=[m for m in (args.registered or "").split(",") if m],
+            dynamic_metric=args.dynamic_metric or "",
         )
         out.result({"ensemble": e}, _describe(e))
         return 0
@@ -108,7 +113,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", choices=("create", "list", "show", "rollback"))
     p.add_argument("ensemble_id", nargs="?", help="the ensemble's name (list: optional filter)")
     p.add_argument("--members", help="create: comma-separated member families, e.g. logistic,lightgbm")
-    p.add_argument("--strategy", choices=STRATEGIES, default="stacking", help="create: how members combine")
+    p.add_argument(
+        "--registered",
+        help="create: comma-separated registered model versions model_id[@version] as members (not retrained; "
+        "train ensemble-<id> on days after their training fits only the combiner)",
+    )
+    p.add_argument(
+        "--dynamic-metric", choices=("log_loss", "sharpe"), help="create, strategy dynamic: recent log-loss or Sharpe"
+    )
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="stacking",
+        help="create: how members combine (regime: registered members only, "
+        "--params '{\"regime_model\": ID}'; benchmarks, is not exportable)",
+    )
     p.add_argument("--weights", help="create, strategy weighted: comma-separated weights, one per member")
     p.add_argument(
         "--performance-window-days", type=int, default=0, help="create, strategy dynamic: half-life in trading days"

@@ -30,6 +30,7 @@ def config_message(c: EnsembleConfig) -> ensembles_pb2.EnsembleConfig:
         active=c.active,
         note=c.note,
         family=f"{PREFIX}{c.ensemble_id}@{c.version}",
+        registered=bool(c.params.get("registered")),
     )
 
 
@@ -46,6 +47,8 @@ class EnsembleServicer(ensembles_pb2_grpc.EnsembleServiceServicer):
             raise InvalidArgument(f"params_json is not JSON: {exc}") from exc
         if not isinstance(params, dict):
             raise InvalidArgument("params_json must be a JSON object")
+        if request.dynamic_metric:
+            params["dynamic_metric"] = request.dynamic_metric
         saved = self._configs().create(
             request.ensemble_id,
             list(request.member_models),
@@ -54,6 +57,7 @@ class EnsembleServicer(ensembles_pb2_grpc.EnsembleServiceServicer):
             performance_window_days=request.performance_window_days,
             params=params,
             note=request.note,
+            registered=list(request.registered_models),
         )
         return config_message(saved)
 

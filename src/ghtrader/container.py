@@ -79,7 +79,7 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
-from ghtrader.application.ports.explain import Attributor
+from ghtrader.application.ports.explain import AttentionProbe, Attributor
 from ghtrader.application.ports.fanout import FanoutExecutor
 from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatalog
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
@@ -309,6 +309,13 @@ def _attributors() -> dict[str, Attributor]:
         "lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap(), "logistic": LinearAttributions(),
     }  # fmt: skip
     return trees | {name: ig for name in ARCHITECTURES}
+
+
+def _attention_probe() -> AttentionProbe:
+    """Reads the attention maps of the transformer-family models (explain; loaded on first use)."""
+    from ghtrader.adapters.torch.attention import TorchAttentionMaps
+
+    return TorchAttentionMaps()
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -1061,6 +1068,7 @@ class Container(containers.DeclarativeContainer):
         runtime=inference_runtime,
         frames=frame_source,
         attributors=attributors,
+        attention=providers.Singleton(_attention_probe),
         clock=clock,
         calendar=calendar_source,
         writer=providers.Singleton(

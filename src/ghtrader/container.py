@@ -1250,6 +1250,7 @@ class Container(containers.DeclarativeContainer):
         exporter=providers.Singleton(_experiment_exporter, settings),
     )
     experiments = providers.Singleton(Experiments, experiment_store, experiment_recorder)
+    run_hpo.add_kwargs(experiments=experiment_recorder)  # trials are experiments (defined above the recorder)
     job_control = providers.Singleton(
         JobControl,
         store=job_store,

@@ -577,7 +577,8 @@ def _fanout_executor(settings: Settings) -> FanoutExecutor:
         return RayFanoutExecutor(settings.ray_address)
     from ghtrader.adapters.local_fanout import LocalFanoutExecutor
 
-    return LocalFanoutExecutor(settings.fanout_workers or None)
+    # shared inputs (an HPO study's frame) go to a per-run directory under runs/fanout, removed at its end
+    return LocalFanoutExecutor(settings.fanout_workers or None, share_dir=str(settings.runs_dir / "fanout"))
 
 
 def _hpo_storage_url(settings: Settings, bundle: StoreBundle) -> str:

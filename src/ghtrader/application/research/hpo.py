@@ -26,7 +26,7 @@ from typing import Any
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.experiments import ExperimentRecorder
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.fanout import FanoutExecutor, FanoutTask, TaskOutcome, TaskResources
+from ghtrader.application.ports.fanout import FanoutExecutor, FanoutTask, InlineShared, TaskOutcome, TaskResources
 from ghtrader.application.ports.hpo import (
     HpoStudies,
     HpoStudy,
@@ -209,6 +209,8 @@ class RunHpo:
         heartbeat_s: heartbeat interval of running trials (stale after twice this).
         timer: monotonic seconds.
         experiments: records the study and each trial as experiments (None: not recorded).
+        share_frame: put the frame once per run where the workers read it (``FanoutRun.share``);
+            False pickles it into every trial task (the old way, kept to measure the difference).
     """
 
     def __init__(
@@ -227,7 +229,9 @@ class RunHpo:
         heartbeat_s: int = 30,
         timer: Callable[[], float] = time.monotonic,
         experiments: ExperimentRecorder | None = None,
+        share_frame: bool = True,
     ) -> None:
+        self._share_frame = share_frame
         self._benchmark = benchmark
         self._experiments = experiments
         self._families = families
@@ -416,6 +420,7 @@ class RunHpo:
         done = 0
         run = self._executor.open()
         try:
+            shared = run.share(frame) if self._share_frame else InlineShared(frame)
             while True:
                 cancelled = should_stop()
                 out_of_time = deadline is not None and self._timer() >= deadline
@@ -438,7 +443,7 @@ class RunHpo:
                         family=family,
                         params=dict(record.params),
                         request=base,
-                        frame=frame,
+                        frame=shared,
                         plan=plan,
                         objectives=tuple(request.objectives),
                         reporter=study.reporter(asked.number),

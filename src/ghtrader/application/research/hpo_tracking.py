@@ -112,7 +112,7 @@ class StudyTracker:
         try:
             self._recorder.finish(
                 record.experiment_id,
-                _STATUS.get(state, "failed"),
+                "cancelled" if error == "cancelled" else _STATUS.get(state, "failed"),  # a cancelled study's trials
                 metrics=metrics,
                 learning_curves=curves,
                 error=error or ("pruned" if state == "pruned" else ""),

@@ -80,7 +80,7 @@ from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.ensembles import EnsembleConfigStore, EnsembleGraphWriter
 from ghtrader.application.ports.experiments import ExperimentExporter, ExperimentStore
-from ghtrader.application.ports.explain import Attributor
+from ghtrader.application.ports.explain import AttentionProbe, Attributor
 from ghtrader.application.ports.fanout import FanoutExecutor
 from ghtrader.application.ports.hpo import HpoStudies, HpoTrialStore, SpaceCatalog
 from ghtrader.application.ports.models import InferenceRuntime, ModelFamily, ModelRegistry
@@ -321,6 +321,13 @@ def _attributors() -> dict[str, Attributor]:
         "lightgbm": LightGBMTreeShap(), "xgboost": XGBoostTreeShap(), "logistic": LinearAttributions(),
     }  # fmt: skip
     return trees | {name: ig for name in ARCHITECTURES}
+
+
+def _attention_probe() -> AttentionProbe:
+    """Reads the attention maps of the transformer-family models (explain; loaded on first use)."""
+    from ghtrader.adapters.torch.attention import TorchAttentionMaps
+
+    return TorchAttentionMaps()
 
 
 def _tqsdk_config(settings: Settings) -> TqSdkConfig:
@@ -582,7 +589,8 @@ def _fanout_executor(settings: Settings) -> FanoutExecutor:
         return RayFanoutExecutor(settings.ray_address)
     from ghtrader.adapters.local_fanout import LocalFanoutExecutor
 
-    return LocalFanoutExecutor(settings.fanout_workers or None)
+    # shared inputs (an HPO study's frame) go to a per-run directory under runs/fanout, removed at its end
+    return LocalFanoutExecutor(settings.fanout_workers or None, share_dir=str(settings.runs_dir / "fanout"))
 
 
 def _hpo_storage_url(settings: Settings, bundle: StoreBundle) -> str:
@@ -1086,6 +1094,7 @@ class Container(containers.DeclarativeContainer):
         runtime=inference_runtime,
         frames=frame_source,
         attributors=attributors,
+        attention=providers.Singleton(_attention_probe),
         clock=clock,
         calendar=calendar_source,
         writer=providers.Singleton(
@@ -1268,6 +1277,7 @@ class Container(containers.DeclarativeContainer):
         exporter=providers.Singleton(_experiment_exporter, settings),
     )
     experiments = providers.Singleton(Experiments, experiment_store, experiment_recorder)
+    run_hpo.add_kwargs(experiments=experiment_recorder)  # trials are experiments (defined above the recorder)
     job_control = providers.Singleton(
         JobControl,
         store=job_store,

@@ -1,7 +1,8 @@
 """End to end through `ghtrader serve` and the CLI: `hpo logistic` on a small synthetic window
 runs a study of a few trials in two local worker processes (the family's defaults first), stores
 every trial in ghtrader_hpo_trials_v2 and the study in the embedded PostgreSQL, resumes it by
-name, and `hpo show` prints it back."""
+name, and `hpo show` prints it back; every trial is an experiment record whose parent is the
+study's (the job's) record, listed by `experiments list --tag study=NAME`."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _trial_rows(server: Server) -> list[tuple]:  # noqa: F811
     try:
         with bundle.pool.connection() as conn:
             return conn.execute(
-                "SELECT trial_id, status, worker, baseline, objective_values, hyperparameters "
+                "SELECT trial_id, status, worker, baseline, objective_values, hyperparameters, experiment_id "
                 "FROM ghtrader_hpo_trials_v2 WHERE study_id = %s ORDER BY trial_id",
                 (STUDY,),
             ).fetchall()
@@ -62,6 +63,17 @@ def test_hpo_runs_stores_resumes_and_shows_a_study(server: Server) -> None:  # n
     assert all(row[1] in ("completed", "pruned") and row[2] for row in rows)
     assert all("l2_path" in row[5] for row in rows)
 
+    # each trial is an experiment (project hpo) whose parent is the study's: the job's record
+    listed = json.loads(server.cli("--json", "experiments", "list", "--tag", f"study={STUDY}").stdout)["experiments"]
+    by_id = {e["experiment_id"]: e for e in listed}
+    assert set(by_id) == {r["experiment_id"], *(row[6] for row in rows)} and len(by_id) == 5
+    assert by_id[r["experiment_id"]]["run_id"] == str(out["job_id"])
+    for row in rows:
+        e = by_id[row[6]]
+        assert e["project"] == "hpo" and f"parent={r['experiment_id']}" in e["tags"] and f"trial={row[0]}" in e["tags"]
+        if row[1] == "completed":
+            assert e["status"] == "succeeded" and e["metrics"]["log_loss"] == row[4][0]
+
     again = server.cli("--json", *args, "--n-trials", "1", "--objective", "log_loss", timeout=600)
     _ok(again, "hpo (resume)")
     assert json.loads(again.stdout)["result"]["ran_now"] == [4]
@@ -70,6 +82,7 @@ def test_hpo_runs_stores_resumes_and_shows_a_study(server: Server) -> None:  # n
     shown = server.cli("hpo", "show", STUDY)
     _ok(shown, "hpo show")
     assert f"study {STUDY} (logistic): 5 trial(s)" in shown.stdout and "0*" in shown.stdout
+    assert rows[0][6] in shown.stdout and f"--tag study={STUDY}" in shown.stdout
     other = server.cli("--json", *args, "--n-trials", "1", "--objective", "net_sharpe,max_drawdown")
     assert other.returncode != 0 and "directions" in (other.stdout + other.stderr)
     missing = server.cli("hpo", "show", "no_such_study")

@@ -32,7 +32,8 @@ def test_trial_rows_upsert_and_read_back(postgres_url: str) -> None:
     try:
         store = PostgresHpoTrialStore(bundle.pool)
         running = TrialRecord("st", 0, "running", {"lr": 0.1, "leaves": 31}, created_at_ns=1_700_000_000_123_456_000,
-                              family="lightgbm", objectives=("info_captured",), baseline=True)  # fmt: skip
+                              family="lightgbm", objectives=("info_captured",), baseline=True,
+                              experiment_id="e1a2b3")  # fmt: skip
         store.upsert(running)
         store.upsert(TrialRecord("other", 0, "failed", {}, error="boom"))
         done = TrialRecord("st", 0, "completed", {"lr": 0.1, "leaves": 31}, values=(0.42,), intermediate={0: 0.4, 1: math.nan},
@@ -44,6 +45,9 @@ def test_trial_rows_upsert_and_read_back(postgres_url: str) -> None:
             row.params == {"lr": 0.1, "leaves": 31} and row.intermediate[0] == 0.4 and math.isnan(row.intermediate[1])
         )
         assert row.created_at_ns == 1_700_000_000_123_456_000 and row.duration_s == 3.5
+        assert row.experiment_id == "e1a2b3"  # kept by an update that does not name it (the trial's experiment)
+        store.upsert(TrialRecord("st", 1, "running", {}, experiment_id="e2"))
+        assert [r.experiment_id for r in store.list("st")] == ["e1a2b3", "e2"]
         assert [r.error for r in store.list("other")] == ["boom"] and store.list("none") == []
     finally:
         close()
@@ -56,7 +60,8 @@ def test_optuna_storage_on_the_store_url(postgres_url: str) -> None:
     asked = study.ask(space)
     assert set(asked.params) >= {"learning_rate", "num_leaves"}
     assert ("bagging_fraction" in asked.params) == (asked.params["bagging_freq"] in (1, 5))  # conditional
-    study.tell(asked.number, "completed", [0.5], {"worker": "w1"})
+    study.tell(asked.number, "completed", [0.5], {"worker": "w1", "experiment_id": "e9"})
     again = OptunaStudies(postgres_url).load("pg1")
     (best,) = again.best()
     assert best.values == (0.5,) and best.worker == "w1" and best.state == "completed"
+    assert best.experiment_id == "e9"

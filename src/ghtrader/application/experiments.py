@@ -16,7 +16,9 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,10 +47,12 @@ __all__ = [
     "ExperimentRecorder",
     "Experiments",
     "check_record",
+    "current_experiment",
     "diff_experiments",
     "flatten",
     "matches",
     "merge_tags",
+    "running_experiment",
 ]
 
 #: Job command -> experiment kind (the research commands that are experiments).
@@ -57,12 +61,32 @@ JOB_KINDS: dict[str, ExperimentKind] = {
     "Benchmark": "benchmark",
     "Compare": "compare",
     "Backtest": "backtest",
+    "RunHpo": "hpo",  # the HPO job's command (HpoService.RunHpo)
     "Hpo": "hpo",
     "HPO": "hpo",
 }
 # Per-epoch values that are not a curve worth keeping (timings).
 _NOT_CURVES = frozenset({"epoch", "seconds", "samples_per_s"})
 _MAX_METRICS = 500
+
+
+_CURRENT: ContextVar[str | None] = ContextVar("ghtrader_current_experiment", default=None)
+
+
+def current_experiment() -> str | None:
+    """The experiment id of the research job this code runs in (None outside one), so a run
+    recording child experiments (an HPO study's trials) can name their parent."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def running_experiment(experiment_id: str | None) -> Iterator[None]:
+    """Make ``experiment_id`` the current experiment for the duration (the job runner)."""
+    token = _CURRENT.set(experiment_id)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 # --- shared rules (every store) -----------------------------------------------------------------
@@ -289,6 +313,10 @@ class ExperimentRecorder:
         record = self._store.finish(experiment_id, outcome)
         self.export(record)
         return record
+
+    def tag(self, experiment_id: str, tags: Sequence[str]) -> ExperimentRecord:
+        """Add ``tags`` to a recorded experiment (NotFound when unknown)."""
+        return self._store.annotate(experiment_id, add_tags=tags)
 
     @property
     def exporting(self) -> bool:

@@ -12,9 +12,11 @@ from ghtrader.application.errors import InvalidArgument, NotFound
 from ghtrader.application.experiments import (
     ExperimentRecorder,
     Experiments,
+    current_experiment,
     result_artifacts,
     result_curves,
     result_metrics,
+    running_experiment,
 )
 from ghtrader.application.ports.experiments import ExperimentFilter, ExperimentRecord
 from ghtrader.application.ports.jobs import JobOutcome, JobRecord
@@ -140,3 +142,17 @@ def test_get_by_job_id_diff_annotate_and_list() -> None:
         exps.list(ExperimentFilter(kind="nonsense"))
     with pytest.raises(InvalidArgument):
         exps.export()  # no exporter configured
+
+
+def test_an_hpo_job_is_an_experiment_and_its_record_is_current_while_it_runs() -> None:
+    rec, store, _ = _recorder()
+    eid = rec.job_started(_job(3, "RunHpo", {"family": "logistic"}))  # HpoService.RunHpo's job command
+    assert eid is not None and store.get(eid).kind == "hpo"  # type: ignore[union-attr]
+    assert current_experiment() is None
+    with running_experiment(eid):
+        assert current_experiment() == eid
+        with running_experiment(None):  # nested: restored on exit
+            assert current_experiment() is None
+        assert current_experiment() == eid
+    assert current_experiment() is None
+    assert rec.tag(eid, ["study=s1"]).tags == ("study=s1",)

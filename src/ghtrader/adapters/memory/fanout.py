@@ -8,8 +8,9 @@ import socket
 import time
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
-from ghtrader.application.ports.fanout import ONE_CPU, FanoutTask, TaskOutcome, TaskResources
+from ghtrader.application.ports.fanout import ONE_CPU, FanoutTask, InlineShared, TaskOutcome, TaskResources
 
 __all__ = ["InlineFanoutExecutor", "InlineFanoutRun"]
 
@@ -19,6 +20,9 @@ class InlineFanoutRun:
 
     def __init__(self) -> None:
         self._queue: list[FanoutTask] = []
+
+    def share(self, value: Any) -> InlineShared[Any]:
+        return InlineShared(value)  # tasks run in this process: nothing to copy
 
     def submit(self, tasks: Sequence[FanoutTask]) -> None:
         self._queue.extend(tasks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import threading
+from dataclasses import replace
 
 from ghtrader.application.ports.hpo import TrialRecord
 
@@ -21,10 +22,12 @@ class InMemoryHpoTrialStore:
     def upsert(self, record: TrialRecord) -> None:
         with self._lock:
             old = self._rows.get((record.study, record.number))
-            if old is not None and old.created_at_ns and not record.created_at_ns:
-                from dataclasses import replace
-
-                record = replace(record, created_at_ns=old.created_at_ns)
+            if old is not None:
+                record = replace(
+                    record,
+                    created_at_ns=record.created_at_ns or old.created_at_ns,
+                    experiment_id=record.experiment_id or old.experiment_id,  # as the SQL upsert keeps it
+                )
             self._rows[(record.study, record.number)] = record
 
     def list(self, study: str) -> builtins.list[TrialRecord]:

@@ -93,6 +93,7 @@ def _record(study: str, t: optuna.trial.FrozenTrial) -> TrialRecord:
         family=str(attrs.get("family", "")),
         objectives=tuple(attrs.get("objectives", ())),
         baseline=bool(attrs.get("baseline", False)),
+        experiment_id=str(attrs.get("experiment_id", "")),
     )
 
 

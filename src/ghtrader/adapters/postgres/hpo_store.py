@@ -2,7 +2,8 @@
 
 One row per (study_id, trial_id): the study's name and the trial's number within it, its
 hyper-parameters and objective values (JSON), status running / completed / pruned / failed,
-where it ran, created_at and duration. Rows are upserted as a trial moves on, so a rerun or a
+where it ran, created_at and duration, and the trial's experiment record (``experiment_id``, an
+id of ``ghtrader_experiments_v2``; added to an older table on first use). Rows are upserted as a trial moves on, so a rerun or a
 retry never duplicates. The table is created on first use (CREATE TABLE IF NOT EXISTS).
 """
 
@@ -40,23 +41,27 @@ CREATE TABLE IF NOT EXISTS {HPO_TRIALS_TABLE} (
     duration_s double precision,
     updated_at timestamptz NOT NULL DEFAULT now(),
     lake_version text NOT NULL DEFAULT '{LAKE_VERSION}',
+    experiment_id text NOT NULL DEFAULT '',
     PRIMARY KEY (study_id, trial_id)
 )
 """
+_MIGRATE = f"ALTER TABLE {HPO_TRIALS_TABLE} ADD COLUMN IF NOT EXISTS experiment_id text NOT NULL DEFAULT ''"
 _COLS = (
     "study_id, trial_id, family, hyperparameters, objectives, objective_values, intermediate_values, status, "
-    "worker, error, created_at, duration_s, baseline"
+    "worker, error, created_at, duration_s, baseline, experiment_id"
 )
 _UPSERT = f"""
 INSERT INTO {HPO_TRIALS_TABLE} ({_COLS})
 VALUES (%(study)s, %(number)s, %(family)s, %(params)s, %(objectives)s, %(values)s, %(intermediate)s, %(state)s,
-        %(worker)s, %(error)s, COALESCE(%(created_at)s::timestamptz, now()), %(duration_s)s, %(baseline)s)
+        %(worker)s, %(error)s, COALESCE(%(created_at)s::timestamptz, now()), %(duration_s)s, %(baseline)s,
+        %(experiment_id)s)
 ON CONFLICT (study_id, trial_id) DO UPDATE SET
     family = EXCLUDED.family, hyperparameters = EXCLUDED.hyperparameters, objectives = EXCLUDED.objectives,
     objective_values = EXCLUDED.objective_values, intermediate_values = EXCLUDED.intermediate_values,
     status = EXCLUDED.status, worker = EXCLUDED.worker, error = EXCLUDED.error,
     created_at = COALESCE(%(created_at)s::timestamptz, {HPO_TRIALS_TABLE}.created_at),
-    duration_s = EXCLUDED.duration_s, baseline = EXCLUDED.baseline, updated_at = now()
+    duration_s = EXCLUDED.duration_s, baseline = EXCLUDED.baseline, updated_at = now(),
+    experiment_id = COALESCE(NULLIF(EXCLUDED.experiment_id, ''), {HPO_TRIALS_TABLE}.experiment_id)
 """
 
 
@@ -75,6 +80,7 @@ class PostgresHpoTrialStore:
         if not self._ready:
             with self._pool.connection() as conn:
                 conn.execute(_DDL)
+                conn.execute(_MIGRATE)
             self._ready = True
 
     def upsert(self, record: TrialRecord) -> None:
@@ -94,6 +100,7 @@ class PostgresHpoTrialStore:
             "created_at": created,
             "duration_s": record.duration_s,
             "baseline": record.baseline,
+            "experiment_id": record.experiment_id,
         }
         with self._pool.connection() as conn:
             conn.execute(_UPSERT, row)
@@ -105,7 +112,7 @@ class PostgresHpoTrialStore:
                 f"SELECT {_COLS} FROM {HPO_TRIALS_TABLE} WHERE study_id = %s ORDER BY trial_id", (study,)
             ).fetchall()
         out: builtins.list[TrialRecord] = []
-        for s, n, family, params, objectives, values, inter, state, worker, error, created, duration, base in rows:
+        for s, n, family, params, objectives, values, inter, state, worker, error, created, duration, base, exp in rows:
             out.append(
                 TrialRecord(
                     study=s,
@@ -121,6 +128,7 @@ class PostgresHpoTrialStore:
                     family=family,
                     objectives=tuple(objectives or ()),
                     baseline=bool(base),
+                    experiment_id=exp,
                 )
             )
         return out

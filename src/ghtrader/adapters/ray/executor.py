@@ -4,6 +4,10 @@
 None starts a private local Ray for this process. Ray is initialised on the first ``open`` and
 only once per process. A task's exception comes back as a failed outcome with its traceback;
 a worker or node that dies fails only the tasks it was running (Ray says which).
+
+``share(value)`` puts the value in Ray's object store once (``ray.put``); tasks carry the
+object ref, and ``get`` on a worker reads it from its node's store (numpy arrays zero-copy), so
+it crosses to each node once instead of being serialised with every task.
 """
 
 from __future__ import annotations
@@ -12,13 +16,24 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ray
 
 from ghtrader.application.ports.fanout import ONE_CPU, FanoutTask, TaskOutcome, TaskResources
 
-__all__ = ["RayFanoutExecutor", "RayFanoutRun"]
+__all__ = ["RayFanoutExecutor", "RayFanoutRun", "RayShared"]
+
+
+@dataclass(frozen=True)
+class RayShared:
+    """Shared handle of the Ray executor: an object ref of the value ``ray.put`` once."""
+
+    ref: Any  # ray.ObjectRef
+
+    def get(self) -> Any:
+        return ray.get(self.ref)
 
 
 def _call(fn: Callable[[], Any]) -> tuple[bool, Any, str, str, float]:
@@ -39,7 +54,15 @@ class RayFanoutRun:
     def __init__(self, remote: Any) -> None:
         self._remote = remote
         self._refs: dict[Any, str] = {}
+        self._shared: list[Any] = []  # the run's object refs, kept alive until it closes
         self._closed = False
+
+    def share(self, value: Any) -> RayShared:
+        if self._closed:
+            raise RuntimeError("this fan-out run is closed")
+        ref = ray.put(value)
+        self._shared.append(ref)
+        return RayShared(ref)
 
     def submit(self, tasks: Sequence[FanoutTask]) -> None:
         if self._closed:
@@ -80,6 +103,7 @@ class RayFanoutRun:
             return
         self._closed = True
         self.cancel()
+        self._shared.clear()  # the driver's last references: the store frees the values
 
 
 class RayFanoutExecutor:

@@ -131,7 +131,14 @@ def _matrix(spec: MatrixFigure) -> Figure:
         values = np.asarray(panel.values, dtype=np.float64)
         finite = values[np.isfinite(values)]
         top = float(finite.max()) if finite.size else 1.0
-        ax.imshow(values, cmap="Blues", vmin=0.0, vmax=top if top > 0 else 1.0)
+        image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=top if top > 0 else 1.0)
+        if not spec.annotate:
+            fig.colorbar(image, ax=ax, shrink=0.8)
+            _sparse_ticks(ax, panel.row_labels, panel.col_labels)
+            ax.set_xlabel(spec.xlabel)
+            ax.set_ylabel(spec.ylabel)
+            ax.set_title(panel.label, fontsize=10)
+            continue
         for (r, c), v in np.ndenumerate(values):
             text = "-" if not math.isfinite(v) else format(v, spec.value_format)
             ax.text(
@@ -151,6 +158,15 @@ def _matrix(spec: MatrixFigure) -> Figure:
     fig.suptitle(spec.title, fontsize=11)
     _caption(fig, spec.caption)
     return fig
+
+
+def _sparse_ticks(ax: object, rows: tuple[str, ...], cols: tuple[str, ...], most: int = 12) -> None:
+    """At most ``most`` evenly spaced tick labels per axis (always the last one)."""
+    for labels, setter in ((cols, ax.set_xticks), (rows, ax.set_yticks)):  # type: ignore[attr-defined]
+        n = len(labels)
+        at = sorted({*range(n - 1, -1, -max(1, math.ceil(n / most)))}) if n else []
+        setter(at, [labels[i] for i in at], fontsize=7)
+    ax.tick_params(axis="x", labelrotation=90)  # type: ignore[attr-defined]
 
 
 def _bars(spec: BarFigure) -> Figure:

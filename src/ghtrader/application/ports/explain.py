@@ -13,7 +13,7 @@ import numpy as np
 
 from ghtrader.application.ports.models import TrainedModel
 
-__all__ = ["Attribution", "Attributor"]
+__all__ = ["AttentionMap", "AttentionProbe", "Attribution", "Attributor"]
 
 
 @dataclass(frozen=True)
@@ -72,4 +72,35 @@ class Attributor(Protocol):
         """Attributions of the model inputs ``x`` (what ``model.inputs`` returns); ``steps``:
         integration steps of a path method (exact methods ignore it). Raises FailedPrecondition
         when ``model`` is not one this attributor explains."""
+        ...
+
+
+@dataclass(frozen=True)
+class AttentionMap:
+    """One attention layer's weights over ``m`` model inputs, averaged over its heads.
+
+    ``weights`` is ``(m, queries, keys)`` with every row summing to 1 (a softmax). ``kind`` is
+    ``"temporal"`` (tokens are ticks, or patches of ticks, oldest first) or ``"feature"``
+    (tokens are input features). ``labels`` names the key tokens (``queries`` == ``keys`` for
+    self-attention). ``readout`` is the query row the model's output is read from (a CLS token,
+    the newest tick), ``None`` when every row feeds the output. ``step_of`` maps each temporal
+    token to the lag (0 = the newest tick) its keys end at, ``-1`` for a token with no tick (CLS).
+    """
+
+    name: str
+    kind: str
+    layer: int
+    weights: np.ndarray
+    labels: tuple[str, ...]
+    readout: int | None = None
+    step_of: tuple[int, ...] = ()
+    note: str = ""
+
+
+class AttentionProbe(Protocol):
+    """The attention weights of a model's attention layers during one eval-mode forward pass."""
+
+    def attention(self, model: TrainedModel, x: np.ndarray) -> list[AttentionMap] | None:
+        """Maps for the inputs ``x`` (what ``model.inputs`` returns), one per attention layer
+        (and kind); ``None`` when the model has no attention layers."""
         ...

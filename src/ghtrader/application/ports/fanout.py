@@ -3,8 +3,10 @@ processes on this machine, or a Ray cluster) and collect their outcomes as they 
 
 Used for work that splits into independent units (HPO trials, sweep points, backtests over
 windows). A task is a zero-argument picklable callable plus the CPUs / GPUs it needs; the
-executor runs it, catches what it raises, and says where it ran. Nothing here knows the
-technology: ``adapters/local_fanout`` (concurrent.futures with spawned processes) and
+executor runs it, catches what it raises, and says where it ran. A large input every task of a
+run reads (an HPO study's feature frame) is put once with :meth:`FanoutRun.share`; tasks carry
+the small picklable handle and read the value with ``handle.get()`` where they run, so it travels
+once per worker (or node) instead of once per task. Nothing here knows the technology: ``adapters/local_fanout`` (concurrent.futures with spawned processes) and
 ``adapters/ray`` (Ray tasks) implement it.
 """
 
@@ -12,9 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["ONE_CPU", "FanoutExecutor", "FanoutRun", "FanoutTask", "TaskOutcome", "TaskResources", "run_all"]
+__all__ = [
+    "ONE_CPU",
+    "FanoutExecutor",
+    "FanoutRun",
+    "FanoutTask",
+    "InlineShared",
+    "Shared",
+    "TaskOutcome",
+    "TaskResources",
+    "run_all",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -53,8 +68,32 @@ class TaskOutcome:
     duration_s: float = 0.0  # seconds the task ran (0 when it never started)
 
 
+class Shared(Protocol[T_co]):
+    """A picklable handle to a value put once for a run's tasks (see :meth:`FanoutRun.share`)."""
+
+    def get(self) -> T_co:
+        """The value, where the task runs (read once per worker process and cached, or from the
+        node's object store)."""
+        ...
+
+
+@dataclass(frozen=True)
+class InlineShared(Generic[T]):
+    """A "shared" value that travels inside every task that holds it (pickled with each task):
+    what an executor without a shared store uses, and the baseline the sharing is measured against."""
+
+    value: T
+
+    def get(self) -> T:
+        return self.value
+
+
 class FanoutRun(Protocol):
     """One open session of an executor: submit tasks at any time, take outcomes as they finish."""
+
+    def share(self, value: Any) -> Shared[Any]:
+        """Put ``value`` once where this run's workers can read it; valid until :meth:`close`."""
+        ...
 
     def submit(self, tasks: Sequence[FanoutTask]) -> None:
         """Queue ``tasks``; they start as resources free up."""

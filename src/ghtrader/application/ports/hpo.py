@@ -174,6 +174,7 @@ class TrialRecord:
     family: str = ""
     objectives: tuple[str, ...] = ()
     baseline: bool = False  # the family's default parameters, run as a reference
+    experiment_id: str = ""  # the trial's experiment record (ghtrader_experiments_v2), "" when untracked
 
 
 class TrialReporter(Protocol):

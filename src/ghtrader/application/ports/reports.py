@@ -72,7 +72,10 @@ class MatrixPanel:
 
 @dataclass(frozen=True)
 class MatrixFigure:
-    """One or more heat-map panels side by side (one per model when comparing)."""
+    """One or more heat-map panels side by side (one per model when comparing).
+
+    ``annotate``: write each cell's value (small matrices); otherwise a colour bar, and at most
+    about a dozen tick labels per axis (large maps such as attention weights)."""
 
     name: str
     title: str
@@ -81,6 +84,7 @@ class MatrixFigure:
     panels: tuple[MatrixPanel, ...]
     value_format: str = ".2f"
     caption: str = ""
+    annotate: bool = True
 
 
 @dataclass(frozen=True)

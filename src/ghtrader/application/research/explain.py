@@ -14,6 +14,9 @@ Steps (``ExplainModel.__call__``):
    log-loss when one feature's column is shuffled, averaged over ``permutation_repeats``;
 4. the chosen tick's attribution (``tick_ts_ns``: the last row at or before it; default: the
    most confident non-FLAT prediction) as a waterfall of the predicted class;
+   transformer-family models add their attention maps (head-averaged, per layer: the tick's
+   window and the mean over the attributed windows; temporal, and feature-wise for TLOB)
+   through the :class:`~ghtrader.application.ports.explain.AttentionProbe`;
 5. error analysis of the calibrated predictions by volatility tercile (edges fitted on the
    explained rows), by session, by contract segment and by symbol;
 6. a JSON + PNG + HTML report through the BenchmarkReportWriter port (``runs/explain/``).
@@ -34,7 +37,7 @@ import numpy as np
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.explain import Attribution, Attributor
+from ghtrader.application.ports.explain import AttentionProbe, Attribution, Attributor
 from ghtrader.application.ports.models import (
     CLASS_NAMES,
     ArtifactStore,
@@ -51,6 +54,7 @@ from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.research.artifacts import ONNX_INPUT_RAW, load_model
 from ghtrader.application.research.calibration import CalibratedModel
+from ghtrader.application.research.explain_attention import attention_entry
 from ghtrader.application.research.explain_figures import explain_figures, explain_tables
 from ghtrader.application.research.explain_report import METHODS, ExplainReport, ExplainRequest
 from ghtrader.application.research.serving import Predictor, registry_entry
@@ -163,6 +167,7 @@ class ExplainModel:
 
     Args:
         attributors: family name -> Attributor (families without one get permutation importance only).
+        attention: reads the attention maps of windowed models (None: no maps).
     """
 
     def __init__(
@@ -177,8 +182,10 @@ class ExplainModel:
         clock: Clock,
         calendar: CalendarSource | None = None,
         writer: BenchmarkReportWriter | None = None,
+        attention: AttentionProbe | None = None,
     ) -> None:
         self._registry = registry
+        self._attention = attention
         self._artifacts = artifacts
         self._families = families
         self._runtime = runtime
@@ -321,6 +328,12 @@ class ExplainModel:
             },
         )
         report.tick = summary
+        if windowed and self._attention is not None:
+            maps = self._attention.attention(model, x[picked])
+            if maps is None:
+                report.notes.append(f"the {model.family} family has no attention layers: no attention maps")
+            else:
+                report.attention = [attention_entry(am, i) for am in maps]
 
     @staticmethod
     def _tick_summary(frame: FeatureFrame, probs: np.ndarray, row: int) -> dict[str, Any]:

@@ -1,12 +1,22 @@
 """Figures and tables of an explain report: global importance, the tick's waterfall,
-permutation importance, error by group and (windowed models) importance by lag."""
+permutation importance, error by group, (windowed models) importance by lag and (transformer
+families) attention maps: the tick's window per layer as heat maps and the read-out query's
+mean attention by lag."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from ghtrader.application.ports.reports import BarFigure, FigureSpec, LineFigure, PlotSeries, ReportTable
+from ghtrader.application.ports.reports import (
+    BarFigure,
+    FigureSpec,
+    LineFigure,
+    MatrixFigure,
+    MatrixPanel,
+    PlotSeries,
+    ReportTable,
+)
 from ghtrader.application.research.explain_report import ExplainReport
 
 __all__ = ["explain_figures", "explain_tables"]
@@ -110,6 +120,45 @@ def _lags(report: ExplainReport) -> LineFigure | None:
     )
 
 
+def _attention_maps(report: ExplainReport, kind: str) -> MatrixFigure | None:
+    entries = [e for e in report.attention if e["kind"] == kind]
+    if not entries:
+        return None
+    temporal = kind == "temporal"
+    when = _utc(report.tick["datetime_ns"]) if "datetime_ns" in report.tick else "the chosen tick"
+    notes = sorted({e["note"] for e in entries if e["note"]})
+    return MatrixFigure(
+        name=f"attention_{kind}",
+        title=f"{'Temporal' if temporal else 'Feature-wise'} attention, mean over heads",
+        xlabel="key (attended to)",
+        ylabel="query",
+        panels=tuple(MatrixPanel(e["name"], e["tick_map"], tuple(e["labels"]), tuple(e["labels"])) for e in entries),
+        annotate=len(entries[0]["labels"]) <= 12,
+        value_format=".2f",
+        caption="; ".join([f"the window of the tick at {when}; rows sum to 1", *notes]),
+    )
+
+
+def _attention_by_lag(report: ExplainReport) -> LineFigure | None:
+    series = []
+    for e in report.attention:
+        if e["kind"] != "temporal":
+            continue
+        steps, weights = e["step_of"], e["summary"]["by_key"]
+        pairs = sorted((s, w) for s, w in zip(steps, weights, strict=True) if s >= 0)
+        series.append(PlotSeries(e["name"], [s for s, _ in pairs], [w for _, w in pairs]))
+    if not series:
+        return None
+    query = next(e["summary"]["query"] for e in report.attention if e["kind"] == "temporal")
+    return LineFigure(
+        name="attention_by_lag",
+        title=f"Attention by lag of the read-out query ({query}), mean over {report.attributed_rows} windows",
+        xlabel="lag of the key (ticks before the predicted tick; a patch at its newest tick)",
+        ylabel="attention weight",
+        series=tuple(series),
+    )
+
+
 def explain_figures(report: ExplainReport, top_k: int = 20) -> list[FigureSpec]:
     """The report's figures (those with data)."""
     found = [
@@ -118,6 +167,9 @@ def explain_figures(report: ExplainReport, top_k: int = 20) -> list[FigureSpec]:
         _permutation(report, top_k),
         _errors(report),
         _lags(report),
+        _attention_maps(report, "temporal"),
+        _attention_maps(report, "feature"),
+        _attention_by_lag(report),
     ]
     return [f for f in found if f is not None]
 
@@ -165,6 +217,8 @@ def explain_tables(report: ExplainReport, top_k: int = 20) -> list[ReportTable]:
                         f"{s['log_loss']:.4f}",
                     )
                 )
+    if report.attention:
+        tables.append(_attention_table(report))
     if rows:
         tables.append(
             ReportTable(
@@ -174,3 +228,26 @@ def explain_tables(report: ExplainReport, top_k: int = 20) -> list[ReportTable]:
             )
         )
     return tables
+
+
+def _attention_table(report: ExplainReport) -> ReportTable:
+    rows = []
+    for e in report.attention:
+        s = e["summary"]
+        if e["kind"] == "temporal":
+            share = ", ".join(
+                f"last {k}: {v:.3f} (uniform {s['uniform_share_last_k'][k]:.3f})" for k, v in s["share_last_k"].items()
+            )
+        else:
+            share = ", ".join(f"{name} {v:.3f}" for name, v in list(s["received"].items())[:5])
+        rows.append((e["name"], e["kind"], f"{s['entropy']:.3f}", share))
+    return ReportTable(
+        title="Attention (mean over heads and the attributed windows)",
+        columns=(
+            "layer",
+            "kind",
+            "entropy / log(n)",
+            "temporal: read-out share on the newest k ticks; features: most attended",
+        ),
+        rows=tuple(rows),
+    )

@@ -71,6 +71,7 @@ class ExplainReport:
     permutation_base_log_loss: float | None = None
     tick: dict[str, Any] = field(default_factory=dict)
     lag_profile: list[float] = field(default_factory=list)
+    attention: list[dict[str, Any]] = field(default_factory=list)
     error_analysis: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0

@@ -5,7 +5,8 @@ shared study storage under its name, so a rerun with the same name resumes it an
 drivers can join it. Each trial is a :class:`~ghtrader.application.research.hpo_trial.TrialTask`
 run through the fan-out executor (local worker processes or Ray); the driver asks the study for
 parameters, keeps ``parallel`` trials in flight, records a heartbeat for each, and tells the
-study what became of them. Every trial is mirrored in the trials table as it starts and ends.
+study what became of them. Every trial is mirrored in the trials table as it starts and ends,
+and is an experiment record of its own whose parent is the study's (``hpo_tracking``).
 
 On a new study the family's default parameters run first (trial 0, the baseline), so the
 report can say how much the search gained. Trials left running by a killed driver are failed
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.experiments import ExperimentRecorder
 from ghtrader.application.ports.clock import Clock
-from ghtrader.application.ports.fanout import FanoutExecutor, FanoutTask, TaskOutcome, TaskResources
+from ghtrader.application.ports.fanout import FanoutExecutor, FanoutTask, InlineShared, TaskOutcome, TaskResources
 from ghtrader.application.ports.hpo import (
     HpoStudies,
     HpoStudy,
@@ -42,6 +44,7 @@ from ghtrader.application.reporting import make_run_id, to_jsonable
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.benchmark_ceiling import bayes_probs
 from ghtrader.application.research.benchmark_report import BenchmarkRequest
+from ghtrader.application.research.hpo_tracking import StudyTracker
 from ghtrader.application.research.hpo_trial import (
     OBJECTIVES,
     LoadedCalendar,
@@ -102,6 +105,7 @@ class HpoReport:
     duration_s: float = 0.0
     provenance: dict[str, Any] | None = None
     report_paths: dict[str, Any] | None = None
+    experiment_id: str = ""  # the study's experiment record (its trials' parent)
 
     def counts(self) -> dict[str, int]:
         out = {"running": 0, "completed": 0, "pruned": 0, "failed": 0}
@@ -132,6 +136,7 @@ class HpoReport:
                 "created_at_ns": t.created_at_ns,
                 "baseline": t.baseline,
                 "error": t.error,
+                "experiment_id": t.experiment_id,
             }
 
         return to_jsonable(
@@ -161,6 +166,7 @@ class HpoReport:
                 "duration_s": self.duration_s,
                 "provenance": self.provenance,
                 "report_paths": self.report_paths,
+                "experiment_id": self.experiment_id,
             }
         )
 
@@ -202,6 +208,9 @@ class RunHpo:
         writer: report writer (None: no files).
         heartbeat_s: heartbeat interval of running trials (stale after twice this).
         timer: monotonic seconds.
+        experiments: records the study and each trial as experiments (None: not recorded).
+        share_frame: put the frame once per run where the workers read it (``FanoutRun.share``);
+            False pickles it into every trial task (the old way, kept to measure the difference).
     """
 
     def __init__(
@@ -219,8 +228,12 @@ class RunHpo:
         writer: BenchmarkReportWriter | None = None,
         heartbeat_s: int = 30,
         timer: Callable[[], float] = time.monotonic,
+        experiments: ExperimentRecorder | None = None,
+        share_frame: bool = True,
     ) -> None:
+        self._share_frame = share_frame
         self._benchmark = benchmark
+        self._experiments = experiments
         self._families = families
         self._studies = studies
         self._spaces = spaces
@@ -307,12 +320,20 @@ class RunHpo:
                 max_steps=len(plan.splits),
             )
         )
+        tracker = StudyTracker(
+            self._experiments,
+            study.name,
+            {"family": family.name, "symbol": frame.symbol or base.symbol, "horizon": base.horizon},
+        )
         stale = study.fail_stale()
         if stale:
             known = {t.number: t for t in study.trials()}
+            rows = {t.number: t for t in self._trials.list(study.name)}
             for n in stale:
                 if n in known:
-                    self._trials.upsert(self._with_meta(known[n], family.name, request.objectives))
+                    record = _merge(self._with_meta(known[n], family.name, request.objectives), rows.get(n))
+                    self._trials.upsert(record)
+                    tracker.trial_finished(record, "failed", None, error=record.error or "its driver or worker died")
         baseline_pending = False
         if request.include_defaults and not study.trials():
             defaults = _defaults_in_space(space, family.default_params())
@@ -320,9 +341,14 @@ class RunHpo:
                 study.enqueue(defaults)
                 baseline_pending = True
 
-        ran_now = self._drive(
-            request, study, space, family, base, frame, plan, progress, should_stop, started, baseline_pending
-        )
+        try:
+            ran_now = self._drive(
+                request, study, space, family, base, frame, plan, progress, should_stop, started, baseline_pending,
+                tracker,
+            )  # fmt: skip
+        except BaseException:
+            tracker.study_finished((), request.objectives, failed=True)
+            raise
         records = [self._with_meta(t, family.name, request.objectives) for t in study.trials()]
         by_number = {t.number: t for t in self._trials.list(study.name)}
         records = [_merge(t, by_number.get(t.number)) for t in records]
@@ -352,7 +378,9 @@ class RunHpo:
             notes=notes,
             duration_s=self._timer() - started,
             provenance=to_jsonable(provenance) if provenance else None,
+            experiment_id=tracker.parent,
         )
+        tracker.study_finished(best, request.objectives)
         if request.write_report and self._writer is not None:
             written = self._writer.write(
                 report.report_id,
@@ -380,6 +408,7 @@ class RunHpo:
         should_stop: Callable[[], bool],
         started: float,
         baseline_pending: bool,
+        tracker: StudyTracker,
     ) -> list[int]:
         slots = request.parallel or self._executor.slots(request.resources)
         slots = max(1, min(slots, request.n_trials))
@@ -391,6 +420,7 @@ class RunHpo:
         done = 0
         run = self._executor.open()
         try:
+            shared = run.share(frame) if self._share_frame else InlineShared(frame)
             while True:
                 cancelled = should_stop()
                 out_of_time = deadline is not None and self._timer() >= deadline
@@ -407,12 +437,13 @@ class RunHpo:
                         baseline=baseline_pending,
                     )
                     baseline_pending = False
+                    record = replace(record, experiment_id=tracker.trial_started(record))
                     self._trials.upsert(record)
                     task = TrialTask(
                         family=family,
                         params=dict(record.params),
                         request=base,
-                        frame=frame,
+                        frame=shared,
                         plan=plan,
                         objectives=tuple(request.objectives),
                         reporter=study.reporter(asked.number),
@@ -428,7 +459,7 @@ class RunHpo:
                 if cancelled:
                     run.cancel()
                     for number, record in list(inflight.items()):
-                        self._finish(study, record, TaskOutcome(str(number), False, error="cancelled"))
+                        self._finish(study, record, TaskOutcome(str(number), False, error="cancelled"), tracker)
                     inflight.clear()
                     break
                 outcome = run.next_done(timeout_s=max(1.0, self._heartbeat_s / 2))
@@ -436,14 +467,14 @@ class RunHpo:
                 if outcome is None:
                     continue
                 record = inflight.pop(int(outcome.key))
-                state = self._finish(study, record, outcome)
+                state = self._finish(study, record, outcome, tracker)
                 done += 1
                 progress(done, request.n_trials, f"trial {record.number} {state} ({done}/{request.n_trials})")
         finally:
             run.close()
         return ran
 
-    def _finish(self, study: HpoStudy, record: TrialRecord, outcome: TaskOutcome) -> str:
+    def _finish(self, study: HpoStudy, record: TrialRecord, outcome: TaskOutcome, tracker: StudyTracker) -> str:
         result = outcome.value if outcome.ok else None
         attrs: dict[str, Any] = {
             "worker": outcome.node,
@@ -451,6 +482,7 @@ class RunHpo:
             "family": record.family,
             "objectives": list(record.objectives),
             "baseline": record.baseline,
+            "experiment_id": record.experiment_id,
         }
         values: tuple[float, ...] | None = None
         intermediate: dict[int, float] = {}
@@ -484,6 +516,8 @@ class RunHpo:
                 error=str(attrs.get("error", "")),
             )
         )
+        folds = result.fold_values if isinstance(result, TrialResult) else ()
+        tracker.trial_finished(record, state, values, folds, str(attrs.get("error", "")))
         return state
 
     def show(self, name: str) -> HpoReport:
@@ -530,6 +564,7 @@ def _merge(study_rec: TrialRecord, table_rec: TrialRecord | None) -> TrialRecord
         baseline=study_rec.baseline or table_rec.baseline,
         error=study_rec.error or table_rec.error,
         created_at_ns=study_rec.created_at_ns or table_rec.created_at_ns,
+        experiment_id=study_rec.experiment_id or table_rec.experiment_id,
         duration_s=study_rec.duration_s if study_rec.duration_s is not None else table_rec.duration_s,
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ghtrader.application.ports.clock import Clock
+from ghtrader.application.ports.fanout import Shared
 from ghtrader.application.ports.hpo import TrialReporter
 from ghtrader.application.ports.models import FeatureFrame, InferenceRuntime, ModelFamily
 from ghtrader.application.ports.providers import CalendarSource
@@ -73,12 +74,13 @@ def _nanmean(values: list[float]) -> float:
 
 @dataclass(frozen=True)
 class TrialTask:
-    """Runs one trial where the fan-out executor puts it (everything here pickles)."""
+    """Runs one trial where the fan-out executor puts it (everything here pickles). ``frame`` is
+    the run's shared handle (:meth:`FanoutRun.share`): the frame itself crosses once per worker."""
 
     family: ModelFamily
     params: dict[str, Any]
     request: BenchmarkRequest
-    frame: FeatureFrame
+    frame: Shared[FeatureFrame]
     plan: WalkForwardPlan
     objectives: tuple[str, ...]
     reporter: TrialReporter
@@ -90,13 +92,14 @@ class TrialTask:
     def __call__(self) -> TrialResult:
         bench = RunBenchmark(runtime=self.runtime, clock=self.clock, calendar=self.calendar)
         variant = ParamsVariant(self.family, self.params)
-        context = bench.context(self.request, self.frame)
+        frame = self.frame.get()
+        context = bench.context(self.request, frame)
         keys = [objective_metric(o)[0] for o in self.objectives]
         folds: list[tuple[float, ...]] = []
         notes: list[str] = []
         for step, split in enumerate(self.plan.splits):
             one = replace(self.plan, splits=(split,), note=None)
-            report = bench.run_on_plan(self.request, variant, self.frame, one, context=context)
+            report = bench.run_on_plan(self.request, variant, frame, one, context=context)
             metrics = report.folds[0].metrics
             folds.append(tuple(float(metrics.get(k, math.nan)) for k in keys))
             notes.extend(n for n in report.notes if n not in notes)

@@ -748,6 +748,7 @@ class GhTraderClient(AlertsMixin):
                 "baseline": t.baseline,
                 "error": t.error,
                 "created_at_ns": t.created_at_ns,
+                "experiment_id": t.experiment_id,
             }
 
         return {

@@ -216,6 +216,7 @@ def hpo_trial(t: Json, objectives: list[str]) -> hpo_results_pb2.HpoTrial:
         baseline=bool(t.get("baseline")),
         error=_str(t.get("error")),
         created_at_ns=_int(t.get("created_at_ns")),
+        experiment_id=_str(t.get("experiment_id")),
         **({"duration_s": float(duration)} if isinstance(duration, int | float) else {}),
     )
 
@@ -240,6 +241,7 @@ def hpo_result(r: Json) -> hpo_results_pb2.HpoResult:
         failed=_int(counts.get("failed")),
         workers=[str(w) for w in r.get("workers") or ()],
         ran_now=[_int(n) for n in r.get("ran_now") or ()],
+        experiment_id=_str(r.get("experiment_id")),
         **({"baseline": hpo_trial(baseline, objectives)} if isinstance(baseline, Mapping) else {}),
     )
 

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from ghtrader.application.errors import ApplicationError
-from ghtrader.application.experiments import JOB_KINDS, ExperimentRecorder
+from ghtrader.application.experiments import JOB_KINDS, ExperimentRecorder, running_experiment
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.jobs import JobOutcome, JobRecord
 from ghtrader.application.reporting import to_jsonable
@@ -151,7 +151,8 @@ def run_job(
         log.info("running with locks %s", ", ".join(held) or "(none)")
         if experiments is not None and job.command in JOB_KINDS:
             experiment[0] = _start_experiment(experiments, job)
-        result = work(progress)
+        with running_experiment(experiment[0]):  # a study's trials name it as their parent
+            result = work(progress)
         result_json = json.dumps(to_jsonable(result.result), sort_keys=True)
         result_data.append(json.loads(result_json))
         outcome = JobOutcome(

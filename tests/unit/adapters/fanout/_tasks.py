@@ -38,3 +38,16 @@ class Sleep:
     def __call__(self) -> float:
         time.sleep(self.seconds)
         return self.seconds
+
+
+@dataclass(frozen=True)
+class ReadShared:
+    """Reads a shared value: (its sum, this worker's pid, whether the worker had it cached)."""
+
+    handle: object
+
+    def __call__(self) -> tuple[float, int, bool]:
+        from ghtrader.adapters.local_fanout.executor import _SHARED
+
+        cached = getattr(self.handle, "token", "") in _SHARED
+        return float(self.handle.get().sum()), os.getpid(), cached  # type: ignore[attr-defined]

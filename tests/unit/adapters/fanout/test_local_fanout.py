@@ -1,14 +1,18 @@
-"""LocalFanoutExecutor: outcomes as tasks finish, per-task failures, dead workers, cancel."""
+"""LocalFanoutExecutor: outcomes as tasks finish, per-task failures, dead workers, cancel, and a
+shared value that crosses to each worker once."""
 
 from __future__ import annotations
 
+import pickle
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ghtrader.adapters.local_fanout import LocalFanoutExecutor
 from ghtrader.application.ports.fanout import FanoutTask, TaskResources, run_all
-from tests.unit.adapters.fanout._tasks import Boom, Die, Sleep, Square
+from tests.unit.adapters.fanout._tasks import Boom, Die, ReadShared, Sleep, Square
 
 
 def test_results_failures_and_where_they_ran() -> None:
@@ -63,3 +67,21 @@ def test_slots_and_validation() -> None:
         TaskResources(cpus=-1)
     with pytest.raises(ValueError, match="unique"):
         list(run_all(ex, [FanoutTask("a", Square(1)), FanoutTask("a", Square(2))]))
+
+
+def test_a_shared_value_is_read_once_per_worker_and_removed_on_close(tmp_path: Path) -> None:
+    value = np.arange(1_000_000, dtype=np.float64)  # 8 MB
+    run = LocalFanoutExecutor(workers=1, share_dir=str(tmp_path)).open()
+    try:
+        handle = run.share(value)
+        task = ReadShared(handle)
+        assert len(pickle.dumps(task)) < 1000  # the task carries the handle, not the 8 MB
+        run.submit([FanoutTask(f"r{i}", task) for i in range(3)])
+        outcomes = [run.next_done(timeout_s=60) for _ in range(3)]
+    finally:
+        run.close()
+    results = [o.value for o in outcomes if o is not None and o.ok]
+    assert len(results) == 3 and {r[0] for r in results} == {float(value.sum())}
+    assert len({r[1] for r in results}) == 1  # one worker ran them all ...
+    assert sorted(r[2] for r in results) == [False, True, True]  # ... and unpickled the value once
+    assert list(tmp_path.iterdir()) == []  # the run's share directory is gone

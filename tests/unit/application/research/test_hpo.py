@@ -13,15 +13,19 @@ import pytest
 
 from ghtrader.adapters.linear import LogisticFamily
 from ghtrader.adapters.local_fanout import LocalFanoutExecutor
+from ghtrader.adapters.memory.experiment_store import InMemoryExperimentStore
 from ghtrader.adapters.memory.fanout import InlineFanoutExecutor
 from ghtrader.adapters.memory.hpo_trials import InMemoryHpoTrialStore
 from ghtrader.adapters.optuna import OptunaStudies, YamlSpaceCatalog
 from ghtrader.adapters.reports import MatplotlibBenchmarkReportWriter
 from ghtrader.application.errors import FailedPrecondition, InvalidArgument
+from ghtrader.application.experiments import ExperimentRecorder, running_experiment
+from ghtrader.application.ports.experiments import ExperimentFilter
 from ghtrader.application.ports.hpo import StudyConfig
 from ghtrader.application.research.benchmark import RunBenchmark
 from ghtrader.application.research.families import FamilyRegistry
 from ghtrader.application.research.hpo import HpoRequest, RunHpo
+from ghtrader.application.run_manifest import CodeVersion
 from tests.fakes.frames import synthetic_frame
 from tests.fakes.system import FakeClock
 
@@ -47,6 +51,7 @@ def _hpo(
     workers: int = 0,
     heartbeat_s: int = 30,
     store: InMemoryHpoTrialStore | None = None,
+    experiments: ExperimentRecorder | None = None,
 ) -> tuple[RunHpo, InMemoryHpoTrialStore, OptunaStudies]:
     """The use case on SQLite study storage; ``workers`` spawned processes, or inline when 0."""
     families = FamilyRegistry([LogisticFamily()])
@@ -62,6 +67,7 @@ def _hpo(
         clock=FakeClock(),
         writer=MatplotlibBenchmarkReportWriter(tmp_path, "hpo"),
         heartbeat_s=heartbeat_s,
+        experiments=experiments,
     )
     return uc, store, studies
 
@@ -160,3 +166,53 @@ def test_the_calendar_a_trial_carries_pickles() -> None:
     back = pickle.loads(pickle.dumps(LoadedCalendar(cal))).load()
     assert back.holidays == cal.holidays and back.is_trading_day(date(2026, 10, 5))
     assert not back.is_trading_day(date(2026, 10, 1))
+
+
+def _recorder() -> tuple[ExperimentRecorder, InMemoryExperimentStore]:
+    store = InMemoryExperimentStore()
+    return ExperimentRecorder(store, FakeClock(), CodeVersion("abc123", False)), store
+
+
+def test_each_trial_is_an_experiment_whose_parent_is_the_study(tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
+    recorder, experiments = _recorder()
+    uc, store, _ = _hpo(tmp_path, experiments=recorder)
+    req = HpoRequest("logistic", REQUEST, study="s5", n_trials=3, space_text=SPACE, pruner="none")
+    report = uc(req, frame=frame)
+    study = experiments.get(report.experiment_id)
+    assert study is not None and study.status == "succeeded" and "study=s5" in study.tags
+    assert study.metrics["best.info_captured"] == report.best[0].values[0]  # type: ignore[index]
+    rows = store.list("s5")
+    tagged = experiments.list(ExperimentFilter(tag="study=s5"))
+    assert {e.experiment_id for e in tagged} == {report.experiment_id, *(r.experiment_id for r in rows)}
+    for row in rows:
+        e = experiments.get(row.experiment_id)
+        assert e is not None and e.project == "hpo" and e.kind == "hpo" and e.status == "succeeded"
+        assert {f"trial={row.number}", f"parent={report.experiment_id}", "state=completed"} <= set(e.tags)
+        assert e.hyperparameters["params"] == dict(row.params) and e.hyperparameters["family"] == "logistic"
+        assert e.hyperparameters["parent_experiment"] == report.experiment_id
+        assert row.values is not None and e.metrics["info_captured"] == row.values[0]
+        curve = e.learning_curves["info_captured"]
+        assert len(curve) == report.n_folds and e.metrics["fold_1.info_captured"] == curve[0][1]
+        assert abs(sum(v for _, v in curve) / len(curve) - row.values[0]) < 1e-12  # the mean over folds
+    assert [t.experiment_id for t in report.trials] == [r.experiment_id for r in rows]
+    assert report.to_payload()["trials"][0]["experiment_id"] == rows[0].experiment_id
+    assert [t.experiment_id for t in uc.show("s5").trials] == [r.experiment_id for r in rows]
+
+
+def test_inside_a_job_the_jobs_experiment_is_the_parent(tmp_path: Path, frame) -> None:  # type: ignore[no-untyped-def]
+    recorder, experiments = _recorder()
+    job = recorder.start("hpo", {"family": "logistic"}, run_id="42")
+    uc, store, _ = _hpo(tmp_path, experiments=recorder)
+    bad = SPACE.replace("{type: float, low: 0.0001, high: 10.0, log: true}", "{type: categorical, choices: [-1.0]}")
+    with running_experiment(job):
+        report = uc(
+            HpoRequest("logistic", REQUEST, study="s6", n_trials=1, space_text=bad, include_defaults=False),
+            frame=frame,
+        )
+    assert report.experiment_id == job and "study=s6" in experiments.get(job).tags  # type: ignore[union-attr]
+    assert experiments.get(job).status == "running"  # type: ignore[union-attr]  # the job runner finishes it
+    (row,) = store.list("s6")
+    trial = experiments.get(row.experiment_id)
+    assert trial is not None and trial.status == "failed" and "l2_path" in trial.error
+    assert f"parent={job}" in trial.tags and "state=failed" in trial.tags
+    assert len(experiments.list(ExperimentFilter(tag="study=s6"))) == 2

@@ -42,12 +42,15 @@ class SelfAttention(nn.Module):
         self.out = nn.Linear(dim, dim)
         self.drop = nn.Dropout(dropout)
         self.scale = 1.0 / math.sqrt(self.head_dim)
+        # a no-op the explain probe hooks to read the (batch, heads, tokens, tokens) weights;
+        # no parameters, nothing in the state dict or the exported graph
+        self.probs = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens, dim = x.shape[1], x.shape[2]
         qkv = self.qkv(x).reshape(-1, tokens, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        att = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * self.scale, dim=-1)
+        att = self.probs(torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * self.scale, dim=-1))
         y = torch.matmul(self.drop(att), v).transpose(1, 2).reshape(-1, tokens, dim)
         return self.out(y)
 

@@ -48,7 +48,28 @@ def explain_text(result: dict[str, Any], top: int = 10) -> str:
     ]
     if groups:
         parts.append(table(("by", "group", "n", "accuracy", "log-loss"), groups))
+    attention = _attention_rows(result.get("attention") or [])
+    if attention:
+        parts.append(table(("attention", "query", "entropy", "share on the newest ticks / most attended"), attention))
+    parts.extend(f"note: {n}" for n in result.get("notes") or [])
     return "\n".join(parts)
+
+
+def _attention_rows(entries: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    rows = []
+    for e in entries:
+        s = e["summary"]
+        if e["kind"] == "temporal":
+            uniform = s.get("uniform_share_last_k", {})
+            share = ", ".join(
+                f"last {k} {v:.2f} (uniform {uniform.get(k, 0):.2f})" for k, v in s["share_last_k"].items()
+            )
+            query = s.get("query", "")
+        else:
+            share = ", ".join(f"{name} {v:.2f}" for name, v in list(s["received"].items())[:3])
+            query = "mean over features"
+        rows.append((e["name"], query, f"{s['entropy']:.3f}", share))
+    return rows
 
 
 def cmd_explain(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:

@@ -32,10 +32,11 @@ def trials_text(objectives: list[str], trials: list[dict[str, Any]], values_of: 
             *(_num(v) for v in values_of(t)),
             _params(t.get("params") or {})[:90],
             str(t.get("worker", ""))[:24],
+            str(t.get("experiment_id") or "-"),
         )
         for t in trials
     ]
-    return table(("trial", "state", *objectives, "params", "worker"), rows)
+    return table(("trial", "state", *objectives, "params", "worker", "experiment"), rows)
 
 
 def cmd_hpo(client: GhTraderClient, args: argparse.Namespace, out: Output) -> int:
@@ -78,6 +79,11 @@ def cmd_hpo(client: GhTraderClient, args: argparse.Namespace, out: Output) -> in
     if res.get("trials"):
         lines.append(trials_text(names, res["trials"], lambda t: [(t.get("values") or {}).get(o) for o in names]))
         lines.append("  (* = the family's default parameters)")
+    if res.get("experiment_id"):
+        lines.append(
+            f"  experiment {res['experiment_id']} (the study); its trials: "
+            f"`ghtrader experiments list --tag study={res.get('study', '')}`"
+        )
     if r.report_path:
         lines.append(f"  report  {r.report_path}")
     out.result(r.to_dict(), "\n".join(lines))
@@ -94,6 +100,7 @@ def cmd_hpo_show(client: GhTraderClient, args: argparse.Namespace, out: Output) 
         + ", ".join(f"{o} ({d})" for o, d in zip(names, s["directions"], strict=False))
     )
     lines = [head, trials_text(names, s["trials"], lambda t: t["values"] or [None] * len(names))]
+    lines.append(f"  trial experiments: `ghtrader experiments list --tag study={s['study']}`")
     for b in s["best"]:
         lines.append(f"  best trial {b['number']}: {json.dumps(b['values'])} {_params(b['params'])}")
     out.result(s, "\n".join(lines))

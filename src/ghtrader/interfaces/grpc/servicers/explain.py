@@ -81,7 +81,12 @@ class ExplainServicer(explain_pb2_grpc.ExplainServiceServicer):
                 f"{'+'.join(r.methods) or 'no attributions'} on {r.rows} rows; top features {top}{check}"
             )
             html = (r.report_paths or {}).get("html_path", "")
-            return RunOutcome(True, summary, r.to_payload(), html)
+            payload = r.to_payload()
+            # the attention matrices stay in the report's JSON file; the job result keeps the summaries
+            payload["attention"] = [
+                {k: v for k, v in e.items() if k not in ("tick_map", "mean_map")} for e in payload["attention"]
+            ]
+            return RunOutcome(True, summary, payload, html)
 
         return work
 

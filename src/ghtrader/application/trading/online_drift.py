@@ -33,13 +33,11 @@ from typing import Any
 import numpy as np
 
 from ghtrader.application.alerts_drift import label_shares, training_reference
-from ghtrader.application.errors import ApplicationError
 from ghtrader.application.ports.models import FrameSource
 from ghtrader.application.research.artifacts import ModelMeta
 from ghtrader.domain.anomaly import AnomalyConfig
 from ghtrader.domain.anomaly.model import class_psi
 from ghtrader.domain.drift import psi_columns, reference_bins
-from ghtrader.domain.errors import DomainError
 from ghtrader.domain.online import PageHinkley
 
 __all__ = ["DriftReference", "OnlineDrift", "drift_reference", "open_online_drift"]
@@ -189,7 +187,7 @@ def open_online_drift(
     else:
         try:
             reference = drift_reference(frames, meta, config.drift_bins)
-        except (ApplicationError, DomainError, OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to read the reference: the run goes on without it
             why = f"{type(exc).__name__}: {exc}"
         else:
             labelled = calibration.labelled if calibration is not None else (lambda: None)

@@ -1186,6 +1186,7 @@ class Container(containers.DeclarativeContainer):
         alerts=anomaly_config,  # the run's anomaly monitor (trading/alerts.py)
         alert_store=anomaly_store.provider,
         regime_models=providers.Callable(lambda s: FilesystemRegimeModelStore(s.artifacts_dir / "regimes"), settings),
+        frames=frame_source,  # the model's training features: runtime feature / prior drift (online_drift.py)
     )
     job_store = providers.Singleton(
         SqliteJobStore, providers.Callable(lambda s: s.runs_dir / "control" / "jobs.db", settings)

@@ -24,6 +24,7 @@ from ghtrader.application.errors import FailedPrecondition, InvalidArgument
 from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.ports.clock import Clock
 from ghtrader.application.ports.models import ArtifactStore, FeatureFrame, FrameSource, InferenceRuntime, ModelRegistry
+from ghtrader.application.research.artifacts import ModelMeta
 from ghtrader.application.research.serving import Predictor, registry_entry
 from ghtrader.domain.anomaly import AnomalyConfig, AnomalyEvent, Severity
 from ghtrader.domain.anomaly.model import (
@@ -35,7 +36,14 @@ from ghtrader.domain.anomaly.model import (
     rolling_accuracy_events,
 )
 
-__all__ = ["MAX_REFERENCE_ROWS", "DriftScanRequest", "ScanModelDrift"]
+__all__ = [
+    "MAX_REFERENCE_ROWS",
+    "DriftScanRequest",
+    "ScanModelDrift",
+    "TrainingReference",
+    "label_shares",
+    "training_reference",
+]
 
 MAX_REFERENCE_ROWS = 200_000  # the training reference is thinned to this many rows (evenly)
 
@@ -56,6 +64,48 @@ def _codes(labels: np.ndarray) -> np.ndarray:
 def _thin(frame_rows: int) -> np.ndarray:
     step = max(1, -(-frame_rows // MAX_REFERENCE_ROWS))
     return np.arange(0, frame_rows, step)
+
+
+def label_shares(codes: np.ndarray, k: int = 3) -> np.ndarray:
+    """Shares of the resolved label codes (``>= 0``) among ``0..k-1``."""
+    c = np.asarray(codes, dtype=np.int64)
+    c = c[(c >= 0) & (c < k)]
+    return np.bincount(c, minlength=k) / max(int(c.shape[0]), 1)
+
+
+@dataclass(frozen=True)
+class TrainingReference:
+    """A model's training window as stored (``frame``) and the thinned rows drift compares with
+    (``keep``: at most :data:`MAX_REFERENCE_ROWS`, evenly spaced)."""
+
+    frame: FeatureFrame
+    keep: np.ndarray
+    symbol: str
+    days: tuple[date, date]
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.frame.features[self.keep]
+
+    @property
+    def label_codes(self) -> np.ndarray:
+        return _codes(self.frame.labels[self.keep])
+
+
+def training_reference(frames: FrameSource, meta: ModelMeta) -> TrainingReference:
+    """The stored features and labels of ``meta``'s training window (``meta.data.start_day..
+    end_day``), thinned; FailedPrecondition when the sidecar records no window or nothing is
+    stored (the FrameSource's InvalidArgument / NotFound pass through)."""
+    data = meta.raw.get("data") or {}
+    if not data.get("start_day") or not data.get("end_day"):
+        raise FailedPrecondition(f"model {meta.model_id} v{meta.version} records no training window")
+    symbol = str(meta.raw.get("symbol") or "")
+    lake = str(meta.raw.get("ticks_lake") or "main_l5")
+    train = (date.fromisoformat(data["start_day"]), date.fromisoformat(data["end_day"]))
+    ref, _ = frames.load(symbol, lake, train[0], train[1], meta.horizon, tuple(meta.feature_names))
+    if len(ref) == 0:
+        raise FailedPrecondition(f"no stored feature rows of {symbol} in the training window {train[0]}..{train[1]}")
+    return TrainingReference(ref, _thin(len(ref)), symbol, train)
 
 
 class ScanModelDrift:
@@ -80,26 +130,21 @@ class ScanModelDrift:
         entry = registry_entry(self._registry, request.model_id, request.version)
         predictor = Predictor.open(self._artifacts, self._runtime, Path(entry.artifact_path), prefer_gpu=False)
         meta = predictor.meta
-        data = meta.raw.get("data") or {}
-        if not data.get("start_day") or not data.get("end_day"):
-            raise FailedPrecondition(f"model {entry.model_id} v{entry.version} records no training window")
         symbol = str(meta.raw.get("symbol") or "")
         lake = str(meta.raw.get("ticks_lake") or "main_l5")
         names = tuple(meta.feature_names)
-        train = (date.fromisoformat(data["start_day"]), date.fromisoformat(data["end_day"]))
-        progress(0, 4, f"reading the training reference {train[0]}..{train[1]} of {symbol}")
-        ref, _ = self._frames.load(symbol, lake, train[0], train[1], meta.horizon, names)
+        data = meta.raw.get("data") or {}
+        progress(0, 4, f"reading the training reference {data.get('start_day')}..{data.get('end_day')} of {symbol}")
+        reference = training_reference(self._frames, meta)
+        ref, keep = reference.frame, reference.keep
         progress(1, 4, f"reading {request.start_day}..{request.end_day}")
         new, _ = self._frames.load(symbol, lake, request.start_day, request.end_day, meta.horizon, names)
-        if len(new) == 0 or len(ref) == 0:
-            raise FailedPrecondition(f"no stored feature rows of {symbol} for the reference or the scanned days")
-        keep = _thin(len(ref))
+        if len(new) == 0:
+            raise FailedPrecondition(f"no stored feature rows of {symbol} for the scanned days")
         cfg, ts = self._config, new.datetime_ns
         progress(2, 4, "feature and label drift")
         events = feature_drift_events(ts, new.features, names, ref.features[keep], symbol, cfg)
-        ref_labels = _codes(ref.labels[keep])
-        ref_shares = np.bincount(ref_labels[ref_labels >= 0], minlength=3)[:3] / max(int((ref_labels >= 0).sum()), 1)
-        events += prior_shift_events(ts, _codes(new.labels), ref_shares, symbol, cfg)
+        events += prior_shift_events(ts, _codes(new.labels), label_shares(reference.label_codes), symbol, cfg)
         if meta.window == 1:
             progress(3, 4, "predictions on the reference and the scanned days")
             events += self._model_events(predictor, ref, new, keep, symbol)

@@ -20,7 +20,16 @@ import numpy as np
 
 from ghtrader.domain.errors import DomainError
 
-__all__ = ["DriftError", "DriftStats", "drift_stats", "kolmogorov_sf", "ks_2samp", "psi"]
+__all__ = [
+    "DriftError",
+    "DriftStats",
+    "drift_stats",
+    "kolmogorov_sf",
+    "ks_2samp",
+    "psi",
+    "psi_columns",
+    "reference_bins",
+]
 
 DEFAULT_PSI_BINS = 10
 DEFAULT_PSI_EPS = 1e-4
@@ -103,3 +112,48 @@ def drift_stats(
         n_reference=int(_finite(reference).shape[0]),
         n_recent=int(_finite(recent).shape[0]),
     )
+
+
+def reference_bins(reference: np.ndarray, bins: int = DEFAULT_PSI_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column PSI reference of a ``(rows, features)`` sample: ``(edges, shares)``.
+
+    ``edges`` is ``(features, bins - 1)``: each column's inner edges as in :func:`psi` (its
+    reference quantiles, ties collapsed), padded with ``+inf`` (an empty bin on both sides, so it
+    adds nothing to the PSI); ``shares`` is ``(features, bins)``, the share of each bin (NaN for
+    a column without a finite value). Computed once; :func:`psi_columns` then scores a window.
+    """
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
+        raise DriftError(f"invalid bins={bins!r}: expected an int >= 2")
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.ndim != 2:
+        raise DriftError(f"reference must be 2-D (rows, features), got shape {ref.shape}")
+    n_feat = ref.shape[1]
+    edges = np.full((n_feat, bins - 1), np.inf)
+    shares = np.full((n_feat, bins), np.nan)
+    qs = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    for j in range(n_feat):  # once per run, per feature: not a hot path
+        col = _finite(ref[:, j])
+        if col.shape[0] == 0:
+            continue
+        e = np.unique(np.quantile(col, qs))
+        edges[j, : e.shape[0]] = e
+        shares[j] = np.bincount(np.searchsorted(e, col, side="right"), minlength=bins) / col.shape[0]
+    return edges, shares
+
+
+def psi_columns(window: np.ndarray, edges: np.ndarray, shares: np.ndarray, eps: float = DEFAULT_PSI_EPS) -> np.ndarray:
+    """PSI of every column of ``window`` ``(rows, features)`` against :func:`reference_bins`'s
+    ``(edges, shares)``, vectorised over rows and features; equal to :func:`psi` column by
+    column. A column with no finite value (in the window or the reference) gives NaN."""
+    x = np.asarray(window, dtype=np.float64)
+    n_feat, n_bins = shares.shape
+    ok = np.isfinite(x)
+    # the bin of each value: the number of inner edges <= it (searchsorted side="right")
+    idx = (np.where(ok, x, -np.inf)[:, :, None] >= edges[None, :, :]).sum(axis=2)
+    flat = (idx + np.arange(n_feat)[None, :] * n_bins)[ok]
+    counts = np.bincount(flat, minlength=n_feat * n_bins).reshape(n_feat, n_bins).astype(np.float64)
+    n = ok.sum(axis=0)
+    q = np.maximum(counts / np.maximum(n, 1)[:, None], eps)
+    p = np.maximum(shares, eps)
+    out = np.sum((q - p) * np.log(q / p), axis=1)
+    return np.where((n > 0) & np.isfinite(shares).all(axis=1), out, np.nan)

@@ -59,3 +59,22 @@ def test_kolmogorov_tail_values() -> None:
 
     for x in (0.15, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0):
         assert kolmogorov_sf(x) == pytest.approx(float(special.kolmogorov(x)), abs=1e-12)
+
+
+def test_psi_columns_equals_psi_column_by_column() -> None:
+    from ghtrader.domain.drift import psi_columns, reference_bins
+
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(4000, 5))
+    ref[:, 2] = np.round(ref[:, 2])  # ties: fewer edges than bins
+    ref[:, 3] = 1.0  # constant: one edge
+    ref[::9, 1] = np.nan
+    ref[:, 4] = np.nan  # no finite reference value
+    new = rng.normal(0.4, 1.3, size=(700, 5))
+    new[::4, 0] = np.inf
+    new[:, 1] = np.nan  # no finite recent value
+    edges, shares = reference_bins(ref, 10)
+    got = psi_columns(new, edges, shares)
+    want = [psi(ref[:, j], new[:, j], 10) for j in range(5)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert np.isnan(got[1]) and np.isnan(got[4]) and got[0] > 0.1

@@ -8,7 +8,11 @@ detectors (``domain/anomaly``: the same kernels and thresholds the batch scan us
   rolling median);
 - model: ``confidence_collapse`` (rolling margin over chance against the margin of the run's
   first ``model_window`` decisions) and ``prediction_shift`` (PSI of each ``drift_window``
-  decisions' classes against the first window's).
+  decisions' classes against the first window's);
+- drift against the model's training reference, when the run has one (``online_drift.py``):
+  ``feature_drift`` (per-feature PSI of each ``drift_window`` decisions' factor vectors),
+  ``concept_drift`` (Page-Hinkley on the realised log-loss) and ``prior_shift`` (PSI of the
+  realised label shares).
 
 An event is raised when a type's episode starts or gets worse (not on every tick of it). Each one
 is journaled (``anomaly``), written to the AnomalyStore when there is one, and answered by level:
@@ -19,7 +23,7 @@ is journaled (``anomaly``), written to the AnomalyStore when there is one, and a
   (``drift_response.py``): ``recalibrate`` (the online calibrator is reset and refitted from its
   recent labelled rows) or, once the drift persisted ``fallback_after`` drift windows in a row
   and the run has a fallback model, ``fallback`` (that model decides from the next tick on);
-  a clean ``prediction_shift`` window ends the run of drift windows;
+  a clean window of a type ends that type's run of drift windows;
 - WARNING: ``flag`` (logged and counted in :meth:`state`); INFO: logged only.
 """
 
@@ -36,15 +40,18 @@ import numpy as np
 from ghtrader.application.errors import InvalidArgument
 from ghtrader.application.ports.alerts import AnomalyStore
 from ghtrader.application.trading.drift_response import DriftResponse
+from ghtrader.application.trading.online_drift import OnlineDrift
 from ghtrader.domain.anomaly import DRIFT_TYPES, NONE, AnomalyConfig, AnomalyConfigError, AnomalyEvent, Severity
 from ghtrader.domain.anomaly import _kernels as k
 from ghtrader.domain.anomaly.model import class_psi
 
-__all__ = ["RuntimeAlerts", "run_anomaly_config"]
+__all__ = ["VERDICT_TYPES", "RuntimeAlerts", "run_anomaly_config"]
 
 _log = logging.getLogger("ghtrader.trading.alerts")
 BREAK_S = 300  # seconds without a tick that count as a break (lunch, night -> day, a halt)
 Journal = Callable[..., Any]  # RunJournal.event(kind, time_ns, **fields)
+# scored once per window (or per detection): every verdict is its own episode
+VERDICT_TYPES = frozenset({"prediction_shift", "feature_drift", "prior_shift", "concept_drift"})
 
 
 def run_anomaly_config(base: AnomalyConfig | None, overrides: dict[str, Any] | None) -> AnomalyConfig | None:
@@ -85,9 +92,11 @@ class RuntimeAlerts:
         store: Callable[[], AnomalyStore] | None = None,
         clock_ns: Callable[[], int] = lambda: 0,
         drift: DriftResponse | None = None,
+        online: OnlineDrift | None = None,
     ) -> None:
         self._cfg = config
         self.drift = drift
+        self.online = online  # feature / concept / prior drift vs the training reference
         self.symbol = symbol
         self._tick = float(price_tick)
         self._journal = journal
@@ -170,27 +179,31 @@ class RuntimeAlerts:
                 self._z1, self._zf, self._spread = (_Rolling(self._cfg.window) for _ in range(3))
             self._contract = contract
         self._last_ns = ns
-        return self.check(self._quality(tick) | self._model(probs), ns)
+        scores = self._quality(tick) | self._model(probs)
+        if self.online is None:
+            return self.check(scores, ns)
+        return self.check(scores | self.online.scores(), ns, self.online.details)
 
-    def check(self, scores: dict[str, float], ns: int) -> str:
+    def check(self, scores: dict[str, float], ns: int, details: dict[str, dict[str, Any]] | None = None) -> str:
         """Grade ``scores`` (type -> score) at ``ns``: journal, store and answer what is new (the
         execution checks of ``execution_watch.py`` come in here too); the halt reason on a
-        CRITICAL."""
+        CRITICAL. ``details``: per type, added to its event's details."""
         events = []
         for kind, score in scores.items():
             level = self._cfg.threshold(kind).grade_one(score)
-            if kind == "prediction_shift":  # a window verdict: every window is its own episode
+            if kind in VERDICT_TYPES:  # a window verdict: every window is its own episode
                 self._level.pop(kind, None)
                 if level == NONE and self.drift is not None:
-                    self.drift.on_clear()
+                    self.drift.on_clear(kind)
             if level == NONE:
                 self._level.pop(kind, None)
                 continue
             if level <= self._level.get(kind, NONE):
                 continue
             self._level[kind] = level
-            events.append(AnomalyEvent(int(ns), kind, Severity(level), self.symbol, {"source": "trading_run"},
-                                       float(score), "runtime"))  # fmt: skip
+            extra = (details or {}).get(kind, {})
+            events.append(AnomalyEvent(int(ns), kind, Severity(level), self.symbol, {"source": "trading_run", **extra},
+                                       float(score), str(extra.get("method", "runtime"))))  # fmt: skip
         return self._respond(events, ns) if events else ""
 
     def _respond(self, events: list[AnomalyEvent], ns: int) -> str:
@@ -206,8 +219,10 @@ class RuntimeAlerts:
                 action = "flag" if e.severity == Severity.WARNING else "log"
             if action != "log":
                 self.flags.add(e.anomaly_type)
+            more = {k: v for k, v in e.details.items() if k in ("top", "n_drifted", "shares", "recent_mean_loss")}
             self._journal("anomaly", ns, anomaly_type=e.anomaly_type, severity=e.severity.name, symbol=e.symbol,
-                          drift_score=e.drift_score, detection_method=e.detection_method, response=action)  # fmt: skip
+                          drift_score=e.drift_score, detection_method=e.detection_method, response=action,
+                          **more)  # fmt: skip
             _log.log(logging.WARNING if e.severity else logging.INFO, "%s %s %s score %.3g -> %s",
                      e.severity.name, e.anomaly_type, e.symbol, e.drift_score, action)  # fmt: skip
         if self._store is not None:

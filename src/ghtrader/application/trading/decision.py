@@ -182,6 +182,7 @@ class DecisionPipeline:
         self._segment += 1
         self._to_learn = None
         self._row = -1
+        self.last_x: np.ndarray | None = None  # the factor vector of the last tick (features())
         self._last_row = -1
         self._last_sig = 0
         self._day: date | None = None
@@ -198,6 +199,7 @@ class DecisionPipeline:
             self._new_day(trading_day)
         self._row += 1
         x = self._engine.update(tick, trading_day, self._segment)
+        self.last_x = x  # the runtime's feature drift reads the served vector (online_drift.py)
         if self._window is not None:
             self._window.push(x)
         return x

@@ -6,7 +6,8 @@ CRITICAL is handed to :meth:`DriftResponse.on_drift`, which answers by how long 
 - every drift event: ``recalibrate``: the run's online calibrator (when it has one) is reset and
   refitted at once from its recent labelled rows (:meth:`OnlineCalibration.recalibrate`); the
   ``recalibrate`` run event says how many rows and the mode before and after;
-- ``fallback_after`` drift events in a row (no clean drift window between them; 0 = never) and a
+- ``fallback_after`` drift events of one type in a row (no clean window of that type between
+  them; 0 = never) and a
   fallback model named by the request: ``fallback``: from the next decision tick on the run
   executes the fallback model's decisions (``model_fallback`` event with the reason; state.json's
   ``drift.fallback``). The fallback model has its own factor engine (advanced on every tick, so
@@ -70,7 +71,8 @@ class DriftResponse:
         self._calibration = calibration
         self.fallback = fallback
         self.fallback_after = int(fallback_after)
-        self.streak = 0  # drift events since the last clean drift window
+        self.streak = 0  # the longest run of drift events of one type since its last clean window
+        self._streaks: dict[str, int] = {}  # per drift type
         self.active: dict[str, Any] | None = None  # the fallback in force (None: production decides)
         self.recalibrations = 0
         self.fallbacks = 0
@@ -79,7 +81,8 @@ class DriftResponse:
     def on_drift(self, event: AnomalyEvent, ns: int) -> str:
         """Answer one drift event below CRITICAL; returns the response (``fallback`` |
         ``recalibrate``) for the ``anomaly`` event."""
-        self.streak += 1
+        self._streaks[event.anomaly_type] = self._streaks.get(event.anomaly_type, 0) + 1
+        self.streak = max(self._streaks.values())
         what = f"{event.anomaly_type} {event.drift_score:.3g} ({event.severity.name})"
         if (
             self.fallback is not None and self.active is None and self.fallback_after > 0
@@ -101,13 +104,19 @@ class DriftResponse:
         self.recalibrations += 1
         return "recalibrate"
 
-    def on_clear(self) -> None:
-        """A drift window judged clean: the run of drift events is over."""
-        self.streak = 0
+    def on_clear(self, kind: str = "") -> None:
+        """A drift window of ``kind`` judged clean: its run of drift events is over ("": every
+        type's)."""
+        if kind:
+            self._streaks.pop(kind, None)
+        else:
+            self._streaks.clear()
+        self.streak = max(self._streaks.values(), default=0)
 
     def resume(self, ns: int, reason: str = "") -> bool:
         """The operator hands decisions back to production; False when no fallback was in force."""
         self.streak = 0
+        self._streaks.clear()
         if self.active is None:
             return False
         self._journal("model_resumed", ns, reason=reason or "operator resume_model", model=self.active["model"],

@@ -257,6 +257,14 @@ class OnlineCalibration:
         event = self._calibrator.update(row.probs, row.features, row.label)
         return () if event is None else (calibration_event_record(event, self._calibrator.mode),)
 
+    def labelled(self) -> tuple[int, np.ndarray, int] | None:
+        """The last row learned from as ``(rows learned so far, the model's raw probs, label)``
+        (None before the first): the realised labels of the runtime's concept / prior drift."""
+        if not self._recent:
+            return None
+        probs, _, label = self._recent[-1]
+        return self._learned_from, probs, label
+
     def recalibrate(self) -> tuple[dict[str, Any], tuple[tuple[str, dict[str, Any]], ...]]:
         """Reset the calibrator and refit it from the recent labelled rows (module docstring).
 

@@ -49,6 +49,7 @@ from ghtrader.application.ports.datasets import DatasetStore, ScheduleStore
 from ghtrader.application.ports.execution import ExecutionProvider, TargetExecution
 from ghtrader.application.ports.models import (
     ArtifactStore,
+    FrameSource,
     InferenceRuntime,
     ModelFamilies,
     ModelRegistry,
@@ -72,6 +73,7 @@ from ghtrader.application.trading.executor import DirectExecutor, cap_orders
 from ghtrader.application.trading.journal import RunJournal, order_record, snapshot_record
 from ghtrader.application.trading.latency import CANARY, CANARY_LEARN, EXECUTOR, FEED, LEARN, RISK, SHADOW, VENUE
 from ghtrader.application.trading.online_calibration import CalibrationSetup, OnlineCalibration
+from ghtrader.application.trading.online_drift import open_online_drift
 from ghtrader.application.trading.paper import PaperBook
 from ghtrader.application.trading.pipeline_setup import PipelineParts, build_pipeline
 from ghtrader.application.trading.regime_gate import RegimeGate, open_regime_gate
@@ -147,8 +149,10 @@ class StartTradingRun:
         alerts: AnomalyConfig | None = None,  # the anomaly monitor's thresholds (None: no monitor)
         alert_store: Callable[[], AnomalyStore] | None = None,  # where the monitor's events are also written
         regime_models: RegimeModelStore | None = None,  # the regime gate's models (regime_gate.py)
+        frames: FrameSource | None = None,  # the model's stored training features: runtime drift (online_drift.py)
     ) -> None:
         self._regime_models = regime_models
+        self._frames = frames
         self._registry = registry
         self._artifacts = artifacts
         self._runtime = runtime
@@ -276,6 +280,9 @@ class StartTradingRun:
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
         config["online_calibration"] = calibration.setup.to_dict() if calibration is not None else {"on": False}
         config.update(sides.config)
+        online = None
+        if anomaly is not None:  # feature / concept / prior drift vs the training reference
+            online, config["drift_reference"] = open_online_drift(self._frames, meta, anomaly, pipeline, calibration)
         self._store.update_config(run_id, config)
         sizer = TargetSizer(request.sizing, request.max_lots, spec.multiplier, fitted.policy,
                             hold_rows=pipeline.hold_rows, target_vol=request.target_vol,
@@ -288,7 +295,7 @@ class StartTradingRun:
             canary=sides.canary, alerts=None if anomaly is None else RuntimeAlerts(
                 anomaly, symbol, spec.price_tick, journal.event, self._alert_store, self._clock.now_ns,
                 DriftResponse(journal.event, lambda: pipeline.calibration, sides.fallback,
-                              request.drift_fallback_after)),  # the drift rungs (drift_response.py)
+                              request.drift_fallback_after), online),  # the drift rungs (drift_response.py)
             regime=regime,
         )  # fmt: skip
 

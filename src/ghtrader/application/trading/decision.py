@@ -179,6 +179,11 @@ class DecisionPipeline:
         self.reset()
         self.calibration = calibration  # after reset(): a new calibration is fresh already
 
+    @property
+    def regime_probabilities(self) -> np.ndarray | None:
+        """A regime ensemble's current ``p(regime | ticks so far)`` (None for any other model)."""
+        return None if self._regime is None else self._regime.probabilities
+
     def reset(self) -> None:
         """Forget the online state (factor engine, held signal, online calibration): a roll starts a
         new series."""

@@ -155,3 +155,14 @@ def test_a_regime_where_a_member_is_right_gives_it_the_larger_served_weight(
     assert w[0, 0] > 0.8 and w[1, 1] > 0.8  # softmax of the log-loss gap log(0.8 / 0.1)
     assert in_0[0] > in_0[2] and in_1[2] > in_1[0]  # A's view wins in regime 0, B's in regime 1
     np.testing.assert_allclose(in_0.sum(), 1.0)
+
+
+def test_a_paper_run_serves_the_regime_ensemble(world: TradingWorld, regime_ensemble: RegimeModel) -> None:
+    run = world.start()(world.request(model_id=MODEL, max_ticks=400))
+    assert run.run()["status"] == "finished"
+    changes = [e for e in world.store.tail_events(run.run_id, 100_000) if e["kind"] == "target_change"]
+    assert changes, "the regime ensemble never changed its target in 400 ticks"
+    for e in changes:
+        p = np.array([e["member_probs"][name] for name in sorted(e["member_probs"])])
+        assert p.shape == (2, 3) and np.isclose(sum(e["probs"]), 1.0, atol=1e-6)
+        assert 0.0 <= e["disagreement"] <= 1.0

@@ -62,10 +62,10 @@ def _days(frame: FeatureFrame, first: int, last: int) -> FeatureFrame:
 class _Regimes:
     """The regime model store's ``load_model`` over a dict."""
 
-    def __init__(self, stored: dict) -> None:  # type: ignore[type-arg]
+    def __init__(self, stored: dict) -> None:
         self._stored = stored
 
-    def load_model(self, model_id: str) -> dict:  # type: ignore[type-arg]
+    def load_model(self, model_id: str) -> dict:
         return self._stored[model_id]
 
 
@@ -76,7 +76,7 @@ class _World:
         self.frame = _frame()
         self.world: TrainWorld = train_world(tmp_path, self.frame, families=self.families)
         w = self.world
-        self.regimes: dict[str, dict] = {}  # type: ignore[type-arg]  # stored regime models by id
+        self.regimes: dict[str, dict] = {}  # stored regime models by id
         self.members = RegisteredMembers(
             lambda: w.registry,
             lambda: w.store,

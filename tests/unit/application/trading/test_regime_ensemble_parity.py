@@ -41,9 +41,9 @@ MODEL = "tr-regime"
 
 @dataclass
 class _Regimes:
-    stored: dict  # type: ignore[type-arg]
+    stored: dict
 
-    def load_model(self, model_id: str) -> dict:  # type: ignore[type-arg]
+    def load_model(self, model_id: str) -> dict:
         return self.stored[model_id]
 
 

@@ -1,7 +1,9 @@
 """End to end through `ghtrader serve` and the CLI: logistic and LightGBM are trained and
 registered on the first days of a small synthetic window, an ensemble of those registered
 VERSIONS is created (no retraining), then trained (its combiner only) on later days, benchmarked and backtested like any model, and
-it appears in the registry. (A window overlapping the members' training is refused as leakage:
+it appears in the registry. Then a regime model (mid / spread observations) is fitted on the
+members' days and a `--strategy regime` ensemble of the same versions trains (registers) and
+backtests with its regime-mixed weights. (A window overlapping the members' training is refused as leakage:
 tests/unit/application/research/test_ensemble_registered.py; a job here costs ~30 s.)"""
 
 from __future__ import annotations
@@ -67,5 +69,32 @@ def test_ensemble_of_registered_versions_trains_benchmarks_and_backtests(server:
     result = _ok(
         server.cli("--json", "backtest", "--model", MODEL, "--start", END, "--end", END, timeout=300),
         "backtest",
+    )["result"]
+    assert result["summary"]["days"] == 1 and result["summary"]["final_position"] == 0
+
+    fit = _ok(
+        server.cli("--json", "regime", "fit", "--symbol", MAIN, "--start", "2026-10-13", "--end", "2026-10-13",
+                   "--states", "2", "--seeds", "0", "--n-iter", "20", "--features", "ret,log_rvol,spread_bps",
+                   timeout=300),
+        "regime fit",
+    )["result"]  # fmt: skip
+    _ok(
+        server.cli("--json", "ensemble", "create", "rg", "--strategy", "regime",
+                   "--registered", f"logistic-{MAIN}-h10@1,lightgbm-{MAIN}-h10@1",
+                   "--params", json.dumps({"regime_model": fit["model_id"]})),
+        "ensemble create --strategy regime",
+    )  # fmt: skip
+    regime_model = f"ensemble-rg-{MAIN}-h10"
+    trained = _ok(
+        server.cli("--json", "train", "ensemble-rg", "--start", "2026-10-14", "--end", "2026-10-15", timeout=300),
+        "train ensemble-rg (regime)",
+    )
+    assert regime_model in json.dumps(trained)
+    metas = [json.loads(m.read_text()) for m in (server.tmp / "artifacts").rglob("model_h10.meta.json")]
+    meta = next(m for m in metas if m["model_id"] == regime_model)  # W and the regime model, for serving
+    assert meta.get("regime_ensemble", {}).get("regime_model", {}).get("model_id") == fit["model_id"]
+    result = _ok(
+        server.cli("--json", "backtest", "--model", regime_model, "--start", END, "--end", END, timeout=300),
+        "backtest regime ensemble",
     )["result"]
     assert result["summary"]["days"] == 1 and result["summary"]["final_position"] == 0

@@ -91,6 +91,13 @@ class CalibratedModel:
         """Calibrated (n, 3) probabilities (NaN rows stay NaN)."""
         return self.calibrator.apply(self.base.predict_proba(frame))
 
+    def graph_probabilities(self, frame: FeatureFrame) -> np.ndarray:
+        """What the exported graph's probability output holds: the calibrated base graph's output
+        (the base's ``graph_probabilities`` where its graph differs from its predictions, as a
+        regime ensemble's does; else :meth:`predict_proba`)."""
+        reference = getattr(self.base, "graph_probabilities", None)
+        return self.predict_proba(frame) if reference is None else self.calibrator.apply(reference(frame))
+
     def predict_proba_uncalibrated(self, frame: FeatureFrame) -> np.ndarray:
         """The base model's probabilities, before calibration."""
         return np.asarray(self.base.predict_proba(frame), dtype=np.float64)

@@ -18,8 +18,9 @@ configuration, one feature list, tabular graphs on raw features.
   the window's rows weighted by their forward-filtered regime probabilities, served as the
   weights mixed by each row's regime probabilities (:mod:`ghtrader.domain.ensembles.regime`).
   The regime model may use only observations a frame's mid and spread give (``ret``,
-  ``log_rvol``, ``spread_bps``). Not exportable to ONNX: it benchmarks (latency noted as not
-  measured), it cannot be registered or served.
+  ``log_rvol``, ``spread_bps``). Its ONNX graph is the usual ensemble graph (``probabilities``:
+  the vote with the regimes' mean weights); the regime weights and model go into the model meta
+  and serving recombines the graph's member outputs (:mod:`ghtrader.application.research.regime_mix`).
 
 Leakage guard: the window's first trading day must come AFTER every member's last training day
 (its meta's ``data.end_day``, validation included); an overlapping window is refused. The
@@ -52,7 +53,6 @@ from ghtrader.application.ports.models import (
 )
 from ghtrader.application.ports.regimes import RegimeModelStore
 from ghtrader.application.progress import ProgressCallback, no_progress
-from ghtrader.application.regimes.data import run_codes, select_features
 from ghtrader.application.regimes.models import RegimeModel
 from ghtrader.application.research.artifacts import ONNX_FILE, ONNX_INPUT_RAW, ModelMeta, read_meta, verify_files
 from ghtrader.application.research.ensemble import (
@@ -63,6 +63,12 @@ from ghtrader.application.research.ensemble import (
     diversity_report,
     recent_weights,
 )
+from ghtrader.application.research.regime_mix import (
+    FRAME_REGIME_FEATURES,
+    META_KEY,
+    regime_meta_block,
+    regime_probabilities,
+)
 from ghtrader.application.research.serving import registry_entry
 from ghtrader.application.research.tabular import check_training_data, family_params
 from ghtrader.domain.ensembles import (
@@ -72,8 +78,6 @@ from ghtrader.domain.ensembles import (
     fit_regime_weights,
     regime_row_weights,
 )
-from ghtrader.domain.regimes import build_observations, forward_filter
-from ghtrader.domain.ticks import TICK_DTYPE
 
 __all__ = [
     "REGISTERED_STRATEGIES",
@@ -86,8 +90,6 @@ __all__ = [
 ]
 
 REGISTERED_STRATEGIES = (*STRATEGIES, "regime")
-#: regime observations a FeatureFrame's mid and spread give (no volumes / L1 sizes)
-FRAME_REGIME_FEATURES = ("ret", "log_rvol", "spread_bps")
 REGISTERED_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in ENSEMBLE_DEFAULTS.items() if k not in ("oof_folds", "holdout_fraction", "member_params")},
     "members": [],
@@ -477,29 +479,11 @@ class RegisteredEnsembleFamily:
         )
 
 
-class NoRegimeGraph(FailedPrecondition, NotImplementedError):
-    """A regime ensemble's ONNX export: refused where a model is registered (FailedPrecondition),
-    skipped where the benchmark measures latency (NotImplementedError)."""
-
-
-def regime_probabilities(model: RegimeModel, frame: FeatureFrame) -> np.ndarray:
-    """(n, R) causal regime probabilities of the frame's rows: the model's observations built from
-    mid and spread (volumes unknown) and its HMM forward filter, started at the frame's first row."""
-    n = len(frame)
-    ticks = np.zeros(n, dtype=TICK_DTYPE)
-    half = 0.5 * np.asarray(frame.spread, dtype=np.float64)
-    mid = np.asarray(frame.mid, dtype=np.float64)
-    ticks["bid_price1"], ticks["ask_price1"] = mid - half, mid + half
-    for name in ("volume", "bid_volume1", "ask_volume1"):
-        ticks[name] = np.nan
-    obs = build_observations(ticks, run_codes(frame.trading_day, frame.segment_id), model.observation)
-    probs, _ = forward_filter(model.params, np.ascontiguousarray(obs[:, select_features(model.features)]))
-    return probs
-
-
 class RegimeEnsembleModel(EnsembleModel):
     """Registered members voted with regime-conditional weights (``weights_by_regime`` (R, K))
-    mixed by the frame's causal regime probabilities. No ONNX export: the graph has no regime input."""
+    mixed by the frame's causal regime probabilities. Its ONNX graph votes with the regimes' mean
+    weights (:meth:`graph_probabilities`); serving recombines its member outputs with the regime
+    weights the meta carries (``describe()["regime_ensemble"]``)."""
 
     def __init__(
         self,
@@ -536,11 +520,12 @@ class RegimeEnsembleModel(EnsembleModel):
             "regime_model": self.regime.to_payload(),
         }
 
-    def export_onnx(self, path: Path) -> OnnxSignature:
-        raise NoRegimeGraph(
-            "a regime-conditional ensemble has no ONNX graph yet (the graph would need the regime "
-            "probabilities as a second input): it benchmarks, it cannot be registered or served"
-        )
+    def graph_probabilities(self, frame: FeatureFrame) -> np.ndarray:
+        """(n, 3) what the exported graph's ``probabilities`` output holds: the mean-weight vote."""
+        return super().predict_proba(frame)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), META_KEY: regime_meta_block(self.regime, self.weights_by_regime)}
 
 
 def _row_disagreement(members: np.ndarray, rows: np.ndarray) -> np.ndarray:

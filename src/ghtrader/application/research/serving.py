@@ -4,6 +4,12 @@ It loads a version directory's meta sidecar and ``model.onnx`` (through the Infe
 and refuses, with FailedPrecondition, anything that does not match what the model was trained
 on: a graph whose bytes differ from the digest in the meta, feature names in another order, a
 different feature count, or a window of another length.
+
+A regime-conditional ensemble (its meta has a ``regime_ensemble`` block) is served through
+:attr:`Predictor.regime`: :meth:`Predictor.predict_frame` recombines the graph's member outputs
+with the rows' causal regime probabilities (the backtest's path), and a decision pipeline keeps
+its own online filter (:mod:`ghtrader.application.research.regime_mix`). The stateless
+:meth:`Predictor.predict` returns the graph's output, the vote with the regimes' mean weights.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ghtrader.application.research.artifacts import (
     read_meta,
     verify_files,
 )
+from ghtrader.application.research.regime_mix import RegimeMix
 
 __all__ = ["InputsFn", "Predictor", "registry_entry"]
 
@@ -56,6 +63,12 @@ class Predictor:
         self.meta = meta
         self.session = session
         self.directory = directory
+        # a regime ensemble's combiner (None for any other model)
+        self.regime: RegimeMix | None = RegimeMix.from_meta(meta.raw)
+        if self.regime is not None and "member_probabilities" not in getattr(session, "detail_outputs", ()):
+            raise FailedPrecondition(
+                f"{meta.model_id} v{meta.version} is a regime ensemble but its graph has no member_probabilities output"
+            )
 
     @classmethod
     def open(
@@ -160,6 +173,8 @@ class Predictor:
         needs ``inputs`` (the trained model's ``inputs``) to build them.
         """
         self.check_features(frame.feature_names)
+        if self.regime is not None:
+            return self._regime_frame(frame)
         out = np.full((len(frame), 3), np.nan)
         if inputs is not None:
             x, rows = inputs(frame)
@@ -172,3 +187,13 @@ class Predictor:
         if len(rows):
             out[rows] = self.predict(x, frame.feature_names)
         return out
+
+    def _regime_frame(self, frame: FeatureFrame) -> np.ndarray:
+        """A regime ensemble's (n, 3): its graph's member outputs voted with each row's
+        ``pi @ W`` (the regime filter started at the frame's first row), then calibrated."""
+        assert self.regime is not None
+        if len(frame) == 0:
+            return np.full((0, 3), np.nan)
+        x = np.ascontiguousarray(frame.features, dtype=np.float32)
+        _, detail = self.predict_checked_detail(x)
+        return self.regime.combine(detail["member_probabilities"], self.regime.batch_probabilities(frame))

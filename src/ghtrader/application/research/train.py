@@ -48,6 +48,7 @@ from ghtrader.application.research.artifacts import (
     meta_file_name,
     model_card,
 )
+from ghtrader.application.research.regime_mix import META_KEY as REGIME_META_KEY
 from ghtrader.application.research.tabular import (
     check_training_data,
     labelled_rows,
@@ -330,6 +331,8 @@ class TrainModel:
                 "weights": {"dir": WEIGHTS_DIR, "files": weights},
                 "metrics": metrics,
             }
+            if description.get(REGIME_META_KEY):  # a regime ensemble: W and its regime model for serving
+                meta[REGIME_META_KEY] = description[REGIME_META_KEY]
             published, version = self._publish(
                 staged, request.model_id, family.name, meta, description, request.horizon
             )
@@ -390,7 +393,10 @@ class TrainModel:
         if self._runtime is None or x.shape[0] == 0:
             return kind, None
         session = self._runtime.load(onnx_path, prefer_gpu=False)
-        expected = model.predict_proba(sample)[rows]
+        # a model whose served probabilities are not its graph's output (a regime ensemble)
+        # says what its graph outputs; serving's recombination is tested where it is done
+        reference = getattr(model, "graph_probabilities", None) or model.predict_proba
+        expected = reference(sample)[rows]
         diff = _nan_max_abs(session.run(x), expected)
         if not diff <= self._parity_atol:
             raise FailedPrecondition(

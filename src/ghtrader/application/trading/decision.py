@@ -128,6 +128,10 @@ class DecisionPipeline:
     A model whose graph takes normalised windows needs ``window`` (an :class:`OnlineWindow` of its
     trained model): every tick's features are shifted into it (in the features stage), and until
     it is full the probabilities are NaN, as the backtest's rows without a full window.
+
+    A regime ensemble (``predictor.regime``) keeps its own online regime filter, fed every tick in
+    the features stage, and serves its members' outputs voted with ``pi_t @ W`` then calibrated,
+    as ``Predictor.predict_frame`` does in batch over the same ticks.
     """
 
     def __init__(
@@ -162,6 +166,10 @@ class DecisionPipeline:
         # an ensemble graph: its per-member outputs come from the same run, for the journal
         self.member_names = predictor.member_names
         self._detail = bool(self.member_names) and window is None
+        # a regime ensemble: its own regime filter, fed every tick (warm-up included) in features()
+        self._regime = predictor.regime.online() if predictor.regime is not None else None
+        if self._regime is not None and not self._detail:
+            raise FailedPrecondition(f"{predictor.meta.model_id}: a regime ensemble needs its member outputs")
         self.calibration: OnlineCalibration | None = None
         self.hold_rows = predictor.meta.horizon if hold_rows is None else int(hold_rows)
         self._flat_ns = int(flat_s * 1e9)
@@ -170,6 +178,11 @@ class DecisionPipeline:
         self.timer = timer if timer is not None else StageTimer()  # laps of on_tick's stages
         self.reset()
         self.calibration = calibration  # after reset(): a new calibration is fresh already
+
+    @property
+    def regime_probabilities(self) -> np.ndarray | None:
+        """A regime ensemble's current ``p(regime | ticks so far)`` (None for any other model)."""
+        return None if self._regime is None else self._regime.probabilities
 
     def reset(self) -> None:
         """Forget the online state (factor engine, held signal, online calibration): a roll starts a
@@ -200,6 +213,8 @@ class DecisionPipeline:
         self._row += 1
         x = self._engine.update(tick, trading_day, self._segment)
         self.last_x = x  # the runtime's feature drift reads the served vector (online_drift.py)
+        if self._regime is not None:
+            self._regime.update(float(tick["bid_price1"]), float(tick["ask_price1"]), (trading_day, self._segment))
         if self._window is not None:
             self._window.push(x)
         return x
@@ -218,6 +233,9 @@ class DecisionPipeline:
                 members = np.asarray(detail["member_probabilities"][0], dtype=np.float64)
             if "disagreement" in detail:
                 spread = float(detail["disagreement"][0])
+            if self._regime is not None and members is not None:
+                mixed, spread = self._regime.combine(members)
+                probs = mixed[None, :]
         elif self._window is None:
             self._x32[0] = x
             probs = self._predictor.predict_checked(self._x32)

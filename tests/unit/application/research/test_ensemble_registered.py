@@ -59,6 +59,16 @@ def _days(frame: FeatureFrame, first: int, last: int) -> FeatureFrame:
     return frame.take(np.arange(first * ROWS_PER_DAY, (last + 1) * ROWS_PER_DAY))
 
 
+class _Regimes:
+    """The regime model store's ``load_model`` over a dict."""
+
+    def __init__(self, stored: dict) -> None:
+        self._stored = stored
+
+    def load_model(self, model_id: str) -> dict:
+        return self._stored[model_id]
+
+
 class _World:
     def __init__(self, tmp_path: Path) -> None:
         graph = OnnxCalibrationGraphWriter()
@@ -66,7 +76,13 @@ class _World:
         self.frame = _frame()
         self.world: TrainWorld = train_world(tmp_path, self.frame, families=self.families)
         w = self.world
-        self.members = RegisteredMembers(lambda: w.registry, lambda: w.store, lambda: w.runtime)
+        self.regimes: dict[str, dict] = {}  # stored regime models by id
+        self.members = RegisteredMembers(
+            lambda: w.registry,
+            lambda: w.store,
+            lambda: w.runtime,
+            lambda: _Regimes(self.regimes),  # type: ignore[arg-type,return-value]
+        )
         store = InMemoryEnsembleConfigStore()
         self.configs = EnsembleConfigs(store, self.families, OnnxEnsembleGraphWriter(), FakeClock(), self.members)
         self.families.resolve = StoredEnsembles(
@@ -181,9 +197,9 @@ def test_incompatible_members_are_refused(world: _World, tmp_path: Path) -> None
         world.train("ensemble-wide", 3, 5, feature_names=("x0", "x1", "x2"))
 
 
-def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -> None:
+def test_regime_conditional_weights_benchmark_register_and_serve(world: _World) -> None:
     from ghtrader.adapters.hmm import HmmlearnRegimeFitter
-    from ghtrader.application.errors import FailedPrecondition, NotFound
+    from ghtrader.application.errors import NotFound
     from ghtrader.application.ports.regimes import HmmFitConfig
     from ghtrader.application.regimes.models import RegimeModel
     from ghtrader.application.research.ensemble_registered import (
@@ -192,6 +208,7 @@ def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -
         RegisteredEnsembleFamily,
         regime_probabilities,
     )
+    from ghtrader.application.research.serving import Predictor
     from ghtrader.domain.regimes import ObservationConfig
 
     train, valid = _days(world.frame, 3, 4), _days(world.frame, 5, 5)
@@ -199,19 +216,12 @@ def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -
     fitter = HmmlearnRegimeFitter()
     obs_rows = _regime_observations(observation, FRAME_REGIME_FEATURES, _days(world.frame, 0, 2))
     fit = fitter.fit_hmm(obs_rows, HmmFitConfig(n_states=2, seeds=(), n_iter=20), FRAME_REGIME_FEATURES)
-    stored = {
-        "hmm2": RegimeModel("hmm2", "SHFE.cu2612", "2026-11-02", "2026-11-04", observation, FRAME_REGIME_FEATURES,
-                            fit.params, {}, 0).to_payload(),
-    }  # fmt: skip
-    volume = dict(stored["hmm2"], model_id="vol", features=["log_volume", "log_rvol", "spread_bps"])
-    stored["vol"] = volume
+    stored = world.regimes
+    stored["hmm2"] = RegimeModel("hmm2", "SHFE.cu2612", "2026-11-02", "2026-11-04", observation,
+                                 FRAME_REGIME_FEATURES, fit.params, {}, 0).to_payload()  # fmt: skip
+    stored["vol"] = dict(stored["hmm2"], model_id="vol", features=["log_volume", "log_rvol", "spread_bps"])
 
-    class _Store:
-        def load_model(self, model_id: str) -> dict:  # type: ignore[type-arg]
-            return stored[model_id]
-
-    w = world.world
-    members = RegisteredMembers(lambda: w.registry, lambda: w.store, lambda: w.runtime, lambda: _Store())  # type: ignore[arg-type,return-value]
+    members = world.members
     specs = ["logistic-SHFE.cu2612-h10@1", "lightgbm-SHFE.cu2612-h10@1"]
     family = RegisteredEnsembleFamily(
         members, OnnxEnsembleGraphWriter(), {"members": specs, "strategy": "regime", "regime_model": "hmm2"}
@@ -233,7 +243,7 @@ def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -
     later = replace(valid, mid=np.r_[valid.mid[:1000], valid.mid[1000:] + 500.0])
     np.testing.assert_array_equal(model.predict_proba(later)[:1000], probs[:1000])
 
-    # the walk-forward benchmark takes it (calibrated as the container wires it); latency is skipped
+    # the walk-forward benchmark takes it (calibrated as the container wires it), latency included
     from ghtrader.adapters.onnx import OnnxInferenceRuntime
     from ghtrader.application.research.benchmark import BenchmarkRequest, RunBenchmark
     from tests.fakes.system import FakeClock
@@ -243,12 +253,27 @@ def test_regime_conditional_weights_benchmark_but_do_not_export(world: _World) -
         request, frame=_days(world.frame, 3, 5), family=CalibratedFamily(family, OnnxCalibrationGraphWriter())
     )
     assert report.n_splits >= 1 and 0.0 < report.summary["macro_f1"].mean < 1.0
-    assert any("latency not measured" in n and "no ONNX graph" in n for n in report.notes)
+    assert not any("latency not measured" in n for n in report.notes)
 
-    with pytest.raises(FailedPrecondition, match="no ONNX graph"):
-        model.export_onnx(Path("unused.onnx"))
-    with pytest.raises(NotImplementedError):  # the benchmark skips latency on this
-        model.export_onnx(Path("unused.onnx"))
+    # a stored --strategy regime config trains and REGISTERS; served probabilities (the graph's
+    # member outputs recombined with pi_t @ W, then calibrated) equal the trained model's
+    world.configs.create("reg-regime", [], "regime", registered=specs, params={"regime_model": "hmm2"})
+    result = world.train("ensemble-reg-regime", 3, 4)
+    assert world.world.registry.get(result.entry.model_id, result.entry.version) is not None
+    trained, meta = load_model(world.world.store, world.families, result.artifact_dir)
+    block = meta.raw["regime_ensemble"]
+    assert block["regime_model"]["model_id"] == "hmm2" and np.asarray(block["weights"]).shape == (2, 2)
+    predictor = Predictor.open(world.world.store, world.world.runtime, result.artifact_dir, prefer_gpu=False)
+    assert predictor.regime is not None
+    served = predictor.predict_frame(valid)
+    expected = trained.predict_proba(valid)
+    ok = np.isfinite(expected).all(axis=1)
+    assert ok.mean() > 0.95
+    np.testing.assert_allclose(served[ok], expected[ok], atol=1e-5)
+    # ... and differ from the graph's own output (the regimes' mean-weight vote)
+    graph = predictor.predict(valid.features, valid.feature_names)
+    assert np.abs(graph[ok] - served[ok]).max() > 1e-4
+
     bad = RegisteredEnsembleFamily(
         members, OnnxEnsembleGraphWriter(), {"members": specs, "strategy": "regime", "regime_model": "vol"}
     )

@@ -126,7 +126,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=STRATEGIES,
         default="stacking",
         help="create: how members combine (regime: registered members only, "
-        "--params '{\"regime_model\": ID}'; benchmarks, is not exportable)",
+        "--params '{\"regime_model\": ID}'; served with regime-mixed weights)",
     )
     p.add_argument("--weights", help="create, strategy weighted: comma-separated weights, one per member")
     p.add_argument(

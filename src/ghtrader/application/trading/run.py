@@ -268,6 +268,12 @@ class StartTradingRun:
             risk = (
                 self._risk_factory(request.risk_limits, spec) if request.order_enabled and self._risk_factory else None
             )
+            online, drift_reference = (
+                (None, None)
+                if anomaly is None
+                else open_online_drift(self._frames, meta, anomaly, pipeline, calibration)
+            )  # feature / concept / prior drift vs training
+            # the feed last: a replay's market clock starts with it, so slow set-up above loses no ticks
             feed = self._feed_factory(request.replay_from_ns, request.speedup)
         except (ApplicationError, DomainError) as exc:
             _close(execution)
@@ -280,9 +286,8 @@ class StartTradingRun:
         config["policy"] = {**fitted.policy.to_dict(), "fit_days": fitted.fit_days, "fit_rows": fitted.fit_rows}
         config["online_calibration"] = calibration.setup.to_dict() if calibration is not None else {"on": False}
         config.update(sides.config)
-        online = None
-        if anomaly is not None:  # feature / concept / prior drift vs the training reference
-            online, config["drift_reference"] = open_online_drift(self._frames, meta, anomaly, pipeline, calibration)
+        if drift_reference is not None:
+            config["drift_reference"] = drift_reference
         self._store.update_config(run_id, config)
         sizer = TargetSizer(request.sizing, request.max_lots, spec.multiplier, fitted.policy,
                             hold_rows=pipeline.hold_rows, target_vol=request.target_vol,

@@ -63,6 +63,7 @@ __all__ = [
     "STRATEGIES",
     "EnsembleFamily",
     "EnsembleModel",
+    "check_strategy_params",
     "diversity_report",
     "recent_weights",
 ]
@@ -209,6 +210,19 @@ class EnsembleModel:
         }
 
 
+def check_strategy_params(p: Mapping[str, Any], n_members: int, strategies: Sequence[str], what: str = "") -> None:
+    """The strategy, the weighted strategy's weights and the dynamic metric of ensemble params
+    (InvalidArgument naming what is wrong); ``what`` prefixes the strategy message."""
+    if p["strategy"] not in strategies:
+        raise InvalidArgument(f"{what}ensemble strategy must be one of {tuple(strategies)} (got {p['strategy']!r})")
+    if p["strategy"] == "weighted":
+        w = p["weights"]
+        if not isinstance(w, list) or len(w) != n_members:
+            raise InvalidArgument(f"strategy 'weighted' needs one weight per member (got {w!r})")
+    if p["dynamic_metric"] not in DYNAMIC_METRICS:
+        raise InvalidArgument(f"dynamic_metric must be one of {DYNAMIC_METRICS} (got {p['dynamic_metric']!r})")
+
+
 class EnsembleFamily:
     """ModelFamily of :class:`EnsembleModel` over member families from ``families``."""
 
@@ -249,14 +263,7 @@ class EnsembleFamily:
                     f"ensemble member {name!r} is a deep family: members must take the raw features (tabular)"
                 )
         p["members"] = list(members)
-        if p["strategy"] not in STRATEGIES:
-            raise InvalidArgument(f"ensemble strategy must be one of {STRATEGIES} (got {p['strategy']!r})")
-        if p["strategy"] == "weighted":
-            w = p["weights"]
-            if not isinstance(w, list) or len(w) != len(members):
-                raise InvalidArgument(f"strategy 'weighted' needs one weight per member (got {w!r})")
-        if p["dynamic_metric"] not in DYNAMIC_METRICS:
-            raise InvalidArgument(f"dynamic_metric must be one of {DYNAMIC_METRICS} (got {p['dynamic_metric']!r})")
+        check_strategy_params(p, len(members), STRATEGIES)
         if not isinstance(p["member_params"], Mapping) or set(p["member_params"]) - set(members):
             raise InvalidArgument("member_params must map member family names to their params")
         return p

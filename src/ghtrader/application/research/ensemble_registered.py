@@ -56,10 +56,10 @@ from ghtrader.application.progress import ProgressCallback, no_progress
 from ghtrader.application.regimes.models import RegimeModel
 from ghtrader.application.research.artifacts import ONNX_FILE, ONNX_INPUT_RAW, ModelMeta, read_meta, verify_files
 from ghtrader.application.research.ensemble import (
-    DYNAMIC_METRICS,
     ENSEMBLE_DEFAULTS,
     STRATEGIES,
     EnsembleModel,
+    check_strategy_params,
     diversity_report,
     recent_weights,
 )
@@ -324,21 +324,13 @@ class RegisteredEnsembleFamily:
         members = p["members"]
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
             raise InvalidArgument(f"registered ensemble members must be model_id@version strings (got {members!r})")
-        if p["strategy"] not in REGISTERED_STRATEGIES:
-            raise InvalidArgument(
-                f"registered ensemble strategy must be one of {REGISTERED_STRATEGIES} (got {p['strategy']!r})"
-            )
+        check_strategy_params(p, len(members), REGISTERED_STRATEGIES, "registered ")
         if (p["strategy"] == "regime") != bool(p["regime_model"]):
             raise InvalidArgument("strategy 'regime' needs regime_model (a stored regime model id), and only it")
         if p["strategy"] == "weighted":
-            w = p["weights"]
-            if not isinstance(w, list) or len(w) != len(members):
-                raise InvalidArgument(f"strategy 'weighted' needs one weight per member (got {w!r})")
-            wa = np.asarray(w, dtype=np.float64)
+            wa = np.asarray(p["weights"], dtype=np.float64)
             if not np.isfinite(wa).all() or (wa < 0).any() or wa.sum() <= 0:
-                raise InvalidArgument(f"ensemble weights must be >= 0 and not all 0 (got {w})")
-        if p["dynamic_metric"] not in DYNAMIC_METRICS:
-            raise InvalidArgument(f"dynamic_metric must be one of {DYNAMIC_METRICS} (got {p['dynamic_metric']!r})")
+                raise InvalidArgument(f"ensemble weights must be >= 0 and not all 0 (got {p['weights']})")
         if p["dynamic_metric"] != "log_loss" and p["strategy"] != "dynamic":
             raise InvalidArgument("dynamic_metric applies to strategy 'dynamic' only")
         return p
